@@ -19,7 +19,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -376,12 +376,15 @@ function makeServer(state: ServerState): PgServer {
   const stop = async (opts: { keepFiles?: boolean } = {}): Promise<void> => {
     if (!stopped) {
       stopped = true;
+      const pid = await postmasterPid(dataDir);
       const [cmd, args] = commandFor(asPostgres, join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
       const result = await run(cmd, args);
       if (result.code !== 0 && (await postmasterPid(dataDir)) !== undefined) {
         const [icmd, iargs] = commandFor(asPostgres, join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w']);
         await run(icmd, iargs);
       }
+      // pg_ctl returns once postmaster.pid is gone, a moment before the process itself has exited.
+      if (pid !== undefined) await waitForExit(pid, 10_000);
       running.delete(entry);
     }
     if (!opts.keepFiles) await rm(rootDir, { recursive: true, force: true });
@@ -408,11 +411,33 @@ export async function postmasterPid(dataDir: string): Promise<number | undefined
   const text = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
   const pid = text === undefined ? NaN : Number(text.split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return isAlive(pid) ? pid : undefined;
+}
+
+/** Whether a process exists and is not a zombie waiting to be reaped. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
-    return undefined;
+    return false;
+  }
+  const status = readFileSyncOrEmpty(`/proc/${pid}/status`);
+  return !/^State:\s+Z/m.test(status);
+}
+
+function readFileSyncOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`postgres (pid ${pid}) still running ${timeoutMs} ms after pg_ctl stop`);
+    await sleep(20);
   }
 }
 
