@@ -1,0 +1,8 @@
+export type { AuditEntry } from './audit-entry.js';
+export {
+  AUDIT_PREFIX,
+  AuditMarker,
+  KNOWN_AUDIT_CLASSES,
+  isAuditMessage,
+  parseAuditMessage,
+} from './parse-audit-message.js';
