@@ -1,0 +1,54 @@
+/**
+ * The redactor every stored text column passes through (log messages, statements, pgaudit
+ * statements and parameters, error messages, dead-letter raw text) before a row is built.
+ *
+ * Input contract: any string, SQL or not, possibly truncated (pgaudit's `PASSWORD <REDACTED>`)
+ * or nested in quoting any number of levels. Output: the same text with each secret literal
+ * replaced by `'<REDACTED>'` (a bare `<REDACTED>` inside conninfo values and URLs), everything
+ * else byte for byte the same, and one SecretFinding per secret. Redacting twice equals once.
+ * Text without a secret hint (SECRET_HINT: password, secret, ://, …) is returned as is after
+ * one regex test — that is the path nearly every row takes.
+ */
+import type { RedactionResult, SecretFinding } from './secret-finding.js';
+import { describeSecret } from './describe-secret.js';
+import { REDACTED, SECRET_HINT, applyEdits, scanSql } from './sql-secret-scanner.js';
+import { textPatternEdits } from './text-patterns.js';
+
+function redact(text: string, inString: boolean): RedactionResult {
+  const sql = scanSql(text, { inString, depth: 0 });
+  const first = applyEdits(text, sql.edits);
+  // Shape patterns run on the SQL-redacted text so they never see (or split) a literal already replaced.
+  const second = applyEdits(first.text, textPatternEdits(first.text, sql.outOfStep));
+  return { text: second.text, secrets: [...first.secrets, ...second.secrets] };
+}
+
+export function redactSecrets(text: string): RedactionResult {
+  if (!SECRET_HINT.test(text)) return { text, secrets: [] };
+  return redact(text, false);
+}
+
+/**
+ * Redacts bind parameters: parameter N (1-based `$N`) when the statement puts it where a secret
+ * goes (`PASSWORD $1`, `password = $2`, `format('… password %L', $1)`), and inside any parameter
+ * that itself holds a conninfo `password=…`, a URL with credentials or a password clause.
+ */
+export function redactParameters(
+  statement: string | null,
+  parameters: string[],
+): { parameters: string[]; secrets: SecretFinding[] } {
+  const positions =
+    statement !== null && SECRET_HINT.test(statement) ? scanSql(statement).paramIndexes : new Set<number>();
+  const secrets: SecretFinding[] = [];
+  const out = parameters.map((value, i) => {
+    if (positions.has(i + 1)) {
+      if (value === REDACTED) return value;
+      secrets.push(describeSecret('parameter', value));
+      return REDACTED;
+    }
+    if (!SECRET_HINT.test(value)) return value;
+    const r = redact(value, true);
+    secrets.push(...r.secrets);
+    return r.text;
+  });
+  return { parameters: out, secrets };
+}
