@@ -60,6 +60,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
+const LESS_THAN = 0x3c; // every marker starts with '<'
 
 // Reused across calls (parsing is synchronous): no bookkeeping allocation per entry.
 const auditFields = new FieldCursor(FIELD_NAMES.length, 'field');
@@ -171,7 +172,7 @@ function readNullable(text: string, index: number): string | null {
 /** The marker constant when STATEMENT / PARAMETER holds one, else null. */
 function readMarker(text: string, index: number): string | null {
   const f = auditFields;
-  if (f.forms[index] !== 0 || f.length(index) < 6 || text.charCodeAt(f.starts[index]!) !== 0x3c) return null;
+  if (f.forms[index] !== 0 || f.length(index) < 6 || text.charCodeAt(f.starts[index]!) !== LESS_THAN) return null;
   if (f.isPlain(text, index, AuditMarker.notLogged)) return AuditMarker.notLogged;
   if (f.isPlain(text, index, AuditMarker.previouslyLogged)) return AuditMarker.previouslyLogged;
   if (index === F_PARAMETER && f.isPlain(text, index, AuditMarker.none)) return AuditMarker.none;
