@@ -1,0 +1,20 @@
+/**
+ * The auditduck command line. Commands live one per file in commands/; only this entry point exits.
+ */
+import { Command } from 'commander';
+import { ingestCommand } from './commands/ingest.js';
+import { queryCommand } from './commands/query.js';
+
+const program = new Command('auditduck')
+  .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addCommand(ingestCommand)
+  .addCommand(queryCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`auditduck: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,46 @@
+import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
+import type { DecodeResult } from '../log-record.js';
+import type { CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import { decodeAzureRecord, decodeEventBody } from './azure-record.js';
+
+interface Options {
+  source: string;
+  prefix: CompiledPrefix;
+  server?: string;
+}
+
+/** A capture of an Event Hub: one event body `{"records":[...]}` per line. Stateless: nothing is held back. */
+export function createEventHubsLineDecoder(opts: Options): LineDecoder<DecodeResult> {
+  return statelessDecoder((line) => {
+    const ctx = { ...opts, position: String(line.start) };
+    let body: unknown;
+    try {
+      body = JSON.parse(line.text);
+    } catch (error) {
+      return [{ kind: 'dead', dead: { source: opts.source, position: ctx.position, reason: `event body is not valid JSON: ${(error as Error).message}`, raw: line.text } }];
+    }
+    return decodeEventBody(body, ctx);
+  });
+}
+
+/** A Storage `PT1H.json` blob: one record per line. */
+export function createAzureNdjsonLineDecoder(opts: Options): LineDecoder<DecodeResult> {
+  return statelessDecoder((line) => {
+    const ctx = { ...opts, position: String(line.start) };
+    let record: unknown;
+    try {
+      record = JSON.parse(line.text);
+    } catch (error) {
+      return [{ kind: 'dead', dead: { source: opts.source, position: ctx.position, reason: `record is not valid JSON: ${(error as Error).message}`, raw: line.text } }];
+    }
+    return [decodeAzureRecord(record, ctx)];
+  });
+}
+
+function statelessDecoder(decode: (line: SourceLine) => DecodeResult[]): LineDecoder<DecodeResult> {
+  return {
+    push: (line) => (line.text.trim() === '' ? [] : decode(line)),
+    flush: () => [],
+    pendingStart: () => null,
+  };
+}

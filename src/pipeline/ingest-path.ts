@@ -1,0 +1,88 @@
+/**
+ * Reads one file (plain or gzip) or stdin through the pipeline, resuming after the last committed
+ * position of that file. Batches are cut by lines and bytes so memory stays flat however large the input.
+ */
+import type { Logger } from 'pino';
+import type { DecodeResult } from '../decode/log-record.js';
+import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
+import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
+import { readHead } from '../sources/file/file-identity.js';
+import { MAX_LINE_BYTES, readLines } from '../sources/file/read-lines.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { IngestPipeline } from './ingest-pipeline.js';
+import type { IngestSummary } from './ingest-summary.js';
+
+export interface IngestPathOptions {
+  format: LogFormat | 'auto';
+  prefix: CompiledPrefix;
+  server?: string;
+  /** Server name for raw PostgreSQL logs when --server is not given. */
+  defaultServer: string;
+  batchRecords?: number;
+  batchBytes?: number;
+}
+
+const DEFAULT_BATCH_RECORDS = 50_000;
+const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+
+export async function ingestPath(
+  path: string,
+  deps: { pipeline: IngestPipeline; store: AuditStore; summary: IngestSummary; log: Logger },
+  opts: IngestPathOptions,
+): Promise<void> {
+  const isStdin = path === '-';
+  const source = isStdin ? 'stdin' : path;
+  let format: LogFormat | undefined = opts.format === 'auto' ? undefined : opts.format;
+  let sourceKey: string | null = null;
+  let from = 0;
+
+  if (!isStdin) {
+    const head = await readHead(path);
+    sourceKey = head.fingerprint;
+    const committed = await deps.store.readPosition(sourceKey);
+    from = committed === null ? 0 : Number(committed);
+    format ??= head.firstLine === null ? 'stderr' : detectFormat(head.firstLine);
+    if (from > 0) deps.log.info({ source, from }, 'resuming after the last committed position');
+  }
+
+  let decoder = format ? makeDecoder(format) : undefined;
+  let results: DecodeResult[] = [];
+  let bytes = 0;
+  let position = from;
+
+  const commit = async (): Promise<void> => {
+    const resumeAt = decoder?.pendingStart() ?? position;
+    const summary = await deps.pipeline.processBatch(results, { sourceKey, source, position: String(resumeAt) });
+    deps.summary.add(summary);
+    results = [];
+    bytes = 0;
+  };
+
+  for await (const chunk of readLines(path, from)) {
+    for (const o of chunk.oversized) {
+      results.push({ kind: 'dead', dead: { source, position: String(o.start), reason: `line longer than ${MAX_LINE_BYTES} bytes (${o.end - o.start} bytes), not read`, raw: o.head } });
+      position = o.end;
+    }
+    for (const line of chunk.lines) {
+      if (!decoder) {
+        if (line.text.trim() === '') continue;
+        format = detectFormat(line.text);
+        decoder = makeDecoder(format);
+        deps.log.debug({ source, format }, 'detected input format');
+      }
+      const out = decoder.push(line);
+      for (const r of out) results.push(r);
+      bytes += line.end - line.start;
+      position = line.end;
+    }
+    if (results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
+  }
+  if (decoder) for (const r of decoder.flush()) results.push(r);
+  // After flush nothing is held back: the whole input up to `position` is committed.
+  decoder = undefined;
+  await commit();
+
+  function makeDecoder(f: LogFormat) {
+    return DECODERS[f]({ source, prefix: opts.prefix, server: opts.server, defaultServer: opts.defaultServer });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * decode results → parse → attribute → store, one source batch at a time. Every source (files, stdin,
+ * Event Hubs, Log Analytics) goes through here, so what one learns about sessions serves all of them.
+ * Input contract: results in source order; batches from different sources may interleave.
+ */
+import type { DecodeResult } from '../decode/log-record.js';
+import { parseRecord } from '../parse/parse-record.js';
+import type { ParsedEntry } from '../parse/parsed-entry.js';
+import { SessionTracker } from '../analyze/sessions/session-tracker.js';
+import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
+
+export interface BatchSummary extends CommitCounts {
+  records: number;
+  skipped: number;
+  /** Skipped records by Azure category. */
+  skippedCategories: Map<string, number>;
+}
+
+export class IngestPipeline {
+  readonly sessions = new SessionTracker();
+
+  constructor(private readonly store: AuditStore) {}
+
+  async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
+    const batch = this.store.newBatch();
+    const parsed: ParsedEntry[] = [];
+    const skippedCategories = new Map<string, number>();
+    let skipped = 0;
+
+    for (const result of results) {
+      switch (result.kind) {
+        case 'record': {
+          const outcome = parseRecord(result.record);
+          parsed.push(outcome.entry);
+          if (outcome.dead) batch.addDeadLetter(outcome.dead);
+          break;
+        }
+        case 'dead':
+          batch.addDeadLetter(result.dead);
+          break;
+        case 'skipped':
+          skipped++;
+          skippedCategories.set(result.category, (skippedCategories.get(result.category) ?? 0) + 1);
+          break;
+        default:
+          result satisfies never;
+      }
+    }
+
+    // Sessions first: a connection line later in the batch still attributes an audit line before it.
+    for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
+
+    for (const entry of parsed) {
+      const { record } = entry;
+      batch.addLogRecord(record, entry.kind);
+      if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, this.sessions.attribute(record));
+      else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, this.sessions.attribute(record));
+    }
+    batch.setSessions(this.sessions.takeChanged());
+
+    const counts = await this.store.commit(batch, target);
+    return { ...counts, records: parsed.length, skipped, skippedCategories };
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The writer side of the store. Input contract: batches in source order per source key; batches of
+ * different sources may interleave. Each batch's rows and its position commit in one transaction, so a
+ * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
+ */
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { ColumnarTable, type AppendableRows } from './columnar-table.js';
+import { closeDatabase, openDatabase, type Database } from './open-database.js';
+import { StoreBatch } from './store-batch.js';
+import { SESSION_KEYS, SESSIONS } from './table-specs.js';
+
+export interface CommitTarget {
+  /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
+  sourceKey: string | null;
+  source: string;
+  position: string;
+}
+
+export interface CommitCounts {
+  logRecords: number;
+  auditEvents: number;
+  authFailures: number;
+  deadLetters: number;
+  sessions: number;
+  lateAttributed: number;
+}
+
+export class AuditStore {
+  /** Sessions with rows still lacking their user: late attribution looks for them in each batch. */
+  private readonly unattributed = new Map<string, { server: string; sessionId: string }>();
+
+  private constructor(readonly db: Database) {}
+
+  static async open(path: string): Promise<AuditStore> {
+    const db = await openDatabase(path);
+    await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * FROM sessions LIMIT 0`);
+    await db.connection.run(`CREATE TEMP TABLE attribution_keys (server VARCHAR, session_id VARCHAR)`);
+    const store = new AuditStore(db);
+    await store.loadUnattributed();
+    return store;
+  }
+
+  get connection(): DuckDBConnection {
+    return this.db.connection;
+  }
+
+  newBatch(): StoreBatch {
+    return new StoreBatch();
+  }
+
+  async readPosition(sourceKey: string): Promise<string | null> {
+    const stmt = await this.connection.prepare('SELECT position FROM source_positions WHERE source_key = $1');
+    stmt.bindVarchar(1, sourceKey);
+    const rows = (await stmt.runAndReadAll()).getRows();
+    return rows.length > 0 ? String(rows[0]![0]) : null;
+  }
+
+  async commit(batch: StoreBatch, target: CommitTarget): Promise<CommitCounts> {
+    const c = this.connection;
+    const counts: CommitCounts = {
+      logRecords: batch.logRecords.size,
+      auditEvents: batch.auditEvents.size,
+      authFailures: batch.authFailures.size,
+      deadLetters: batch.deadLetters.size,
+      sessions: batch.sessions.size,
+      lateAttributed: 0,
+    };
+    await c.run('BEGIN TRANSACTION');
+    try {
+      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters]) {
+        if (table.size > 0) await this.append(table.table, table);
+      }
+      if (batch.sessions.size > 0) await this.upsertSessions(batch.sessions);
+      counts.lateAttributed = await this.attributeLate(batch);
+      if (target.sourceKey !== null) {
+        const stmt = await c.prepare('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, now())');
+        stmt.bindVarchar(1, target.sourceKey);
+        stmt.bindVarchar(2, target.source);
+        stmt.bindVarchar(3, target.position);
+        await stmt.run();
+      }
+      await c.run('COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
+    }
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    await closeDatabase(this.db);
+  }
+
+  private async append(table: string, rows: AppendableRows): Promise<void> {
+    const appender: DuckDBAppender = await this.connection.createAppender(table);
+    try {
+      rows.appendTo(appender);
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /** Merge, not replace: a restarted process knows less about a session than the store does. */
+  private async upsertSessions(sessions: ColumnarTable<typeof SESSIONS>): Promise<void> {
+    await this.append('sessions_stage', sessions);
+    const merged = SESSIONS.slice(2)
+      .map(([name]) =>
+        name === 'started_at'
+          ? `started_at = greatest(sessions.started_at, excluded.started_at)`
+          : `${name} = coalesce(excluded.${name}, sessions.${name})`,
+      )
+      .join(', ');
+    await this.connection.run(`INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}`);
+    await this.connection.run('DELETE FROM sessions_stage');
+  }
+
+  /**
+   * Fills user, database, client and application into rows stored before their session's lines
+   * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
+   * from the session's start on, so DuckDB's zone maps skip most of the table.
+   */
+  private async attributeLate(batch: StoreBatch): Promise<number> {
+    for (const [k, v] of batch.unattributed) this.unattributed.set(k, v);
+    const candidates = [...batch.unattributed.values()];
+    for (const k of batch.sessionKeys) {
+      const pending = this.unattributed.get(k);
+      if (pending && !batch.unattributed.has(k)) candidates.push(pending);
+    }
+    if (candidates.length === 0) return 0;
+
+    const keys = new ColumnarTable('attribution_keys', SESSION_KEYS);
+    for (const { server, sessionId } of candidates) keys.push([server, sessionId]);
+    await this.append('attribution_keys', keys);
+    const known = await this.connection.runAndReadAll(
+      `SELECT s.server, s.session_id, s.user_name IS NOT NULL AS complete, min(s.started_at) OVER () AS since
+       FROM sessions s JOIN attribution_keys k USING (server, session_id)`,
+    );
+    const rows = known.getRows();
+    let updated = 0;
+    if (rows.length > 0) {
+      const since = rows[0]![3] === null ? null : String(rows[0]![3]);
+      // The literal bound lets DuckDB prune row groups by logged_at before joining.
+      const bound = since === null ? '' : `AND t.logged_at >= TIMESTAMPTZ '${since}' - INTERVAL 1 MINUTE`;
+      const audit = await this.connection.run(
+        `UPDATE audit_events t SET user_name = coalesce(t.user_name, s.user_name), database_name = coalesce(t.database_name, s.database_name),
+           client_addr = coalesce(t.client_addr, s.client_addr), application_name = coalesce(t.application_name, s.application_name)
+         FROM sessions s JOIN attribution_keys k USING (server, session_id)
+         WHERE t.server = s.server AND t.session_id = s.session_id AND t.user_name IS NULL ${bound}`,
+      );
+      const auth = await this.connection.run(
+        `UPDATE auth_failures t SET client_addr = coalesce(t.client_addr, s.client_addr), user_name = coalesce(t.user_name, s.user_name),
+           database_name = coalesce(t.database_name, s.database_name)
+         FROM sessions s JOIN attribution_keys k USING (server, session_id)
+         WHERE t.server = s.server AND t.session_id = s.session_id AND (t.client_addr IS NULL OR t.user_name IS NULL) ${bound}`,
+      );
+      updated = Number(audit.rowsChanged) + Number(auth.rowsChanged);
+      for (const [server, sessionId, complete] of rows) {
+        if (complete) this.unattributed.delete(`${String(server)}\u0000${String(sessionId)}`);
+      }
+    }
+    await this.connection.run('DELETE FROM attribution_keys');
+    return updated;
+  }
+
+  private async loadUnattributed(): Promise<void> {
+    const reader = await this.connection.runAndReadAll(
+      `SELECT DISTINCT server, session_id FROM audit_events WHERE user_name IS NULL AND session_id IS NOT NULL
+       UNION SELECT DISTINCT server, session_id FROM auth_failures WHERE client_addr IS NULL AND session_id IS NOT NULL`,
+    );
+    for (const [server, sessionId] of reader.getRows()) {
+      this.unattributed.set(`${String(server)}\u0000${String(sessionId)}`, { server: String(server), sessionId: String(sessionId) });
+    }
+  }
+}

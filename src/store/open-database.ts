@@ -1,0 +1,61 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { migrations } from './migrations.js';
+
+export interface Database {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  path: string;
+  readOnly: boolean;
+}
+
+/**
+ * Opens (and for writers, creates and migrates) a store file. DuckDB lets one process hold a file for
+ * writing and then no other process may open it, not even read-only: callers that only read should go
+ * through the running process instead (see the query command).
+ */
+export async function openDatabase(path: string, opts: { readOnly?: boolean } = {}): Promise<Database> {
+  const readOnly = opts.readOnly ?? false;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  } catch (error) {
+    throw new Error(explainOpenError(path, error as Error));
+  }
+  const connection = await instance.connect();
+  await connection.run(`SET TimeZone = 'UTC'`);
+  if (!readOnly) await migrate(connection);
+  return { instance, connection, path, readOnly };
+}
+
+export async function closeDatabase(db: Database): Promise<void> {
+  db.connection.closeSync();
+  db.instance.closeSync();
+}
+
+async function migrate(connection: DuckDBConnection): Promise<void> {
+  await connection.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL, description VARCHAR)');
+  const current = await connection.runAndReadAll('SELECT coalesce(max(version), 0) AS v FROM schema_version');
+  const version = Number(current.getRowObjects()[0]?.v ?? 0);
+  for (const migration of migrations) {
+    if (migration.version <= version) continue;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await connection.run(migration.sql);
+      const insert = await connection.prepare('INSERT INTO schema_version VALUES ($1, now(), $2)');
+      insert.bindInteger(1, migration.version);
+      insert.bindVarchar(2, migration.description);
+      await insert.run();
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw new Error(`migrating the store to version ${migration.version} failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+function explainOpenError(path: string, error: Error): string {
+  if (/lock/i.test(error.message)) {
+    return `cannot open ${path}: another process holds it (${error.message}). While 'auditduck run' holds the store, query it through that process (auditduck query talks to it over its local API).`;
+  }
+  return `cannot open the store ${path}: ${error.message}`;
+}

@@ -1,0 +1,67 @@
+import type { DeadLetter, LogRecord } from '../decode/log-record.js';
+import type { AuditEntry } from '../parse/pgaudit/audit-entry.js';
+import type { AuthFailureFact } from '../parse/parsed-entry.js';
+import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
+import { redactSecrets } from '../parse/redact/index.js';
+import { ColumnarTable } from './columnar-table.js';
+import { AUDIT_EVENTS, AUTH_FAILURES, DEAD_LETTERS, LOG_RECORDS, SESSIONS } from './table-specs.js';
+
+/** Dead letters keep enough of the input to diagnose it, not a runaway line in full. */
+const MAX_DEAD_LETTER_RAW = 64 * 1024;
+
+/** The rows of one source batch, gathered column-wise; the store commits them with the batch's position. */
+export class StoreBatch {
+  readonly logRecords = new ColumnarTable('log_records', LOG_RECORDS);
+  readonly auditEvents = new ColumnarTable('audit_events', AUDIT_EVENTS);
+  readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
+  readonly deadLetters = new ColumnarTable('dead_letters', DEAD_LETTERS);
+  readonly sessions = new ColumnarTable('sessions', SESSIONS);
+  /** `server\0session_id` of rows stored without a user (or client address): the session's lines are still to come. */
+  readonly unattributed = new Map<string, { server: string; sessionId: string }>();
+  /** `server\0session_id` of the sessions this batch upserts. */
+  readonly sessionKeys = new Set<string>();
+  skipped = 0;
+
+  addLogRecord(r: LogRecord, kind: string): void {
+    this.logRecords.push([
+      r.server, r.loggedAt, r.sessionId, r.pid, r.level, r.sqlstate, r.message, r.detail, r.hint, r.statement, kind, r.source, r.position,
+    ]);
+  }
+
+  addAuditEvent(r: LogRecord, a: AuditEntry, who: Attribution): void {
+    this.auditEvents.push([
+      r.server, r.loggedAt, r.sessionId, r.pid, a.auditType, a.statementId, a.substatementId, a.className, a.command,
+      a.objectType, a.objectName, a.statement, a.parameter, a.rows, who.userName, who.databaseName, who.clientAddr,
+      who.applicationName, r.level, r.source, r.position,
+    ]);
+    if (who.userName === null && r.sessionId !== null) this.markUnattributed(r.server, r.sessionId);
+  }
+
+  addAuthFailure(r: LogRecord, f: AuthFailureFact, who: Attribution): void {
+    const clientAddr = f.clientAddr ?? who.clientAddr;
+    this.authFailures.push([
+      r.server, r.loggedAt, r.sessionId, r.pid, f.userName ?? who.userName, f.databaseName ?? who.databaseName, clientAddr,
+      f.sqlstate, f.reason, r.detail, f.roleExists, r.source, r.position,
+    ]);
+    if (clientAddr === null && r.sessionId !== null) this.markUnattributed(r.server, r.sessionId);
+  }
+
+  addDeadLetter(d: DeadLetter): void {
+    const raw = d.raw.length > MAX_DEAD_LETTER_RAW ? `${d.raw.slice(0, MAX_DEAD_LETTER_RAW)}…[${d.raw.length - MAX_DEAD_LETTER_RAW} more characters]` : d.raw;
+    this.deadLetters.push([d.source, d.position, d.reason, redactSecrets(raw).text, new Date()]);
+  }
+
+  setSessions(states: readonly SessionState[]): void {
+    for (const s of states) {
+      this.sessionKeys.add(`${s.server}\u0000${s.sessionId}`);
+      this.sessions.push([
+        s.server, s.sessionId, s.pid, s.startedAt, s.endedAt, s.userName, s.databaseName, s.applicationName, s.clientAddr,
+        s.clientPort, s.authMethod, s.authIdentity, s.ssl, s.sslProtocol, s.sslCipher, s.replication,
+      ]);
+    }
+  }
+
+  private markUnattributed(server: string, sessionId: string): void {
+    this.unattributed.set(`${server}\u0000${sessionId}`, { server, sessionId });
+  }
+}

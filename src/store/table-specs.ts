@@ -1,0 +1,36 @@
+import type { ColumnSpec } from './columnar-table.js';
+
+/** Column order of the tables the ingest appends to; it must match migrations.ts. */
+export const LOG_RECORDS = [
+  ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['pid', 'integer'],
+  ['level', 'varchar'], ['sqlstate', 'varchar'], ['message', 'varchar'], ['detail', 'varchar'], ['hint', 'varchar'],
+  ['statement', 'varchar'], ['kind', 'varchar'], ['source', 'varchar'], ['position', 'varchar'],
+] as const satisfies ColumnSpec;
+
+export const AUDIT_EVENTS = [
+  ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['pid', 'integer'],
+  ['audit_type', 'varchar'], ['statement_id', 'bigint'], ['substatement_id', 'bigint'], ['class', 'varchar'],
+  ['command', 'varchar'], ['object_type', 'varchar'], ['object_name', 'varchar'], ['statement', 'varchar'],
+  ['parameter', 'varchar'], ['rows', 'bigint'], ['user_name', 'varchar'], ['database_name', 'varchar'],
+  ['client_addr', 'varchar'], ['application_name', 'varchar'], ['level', 'varchar'], ['source', 'varchar'],
+  ['position', 'varchar'],
+] as const satisfies ColumnSpec;
+
+export const SESSIONS = [
+  ['server', 'varchar'], ['session_id', 'varchar'], ['pid', 'integer'], ['started_at', 'timestamptz'],
+  ['ended_at', 'timestamptz'], ['user_name', 'varchar'], ['database_name', 'varchar'], ['application_name', 'varchar'],
+  ['client_addr', 'varchar'], ['client_port', 'integer'], ['auth_method', 'varchar'], ['auth_identity', 'varchar'],
+  ['ssl', 'boolean'], ['ssl_protocol', 'varchar'], ['ssl_cipher', 'varchar'], ['replication', 'boolean'],
+] as const satisfies ColumnSpec;
+
+export const AUTH_FAILURES = [
+  ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['pid', 'integer'],
+  ['user_name', 'varchar'], ['database_name', 'varchar'], ['client_addr', 'varchar'], ['sqlstate', 'varchar'],
+  ['reason', 'varchar'], ['detail', 'varchar'], ['role_exists', 'boolean'], ['source', 'varchar'], ['position', 'varchar'],
+] as const satisfies ColumnSpec;
+
+export const DEAD_LETTERS = [
+  ['source', 'varchar'], ['position', 'varchar'], ['reason', 'varchar'], ['raw', 'varchar'], ['ingested_at', 'timestamptz'],
+] as const satisfies ColumnSpec;
+
+export const SESSION_KEYS = [['server', 'varchar'], ['session_id', 'varchar']] as const satisfies ColumnSpec;
