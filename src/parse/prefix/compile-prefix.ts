@@ -65,8 +65,8 @@ const HOST = '[^\\s]{0,255}?';
 const TIME = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}';
 const ZONE = ' (?:[A-Za-z]{1,6}|[+-]\\d{2}(?::?\\d{2})?)';
 
-/** PostgreSQL prints `[unknown]` for a user, database or application it does not know yet. */
-const known = (value: string): string | undefined => (value === '[unknown]' ? undefined : value);
+/** PostgreSQL prints `[unknown]` for a user, database or application it does not know yet: no value. */
+const UNKNOWN = '[unknown]';
 
 let lastTimeText = '';
 let lastTimeMs: number | null = null;
@@ -80,16 +80,16 @@ function cachedTimestamp(text: string): Date | undefined {
 }
 
 const ESCAPES = {
-  a: { fragment: NAME, fills: ['applicationName'], set: (m, v) => { m.applicationName = known(v); } },
-  u: { fragment: NAME, fills: ['userName'], set: (m, v) => { m.userName = known(v); } },
-  d: { fragment: NAME, fills: ['databaseName'], set: (m, v) => { m.databaseName = known(v); } },
+  a: { fragment: NAME, fills: ['applicationName'], set: (m, v) => { if (v !== UNKNOWN) m.applicationName = v; } },
+  u: { fragment: NAME, fills: ['userName'], set: (m, v) => { if (v !== UNKNOWN) m.userName = v; } },
+  d: { fragment: NAME, fills: ['databaseName'], set: (m, v) => { if (v !== UNKNOWN) m.databaseName = v; } },
   r: {
     fragment: `${HOST}(?:\\(\\d+\\))?`,
     fills: ['clientAddr', 'clientPort'],
     set: (m, v) => {
       const open = v.endsWith(')') ? v.lastIndexOf('(') : -1;
       if (open < 0) { m.clientAddr = v; return; }
-      m.clientAddr = v.slice(0, open) || undefined;
+      if (open > 0) m.clientAddr = v.slice(0, open);
       m.clientPort = Number(v.slice(open + 1, -1));
     },
   },
@@ -97,13 +97,13 @@ const ESCAPES = {
   b: { fragment: '.{0,96}?', fills: ['backendType'], set: (m, v) => { m.backendType = v; } },
   p: { fragment: '\\d+', fills: ['pid'], set: (m, v) => { m.pid = Number(v); } },
   P: { fragment: '\\d*', fills: ['leaderPid'], set: (m, v) => { m.leaderPid = Number(v); } },
-  t: { fragment: TIME + ZONE, fills: ['loggedAt'], set: (m, v) => { m.loggedAt = cachedTimestamp(v); } },
+  t: { fragment: TIME + ZONE, fills: ['loggedAt'], set: (m, v) => { const t = cachedTimestamp(v); if (t) m.loggedAt = t; } },
   m: {
     fragment: `${TIME}\\.\\d{3}${ZONE}`,
     fills: ['loggedAt'],
-    set: (m, v) => { m.loggedAt = parsePostgresTimestamp(v) ?? undefined; },
+    set: (m, v) => { const t = parsePostgresTimestamp(v); if (t) m.loggedAt = t; },
   },
-  n: { fragment: '\\d+\\.\\d{3}', fills: ['loggedAt'], set: (m, v) => { m.loggedAt = parseEpochSeconds(v) ?? undefined; } },
+  n: { fragment: '\\d+\\.\\d{3}', fills: ['loggedAt'], set: (m, v) => { const t = parseEpochSeconds(v); if (t) m.loggedAt = t; } },
   i: { fragment: '.{0,64}?', fills: ['commandTag'], set: (m, v) => { m.commandTag = v; } },
   e: { fragment: '[0-9A-Z]{5}', fills: ['sqlstate'], set: (m, v) => { m.sqlstate = v; } },
   c: { fragment: '[0-9a-f]+\\.[0-9a-f]+', fills: ['sessionId'], set: (m, v) => { m.sessionId = v; } },
@@ -111,7 +111,7 @@ const ESCAPES = {
   s: {
     fragment: TIME + ZONE,
     fills: ['sessionStartedAt'],
-    set: (m, v) => { m.sessionStartedAt = parsePostgresTimestamp(v) ?? undefined; },
+    set: (m, v) => { const t = parsePostgresTimestamp(v); if (t) m.sessionStartedAt = t; },
   },
   v: { fragment: '(?:\\d+/\\d+)?', fills: ['virtualXid'], set: (m, v) => { m.virtualXid = v; } },
   x: { fragment: '\\d+', fills: ['xid'], set: (m, v) => { m.xid = v; } },
