@@ -99,6 +99,17 @@ function valueAfter(src: string, word: Token, rule: KeywordRule, ctx: RuleContex
   return rule.connectors.includes('none') ? next : null;
 }
 
+/** pgcrypto and built-in hashing calls whose first argument is the clear-text password. */
+const HASHING_CALLS = new Set(['crypt', 'md5', 'digest', 'hmac', 'sha224', 'sha256', 'sha384', 'sha512', 'pgp_sym_encrypt']);
+
+/** `password = crypt('x', gen_salt('bf'))`: the literal inside the hashing call; otherwise the token itself. */
+function unwrapHashing(src: string, value: Token | null): Token | null {
+  const fn = identName(value, src);
+  if (fn === null || !HASHING_CALLS.has(fn)) return value;
+  const open = nextSignificant(src, (value as Token).end);
+  return isOp(open, src, '(') ? loneValue(src, callArguments(src, (open as Token).end)[0]) : value;
+}
+
 /**
  * libpq conninfo value after `password =`: `'…'` with backslash escapes, or a bare word.
  * A bare value stops at whitespace or `;` (ADO-style strings), and at `&` in a URL query.
@@ -279,7 +290,7 @@ export function scanSql(src: string, ctx: ScanContext = { inString: false, depth
       }
       for (const rule of done ? [] : KEYWORD_RULES) {
         if (!rule.matches(word, rctx)) continue;
-        if (takeValue(valueAfter(src, t, rule, rctx), rule.kind(rctx))) break;
+        if (takeValue(unwrapHashing(src, valueAfter(src, t, rule, rctx)), rule.kind(rctx))) break;
       }
       if (word === 'format' || word === 'set_config') {
         const open = nextSignificant(src, t.end);
