@@ -339,7 +339,7 @@ function makeServer(state: ServerState): PgServer {
       PGAPPNAME: opts.applicationName ?? 'psql',
       PGCONNECT_TIMEOUT: '10',
     });
-    const onErrorStop = opts.onErrorStop ?? true ? '1' : '0';
+    const onErrorStop = (opts.onErrorStop ?? true) ? '1' : '0';
     // -w: never prompt for a password (a wrong one must fail, not hang); -f -: SQL on stdin.
     return run(join(binDir, 'psql'), ['-X', '-w', '-v', `ON_ERROR_STOP=${onErrorStop}`, '-f', '-'], { env, input: sql });
   };
