@@ -48,4 +48,31 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'privilege analysis: privilege changes, rebuilt roles and memberships',
+    sql: `
+      CREATE TABLE privilege_changes (
+        server VARCHAR NOT NULL, logged_at TIMESTAMPTZ NOT NULL, session_id VARCHAR, actor VARCHAR,
+        acting_role VARCHAR, action VARCHAR NOT NULL, role_name VARCHAR, attribute VARCHAR, value VARCHAR,
+        granted_role VARCHAR, privileges VARCHAR[], object_type VARCHAR, object_name VARCHAR, grantee VARCHAR,
+        with_option BOOLEAN, grantor VARCHAR, statement VARCHAR, effective BOOLEAN NOT NULL DEFAULT true,
+        truncated BOOLEAN NOT NULL DEFAULT false, uncertain VARCHAR[], password_strength JSON, seq BIGINT,
+        source VARCHAR, position VARCHAR
+      );
+      CREATE TABLE roles (
+        server VARCHAR NOT NULL, rolname VARCHAR NOT NULL, rolsuper BOOLEAN, rolinherit BOOLEAN,
+        rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolreplication BOOLEAN,
+        rolconnlimit INTEGER, rolvaliduntil VARCHAR, rolbypassrls BOOLEAN, has_password BOOLEAN,
+        created_at TIMESTAMPTZ, created_by VARCHAR, password_changed_at TIMESTAMPTZ,
+        uncertain VARCHAR[] NOT NULL DEFAULT [],
+        PRIMARY KEY (server, rolname)
+      );
+      CREATE TABLE role_memberships (
+        server VARCHAR NOT NULL, role_name VARCHAR NOT NULL, member VARCHAR NOT NULL, admin_option BOOLEAN,
+        grantor VARCHAR, granted_at TIMESTAMPTZ,
+        PRIMARY KEY (server, role_name, member)
+      );
+    `,
+  },
 ];

@@ -1,0 +1,210 @@
+/**
+ * The `roles` (pg_roles) and `role_memberships` (pg_auth_members) of each server, replayed from the
+ * effective privilege changes in time order. Attributes a statement did not set take PostgreSQL's
+ * CREATE defaults; a role that existed before the trail starts has NULL until a statement sets it; an
+ * attribute a pgaudit-truncated statement may have set stays in `uncertain` until set again in full.
+ */
+import type { PrivilegeChange } from '../privileges/privilege-change.js';
+
+export interface RoleRow {
+  server: string;
+  rolname: string;
+  rolsuper: boolean | null;
+  rolinherit: boolean | null;
+  rolcreaterole: boolean | null;
+  rolcreatedb: boolean | null;
+  rolcanlogin: boolean | null;
+  rolreplication: boolean | null;
+  rolconnlimit: number | null;
+  /** The VALID UNTIL literal as written (its time zone is the server's, which the trail does not tell). */
+  rolvaliduntil: string | null;
+  rolbypassrls: boolean | null;
+  has_password: boolean | null;
+  created_at: Date | null;
+  created_by: string | null;
+  password_changed_at: Date | null;
+  /** Attributes (and `memberships`) a truncated statement may have changed since last set in full. */
+  uncertain: string[];
+}
+
+export interface MembershipRow {
+  server: string;
+  role_name: string;
+  member: string;
+  admin_option: boolean | null;
+  grantor: string | null;
+  granted_at: Date | null;
+}
+
+interface RoleState {
+  row: RoleRow;
+  /** The stored password is an MD5 hash (a rename clears it); null when unknown. */
+  md5: boolean | null;
+}
+
+type Attribute = 'rolsuper' | 'rolinherit' | 'rolcreaterole' | 'rolcreatedb' | 'rolcanlogin' | 'rolreplication' | 'rolconnlimit' | 'rolvaliduntil' | 'rolbypassrls';
+
+/** How each attribute's text value becomes the column value. */
+const attributeParsers = {
+  rolsuper: (v) => v === 'true',
+  rolinherit: (v) => v === 'true',
+  rolcreaterole: (v) => v === 'true',
+  rolcreatedb: (v) => v === 'true',
+  rolcanlogin: (v) => v === 'true',
+  rolreplication: (v) => v === 'true',
+  rolbypassrls: (v) => v === 'true',
+  rolconnlimit: (v) => Number(v),
+  rolvaliduntil: (v) => v,
+} satisfies Record<Attribute, (v: string) => unknown>;
+
+export function rebuildRoles(changes: PrivilegeChange[], opts: { at?: Date } = {}): { roles: RoleRow[]; memberships: MembershipRow[] } {
+  const at = opts.at?.getTime() ?? Infinity;
+  const ordered = changes
+    .filter((c) => c.effective && c.loggedAt.getTime() <= at)
+    .sort((a, b) => a.server.localeCompare(b.server) || a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq);
+
+  const roles = new Map<string, Map<string, RoleState>>();
+  const memberships = new Map<string, Map<string, MembershipRow>>();
+  for (const c of ordered) {
+    let r = roles.get(c.server);
+    if (!r) roles.set(c.server, (r = new Map()));
+    let m = memberships.get(c.server);
+    if (!m) memberships.set(c.server, (m = new Map()));
+    apply(c, r, m);
+  }
+  const roleRows = [...roles.values()].flatMap((r) => [...r.values()].map((s) => s.row));
+  const memberRows = [...memberships.values()].flatMap((m) => [...m.values()]);
+  roleRows.sort((a, b) => a.server.localeCompare(b.server) || a.rolname.localeCompare(b.rolname));
+  memberRows.sort((a, b) => a.server.localeCompare(b.server) || a.role_name.localeCompare(b.role_name) || a.member.localeCompare(b.member));
+  return { roles: roleRows, memberships: memberRows };
+}
+
+const memberKey = (role: string, member: string): string => `${role}\u0000${member}`;
+
+function unknownRole(server: string, rolname: string): RoleState {
+  return {
+    md5: null,
+    row: {
+      server, rolname, rolsuper: null, rolinherit: null, rolcreaterole: null, rolcreatedb: null, rolcanlogin: null,
+      rolreplication: null, rolconnlimit: null, rolvaliduntil: null, rolbypassrls: null, has_password: null,
+      created_at: null, created_by: null, password_changed_at: null, uncertain: [],
+    },
+  };
+}
+
+function apply(c: PrivilegeChange, roles: Map<string, RoleState>, members: Map<string, MembershipRow>): void {
+  const name = c.roleName;
+  const ensure = (n: string): RoleState => {
+    let s = roles.get(n);
+    if (!s) roles.set(n, (s = unknownRole(c.server, n)));
+    return s;
+  };
+  const settle = (s: RoleState, attribute: string): void => {
+    s.row.uncertain = s.row.uncertain.filter((u) => u !== attribute);
+  };
+  const doubt = (s: RoleState, attributes: string[]): void => {
+    s.row.uncertain = [...new Set([...s.row.uncertain, ...attributes])].sort();
+  };
+  const who = c.actingRole ?? c.actor;
+
+  switch (c.action) {
+    case 'create-role': {
+      if (!name) return;
+      // PostgreSQL's defaults: only CREATE USER implies LOGIN.
+      roles.set(name, {
+        md5: false,
+        row: {
+          server: c.server, rolname: name, rolsuper: false, rolinherit: true, rolcreaterole: false, rolcreatedb: false,
+          rolcanlogin: c.value === 'USER', rolreplication: false, rolconnlimit: -1, rolvaliduntil: null, rolbypassrls: false,
+          has_password: false, created_at: c.loggedAt, created_by: who, password_changed_at: null, uncertain: [],
+        },
+      });
+      return;
+    }
+    case 'set-attribute': {
+      if (!name || !c.attribute || !(c.attribute in attributeParsers)) return;
+      const s = ensure(name);
+      const attr = c.attribute as Attribute;
+      (s.row as unknown as Record<string, unknown>)[attr] = c.value === null ? null : attributeParsers[attr](c.value);
+      if (!c.truncated || !c.uncertain) settle(s, attr);
+      return;
+    }
+    case 'set-password': {
+      if (!name) return;
+      const s = ensure(name);
+      s.row.has_password = true;
+      s.row.password_changed_at = c.loggedAt;
+      if (c.value === 'unknown') {
+        // Hidden tail: the password may have been NULL, any later option may have been set.
+        s.md5 = null;
+        doubt(s, c.uncertain ?? ['has_password']);
+        return;
+      }
+      s.md5 = c.value === 'md5';
+      settle(s, 'has_password');
+      return;
+    }
+    case 'remove-password': {
+      if (!name) return;
+      const s = ensure(name);
+      s.row.has_password = false;
+      s.row.password_changed_at = c.loggedAt;
+      s.md5 = false;
+      settle(s, 'has_password');
+      return;
+    }
+    case 'rename-role': {
+      if (!name || !c.value) return;
+      const s = roles.get(name) ?? unknownRole(c.server, name);
+      roles.delete(name);
+      s.row.rolname = c.value;
+      // PostgreSQL clears an MD5 password on rename: the hash is salted with the role name.
+      if (s.md5 === true) {
+        s.row.has_password = false;
+        s.row.password_changed_at = c.loggedAt;
+        s.md5 = false;
+      }
+      roles.set(c.value, s);
+      for (const [k, row] of [...members]) {
+        if (row.role_name !== name && row.member !== name) continue;
+        members.delete(k);
+        if (row.role_name === name) row.role_name = c.value;
+        if (row.member === name) row.member = c.value;
+        members.set(memberKey(row.role_name, row.member), row);
+      }
+      return;
+    }
+    case 'drop-role': {
+      if (!name) return;
+      roles.delete(name);
+      for (const [k, row] of [...members]) if (row.role_name === name || row.member === name) members.delete(k);
+      return;
+    }
+    case 'grant-role': {
+      const role = c.grantedRole;
+      const member = c.grantee;
+      if (!role || !member || member === 'PUBLIC') return;
+      ensure(role);
+      ensure(member);
+      const key = memberKey(role, member);
+      const old = members.get(key);
+      const admin = c.withOption ?? false;
+      if (old && (old.admin_option === true || !admin)) return; // already a member: PostgreSQL keeps the row
+      members.set(key, { server: c.server, role_name: role, member, admin_option: admin, grantor: c.grantor ?? who, granted_at: c.loggedAt });
+      return;
+    }
+    case 'revoke-role': {
+      if (c.grantedRole && c.grantee) members.delete(memberKey(c.grantedRole, c.grantee));
+      return;
+    }
+    case 'revoke-admin-option': {
+      const row = c.grantedRole && c.grantee ? members.get(memberKey(c.grantedRole, c.grantee)) : undefined;
+      if (row) row.admin_option = false;
+      return;
+    }
+    case 'alter-role':
+      return;
+    default:
+      return; // object privileges, settings, ownership: not part of pg_roles / pg_auth_members
+  }
+}
