@@ -312,8 +312,8 @@ function objectName(o: Node): string | null {
   if ('RangeVar' in o) return [o.RangeVar.catalogname, o.RangeVar.schemaname, o.RangeVar.relname].filter(Boolean).join('.');
   if ('ObjectWithArgs' in o) {
     const name = (o.ObjectWithArgs.objname ?? []).map(stringOf).join('.');
-    if (o.ObjectWithArgs.args_unspecified || !o.ObjectWithArgs.objargs) return name;
-    const args = o.ObjectWithArgs.objargs.map((a) => ('TypeName' in a ? (a.TypeName.names ?? []).map(stringOf).filter((n) => n !== 'pg_catalog').join('.') : '?'));
+    if (o.ObjectWithArgs.args_unspecified) return name;
+    const args = (o.ObjectWithArgs.objargs ?? []).map((a) => ('TypeName' in a ? (a.TypeName.names ?? []).map(stringOf).filter((n) => n !== 'pg_catalog').join('.') : '?'));
     return `${name}(${args.join(', ')})`;
   }
   if ('List' in o) return (o.List.items ?? []).map(stringOf).join('.');
