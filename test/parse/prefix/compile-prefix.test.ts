@@ -10,7 +10,7 @@ import {
 
 const at = (iso: string): Date => new Date(iso);
 
-/** Verbatim lines from test/fixtures/postgres-logs (a real PostgreSQL 15 server) and Azure's docs. */
+/** Lines from runs of test/fixtures/postgres-logs/capture.sh (a real PostgreSQL 15 server) and Azure records; the last cases are built to reach every escape. */
 const MATCHES: { name: string; prefix: string; line: string; expect: Omit<PrefixMatch, 'rest'>; rest: string }[] = [
   {
     name: "Azure's %t-%c- with an AUDIT line",
