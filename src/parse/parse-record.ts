@@ -6,6 +6,7 @@
 import type { DeadLetter, LogRecord } from '../decode/log-record.js';
 import { ParseError } from '../decode/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
+import type { AuditEntry } from './pgaudit/audit-entry.js';
 import { isAuditMessage, parseAuditMessage } from './pgaudit/index.js';
 import { redactParameters, redactSecrets } from './redact/index.js';
 import type { SecretFinding } from './redact/secret-finding.js';
@@ -56,7 +57,11 @@ function parseAudit(raw: LogRecord, record: LogRecord, secrets: SecretFinding[])
       const redacted = redactParameters(rawStatement, audit.parameters);
       secrets.push(...redacted.secrets);
       audit.parameters = redacted.parameters;
-      if (redacted.secrets.length > 0) audit.parameter = renderParameters(redacted.parameters);
+      if (redacted.secrets.length > 0) {
+        audit.parameter = renderCsv(redacted.parameters);
+        // The message repeats the parameters: store it as rebuilt from the redacted fields.
+        return { entry: { kind: 'audit', record: { ...record, message: renderAuditMessage(audit) }, audit, secrets, rawStatement } };
+      }
     }
     return { entry: { kind: 'audit', record, audit, secrets, rawStatement } };
   } catch (error) {
@@ -81,7 +86,14 @@ function redactRecord(raw: LogRecord, secrets: SecretFinding[]): LogRecord {
   return { ...raw, message: message.text, statement: statement?.text ?? null, detail, hint };
 }
 
-/** pgaudit's parameter field: the parameters as one CSV line. */
-function renderParameters(parameters: string[]): string {
-  return parameters.map((p) => (/[",\r\n]/.test(p) ? `"${p.replace(/"/g, '""')}"` : p)).join(',');
+/** pgaudit's quoting: a field is quoted only when it holds a comma, a quote or a line break. */
+function renderCsv(fields: readonly (string | null)[]): string {
+  return fields.map((f) => (f === null ? '' : /[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+}
+
+function renderAuditMessage(a: AuditEntry): string {
+  const statement = a.statementLogged === 'logged' ? a.statement : `<${a.statementLogged}>`;
+  const fields = [a.auditType, String(a.statementId), String(a.substatementId), a.className, a.command, a.objectType, a.objectName, statement, a.parameter];
+  if (a.rows !== null) fields.push(String(a.rows));
+  return `AUDIT: ${renderCsv(fields)}`;
 }

@@ -1,12 +1,9 @@
 import { Command, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
-import { LOG_FORMATS } from '../../decode/formats/log-formats.js';
+import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js';
 import { createLogger } from '../../logging/logger.js';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix, validatePrefix } from '../../parse/prefix/compile-prefix.js';
-import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
-import { ingestPath } from '../../pipeline/ingest-path.js';
-import { IngestSummary } from '../../pipeline/ingest-summary.js';
-import { AuditStore } from '../../store/audit-store.js';
+import { AZURE_LOG_LINE_PREFIX, validatePrefix } from '../../parse/prefix/compile-prefix.js';
+import { ingestFiles } from '../../pipeline/ingest-files.js';
 
 export const ingestCommand = new Command('ingest')
   .description('read log files (plain or gzip) or stdin into the store; a file already read is resumed, never read twice')
@@ -20,22 +17,13 @@ export const ingestCommand = new Command('ingest')
     const log = createLogger();
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
-    const prefix = compilePrefix(opts.logLinePrefix);
-    const store = await AuditStore.open(resolveDbPath(opts.db));
-    const pipeline = new IngestPipeline(store);
-    const summary = new IngestSummary();
-    try {
-      for (const path of paths) {
-        await ingestPath(path, { pipeline, store, summary, log }, {
-          format: opts.format as (typeof LOG_FORMATS)[number] | 'auto',
-          prefix,
-          ...(opts.server ? { server: opts.server } : {}),
-          defaultServer: 'local',
-        });
-      }
-    } finally {
-      await store.close();
-    }
+    const summary = await ingestFiles(paths, {
+      dbPath: resolveDbPath(opts.db),
+      format: opts.format as LogFormat | 'auto',
+      logLinePrefix: opts.logLinePrefix,
+      ...(opts.server ? { server: opts.server } : {}),
+      log,
+    });
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(renderSummary(result));

@@ -11,7 +11,7 @@
  */
 import type { RedactionResult, SecretFinding } from './secret-finding.js';
 import { describeSecret } from './describe-secret.js';
-import { REDACTED, SECRET_HINT, applyEdits, scanSql } from './sql-secret-scanner.js';
+import { REDACTED, SECRET_HINT, applyEdits, isConninfo, scanSql } from './sql-secret-scanner.js';
 import { textPatternEdits } from './text-patterns.js';
 
 function redact(text: string, inString: boolean): RedactionResult {
@@ -46,7 +46,7 @@ export function redactParameters(
       return REDACTED;
     }
     if (!SECRET_HINT.test(value)) return value;
-    const r = redact(value, true);
+    const r = redact(value, isConninfo(value));
     secrets.push(...r.secrets);
     return r.text;
   });

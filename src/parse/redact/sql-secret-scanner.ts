@@ -35,8 +35,44 @@ export interface ScanResult {
   outOfStep: boolean;
 }
 
-interface ScanContext {
-  /** The text is the content of a string literal: `password=` is conninfo, not SQL. */
+const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+
+/**
+ * Whether the whole text is a libpq key=value connection string (values bare, or '…' with backslash
+ * escapes), read the way libpq reads it. A loop, not a regex: a regex for this backtracks badly.
+ */
+export function isConninfo(text: string): boolean {
+  const n = text.length;
+  const skip = (from: number) => {
+    let i = from;
+    while (isSpace(text[i])) i++;
+    return i;
+  };
+  let i = skip(0);
+  if (i === n) return false;
+  while (i < n) {
+    const keyStart = i;
+    while (i < n && /[A-Za-z_]/.test(text[i] as string)) i++;
+    if (i === keyStart) return false;
+    i = skip(i);
+    if (text[i] !== '=') return false;
+    i = skip(i + 1);
+    if (text[i] === "'") {
+      for (i++; i < n && text[i] !== "'"; i++) if (text[i] === '\\') i++;
+      if (i >= n) return false;
+      i++;
+    } else {
+      while (i < n && !isSpace(text[i])) i++;
+    }
+    const valueEnd = i;
+    i = skip(i);
+    if (i < n && i === valueEnd) return false; // pairs are separated by whitespace
+  }
+  return true;
+}
+
+export interface ScanContext {
+  /** The text is a libpq conninfo string: `password='…'` uses backslash escapes, not SQL's doubled quotes. */
   inString: boolean;
   depth: number;
 }
@@ -80,7 +116,8 @@ const MAX_DEPTH = 16;
 
 function literalEdit(src: string, t: Token, kind: SecretFinding['kind']): Edit | null {
   const value = decodeToken(src, t).text;
-  if (value === REDACTED) return null;
+  // An empty unclosed quote is the opening half of a concatenation (`' PASSWORD ''' || …`): nothing here.
+  if (value === REDACTED || (!t.terminated && value === '')) return null;
   return { start: t.start, end: t.end, replacement: REDACTED_LITERAL, finding: describeSecret(kind, value) };
 }
 
@@ -146,9 +183,17 @@ function conninfoEdit(src: string, word: Token, inString: boolean): { edit: Edit
   return { edit: { start: p, end: i, replacement: REDACTED, finding: finding(value) }, end: i };
 }
 
+/**
+ * Text that ends where a password value would start: `… PASSWORD `, `… password='`.
+ * Written so that no two quantifiers compete for the same spaces (no quadratic backtracking).
+ */
+const ENDS_WITH_PASSWORD = /\bpassword(\s*=)?(?:\s*')?\s*$/i;
+
 /** `'… PASSWORD ' || quote_literal('s3cret')` and `'… password=' || 'x'`: the literal after the concatenation. */
-function concatenatedSecret(src: string, t: Token, content: string): Token | null {
-  if (!/\bpassword\s*(?:=\s*)?'?\s*$/i.test(content)) return null;
+function concatenatedSecret(src: string, t: Token, content: string): { value: Token | null; kind: SecretFinding['kind'] } | null {
+  const m = ENDS_WITH_PASSWORD.exec(content);
+  if (!m) return null;
+  const kind = m[1] ? 'connection-password' : 'password';
   let next = nextSignificant(src, t.end);
   if (!isOp(next, src, '||')) return null;
   next = nextSignificant(src, (next as Token).end);
@@ -158,7 +203,7 @@ function concatenatedSecret(src: string, t: Token, content: string): Token | nul
     if (!isOp(open, src, '(')) return null;
     next = nextSignificant(src, (open as Token).end);
   }
-  return next;
+  return { value: next, kind };
 }
 
 /** The argument tokens of a call, each a list of significant tokens, starting after `(`. */
@@ -197,7 +242,7 @@ export function formatSecretArguments(formatString: string): Set<number> {
     if (m[2] === '%') continue;
     const n = m[1] !== undefined ? Number(m[1]) : sequential + 1;
     sequential = n;
-    if (/\bpassword\s*(?:=\s*)?'?$/i.test(formatString.slice(0, m.index))) secret.add(n);
+    if (ENDS_WITH_PASSWORD.test(formatString.slice(0, m.index))) secret.add(n);
   }
   return secret;
 }
@@ -207,7 +252,7 @@ function recurse(src: string, t: Token, ctx: ScanContext): Edit[] {
   if (!SECRET_HINT.test(src.slice(t.contentStart, t.contentEnd))) return [];
   const decoded = decodeRange(src, t.contentStart, t.contentEnd, t.style);
   const inner = scanSql(decoded.text, {
-    inString: t.kind === 'string' || t.kind === 'qident',
+    inString: t.kind === 'string' && isConninfo(decoded.text),
     depth: ctx.depth + 1,
   });
   return inner.edits.map((e) => ({
@@ -263,7 +308,7 @@ export function scanSql(src: string, ctx: ScanContext = { inString: false, depth
         if (t.kind !== 'qident') {
           const content = decodeToken(src, t).text;
           const after = concatenatedSecret(src, t, content);
-          if (after) takeValue(after, /=\s*'?\s*$/.test(content) ? 'connection-password' : 'password');
+          if (after) takeValue(after.value, after.kind);
         }
         edits.push(...recurse(src, t, ctx));
       }

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { LogFormat } from '../decode/formats/log-formats.js';
+import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { AuditStore } from '../store/audit-store.js';
+import { IngestPipeline } from './ingest-pipeline.js';
+import { ingestPath } from './ingest-path.js';
+import { IngestSummary } from './ingest-summary.js';
+
+export interface IngestFilesOptions {
+  dbPath: string;
+  format: LogFormat | 'auto';
+  logLinePrefix: string;
+  server?: string;
+  log: Logger;
+  batchRecords?: number;
+}
+
+/** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
+export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
+  const prefix = compilePrefix(opts.logLinePrefix);
+  const store = await AuditStore.open(opts.dbPath);
+  const pipeline = new IngestPipeline(store);
+  const summary = new IngestSummary();
+  try {
+    for (const path of paths) {
+      await ingestPath(path, { pipeline, store, summary, log: opts.log }, {
+        format: opts.format,
+        prefix,
+        ...(opts.server ? { server: opts.server } : {}),
+        defaultServer: 'local',
+        ...(opts.batchRecords ? { batchRecords: opts.batchRecords } : {}),
+      });
+    }
+  } finally {
+    await store.close();
+  }
+  return summary;
+}
