@@ -194,3 +194,22 @@ describe('formatSecretArguments', () => {
     assert.deepEqual([...formatSecretArguments('100%% of %s')], []);
   });
 });
+
+describe('redactSecrets stays linear on hostile input', () => {
+  const hostile: Array<[string, string]> = [
+    ['long run of spaces in a conninfo', "select dblink_connect('password=" + ' '.repeat(20000) + "x''')"],
+    ['long run of spaces in a plain string', "select 'a=" + ' '.repeat(20000) + "b c password'"],
+    ['a wall of quotes after password', 'password ' + "'".repeat(20001)],
+    ['repeated unclosed password literals', "password 'x".repeat(5000)],
+    ['many unique-violation openings', 'Key (password)=(' + 'a) '.repeat(5000)],
+    ['URL scheme followed by colons', 'postgres://' + ':'.repeat(20000)],
+    ['deeply repeated EXECUTE strings', 'do $$ ' + "execute 'password ".repeat(2000)],
+  ];
+  for (const [name, input] of hostile) {
+    it(name, () => {
+      const started = performance.now();
+      redactSecrets(input);
+      assert.ok(performance.now() - started < 1000, 'took over a second');
+    });
+  }
+});
