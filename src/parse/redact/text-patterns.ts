@@ -45,6 +45,12 @@ export const TEXT_PATTERNS: readonly TextPattern[] = [
     replacement: REDACTED,
   },
   {
+    name: 'libpq environment variable in a shell command: COPY … PROGRAM \'PGPASSWORD=x psql …\'',
+    pattern: /\bPGPASSWORD=(?<secret>[^\s;&'"]+)/dg,
+    kind: 'connection-password',
+    replacement: REDACTED,
+  },
+  {
     name: 'unique violation DETAIL: Key (password)=(hunter2) already exists.',
     pattern: /\bKey \((?<cols>[^)]*)\)=\((?<secret>.*?)\) (?:already exists|is not present|conflicts with)/dgi,
     kind: 'password',

@@ -69,6 +69,10 @@ const REDACTED_CASES: Case[] = [
   { name: 'syntax error quoting a fragment with the password', input: `syntax error at or near "password 'hunter2' superuser"`, output: `syntax error at or near "password ${R} superuser"`, findings: 1 },
   { name: 'unique violation DETAIL naming a password column', input: 'Key (email, password)=(a@b.c, hunter2) already exists.', output: 'Key (email, password)=(<REDACTED>) already exists.', findings: 1 },
   { name: 'commented-out statement', input: "select 1; -- alter role x password 'old'", output: `select 1; -- alter role x password ${R}`, findings: 1 },
+  { name: 'CREATE SUBSCRIPTION connection with a password', input: "CREATE SUBSCRIPTION mysub CONNECTION 'host=192.168.1.50 port=5432 user=foo dbname=foodb password=s3' PUBLICATION mypublication, insert_only;", output: "CREATE SUBSCRIPTION mysub CONNECTION 'host=192.168.1.50 port=5432 user=foo dbname=foodb password=<REDACTED>' PUBLICATION mypublication, insert_only;", findings: 1 },
+  { name: 'ALTER SYSTEM SET primary_conninfo', input: "ALTER SYSTEM SET primary_conninfo = 'host=primary user=rep password=''r p'''", output: "ALTER SYSTEM SET primary_conninfo = 'host=primary user=rep password=''<REDACTED>'''", findings: 1 },
+  { name: 'PGPASSWORD in COPY PROGRAM', input: "COPY t FROM PROGRAM 'PGPASSWORD=pw123 psql -h h -c \"copy x to stdout\"'", output: "COPY t FROM PROGRAM 'PGPASSWORD=<REDACTED> psql -h h -c \"copy x to stdout\"'", findings: 1 },
+  { name: 'raw Azure NDJSON record (dead-letter raw text)', input: `{"properties":{"message":"2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  statement: create role x password 'clear'","errorLevel":"LOG"}}`, output: `{"properties":{"message":"2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  statement: create role x password ${R}","errorLevel":"LOG"}}`, findings: 1 },
   { name: 'Event Hubs connection string', input: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=abc123=;EntityPath=hub', output: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=<REDACTED>;EntityPath=hub', findings: 1 },
 ];
 

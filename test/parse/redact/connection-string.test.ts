@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from '../../../src/parse/redact/index.js';
+
+const CASES: Array<[string, string, string]> = [
+  [
+    'Event Hubs namespace connection string',
+    'Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=abcDEF123+/=;EntityPath=pglogs',
+    'Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=<REDACTED>;EntityPath=pglogs',
+  ],
+  [
+    'Storage account connection string',
+    'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFy==;EndpointSuffix=core.windows.net',
+    'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=<REDACTED>;EndpointSuffix=core.windows.net',
+  ],
+  [
+    'Azurite-style development connection string',
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=ZmFrZS1kZXYta2V5LWZvci10ZXN0cw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=<REDACTED>;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+  ],
+  [
+    'SAS URL',
+    'https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2026-12-01T00:00:00Z&sig=abc%2Bdef%3D',
+    'https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2026-12-01T00:00:00Z&sig=<REDACTED>',
+  ],
+  ['libpq conninfo', "host=db user=app password='p w' dbname=x", 'host=db user=app password=<REDACTED> dbname=x'],
+  ['libpq URL', 'postgresql://app:s3cret@db.example.com:5432/prod?sslmode=require', 'postgresql://app:<REDACTED>@db.example.com:5432/prod?sslmode=require'],
+  ['ADO.NET style', 'Server=db;User Id=app;Pwd=s3;Database=x', 'Server=db;User Id=app;Pwd=<REDACTED>;Database=x'],
+  ['nothing secret', 'Endpoint=sb://myns.servicebus.windows.net/', 'Endpoint=sb://myns.servicebus.windows.net/'],
+];
+
+describe('redactConnectionString masks keys and passwords, keeps the rest', () => {
+  for (const [name, input, output] of CASES) {
+    it(name, () => {
+      assert.equal(redactConnectionString(input), output);
+      assert.equal(redactConnectionString(output), output, 'idempotent');
+    });
+  }
+});
+
+describe('the logger configuration redacts what a user would otherwise see', () => {
+  function logOnce(obj: object): string {
+    let out = '';
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        out += String(chunk);
+        done();
+      },
+    });
+    const logger = pino({ redact: { paths: [...LOGGER_REDACT_PATHS], censor: censorSecret } }, sink);
+    logger.info(obj, 'starting');
+    return out;
+  }
+
+  it('masks the key inside a configured connection string and keeps the namespace', () => {
+    const line = logOnce({
+      config: { connectionString: 'Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=TOPSECRETKEY=' },
+    });
+    const parsed = JSON.parse(line) as { config: { connectionString: string } };
+    assert.equal(parsed.config.connectionString, 'Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=<REDACTED>');
+    assert.ok(!line.includes('TOPSECRETKEY'));
+  });
+
+  it('replaces a bare password field entirely', () => {
+    const line = logOnce({ db: { password: 'hunter2' } });
+    assert.ok(!line.includes('hunter2'));
+    assert.equal((JSON.parse(line) as { db: { password: string } }).db.password, '<REDACTED>');
+  });
+
+  it('censorSecret replaces non-string values too', () => {
+    assert.equal(censorSecret(12345), '<REDACTED>');
+    assert.equal(censorSecret(undefined), undefined);
+  });
+});
