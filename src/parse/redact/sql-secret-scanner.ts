@@ -118,7 +118,9 @@ function literalEdit(src: string, t: Token, kind: SecretFinding['kind']): Edit |
   const value = decodeToken(src, t).text;
   // An empty unclosed quote is the opening half of a concatenation (`' PASSWORD ''' || …`): nothing here.
   if (value === REDACTED || (!t.terminated && value === '')) return null;
-  return { start: t.start, end: t.end, replacement: REDACTED_LITERAL, finding: describeSecret(kind, value) };
+  // `$$x$$''` is two tokens, but `'<REDACTED>'''` would be one: keep them apart so a second pass agrees.
+  const replacement = src[t.end] === "'" ? `${REDACTED_LITERAL} ` : REDACTED_LITERAL;
+  return { start: t.start, end: t.end, replacement, finding: describeSecret(kind, value) };
 }
 
 function paramIndex(src: string, t: Token | null): number | null {
