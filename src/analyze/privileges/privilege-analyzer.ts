@@ -135,6 +135,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   const applyTx = (entry: ParsedEntry, s: SessionState, tx: TransactionOp): void => {
     switch (tx.op) {
       case 'begin':
+        closeAbortedTx(entry, s); // the aborted transaction before it ended without a logged COMMIT/ROLLBACK
         if (!s.inTx) {
           s.inTx = true;
           s.roleAtBegin = s.role;
