@@ -11,11 +11,13 @@
  */
 import type { RedactionResult, SecretFinding } from './secret-finding.js';
 import { describeSecret } from './describe-secret.js';
-import { REDACTED, SECRET_HINT, applyEdits, isConninfo, scanSql } from './sql-secret-scanner.js';
+import { REDACTED, applyEdits } from './edit.js';
+import { isConninfo } from './conninfo.js';
+import { SECRET_HINT, scanSql } from './sql-secret-scanner.js';
 import { textPatternEdits } from './text-patterns.js';
 
-function redact(text: string, inString: boolean): RedactionResult {
-  const sql = scanSql(text, { inString, depth: 0 });
+function redact(text: string, conninfo: boolean): RedactionResult {
+  const sql = scanSql(text, { conninfo, depth: 0 });
   const first = applyEdits(text, sql.edits);
   // Shape patterns run on the SQL-redacted text so they never see (or split) a literal already replaced.
   const second = applyEdits(first.text, textPatternEdits(first.text, sql.outOfStep));

@@ -6,7 +6,7 @@
  */
 import type { SecretFinding } from './secret-finding.js';
 import { describeSecret } from './describe-secret.js';
-import { REDACTED, REDACTED_LITERAL, type Edit } from './sql-secret-scanner.js';
+import { REDACTED, REDACTED_LITERAL, type Edit } from './edit.js';
 
 export interface TextPattern {
   name: string;
