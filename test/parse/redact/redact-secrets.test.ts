@@ -82,6 +82,7 @@ const UNCHANGED_CASES: Array<{ name: string; input: string }> = [
   { name: 'PASSWORD NULL', input: 'ALTER ROLE davide WITH PASSWORD NULL;' },
   { name: "pgaudit's truncation", input: 'AUDIT: SESSION,1,1,ROLE,CREATE ROLE,,,create role backdoor login password <REDACTED>,<none>' },
   { name: 'already redacted literal', input: `alter role x password ${R}` },
+  { name: "pgaudit's truncation inside a quoted role name", input: 'AUDIT: SESSION,1,1,ROLE,CREATE ROLE,,,"create role ""my password <REDACTED>",<none>' },
   { name: 'auth failure message', input: 'password authentication failed for user "u"' },
   { name: 'quoted role name with the word password and no password', input: 'CREATE ROLE "my password role" LOGIN' },
   { name: 'table named like password', input: 'GRANT SELECT ON password_resets TO app' },
