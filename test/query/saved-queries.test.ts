@@ -1,0 +1,334 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runReadOnly } from '../../src/query/read-only-query.js';
+import type { PlainValue } from '../../src/query/row-values.js';
+import { loadSavedQueries, parseSavedQuery, resolveParams, type SavedQuery } from '../../src/query/saved-queries.js';
+import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
+import { buildInvestigationFixture, FIXTURE_NOW } from './investigation-fixture.js';
+
+type Row = Record<string, PlainValue>;
+
+interface Case {
+  name: string;
+  params?: Record<string, string>;
+  /** Compare only these columns (wide queries); all columns otherwise. */
+  pick?: string[];
+  expected: Row[];
+}
+
+const T = (s: string) => new Date(s).toISOString();
+
+/** Expected rows for every saved query on the fixture (FIXTURE_NOW = Tuesday 2026-11-24 12:00 UTC). */
+const CASES: Case[] = [
+  {
+    name: 'admin-rights-now',
+    expected: [
+      { server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null },
+      { server: 'pg-prod', role_name: 'alice', right_name: 'member of azure_pg_admin', since: T('2026-11-23T10:00:00Z') },
+      { server: 'pg-prod', role_name: 'backdoor', right_name: 'rolsuper', since: T('2026-11-22T02:00:00Z') },
+      { server: 'pg-prod', role_name: 'mallory', right_name: 'rolcreaterole', since: T('2026-10-01T09:00:00Z') },
+      { server: 'pg-prod', role_name: 'postgres', right_name: 'rolsuper', since: null },
+    ],
+  },
+  {
+    name: 'admin-rights-now',
+    params: { server: 'pg-dev' },
+    expected: [{ server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null }],
+  },
+  {
+    name: 'actor-changes',
+    params: { actor: 'mallory' },
+    pick: ['logged_at', 'action', 'role_name', 'effective'],
+    expected: [
+      { logged_at: T('2026-11-21T03:12:00.123Z'), action: 'create-role', role_name: 'backdoor', effective: true },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), action: 'set-attribute', role_name: 'backdoor', effective: true },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), action: 'set-password', role_name: 'backdoor', effective: true },
+      { logged_at: T('2026-11-22T02:00:00Z'), action: 'set-attribute', role_name: 'backdoor', effective: true },
+      { logged_at: T('2026-11-23T10:00:00Z'), action: 'grant-role', role_name: 'alice', effective: true },
+      { logged_at: T('2026-11-23T10:05:00Z'), action: 'grant', role_name: null, effective: true },
+      { logged_at: T('2026-11-23T10:30:00Z'), action: 'revoke', role_name: null, effective: true },
+      { logged_at: T('2026-11-23T20:00:00Z'), action: 'set-parameter', role_name: null, effective: true },
+      { logged_at: T('2026-11-23T20:05:00Z'), action: 'set-attribute', role_name: 'alice', effective: false },
+    ],
+  },
+  {
+    name: 'actor-changes',
+    params: { actor: 'mallory', since: '2026-11-21T00:00:00Z', until: '2026-11-22T00:00:00Z' },
+    pick: ['action', 'attribute', 'value'],
+    expected: [
+      { action: 'create-role', attribute: null, value: null },
+      { action: 'set-attribute', attribute: 'rolcanlogin', value: 'true' },
+      { action: 'set-password', attribute: 'has_password', value: 'clear' },
+    ],
+  },
+  {
+    name: 'role-history',
+    params: { role: 'backdoor' },
+    pick: ['logged_at', 'actor', 'action', 'attribute'],
+    expected: [
+      { logged_at: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'create-role', attribute: null },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'set-attribute', attribute: 'rolcanlogin' },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'set-password', attribute: 'has_password' },
+      { logged_at: T('2026-11-22T02:00:00Z'), actor: 'mallory', action: 'set-attribute', attribute: 'rolsuper' },
+    ],
+  },
+  {
+    name: 'public-grants',
+    pick: ['logged_at', 'actor', 'action', 'privileges', 'object_name', 'revoked_later'],
+    expected: [
+      { logged_at: T('2026-11-23T10:05:00Z'), actor: 'mallory', action: 'grant', privileges: ['SELECT'], object_name: 'public.salaries', revoked_later: true },
+      { logged_at: T('2026-11-23T11:00:00Z'), actor: 'alice', action: 'default-grant', privileges: ['SELECT'], object_name: 'reports', revoked_later: false },
+    ],
+  },
+  {
+    name: 'passwords-by-age',
+    pick: ['server', 'role_name', 'age_days'],
+    expected: [
+      { server: 'pg-prod', role_name: 'postgres', age_days: null },
+      { server: 'pg-prod', role_name: 'reporting', age_days: null },
+      { server: 'pg-prod', role_name: 'alice', age_days: 176 },
+      { server: 'pg-prod', role_name: 'mallory', age_days: 23 },
+      { server: 'pg-dev', role_name: 'dev_admin', age_days: 4 },
+      { server: 'pg-prod', role_name: 'backdoor', age_days: 3 },
+    ],
+  },
+  {
+    name: 'passwords-by-age',
+    params: { min_age_days: '30', server: 'pg-prod' },
+    pick: ['role_name', 'age_days'],
+    expected: [
+      { role_name: 'postgres', age_days: null },
+      { role_name: 'reporting', age_days: null },
+      { role_name: 'alice', age_days: 176 },
+    ],
+  },
+  {
+    name: 'login-roles-never-used',
+    expected: [
+      { server: 'pg-prod', role_name: 'backdoor', created_at: T('2026-11-21T03:12:00.123Z'), created_by: 'mallory', has_password: true, rolsuper: true },
+      { server: 'pg-prod', role_name: 'reporting', created_at: null, created_by: null, has_password: true, rolsuper: false },
+    ],
+  },
+  {
+    name: 'failed-logins-by-user',
+    expected: [
+      { server: 'pg-prod', user_name: 'postgres', failures: 2, hosts: 1, first_failure: T('2026-11-24T07:00:01Z'), last_failure: T('2026-11-24T07:00:03Z'), role_exists: true },
+      { server: 'pg-prod', user_name: 'admin', failures: 1, hosts: 1, first_failure: T('2026-11-24T07:00:00Z'), last_failure: T('2026-11-24T07:00:00Z'), role_exists: false },
+      { server: 'pg-prod', user_name: 'alice', failures: 1, hosts: 1, first_failure: T('2026-11-24T10:00:00Z'), last_failure: T('2026-11-24T10:00:00Z'), role_exists: true },
+      { server: 'pg-prod', user_name: 'reporting', failures: 1, hosts: 1, first_failure: T('2026-11-24T07:00:02Z'), last_failure: T('2026-11-24T07:00:02Z'), role_exists: true },
+    ],
+  },
+  {
+    name: 'failed-logins-by-user',
+    params: { since: '7 days', server: 'pg-prod' },
+    pick: ['user_name', 'failures'],
+    expected: [
+      { user_name: 'alice', failures: 2 },
+      { user_name: 'postgres', failures: 2 },
+      { user_name: 'admin', failures: 1 },
+      { user_name: 'reporting', failures: 1 },
+    ],
+  },
+  {
+    name: 'failed-logins-by-host',
+    expected: [
+      { server: 'pg-prod', client_addr: '198.51.100.23', failures: 4, user_names: 3, users: ['admin', 'postgres', 'reporting'], first_failure: T('2026-11-24T07:00:00Z'), last_failure: T('2026-11-24T07:00:03Z') },
+      { server: 'pg-prod', client_addr: '10.0.0.5', failures: 1, user_names: 1, users: ['alice'], first_failure: T('2026-11-24T10:00:00Z'), last_failure: T('2026-11-24T10:00:00Z') },
+    ],
+  },
+  {
+    name: 'sessions-without-tls',
+    expected: [
+      { server: 'pg-prod', user_name: 'mallory', database_name: 'postgres', client_addr: '203.0.113.7', application_name: 'pgAdmin 4', sessions: 1, first_started: T('2026-11-23T19:55:00Z'), last_started: T('2026-11-23T19:55:00Z') },
+      { server: 'pg-prod', user_name: 'mallory', database_name: 'postgres', client_addr: '203.0.113.7', application_name: 'psql', sessions: 1, first_started: T('2026-11-21T03:10:00Z'), last_started: T('2026-11-21T03:10:00Z') },
+    ],
+  },
+  {
+    name: 'sessions-without-tls',
+    params: { exclude_user: 'null' },
+    pick: ['user_name', 'application_name'],
+    expected: [
+      { user_name: 'azuresu', application_name: 'azure_maintenance' },
+      { user_name: 'mallory', application_name: 'pgAdmin 4' },
+      { user_name: 'mallory', application_name: 'psql' },
+    ],
+  },
+  {
+    name: 'security-setting-changes',
+    pick: ['logged_at', 'actor', 'scope', 'parameter', 'value'],
+    expected: [
+      { logged_at: T('2026-11-23T20:00:00Z'), actor: 'mallory', scope: 'session', parameter: 'pgaudit.log', value: 'none' },
+      { logged_at: T('2026-11-24T09:00:00Z'), actor: 'postgres', scope: 'system', parameter: 'log_connections', value: 'off' },
+    ],
+  },
+  {
+    name: 'first-time-users',
+    expected: [{ server: 'pg-prod', user_name: 'azuresu', first_seen: T('2026-11-24T08:00:00Z'), sessions: 1, hosts: ['127.0.0.1'] }],
+  },
+  {
+    name: 'first-time-users',
+    params: { since: '4 days' },
+    pick: ['server', 'user_name', 'first_seen', 'sessions'],
+    expected: [
+      { server: 'pg-dev', user_name: 'dev_admin', first_seen: T('2026-11-20T13:59:00Z'), sessions: 1 },
+      { server: 'pg-prod', user_name: 'mallory', first_seen: T('2026-11-21T03:10:00Z'), sessions: 2 },
+      { server: 'pg-prod', user_name: 'azuresu', first_seen: T('2026-11-24T08:00:00Z'), sessions: 1 },
+    ],
+  },
+  {
+    name: 'first-time-hosts',
+    expected: [
+      { server: 'pg-prod', client_addr: '198.51.100.23', first_seen: T('2026-11-24T07:00:00Z'), sessions: 0, failures: 4, users: ['admin', 'postgres', 'reporting'] },
+      { server: 'pg-prod', client_addr: '127.0.0.1', first_seen: T('2026-11-24T08:00:00Z'), sessions: 1, failures: 0, users: ['azuresu'] },
+    ],
+  },
+  {
+    name: 'first-time-applications',
+    expected: [
+      { server: 'pg-prod', application_name: 'pgAdmin 4', first_seen: T('2026-11-23T19:55:00Z'), sessions: 1, users: ['mallory'] },
+      { server: 'pg-prod', application_name: 'azure_maintenance', first_seen: T('2026-11-24T08:00:00Z'), sessions: 1, users: ['azuresu'] },
+    ],
+  },
+  {
+    name: 'session-activity',
+    params: { session_id: 'm1' },
+    pick: ['logged_at', 'statement_id', 'class', 'command', 'object_name', 'rows', 'user_name', 'client_addr'],
+    expected: [
+      { logged_at: T('2026-11-21T03:12:00.123Z'), statement_id: 1, class: 'ROLE', command: 'CREATE ROLE', object_name: null, rows: null, user_name: 'mallory', client_addr: '203.0.113.7' },
+      { logged_at: T('2026-11-21T03:12:05Z'), statement_id: 2, class: 'READ', command: 'SELECT', object_name: 'public.salaries', rows: 10, user_name: 'mallory', client_addr: '203.0.113.7' },
+    ],
+  },
+  {
+    name: 'changes-outside-window',
+    pick: ['logged_at', 'local_time', 'actor', 'action'],
+    expected: [
+      { logged_at: T('2026-11-21T03:12:00.123Z'), local_time: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'create-role' },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), local_time: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'set-attribute' },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), local_time: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', action: 'set-password' },
+      { logged_at: T('2026-11-22T02:00:00Z'), local_time: T('2026-11-22T02:00:00Z'), actor: 'mallory', action: 'set-attribute' },
+      { logged_at: T('2026-11-23T20:00:00Z'), local_time: T('2026-11-23T20:00:00Z'), actor: 'mallory', action: 'set-parameter' },
+      { logged_at: T('2026-11-23T20:05:00Z'), local_time: T('2026-11-23T20:05:00Z'), actor: 'mallory', action: 'set-attribute' },
+    ],
+  },
+  {
+    name: 'changes-outside-window',
+    params: { window_end: '21:00', tz: 'Europe/Berlin', weekends: 'true', window_start: '04:00' },
+    pick: ['logged_at', 'local_time', 'action'],
+    expected: [
+      // 03:12 UTC is 04:12 in Berlin (inside); 02:00 UTC Sunday is 03:00 (outside); 20:00 and 20:05 UTC are 21:00+ (outside).
+      { logged_at: T('2026-11-22T02:00:00Z'), local_time: T('2026-11-22T03:00:00Z'), action: 'set-attribute' },
+      { logged_at: T('2026-11-23T20:00:00Z'), local_time: T('2026-11-23T21:00:00Z'), action: 'set-parameter' },
+      { logged_at: T('2026-11-23T20:05:00Z'), local_time: T('2026-11-23T21:05:00Z'), action: 'set-attribute' },
+    ],
+  },
+  {
+    name: 'rolled-back-changes',
+    expected: [
+      { server: 'pg-prod', logged_at: T('2026-11-23T20:05:00Z'), session_id: 'm2', actor: 'mallory', action: 'set-attribute', role_name: 'alice', attribute: 'rolsuper', value: 'true', granted_role: null, grantee: null, statement: 'alter role alice superuser' },
+    ],
+  },
+  {
+    name: 'clear-text-passwords',
+    expected: [
+      { server: 'pg-prod', logged_at: T('2026-11-21T03:12:00.123Z'), actor: 'mallory', role_name: 'backdoor', password_kind: 'clear', password_strength: '{"length":8,"classes":1}', effective: true },
+    ],
+  },
+  {
+    name: 'dead-letters-by-reason',
+    expected: [
+      { reason: 'event body is not valid JSON: Unexpected token', source: 'eventhubs:hub/0', dead_letters: 2, first_position: '12', first_ingested: T('2026-11-24T07:00:00Z'), last_ingested: T('2026-11-24T08:00:00Z') },
+      { reason: 'record has no category', source: 'eventhubs:hub/1', dead_letters: 1, first_position: '5', first_ingested: T('2026-11-23T07:00:00Z'), last_ingested: T('2026-11-23T07:00:00Z') },
+    ],
+  },
+];
+
+describe('saved queries on the investigation fixture', () => {
+  let dir: string;
+  let db: Database;
+  const queries = loadSavedQueries();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'auditduck-saved-'));
+    await buildInvestigationFixture(join(dir, 'fixture.duckdb'));
+    db = await openDatabase(join(dir, 'fixture.duckdb'), { readOnly: true });
+  });
+  after(async () => {
+    await closeDatabase(db);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('there are at least 15 saved queries, each with a description, and every one has a case here', () => {
+    assert.ok(queries.length >= 15, `only ${queries.length} saved queries`);
+    for (const q of queries) {
+      assert.ok(q.description.length > 20, `${q.name} says too little about what it answers`);
+      assert.ok(CASES.some((c) => c.name === q.name), `${q.name} has no expected rows in CASES`);
+    }
+  });
+
+  for (const c of CASES) {
+    test(`${c.name} ${c.params ? JSON.stringify(c.params) : '(defaults)'} returns the expected rows`, async () => {
+      const query = queries.find((q) => q.name === c.name) as SavedQuery;
+      assert.ok(query, `no saved query ${c.name}`);
+      const { rows } = await runReadOnly(db.connection, query.sql, resolveParams(query, c.params ?? {}, FIXTURE_NOW));
+      const actual = c.pick ? rows.map((r) => Object.fromEntries(c.pick!.map((k) => [k, r[k] ?? null]))) : rows;
+      assert.deepEqual(actual, c.expected);
+    });
+  }
+});
+
+describe('saved query headers', () => {
+  const text = [
+    '-- Who did it.',
+    '-- Second line.',
+    "-- @param since time = '7 days' : start",
+    '-- @param who text',
+    "-- @param quote text = 'it''s' : a quoted default",
+    '-- @param server text = null',
+    "SELECT $who, $since, $quote, $server",
+  ].join('\n');
+
+  test('the description, parameters with types and defaults, and the SQL are read from the header', () => {
+    const q = parseSavedQuery('who', text);
+    assert.equal(q.description, 'Who did it. Second line.');
+    assert.deepEqual(q.params.map((p) => [p.name, p.type, p.defaultValue]), [
+      ['since', 'time', '7 days'], ['who', 'text', undefined], ['quote', 'text', "it's"], ['server', 'text', null],
+    ]);
+    assert.equal(q.sql, 'SELECT $who, $since, $quote, $server');
+  });
+
+  test('a time parameter becomes an ISO instant: a duration counts back from now, a time stays that time', () => {
+    const q = parseSavedQuery('who', text);
+    const now = new Date('2026-11-24T12:00:00Z');
+    assert.deepEqual(resolveParams(q, { who: 'x' }, now), { since: '2026-11-17T12:00:00.000Z', who: 'x', quote: "it's", server: null });
+    assert.equal(resolveParams(q, { who: 'x', since: '36h' }, now).since, '2026-11-23T00:00:00.000Z');
+    assert.equal(resolveParams(q, { who: 'x', since: '2026-11-01' }, now).since, '2026-11-01T00:00:00.000Z');
+  });
+
+  test('a missing required parameter, an unknown one, or a bad value is an error that names it', () => {
+    const q = parseSavedQuery('who', text);
+    assert.throws(() => resolveParams(q, {}), /needs --param who=VALUE/);
+    assert.throws(() => resolveParams(q, { who: 'x', nope: '1' }), /no parameter "nope"/);
+    assert.throws(() => resolveParams(q, { who: 'x', since: 'yesterday-ish' }), /since="yesterday-ish" is not a time/);
+  });
+
+  test('a parameter used but not declared, or declared but not used, is refused when the file is read', () => {
+    assert.throws(() => parseSavedQuery('x', '-- Something useful.\nSELECT $a'), /\$a is used but not declared/);
+    assert.throws(() => parseSavedQuery('x', '-- Something useful.\n-- @param a = 1\nSELECT 1'), /a is declared but \$a is not used/);
+    assert.throws(() => parseSavedQuery('x', 'SELECT 1'), /must say what the query answers/);
+  });
+
+  test('a value is bound as data, never spliced into the SQL', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const q = parseSavedQuery('echo', "-- Echo a value back.\n-- @param v text\nSELECT $v AS v");
+      const evil = "x'; DROP TABLE audit_events; --";
+      const { rows } = await runReadOnly(db.connection, q.sql, resolveParams(q, { v: evil }));
+      assert.deepEqual(rows, [{ v: evil }]);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+});
