@@ -19,7 +19,7 @@ export interface IngestFilesOptions {
 export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
   const prefix = compilePrefix(opts.logLinePrefix);
   const store = await AuditStore.open(opts.dbPath);
-  const pipeline = new IngestPipeline(store);
+  const pipeline = await IngestPipeline.create(store);
   const summary = new IngestSummary();
   try {
     for (const path of paths) {

@@ -8,6 +8,9 @@ import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker } from '../analyze/sessions/session-tracker.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
+import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 
 export interface BatchSummary extends CommitCounts {
   records: number;
@@ -18,8 +21,14 @@ export interface BatchSummary extends CommitCounts {
 
 export class IngestPipeline {
   readonly sessions = new SessionTracker();
+  private readonly privileges = createPrivilegeAnalyzer();
 
-  constructor(private readonly store: AuditStore) {}
+  private constructor(private readonly store: AuditStore) {}
+
+  static async create(store: AuditStore): Promise<IngestPipeline> {
+    await loadStatementParser();
+    return new IngestPipeline(store);
+  }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
     const batch = this.store.newBatch();
@@ -50,12 +59,19 @@ export class IngestPipeline {
     // Sessions first: a connection line later in the batch still attributes an audit line before it.
     for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
+    const changes: PrivilegeChange[] = [];
     for (const entry of parsed) {
       const { record } = entry;
       batch.addLogRecord(record, entry.kind);
-      if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, this.sessions.attribute(record));
-      else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, this.sessions.attribute(record));
+      const who = this.sessions.attribute(record);
+      if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
+      else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
+      for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
     }
+    // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
+    for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
+    batch.markIneffective(this.privileges.ineffective());
+    for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
     batch.setSessions(this.sessions.takeChanged());
 
     const counts = await this.store.commit(batch, target);

@@ -9,6 +9,7 @@ export class IngestSummary {
   deadLetters = 0;
   skipped = 0;
   lateAttributed = 0;
+  privilegeChanges = 0;
   readonly skippedCategories = new Map<string, number>();
   private readonly startedAt = performance.now();
 
@@ -20,6 +21,7 @@ export class IngestSummary {
     this.deadLetters += b.deadLetters;
     this.skipped += b.skipped;
     this.lateAttributed += b.lateAttributed;
+    this.privilegeChanges += b.privilegeChanges;
     for (const [category, n] of b.skippedCategories) this.skippedCategories.set(category, (this.skippedCategories.get(category) ?? 0) + n);
   }
 
@@ -34,6 +36,7 @@ export class IngestSummary {
       auditEvents: this.auditEvents,
       sessionUpdates: this.sessions,
       authFailures: this.authFailures,
+      privilegeChanges: this.privilegeChanges,
       deadLetters: this.deadLetters,
       skipped: this.skipped,
       skippedCategories: Object.fromEntries(this.skippedCategories),

@@ -77,3 +77,34 @@ function bindByName(statement: DuckDBPreparedStatement, params: QueryParams): vo
     else statement.bindValue(i, value, VARCHAR);
   }
 }
+
+export const FILE_FORMATS = ['parquet', 'csv'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+const COPY_OPTIONS = {
+  parquet: '(FORMAT parquet, COMPRESSION zstd)',
+  csv: '(FORMAT csv, HEADER true)',
+} satisfies Record<FileFormat, string>;
+
+/**
+ * Writes the result of one read-only query to a file with DuckDB's COPY, which keeps column types
+ * (timestamps stay timestamps in Parquet). The query is checked on its own first; the COPY around it is
+ * built here, and must still parse as exactly one COPY statement.
+ */
+export async function copyReadOnly(connection: DuckDBConnection, sql: string, params: QueryParams, file: string, format: FileFormat): Promise<void> {
+  const body = sql.trim().replace(/;+\s*$/, '');
+  const checked = await prepareReadOnly(connection, body);
+  for (const s of checked) s.destroySync();
+  if (checked.length !== 1) throw new Error(`a ${format} file holds the result of one query; the SQL has ${checked.length} statements`);
+  const copy = `COPY (\n${body}\n) TO '${file.replace(/'/g, "''")}' ${COPY_OPTIONS[format]}`;
+  const extracted = await connection.extractStatements(copy);
+  if (extracted.count !== 1) throw new ReadOnlyViolation('refused: the query does not stand alone inside COPY (...)');
+  const statement = await extracted.prepare(0);
+  try {
+    if (statement.statementType !== StatementType.COPY) throw new ReadOnlyViolation('refused: the query does not stand alone inside COPY (...)');
+    bindByName(statement, params);
+    await statement.run();
+  } finally {
+    statement.destroySync();
+  }
+}

@@ -3,7 +3,8 @@
  * different sources may interleave. Each batch's rows and its position commit in one transaction, so a
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, DuckDBTimestampTZValue, LIST, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { rebuildRoleTables } from './role-tables.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { StoreBatch } from './store-batch.js';
@@ -22,6 +23,7 @@ export interface CommitCounts {
   authFailures: number;
   deadLetters: number;
   sessions: number;
+  privilegeChanges: number;
   lateAttributed: number;
 }
 
@@ -63,15 +65,20 @@ export class AuditStore {
       authFailures: batch.authFailures.size,
       deadLetters: batch.deadLetters.size,
       sessions: batch.sessions.size,
+      privilegeChanges: batch.privilegeChanges.size,
       lateAttributed: 0,
     };
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters]) {
+      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges]) {
         if (table.size > 0) await this.append(table.table, table);
       }
       if (batch.sessions.size > 0) await this.upsertSessions(batch.sessions);
-      counts.lateAttributed = await this.attributeLate(batch);
+      await this.markIneffective(batch.ineffective);
+      const late = await this.attributeLate(batch);
+      counts.lateAttributed = late.rows;
+      for (const server of late.privilegeServers) batch.serversWithChanges.add(server);
+      if (batch.serversWithChanges.size > 0) await rebuildRoleTables(c, batch.serversWithChanges, (t, rows) => this.append(t, rows));
       if (target.sourceKey !== null) {
         const stmt = await c.prepare('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, now())');
         stmt.bindVarchar(1, target.sourceKey);
@@ -119,14 +126,31 @@ export class AuditStore {
    * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
    * from the session's start on, so DuckDB's zone maps skip most of the table.
    */
-  private async attributeLate(batch: StoreBatch): Promise<number> {
+  /** Rows of earlier batches whose transaction a later line rolled back or aborted. */
+  private async markIneffective(marks: StoreBatch['ineffective']): Promise<void> {
+    for (const m of marks) {
+      const stmt = await this.connection.prepare(
+        `UPDATE privilege_changes SET effective = false
+         WHERE server = $1 AND session_id IS NOT DISTINCT FROM $2 AND logged_at BETWEEN $3 AND $4 AND list_contains($5, seq)`,
+      );
+      stmt.bindVarchar(1, m.server);
+      if (m.sessionId === null) stmt.bindNull(2);
+      else stmt.bindVarchar(2, m.sessionId);
+      stmt.bindTimestampTZ(3, timestamptz(m.from));
+      stmt.bindTimestampTZ(4, timestamptz(m.until));
+      stmt.bindList(5, m.seqs.map((n) => BigInt(n)), LIST(BIGINT));
+      await stmt.run();
+    }
+  }
+
+  private async attributeLate(batch: StoreBatch): Promise<{ rows: number; privilegeServers: string[] }> {
     for (const [k, v] of batch.unattributed) this.unattributed.set(k, v);
     const candidates = [...batch.unattributed.values()];
     for (const k of batch.sessionKeys) {
       const pending = this.unattributed.get(k);
       if (pending && !batch.unattributed.has(k)) candidates.push(pending);
     }
-    if (candidates.length === 0) return 0;
+    if (candidates.length === 0) return { rows: 0, privilegeServers: [] };
 
     const keys = new ColumnarTable('attribution_keys', SESSION_KEYS);
     for (const { server, sessionId } of candidates) keys.push([server, sessionId]);
@@ -137,6 +161,7 @@ export class AuditStore {
     );
     const rows = known.getRows();
     let updated = 0;
+    const privilegeServers: string[] = [];
     if (rows.length > 0) {
       const since = rows[0]![3] === null ? null : String(rows[0]![3]);
       // The literal bound lets DuckDB prune row groups by logged_at before joining.
@@ -153,22 +178,34 @@ export class AuditStore {
          FROM sessions s JOIN attribution_keys k USING (server, session_id)
          WHERE t.server = s.server AND t.session_id = s.session_id AND (t.client_addr IS NULL OR t.user_name IS NULL) ${bound}`,
       );
-      updated = Number(audit.rowsChanged) + Number(auth.rowsChanged);
+      const privilege = await this.connection.runAndReadAll(
+        `UPDATE privilege_changes t SET actor = s.user_name
+         FROM sessions s JOIN attribution_keys k USING (server, session_id)
+         WHERE t.server = s.server AND t.session_id = s.session_id AND t.actor IS NULL AND s.user_name IS NOT NULL ${bound}
+         RETURNING t.server`,
+      );
+      for (const [server] of privilege.getRows()) privilegeServers.push(String(server));
+      updated = Number(audit.rowsChanged) + Number(auth.rowsChanged) + privilegeServers.length;
       for (const [server, sessionId, complete] of rows) {
         if (complete) this.unattributed.delete(`${String(server)}\u0000${String(sessionId)}`);
       }
     }
     await this.connection.run('DELETE FROM attribution_keys');
-    return updated;
+    return { rows: updated, privilegeServers };
   }
 
   private async loadUnattributed(): Promise<void> {
     const reader = await this.connection.runAndReadAll(
       `SELECT DISTINCT server, session_id FROM audit_events WHERE user_name IS NULL AND session_id IS NOT NULL
-       UNION SELECT DISTINCT server, session_id FROM auth_failures WHERE client_addr IS NULL AND session_id IS NOT NULL`,
+       UNION SELECT DISTINCT server, session_id FROM auth_failures WHERE client_addr IS NULL AND session_id IS NOT NULL
+       UNION SELECT DISTINCT server, session_id FROM privilege_changes WHERE actor IS NULL AND session_id IS NOT NULL`,
     );
     for (const [server, sessionId] of reader.getRows()) {
       this.unattributed.set(`${String(server)}\u0000${String(sessionId)}`, { server: String(server), sessionId: String(sessionId) });
     }
   }
+}
+
+function timestamptz(d: Date): DuckDBTimestampTZValue {
+  return new DuckDBTimestampTZValue(BigInt(d.getTime()) * 1000n);
 }

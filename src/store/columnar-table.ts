@@ -4,6 +4,8 @@ import {
   DuckDBDataChunk,
   DuckDBTimestampTZValue,
   INTEGER,
+  LIST,
+  listValue,
   TIMESTAMPTZ,
   VARCHAR,
   type DuckDBAppender,
@@ -15,7 +17,7 @@ import {
  * Rows gathered column by column and appended as DuckDB data chunks: per-value appender calls cost
  * most of the CPU on the ingest path (facts: ~49k rows/s row by row), chunks avoid them.
  */
-export type ColumnKind = 'varchar' | 'integer' | 'bigint' | 'timestamptz' | 'boolean';
+export type ColumnKind = 'varchar' | 'integer' | 'bigint' | 'timestamptz' | 'boolean' | 'varchar[]' | 'json';
 
 const DUCKDB_TYPES = {
   varchar: VARCHAR,
@@ -23,9 +25,12 @@ const DUCKDB_TYPES = {
   bigint: BIGINT,
   timestamptz: TIMESTAMPTZ,
   boolean: BOOLEAN,
+  'varchar[]': LIST(VARCHAR),
+  // JSON is VARCHAR underneath; the appender casts.
+  json: VARCHAR,
 } satisfies Record<ColumnKind, DuckDBType>;
 
-type JsValue<K extends ColumnKind> = K extends 'varchar' ? string : K extends 'timestamptz' ? Date : K extends 'boolean' ? boolean : number;
+type JsValue<K extends ColumnKind> = K extends 'varchar' | 'json' ? string : K extends 'varchar[]' ? readonly string[] : K extends 'timestamptz' ? Date : K extends 'boolean' ? boolean : number;
 
 export type ColumnSpec = readonly (readonly [name: string, kind: ColumnKind])[];
 export type RowOf<S extends ColumnSpec> = { [I in keyof S]: S[I] extends readonly [string, infer K extends ColumnKind] ? JsValue<K> | null : never };
@@ -86,7 +91,10 @@ function toDuckDB(kind: ColumnKind, value: unknown): DuckDBValue | null {
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'varchar':
+    case 'json':
       return value as string;
+    case 'varchar[]':
+      return listValue(value as string[]);
     case 'integer':
       return value as number;
     case 'bigint':

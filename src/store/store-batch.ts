@@ -4,7 +4,9 @@ import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { redactSecrets } from '../parse/redact/index.js';
 import { ColumnarTable } from './columnar-table.js';
-import { AUDIT_EVENTS, AUTH_FAILURES, DEAD_LETTERS, LOG_RECORDS, SESSIONS } from './table-specs.js';
+import { AUDIT_EVENTS, AUTH_FAILURES, DEAD_LETTERS, LOG_RECORDS, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 
 /** Dead letters keep enough of the input to diagnose it, not a runaway line in full. */
 const MAX_DEAD_LETTER_RAW = 64 * 1024;
@@ -16,6 +18,11 @@ export class StoreBatch {
   readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
   readonly deadLetters = new ColumnarTable('dead_letters', DEAD_LETTERS);
   readonly sessions = new ColumnarTable('sessions', SESSIONS);
+  readonly privilegeChanges = new ColumnarTable('privilege_changes', PRIVILEGE_CHANGES);
+  /** Changes of earlier batches that a rollback or an abort in this one turned ineffective. */
+  readonly ineffective: IneffectiveMark[] = [];
+  /** Servers whose roles must be replayed after this batch. */
+  readonly serversWithChanges = new Set<string>();
   /** `server\0session_id` of rows stored without a user (or client address): the session's lines are still to come. */
   readonly unattributed = new Map<string, { server: string; sessionId: string }>();
   /** `server\0session_id` of the sessions this batch upserts. */
@@ -49,6 +56,22 @@ export class StoreBatch {
   addDeadLetter(d: DeadLetter): void {
     const raw = d.raw.length > MAX_DEAD_LETTER_RAW ? `${d.raw.slice(0, MAX_DEAD_LETTER_RAW)}…[${d.raw.length - MAX_DEAD_LETTER_RAW} more characters]` : d.raw;
     this.deadLetters.push([d.source, d.position, d.reason, redactSecrets(raw).text, new Date()]);
+  }
+
+  addPrivilegeChange(c: PrivilegeChange, source: string, position: string): void {
+    this.privilegeChanges.push([
+      c.server, c.loggedAt, c.sessionId, c.actor, c.actingRole, c.action, c.roleName, c.attribute, c.value, c.grantedRole,
+      c.privileges, c.objectType, c.objectName, c.grantee, c.withOption, c.grantor, c.statement, c.effective, c.truncated,
+      c.uncertain, c.passwordStrength === null ? null : JSON.stringify(c.passwordStrength), c.seq, source, position,
+    ]);
+    this.serversWithChanges.add(c.server);
+  }
+
+  markIneffective(marks: readonly IneffectiveMark[]): void {
+    for (const m of marks) {
+      this.ineffective.push(m);
+      this.serversWithChanges.add(m.server);
+    }
   }
 
   setSessions(states: readonly SessionState[]): void {

@@ -34,3 +34,24 @@ export const DEAD_LETTERS = [
 ] as const satisfies ColumnSpec;
 
 export const SESSION_KEYS = [['server', 'varchar'], ['session_id', 'varchar']] as const satisfies ColumnSpec;
+
+export const PRIVILEGE_CHANGES = [
+  ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['actor', 'varchar'],
+  ['acting_role', 'varchar'], ['action', 'varchar'], ['role_name', 'varchar'], ['attribute', 'varchar'], ['value', 'varchar'],
+  ['granted_role', 'varchar'], ['privileges', 'varchar[]'], ['object_type', 'varchar'], ['object_name', 'varchar'],
+  ['grantee', 'varchar'], ['with_option', 'boolean'], ['grantor', 'varchar'], ['statement', 'varchar'], ['effective', 'boolean'],
+  ['truncated', 'boolean'], ['uncertain', 'varchar[]'], ['password_strength', 'json'], ['seq', 'bigint'],
+  ['source', 'varchar'], ['position', 'varchar'],
+] as const satisfies ColumnSpec;
+
+export const ROLES = [
+  ['server', 'varchar'], ['rolname', 'varchar'], ['rolsuper', 'boolean'], ['rolinherit', 'boolean'], ['rolcreaterole', 'boolean'],
+  ['rolcreatedb', 'boolean'], ['rolcanlogin', 'boolean'], ['rolreplication', 'boolean'], ['rolconnlimit', 'integer'],
+  ['rolvaliduntil', 'varchar'], ['rolbypassrls', 'boolean'], ['has_password', 'boolean'], ['created_at', 'timestamptz'],
+  ['created_by', 'varchar'], ['password_changed_at', 'timestamptz'], ['uncertain', 'varchar[]'],
+] as const satisfies ColumnSpec;
+
+export const ROLE_MEMBERSHIPS = [
+  ['server', 'varchar'], ['role_name', 'varchar'], ['member', 'varchar'], ['admin_option', 'boolean'], ['grantor', 'varchar'],
+  ['granted_at', 'timestamptz'],
+] as const satisfies ColumnSpec;

@@ -36,6 +36,7 @@ function renderSummary(s: Record<string, unknown>): string {
     ['audit events', s.auditEvents],
     ['session updates', s.sessionUpdates],
     ['auth failures', s.authFailures],
+    ['privilege changes', s.privilegeChanges],
     ['dead letters', s.deadLetters],
     ['skipped (other categories)', s.skipped],
     ['attributed late', s.lateAttributed],

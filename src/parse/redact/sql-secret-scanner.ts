@@ -47,6 +47,9 @@ interface KeywordRule {
   kind(ctx: RuleContext): SecretFinding['kind'];
 }
 
+/** Settings named like passwords whose values are policy, not secrets: the rules need them in clear. */
+const NOT_SECRET_SETTINGS = new Set(['password_encryption']);
+
 /** Words whose following literal is a secret. Order matters: the first rule that matches wins. */
 export const KEYWORD_RULES: readonly KeywordRule[] = [
   {
@@ -57,7 +60,7 @@ export const KEYWORD_RULES: readonly KeywordRule[] = [
   },
   {
     name: 'assignment or comparison to a column or setting named like password/secret',
-    matches: (w) => /passw|secret/.test(w),
+    matches: (w) => /passw|secret/.test(w) && !NOT_SECRET_SETTINGS.has(w),
     connectors: ['assign'],
     kind: () => 'password',
   },
