@@ -6,7 +6,8 @@
 import type { DecodeResult } from '../decode/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { SessionTracker } from '../analyze/sessions/session-tracker.js';
+import { SessionTracker, type Attribution } from '../analyze/sessions/session-tracker.js';
+import type { BatchObserver, CommittedBatch } from './committed-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
@@ -23,11 +24,14 @@ export class IngestPipeline {
   readonly sessions = new SessionTracker();
   private readonly privileges = createPrivilegeAnalyzer();
 
-  private constructor(private readonly store: AuditStore) {}
+  private constructor(
+    private readonly store: AuditStore,
+    private readonly observers: readonly BatchObserver[],
+  ) {}
 
-  static async create(store: AuditStore): Promise<IngestPipeline> {
+  static async create(store: AuditStore, opts: { observers?: BatchObserver[] } = {}): Promise<IngestPipeline> {
     await loadStatementParser();
-    return new IngestPipeline(store);
+    return new IngestPipeline(store, opts.observers ?? []);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
@@ -60,21 +64,28 @@ export class IngestPipeline {
     for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
     const changes: PrivilegeChange[] = [];
+    const attributions: Attribution[] = [];
     for (const entry of parsed) {
       const { record } = entry;
       batch.addLogRecord(record, entry.kind);
       const who = this.sessions.attribute(record);
+      attributions.push(who);
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
       for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
     }
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
     for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
-    batch.markIneffective(this.privileges.ineffective());
+    const ineffective = this.privileges.ineffective();
+    batch.markIneffective(ineffective);
     for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
-    batch.setSessions(this.sessions.takeChanged());
+    const sessions = this.sessions.takeChanged();
+    batch.setSessions(sessions);
 
-    const counts = await this.store.commit(batch, target);
+    const committed: CommittedBatch = { entries: parsed, attributions, privilegeChanges: changes, sessions, ineffective, source: target.source };
+    const counts = await this.store.commit(batch, target, async (connection) => {
+      for (const observer of this.observers) await observer.inTransaction(connection, committed);
+    });
     return { ...counts, records: parsed.length, skipped, skippedCategories };
   }
 }

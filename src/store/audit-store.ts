@@ -57,7 +57,8 @@ export class AuditStore {
     return rows.length > 0 ? String(rows[0]![0]) : null;
   }
 
-  async commit(batch: StoreBatch, target: CommitTarget): Promise<CommitCounts> {
+  /** `beforeCommit` runs in the same transaction, after the rows are in: what it writes commits with them. */
+  async commit(batch: StoreBatch, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const c = this.connection;
     const counts: CommitCounts = {
       logRecords: batch.logRecords.size,
@@ -79,6 +80,7 @@ export class AuditStore {
       counts.lateAttributed = late.rows;
       for (const server of late.privilegeServers) batch.serversWithChanges.add(server);
       if (batch.serversWithChanges.size > 0) await rebuildRoleTables(c, batch.serversWithChanges, (t, rows) => this.append(t, rows));
+      if (beforeCommit) await beforeCommit(c);
       if (target.sourceKey !== null) {
         const stmt = await c.prepare('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, now())');
         stmt.bindVarchar(1, target.sourceKey);

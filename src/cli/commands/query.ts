@@ -1,24 +1,73 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
-import { runQuery } from '../../query/run-query.js';
-import { closeDatabase, openDatabase } from '../../store/open-database.js';
+import { openQueryTarget } from '../../query/query-target.js';
+import type { QueryParams } from '../../query/read-only-query.js';
+import { loadSavedQueries, parseParamAssignments, resolveParams } from '../../query/saved-queries.js';
+
+const QUERY_FORMATS = [...OUTPUT_FORMATS, 'parquet'] as const;
+type QueryFormat = (typeof QUERY_FORMATS)[number];
+
+interface QueryOptions {
+  db?: string;
+  file?: string;
+  format: QueryFormat;
+  output?: string;
+  param: string[];
+  list?: boolean;
+}
+
+/** A saved query's name: what `[sql]` is when it names a file in queries/ rather than holding SQL. */
+const SAVED_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
 export const queryCommand = new Command('query')
-  .description('run read-only SQL against the store')
-  .argument('[sql]', 'the SQL to run')
+  .description('run read-only SQL, a .sql file or a saved query (queries/) against the store; while `auditduck run` holds the store, through its query API')
+  .argument('[sql]', 'SQL to run, or the name of a saved query')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
   .option('--file <file>', 'read the SQL from a file')
-  .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
-  .action(async (sql: string | undefined, opts: { db?: string; file?: string; format: OutputFormat }) => {
-    const text = opts.file ? await readFile(opts.file, 'utf8') : sql;
-    if (!text) throw new Error('give the SQL to run, or --file F.sql');
-    const db = await openDatabase(resolveDbPath(opts.db), { readOnly: true });
+  .option('--param <name=value>', 'a parameter ($name in the SQL); repeat for more', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
+  .option('--output <file>', 'write to this file (required for parquet)')
+  .option('--list', 'list the saved queries and their parameters')
+  .action(async (sqlOrName: string | undefined, opts: QueryOptions) => {
+    if (opts.list) return void process.stdout.write(renderSavedList());
+    const { sql, params } = await resolveInput(sqlOrName, opts);
+    const target = await openQueryTarget(resolveDbPath(opts.db));
     try {
-      const rows = await runQuery(db.connection, text);
-      process.stdout.write(FORMATTERS[opts.format](rows));
+      if (opts.format === 'parquet') {
+        if (!opts.output) throw new Error('--format parquet writes a file: give --output FILE.parquet');
+        await target.copyTo(sql, params, opts.output, 'parquet');
+        return;
+      }
+      const text = FORMATTERS[opts.format satisfies OutputFormat](await target.run(sql, params));
+      if (opts.output) await writeFile(opts.output, text);
+      else process.stdout.write(text);
     } finally {
-      await closeDatabase(db);
+      await target.close();
     }
   });
+
+async function resolveInput(sqlOrName: string | undefined, opts: QueryOptions): Promise<{ sql: string; params: QueryParams }> {
+  const given = parseParamAssignments(opts.param);
+  if (opts.file) {
+    if (sqlOrName) throw new Error('give either SQL or --file, not both');
+    return { sql: await readFile(opts.file, 'utf8'), params: given };
+  }
+  if (!sqlOrName) throw new Error('give the SQL to run, --file F.sql, or a saved query name (auditduck query --list shows them)');
+  if (SAVED_NAME.test(sqlOrName.trim())) {
+    const saved = loadSavedQueries().find((q) => q.name === sqlOrName.trim());
+    if (!saved) throw new Error(`"${sqlOrName}" is neither SQL nor a saved query; auditduck query --list shows the saved queries`);
+    return { sql: saved.sql, params: resolveParams(saved, given) };
+  }
+  return { sql: sqlOrName, params: given };
+}
+
+function renderSavedList(): string {
+  return loadSavedQueries()
+    .map((q) => {
+      const params = q.params.map((p) => `    --param ${p.name}=${p.defaultValue === undefined ? '<required>' : p.defaultValue === null ? 'null' : p.defaultValue}  ${p.description}`);
+      return [`${q.name}\n    ${q.description}`, ...params].join('\n');
+    })
+    .join('\n\n') + '\n';
+}

@@ -1,0 +1,29 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
+import type { ParsedEntry } from '../parse/parsed-entry.js';
+
+/**
+ * What one batch brought, as later stages (detection) see it. Text is redacted; `rawStatement` fields
+ * of entries are unredacted and must not be stored or logged.
+ */
+export interface CommittedBatch {
+  entries: readonly ParsedEntry[];
+  /** Who entries[i] is attributed to when the batch was built (null fields: not known yet). */
+  attributions: readonly Attribution[];
+  privilegeChanges: readonly PrivilegeChange[];
+  /** Sessions this batch changed, merged with what was known before. */
+  sessions: readonly SessionState[];
+  /** Changes of earlier batches turned ineffective by this one. */
+  ineffective: readonly IneffectiveMark[];
+  source: string;
+}
+
+/**
+ * A stage that runs inside the batch's transaction, after its rows are appended: what it writes
+ * (alerts) commits or rolls back with the batch, so a crash never loses or doubles it.
+ */
+export interface BatchObserver {
+  inTransaction(connection: DuckDBConnection, batch: CommittedBatch): Promise<void>;
+}
