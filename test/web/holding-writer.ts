@@ -1,0 +1,41 @@
+/**
+ * Stands in for `auditduck run` in the query tests: holds the store for writing (so no other process can
+ * open it), serves the query API on its own connection, publishes the discovery file, and keeps inserting
+ * audit events until it gets SIGTERM. Prints "ready <port>" on stdout once rows exist.
+ * Usage: node --import tsx test/web/holding-writer.ts DB_PATH
+ */
+import { AuditStore } from '../../src/store/audit-store.js';
+import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../../src/web/query-api.js';
+
+const dbPath = process.argv[2];
+if (!dbPath) throw new Error('usage: holding-writer.ts DB_PATH');
+
+const store = await AuditStore.open(dbPath);
+const apiConnection = await store.db.instance.connect();
+await apiConnection.run(`SET TimeZone = 'UTC'`);
+const token = newApiToken();
+const api = await startQueryApi({ connection: apiConnection, host: '127.0.0.1', port: 0, token });
+writeDiscoveryFile(dbPath, { port: api.port, token });
+
+let n = 0;
+const insertOne = async () => {
+  n++;
+  await store.connection.run(
+    `INSERT INTO audit_events (server, logged_at, session_id, audit_type, class, command, statement, source, position)
+     VALUES ('pg-prod', now(), 's${n}', 'SESSION', 'ROLE', 'CREATE ROLE', 'create role r${n}', 'holding-writer', '${n}')`,
+  );
+};
+for (let i = 0; i < 5; i++) await insertOne();
+const timer = setInterval(() => void insertOne(), 20);
+process.stdout.write(`ready ${api.port}\n`);
+
+const stop = async () => {
+  clearInterval(timer);
+  removeDiscoveryFile(dbPath);
+  await api.close();
+  apiConnection.closeSync();
+  await store.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
