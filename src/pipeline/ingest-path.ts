@@ -54,6 +54,7 @@ export async function ingestPath(
     const resumeAt = decoder?.pendingStart() ?? position;
     const summary = await deps.pipeline.processBatch(results, { sourceKey, source, position: String(resumeAt) });
     deps.summary.add(summary);
+    deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
     results = [];
     bytes = 0;
   };

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
 import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js';
 import { createLogger } from '../../logging/logger.js';
@@ -13,7 +13,8 @@ export const ingestCommand = new Command('ingest')
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--server <name>', 'server name (Azure records carry their own; raw PostgreSQL logs default to "local")')
   .option('--json', 'print the summary as JSON')
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean }) => {
+  .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number }) => {
     const log = createLogger();
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
@@ -23,6 +24,7 @@ export const ingestCommand = new Command('ingest')
       logLinePrefix: opts.logLinePrefix,
       ...(opts.server ? { server: opts.server } : {}),
       log,
+      batchRecords: opts.batchRecords,
     });
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -44,4 +46,10 @@ function renderSummary(s: Record<string, unknown>): string {
     ['records/s', s.recordsPerSecond],
   ];
   return lines.map(([k, v]) => `${String(k).padEnd(28)}${String(v)}`).join('\n') + '\n';
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a whole number above 0');
+  return n;
 }

@@ -1,0 +1,102 @@
+/**
+ * Event Hubs bodies shaped like Flexible Server's: sessions that connect, authenticate and are authorised,
+ * then mostly READ/WRITE audit lines (pgbench-like), some role statements, failed logins and
+ * disconnections, all with Azure's `%t-%c-` prefix. Deterministic for a seed. Used by tests and benchmarks.
+ */
+const RESOURCE_ID = '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/BENCH/PROVIDERS/MICROSOFT.DBFORPOSTGRESQL/FLEXIBLESERVERS/';
+
+const STATEMENTS = [
+  ['READ', 'SELECT', 'SELECT abalance FROM pgbench_accounts WHERE aid = 48213;'],
+  ['WRITE', 'UPDATE', 'UPDATE pgbench_accounts SET abalance = abalance + -4172 WHERE aid = 48213;'],
+  ['WRITE', 'UPDATE', 'UPDATE pgbench_tellers SET tbalance = tbalance + -4172 WHERE tid = 7;'],
+  ['WRITE', 'UPDATE', 'UPDATE pgbench_branches SET bbalance = bbalance + -4172 WHERE bid = 1;'],
+  ['WRITE', 'INSERT', 'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 48213, -4172, CURRENT_TIMESTAMP);'],
+  ['MISC', 'BEGIN', 'BEGIN;'],
+  ['MISC', 'COMMIT', 'END;'],
+] as const;
+
+const ROLE_STATEMENTS = [
+  ['ROLE', 'CREATE ROLE', 'CREATE ROLE report_%n LOGIN PASSWORD <REDACTED>'],
+  ['ROLE', 'GRANT', 'GRANT SELECT ON pgbench_accounts TO report_%n;'],
+  ['ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_%n;'],
+  ['ROLE', 'ALTER ROLE', 'ALTER ROLE report_%n CONNECTION LIMIT 5;'],
+] as const;
+
+export interface SyntheticOptions {
+  records: number;
+  recordsPerBody?: number;
+  servers?: number;
+  seed?: number;
+  start?: Date;
+}
+
+export function* syntheticBodies(opts: SyntheticOptions): Generator<string> {
+  const perBody = opts.recordsPerBody ?? 20;
+  let batch: object[] = [];
+  for (const record of syntheticRecords(opts)) {
+    batch.push(record);
+    if (batch.length === perBody) {
+      yield JSON.stringify({ records: batch });
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield JSON.stringify({ records: batch });
+}
+
+export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
+  let seed = opts.seed ?? 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const servers = opts.servers ?? 2;
+  let now = (opts.start ?? new Date('2026-11-20T00:00:00Z')).getTime();
+  let produced = 0;
+  let pid = 10_000;
+  while (produced < opts.records) {
+    const server = `bench-pg-${Math.floor(random() * servers)}`;
+    pid++;
+    const sessionId = `${Math.floor(now / 1000).toString(16)}.${pid.toString(16)}`;
+    const user = random() < 0.9 ? 'app_user' : 'dba_alice';
+    const lines: [string, string][] = [
+      ['LOG', 'connection received: host=10.0.0.' + Math.floor(random() * 250) + ' port=' + (40000 + Math.floor(random() * 20000))],
+      ['LOG', `connection authenticated: identity="${user}" method=scram-sha-256 (/datadrive/pg/data/pg_hba.conf:12)`],
+      ['LOG', `connection authorized: user=${user} database=appdb application_name=pgbench SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)`],
+    ];
+    if (random() < 0.02) {
+      lines.splice(1, 2, ['FATAL', `password authentication failed for user "${user}"`]);
+    } else {
+      const statements = 5 + Math.floor(random() * 60);
+      for (let i = 1; i <= statements; i++) {
+        const roleStatement = user === 'dba_alice' && random() < 0.2;
+        const [cls, command, text] = roleStatement ? ROLE_STATEMENTS[Math.floor(random() * ROLE_STATEMENTS.length)]! : STATEMENTS[Math.floor(random() * STATEMENTS.length)]!;
+        const statement = text.replace('%n', String(pid));
+        lines.push(['LOG', `AUDIT: SESSION,${i},1,${cls},${command},,,${statement},<not logged>`]);
+      }
+      lines.push(['LOG', `disconnection: session time: 0:00:0${Math.floor(random() * 9)}.${String(Math.floor(random() * 999)).padStart(3, '0')} user=${user} database=appdb host=10.0.0.1 port=5432`]);
+    }
+    for (const [level, text] of lines) {
+      if (produced >= opts.records) return;
+      now += 1 + Math.floor(random() * 3);
+      yield azureRecord(server, sessionId, pid, level, text, now);
+      produced++;
+    }
+  }
+}
+
+function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
+  const iso = new Date(millis).toISOString();
+  const pgTime = `${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC`;
+  return {
+    properties: {
+      timestamp: pgTime,
+      processId: pid,
+      errorLevel: level,
+      sqlerrcode: level === 'FATAL' ? '28P01' : '00000',
+      backend_type: 'client backend',
+      message: `${pgTime.slice(0, 19)} UTC-${sessionId}-${level}:  ${text}`,
+    },
+    time: iso,
+    resourceId: `${RESOURCE_ID}${server.toUpperCase()}`,
+    location: 'westeurope',
+    category: 'PostgreSQLLogs',
+    operationName: 'LogEvent',
+  };
+}
