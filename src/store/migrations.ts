@@ -75,4 +75,50 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'live snapshots: roles, memberships, role settings and settings as a server showed them; drift against the trail; posture findings',
+    sql: `
+      CREATE TABLE snapshots (
+        snapshot_id VARCHAR PRIMARY KEY, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL,
+        server_version_num INTEGER, read_as VARCHAR, unreadable VARCHAR[] NOT NULL DEFAULT []
+      );
+      CREATE TABLE role_snapshots (
+        snapshot_id VARCHAR NOT NULL, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL, rolname VARCHAR NOT NULL,
+        rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN,
+        rolreplication BOOLEAN, rolconnlimit INTEGER, rolvaliduntil VARCHAR, rolbypassrls BOOLEAN,
+        has_password BOOLEAN, password_md5 BOOLEAN,
+        PRIMARY KEY (snapshot_id, rolname)
+      );
+      CREATE TABLE membership_snapshots (
+        snapshot_id VARCHAR NOT NULL, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL, role_name VARCHAR NOT NULL,
+        member VARCHAR NOT NULL, grantor VARCHAR, admin_option BOOLEAN, inherit_option BOOLEAN, set_option BOOLEAN
+      );
+      CREATE TABLE role_setting_snapshots (
+        snapshot_id VARCHAR NOT NULL, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL, role_name VARCHAR,
+        database_name VARCHAR, name VARCHAR NOT NULL, value VARCHAR
+      );
+      CREATE TABLE setting_snapshots (
+        snapshot_id VARCHAR NOT NULL, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL, name VARCHAR NOT NULL,
+        setting VARCHAR, source VARCHAR,
+        PRIMARY KEY (snapshot_id, name)
+      );
+      CREATE TABLE drift (
+        server VARCHAR NOT NULL, role VARCHAR NOT NULL, kind VARCHAR NOT NULL, attribute VARCHAR, granted_role VARCHAR,
+        before VARCHAR, after VARCHAR, window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL,
+        explained BOOLEAN NOT NULL DEFAULT false, from_snapshot_id VARCHAR NOT NULL, to_snapshot_id VARCHAR NOT NULL,
+        detected_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE TABLE drift_windows (
+        server VARCHAR NOT NULL, from_snapshot_id VARCHAR NOT NULL, to_snapshot_id VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL, unexplained INTEGER NOT NULL,
+        evaluated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (from_snapshot_id, to_snapshot_id)
+      );
+      CREATE TABLE posture_findings (
+        snapshot_id VARCHAR NOT NULL, server VARCHAR NOT NULL, taken_at TIMESTAMPTZ NOT NULL, check_id VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL, subject VARCHAR, value VARCHAR, summary VARCHAR NOT NULL
+      );
+    `,
+  },
 ];
