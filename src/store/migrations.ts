@@ -121,4 +121,27 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'detection: alerts (the outbox), the privilege changes behind each alert, delivery state per sink',
+    sql: `
+      CREATE SEQUENCE alert_id_seq START 1;
+      -- No primary keys: DuckDB rewrites an indexed row on UPDATE and can report a false duplicate when the
+      -- same alert grows twice in one transaction. alert_id is unique by its sequence.
+      CREATE TABLE alerts (
+        alert_id BIGINT NOT NULL DEFAULT nextval('alert_id_seq'), rule_id VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+        server VARCHAR NOT NULL, first_seen TIMESTAMPTZ NOT NULL, last_seen TIMESTAMPTZ NOT NULL, actor VARCHAR,
+        target VARCHAR, summary VARCHAR NOT NULL, evidence JSON, mitre VARCHAR, status VARCHAR NOT NULL DEFAULT 'open',
+        dedup_key VARCHAR NOT NULL, count BIGINT NOT NULL DEFAULT 1, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), acknowledged_at TIMESTAMPTZ, acknowledged_by VARCHAR
+      );
+      CREATE TABLE alert_changes (
+        alert_id BIGINT NOT NULL, server VARCHAR NOT NULL, session_id VARCHAR, logged_at TIMESTAMPTZ NOT NULL, seq BIGINT
+      );
+      CREATE TABLE alert_deliveries (
+        alert_id BIGINT NOT NULL, sink VARCHAR NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, last_error VARCHAR
+      );
+    `,
+  },
 ];
