@@ -4,13 +4,19 @@
 import { Command } from 'commander';
 import { ingestCommand } from './commands/ingest.js';
 import { queryCommand } from './commands/query.js';
+import { shellCommand } from './commands/shell.js';
+import { backfillCommand } from './commands/backfill.js';
+import { exportCommand } from './commands/export.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
   .version('0.1.0')
   .showHelpAfterError()
   .addCommand(ingestCommand)
-  .addCommand(queryCommand);
+  .addCommand(queryCommand)
+  .addCommand(shellCommand)
+  .addCommand(backfillCommand)
+  .addCommand(exportCommand);
 
 try {
   await program.parseAsync(process.argv);

@@ -34,3 +34,17 @@ export function parseDuration(text: string): number | null {
   // Everything but spaces must have been a number+unit pair: `2026-11-20` is a time, not a duration.
   return consumed.replace(/\s+/g, '') === s.replace(/\s+/g, '') && consumed !== '' ? total : null;
 }
+
+/** A point in time as typed on a command line: an ISO time, or a duration back from `now`. */
+export function parseTimeOrAgo(text: string, now: Date): Date | null {
+  const ms = parseDuration(text);
+  if (ms !== null) return new Date(now.getTime() - ms);
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+export function requireTimeOrAgo(option: string, text: string, now: Date): Date {
+  const t = parseTimeOrAgo(text, now);
+  if (t === null) throw new Error(`${option} ${text} is neither a duration back from now ('7 days', '36h', 'PT1H') nor an ISO time`);
+  return t;
+}

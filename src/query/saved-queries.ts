@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDuration } from '../config/duration.js';
+import { parseTimeOrAgo } from '../config/duration.js';
 import type { QueryParams } from './read-only-query.js';
 
 export const PARAM_TYPES = ['text', 'time', 'int', 'bool'] as const;
@@ -135,11 +135,9 @@ function normalize(queryName: string, p: SavedQueryParam, raw: string, now: Date
       if (!/^(true|false)$/i.test(raw.trim())) throw fail('true or false');
       return raw.trim().toLowerCase();
     case 'time': {
-      const ms = parseDuration(raw);
-      if (ms !== null) return new Date(now.getTime() - ms).toISOString();
-      const t = Date.parse(raw);
-      if (Number.isNaN(t)) throw fail("a time (ISO 8601) or a duration back from now ('7 days', '36h', 'PT1H')");
-      return new Date(t).toISOString();
+      const t = parseTimeOrAgo(raw, now);
+      if (t === null) throw fail("a time (ISO 8601) or a duration back from now ('7 days', '36h', 'PT1H')");
+      return t.toISOString();
     }
     default:
       return p.type satisfies never;

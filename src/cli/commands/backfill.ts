@@ -1,7 +1,7 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { Command, Option } from 'commander';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration, requireTimeOrAgo } from '../../config/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { createLogger } from '../../logging/logger.js';
 import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../parse/prefix/compile-prefix.js';
@@ -42,8 +42,8 @@ export const backfillCommand = new Command('backfill')
     if (Boolean(opts.workspace) === Boolean(opts.resource)) throw new Error('give exactly one of --workspace ID or --resource ARM_ID');
     const scope: BackfillScope = opts.workspace ? { kind: 'workspace', id: opts.workspace } : { kind: 'resource', id: opts.resource! };
     const now = new Date();
-    const since = timeOption('--since', opts.since, now);
-    const until = opts.until ? timeOption('--until', opts.until, now) : now;
+    const since = requireTimeOrAgo('--since', opts.since, now);
+    const until = opts.until ? requireTimeOrAgo('--until', opts.until, now) : now;
     const windowMs = parseDuration(opts.window);
     if (windowMs === null || windowMs < 60_000) throw new Error(`--window ${opts.window} is not a duration of a minute or more`);
     const server = opts.server ? validateServerName(opts.server) : undefined;
@@ -69,14 +69,6 @@ export const backfillCommand = new Command('backfill')
       await store.close();
     }
   });
-
-function timeOption(name: string, value: string, now: Date): Date {
-  const ms = parseDuration(value);
-  if (ms !== null) return new Date(now.getTime() - ms);
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new Error(`${name} ${value} is neither a duration ('7 days') nor an ISO time`);
-  return new Date(t);
-}
 
 function renderSummary(s: Awaited<ReturnType<typeof runBackfill>>): string {
   const lines: [string, unknown][] = [
