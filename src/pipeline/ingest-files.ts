@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LogFormat } from '../decode/formats/log-formats.js';
 import { compilePrefix } from '../parse/prefix/compile-prefix.js';
 import { AuditStore } from '../store/audit-store.js';
+import type { BatchObserver } from './committed-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { ingestPath } from './ingest-path.js';
 import { IngestSummary } from './ingest-summary.js';
@@ -13,13 +14,15 @@ export interface IngestFilesOptions {
   server?: string;
   log: Logger;
   batchRecords?: number;
+  /** Run inside each batch's transaction (detection). */
+  observers?: BatchObserver[];
 }
 
 /** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
 export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
   const prefix = compilePrefix(opts.logLinePrefix);
   const store = await AuditStore.open(opts.dbPath);
-  const pipeline = await IngestPipeline.create(store);
+  const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [] });
   const summary = new IngestSummary();
   try {
     for (const path of paths) {

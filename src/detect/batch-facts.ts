@@ -1,0 +1,143 @@
+/**
+ * One committed batch as the rules read it: privilege changes that took effect, auth failures, logins and
+ * entries, each with who (user, database, client) did it, minus the globally excluded traffic (Azure's
+ * maintenance: `azuresu`, `azure_maintenance`, 127.0.0.1). Built once per batch, shared by every rule.
+ */
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
+import type { ParsedEntry } from '../parse/parsed-entry.js';
+import type { CommittedBatch } from '../pipeline/committed-batch.js';
+
+export interface Exclusions {
+  users: readonly string[];
+  databases: readonly string[];
+  clientAddrs: readonly string[];
+}
+
+export interface Who {
+  userName: string | null;
+  databaseName: string | null;
+  clientAddr: string | null;
+  applicationName: string | null;
+}
+
+export interface ChangeFact {
+  change: PrivilegeChange;
+  who: Who;
+}
+
+export interface EntryFact {
+  entry: ParsedEntry;
+  who: Who;
+}
+
+export interface AuthFailureFact {
+  server: string;
+  sessionId: string | null;
+  at: Date;
+  sqlstate: string;
+  userName: string | null;
+  clientAddr: string | null;
+  reason: string;
+}
+
+export interface LoginFact {
+  server: string;
+  sessionId: string;
+  at: Date;
+  session: SessionState;
+}
+
+const NOBODY: Who = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
+
+export class BatchFacts {
+  readonly changes: readonly ChangeFact[];
+  readonly entries: readonly EntryFact[];
+  readonly authFailures: readonly AuthFailureFact[];
+  readonly logins: readonly LoginFact[];
+
+  constructor(
+    readonly batch: CommittedBatch,
+    private readonly exclusions: Exclusions,
+  ) {
+    const sessions = new Map<string, SessionState>();
+    for (const s of batch.sessions) sessions.set(key(s.server, s.sessionId), s);
+    const attributed = new Map<string, Attribution>();
+    batch.entries.forEach((e, i) => {
+      const a = batch.attributions[i];
+      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(key(e.record.server, e.record.sessionId), a);
+    });
+    const whoOfSession = (server: string, sessionId: string | null): Who => {
+      if (sessionId === null) return NOBODY;
+      const k = key(server, sessionId);
+      const s = sessions.get(k);
+      const a = attributed.get(k);
+      return {
+        userName: s?.userName ?? a?.userName ?? null,
+        databaseName: s?.databaseName ?? a?.databaseName ?? null,
+        clientAddr: s?.clientAddr ?? a?.clientAddr ?? null,
+        applicationName: s?.applicationName ?? a?.applicationName ?? null,
+      };
+    };
+
+    this.changes = batch.privilegeChanges
+      .filter((c) => c.effective)
+      .map((change) => {
+        const session = whoOfSession(change.server, change.sessionId);
+        return { change, who: { ...session, userName: change.actor ?? session.userName } };
+      })
+      .filter((c) => !this.excluded(c.who));
+
+    const entries: EntryFact[] = [];
+    const failures: AuthFailureFact[] = [];
+    const logins: LoginFact[] = [];
+    batch.entries.forEach((entry, i) => {
+      const { record } = entry;
+      const attribution = batch.attributions[i] ?? NOBODY;
+      const session = whoOfSession(record.server, record.sessionId);
+      const who: Who = {
+        userName: attribution.userName ?? session.userName,
+        databaseName: attribution.databaseName ?? session.databaseName,
+        clientAddr: attribution.clientAddr ?? session.clientAddr,
+        applicationName: attribution.applicationName ?? session.applicationName,
+      };
+      if (entry.kind === 'auth-failure') {
+        const f = entry.failure;
+        const failure = {
+          server: record.server,
+          sessionId: record.sessionId,
+          at: record.loggedAt,
+          sqlstate: f.sqlstate,
+          userName: f.userName ?? who.userName,
+          clientAddr: f.clientAddr ?? who.clientAddr,
+          reason: f.reason,
+        };
+        if (!this.excluded({ ...who, userName: failure.userName, clientAddr: failure.clientAddr, databaseName: f.databaseName ?? who.databaseName })) failures.push(failure);
+        return;
+      }
+      if (this.excluded(who)) return;
+      entries.push({ entry, who });
+      if (entry.kind === 'session' && entry.session.event === 'authorized' && record.sessionId !== null) {
+        const state = sessions.get(key(record.server, record.sessionId));
+        if (state) logins.push({ server: record.server, sessionId: record.sessionId, at: record.loggedAt, session: state });
+      }
+    });
+    this.entries = entries;
+    this.authFailures = failures;
+    this.logins = logins;
+  }
+
+  /** Whether traffic of this user / database / client is excluded from every rule. */
+  excluded(who: Partial<Who>): boolean {
+    const { users, databases, clientAddrs } = this.exclusions;
+    return (
+      (who.userName != null && users.includes(who.userName)) ||
+      (who.databaseName != null && databases.includes(who.databaseName)) ||
+      (who.clientAddr != null && clientAddrs.includes(who.clientAddr))
+    );
+  }
+}
+
+function key(server: string, sessionId: string): string {
+  return `${server}\u0000${sessionId}`;
+}

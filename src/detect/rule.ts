@@ -1,0 +1,84 @@
+/**
+ * What a detection rule is: data a user can read (id, title, severity, MITRE technique, what triggers it,
+ * a zod config with thresholds and allowlists) plus an `evaluate` that looks at one committed batch, or a
+ * `scheduled` check over the store. Rules return findings; the detector turns them into alerts (dedup,
+ * suppression, outbox) so no rule writes to `alerts` itself.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { z } from 'zod';
+import type { BatchFacts } from './batch-facts.js';
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Every rule's config has these; a rule extends them with its thresholds and allowlists. */
+export const baseRuleConfig = z.strictObject({
+  enabled: z.boolean().default(true).describe('run this rule'),
+  suppressMinutes: z
+    .number()
+    .positive()
+    .default(60)
+    .describe('events with the same dedup key within this many minutes of an alert grow that alert instead of raising a new one'),
+});
+
+/** A privilege change row an alert stands on: if all of them are rolled back, the alert is retracted. */
+export interface ChangeRef {
+  server: string;
+  sessionId: string | null;
+  loggedAt: Date;
+  seq: number;
+}
+
+/** One thing a rule saw; the detector adds rule id, severity and MITRE technique. */
+export interface Finding {
+  server: string;
+  /** Event time of what was seen (last_seen). */
+  at: Date;
+  /** Start of what was seen, for windowed rules (first_seen of a new alert); default `at`. */
+  firstAt?: Date;
+  actor: string | null;
+  target: string | null;
+  summary: string;
+  /** Same key within the suppression window → the same alert grows. Server and rule id are added by the detector. */
+  dedupKey: string;
+  /** One sample of evidence: ids, times, redacted statement text. Never a secret. */
+  evidence: Record<string, unknown>;
+  /** Events this finding stands for when it raises a new alert (a windowed count); default 1. */
+  count?: number;
+  /** Events it adds when it grows an existing alert; default `count`. */
+  increment?: number;
+  /** Overrides the rule's severity (e.g. SUPERUSER is critical where CREATEROLE is high). */
+  severity?: Severity;
+  changes?: ChangeRef[];
+}
+
+export interface BatchContext<C> {
+  connection: DuckDBConnection;
+  facts: BatchFacts;
+  config: C;
+}
+
+export interface ScheduledContext<C> {
+  connection: DuckDBConnection;
+  now: Date;
+  config: C;
+}
+
+export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** MITRE ATT&CK technique id and name, e.g. `T1110.001 Password Guessing`. */
+  mitre: string;
+  /** What triggers it, one sentence (docs/detection.md is generated from this). */
+  trigger: string;
+  description: string;
+  config: S;
+  evaluate?(ctx: BatchContext<z.infer<S>>): Promise<Finding[]> | Finding[];
+  scheduled?(ctx: ScheduledContext<z.infer<S>>): Promise<Finding[]>;
+}
+
+/** Keeps the config type of each rule while the registry checks them all against one shape. */
+export function defineRule<S extends z.ZodObject>(rule: RuleDefinition<S>): RuleDefinition<S> {
+  return rule;
+}
