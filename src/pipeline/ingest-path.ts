@@ -50,13 +50,19 @@ export async function ingestPath(
   let bytes = 0;
   let position = from;
 
+  // One batch commits while the next is read and prepared: DuckDB's commit runs off the main thread.
+  let inFlight: Promise<void> = Promise.resolve();
   const commit = async (): Promise<void> => {
     const resumeAt = decoder?.pendingStart() ?? position;
-    const summary = await deps.pipeline.processBatch(results, { sourceKey, source, position: String(resumeAt) });
-    deps.summary.add(summary);
-    deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
+    const prepared = deps.pipeline.prepareBatch(results, { sourceKey, source, position: String(resumeAt) });
     results = [];
     bytes = 0;
+    await inFlight;
+    inFlight = deps.pipeline.commitBatch(prepared).then((summary) => {
+      deps.summary.add(summary);
+      deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
+    });
+    inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
   };
 
   for await (const chunk of readLines(path, from)) {
@@ -82,6 +88,7 @@ export async function ingestPath(
   // After flush nothing is held back: the whole input up to `position` is committed.
   decoder = undefined;
   await commit();
+  await inFlight;
 
   function makeDecoder(f: LogFormat) {
     return DECODERS[f]({ source, prefix: opts.prefix, server: opts.server, defaultServer: opts.defaultServer });

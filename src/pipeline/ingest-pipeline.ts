@@ -9,6 +9,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution } from '../analyze/sessions/session-tracker.js';
 import type { BatchObserver, CommittedBatch } from './committed-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
+import type { StoreBatch } from '../store/store-batch.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
@@ -17,6 +18,14 @@ export interface BatchSummary extends CommitCounts {
   records: number;
   skipped: number;
   /** Skipped records by Azure category. */
+  skippedCategories: Map<string, number>;
+}
+
+export interface PreparedBatch {
+  batch: StoreBatch;
+  committed: CommittedBatch;
+  target: CommitTarget;
+  skipped: number;
   skippedCategories: Map<string, number>;
 }
 
@@ -35,6 +44,14 @@ export class IngestPipeline {
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
+    return this.commitBatch(this.prepareBatch(results, target));
+  }
+
+  /**
+   * The CPU half: parse, attribute, analyse, gather columns. Synchronous, so a caller can prepare the
+   * next batch while DuckDB commits the previous one. Batches must be committed in the order prepared.
+   */
+  prepareBatch(results: readonly DecodeResult[], target: CommitTarget): PreparedBatch {
     const batch = this.store.newBatch();
     const parsed: ParsedEntry[] = [];
     const skippedCategories = new Map<string, number>();
@@ -83,9 +100,15 @@ export class IngestPipeline {
     batch.setSessions(sessions);
 
     const committed: CommittedBatch = { entries: parsed, attributions, privilegeChanges: changes, sessions, ineffective, source: target.source };
+    return { batch, committed, target, skipped, skippedCategories };
+  }
+
+  /** The I/O half: the batch's rows, what observers add, and its position, in one transaction. */
+  async commitBatch(prepared: PreparedBatch): Promise<BatchSummary> {
+    const { batch, committed, target, skipped, skippedCategories } = prepared;
     const counts = await this.store.commit(batch, target, async (connection) => {
       for (const observer of this.observers) await observer.inTransaction(connection, committed);
     });
-    return { ...counts, records: parsed.length, skipped, skippedCategories };
+    return { ...counts, records: committed.entries.length, skipped, skippedCategories };
   }
 }

@@ -4,7 +4,8 @@
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
 import { BIGINT, DuckDBTimestampTZValue, LIST, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { rebuildRoleTables } from './role-tables.js';
+import { readEffectiveChanges, writeRoleTables } from './role-tables.js';
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { StoreBatch } from './store-batch.js';
@@ -30,6 +31,8 @@ export interface CommitCounts {
 export class AuditStore {
   /** Sessions with rows still lacking their user: late attribution looks for them in each batch. */
   private readonly unattributed = new Map<string, { server: string; sessionId: string }>();
+  /** Each server's effective changes in order, as last replayed: most batches only append to them. */
+  private readonly replayed = new Map<string, PrivilegeChange[]>();
 
   private constructor(readonly db: Database) {}
 
@@ -78,8 +81,7 @@ export class AuditStore {
       await this.markIneffective(batch.ineffective);
       const late = await this.attributeLate(batch);
       counts.lateAttributed = late.rows;
-      for (const server of late.privilegeServers) batch.serversWithChanges.add(server);
-      if (batch.serversWithChanges.size > 0) await rebuildRoleTables(c, batch.serversWithChanges, (t, rows) => this.append(t, rows));
+      await this.replayRoles(batch, late.privilegeServers);
       if (beforeCommit) await beforeCommit(c);
       if (target.sourceKey !== null) {
         const stmt = await c.prepare('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, now())');
@@ -90,6 +92,7 @@ export class AuditStore {
       }
       await c.run('COMMIT');
     } catch (error) {
+      this.replayed.clear();
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
     }
@@ -128,6 +131,26 @@ export class AuditStore {
    * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
    * from the session's start on, so DuckDB's zone maps skip most of the table.
    */
+  /**
+   * Replays the roles of servers the batch touched. Appending the batch's changes to the cached list is
+   * enough unless rows already stored changed (rolled back, attributed late): then the list is read again.
+   */
+  private async replayRoles(batch: StoreBatch, lateServers: readonly string[]): Promise<void> {
+    const stale = new Set([...lateServers, ...batch.ineffective.map((m) => m.server)]);
+    const servers = new Set([...batch.serversWithChanges, ...stale]);
+    for (const server of servers) {
+      let changes = stale.has(server) ? undefined : this.replayed.get(server);
+      if (changes) {
+        const added = batch.changes.filter((ch) => ch.server === server && ch.effective);
+        if (added.length > 0) changes = [...changes, ...added].sort(byTimeThenSeq);
+      } else {
+        changes = await readEffectiveChanges(this.connection, server);
+      }
+      this.replayed.set(server, changes);
+      await writeRoleTables(this.connection, server, changes, (t, rows) => this.append(t, rows));
+    }
+  }
+
   /** Rows of earlier batches whose transaction a later line rolled back or aborted. */
   private async markIneffective(marks: StoreBatch['ineffective']): Promise<void> {
     for (const m of marks) {
@@ -210,4 +233,8 @@ export class AuditStore {
 
 function timestamptz(d: Date): DuckDBTimestampTZValue {
   return new DuckDBTimestampTZValue(BigInt(d.getTime()) * 1000n);
+}
+
+function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {
+  return a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq;
 }

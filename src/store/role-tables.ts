@@ -1,37 +1,39 @@
 /**
- * Keeps `roles` and `role_memberships` equal to a replay of each server's effective privilege changes.
- * Runs inside the batch's transaction, for the servers whose changes the batch touched.
+ * Keeps `roles` and `role_memberships` equal to a replay of each server's effective privilege changes,
+ * on top of the server's latest live snapshot when there is one (src/snapshot). Runs inside the batch's
+ * transaction, for the servers whose changes the batch touched, and after each snapshot.
  */
 import { DuckDBTimestampTZValue, DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles } from '../analyze/roles/rebuild-roles.js';
 import { ColumnarTable } from './columnar-table.js';
+import { latestSnapshot, loadRoleBase } from './snapshot-tables.js';
 import { ROLE_MEMBERSHIPS, ROLES } from './table-specs.js';
 
 type Append = (table: string, rows: ColumnarTable<typeof ROLES> | ColumnarTable<typeof ROLE_MEMBERSHIPS>) => Promise<void>;
 
-export async function rebuildRoleTables(connection: DuckDBConnection, servers: Iterable<string>, append: Append): Promise<void> {
-  for (const server of servers) {
-    const changes = await readEffectiveChanges(connection, server);
-    const { roles, memberships } = rebuildRoles(changes);
-    const roleRows = new ColumnarTable('roles', ROLES);
-    for (const r of roles) {
-      roleRows.push([
-        r.server, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
-        r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.created_at, r.created_by, r.password_changed_at, r.uncertain,
-      ]);
-    }
-    const memberRows = new ColumnarTable('role_memberships', ROLE_MEMBERSHIPS);
-    for (const m of memberships) memberRows.push([m.server, m.role_name, m.member, m.admin_option, m.grantor, m.granted_at]);
-    const del = await connection.prepare('DELETE FROM roles WHERE server = $1');
+/** Replaces one server's `roles` and `role_memberships` with the replay of `changes` (its effective changes, in order). */
+export async function writeRoleTables(connection: DuckDBConnection, server: string, changes: PrivilegeChange[], append: Append): Promise<void> {
+  // A live snapshot is exact at its time: the replay starts from the latest one (src/snapshot).
+  const snapshot = await latestSnapshot(connection, server);
+  const base = snapshot ? await loadRoleBase(connection, snapshot) : undefined;
+  const { roles, memberships } = rebuildRoles(changes, base ? { base } : {});
+  const roleRows = new ColumnarTable('roles', ROLES);
+  for (const r of roles) {
+    roleRows.push([
+      r.server, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
+      r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.created_at, r.created_by, r.password_changed_at, r.uncertain,
+    ]);
+  }
+  const memberRows = new ColumnarTable('role_memberships', ROLE_MEMBERSHIPS);
+  for (const m of memberships) memberRows.push([m.server, m.role_name, m.member, m.admin_option, m.grantor, m.granted_at]);
+  for (const table of ['roles', 'role_memberships']) {
+    const del = await connection.prepare(`DELETE FROM ${table} WHERE server = $1`);
     del.bindVarchar(1, server);
     await del.run();
-    const delMembers = await connection.prepare('DELETE FROM role_memberships WHERE server = $1');
-    delMembers.bindVarchar(1, server);
-    await delMembers.run();
-    if (roleRows.size > 0) await append('roles', roleRows);
-    if (memberRows.size > 0) await append('role_memberships', memberRows);
   }
+  if (roleRows.size > 0) await append('roles', roleRows);
+  if (memberRows.size > 0) await append('role_memberships', memberRows);
 }
 
 /** The effective changes of one server, in the order they happened, as the analyzer produced them. */

@@ -21,6 +21,8 @@ export class StoreBatch {
   readonly privilegeChanges = new ColumnarTable('privilege_changes', PRIVILEGE_CHANGES);
   /** Changes of earlier batches that a rollback or an abort in this one turned ineffective. */
   readonly ineffective: IneffectiveMark[] = [];
+  /** The changes behind `privilegeChanges`, for the role replay. */
+  readonly changes: PrivilegeChange[] = [];
   /** Servers whose roles must be replayed after this batch. */
   readonly serversWithChanges = new Set<string>();
   /** `server\0session_id` of rows stored without a user (or client address): the session's lines are still to come. */
@@ -65,6 +67,7 @@ export class StoreBatch {
       c.uncertain, c.passwordStrength === null ? null : JSON.stringify(c.passwordStrength), c.seq, source, position,
     ]);
     this.serversWithChanges.add(c.server);
+    this.changes.push(c);
   }
 
   markIneffective(marks: readonly IneffectiveMark[]): void {

@@ -67,7 +67,7 @@ export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
       for (let i = 1; i <= statements; i++) {
         const roleStatement = user === 'dba_alice' && random() < 0.2;
         const [cls, command, text] = roleStatement ? ROLE_STATEMENTS[Math.floor(random() * ROLE_STATEMENTS.length)]! : STATEMENTS[Math.floor(random() * STATEMENTS.length)]!;
-        const statement = text.replace('%n', String(pid));
+        const statement = csvField(text.replace('%n', String(pid)));
         lines.push(['LOG', `AUDIT: SESSION,${i},1,${cls},${command},,,${statement},<not logged>`]);
       }
       lines.push(['LOG', `disconnection: session time: 0:00:0${Math.floor(random() * 9)}.${String(Math.floor(random() * 999)).padStart(3, '0')} user=${user} database=appdb host=10.0.0.1 port=5432`]);
@@ -79,6 +79,11 @@ export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
       produced++;
     }
   }
+}
+
+/** pgaudit quotes a field only when it holds a comma, a quote or a line break. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
