@@ -21,6 +21,7 @@ describe('auditduck query while another process holds the store', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'auditduck-api-'));
     db = join(dir, 'held.duckdb');
+    process.env.AUDITDUCK_HISTORY = join(dir, 'history');
     writer = spawn(process.execPath, ['--import', 'tsx', 'test/web/holding-writer.ts', db], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -95,6 +96,14 @@ describe('auditduck query while another process holds the store', () => {
   }
   test('the refused COPY wrote no file', () => {
     assert.equal(existsSync('/tmp/auditduck-stolen.csv'), false);
+  });
+
+  test('the shell works through the running process too, and refuses writes there', () => {
+    const r = cli(['shell', '--db', db], `\\format csv\nSELECT count(*) > 0 AS some FROM audit_events;\nDROP TABLE audit_events;\n\\q session-activity session_id=s1\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /some\ntrue\n/);
+    assert.match(r.stderr, /error: refused: statement 1 is DROP/);
+    assert.match(r.stdout, /create role r1/);
   });
 
   test('when the writer stops, its discovery file is gone and the store opens directly again', async () => {
