@@ -7,6 +7,7 @@ import { queryCommand } from './commands/query.js';
 import { shellCommand } from './commands/shell.js';
 import { backfillCommand } from './commands/backfill.js';
 import { exportCommand } from './commands/export.js';
+import { snapshotCommand } from './commands/snapshot.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
@@ -16,7 +17,8 @@ const program = new Command('auditduck')
   .addCommand(queryCommand)
   .addCommand(shellCommand)
   .addCommand(backfillCommand)
-  .addCommand(exportCommand);
+  .addCommand(exportCommand)
+  .addCommand(snapshotCommand);
 
 try {
   await program.parseAsync(process.argv);

@@ -57,21 +57,51 @@ const attributeParsers = {
   rolvaliduntil: (v) => v,
 } satisfies Record<Attribute, (v: string) => unknown>;
 
-export function rebuildRoles(changes: PrivilegeChange[], opts: { at?: Date } = {}): { roles: RoleRow[]; memberships: MembershipRow[] } {
+/**
+ * What a live snapshot showed for one server at `takenAt` (src/snapshot): known exactly, so it replaces
+ * the replay up to that time; the trail before it only contributes what pg_roles cannot tell (created_at,
+ * created_by, password_changed_at, and has_password where pg_authid was not readable).
+ */
+export interface RoleBase {
+  server: string;
+  takenAt: Date;
+  roles: readonly BaseRole[];
+  memberships: readonly BaseMembership[];
+}
+
+export type BaseRole = Pick<RoleRow, 'rolname' | Attribute | 'has_password'> & { password_md5?: boolean | null };
+export type BaseMembership = Pick<MembershipRow, 'role_name' | 'member' | 'admin_option' | 'grantor'>;
+
+/**
+ * Replays `changes` (up to `at`). With a `base` taken at or before `at`, the base server's state is the
+ * snapshot at its time, and only its changes logged after the snapshot apply on top.
+ */
+export function rebuildRoles(changes: PrivilegeChange[], opts: { at?: Date; base?: RoleBase } = {}): { roles: RoleRow[]; memberships: MembershipRow[] } {
   const at = opts.at?.getTime() ?? Infinity;
+  const base = opts.base && opts.base.takenAt.getTime() <= at ? opts.base : undefined;
   const ordered = changes
     .filter((c) => c.effective && c.loggedAt.getTime() <= at)
     .sort((a, b) => a.server.localeCompare(b.server) || a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq);
 
   const roles = new Map<string, Map<string, RoleState>>();
   const memberships = new Map<string, Map<string, MembershipRow>>();
+  let seeded = false;
+  const seedBase = (): void => {
+    if (!base || seeded) return;
+    seeded = true;
+    const seed = seedFromBase(base, roles.get(base.server) ?? new Map(), memberships.get(base.server) ?? new Map());
+    roles.set(base.server, seed.roles);
+    memberships.set(base.server, seed.memberships);
+  };
   for (const c of ordered) {
+    if (base && c.server === base.server && c.loggedAt.getTime() > base.takenAt.getTime()) seedBase();
     let r = roles.get(c.server);
     if (!r) roles.set(c.server, (r = new Map()));
     let m = memberships.get(c.server);
     if (!m) memberships.set(c.server, (m = new Map()));
     apply(c, r, m);
   }
+  seedBase();
   const roleRows = [...roles.values()].flatMap((r) => [...r.values()].map((s) => s.row));
   const memberRows = [...memberships.values()].flatMap((m) => [...m.values()]);
   roleRows.sort((a, b) => a.server.localeCompare(b.server) || a.rolname.localeCompare(b.rolname));
@@ -80,6 +110,42 @@ export function rebuildRoles(changes: PrivilegeChange[], opts: { at?: Date } = {
 }
 
 const memberKey = (role: string, member: string): string => `${role}\u0000${member}`;
+
+/** The snapshot's roles and memberships, with what only the trail before it knows carried over by name. */
+function seedFromBase(
+  base: RoleBase,
+  trailRoles: Map<string, RoleState>,
+  trailMembers: Map<string, MembershipRow>,
+): { roles: Map<string, RoleState>; memberships: Map<string, MembershipRow> } {
+  const roles = new Map<string, RoleState>();
+  for (const b of base.roles) {
+    const trail = trailRoles.get(b.rolname)?.row;
+    const trailPassword = trail && !trail.uncertain.includes('has_password') ? trail.has_password : null;
+    const hasPassword = b.has_password ?? trailPassword;
+    roles.set(b.rolname, {
+      md5: b.password_md5 ?? (hasPassword === false ? false : (trailRoles.get(b.rolname)?.md5 ?? null)),
+      row: {
+        server: base.server, rolname: b.rolname, rolsuper: b.rolsuper, rolinherit: b.rolinherit, rolcreaterole: b.rolcreaterole,
+        rolcreatedb: b.rolcreatedb, rolcanlogin: b.rolcanlogin, rolreplication: b.rolreplication, rolconnlimit: b.rolconnlimit,
+        rolvaliduntil: b.rolvaliduntil, rolbypassrls: b.rolbypassrls, has_password: hasPassword,
+        created_at: trail?.created_at ?? null, created_by: trail?.created_by ?? null, password_changed_at: trail?.password_changed_at ?? null,
+        uncertain: [],
+      },
+    });
+  }
+  const memberships = new Map<string, MembershipRow>();
+  for (const m of base.memberships) {
+    const key = memberKey(m.role_name, m.member);
+    const old = memberships.get(key);
+    // PostgreSQL 16 keeps one row per grantor; `role_memberships` has one per role and member.
+    if (old) {
+      old.admin_option = Boolean(old.admin_option) || Boolean(m.admin_option);
+      continue;
+    }
+    memberships.set(key, { server: base.server, role_name: m.role_name, member: m.member, admin_option: m.admin_option, grantor: m.grantor, granted_at: trailMembers.get(key)?.granted_at ?? null });
+  }
+  return { roles, memberships };
+}
 
 function unknownRole(server: string, rolname: string): RoleState {
   return {
