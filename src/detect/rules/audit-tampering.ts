@@ -47,8 +47,9 @@ export const auditTampering = defineRule({
   severity: 'high',
   mitre: 'T1562.001 Impair Defenses: Disable or Modify Tools',
   trigger:
-    'SET / ALTER SYSTEM / ALTER ROLE|DATABASE … SET of pgaudit.log losing a required class (default role, ddl), pgaudit.log_statement off, log_connections / log_disconnections off, shared_preload_libraries without pgaudit…; RESET of pgaudit.log above session level; DROP EXTENSION pgaudit',
-  description: 'Whoever turns auditing down is about to do something they do not want seen (pgaudit README: superusers can evade it).',
+    'SET / ALTER SYSTEM / ALTER ROLE|DATABASE … SET of pgaudit.log losing a required class (default role, ddl), pgaudit.log_statement off, log_connections / log_disconnections off, shared_preload_libraries without pgaudit…; DROP EXTENSION pgaudit',
+  description:
+    'Whoever turns auditing down is about to do something they do not want seen. A session-level SET pgaudit.log is not itself audited by pgaudit (it silences the session first): only log_statement = all shows it. RESET is not flagged (it returns to the configured value).',
   config: baseRuleConfig.extend({
     requiredClasses: z.array(z.string()).default(['role', 'ddl']).describe('pgaudit.log classes whose loss counts as tampering'),
   }),
@@ -69,6 +70,5 @@ function tampering(c: PrivilegeChange, required: readonly string[]): string | nu
   const name = c.attribute?.toLowerCase() ?? '';
   const scope = c.objectType === 'session' ? 'for the session' : c.objectType === 'system' ? 'server-wide (ALTER SYSTEM)' : `for ${c.objectType} ${c.objectName ?? c.roleName ?? ''}`.trim();
   if (c.action === 'set-parameter' && c.value !== null && TURNED_DOWN[name]?.(c.value, required)) return `set ${name} = ${c.value} ${scope}`;
-  if (c.action === 'reset-parameter' && name.startsWith('pgaudit.') && c.objectType !== 'session') return `reset ${name} ${scope}`;
   return null;
 }
