@@ -3,7 +3,8 @@
  * acknowledges it, and records each attempt in `alert_deliveries`, so a sink that is down for an hour, or
  * a restart, loses nothing. Only committed alerts are visible here, so an alert of a batch that rolled
  * back is never sent. A failing alert backs off exponentially on its own; a failing sink also pauses as
- * a whole (in memory) so a dead receiver is not hammered, and one alert it rejects does not block others.
+ * a whole (in memory) so a dead receiver is not hammered. Alerts never tried go first, then the longest
+ * waiting: one alert a receiver keeps rejecting does not block the others. Order is by alert id while healthy.
  * Give it its own connection (`instance.connect()`): the ingest's connection holds batch transactions.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -84,7 +85,7 @@ export function startAlertDelivery(opts: DeliveryOptions): AlertDelivery {
        LEFT JOIN alert_deliveries d ON d.alert_id = a.alert_id AND d.sink = $sink
        WHERE a.status = 'open' AND d.delivered_at IS NULL AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
          AND a.created_at >= now() - to_milliseconds($age::BIGINT)
-       ORDER BY a.alert_id LIMIT $limit::INTEGER`,
+       ORDER BY d.next_attempt_at ASC NULLS FIRST, a.alert_id LIMIT $limit::INTEGER`,
       { sink: sink.name, age: String(maxAge), limit: String(batchSize) },
     );
     let delivered = 0;
