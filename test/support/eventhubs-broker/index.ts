@@ -1,0 +1,2 @@
+export { startEventHubsBroker, type EventHubsBroker, type EventHubsBrokerOptions } from './broker.js';
+export type { StoredEvent } from './partition-log.js';
