@@ -8,6 +8,7 @@ import { shellCommand } from './commands/shell.js';
 import { backfillCommand } from './commands/backfill.js';
 import { exportCommand } from './commands/export.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { rolesCommand } from './commands/roles.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
@@ -18,7 +19,8 @@ const program = new Command('auditduck')
   .addCommand(shellCommand)
   .addCommand(backfillCommand)
   .addCommand(exportCommand)
-  .addCommand(snapshotCommand);
+  .addCommand(snapshotCommand)
+  .addCommand(rolesCommand);
 
 try {
   await program.parseAsync(process.argv);

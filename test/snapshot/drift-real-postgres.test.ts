@@ -18,6 +18,8 @@ import { passwordFor } from '../../src/snapshot/server-connection.js';
 import { takeSnapshot } from '../../src/snapshot/take-snapshot.js';
 import { watchedServerSchema } from '../../src/snapshot/watched-server.js';
 import { runQuery } from '../../src/query/run-query.js';
+import { openQueryTarget } from '../../src/query/query-target.js';
+import { rolesAtTime } from '../../src/query/roles-at-time.js';
 
 const SERVER = 'pg15-drift';
 const log = pino({ level: 'silent' });
@@ -26,6 +28,7 @@ describe('drift between two snapshots of a real server', () => {
   let pg: PgServer;
   let dir: string;
   let dbPath: string;
+  let secondAt: Date;
 
   before(async () => {
     pg = await startPostgres();
@@ -68,7 +71,7 @@ describe('drift between two snapshots of a real server', () => {
       CREATE ROLE sneaky LOGIN;
       ALTER ROLE alice CONNECTION LIMIT 3;`);
     await new Promise((r) => setTimeout(r, 20));
-    await snapshot();
+    secondAt = (await snapshot()).takenAt;
 
     await pg.flushLogs();
     await ingestFiles([pg.logFiles().jsonlog], { dbPath, format: 'auto', logLinePrefix: '%t-%c-', server: SERVER, log });
@@ -120,6 +123,24 @@ describe('drift between two snapshots of a real server', () => {
       assert.equal(created.rows[0]?.created_by, 'postgres', 'what only the trail knows is kept on top of the snapshot');
     } finally {
       await closeDatabase(db);
+    }
+  });
+
+  it('answers `roles --at` just before the second snapshot from the first one and the audited changes only', async () => {
+    const target = await openQueryTarget(dbPath);
+    try {
+      const at = new Date(secondAt.getTime() - 1);
+      const rows = (await rolesAtTime(target, { server: SERVER, at })).rows;
+      const byName = new Map(rows.map((r) => [r.rolname, r]));
+      assert.equal(byName.get('alice')?.rolcreatedb, true, 'audited ALTER ROLE applied');
+      assert.ok(byName.has('audited_new'));
+      assert.ok(!byName.has('doomed'), 'audited DROP ROLE applied');
+      assert.equal(byName.get('bob')?.rolsuper, false, 'the silenced change is not in the trail');
+      assert.ok(!byName.has('sneaky'));
+      const members = (await rolesAtTime(target, { server: SERVER, at, memberships: true })).rows.map((m) => `${m.role_name}>${m.member}`);
+      assert.deepEqual(members.filter((m) => m.startsWith('grp>')), ['grp>alice']);
+    } finally {
+      await target.close();
     }
   });
 

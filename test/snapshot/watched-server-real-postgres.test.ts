@@ -7,7 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,5 +183,33 @@ describe('a watched server configured weakly', () => {
     await store.close();
     assert.ok((rows.rows[0]!.records as number) > 0);
     assert.equal(rows.rows[0]!.snapshots, 1);
+  });
+
+  it('auditduck snapshot and auditduck roles on the command line: JSON on stdout, a down server fails with its reason', async () => {
+    const db = join(dir, 'cli.duckdb');
+    const config = join(dir, 'auditduck.config.json');
+    const down = await closedPort();
+    await writeFile(config, JSON.stringify({ snapshots: { servers: [
+      { name: 'weak', host: pg.host, port: pg.port, user: pg.superuser, sslmode: 'require', auth: { kind: 'password-env', env: 'PW' } },
+      { name: 'down', host: '127.0.0.1', port: down, user: 'x', sslmode: 'require', auth: { kind: 'password-env', env: 'PW' } },
+    ] } }));
+    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, PW: pg.superuserPassword, AUDITDUCK_LOG_LEVEL: 'error' } });
+
+    const ok = cli(['snapshot', '--db', db, '--config', config, '--server', 'weak', '--format', 'json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    const report = JSON.parse(ok.stdout) as { snapshots: { server: string; findings: unknown[] }[]; failed: unknown[] };
+    assert.deepEqual(report.snapshots.map((s) => s.server), ['weak']);
+    assert.ok(report.snapshots[0]!.findings.length >= 5);
+    assert.deepEqual(report.failed, []);
+
+    const failed = cli(['snapshot', '--db', db, '--config', config, '--server', 'down', '--retries', '1']);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, new RegExp(`cannot snapshot down: connection refused by 127\\.0\\.0\\.1:${down}`));
+    assert.ok(!failed.stderr.includes(pg.superuserPassword) && !ok.stdout.includes(pg.superuserPassword));
+
+    const roles = cli(['roles', '--db', db, '--server', 'weak', '--format', 'json']);
+    assert.equal(roles.status, 0, roles.stderr);
+    const app = (JSON.parse(roles.stdout) as Record<string, unknown>[]).find((r) => r.rolname === 'app');
+    assert.deepEqual({ canLogin: app?.rolcanlogin, validUntil: app?.rolvaliduntil, uncertain: app?.uncertain }, { canLogin: true, validUntil: 'infinity', uncertain: [] });
   });
 });
