@@ -76,12 +76,32 @@ export async function listSnapshots(connection: DuckDBConnection, server: string
   return rows.map((r) => ({ snapshotId: String(r.snapshot_id), server: String(r.server), takenAt: date(r.taken_at)! }));
 }
 
+/** Runs for every batch with privilege changes: one row, not the server's whole history of snapshots. */
 export async function latestSnapshot(connection: DuckDBConnection, server: string, until?: Date): Promise<SnapshotRef | null> {
-  return (await listSnapshots(connection, server, until)).at(-1) ?? null;
+  const stmt = await connection.prepare(
+    `SELECT snapshot_id, server, taken_at FROM snapshots WHERE server = $1 ${until ? 'AND taken_at <= $2' : ''} ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1`,
+  );
+  stmt.bindVarchar(1, server);
+  if (until) stmt.bindTimestampTZ(2, timestamptz(until));
+  const r = (await stmt.runAndReadAll()).getRowObjects()[0];
+  return r ? { snapshotId: String(r.snapshot_id), server: String(r.server), takenAt: date(r.taken_at)! } : null;
 }
+
+/** Snapshots never change once stored: the latest few are kept, so each ingest batch does not read them again. */
+const baseCache = new Map<string, RoleBase>();
+const BASE_CACHE_SIZE = 16;
 
 /** A stored snapshot as the base of a replay (rebuildRoles' `base`). */
 export async function loadRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
+  const cached = baseCache.get(ref.snapshotId);
+  if (cached) return cached;
+  const base = await readRoleBase(connection, ref);
+  baseCache.set(ref.snapshotId, base);
+  if (baseCache.size > BASE_CACHE_SIZE) baseCache.delete(baseCache.keys().next().value!);
+  return base;
+}
+
+async function readRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
   const roles = await selectById(connection, 'SELECT * FROM role_snapshots WHERE snapshot_id = $1 ORDER BY rolname', ref.snapshotId);
   const members = await selectById(connection, 'SELECT * FROM membership_snapshots WHERE snapshot_id = $1 ORDER BY role_name, member, grantor', ref.snapshotId);
   return {
