@@ -146,7 +146,7 @@ const CONNECT_REASONS: Readonly<Record<string, (s: WatchedServer, e: Error) => s
   ERR_TLS_CERT_ALTNAME_INVALID: (s) => tlsReason(s, `the server certificate is not for ${s.host}`),
 };
 
-function tlsReason(s: WatchedServer, what: string): string {
+function tlsReason(_server: WatchedServer, what: string): string {
   return `TLS verification failed: ${what}. Give the CA with "caFile" (for Azure: the DigiCert Global Root G2 and Microsoft RSA Root CA 2017 bundle), or set sslmode "require" to encrypt without verifying`;
 }
 
