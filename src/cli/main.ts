@@ -9,6 +9,8 @@ import { backfillCommand } from './commands/backfill.js';
 import { exportCommand } from './commands/export.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { rolesCommand } from './commands/roles.js';
+import { alertsCommand } from './commands/alerts.js';
+import { rulesCommand } from './commands/rules.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
@@ -20,7 +22,9 @@ const program = new Command('auditduck')
   .addCommand(backfillCommand)
   .addCommand(exportCommand)
   .addCommand(snapshotCommand)
-  .addCommand(rolesCommand);
+  .addCommand(rolesCommand)
+  .addCommand(alertsCommand)
+  .addCommand(rulesCommand);
 
 try {
   await program.parseAsync(process.argv);
