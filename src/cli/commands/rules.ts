@@ -4,29 +4,20 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { requireTimeOrAgo } from '../../config/duration.js';
 import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js';
-import { createDetector, RULE_IDS, RULES } from '../../detect/index.js';
+import { createDetector, RULE_IDS } from '../../detect/index.js';
+import { ruleRows } from '../../detect/rule-table.js';
 import { createLogger } from '../../logging/logger.js';
 import { AZURE_LOG_LINE_PREFIX } from '../../parse/prefix/compile-prefix.js';
 import { ingestFiles } from '../../pipeline/ingest-files.js';
-import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat, type Rows } from '../../query/format-rows.js';
+import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { runQuery } from '../../query/run-query.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
-
-/** The rule table: what `rules list` prints and docs/detection.md shows. */
-export function ruleTable(): Rows {
-  const rows = RULE_IDS.map((id) => {
-    const rule = RULES[id];
-    const enabled = (rule.config.parse({}) as { enabled: boolean }).enabled;
-    return { id, title: rule.title, severity: rule.severity, mitre: rule.mitre, default: enabled ? 'on' : 'off', kind: 'scheduled' in rule ? 'scheduled' : 'per batch', trigger: rule.trigger };
-  });
-  return { columns: ['id', 'title', 'severity', 'mitre', 'default', 'kind', 'trigger'], rows };
-}
 
 const listCommand = new Command('list')
   .description('the built-in detection rules')
   .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
   .action((opts: { format: OutputFormat }) => {
-    process.stdout.write(FORMATTERS[opts.format](ruleTable()));
+    process.stdout.write(FORMATTERS[opts.format]({ columns: ['id', 'title', 'severity', 'mitre', 'default', 'kind', 'trigger'], rows: ruleRows().map((r) => ({ ...r })) }));
   });
 
 interface TestOptions {
