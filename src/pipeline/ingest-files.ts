@@ -16,13 +16,15 @@ export interface IngestFilesOptions {
   batchRecords?: number;
   /** Run inside each batch's transaction (detection). */
   observers?: BatchObserver[];
+  /** Off only to measure what the privilege analysis costs (the bench). */
+  analyzePrivileges?: boolean;
 }
 
 /** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
 export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
   const prefix = compilePrefix(opts.logLinePrefix);
   const store = await AuditStore.open(opts.dbPath);
-  const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [] });
+  const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
   try {
     for (const path of paths) {

@@ -32,15 +32,20 @@ export interface PreparedBatch {
 export class IngestPipeline {
   readonly sessions = new SessionTracker();
   private readonly privileges = createPrivilegeAnalyzer();
+  /** Commits run one at a time, in the order their batches were prepared (one DuckDB connection, one transaction). */
+  private commits: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly store: AuditStore,
     private readonly observers: readonly BatchObserver[],
+    /** Off only to measure what the analysis costs (the bench). */
+    private readonly analyzePrivileges: boolean,
   ) {}
 
-  static async create(store: AuditStore, opts: { observers?: BatchObserver[] } = {}): Promise<IngestPipeline> {
-    await loadStatementParser();
-    return new IngestPipeline(store, opts.observers ?? []);
+  static async create(store: AuditStore, opts: { observers?: BatchObserver[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
+    const analyze = opts.analyzePrivileges ?? true;
+    if (analyze) await loadStatementParser();
+    return new IngestPipeline(store, opts.observers ?? [], analyze);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
@@ -89,7 +94,7 @@ export class IngestPipeline {
       attributions.push(who);
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
-      for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
+      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
     }
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
     for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
@@ -104,11 +109,16 @@ export class IngestPipeline {
   }
 
   /** The I/O half: the batch's rows, what observers add, and its position, in one transaction. */
-  async commitBatch(prepared: PreparedBatch): Promise<BatchSummary> {
+  commitBatch(prepared: PreparedBatch): Promise<BatchSummary> {
     const { batch, committed, target, skipped, skippedCategories } = prepared;
-    const counts = await this.store.commit(batch, target, async (connection) => {
-      for (const observer of this.observers) await observer.inTransaction(connection, committed);
-    });
-    return { ...counts, records: committed.entries.length, skipped, skippedCategories };
+    const work = async (): Promise<BatchSummary> => {
+      const counts = await this.store.commit(batch, target, async (connection) => {
+        for (const observer of this.observers) await observer.inTransaction(connection, committed);
+      });
+      return { ...counts, records: committed.entries.length, skipped, skippedCategories };
+    };
+    const result = this.commits.then(work, work);
+    this.commits = result.catch(() => undefined);
+    return result;
   }
 }

@@ -43,6 +43,7 @@ export class IngestSummary {
       lateAttributed: this.lateAttributed,
       seconds: Number(seconds.toFixed(3)),
       recordsPerSecond: seconds > 0 ? Math.round(this.records / seconds) : this.records,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   }
 }

@@ -13,8 +13,9 @@ export const ingestCommand = new Command('ingest')
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--server <name>', 'server name (Azure records carry their own; raw PostgreSQL logs default to "local")')
   .option('--json', 'print the summary as JSON')
+  .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number }) => {
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean }) => {
     const log = createLogger();
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
@@ -25,6 +26,7 @@ export const ingestCommand = new Command('ingest')
       ...(opts.server ? { server: opts.server } : {}),
       log,
       batchRecords: opts.batchRecords,
+      analyzePrivileges: opts.privilegeAnalysis,
     });
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -44,6 +46,7 @@ function renderSummary(s: Record<string, unknown>): string {
     ['attributed late', s.lateAttributed],
     ['seconds', s.seconds],
     ['records/s', s.recordsPerSecond],
+    ['peak RSS (MB)', s.peakRssMb],
   ];
   return lines.map(([k, v]) => `${String(k).padEnd(28)}${String(v)}`).join('\n') + '\n';
 }

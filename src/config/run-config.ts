@@ -1,0 +1,97 @@
+/**
+ * The configuration of `auditduck run`: a JSON file (`--config`) and environment variables, the
+ * environment winning, validated at start with messages that name the field. Each component owns its
+ * schema; this file only composes them. Secrets (connection strings, webhook URLs) may come from either
+ * source but are never printed: see `describeConfig`.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { detectionConfigSchema } from '../detect/index.js';
+import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
+import { AZURE_LOG_LINE_PREFIX } from '../parse/prefix/compile-prefix.js';
+import { redactConnectionString } from '../parse/redact/index.js';
+import { DEFAULT_DB_PATH } from './store-path.js';
+
+export const runConfigSchema = z.strictObject({
+  db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
+  logLinePrefix: z.string().default(AZURE_LOG_LINE_PREFIX).describe("the servers' log_line_prefix"),
+  eventHubs: eventHubsSourceConfigSchema.optional().describe('absent: the demo stream from samples/'),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080).describe('UI, /metrics, /healthz; 0 = off'),
+    })
+    .prefault({}),
+  webhookUrl: z.string().url().optional().describe('where alerts are sent (JSON)'),
+  detection: detectionConfigSchema.prefault({}),
+});
+
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+/** DESIGN's fixed environment names → config paths. */
+const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
+  AUDITDUCK_DB: (c, v) => (c.db = v),
+  AUDITDUCK_EVENTHUB_CONNECTION_STRING: (c, v) => (hub(c).connectionString = v),
+  AUDITDUCK_EVENTHUB_NAMESPACE: (c, v) => (hub(c).namespace = v),
+  AUDITDUCK_EVENTHUB_NAME: (c, v) => (hub(c).hubName = v),
+  AUDITDUCK_CONSUMER_GROUP: (c, v) => (hub(c).consumerGroup = v),
+  AUDITDUCK_START_POSITION: (c, v) => (hub(c).startPosition = v),
+  AUDITDUCK_CHECKPOINT_STORE: (c, v) => (hub(c).checkpointStore = v),
+  AUDITDUCK_BLOB_CONNECTION_STRING: (c, v) => (hub(c).blobConnectionString = v),
+  AUDITDUCK_BLOB_ACCOUNT_URL: (c, v) => (hub(c).blobAccountUrl = v),
+  AUDITDUCK_BLOB_CONTAINER: (c, v) => (hub(c).blobContainer = v),
+  AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
+  AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
+  AUDITDUCK_WEBHOOK_URL: (c, v) => (c.webhookUrl = v),
+  AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
+};
+
+function hub(c: Record<string, any>): Record<string, unknown> {
+  return (c.eventHubs ??= {});
+}
+
+export async function loadRunConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<RunConfig> {
+  let raw: Record<string, any> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new Error(`cannot read the config file ${file}: ${(error as Error).message}`);
+    }
+  }
+  for (const [name, apply] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(raw, value);
+  }
+  const parsed = runConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
+    throw new Error(`the configuration is not valid:\n${problems}\n(see docs/configuration.md; environment variables override the file)`);
+  }
+  const config = parsed.data;
+  if (config.eventHubs && !config.eventHubs.hubName && !hubNameFromConnectionString(config.eventHubs.connectionString)) {
+    throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');
+  }
+  return config;
+}
+
+export function hubNameFromConnectionString(connectionString: string | undefined): string | undefined {
+  return connectionString ? /(?:^|;)EntityPath=([^;]+)/i.exec(connectionString)?.[1] : undefined;
+}
+
+/** The configuration as it may be logged: secrets masked. */
+export function describeConfig(config: RunConfig): Record<string, unknown> {
+  return {
+    db: config.db,
+    logLinePrefix: config.logLinePrefix,
+    eventHubs: config.eventHubs
+      ? {
+          ...config.eventHubs,
+          connectionString: config.eventHubs.connectionString ? redactConnectionString(config.eventHubs.connectionString) : undefined,
+          blobConnectionString: config.eventHubs.blobConnectionString ? redactConnectionString(config.eventHubs.blobConnectionString) : undefined,
+        }
+      : 'demo (samples/)',
+    http: config.http,
+    webhookUrl: config.webhookUrl ? new URL(config.webhookUrl).origin + '/…' : undefined,
+  };
+}

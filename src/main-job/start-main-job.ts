@@ -1,0 +1,125 @@
+/**
+ * `auditduck run`: consume the stream (Event Hubs, or the demo stream from samples/), store, detect,
+ * and serve /metrics, /healthz and the read-only query API, until stopped. Stopping finishes the batch
+ * in flight, commits it, releases the partitions and closes the store.
+ */
+import type { Logger } from 'pino';
+import type { RunConfig } from '../config/run-config.js';
+import { createDetector } from '../detect/index.js';
+import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
+import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import { startDemoSource } from '../sources/demo/demo-hub.js';
+import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
+import { AuditStore } from '../store/audit-store.js';
+import { PipelineMetrics } from '../web/metrics.js';
+import { startOpsServer, type OpsServer } from '../web/ops-server.js';
+import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
+
+export interface MainJob {
+  /** The HTTP port of /metrics and /healthz (null when off). */
+  httpPort: number | null;
+  queryApiPort: number;
+  /** Resolves when a demo stream has delivered all its samples (never for Event Hubs). */
+  caughtUp: Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Source {
+  done: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
+  const store = await AuditStore.open(config.db);
+  const detector = createDetector(config.detection);
+  const pipeline = await IngestPipeline.create(store, { observers: [detector] });
+  const prefix = compilePrefix(config.logLinePrefix);
+  const metrics = new PipelineMetrics();
+
+  const onBatch = async (batch: SourceBatch<HubEvent>): Promise<void> => {
+    const started = performance.now();
+    try {
+      const summary = await ingestHubBatch(pipeline, prefix, batch);
+      metrics.recordBatch(batch.source, summary, (performance.now() - started) / 1000);
+      metrics.lastSequence.set({ partition: batch.source }, Number(batch.position));
+      log.debug({ source: batch.source, position: batch.position, records: summary.records }, 'batch committed');
+      if (summary.deadLetters > 0) log.warn({ source: batch.source, deadLetters: summary.deadLetters }, 'input that could not be read went to dead_letters');
+    } catch (error) {
+      metrics.failures.inc({ source: batch.source });
+      throw error;
+    }
+  };
+
+  // The query API gets a connection of its own: statements on one connection share its transaction.
+  const queryConnection = await store.db.instance.connect();
+  const token = newApiToken();
+  const queryApi = await startQueryApi({ connection: queryConnection, port: 0, token });
+  writeDiscoveryFile(config.db, { port: queryApi.port, token });
+
+  let source: Source;
+  let sourceKind: 'eventhubs' | 'demo';
+  if (config.eventHubs) {
+    sourceKind = 'eventhubs';
+    source = await startEventHubs(config, store, onBatch, metrics, log);
+  } else {
+    sourceKind = 'demo';
+    log.warn(
+      'no Event Hub configured: running the DEMO stream from samples/ (a real PostgreSQL + pgaudit capture). ' +
+        'To read your servers, set AUDITDUCK_EVENTHUB_CONNECTION_STRING (or AUDITDUCK_EVENTHUB_NAMESPACE) and AUDITDUCK_EVENTHUB_NAME; see docs/eventhubs.md',
+    );
+    source = await startDemoSource({ readPosition: (key) => store.readPosition(key), onBatch });
+    source.done.then(
+      () => log.info({ records: metrics.totals.records }, 'demo stream delivered all samples; still serving (Ctrl-C to stop)'),
+      (error: unknown) => log.error({ err: error }, 'the demo stream failed'),
+    );
+  }
+
+  let ops: OpsServer | null = null;
+  if (config.http.port !== 0) {
+    ops = await startOpsServer({
+      host: config.http.host,
+      port: config.http.port,
+      registry: metrics.registry,
+      health: () => ({ source: sourceKind, ...metrics.totals }),
+    });
+    log.info({ url: `http://${config.http.host}:${ops.port}` }, 'serving /metrics and /healthz');
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    httpPort: ops?.port ?? null,
+    queryApiPort: queryApi.port,
+    caughtUp: source.done,
+    stop() {
+      stopping ??= (async () => {
+        await source.close();
+        await ops?.close();
+        await queryApi.close();
+        removeDiscoveryFile(config.db);
+        queryConnection.closeSync();
+        await store.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function startEventHubs(
+  config: RunConfig,
+  store: AuditStore,
+  onBatch: (batch: SourceBatch<HubEvent>) => Promise<void>,
+  metrics: PipelineMetrics,
+  log: Logger,
+): Promise<Source> {
+  const { startEventHubsSource } = await import('../sources/eventhubs/index.js');
+  const subscription = await startEventHubsSource({
+    config: config.eventHubs!,
+    readPosition: (key) => store.readPosition(key),
+    onBatch,
+    log,
+    metrics,
+  });
+  return { done: new Promise<void>(() => undefined), close: () => subscription.close() };
+}

@@ -1,0 +1,115 @@
+/**
+ * `auditduck run` with no Event Hub configured: the demo stream from samples/ goes through the whole
+ * pipeline, /healthz and /metrics answer, the CLI queries the store through the running process, a
+ * SIGTERM stops it cleanly, and a restart adds nothing twice.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { queryStore } from '../support/store-reader.js';
+
+const exec = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function sampleRecordCount(): Promise<number> {
+  const dir = 'samples/eventhubs';
+  let n = 0;
+  for (const file of await readdir(dir)) {
+    for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) if (line.trim()) n += (JSON.parse(line) as { records: unknown[] }).records.length;
+  }
+  return n;
+}
+
+function startRun(db: string, port: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+describe('auditduck run on the built-in demo stream', () => {
+  let dir: string;
+  let db: string;
+  let port: number;
+  let child: ChildProcess;
+  let stderr = '';
+  let expected: number;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-run-'));
+    db = join(dir, 'store.duckdb');
+    port = await freePort();
+    expected = await sampleRecordCount();
+    child = startRun(db, port);
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  });
+  after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says it is running the demo stream and how to point it at a hub', async () => {
+    await waitFor('the demo warning', async () => (stderr.includes('DEMO stream') ? true : undefined));
+    assert.match(stderr, /AUDITDUCK_EVENTHUB_CONNECTION_STRING/);
+  });
+
+  it('ingests every sample record and reports it on /healthz and /metrics', async () => {
+    const health = await waitFor('all samples', async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { records: number };
+      return body.records === expected ? body : undefined;
+    });
+    assert.equal((health as unknown as { status: string }).status, 'ok');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const total = [...metrics.matchAll(/^auditduck_records_total\{source="demo:[^"]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(total, expected);
+  });
+
+  it('answers `auditduck query` through the running process, and refuses writes', async () => {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM log_records']);
+    assert.deepEqual(JSON.parse(stdout), [{ n: expected }]);
+    await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, 'DELETE FROM log_records']));
+  });
+
+  it('stops cleanly on SIGTERM and adds nothing when restarted', async () => {
+    assert.equal(await stop(child), 0);
+    assert.equal(existsSync(`${db}.api.json`), false);
+    const again = startRun(db, port);
+    await waitFor('the restarted job', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await stop(again), 0);
+    const [row] = await queryStore(db, 'SELECT count(*) AS n, count(DISTINCT (source, position)) AS distinct_positions FROM log_records');
+    assert.equal(row!.n, expected);
+    assert.equal(row!.distinct_positions, expected);
+  });
+});
