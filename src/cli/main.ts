@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { ingestCommand } from './commands/ingest.js';
+import { runCommand } from './commands/run.js';
 import { queryCommand } from './commands/query.js';
 import { shellCommand } from './commands/shell.js';
 import { backfillCommand } from './commands/backfill.js';
@@ -16,6 +17,7 @@ const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
   .version('0.1.0')
   .showHelpAfterError()
+  .addCommand(runCommand)
   .addCommand(ingestCommand)
   .addCommand(queryCommand)
   .addCommand(shellCommand)
