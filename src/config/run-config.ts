@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { detectionConfigSchema } from '../detect/index.js';
 import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
+import { snapshotConfigSchema } from '../snapshot/watched-server.js';
 import { AZURE_LOG_LINE_PREFIX } from '../parse/prefix/compile-prefix.js';
 import { redactConnectionString } from '../parse/redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
@@ -24,6 +25,7 @@ export const runConfigSchema = z.strictObject({
     .prefault({}),
   webhookUrl: z.string().url().optional().describe('where alerts are sent (JSON)'),
   detection: detectionConfigSchema.prefault({}),
+  snapshots: snapshotConfigSchema.prefault({}).describe('live pg_roles snapshots of watched servers (none by default)'),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -10,6 +10,7 @@ import { compilePrefix } from '../parse/prefix/compile-prefix.js';
 import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
+import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import { AuditStore } from '../store/audit-store.js';
 import { PipelineMetrics } from '../web/metrics.js';
@@ -86,6 +87,17 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
     log.info({ url: `http://${config.http.host}:${ops.port}` }, 'serving /metrics and /healthz');
   }
 
+  const snapshots =
+    config.snapshots.servers.length > 0
+      ? startSnapshotSchedule({
+          store,
+          servers: config.snapshots.servers,
+          intervalMs: config.snapshots.interval,
+          passwordMaxAgeDays: config.snapshots.passwordMaxAgeDays,
+          log,
+        })
+      : null;
+
   let stopping: Promise<void> | null = null;
   return {
     httpPort: ops?.port ?? null,
@@ -94,6 +106,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
     stop() {
       stopping ??= (async () => {
         await source.close();
+        await snapshots?.stop();
         await ops?.close();
         await queryApi.close();
         removeDiscoveryFile(config.db);

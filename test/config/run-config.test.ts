@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeConfig, loadRunConfig } from '../../src/config/run-config.js';
+
+const CONNECTION = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0LWtleS12YWx1ZQ==;EntityPath=pg-audit';
+
+async function configFile(content: unknown): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'auditduck-config-')), 'auditduck.json');
+  await writeFile(path, JSON.stringify(content));
+  return path;
+}
+
+describe('run configuration', () => {
+  it('runs the demo with defaults when nothing is configured', async () => {
+    const config = await loadRunConfig(undefined, {});
+    assert.equal(config.eventHubs, undefined);
+    assert.equal(config.db, './auditduck.duckdb');
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(config.snapshots.servers, []);
+  });
+
+  it('takes the DESIGN environment names, and the environment wins over the file', async () => {
+    const file = await configFile({ db: 'from-file.duckdb', http: { port: 9000 }, eventHubs: { namespace: 'file.servicebus.windows.net', hubName: 'file-hub' } });
+    const config = await loadRunConfig(file, {
+      AUDITDUCK_DB: 'from-env.duckdb',
+      AUDITDUCK_HTTP_PORT: '0',
+      AUDITDUCK_EVENTHUB_NAME: 'env-hub',
+      AUDITDUCK_CONSUMER_GROUP: 'auditduck',
+      AUDITDUCK_START_POSITION: '2026-11-01T00:00:00Z',
+      AUDITDUCK_CHECKPOINT_STORE: 'blob',
+      AUDITDUCK_BLOB_ACCOUNT_URL: 'https://acct.blob.core.windows.net',
+    });
+    assert.equal(config.db, 'from-env.duckdb');
+    assert.equal(config.http.port, 0);
+    assert.equal(config.eventHubs?.hubName, 'env-hub');
+    assert.equal(config.eventHubs?.namespace, 'file.servicebus.windows.net');
+    assert.equal(config.eventHubs?.consumerGroup, 'auditduck');
+    assert.equal(config.eventHubs?.checkpointStore, 'blob');
+  });
+
+  it('names the bad field, and never echoes a secret, when the configuration is invalid', async () => {
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_HTTP_PORT: 'eighty' }), /http\.port/);
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_EVENTHUB_CONNECTION_STRING: CONNECTION, AUDITDUCK_START_POSITION: 'yesterday' }), (error: Error) => {
+      assert.match(error.message, /startPosition/);
+      assert.doesNotMatch(error.message, /c2VjcmV0/);
+      return true;
+    });
+    await assert.rejects(loadRunConfig(await configFile({ unknownSetting: 1 }), {}), /unknownSetting|Unrecognized/);
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_CHECKPOINT_STORE: 'blob', AUDITDUCK_EVENTHUB_CONNECTION_STRING: CONNECTION }), /blob/);
+  });
+
+  it('masks keys and webhook paths when the configuration is logged', async () => {
+    const config = await loadRunConfig(undefined, { AUDITDUCK_EVENTHUB_CONNECTION_STRING: CONNECTION, AUDITDUCK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/XXXXSECRET' });
+    const text = JSON.stringify(describeConfig(config));
+    assert.doesNotMatch(text, /c2VjcmV0LWtleS12YWx1ZQ/);
+    assert.doesNotMatch(text, /XXXXSECRET/);
+    assert.match(text, /ns\.servicebus\.windows\.net/);
+  });
+
+  it('accepts the example in docs/configuration.md', async () => {
+    const docs = await readFile('docs/configuration.md', 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(docs)![1]!;
+    const config = await loadRunConfig(await configFile(JSON.parse(example)), {});
+    assert.equal(config.eventHubs?.hubName, 'pg-audit');
+    assert.equal(config.snapshots.servers[0]?.name, 'prod-pg');
+  });
+});
