@@ -131,9 +131,8 @@ export const failuresThenSuccess = defineRule({
   }),
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
-    for (const login of facts.logins) {
-      const user = login.session.userName;
-      if (user === null) continue;
+    // A user's last login in the batch: failures before any of its logins in the window are counted.
+    for (const { userName: user, last: login } of facts.loginsByUser()) {
       const window = await runQuery(
         connection,
         `SELECT count(*) AS n, min(logged_at) AS first, list(DISTINCT client_addr) FILTER (WHERE client_addr IS NOT NULL) AS hosts

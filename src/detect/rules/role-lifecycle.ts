@@ -91,9 +91,8 @@ export const dormantRoleLogin = defineRule({
   }),
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
-    for (const login of facts.logins) {
-      const user = login.session.userName;
-      if (user === null) continue;
+    // Only a user's first login in the batch can follow a dormancy: the later ones follow it.
+    for (const { userName: user, first: login } of facts.loginsByUser()) {
       const at = login.session.startedAt ?? login.at;
       const previous = await runQuery(
         connection,
