@@ -6,7 +6,7 @@
  */
 import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js';
 import type { DecodeResult, LogRecord } from '../log-record.js';
-import { splitLevel, type CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import { splitLevel, type CompiledPrefix, type PrefixMatch } from '../../parse/prefix/compile-prefix.js';
 
 export interface AzureDecodeContext {
   source: string;
@@ -40,25 +40,25 @@ export function decodeAzureRecord(value: unknown, ctx: AzureDecodeContext): Deco
   if (line === null) return dead(ctx, `properties.message matches neither log_line_prefix '${ctx.prefix.prefix}' nor a level marker`, value);
 
   const loggedAt =
-    parseTime(props.timestamp) ?? parseTime(value.time) ?? line.loggedAt ?? null;
+    parseTime(props.timestamp) ?? parseTime(value.time) ?? line.prefix?.loggedAt ?? null;
   if (loggedAt === null) return dead(ctx, 'record has no parsable time', value);
 
   const record: LogRecord = {
     server,
     loggedAt,
-    sessionId: line.sessionId ?? null,
-    pid: numberField(props, 'processId') ?? line.pid ?? null,
+    sessionId: line.prefix?.sessionId ?? null,
+    pid: numberField(props, 'processId') ?? line.prefix?.pid ?? null,
     level: line.level,
-    sqlstate: nonDefaultSqlstate(stringField(props, 'sqlerrcode') ?? line.sqlstate),
+    sqlstate: nonDefaultSqlstate(stringField(props, 'sqlerrcode') ?? line.prefix?.sqlstate),
     message: line.text,
     detail: stringField(props, 'detail') ?? null,
     hint: stringField(props, 'hint') ?? null,
     statement: stringField(props, 'statement') ?? null,
-    userName: line.userName ?? null,
-    databaseName: line.databaseName ?? null,
-    clientAddr: line.clientAddr ?? null,
-    clientPort: line.clientPort ?? null,
-    applicationName: line.applicationName ?? null,
+    userName: line.prefix?.userName ?? null,
+    databaseName: line.prefix?.databaseName ?? null,
+    clientAddr: line.prefix?.clientAddr ?? null,
+    clientPort: line.prefix?.clientPort ?? null,
+    applicationName: line.prefix?.applicationName ?? null,
     source: ctx.source,
     position: ctx.position,
   };
@@ -85,15 +85,8 @@ export function decodeEventBody(body: unknown, ctx: AzureDecodeContext): DecodeR
 interface RenderedLine {
   level: string;
   text: string;
-  loggedAt?: Date;
-  sessionId?: string;
-  pid?: number;
-  sqlstate?: string;
-  userName?: string;
-  databaseName?: string;
-  clientAddr?: string;
-  clientPort?: number;
-  applicationName?: string;
+  /** What the prefix told; null when it did not match and only the envelope's level located the text. */
+  prefix: PrefixMatch | null;
 }
 
 /**
@@ -104,18 +97,18 @@ function decodeRenderedLine(rendered: string, prefix: CompiledPrefix, envelopeLe
   const match = prefix.match(rendered);
   if (match) {
     const split = splitLevel(match.rest);
-    if (split) {
-      const { rest: _rest, ...fields } = match;
-      return { ...fields, level: split.level, text: split.text };
-    }
+    if (split) return { level: split.level, text: split.text, prefix: match };
   }
   if (envelopeLevel) {
     const marker = `${envelopeLevel}:  `;
     const at = rendered.indexOf(marker);
-    if (at >= 0) return { level: envelopeLevel, text: rendered.slice(at + marker.length) };
+    if (at >= 0) return { level: envelopeLevel, text: rendered.slice(at + marker.length), prefix: null };
   }
   return null;
 }
+
+/** Names by resource id: a hub carries few servers and every record repeats its id. */
+const serverByResourceId = new Map<string, string | null>();
 
 /** `LogicalServerName`, else the last segment of resourceId (`.../FLEXIBLESERVERS/<NAME>` or `.../SERVERS/<NAME>`). */
 export function serverName(record: Json): string | null {
@@ -123,8 +116,13 @@ export function serverName(record: Json): string | null {
   if (logical) return logical.toLowerCase();
   const resourceId = stringField(record, 'resourceId') ?? stringField(record, 'ResourceId');
   if (!resourceId) return null;
-  const last = resourceId.split('/').filter(Boolean).at(-1);
-  return last ? last.toLowerCase() : null;
+  let name = serverByResourceId.get(resourceId);
+  if (name === undefined) {
+    name = resourceId.split('/').filter(Boolean).at(-1)?.toLowerCase() ?? null;
+    if (serverByResourceId.size >= 10_000) serverByResourceId.clear();
+    serverByResourceId.set(resourceId, name);
+  }
+  return name;
 }
 
 function parseTime(value: unknown): Date | null {

@@ -16,8 +16,32 @@ const ZONE_OFFSET_MINUTES: Readonly<Record<string, number>> = {
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ?(?:([A-Za-z]{1,6})|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
+/** Start of each recently seen second: consecutive records share seconds, so most lines skip the regex. */
+const secondStarts = new Map<string, number>();
+const MAX_CACHED_SECONDS = 4096;
+
 /** Parses a PostgreSQL log timestamp; null when it is malformed or its zone cannot be known. */
 export function parsePostgresTimestamp(text: string): Date | null {
+  // The common shape on Azure and with %m: `YYYY-MM-DD HH:MM:SS.mmm UTC`.
+  if (text.length === 27 && text.charCodeAt(19) === 46 /* . */ && text.endsWith(' UTC')) {
+    const d0 = text.charCodeAt(20) - 48, d1 = text.charCodeAt(21) - 48, d2 = text.charCodeAt(22) - 48;
+    if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) {
+      const second = text.slice(0, 19);
+      let start = secondStarts.get(second);
+      if (start === undefined) {
+        const parsed = parseSlow(`${second} UTC`);
+        if (parsed === null) return null;
+        start = parsed.getTime();
+        if (secondStarts.size >= MAX_CACHED_SECONDS) secondStarts.clear();
+        secondStarts.set(second, start);
+      }
+      return new Date(start + d0 * 100 + d1 * 10 + d2);
+    }
+  }
+  return parseSlow(text);
+}
+
+function parseSlow(text: string): Date | null {
   const m = TIMESTAMP.exec(text);
   if (m === null) return null;
   const [, y, mo, d, h, mi, s, frac, zoneName, sign, offH, offM] = m;
