@@ -1,0 +1,9 @@
+-- The role inventory, like pg_roles: every role each server has now as rebuilt from the trail, with who
+-- created it and when its password last changed. NULL attributes: the role existed before the trail began.
+-- `uncertain` names attributes a truncated statement may have changed.
+-- @param server text = null : one server, or NULL for all
+SELECT server, rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls,
+       rolinherit, rolconnlimit, rolvaliduntil, has_password, created_at, created_by, password_changed_at, uncertain
+FROM roles
+WHERE $server IS NULL OR server = $server
+ORDER BY server, rolname;
