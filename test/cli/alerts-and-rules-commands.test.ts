@@ -57,6 +57,8 @@ describe('alerts and rules commands', () => {
     const bf = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--rule', 'brute-force']).stdout) as { count: number }[];
     assert.equal(bf.length, 1);
     assert.equal(bf[0]!.count, 10);
+    const since = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--since', '2026-11-24T10:01:30Z']).stdout) as { rule_id: string }[];
+    assert.deepEqual(since.map((r) => r.rule_id), ['brute-force']);
   });
 
   test('alerts ack acknowledges; --status filters; unknown ids are reported', () => {
