@@ -6,7 +6,8 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
-import type { Finding, Severity } from './rule.js';
+import type { MergedFinding } from './merge-findings.js';
+import type { Severity } from './rule.js';
 
 /** Evidence keeps this many samples; the rest are counted in `omittedSamples`. */
 const MAX_SAMPLES = 20;
@@ -24,7 +25,7 @@ export interface Evidence {
 }
 
 /** Writes one finding; returns the alert id and whether it is new. */
-export async function recordFinding(connection: DuckDBConnection, rule: RuleIdentity, finding: Finding): Promise<{ alertId: number; created: boolean }> {
+export async function recordFinding(connection: DuckDBConnection, rule: RuleIdentity, finding: MergedFinding): Promise<{ alertId: number; created: boolean }> {
   const at = finding.at.toISOString();
   const first = (finding.firstAt ?? finding.at).toISOString();
   const suppressMs = Math.round(rule.suppressMinutes * 60_000);
@@ -43,7 +44,7 @@ export async function recordFinding(connection: DuckDBConnection, rule: RuleIden
   if (row) {
     alertId = Number(row.alert_id);
     created = false;
-    const evidence = addSample(JSON.parse(String(row.evidence ?? '{}')) as Partial<Evidence>, finding.evidence);
+    const evidence = addSamples(JSON.parse(String(row.evidence ?? '{}')) as Partial<Evidence>, finding.samples);
     await runQuery(
       connection,
       `UPDATE alerts SET count = count + $inc::BIGINT, last_seen = greatest(last_seen, $at::TIMESTAMPTZ),
@@ -53,7 +54,7 @@ export async function recordFinding(connection: DuckDBConnection, rule: RuleIden
     );
   } else {
     created = true;
-    const evidence = addSample({}, finding.evidence);
+    const evidence = addSamples({}, finding.samples);
     const inserted = await runQuery(
       connection,
       `INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence, mitre, status, dedup_key, count)
@@ -104,10 +105,12 @@ export async function retractUndone(connection: DuckDBConnection): Promise<numbe
   return result.rows.length;
 }
 
-function addSample(evidence: Partial<Evidence>, sample: Record<string, unknown>): Evidence {
+function addSamples(evidence: Partial<Evidence>, more: readonly Record<string, unknown>[]): Evidence {
   const samples = evidence.samples ?? [];
   let omitted = evidence.omittedSamples ?? 0;
-  if (samples.length < MAX_SAMPLES) samples.push(sample);
-  else omitted++;
+  for (const sample of more) {
+    if (samples.length < MAX_SAMPLES) samples.push(sample);
+    else omitted++;
+  }
   return { samples, omittedSamples: omitted };
 }

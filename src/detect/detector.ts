@@ -11,8 +11,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BatchObserver, CommittedBatch } from '../pipeline/committed-batch.js';
 import { recordFinding, retractUndone } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
+import { mergeFindings } from './merge-findings.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
-import type { RuleDefinition } from './rule.js';
+import type { Finding, RuleDefinition } from './rule.js';
 import { RULE_IDS, RULES, type RuleId } from './rules/registry.js';
 
 export interface DetectorOptions {
@@ -44,8 +45,8 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     config: config.rules[id] as { enabled: boolean; suppressMinutes: number },
   })).filter((r) => (opts.only ? opts.only.includes(r.id) : r.config.enabled));
 
-  const write = async (connection: DuckDBConnection, r: ActiveRule, findings: Awaited<ReturnType<NonNullable<RuleDefinition['evaluate']>>>, ids: number[]) => {
-    for (const finding of findings) {
+  const write = async (connection: DuckDBConnection, r: ActiveRule, findings: Finding[], ids: number[]) => {
+    for (const finding of mergeFindings(findings, r.config.suppressMinutes * 60_000)) {
       const { alertId } = await recordFinding(connection, { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes }, finding);
       ids.push(alertId);
     }
