@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { alertingConfigSchema, describeUrl } from '../alert/index.js';
 import { detectionConfigSchema } from '../detect/index.js';
 import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
@@ -23,7 +24,7 @@ export const runConfigSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080).describe('UI, /metrics, /healthz; 0 = off'),
     })
     .prefault({}),
-  webhookUrl: z.string().url().optional().describe('where alerts are sent (JSON)'),
+  alerting: alertingConfigSchema.prefault({}).describe('where alerts are delivered: the log, a webhook'),
   detection: detectionConfigSchema.prefault({}),
   snapshots: snapshotConfigSchema.prefault({}).describe('live pg_roles snapshots of watched servers (none by default)'),
 });
@@ -44,7 +45,7 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_BLOB_CONTAINER: (c, v) => (hub(c).blobContainer = v),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
-  AUDITDUCK_WEBHOOK_URL: (c, v) => (c.webhookUrl = v),
+  AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
   AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
 };
 
@@ -94,6 +95,6 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
         }
       : 'demo (samples/)',
     http: config.http,
-    webhookUrl: config.webhookUrl ? new URL(config.webhookUrl).origin + '/…' : undefined,
+    alerting: { ...config.alerting, webhook: { ...config.alerting.webhook, url: config.alerting.webhook.url ? describeUrl(config.alerting.webhook.url) : undefined, headers: Object.keys(config.alerting.webhook.headers) } },
   };
 }

@@ -3,6 +3,7 @@
  * Event Hubs, Log Analytics) goes through here, so what one learns about sessions serves all of them.
  * Input contract: results in source order; batches from different sources may interleave.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DecodeResult } from '../decode/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
@@ -13,6 +14,8 @@ import type { StoreBatch } from '../store/store-batch.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
+import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
+import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 
 export interface BatchSummary extends CommitCounts {
   records: number;
@@ -32,6 +35,8 @@ export interface PreparedBatch {
 export class IngestPipeline {
   readonly sessions = new SessionTracker();
   private readonly privileges = createPrivilegeAnalyzer();
+  /** Activity Log Start records wait here for their outcome (and outcomes for their Start). */
+  private readonly requests = new RequestJoiner();
   /** Commits run one at a time, in the order their batches were prepared (one DuckDB connection, one transaction). */
   private commits: Promise<unknown> = Promise.resolve();
 
@@ -59,6 +64,7 @@ export class IngestPipeline {
   prepareBatch(results: readonly DecodeResult[], target: CommitTarget): PreparedBatch {
     const batch = this.store.newBatch();
     const parsed: ParsedEntry[] = [];
+    const controlPlane: ControlPlaneEvent[] = [];
     const skippedCategories = new Map<string, number>();
     let skipped = 0;
 
@@ -70,6 +76,9 @@ export class IngestPipeline {
           if (outcome.dead) batch.addDeadLetter(outcome.dead);
           break;
         }
+        case 'control-plane':
+          controlPlane.push(result.event);
+          break;
         case 'dead':
           batch.addDeadLetter(result.dead);
           break;
@@ -104,8 +113,21 @@ export class IngestPipeline {
     const sessions = this.sessions.takeChanged();
     batch.setSessions(sessions);
 
-    const committed: CommittedBatch = { entries: parsed, attributions, privilegeChanges: changes, sessions, ineffective, source: target.source };
+    const joined = this.requests.join(controlPlane);
+    for (const event of joined.events) batch.addControlPlaneEvent(event);
+    batch.completedControlPlane.push(...joined.completed);
+    const controlPlaneEvents = [...joined.events, ...joined.completed];
+
+    const committed: CommittedBatch = { entries: parsed, attributions, privilegeChanges: changes, sessions, ineffective, controlPlaneEvents, source: target.source };
     return { batch, committed, target, skipped, skippedCategories };
+  }
+
+  /** Runs other writes to the store (scheduled rules) in turn with the batches, so they never conflict. */
+  exclusive<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = () => work(this.store.connection);
+    const result = this.commits.then(run, run);
+    this.commits = result.catch(() => undefined);
+    return result;
   }
 
   /** The I/O half: the batch's rows, what observers add, and its position, in one transaction. */

@@ -9,6 +9,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,9 +36,9 @@ async function sampleRecordCount(): Promise<number> {
   return n;
 }
 
-function startRun(db: string, port: number): ChildProcess {
+function startRun(db: string, port: number, webhook?: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-    env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json' },
+    env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json', ...(webhook ? { AUDITDUCK_WEBHOOK_URL: webhook } : {}) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }
@@ -65,16 +66,28 @@ describe('auditduck run on the built-in demo stream', () => {
   let child: ChildProcess;
   let stderr = '';
   let expected: number;
+  const received: { rule_id?: string; ruleId?: string; [k: string]: unknown }[] = [];
+  let webhook: Server;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-run-'));
     db = join(dir, 'store.duckdb');
     port = await freePort();
     expected = await sampleRecordCount();
-    child = startRun(db, port);
+    webhook = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    child = startRun(db, port, `http://127.0.0.1:${(webhook.address() as { port: number }).port}/hook`);
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   });
   after(async () => {
+    webhook.close();
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
@@ -93,6 +106,16 @@ describe('auditduck run on the built-in demo stream', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const total = [...metrics.matchAll(/^auditduck_records_total\{source="demo:[^"]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(total, expected);
+  });
+
+  it('raises alerts on what the capture did and delivers them to the webhook', async () => {
+    await waitFor('a superuser alert at the webhook', async () => (JSON.stringify(received).includes('admin-granted') ? true : undefined));
+    const [row] = await waitFor('the alert in the store', async () => {
+      const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', "SELECT count(*) AS n FROM alerts WHERE rule_id = 'admin-granted'"]);
+      const rows = JSON.parse(stdout) as { n: number }[];
+      return rows[0]!.n > 0 ? rows : undefined;
+    });
+    assert.ok(row!.n >= 1);
   });
 
   it('answers `auditduck query` through the running process, and refuses writes', async () => {
