@@ -1,3 +1,5 @@
+import type { ControlPlaneEvent } from './control-plane-event.js';
+
 /**
  * The one shape every decoder produces: a PostgreSQL log entry, whatever carried it
  * (an Azure envelope, a stderr file, csvlog, jsonlog). Text fields are raw here; the
@@ -41,6 +43,8 @@ export interface DeadLetter {
 
 export type DecodeResult =
   | { kind: 'record'; record: LogRecord }
+  /** An Azure Activity Log record about a PostgreSQL server (firewall, parameters, admins...): `control_plane_events`. */
+  | { kind: 'control-plane'; event: ControlPlaneEvent }
   | { kind: 'dead'; dead: DeadLetter }
   /** A record of a category auditduck does not handle (e.g. PostgreSQLFlexQueryStoreRuntime): counted, not stored. */
   | { kind: 'skipped'; category: string };

@@ -3,6 +3,7 @@ import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.j
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
+import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 
 /**
  * What one batch brought, as later stages (detection) see it. Text is redacted; `rawStatement` fields
@@ -17,6 +18,11 @@ export interface CommittedBatch {
   sessions: readonly SessionState[];
   /** Changes of earlier batches turned ineffective by this one. */
   ineffective: readonly IneffectiveMark[];
+  /**
+   * Azure Activity Log events of this batch (outcomes filled from their Start where known), then outcomes of
+   * earlier batches completed by a Start in this one (`completedLate`).
+   */
+  controlPlaneEvents: readonly ControlPlaneEvent[];
   source: string;
 }
 

@@ -10,6 +10,7 @@ export class IngestSummary {
   skipped = 0;
   lateAttributed = 0;
   privilegeChanges = 0;
+  controlPlaneEvents = 0;
   readonly skippedCategories = new Map<string, number>();
   private readonly startedAt = performance.now();
 
@@ -22,6 +23,7 @@ export class IngestSummary {
     this.skipped += b.skipped;
     this.lateAttributed += b.lateAttributed;
     this.privilegeChanges += b.privilegeChanges;
+    this.controlPlaneEvents += b.controlPlaneEvents;
     for (const [category, n] of b.skippedCategories) this.skippedCategories.set(category, (this.skippedCategories.get(category) ?? 0) + n);
   }
 
@@ -37,6 +39,7 @@ export class IngestSummary {
       sessionUpdates: this.sessions,
       authFailures: this.authFailures,
       privilegeChanges: this.privilegeChanges,
+      controlPlaneEvents: this.controlPlaneEvents,
       deadLetters: this.deadLetters,
       skipped: this.skipped,
       skippedCategories: Object.fromEntries(this.skippedCategories),

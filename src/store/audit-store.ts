@@ -26,6 +26,7 @@ export interface CommitCounts {
   sessions: number;
   privilegeChanges: number;
   lateAttributed: number;
+  controlPlaneEvents: number;
 }
 
 export class AuditStore {
@@ -71,12 +72,14 @@ export class AuditStore {
       sessions: batch.sessions.size,
       privilegeChanges: batch.privilegeChanges.size,
       lateAttributed: 0,
+      controlPlaneEvents: batch.controlPlaneEvents.size,
     };
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges]) {
+      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges, batch.controlPlaneEvents]) {
         if (table.size > 0) await this.append(table.table, table);
       }
+      await this.completeControlPlane(batch.completedControlPlane);
       if (batch.sessions.size > 0) await this.upsertSessions(batch.sessions);
       await this.markIneffective(batch.ineffective);
       const late = await this.attributeLate(batch);
@@ -148,6 +151,23 @@ export class AuditStore {
       }
       this.replayed.set(server, changes);
       await writeRoleTables(this.connection, server, changes, (t, rows) => this.append(t, rows));
+    }
+  }
+
+  /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
+  private async completeControlPlane(events: StoreBatch['completedControlPlane']): Promise<void> {
+    for (const e of events) {
+      if (e.correlationId === null || e.requestedValue === null) continue;
+      const stmt = await this.connection.prepare(
+        `UPDATE control_plane_events SET requested_value = $1, requested_from = 'start'
+         WHERE correlation_id = $2 AND operation = $3 AND resource_id = $4 AND status = $5 AND requested_value IS NULL`,
+      );
+      stmt.bindVarchar(1, e.requestedValue);
+      stmt.bindVarchar(2, e.correlationId);
+      stmt.bindVarchar(3, e.operation);
+      stmt.bindVarchar(4, e.resourceId);
+      stmt.bindVarchar(5, e.status ?? '');
+      await stmt.run();
     }
   }
 

@@ -144,4 +144,21 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'control plane: Azure Activity Log changes to servers (firewall, parameters, admins, diagnostic settings)',
+    sql: `
+      -- One row per Activity Log record about a server (Start, Accept, Success, Failure alike); an outcome's
+      -- requested_value comes from its Start (requested_from = 'start') when its own record lacks one.
+      -- properties is the record's properties object, redacted (no password, key or secret value).
+      CREATE TABLE control_plane_events (
+        server VARCHAR NOT NULL, logged_at TIMESTAMPTZ NOT NULL, operation VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        status VARCHAR, caller VARCHAR, caller_type VARCHAR, caller_role VARCHAR, caller_ip VARCHAR,
+        correlation_id VARCHAR, target VARCHAR, requested_value VARCHAR, requested_from VARCHAR,
+        subscription VARCHAR, resource_group VARCHAR, resource_id VARCHAR NOT NULL, category VARCHAR, level VARCHAR,
+        result_signature VARCHAR, status_code VARCHAR, duration_ms BIGINT, properties JSON,
+        source VARCHAR NOT NULL, position VARCHAR NOT NULL
+      );
+    `,
+  },
 ];

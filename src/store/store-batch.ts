@@ -4,7 +4,8 @@ import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { redactSecrets } from '../parse/redact/index.js';
 import { ColumnarTable } from './columnar-table.js';
-import { AUDIT_EVENTS, AUTH_FAILURES, DEAD_LETTERS, LOG_RECORDS, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
+import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_RECORDS, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
+import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 
@@ -19,6 +20,9 @@ export class StoreBatch {
   readonly deadLetters = new ColumnarTable('dead_letters', DEAD_LETTERS);
   readonly sessions = new ColumnarTable('sessions', SESSIONS);
   readonly privilegeChanges = new ColumnarTable('privilege_changes', PRIVILEGE_CHANGES);
+  readonly controlPlaneEvents = new ColumnarTable('control_plane_events', CONTROL_PLANE_EVENTS);
+  /** Outcomes stored by earlier batches whose Start arrived in this one: their requested value is filled in. */
+  readonly completedControlPlane: ControlPlaneEvent[] = [];
   /** Changes of earlier batches that a rollback or an abort in this one turned ineffective. */
   readonly ineffective: IneffectiveMark[] = [];
   /** The changes behind `privilegeChanges`, for the role replay. */
@@ -68,6 +72,15 @@ export class StoreBatch {
     ]);
     this.serversWithChanges.add(c.server);
     this.changes.push(c);
+  }
+
+  /** Text in the event is already redacted by the decoder (bodies by key, strings by the redactor). */
+  addControlPlaneEvent(e: ControlPlaneEvent): void {
+    this.controlPlaneEvents.push([
+      e.server, e.loggedAt, e.operation, e.action, e.status, e.caller, e.callerType, e.callerRole, e.callerIp, e.correlationId,
+      e.target, e.requestedValue, e.requestedFrom, e.subscription, e.resourceGroup, e.resourceId, e.category, e.level,
+      e.resultSignature, e.statusCode, e.durationMs, e.properties, e.source, e.position,
+    ]);
   }
 
   markIneffective(marks: readonly IneffectiveMark[]): void {

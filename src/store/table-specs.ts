@@ -55,3 +55,12 @@ export const ROLE_MEMBERSHIPS = [
   ['server', 'varchar'], ['role_name', 'varchar'], ['member', 'varchar'], ['admin_option', 'boolean'], ['grantor', 'varchar'],
   ['granted_at', 'timestamptz'],
 ] as const satisfies ColumnSpec;
+
+export const CONTROL_PLANE_EVENTS = [
+  ['server', 'varchar'], ['logged_at', 'timestamptz'], ['operation', 'varchar'], ['action', 'varchar'], ['status', 'varchar'],
+  ['caller', 'varchar'], ['caller_type', 'varchar'], ['caller_role', 'varchar'], ['caller_ip', 'varchar'],
+  ['correlation_id', 'varchar'], ['target', 'varchar'], ['requested_value', 'varchar'], ['requested_from', 'varchar'],
+  ['subscription', 'varchar'], ['resource_group', 'varchar'], ['resource_id', 'varchar'], ['category', 'varchar'],
+  ['level', 'varchar'], ['result_signature', 'varchar'], ['status_code', 'varchar'], ['duration_ms', 'bigint'],
+  ['properties', 'json'], ['source', 'varchar'], ['position', 'varchar'],
+] as const satisfies ColumnSpec;

@@ -2,11 +2,13 @@
  * Azure diagnostic-settings records → LogRecord.
  * Input contract: one record object as found in an Event Hubs body's `records` array or on a line of a
  * Storage `PT1H.json` blob. Records of one server arrive on any partition, in any order; nothing here
- * depends on order. Unknown fields are ignored; unknown categories are skipped and counted.
+ * depends on order. Unknown fields are ignored; unknown categories are skipped and counted. Activity Log
+ * records are recognized by their shape and decoded by activity-log-record.ts.
  */
 import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js';
 import type { DecodeResult, LogRecord } from '../log-record.js';
 import { splitLevel, type CompiledPrefix, type PrefixMatch } from '../../parse/prefix/compile-prefix.js';
+import { decodeActivityLogRecord, isActivityLogRecord } from './activity-log-record.js';
 
 export interface AzureDecodeContext {
   source: string;
@@ -25,7 +27,11 @@ export function decodeAzureRecord(value: unknown, ctx: AzureDecodeContext): Deco
   if (!isObject(value)) return dead(ctx, `record is ${describe(value)}, not a JSON object`, value);
   const category = typeof value.category === 'string' ? value.category : typeof value.Category === 'string' ? value.Category : null;
   if (category === null) return dead(ctx, 'record has no category', value);
-  if (!LOG_CATEGORIES.has(category.toLowerCase())) return { kind: 'skipped', category };
+  if (!LOG_CATEGORIES.has(category.toLowerCase())) {
+    // The Activity Log shares the envelope (hub `insights-activity-logs`): control-plane changes to servers.
+    if (isActivityLogRecord(value)) return decodeActivityLogRecord(value, ctx);
+    return { kind: 'skipped', category };
+  }
   const props = value.properties;
   if (!isObject(props)) return dead(ctx, 'PostgreSQLLogs record has no properties object', value);
   if (typeof props.message !== 'string') return dead(ctx, 'PostgreSQLLogs record has no properties.message string', value);
