@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { ingestCommand } from './commands/ingest.js';
 import { runCommand } from './commands/run.js';
+import { replayCommand } from './commands/replay.js';
 import { queryCommand } from './commands/query.js';
 import { shellCommand } from './commands/shell.js';
 import { backfillCommand } from './commands/backfill.js';
@@ -12,12 +13,14 @@ import { snapshotCommand } from './commands/snapshot.js';
 import { rolesCommand } from './commands/roles.js';
 import { alertsCommand } from './commands/alerts.js';
 import { rulesCommand } from './commands/rules.js';
+import { serveCommand } from './commands/serve.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
   .version('0.1.0')
   .showHelpAfterError()
   .addCommand(runCommand)
+  .addCommand(replayCommand)
   .addCommand(ingestCommand)
   .addCommand(queryCommand)
   .addCommand(shellCommand)
@@ -26,7 +29,8 @@ const program = new Command('auditduck')
   .addCommand(snapshotCommand)
   .addCommand(rolesCommand)
   .addCommand(alertsCommand)
-  .addCommand(rulesCommand);
+  .addCommand(rulesCommand)
+  .addCommand(serveCommand);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,9 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
 };
 
+/** Every environment variable `run` reads for its configuration. */
+export const RUN_CONFIG_ENV_NAMES: readonly string[] = Object.keys(ENV);
+
 function hub(c: Record<string, any>): Record<string, unknown> {
   return (c.eventHubs ??= {});
 }
