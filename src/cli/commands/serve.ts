@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import pino from 'pino';
+import { resolveDbPath } from '../../config/store-path.js';
+import { serveDashboards } from '../../web/dashboards/serve-dashboards.js';
+import { UI_TOKEN_ENV } from '../../web/dashboards/ui-token.js';
+
+interface ServeOptions {
+  db?: string;
+  port: string;
+  host: string;
+  dashboards: string[];
+  queries: string[];
+}
+
+export const serveCommand = new Command('serve')
+  .description('serve the dashboards over a store opened read-only (while `auditduck run` holds the store, use the UI it serves)')
+  .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
+  .option('--port <n>', 'HTTP port (0 picks a free one)', '8080')
+  .option('--host <address>', `address to bind; anything but loopback requires a token (${UI_TOKEN_ENV}, generated if unset)`, '127.0.0.1')
+  .option('--dashboards <dir>', 'a folder of your own dashboard files, searched before the built-in ones; repeat for more', collect, [] as string[])
+  .option('--queries <dir>', 'a folder of your own saved queries, searched before the built-in ones; repeat for more', collect, [] as string[])
+  .action(async (opts: ServeOptions) => {
+    if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
+    const log = pino({ level: process.env.AUDITDUCK_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    const server = await serveDashboards({
+      dbPath: resolveDbPath(opts.db),
+      host: opts.host,
+      port: Number(opts.port),
+      log,
+      dashboardDirs: opts.dashboards,
+      queryDirs: opts.queries,
+    });
+    process.stdout.write(`auditduck dashboards (read-only) at ${server.url}\n`);
+    if (server.tokenGenerated) process.stdout.write(`a token was generated for this run; set ${UI_TOKEN_ENV} to choose one\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+  });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

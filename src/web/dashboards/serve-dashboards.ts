@@ -1,0 +1,88 @@
+/**
+ * `auditduck serve`: the dashboards over a store opened READ-ONLY, for a store no process is writing to
+ * (a copy, a finished ingest, a laptop during an incident). While `auditduck run` holds the file, DuckDB
+ * lets no other process open it, and that process serves the same dashboards itself.
+ */
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { closeDatabase, openDatabase } from '../../store/open-database.js';
+import { processIsAlive, readDiscoveryFile } from '../api-discovery.js';
+import { startOpsServer } from '../ops-server.js';
+import { createDashboardRoutes } from './dashboard-routes.js';
+import { resolveUiToken } from './ui-token.js';
+
+export interface ServeDashboardsOptions {
+  dbPath: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  dashboardDirs?: string[];
+  queryDirs?: string[];
+}
+
+export interface DashboardServer {
+  /** Where to point a browser; holds ?token= when a token was generated. */
+  url: string;
+  port: number;
+  token?: string;
+  tokenGenerated: boolean;
+  close(): Promise<void>;
+}
+
+export async function serveDashboards(opts: ServeDashboardsOptions): Promise<DashboardServer> {
+  const { token, generated } = resolveUiToken(opts.host, opts.env);
+  let db;
+  try {
+    db = await openDatabase(opts.dbPath, { readOnly: true });
+  } catch (error) {
+    if (/lock/i.test((error as Error).message)) throw new Error(heldMessage(opts.dbPath));
+    throw error;
+  }
+  const connection = await db.instance.connect();
+  await connection.run(`SET TimeZone = 'UTC'`);
+  const routes = createDashboardRoutes({
+    connection,
+    log: opts.log,
+    ...(token ? { token } : {}),
+    ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
+    ...(opts.queryDirs ? { queryDirs: opts.queryDirs } : {}),
+  });
+  let server;
+  try {
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ store: opts.dbPath, readOnly: true }), routes });
+  } catch (error) {
+    connection.closeSync();
+    await closeDatabase(db);
+    throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
+  }
+  const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  const base = `http://${host}:${server.port}/`;
+  return {
+    url: generated && token ? `${base}?token=${token}` : base,
+    port: server.port,
+    ...(token ? { token } : {}),
+    tokenGenerated: generated,
+    close: async () => {
+      await server.close();
+      connection.closeSync();
+      await closeDatabase(db);
+    },
+  };
+}
+
+function heldMessage(dbPath: string): string {
+  let who = 'another process (usually `auditduck run`)';
+  try {
+    const api = readDiscoveryFile(dbPath);
+    if (api && processIsAlive(api.pid)) who = `\`auditduck run\` (process ${api.pid})`;
+  } catch {
+    // an unreadable discovery file changes nothing here
+  }
+  return (
+    `${dbPath} is held by ${who}, and DuckDB lets no other process open it, not even read-only. ` +
+    'The running process serves these same dashboards: open http://<its AUDITDUCK_HTTP_HOST>:<its AUDITDUCK_HTTP_PORT>/ (default http://127.0.0.1:8080/). ' +
+    'Or serve a copy of the file.'
+  );
+}
