@@ -14,7 +14,6 @@ import { rolesCommand } from './commands/roles.js';
 import { alertsCommand } from './commands/alerts.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
-import { serveCommand } from './commands/serve.js';
 
 const program = new Command('auditduck')
   .description('PostgreSQL audit trails (pgaudit, Azure Event Hubs, log files) into DuckDB: privilege analysis, alerts, investigation')
