@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
 import { createSinks, startAlertDelivery } from '../alert/index.js';
+import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
 import { createDetector } from '../detect/index.js';
 import { compilePrefix } from '../parse/prefix/compile-prefix.js';
 import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
@@ -14,6 +15,7 @@ import { startDemoSource } from '../sources/demo/demo-hub.js';
 import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import { AuditStore } from '../store/audit-store.js';
+import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
@@ -100,14 +102,26 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   }
 
   let ops: OpsServer | null = null;
-  if (config.http.port !== 0) {
+  // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
+  // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
+  const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
+  if (dashboardConnection) {
+    const ui = resolveUiToken(config.http.host);
     ops = await startOpsServer({
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
       health: () => ({ source: sourceKind, ...metrics.totals }),
+      routes: createDashboardRoutes({
+        connection: dashboardConnection,
+        log,
+        ...(ui.token ? { token: ui.token } : {}),
+        acknowledgeAlert: async (ids, by) => ({ acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by)) }),
+      }),
     });
-    log.info({ url: `http://${config.http.host}:${ops.port}` }, 'serving /metrics and /healthz');
+    log.info({ url: `http://${config.http.host}:${ops.port}` }, 'serving the dashboards, /metrics and /healthz');
+    // On stderr, not in the log: the log may be shipped elsewhere, and the token is a key.
+    if (ui.generated) process.stderr.write(`auditduck: the dashboards need a token off loopback: http://${config.http.host}:${ops.port}/?token=${ui.token} (set AUDITDUCK_UI_TOKEN to choose one)\n`);
   }
 
   const snapshots =
@@ -136,6 +150,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
         await queryApi.close();
         removeDiscoveryFile(config.db);
         queryConnection.closeSync();
+        dashboardConnection?.closeSync();
         await store.close();
         log.info('stopped');
       })();
