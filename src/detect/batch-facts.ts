@@ -7,6 +7,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { CommittedBatch } from '../pipeline/committed-batch.js';
+import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -55,6 +56,11 @@ export class BatchFacts {
   readonly entries: readonly EntryFact[];
   readonly authFailures: readonly AuthFailureFact[];
   readonly logins: readonly LoginFact[];
+  /**
+   * Azure Activity Log events about servers (control plane), outcomes filled from their Start. Not subject to
+   * the exclusions, which name database users and client hosts, not Azure callers.
+   */
+  readonly controlPlane: readonly ControlPlaneEvent[];
 
   constructor(
     readonly batch: CommittedBatch,
@@ -125,6 +131,7 @@ export class BatchFacts {
     this.entries = entries;
     this.authFailures = failures;
     this.logins = logins;
+    this.controlPlane = batch.controlPlaneEvents;
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * A small store for the saved-query tests: two servers, an intruder (mallory) who creates a superuser
  * backdoor at the weekend, grants to PUBLIC, silences pgaudit and fails to make alice superuser (rolled
- * back), a password spray from one host, and Azure's maintenance user. Rows go in with plain INSERTs
- * into the real schema (openDatabase runs the migrations). "Now" for these rows is FIXTURE_NOW.
+ * back), a password spray from one host, and Azure's maintenance user. On the control plane mallory opens
+ * the firewall to the internet first, fails to turn TLS enforcement off, and later deletes a diagnostic
+ * setting. Rows go in with plain INSERTs into the real schema (openDatabase runs the migrations). "Now" for these rows is FIXTURE_NOW.
  */
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
 
@@ -67,11 +68,25 @@ INSERT INTO audit_events (server, logged_at, session_id, pid, audit_type, statem
   ('pg-prod', '2026-11-21 03:12:05+00', 'm1', 102, 'SESSION', 2, 1, 'READ', 'SELECT', 'TABLE', 'public.salaries', 'select * from salaries', '<none>', 10, 'mallory', 'postgres', '203.0.113.7', 'psql', 'LOG', 'fixture', '11'),
   ('pg-prod', '2026-11-23 10:00:00+00', 's1', 103, 'SESSION', 1, 1, 'READ', 'SELECT', NULL, NULL, 'select 1', '<none>', 1, 'alice', 'appdb', '10.0.0.5', 'psql', 'LOG', 'fixture', '12');
 
+INSERT INTO control_plane_events (server, logged_at, operation, action, status, caller, caller_type, caller_ip, correlation_id, target, requested_value, requested_from, resource_id, source, position) VALUES
+  ('pg-prod', '2026-11-21 03:05:00+00', 'microsoft.dbforpostgresql/flexibleservers/firewallrules/write', 'firewall-rule-write', 'start', 'mallory@contoso.com', 'upn', '203.0.113.7', 'c-fw', 'AllowAll', '0.0.0.0-255.255.255.255', 'request', '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-prod/firewallrules/allowall', 'fixture', '20'),
+  ('pg-prod', '2026-11-21 03:05:40+00', 'microsoft.dbforpostgresql/flexibleservers/firewallrules/write', 'firewall-rule-write', 'success', 'mallory@contoso.com', 'upn', '203.0.113.7', 'c-fw', 'AllowAll', '0.0.0.0-255.255.255.255', 'start', '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-prod/firewallrules/allowall', 'fixture', '21'),
+  ('pg-prod', '2026-11-21 03:06:00+00', 'microsoft.dbforpostgresql/flexibleservers/configurations/write', 'configuration-write', 'start', 'mallory@contoso.com', 'upn', '203.0.113.7', 'c-tls', 'require_secure_transport', 'OFF', 'request', '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-prod/configurations/require_secure_transport', 'fixture', '22'),
+  ('pg-prod', '2026-11-21 03:06:20+00', 'microsoft.dbforpostgresql/flexibleservers/configurations/write', 'configuration-write', 'failure', 'mallory@contoso.com', 'upn', '203.0.113.7', 'c-tls', 'require_secure_transport', 'OFF', 'start', '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-prod/configurations/require_secure_transport', 'fixture', '23'),
+  ('pg-prod', '2026-11-23 21:00:00+00', 'microsoft.insights/diagnosticsettings/delete', 'diagnostic-settings-delete', 'success', 'mallory@contoso.com', 'upn', '203.0.113.7', 'c-diag', 'to-eventhub', NULL, NULL, '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-prod/providers/microsoft.insights/diagnosticsettings/to-eventhub', 'fixture', '24'),
+  ('pg-dev',  '2026-11-20 13:00:00+00', 'microsoft.dbforpostgresql/flexibleservers/restart/action', 'server-restart', 'success', '1f6b0c2a-5d3e-4e8f-9a71-2b4c6d8e0f13', 'appid', '20.50.1.2', 'c-rs', NULL, NULL, NULL, '/subscriptions/8d2f5a51-1c0e-4d7a-9c2e-3f6b1a7e9d10/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/pg-dev', 'fixture', '25');
+
 INSERT INTO dead_letters VALUES
   ('eventhubs:hub/0', '17', 'event body is not valid JSON: Unexpected token', '{"records":[', '2026-11-24 08:00:00+00'),
   ('eventhubs:hub/0', '12', 'event body is not valid JSON: Unexpected token', 'xx', '2026-11-24 07:00:00+00'),
   ('eventhubs:hub/1', '5', 'record has no category', '{}', '2026-11-23 07:00:00+00'),
   ('eventhubs:hub/1', '1', 'record has no category', '{}', '2026-11-01 07:00:00+00');
+INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, actor, target, summary, status, dedup_key, count, acknowledged_at, acknowledged_by) VALUES
+  (1, 'superuser-granted', 'critical', 'pg-prod', '2026-11-22 02:00:00+00', '2026-11-22 02:00:00+00', 'mallory', 'backdoor', 'mallory made backdoor superuser', 'open', 'a1', 1, NULL, NULL),
+  (2, 'password-spray', 'high', 'pg-prod', '2026-11-24 07:00:00+00', '2026-11-24 07:00:03+00', NULL, '198.51.100.23', 'password spray from 198.51.100.23', 'acknowledged', 'a2', 4, '2026-11-24 08:00:00+00', 'soc'),
+  (3, 'audit-disabled', 'high', 'pg-prod', '2026-11-23 20:00:00+00', '2026-11-23 20:00:00+00', 'mallory', 'pgaudit.log', 'pgaudit silenced in a session', 'open', 'a3', 1, NULL, NULL),
+  (4, 'old-finding', 'low', 'pg-dev', '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00', 'dev_admin', 'dev_admin', 'an old finding', 'open', 'a4', 1, NULL, NULL);
+
 `;
 
 /** Creates the fixture store at `path` (migrated by openDatabase) and closes it. */

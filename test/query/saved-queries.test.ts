@@ -157,6 +157,36 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'server-timeline',
+    params: { server: 'pg-prod', since: '2026-11-21T00:00:00Z', until: '2026-11-22T00:00:00Z' },
+    pick: ['logged_at', 'plane', 'kind', 'actor', 'source_addr', 'target', 'detail'],
+    expected: [
+      { logged_at: T('2026-11-21T03:05:00Z'), plane: 'control', kind: 'firewall-rule-write start', actor: 'mallory@contoso.com', source_addr: '203.0.113.7', target: 'AllowAll', detail: '0.0.0.0-255.255.255.255' },
+      { logged_at: T('2026-11-21T03:05:40Z'), plane: 'control', kind: 'firewall-rule-write success', actor: 'mallory@contoso.com', source_addr: '203.0.113.7', target: 'AllowAll', detail: '0.0.0.0-255.255.255.255' },
+      { logged_at: T('2026-11-21T03:06:00Z'), plane: 'control', kind: 'configuration-write start', actor: 'mallory@contoso.com', source_addr: '203.0.113.7', target: 'require_secure_transport', detail: 'OFF' },
+      { logged_at: T('2026-11-21T03:06:20Z'), plane: 'control', kind: 'configuration-write failure', actor: 'mallory@contoso.com', source_addr: '203.0.113.7', target: 'require_secure_transport', detail: 'OFF' },
+      { logged_at: T('2026-11-21T03:10:00Z'), plane: 'sql', kind: 'session', actor: 'mallory', source_addr: '203.0.113.7', target: 'postgres', detail: 'psql (no TLS)' },
+      { logged_at: T('2026-11-21T03:12:00.123Z'), plane: 'sql', kind: 'ROLE CREATE ROLE', actor: 'mallory', source_addr: '203.0.113.7', target: null, detail: 'create role backdoor login password <REDACTED>' },
+      { logged_at: T('2026-11-21T03:12:05Z'), plane: 'sql', kind: 'READ SELECT', actor: 'mallory', source_addr: '203.0.113.7', target: 'public.salaries', detail: 'select * from salaries' },
+    ],
+  },
+  {
+    name: 'control-plane-changes',
+    pick: ['server', 'started_at', 'ended_at', 'action', 'target', 'status', 'requested_value', 'caller'],
+    expected: [
+      { server: 'pg-dev', started_at: T('2026-11-20T13:00:00Z'), ended_at: T('2026-11-20T13:00:00Z'), action: 'server-restart', target: null, status: 'success', requested_value: null, caller: '1f6b0c2a-5d3e-4e8f-9a71-2b4c6d8e0f13' },
+      { server: 'pg-prod', started_at: T('2026-11-21T03:05:00Z'), ended_at: T('2026-11-21T03:05:40Z'), action: 'firewall-rule-write', target: 'AllowAll', status: 'success', requested_value: '0.0.0.0-255.255.255.255', caller: 'mallory@contoso.com' },
+      { server: 'pg-prod', started_at: T('2026-11-21T03:06:00Z'), ended_at: T('2026-11-21T03:06:20Z'), action: 'configuration-write', target: 'require_secure_transport', status: 'failure', requested_value: 'OFF', caller: 'mallory@contoso.com' },
+      { server: 'pg-prod', started_at: T('2026-11-23T21:00:00Z'), ended_at: T('2026-11-23T21:00:00Z'), action: 'diagnostic-settings-delete', target: 'to-eventhub', status: 'success', requested_value: null, caller: 'mallory@contoso.com' },
+    ],
+  },
+  {
+    name: 'control-plane-changes',
+    params: { server: 'pg-prod', action: 'diagnostic-settings-delete' },
+    pick: ['started_at', 'target', 'caller_ip'],
+    expected: [{ started_at: T('2026-11-23T21:00:00Z'), target: 'to-eventhub', caller_ip: '203.0.113.7' }],
+  },
+  {
     name: 'security-setting-changes',
     pick: ['logged_at', 'actor', 'scope', 'parameter', 'value'],
     expected: [
@@ -241,6 +271,114 @@ const CASES: Case[] = [
     expected: [
       { reason: 'event body is not valid JSON: Unexpected token', source: 'eventhubs:hub/0', dead_letters: 2, first_position: '12', first_ingested: T('2026-11-24T07:00:00Z'), last_ingested: T('2026-11-24T08:00:00Z') },
       { reason: 'record has no category', source: 'eventhubs:hub/1', dead_letters: 1, first_position: '5', first_ingested: T('2026-11-23T07:00:00Z'), last_ingested: T('2026-11-23T07:00:00Z') },
+    ],
+  },
+  {
+    name: 'activity-totals',
+    expected: [{ audit_events: 3, privilege_changes: 13, failed_logins: 6, sessions: 6, open_alerts: 2 }],
+  },
+  {
+    name: 'admin-through-memberships',
+    pick: ['server', 'role_name', 'power_role', 'hops', 'via'],
+    expected: [
+      { server: 'pg-dev', role_name: 'dev_admin', power_role: 'dev_admin', hops: 0, via: 'dev_admin' },
+      { server: 'pg-prod', role_name: 'alice', power_role: 'azure_pg_admin', hops: 1, via: 'alice → azure_pg_admin' },
+      { server: 'pg-prod', role_name: 'azure_pg_admin', power_role: 'azure_pg_admin', hops: 0, via: 'azure_pg_admin' },
+      { server: 'pg-prod', role_name: 'backdoor', power_role: 'backdoor', hops: 0, via: 'backdoor' },
+      { server: 'pg-prod', role_name: 'mallory', power_role: 'mallory', hops: 0, via: 'mallory' },
+      { server: 'pg-prod', role_name: 'postgres', power_role: 'postgres', hops: 0, via: 'postgres' },
+    ],
+  },
+  {
+    name: 'alert-list',
+    pick: ['alert_id', 'status', 'severity', 'count', 'acknowledged_by'],
+    expected: [
+      { alert_id: 2, status: 'acknowledged', severity: 'high', count: 4, acknowledged_by: 'soc' },
+      { alert_id: 3, status: 'open', severity: 'high', count: 1, acknowledged_by: null },
+      { alert_id: 1, status: 'open', severity: 'critical', count: 1, acknowledged_by: null },
+    ],
+  },
+  {
+    name: 'alert-list',
+    params: { status: 'open' },
+    pick: ['alert_id'],
+    expected: [{ alert_id: 3 }, { alert_id: 1 }],
+  },
+  {
+    name: 'alerts-by-severity',
+    expected: [
+      { severity: 'critical', alerts: 1, open_alerts: 1 },
+      { severity: 'high', alerts: 2, open_alerts: 1 },
+    ],
+  },
+  {
+    name: 'audit-volume-over-time',
+    expected: [
+      { bucket: T('2026-11-21T03:00:00Z'), series: 'READ', events: 1 },
+      { bucket: T('2026-11-21T03:00:00Z'), series: 'ROLE', events: 1 },
+      { bucket: T('2026-11-23T10:00:00Z'), series: 'READ', events: 1 },
+    ],
+  },
+  {
+    name: 'auth-failures-over-time',
+    expected: [
+      { bucket: T('2026-11-20T10:00:00Z'), series: 'alice', failures: 1 },
+      { bucket: T('2026-11-24T07:00:00Z'), series: 'admin', failures: 1 },
+      { bucket: T('2026-11-24T07:00:00Z'), series: 'postgres', failures: 2 },
+      { bucket: T('2026-11-24T07:00:00Z'), series: 'reporting', failures: 1 },
+      { bucket: T('2026-11-24T10:00:00Z'), series: 'alice', failures: 1 },
+    ],
+  },
+  {
+    name: 'recent-privilege-changes',
+    params: { max_rows: '3' },
+    pick: ['logged_at', 'action', 'attribute'],
+    expected: [
+      { logged_at: T('2026-11-24T09:15:00Z'), action: 'set-role', attribute: null },
+      { logged_at: T('2026-11-24T09:10:00Z'), action: 'set-parameter', attribute: 'work_mem' },
+      { logged_at: T('2026-11-24T09:00:00Z'), action: 'set-parameter', attribute: 'log_connections' },
+    ],
+  },
+  {
+    name: 'role-alerts',
+    params: { role: 'mallory' },
+    pick: ['alert_id', 'rule_id', 'target'],
+    expected: [
+      { alert_id: 3, rule_id: 'audit-disabled', target: 'pgaudit.log' },
+      { alert_id: 1, rule_id: 'superuser-granted', target: 'backdoor' },
+    ],
+  },
+  {
+    name: 'role-inventory',
+    params: { server: 'pg-dev' },
+    expected: [
+      {
+        server: 'pg-dev', rolname: 'dev_admin', rolsuper: true, rolcreaterole: false, rolcreatedb: false, rolcanlogin: true, rolreplication: false,
+        rolbypassrls: false, rolinherit: true, rolconnlimit: -1, rolvaliduntil: null, has_password: true, created_at: null, created_by: null,
+        password_changed_at: T('2026-11-20T14:00:00Z'), uncertain: [],
+      },
+    ],
+  },
+  {
+    name: 'role-membership-graph',
+    expected: [
+      { server: 'pg-prod', member: 'alice', role_name: 'app_ro', admin_option: false, grantor: null, granted_at: null },
+      { server: 'pg-prod', member: 'alice', role_name: 'azure_pg_admin', admin_option: false, grantor: 'mallory', granted_at: T('2026-11-23T10:00:00Z') },
+    ],
+  },
+  {
+    name: 'role-sessions',
+    params: { role: 'alice' },
+    pick: ['session_id', 'started_at', 'client_addr', 'ssl'],
+    expected: [
+      { session_id: 's1', started_at: T('2026-11-23T09:55:00Z'), client_addr: '10.0.0.5', ssl: true },
+      { session_id: 'a0', started_at: T('2026-06-01T12:00:00Z'), client_addr: '10.0.0.5', ssl: true },
+    ],
+  },
+  {
+    name: 'spray-sources',
+    expected: [
+      { server: 'pg-prod', client_addr: '198.51.100.23', user_names: 3, failures: 4, users: ['admin', 'postgres', 'reporting'], first_failure: T('2026-11-24T07:00:00Z'), last_failure: T('2026-11-24T07:00:03Z') },
     ],
   },
 ];

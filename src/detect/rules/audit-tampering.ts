@@ -21,7 +21,7 @@ function auditedClasses(value: string): Set<string> {
  * Settings whose new value blinds the audit trail: parameter → "does this value turn it down?". A row per
  * parameter, so adding one is a line, not a branch.
  */
-const TURNED_DOWN: Readonly<Record<string, (value: string, required: readonly string[]) => boolean>> = {
+export const TURNED_DOWN: Readonly<Record<string, (value: string, required: readonly string[]) => boolean>> = {
   'pgaudit.log': (v, required) => {
     const classes = auditedClasses(v);
     return required.some((c) => !classes.has(c));

@@ -3,6 +3,17 @@ import type { RuleDefinition } from '../rule.js';
 import { auditTampering } from './audit-tampering.js';
 import { bruteForce, failuresThenSuccess, passwordSpray } from './authentication.js';
 import { changeOutsideWindow, privilegeBurst } from './change-control.js';
+import {
+  adminPasswordReset,
+  azureAuditLoggingReduced,
+  azureMd5PasswordEncryption,
+  azureTlsWeakened,
+  diagnosticSettingsChanged,
+  entraAdminChanged,
+  firewallAllowsAzureServices,
+  firewallOpenToInternet,
+  publicNetworkAccessEnabled,
+} from './control-plane.js';
 import { md5Password, passwordInClear, passwordNeverExpires, passwordNotRotated, passwordRemoved, passwordSetByOther } from './password-hygiene.js';
 import { adminGranted, grantToPublic, selfGrant } from './privilege-escalation.js';
 import { dormantRoleLogin, loginRoleCreated, roleCreatedAndDropped } from './role-lifecycle.js';
@@ -32,6 +43,15 @@ export const RULES = {
   'change-outside-window': changeOutsideWindow,
   'copy-program': copyProgram,
   'server-file-access': serverFileAccess,
+  'azure-firewall-open-to-internet': firewallOpenToInternet,
+  'azure-firewall-allows-azure-services': firewallAllowsAzureServices,
+  'azure-tls-weakened': azureTlsWeakened,
+  'azure-md5-password-encryption': azureMd5PasswordEncryption,
+  'azure-audit-logging-reduced': azureAuditLoggingReduced,
+  'azure-admin-password-reset': adminPasswordReset,
+  'azure-entra-admin-changed': entraAdminChanged,
+  'azure-diagnostic-settings-changed': diagnosticSettingsChanged,
+  'azure-public-network-access-enabled': publicNetworkAccessEnabled,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each rule keeps its own config type
 } satisfies Record<string, RuleDefinition<any>>;
 

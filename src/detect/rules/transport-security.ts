@@ -4,7 +4,7 @@ import type { PrivilegeChange } from '../../analyze/privileges/privilege-change.
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding } from './change-evidence.js';
 
-const PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export const PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 function unquote(v: string): string {
   return v.trim().replace(/^'|'$/g, '');
