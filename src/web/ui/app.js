@@ -197,10 +197,11 @@ function tableCell(panel, column, row) {
     td.append(el('a', { href: `/d/role?${q}`, text: value, className: 'role-link' }));
     return td;
   }
-  if (typeof value === 'object' && !Array.isArray(value)) {
+  const json = typeof value === 'string' && value.startsWith('{') ? parseJson(value) : undefined;
+  if ((typeof value === 'object' && !Array.isArray(value)) || json !== undefined) {
     // Evidence and other JSON: folded, so the table stays readable.
     td.classList.remove('cell');
-    const details = el('details', { children: [el('summary', { text: 'show' }), el('pre', { text: JSON.stringify(value, null, 2) })] });
+    const details = el('details', { children: [el('summary', { text: 'show' }), el('pre', { text: JSON.stringify(json ?? value, null, 2) })] });
     td.append(details);
     return td;
   }
@@ -367,6 +368,15 @@ function renderGraph(body, panel, { rows }) {
 }
 
 // ---------------------------------------------------------------- small helpers
+
+/** JSON columns (evidence) arrive as text; undefined when the text is not JSON after all. */
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 function plainText(value) {
   if (typeof value === 'string' && ISO_TIME.test(value)) return value.replace('T', ' ').replace('Z', '');

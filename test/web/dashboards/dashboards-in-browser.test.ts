@@ -1,0 +1,317 @@
+/**
+ * The dashboards end to end in headless Chromium: a store ingested from the real capture in samples/
+ * (with detection, so alerts exist), `auditduck serve` on it, every built-in dashboard loaded and its
+ * numbers checked against the store; a click through to a role timeline; a dashboard whose panels fail
+ * shows the errors in place while its other panel draws; and an alert acknowledged in the UI that
+ * `auditduck run` serves, through its writer. Screenshots go to test-artifacts/dashboards/.
+ *
+ * Needs the Debian `chromium` (/usr/bin/chromium); playwright-core drives it and downloads nothing.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { pino } from 'pino';
+import { createDetector } from '../../../src/detect/index.js';
+import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
+import { queryStore } from '../../support/store-reader.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts/dashboards';
+const SAMPLES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/partition-1.jsonl'];
+/** The capture is short and its times are whatever day it was taken: look at all of it. */
+const ALL_TIME = 'since=1970-01-01T00:00:00Z';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function count(db: string, sql: string): Promise<number> {
+  const rows = await queryStore(db, sql);
+  return Number(Object.values(rows[0]!)[0]);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  return { child, output: () => output };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Opens a dashboard and waits until every panel has either drawn or shown its error. */
+async function openDashboard(page: Page, base: string, path: string): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.waitForSelector('#panels .panel');
+  await page.waitForFunction(() => [...document.querySelectorAll('#panels .panel')].every((p) => (p as HTMLElement).dataset.state !== 'loading'));
+}
+
+const panel = (id: string) => `#panel-${id}`;
+
+async function numberShown(page: Page, id: string): Promise<number> {
+  return Number(await page.getAttribute(`${panel(id)} .number`, 'data-value'));
+}
+
+async function chartTotal(page: Page, id: string): Promise<number> {
+  return Number(await page.getAttribute(`${panel(id)} .chart-box`, 'data-total'));
+}
+
+async function tableRows(page: Page, id: string): Promise<number> {
+  return page.locator(`${panel(id)} tbody tr`).count();
+}
+
+async function noPanelErrors(page: Page): Promise<void> {
+  const errors = await page.locator('.panel-error').allTextContents();
+  assert.deepEqual(errors, [], 'no panel shows an error');
+}
+
+describe('dashboards in a browser, over a store ingested from samples/', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let dir: string;
+  let db: string;
+  let browser: Browser;
+  let page: Page;
+  let serve: { child: ChildProcess; output: () => string };
+  let base: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-ui-'));
+    db = join(dir, 'store.duckdb');
+    await ingestFiles(SAMPLES, {
+      dbPath: db,
+      format: 'auto',
+      logLinePrefix: '%t-%c-',
+      log: pino({ level: 'silent' }),
+      observers: [createDetector({ exclude: { users: [], databases: [], clientAddrs: [] } })],
+    });
+    // A user's own dashboard folder: one panel that works, one whose SQL fails, one naming no query.
+    const dashboards = join(dir, 'my-dashboards');
+    const queries = join(dir, 'my-queries');
+    await mkdir(dashboards);
+    await mkdir(queries);
+    await writeFile(
+      join(queries, 'broken-query.sql'),
+      '-- A query that fails: its table does not exist.\n-- @param since time = \'7 days\' : start\nSELECT count(*) FROM no_such_table WHERE CAST($since AS TIMESTAMPTZ) IS NOT NULL;\n',
+    );
+    await writeFile(
+      join(dashboards, 'broken.json'),
+      JSON.stringify({
+        title: 'Partly broken',
+        panels: [
+          { id: 'works', title: 'Audit events', query: 'activity-totals', chart: 'number', value: 'audit_events', width: 'third' },
+          { id: 'fails', title: 'Fails at run time', query: 'broken-query', chart: 'table', width: 'third' },
+          { id: 'missing', title: 'Names no query', query: 'no-such-query', chart: 'bar', width: 'third' },
+          { id: 'chart-works', title: 'Audit volume', query: 'audit-volume-over-time', chart: 'stacked-bar', x: 'bucket', y: 'events', series: 'series', width: 'full' },
+        ],
+      }),
+    );
+
+    const port = await freePort();
+    serve = startCli(['serve', '--db', db, '--port', String(port), '--dashboards', dashboards, '--queries', queries]);
+    base = await waitFor('serve to print its URL', async () => /at (http:\S+?)\/?\s/.exec(serve.output())?.[1]);
+    await mkdir(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (serve) await stop(serve.child);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('overview shows the audit volume, alerts and privilege changes the store holds', async () => {
+    await openDashboard(page, base, `/d/overview?${ALL_TIME}`);
+    await noPanelErrors(page);
+    // serve holds the file read-only; another read-only open of it is allowed.
+    const auditEvents = await count(db, 'SELECT count(*) FROM audit_events');
+    assert.ok(auditEvents > 0);
+    assert.equal(await numberShown(page, 'audit-events'), auditEvents);
+    assert.equal(await numberShown(page, 'privilege-changes'), await count(db, 'SELECT count(*) FROM privilege_changes WHERE effective'));
+    assert.equal(await numberShown(page, 'open-alerts'), await count(db, `SELECT count(*) FROM alerts WHERE status = 'open'`));
+    assert.equal(await chartTotal(page, 'volume-by-class'), auditEvents);
+    const classes = (await queryStore(db, 'SELECT DISTINCT class FROM audit_events ORDER BY class')).map((r) => r.class);
+    assert.deepEqual((await page.getAttribute(`${panel('volume-by-class')} .chart-box`, 'data-series'))!.split(',').sort(), classes);
+    assert.equal(await chartTotal(page, 'volume-by-server'), auditEvents);
+    assert.equal(await chartTotal(page, 'alerts-by-severity'), await count(db, 'SELECT count(*) FROM alerts'));
+    assert.equal(await tableRows(page, 'recent-changes'), Math.min(100, await count(db, 'SELECT count(*) FROM privilege_changes')));
+    assert.equal(await page.locator('canvas').count(), 3, 'three charts drawn');
+    await page.screenshot({ path: `${ARTIFACTS}/overview.png`, fullPage: true });
+  });
+
+  it('identities lists the rebuilt roles, who holds admin power, and the membership graph', async () => {
+    await openDashboard(page, base, `/d/identities?${ALL_TIME}`);
+    await noPanelErrors(page);
+    assert.equal(await tableRows(page, 'role-inventory'), await count(db, 'SELECT count(*) FROM roles'));
+    const superusers = (await queryStore(db, 'SELECT rolname FROM roles WHERE rolsuper ORDER BY rolname')).map((r) => String(r.rolname));
+    assert.ok(superusers.length > 0, 'the capture makes a superuser');
+    const adminCells = await page.locator(`${panel('admin-equivalent')} td[data-column="role_name"]`).allTextContents();
+    for (const su of superusers) assert.ok(adminCells.includes(su), `${su} is listed as able to act as superuser`);
+    const edges = await count(db, 'SELECT count(*) FROM role_memberships');
+    assert.equal(Number(await page.getAttribute(`${panel('membership-graph')} .panel-body`, 'data-edges')), edges);
+    if (edges === 0) assert.match((await page.textContent(panel('membership-graph')))!, /No memberships in force/);
+    await page.screenshot({ path: `${ARTIFACTS}/identities.png`, fullPage: true });
+  });
+
+  it('authentication shows the failed logins, the spray source and the sessions without TLS', async () => {
+    await openDashboard(page, base, `/d/authentication?${ALL_TIME}`);
+    await noPanelErrors(page);
+    const failures = await count(db, 'SELECT count(*) FROM auth_failures');
+    assert.ok(failures > 0);
+    assert.equal(await numberShown(page, 'failed-logins'), failures);
+    assert.equal(await chartTotal(page, 'failures-by-user'), failures);
+    assert.equal(await chartTotal(page, 'failures-by-host'), failures);
+    const sprayHosts = await count(db, 'SELECT count(*) FROM (SELECT client_addr FROM auth_failures GROUP BY ALL HAVING count(DISTINCT user_name) >= 3)');
+    assert.ok(sprayHosts > 0, 'the capture holds a password spray');
+    assert.equal(await tableRows(page, 'sprays'), sprayHosts);
+    assert.equal(
+      await tableRows(page, 'without-tls'),
+      await count(db, `SELECT count(*) FROM (SELECT DISTINCT server, user_name, database_name, client_addr, application_name FROM sessions WHERE ssl = false AND user_name IS DISTINCT FROM 'azuresu')`),
+    );
+    await page.screenshot({ path: `${ARTIFACTS}/authentication.png`, fullPage: true });
+  });
+
+  it('alerts lists every alert with its evidence; serve is read-only, so acknowledging points elsewhere', async () => {
+    await openDashboard(page, base, `/d/alerts?${ALL_TIME}`);
+    await noPanelErrors(page);
+    assert.equal(await tableRows(page, 'alert-list'), await count(db, 'SELECT count(*) FROM alerts'));
+    assert.ok((await page.locator(`${panel('alert-list')} td[data-column="evidence"] details`).count()) > 0, 'evidence is shown');
+    assert.equal(await page.isDisabled('#ack-button'), true);
+    assert.match((await page.textContent('#ack-help'))!, /auditduck alerts ack/);
+    await page.screenshot({ path: `${ARTIFACTS}/alerts-serve.png`, fullPage: true });
+  });
+
+  it('a role name clicks through to that role\'s timeline: its changes, sessions and alerts', async () => {
+    await openDashboard(page, base, `/d/identities?${ALL_TIME}`);
+    await Promise.all([page.waitForURL(/\/d\/role\?/), page.click(`${panel('role-inventory')} a.role-link:text-is("dba_alice")`)]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#panels .panel')].length > 0 && [...document.querySelectorAll('#panels .panel')].every((p) => (p as HTMLElement).dataset.state !== 'loading'));
+    await noPanelErrors(page);
+    assert.equal(new URL(page.url()).searchParams.get('role'), 'dba_alice');
+    assert.equal(await page.inputValue('#pick-role'), 'dba_alice');
+    const history = await count(
+      db,
+      `SELECT count(*) FROM privilege_changes WHERE role_name = 'dba_alice' OR grantee = 'dba_alice' OR granted_role = 'dba_alice' OR (action = 'rename-role' AND value = 'dba_alice')`,
+    );
+    assert.ok(history > 0);
+    assert.equal(await tableRows(page, 'history'), history);
+    assert.equal(await tableRows(page, 'sessions'), await count(db, `SELECT count(*) FROM sessions WHERE user_name = 'dba_alice'`));
+    assert.equal(await tableRows(page, 'alerts'), await count(db, `SELECT count(*) FROM alerts WHERE actor = 'dba_alice' OR target = 'dba_alice'`));
+    await page.screenshot({ path: `${ARTIFACTS}/role-timeline.png`, fullPage: true });
+  });
+
+  it('every panel links to its SQL, and tables export as CSV', async () => {
+    await openDashboard(page, base, `/d/authentication?${ALL_TIME}`);
+    const csvHref = await page.getAttribute(`${panel('sprays')} a.csv-link`, 'href');
+    const csv = await (await page.request.get(`${base}${csvHref}`)).text();
+    const lines = csv.trim().split('\n');
+    assert.equal(lines[0], 'server,client_addr,user_names,failures,users,first_failure,last_failure');
+    assert.equal(lines.length - 1, await tableRows(page, 'sprays'));
+    await Promise.all([page.waitForURL(/\/sql\/spray-sources$/), page.click(`${panel('sprays')} a.sql-link`)]);
+    assert.match((await page.textContent('pre.sql'))!, /HAVING count\(DISTINCT user_name\) >= CAST\(\$min_users AS INTEGER\)/);
+    await page.screenshot({ path: `${ARTIFACTS}/sql-page.png` });
+  });
+
+  it('a panel whose query fails shows the error in its place; the other panels still draw', async () => {
+    await openDashboard(page, base, `/d/broken?${ALL_TIME}`);
+    assert.match((await page.textContent(`${panel('fails')} .panel-error`))!, /no_such_table/);
+    assert.match((await page.textContent(`${panel('missing')} .panel-error`))!, /no saved query named "no-such-query"/);
+    assert.equal(await numberShown(page, 'works'), await count(db, 'SELECT count(*) FROM audit_events'));
+    assert.equal(await chartTotal(page, 'chart-works'), await count(db, 'SELECT count(*) FROM audit_events'));
+    await page.screenshot({ path: `${ARTIFACTS}/failing-panel.png`, fullPage: true });
+  });
+
+  it('raised no script errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('acknowledging an alert in the dashboards that auditduck run serves', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let dir: string;
+  let db: string;
+  let run: { child: ChildProcess; output: () => string };
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-ui-run-'));
+    db = join(dir, 'store.duckdb');
+    const port = await freePort();
+    // No Event Hub configured: run ingests the demo stream (the same capture) through its writer.
+    run = startCli(['run'], { AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json' });
+    base = `http://127.0.0.1:${port}`;
+    await waitFor('run to store alerts', async () => {
+      const response = await fetch(`${base}/api/dashboards/alerts/panels/alert-list?${ALL_TIME}`);
+      const body = (await response.json()) as { rows?: unknown[] };
+      return body.rows && body.rows.length > 0 ? true : undefined;
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (run) await stop(run.child);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the Acknowledge button changes the alert in the store, through the writer', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await openDashboard(page, base, `/d/alerts?${ALL_TIME}`);
+    await noPanelErrors(page);
+    assert.equal(await page.isDisabled('#ack-button'), false);
+    const firstBox = page.locator(`${panel('alert-list')} input.ack-box:not([disabled])`).first();
+    const id = Number(await firstBox.getAttribute('value'));
+    await firstBox.check();
+    await page.screenshot({ path: `${ARTIFACTS}/alerts-run-before-ack.png`, fullPage: true });
+    await Promise.all([page.waitForEvent('load'), page.click('#ack-button')]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#panels .panel')].every((p) => (p as HTMLElement).dataset.state !== 'loading'));
+    const statusCell = page.locator(`${panel('alert-list')} tr[data-key="${id}"] td[data-column="status"]`);
+    assert.equal(await statusCell.textContent(), 'acknowledged');
+    assert.equal(await page.isDisabled(`${panel('alert-list')} input.ack-box[value="${id}"]`), true, 'no longer selectable');
+    await page.screenshot({ path: `${ARTIFACTS}/alerts-run-after-ack.png`, fullPage: true });
+
+    await stop(run.child);
+    const rows = await queryStore(db, `SELECT status, acknowledged_by FROM alerts WHERE alert_id = ${id}`);
+    assert.deepEqual(rows, [{ status: 'acknowledged', acknowledged_by: 'web UI' }]);
+    const others = await count(db, `SELECT count(*) FROM alerts WHERE alert_id <> ${id} AND status = 'acknowledged'`);
+    assert.equal(others, 0, 'only the selected alert changed');
+  });
+});
