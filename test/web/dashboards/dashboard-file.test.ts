@@ -1,0 +1,74 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_DASHBOARDS_DIR, loadDashboards, parseDashboard } from '../../../src/web/dashboards/dashboard-file.js';
+import { findQueryIn, defaultQueryDirs } from '../../../src/web/dashboards/panel-query.js';
+
+describe('the built-in dashboards', () => {
+  const { dashboards, errors } = loadDashboards([DEFAULT_DASHBOARDS_DIR]);
+
+  it('all load, in the navigation order overview, identities, authentication, alerts, role', () => {
+    assert.deepEqual(errors, []);
+    assert.deepEqual(dashboards.map((d) => d.name), ['overview', 'identities', 'authentication', 'alerts', 'role']);
+  });
+
+  it('name only saved queries that exist, with fixed params those queries declare', () => {
+    for (const d of dashboards) {
+      for (const p of d.panels) {
+        const query = findQueryIn(defaultQueryDirs(), p.query);
+        for (const name of Object.keys(p.params)) {
+          assert.ok(query.params.some((q) => q.name === name), `${d.name}/${p.id}: ${p.query} has no parameter ${name}`);
+        }
+      }
+    }
+  });
+
+  it('the role timeline requires its role', () => {
+    const role = dashboards.find((d) => d.name === 'role')!;
+    assert.deepEqual(role.params, [{ name: 'role', label: 'Role', required: true }]);
+  });
+
+  it('the alert list is the one panel with the acknowledge button', () => {
+    const ackable = dashboards.flatMap((d) => d.panels.filter((p) => p.acknowledge).map((p) => `${d.name}/${p.id}`));
+    assert.deepEqual(ackable, ['alerts/alert-list']);
+  });
+});
+
+describe('a dashboard file', () => {
+  const panel = { id: 'a', title: 'A', query: 'role-inventory', chart: 'table' };
+
+  it('fills defaults: half width, no fixed params, no links', () => {
+    const d = parseDashboard('x', JSON.stringify({ title: 'X', panels: [panel] }));
+    assert.deepEqual(d.panels[0], { ...panel, params: {}, links: {}, acknowledge: false, width: 'half' });
+  });
+
+  const rejected: [string, unknown, RegExp][] = [
+    ['an unknown chart type', { title: 'X', panels: [{ ...panel, chart: 'pie' }] }, /panels\.0\.chart/],
+    ['an unknown field (a typo)', { title: 'X', panels: [{ ...panel, colour: 'red' }] }, /colour/],
+    ['no panels', { title: 'X', panels: [] }, /panels/],
+    ['two panels with one id', { title: 'X', panels: [panel, panel] }, /two panels have the id "a"/],
+    ['a query name that is a path', { title: 'X', panels: [{ ...panel, query: '../etc/passwd' }] }, /saved query name/],
+  ];
+  for (const [what, body, message] of rejected) {
+    it(`is refused with ${what}, naming the file`, () => {
+      assert.throws(() => parseDashboard('x', JSON.stringify(body), 'dashboards/x.json'), (e: Error) => e.message.startsWith('dashboards/x.json') && message.test(e.message));
+    });
+  }
+
+  it('that is broken is reported beside the others, which still load; an earlier folder wins on a name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-dash-'));
+    try {
+      await writeFile(join(dir, 'bad.json'), '{ not json');
+      await writeFile(join(dir, 'overview.json'), JSON.stringify({ title: 'My overview', order: 0, panels: [panel] }));
+      const { dashboards, errors } = loadDashboards([dir, DEFAULT_DASHBOARDS_DIR]);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.error, /bad\.json is not JSON/);
+      assert.equal(dashboards.find((d) => d.name === 'overview')!.title, 'My overview');
+      assert.equal(dashboards.length, 5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The dashboards' routes over a small synthetic store: pickers reach only the parameters a query declares,
+ * the admin-through-memberships query follows chains of memberships, a panel query that would write is
+ * refused in place, and the acknowledge route only writes through the writer's callback.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { acknowledgeAlerts } from '../../../src/detect/acknowledge-alerts.js';
+import { closeDatabase, openDatabase, type Database } from '../../../src/store/open-database.js';
+import { createDashboardRoutes } from '../../../src/web/dashboards/index.js';
+import { startOpsServer, type OpsServer } from '../../../src/web/ops-server.js';
+
+const log = pino({ level: 'silent' });
+
+describe('dashboard routes over a synthetic store', () => {
+  let db: Database;
+  let dir: string;
+  let readOnlyUi: OpsServer;
+  let writableUi: OpsServer;
+  const acked: number[][] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-routes-'));
+    db = await openDatabase(':memory:');
+    await db.connection.run(`
+      INSERT INTO roles (server, rolname, rolsuper, rolcreaterole, rolbypassrls, rolreplication) VALUES
+        ('pg1', 'root_like', true, false, false, false), ('pg1', 'team', false, false, false, false),
+        ('pg1', 'alice', false, false, false, false), ('pg1', 'bob', false, false, false, false),
+        ('pg2', 'carol', false, false, false, false);
+      INSERT INTO role_memberships (server, role_name, member) VALUES
+        ('pg1', 'root_like', 'team'), ('pg1', 'team', 'alice'), ('pg1', 'alice', 'bob'),
+        ('pg1', 'bob', 'alice'),                        -- a cycle must not loop
+        ('pg2', 'azure_pg_admin', 'carol');
+      INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES
+        ('r', 'high', 'pg1', now(), now(), 'one', 'k1'), ('r', 'low', 'pg2', now(), now(), 'two', 'k2');
+    `);
+    const queries = join(dir, 'queries');
+    const dashboards = join(dir, 'dashboards');
+    await mkdir(queries);
+    await mkdir(dashboards);
+    await writeFile(join(queries, 'sneaky.sql'), '-- Tries to write.\nDELETE FROM alerts;\n');
+    await writeFile(
+      join(dashboards, 'test.json'),
+      JSON.stringify({
+        title: 'Test',
+        panels: [
+          { id: 'sneaky', title: 'Sneaky', query: 'sneaky', chart: 'table' },
+          { id: 'admins', title: 'Admins', query: 'admin-through-memberships', chart: 'table' },
+          { id: 'alerts', title: 'Alerts', query: 'alert-list', chart: 'table', params: { status: 'open' } },
+        ],
+      }),
+    );
+    const common = { log, dashboardDirs: [dashboards], queryDirs: [queries] };
+    readOnlyUi = await startOpsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), health: () => ({}), routes: createDashboardRoutes({ ...common, connection: await db.instance.connect() }) });
+    writableUi = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      health: () => ({}),
+      routes: createDashboardRoutes({
+        ...common,
+        connection: await db.instance.connect(),
+        acknowledgeAlert: async (ids, by) => {
+          acked.push(ids);
+          return { acknowledged: await acknowledgeAlerts(db.connection, ids, by) };
+        },
+      }),
+    });
+  });
+
+  after(async () => {
+    await readOnlyUi.close();
+    await writableUi.close();
+    await closeDatabase(db);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const get = async (ui: OpsServer, path: string) => {
+    const response = await fetch(`http://127.0.0.1:${ui.port}${path}`);
+    return { status: response.status, body: (await response.json()) as { rows: Record<string, unknown>[]; error?: string } };
+  };
+
+  it('follows chains of memberships to superuser and admin roles, once per path, through cycles', async () => {
+    const { status, body } = await get(readOnlyUi, '/api/dashboards/test/panels/admins');
+    assert.equal(status, 200);
+    assert.deepEqual(
+      body.rows.map((r) => [r.server, r.role_name, r.power_role, r.hops, r.via]),
+      [
+        ['pg1', 'alice', 'root_like', 2, 'alice → team → root_like'],
+        ['pg1', 'bob', 'root_like', 3, 'bob → alice → team → root_like'],
+        ['pg1', 'root_like', 'root_like', 0, 'root_like'],
+        ['pg1', 'team', 'root_like', 1, 'team → root_like'],
+        ['pg2', 'azure_pg_admin', 'azure_pg_admin', 0, 'azure_pg_admin'],
+        ['pg2', 'carol', 'azure_pg_admin', 1, 'carol → azure_pg_admin'],
+      ],
+    );
+  });
+
+  it('passes the server picker to queries that declare it, and ignores pickers a query lacks', async () => {
+    const { body } = await get(readOnlyUi, '/api/dashboards/test/panels/admins?server=pg2&since=7+days&role=x');
+    assert.deepEqual(body.rows.map((r) => r.role_name), ['azure_pg_admin', 'carol']);
+  });
+
+  it('refuses a panel query that would write, in the panel, and the store keeps its rows', async () => {
+    const { status, body } = await get(readOnlyUi, '/api/dashboards/test/panels/sneaky');
+    assert.equal(status, 422);
+    assert.match(body.error!, /refused: statement 1 is DELETE/);
+    assert.equal((await get(readOnlyUi, '/api/dashboards/test/panels/alerts')).body.rows.length, 2);
+  });
+
+  it('a bad picker value is an error in the panel that says what is wrong', async () => {
+    const { status, body } = await get(readOnlyUi, '/api/dashboards/test/panels/alerts?since=yesterday-ish');
+    assert.equal(status, 422);
+    assert.match(body.error!, /since="yesterday-ish" is not a time/);
+  });
+
+  const post = (ui: OpsServer, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`http://127.0.0.1:${ui.port}/api/alerts/acknowledge`, { method: 'POST', headers, body });
+
+  it('acknowledging without a writer (serve) is refused with what to do instead', async () => {
+    const response = await post(readOnlyUi, '{"ids":[1]}');
+    assert.equal(response.status, 409);
+    assert.match(((await response.json()) as { error: string }).error, /auditduck alerts ack/);
+  });
+
+  it('acknowledging needs a JSON body from the same origin', async () => {
+    assert.equal((await post(writableUi, 'ids=1', { 'content-type': 'application/x-www-form-urlencoded' })).status, 415);
+    assert.equal((await post(writableUi, '{"ids":[1]}', { 'content-type': 'application/json', origin: 'http://evil.example' })).status, 403);
+    assert.equal((await post(writableUi, '{"ids":["1; DROP"]}')).status, 400);
+    assert.deepEqual(acked, []);
+  });
+
+  it('acknowledges open alerts through the writer callback, once', async () => {
+    const first = await post(writableUi, '{"ids":[1]}');
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { acknowledged: [1] });
+    const again = await post(writableUi, '{"ids":[1,2]}');
+    assert.deepEqual(await again.json(), { acknowledged: [2] });
+    const { body } = await get(writableUi, '/api/dashboards/test/panels/alerts');
+    assert.deepEqual(body.rows, [], 'no open alerts left');
+  });
+});
