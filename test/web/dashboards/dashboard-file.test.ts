@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_DASHBOARDS_DIR, loadDashboards, parseDashboard } from '../../../src/web/dashboards/dashboard-file.js';
@@ -69,6 +69,18 @@ describe('a dashboard file', () => {
       assert.equal(dashboards.length, 5);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the example in docs/dashboards.md', () => {
+  it('is a valid dashboard whose panels name existing saved queries and their parameters', async () => {
+    const doc = await readFile('docs/dashboards.md', 'utf8');
+    const example = /```json\n([\s\S]*?)\n```/.exec(doc)![1]!;
+    const d = parseDashboard('example', example);
+    for (const p of d.panels) {
+      const query = findQueryIn(defaultQueryDirs(), p.query);
+      for (const name of Object.keys(p.params)) assert.ok(query.params.some((q) => q.name === name), `${p.query} has no parameter ${name}`);
     }
   });
 });

@@ -45,7 +45,8 @@ describe('the UI token', () => {
   it('is accepted as a bearer token or from the cookie, and refused with 401 otherwise', () => {
     assert.equal(check('/api/dashboards', { authorization: `Bearer ${TOKEN}` }).result, 'ok');
     assert.equal(check('/api/dashboards', { cookie: `other=1; auditduck_ui_token=${TOKEN}` }).result, 'ok');
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-of-enough-len' }, { cookie: 'auditduck_ui_token=nope' }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-of-enough-len' }, { cookie: 'auditduck_ui_token=nope' }];
+    for (const headers of refused) {
       const { result, sent } = check('/api/dashboards', headers);
       assert.equal(result, 'answered');
       assert.equal(sent.status, 401);
