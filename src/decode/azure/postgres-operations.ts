@@ -37,7 +37,7 @@ export const POSTGRES_OPERATIONS: readonly OperationRow[] = [
   { pattern: op('configurations/write'), action: 'configuration-write', value: (b) => scalar(props(b)?.value), fromResponse: true },
   { pattern: op('administrators/write'), action: 'admin-write', value: principal, fromResponse: true },
   { pattern: op('administrators/delete'), action: 'admin-delete', value: () => null, fromResponse: false },
-  { pattern: op('privateendpointconnections(?:proxies)?/[^/]+(?:/action)?'), action: 'private-endpoint-change', value: endpointState, fromResponse: true },
+  { pattern: op('privateendpointconnection[a-z]*/.+'), action: 'private-endpoint-change', value: endpointState, fromResponse: true },
   { pattern: op('advancedthreatprotectionsettings/write'), action: 'threat-protection-write', value: (b) => scalar(props(b)?.state), fromResponse: true },
   { pattern: diag('write'), action: 'diagnostic-settings-write', value: diagnosticCategories, fromResponse: true },
   { pattern: diag('delete'), action: 'diagnostic-settings-delete', value: () => null, fromResponse: false },
