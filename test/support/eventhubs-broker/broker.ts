@@ -264,7 +264,10 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
     connections.delete(context.connection);
   };
   const connections = new Set<Connection>();
-  container.on('connection_open', (context: EventContext) => connections.add(context.connection));
+  container.on('connection_open', (context: EventContext) => {
+    connections.add(context.connection);
+    tolerateLateFrames(context.connection);
+  });
   /**
    * Forgets every client, then cuts the sockets. rhea only notices a socket's `end` or `error`, so a
    * bare destroy() would leave its heartbeat timer running: abort_socket also stops that.
@@ -343,6 +346,22 @@ function mirrorTermini(link: Link): void {
   const remote = remoteAttach(link);
   if (remote.source?.address) link.set_source({ address: remote.source.address });
   if (remote.target?.address) link.set_target({ address: remote.target.address });
+}
+
+/**
+ * The SDK may settle deliveries (disposition) on a session just after both sides ended it. rhea
+ * treats that as a protocol error and drops the whole connection, which the service does not do:
+ * frames for a session that is gone are ignored here instead.
+ */
+function tolerateLateFrames(connection: Connection): void {
+  const internals = connection as unknown as Record<string, unknown> & { remote_channel_map: Record<number, unknown> };
+  for (const name of ['on_disposition', 'on_flow', 'on_transfer', 'on_detach']) {
+    const original = internals[name] as (frame: { channel: number }) => void;
+    internals[name] = function (this: typeof internals, frame: { channel: number }) {
+      if (this.remote_channel_map[frame.channel] === undefined) return;
+      original.call(this, frame);
+    };
+  }
 }
 
 /** Refuses a link the AMQP way: attach with no terminus, then detach with the error. */

@@ -1,0 +1,242 @@
+/**
+ * The Event Hubs source of `auditduck run`.
+ *
+ * Input contract (what the pipeline can rely on):
+ * - Per partition, batches arrive in sequence-number order, one at a time: the next batch of a
+ *   partition is taken only after `onBatch` of the previous one has resolved (backpressure; the SDK
+ *   prefetches at most a few batches). Partitions run concurrently.
+ * - `batch.position` is the last sequence number of the batch; the pipeline commits it with the rows.
+ *   On start and on every partition (re)start the source resumes strictly after the committed position,
+ *   so a batch whose commit failed (onBatch threw) is read again, and a committed one never is.
+ * - Events of one server are spread over partitions (no partition key): order across partitions is
+ *   not kept, and lines of one session may arrive on different partitions.
+ * - Bodies are parsed JSON when they are JSON, else bytes (Buffer) or a string (an AMQP value).
+ */
+import {
+  EventHubConsumerClient,
+  type Checkpoint,
+  type CheckpointStore,
+  type EventHubConsumerClientOptions,
+  type PartitionContext,
+  type ReceivedEventData,
+  type Subscription,
+} from '@azure/event-hubs';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { Logger } from 'pino';
+import { redactConnectionString } from '../../parse/redact/connection-string.js';
+import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
+import { blobCheckpointStore, openBlobContainer } from './checkpoint-store.js';
+import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfigInput } from './eventhubs-config.js';
+import { PartitionMetricsBook, type PartitionMetrics } from './partition-metrics.js';
+import { PositionBook, defaultStartPosition, parseSequencePosition } from './position-book.js';
+
+/** A Prometheus-style gauge (prom-client's Gauge fits); the source sets lag per partition label. */
+export interface LagGauge {
+  set(labels: { partition: string }, value: number): void;
+}
+
+export interface EventHubsSourceOptions {
+  config: EventHubsSourceConfigInput;
+  /** The last committed position (a sequence number as text) of a sourceKey, or null. */
+  readPosition: PositionReader;
+  /** Stores the batch and its position in one transaction; the source waits for it. */
+  onBatch(batch: SourceBatch<HubEvent>): Promise<void>;
+  log?: Logger;
+  /** Where lag goes for /metrics; labelled with the batch's `source`. */
+  metrics?: { partitionLag?: LagGauge };
+  /** For a namespace or blob account URL; default DefaultAzureCredential (managed identity in Azure). */
+  credential?: TokenCredential;
+}
+
+export interface EventHubsSubscription {
+  readonly namespaceHost: string;
+  readonly hubName: string;
+  readonly consumerGroup: string;
+  /** Per-partition counters since start (only partitions this instance has read). */
+  metrics(): PartitionMetrics[];
+  /** Finishes the batches in flight, releases the partitions and closes the client. */
+  close(): Promise<void>;
+}
+
+export async function startEventHubsSource(options: EventHubsSourceOptions): Promise<EventHubsSubscription> {
+  const config = parseEventHubsSourceConfig(options.config);
+  const { namespaceHost, hubName } = resolveHubTarget(config);
+  const { consumerGroup } = config;
+  const log = options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup });
+  let credential = options.credential;
+  const getCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
+
+  const sourceKey = (partitionId: string): string => `eventhubs:${namespaceHost}/${hubName}/${consumerGroup}/${partitionId}`;
+  const sourceLabel = (partitionId: string): string => `eventhubs:${hubName}/${partitionId}`;
+  const book = new PositionBook(defaultStartPosition(config.startPosition));
+  const partitionMetrics = new PartitionMetricsBook();
+
+  /** Re-reads the committed positions (and the blob checkpoints other instances left). */
+  const refreshPositions = async (partitionIds: readonly string[], checkpoints: readonly Checkpoint[] = []): Promise<void> => {
+    for (const partitionId of partitionIds) {
+      book.know(partitionId);
+      const stored = parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
+      const shared = checkpoints.find((checkpoint) => checkpoint.partitionId === partitionId)?.sequenceNumber;
+      if (stored !== null) book.commit(partitionId, stored);
+      if (shared !== undefined && shared >= 0) book.commit(partitionId, shared);
+      partitionMetrics.recordResumePoint(partitionId, book.lastCommitted(partitionId));
+    }
+  };
+
+  let knownPartitions: string[] = [];
+  let checkpointStore: CheckpointStore | undefined;
+  if (config.checkpointStore === 'blob') {
+    const container = await openBlobContainer(config, getCredential);
+    checkpointStore = blobCheckpointStore(container, (checkpoints) => refreshPositions(knownPartitions, checkpoints));
+  }
+
+  const clientOptions: EventHubConsumerClientOptions = {
+    retryOptions: config.retry,
+    loadBalancingOptions: config.loadBalancing,
+  };
+  const client = createClient(config, hubName, consumerGroup, checkpointStore, clientOptions, getCredential);
+
+  try {
+    knownPartitions = await client.getPartitionIds();
+    await refreshPositions(knownPartitions);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw new Error(`cannot read the partitions of event hub ${hubName} on ${namespaceHost}: ${safeMessage(error)}`);
+  }
+  log?.info({ partitions: knownPartitions.length, checkpointStore: config.checkpointStore }, 'reading Event Hubs');
+
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
+
+  const processEvents = async (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
+    const { partitionId } = context;
+    const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
+    if (events.length === 0 || closing) {
+      reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
+      return;
+    }
+    const last = events[events.length - 1]!;
+    const batch: SourceBatch<HubEvent> = {
+      sourceKey: sourceKey(partitionId),
+      source: sourceLabel(partitionId),
+      position: String(last.sequenceNumber),
+      items: events.map((event) => ({
+        body: event.body,
+        partitionId,
+        sequenceNumber: event.sequenceNumber,
+        enqueuedTimeUtc: event.enqueuedTimeUtc,
+      })),
+    };
+    const work = commitBatch(batch, partitionId, last, context);
+    inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      inFlight.delete(work);
+    }
+    partitionMetrics.recordBatch(partitionId, events.length, last.sequenceNumber);
+    reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
+  };
+
+  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, context: PartitionContext): Promise<void> => {
+    await options.onBatch(batch);
+    book.commit(partitionId, last.sequenceNumber);
+    if (config.checkpointStore !== 'blob') return;
+    // Lets the instance that takes this partition over start after our commit, not before it.
+    try {
+      await context.updateCheckpoint(last);
+    } catch (error) {
+      log?.warn({ partition: partitionId, error: safeMessage(error) }, 'could not update the blob checkpoint (the DuckDB position is committed)');
+    }
+  };
+
+  const reportLag = (entry: PartitionMetrics): void => {
+    if (entry.lag !== null) options.metrics?.partitionLag?.set({ partition: sourceLabel(entry.partitionId) }, entry.lag);
+  };
+
+  const subscription: Subscription = client.subscribe(
+    {
+      processInitialize: async (context) => {
+        if (!knownPartitions.includes(context.partitionId)) knownPartitions = [...knownPartitions, context.partitionId];
+        log?.info({ partition: context.partitionId, after: book.lastCommitted(context.partitionId) }, 'partition started');
+      },
+      processEvents,
+      processError: async (error, context) => {
+        log?.warn({ partition: context.partitionId || undefined, error: safeMessage(error) }, 'Event Hubs error (the SDK retries)');
+      },
+      processClose: async (reason, context) => {
+        log?.info({ partition: context.partitionId, reason }, 'partition stopped');
+      },
+    },
+    {
+      // A live object: the SDK looks a partition up here each time it (re)starts it.
+      startPosition: book.positions,
+      maxBatchSize: config.maxBatchSize,
+      maxWaitTimeInSeconds: config.maxWaitTimeInSeconds,
+      trackLastEnqueuedEventProperties: config.trackLastEnqueuedEventProperties,
+    },
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    namespaceHost,
+    hubName,
+    consumerGroup,
+    metrics: () => partitionMetrics.snapshot(),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        // Finish (commit and checkpoint) what is in flight before giving the partitions away.
+        await Promise.allSettled([...inFlight]);
+        // The SDK can wait forever when the connection dies during shutdown; do not hang the process.
+        await settleWithin(subscription.close(), closeTimeoutMs, () => log?.warn('releasing the partitions timed out'));
+        await settleWithin(client.close(), closeTimeoutMs, () => log?.warn('closing the Event Hubs client timed out'));
+        log?.info('Event Hubs source closed');
+      })();
+      return closed;
+    },
+  };
+}
+
+function createClient(
+  config: ReturnType<typeof parseEventHubsSourceConfig>,
+  hubName: string,
+  consumerGroup: string,
+  checkpointStore: CheckpointStore | undefined,
+  clientOptions: EventHubConsumerClientOptions,
+  credential: () => TokenCredential,
+): EventHubConsumerClient {
+  if (config.connectionString) {
+    // The SDK refuses a hub name next to a connection string that already names one.
+    const named = /(?:^|;)\s*EntityPath\s*=/i.test(config.connectionString);
+    if (named) {
+      return checkpointStore
+        ? new EventHubConsumerClient(consumerGroup, config.connectionString, checkpointStore, clientOptions)
+        : new EventHubConsumerClient(consumerGroup, config.connectionString, clientOptions);
+    }
+    return checkpointStore
+      ? new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, checkpointStore, clientOptions)
+      : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, clientOptions);
+  }
+  const namespace = config.namespace!.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  return checkpointStore
+    ? new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), checkpointStore, clientOptions)
+    : new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+}
+
+const closeTimeoutMs = 15_000;
+
+/** Waits for `work` (ignoring its failure) or `ms`, whichever comes first. */
+async function settleWithin(work: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') onTimeout();
+}
+
+/** An error's message with any connection-string secret masked. */
+function safeMessage(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return redactConnectionString(text);
+}

@@ -1,0 +1,14 @@
+export {
+  startEventHubsSource,
+  type EventHubsSourceOptions,
+  type EventHubsSubscription,
+  type LagGauge,
+} from './eventhubs-source.js';
+export {
+  eventHubsSourceConfigSchema,
+  parseEventHubsSourceConfig,
+  resolveHubTarget,
+  type EventHubsSourceConfig,
+  type EventHubsSourceConfigInput,
+} from './eventhubs-config.js';
+export type { PartitionMetrics } from './partition-metrics.js';
