@@ -3,13 +3,13 @@
  * different sources may interleave. Each batch's rows and its position commit in one transaction, so a
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
-import { BIGINT, DuckDBTimestampTZValue, LIST, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { readEffectiveChanges, writeRoleTables } from './role-tables.js';
+import { type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { readEffectiveChanges, writeRoleTables, type WrittenRoles } from './role-tables.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { StoreBatch } from './store-batch.js';
-import { SESSION_KEYS, SESSIONS } from './table-specs.js';
+import { INEFFECTIVE_MARKS, SESSION_KEYS, SESSIONS } from './table-specs.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -34,6 +34,8 @@ export class AuditStore {
   private readonly unattributed = new Map<string, { server: string; sessionId: string }>();
   /** Each server's effective changes in order, as last replayed: most batches only append to them. */
   private readonly replayed = new Map<string, PrivilegeChange[]>();
+  /** Each server's role rows as last written, so a batch rewrites only the roles it changed. */
+  private readonly writtenRoles = new Map<string, WrittenRoles>();
 
   private constructor(readonly db: Database) {}
 
@@ -41,6 +43,7 @@ export class AuditStore {
     const db = await openDatabase(path);
     await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * FROM sessions LIMIT 0`);
     await db.connection.run(`CREATE TEMP TABLE attribution_keys (server VARCHAR, session_id VARCHAR)`);
+    await db.connection.run(`CREATE TEMP TABLE ineffective_marks (server VARCHAR, session_id VARCHAR, from_ts TIMESTAMPTZ, until_ts TIMESTAMPTZ, seq BIGINT)`);
     const store = new AuditStore(db);
     await store.loadUnattributed();
     return store;
@@ -96,6 +99,7 @@ export class AuditStore {
       await c.run('COMMIT');
     } catch (error) {
       this.replayed.clear();
+      this.writtenRoles.clear();
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
     }
@@ -139,18 +143,21 @@ export class AuditStore {
    * enough unless rows already stored changed (rolled back, attributed late): then the list is read again.
    */
   private async replayRoles(batch: StoreBatch, lateServers: readonly string[]): Promise<void> {
-    const stale = new Set([...lateServers, ...batch.ineffective.map((m) => m.server)]);
+    const stale = new Set(lateServers);
     const servers = new Set([...batch.serversWithChanges, ...stale]);
     for (const server of servers) {
       let changes = stale.has(server) ? undefined : this.replayed.get(server);
       if (changes) {
+        const marked = markedChanges(batch.ineffective, server);
+        if (marked.size > 0) changes = changes.filter((ch) => !isMarked(ch, marked));
         const added = batch.changes.filter((ch) => ch.server === server && ch.effective);
         if (added.length > 0) changes = [...changes, ...added].sort(byTimeThenSeq);
       } else {
         changes = await readEffectiveChanges(this.connection, server);
       }
       this.replayed.set(server, changes);
-      await writeRoleTables(this.connection, server, changes, (t, rows) => this.append(t, rows));
+      const written = await writeRoleTables(this.connection, server, changes, (t, rows) => this.append(t, rows), this.writtenRoles.get(server));
+      this.writtenRoles.set(server, written);
     }
   }
 
@@ -171,21 +178,18 @@ export class AuditStore {
     }
   }
 
-  /** Rows of earlier batches whose transaction a later line rolled back or aborted. */
+  /** Rows of earlier batches whose transaction a later line rolled back or aborted: one UPDATE for all. */
   private async markIneffective(marks: StoreBatch['ineffective']): Promise<void> {
-    for (const m of marks) {
-      const stmt = await this.connection.prepare(
-        `UPDATE privilege_changes SET effective = false
-         WHERE server = $1 AND session_id IS NOT DISTINCT FROM $2 AND logged_at BETWEEN $3 AND $4 AND list_contains($5, seq)`,
-      );
-      stmt.bindVarchar(1, m.server);
-      if (m.sessionId === null) stmt.bindNull(2);
-      else stmt.bindVarchar(2, m.sessionId);
-      stmt.bindTimestampTZ(3, timestamptz(m.from));
-      stmt.bindTimestampTZ(4, timestamptz(m.until));
-      stmt.bindList(5, m.seqs.map((n) => BigInt(n)), LIST(BIGINT));
-      await stmt.run();
-    }
+    if (marks.length === 0) return;
+    const rows = new ColumnarTable('ineffective_marks', INEFFECTIVE_MARKS);
+    for (const m of marks) for (const seq of m.seqs) rows.push([m.server, m.sessionId, m.from, m.until, seq]);
+    await this.append('ineffective_marks', rows);
+    await this.connection.run(
+      `UPDATE privilege_changes t SET effective = false FROM ineffective_marks m
+       WHERE t.server = m.server AND t.session_id IS NOT DISTINCT FROM m.session_id AND t.seq = m.seq
+         AND t.logged_at BETWEEN m.from_ts AND m.until_ts`,
+    );
+    await this.connection.run('DELETE FROM ineffective_marks');
   }
 
   private async attributeLate(batch: StoreBatch): Promise<{ rows: number; privilegeServers: string[] }> {
@@ -251,8 +255,20 @@ export class AuditStore {
   }
 }
 
-function timestamptz(d: Date): DuckDBTimestampTZValue {
-  return new DuckDBTimestampTZValue(BigInt(d.getTime()) * 1000n);
+/** `session\0seq` → the time range the mark covers, for one server. */
+function markedChanges(marks: StoreBatch['ineffective'], server: string): Map<string, { from: number; until: number }> {
+  const out = new Map<string, { from: number; until: number }>();
+  for (const m of marks) {
+    if (m.server !== server) continue;
+    for (const seq of m.seqs) out.set(`${m.sessionId ?? ''}\u0000${seq}`, { from: m.from.getTime(), until: m.until.getTime() });
+  }
+  return out;
+}
+
+function isMarked(change: PrivilegeChange, marked: Map<string, { from: number; until: number }>): boolean {
+  const range = marked.get(`${change.sessionId ?? ''}\u0000${change.seq}`);
+  const at = change.loggedAt.getTime();
+  return range !== undefined && at >= range.from && at <= range.until;
 }
 
 function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {

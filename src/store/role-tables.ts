@@ -12,28 +12,90 @@ import { ROLE_MEMBERSHIPS, ROLES } from './table-specs.js';
 
 type Append = (table: string, rows: ColumnarTable<typeof ROLES> | ColumnarTable<typeof ROLE_MEMBERSHIPS>) => Promise<void>;
 
-/** Replaces one server's `roles` and `role_memberships` with the replay of `changes` (its effective changes, in order). */
-export async function writeRoleTables(connection: DuckDBConnection, server: string, changes: PrivilegeChange[], append: Append): Promise<void> {
+/** What was last written for a server: each row by key, with its values, to write only what changed next time. */
+export interface WrittenRoles {
+  snapshotId: string | null;
+  roles: Map<string, string>;
+  memberships: Map<string, string>;
+}
+
+type RoleRowValues = Parameters<ColumnarTable<typeof ROLES>['push']>[0];
+type MembershipRowValues = Parameters<ColumnarTable<typeof ROLE_MEMBERSHIPS>['push']>[0];
+
+/**
+ * Makes one server's `roles` and `role_memberships` the replay of `changes` (its effective changes, in
+ * order). Given what it wrote last time (`previous`), it deletes and inserts only the rows that differ:
+ * a batch usually touches a handful of roles of thousands. Returns what is written now.
+ */
+export async function writeRoleTables(
+  connection: DuckDBConnection,
+  server: string,
+  changes: PrivilegeChange[],
+  append: Append,
+  previous?: WrittenRoles,
+): Promise<WrittenRoles> {
   // A live snapshot is exact at its time: the replay starts from the latest one (src/snapshot).
   const snapshot = await latestSnapshot(connection, server);
   const base = snapshot ? await loadRoleBase(connection, snapshot) : undefined;
   const { roles, memberships } = rebuildRoles(changes, base ? { base } : {});
-  const roleRows = new ColumnarTable('roles', ROLES);
+  const written: WrittenRoles = { snapshotId: snapshot?.snapshotId ?? null, roles: new Map(), memberships: new Map() };
+  const roleRows = new Map<string, RoleRowValues>();
   for (const r of roles) {
-    roleRows.push([
+    const row: RoleRowValues = [
       r.server, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
       r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.created_at, r.created_by, r.password_changed_at, r.uncertain,
-    ]);
+    ];
+    roleRows.set(r.rolname, row);
+    written.roles.set(r.rolname, JSON.stringify(row));
   }
-  const memberRows = new ColumnarTable('role_memberships', ROLE_MEMBERSHIPS);
-  for (const m of memberships) memberRows.push([m.server, m.role_name, m.member, m.admin_option, m.grantor, m.granted_at]);
-  for (const table of ['roles', 'role_memberships']) {
-    const del = await connection.prepare(`DELETE FROM ${table} WHERE server = $1`);
-    del.bindVarchar(1, server);
-    await del.run();
+  const memberRows = new Map<string, MembershipRowValues>();
+  for (const m of memberships) {
+    const key = `${m.role_name}\u0000${m.member}`;
+    const row: MembershipRowValues = [m.server, m.role_name, m.member, m.admin_option, m.grantor, m.granted_at];
+    memberRows.set(key, row);
+    written.memberships.set(key, JSON.stringify(row));
   }
-  if (roleRows.size > 0) await append('roles', roleRows);
-  if (memberRows.size > 0) await append('role_memberships', memberRows);
+
+  const incremental = previous !== undefined && previous.snapshotId === written.snapshotId;
+  const staleRoles = incremental ? changedKeys(previous.roles, written.roles) : null;
+  const staleMembers = incremental ? changedKeys(previous.memberships, written.memberships) : null;
+  if (staleRoles === null || staleMembers === null) {
+    for (const table of ['roles', 'role_memberships']) {
+      const del = await connection.prepare(`DELETE FROM ${table} WHERE server = $1`);
+      del.bindVarchar(1, server);
+      await del.run();
+    }
+  } else {
+    await deleteKeys(connection, 'roles', ['rolname'], server, [...staleRoles.removed].map((k) => [k]));
+    await deleteKeys(connection, 'role_memberships', ['role_name', 'member'], server, [...staleMembers.removed].map((k) => k.split('\u0000')));
+  }
+  const roleTable = new ColumnarTable('roles', ROLES);
+  for (const [key, row] of roleRows) if (staleRoles === null || staleRoles.added.has(key)) roleTable.push(row);
+  const memberTable = new ColumnarTable('role_memberships', ROLE_MEMBERSHIPS);
+  for (const [key, row] of memberRows) if (staleMembers === null || staleMembers.added.has(key)) memberTable.push(row);
+  if (roleTable.size > 0) await append('roles', roleTable);
+  if (memberTable.size > 0) await append('role_memberships', memberTable);
+  return written;
+}
+
+/** Keys whose row must go (gone or changed) and keys whose row must be written (new or changed). */
+function changedKeys(before: Map<string, string>, after: Map<string, string>): { removed: Set<string>; added: Set<string> } {
+  const removed = new Set<string>();
+  const added = new Set<string>();
+  for (const [key, value] of before) if (after.get(key) !== value) removed.add(key);
+  for (const [key, value] of after) if (before.get(key) !== value) added.add(key);
+  return { removed, added };
+}
+
+async function deleteKeys(connection: DuckDBConnection, table: string, columns: string[], server: string, keys: string[][]): Promise<void> {
+  if (keys.length === 0) return;
+  const where = columns.map((c, i) => `${c} = $${i + 2}`).join(' AND ');
+  const stmt = await connection.prepare(`DELETE FROM ${table} WHERE server = $1 AND ${where}`);
+  for (const key of keys) {
+    stmt.bindVarchar(1, server);
+    key.forEach((value, i) => stmt.bindVarchar(i + 2, value));
+    await stmt.run();
+  }
 }
 
 /** The effective changes of one server, in the order they happened, as the analyzer produced them. */

@@ -35,6 +35,10 @@ export const DEAD_LETTERS = [
 
 export const SESSION_KEYS = [['server', 'varchar'], ['session_id', 'varchar']] as const satisfies ColumnSpec;
 
+export const INEFFECTIVE_MARKS = [
+  ['server', 'varchar'], ['session_id', 'varchar'], ['from_ts', 'timestamptz'], ['until_ts', 'timestamptz'], ['seq', 'bigint'],
+] as const satisfies ColumnSpec;
+
 export const PRIVILEGE_CHANGES = [
   ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['actor', 'varchar'],
   ['acting_role', 'varchar'], ['action', 'varchar'], ['role_name', 'varchar'], ['attribute', 'varchar'], ['value', 'varchar'],
