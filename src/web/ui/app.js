@@ -69,9 +69,10 @@ function renderNav(dashboards, current) {
 async function renderPickers(dashboard, values) {
   const form = document.getElementById('pickers');
   const since = el('select', { name: 'since', id: 'pick-since' });
-  const choices = [...SINCE_CHOICES];
+  // Without a value the queries use their own defaults: say so rather than show a range that is not applied.
+  const choices = values.since ? [...SINCE_CHOICES] : [['', "each query's default"], ...SINCE_CHOICES];
   if (values.since && !choices.some(([v]) => v === values.since)) choices.push([values.since, values.since]);
-  for (const [value, label] of choices) since.append(el('option', { value, text: label, selected: value === values.since }));
+  for (const [value, label] of choices) since.append(el('option', { value, text: label, selected: value === (values.since || '') }));
   form.append(labelled('From', since));
   form.append(labelled('Until (blank: now)', el('input', { name: 'until', id: 'pick-until', value: values.until || '', placeholder: 'ISO time or 2 hours' })));
 

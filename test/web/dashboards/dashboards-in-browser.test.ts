@@ -17,8 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { createDetector } from '../../../src/detect/index.js';
 import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
+import { closeDatabase, openDatabase } from '../../../src/store/open-database.js';
+import { createDashboardRoutes } from '../../../src/web/dashboards/index.js';
+import { startOpsServer } from '../../../src/web/ops-server.js';
 import { queryStore } from '../../support/store-reader.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -313,5 +317,44 @@ describe('acknowledging an alert in the dashboards that auditduck run serves', {
     assert.deepEqual(rows, [{ status: 'acknowledged', acknowledged_by: 'web UI' }]);
     const others = await count(db, `SELECT count(*) FROM alerts WHERE alert_id <> ${id} AND status = 'acknowledged'`);
     assert.equal(others, 0, 'only the selected alert changed');
+  });
+});
+
+describe('the membership graph in a browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  it('draws one arrow per membership and one box per role, and the chain reaches the admin table', async () => {
+    // The capture revokes its one membership, so the graph is drawn over a small synthetic store.
+    const db = await openDatabase(':memory:');
+    await db.connection.run(`
+      INSERT INTO roles (server, rolname, rolsuper) VALUES ('pg1', 'root_like', true), ('pg1', 'team', false), ('pg1', 'alice', false), ('pg1', 'bob', false);
+      INSERT INTO role_memberships (server, role_name, member, admin_option, grantor) VALUES
+        ('pg1', 'root_like', 'team', false, 'postgres'), ('pg1', 'team', 'alice', true, 'postgres'),
+        ('pg1', 'team', 'bob', false, 'alice'), ('pg1', 'azure_pg_admin', 'bob', false, 'azuresu');
+    `);
+    const ui = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      health: () => ({}),
+      routes: createDashboardRoutes({ connection: await db.instance.connect(), log: pino({ level: 'silent' }) }),
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await openDashboard(page, `http://127.0.0.1:${ui.port}`, '/d/identities');
+      await noPanelErrors(page);
+      assert.equal(await page.locator(`${panel('membership-graph')} svg line.edge`).count(), 4);
+      assert.deepEqual((await page.locator(`${panel('membership-graph')} svg g.node text`).allTextContents()).sort(), ['alice', 'azure_pg_admin', 'bob', 'root_like', 'team']);
+      const via = await page.locator(`${panel('admin-equivalent')} td[data-column="via"]`).allTextContents();
+      assert.ok(via.includes('alice → team → root_like'), via.join(' | '));
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/membership-graph.png`, fullPage: true });
+    } finally {
+      await browser.close();
+      await ui.close();
+      await closeDatabase(db);
+    }
   });
 });
