@@ -30,6 +30,8 @@ const timer = setInterval(() => void insertOne(), 20);
 process.stdout.write(`ready ${api.port}\n`);
 
 const stop = async () => {
+  // Never outlive the test, even if closing hangs.
+  setTimeout(() => process.exit(1), 2_000).unref();
   clearInterval(timer);
   removeDiscoveryFile(dbPath);
   await api.close();
@@ -39,3 +41,6 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+// If the test process dies without stopping us, its end of our stdin closes: stop too, never linger.
+process.stdin.on('end', () => void stop());
+process.stdin.resume();
