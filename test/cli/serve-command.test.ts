@@ -16,7 +16,8 @@ describe('auditduck serve', () => {
   it('on a store held by a running writer says so and points at the UI of run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-serve-'));
     const db = join(dir, 'store.duckdb');
-    const writer = spawn(process.execPath, ['--import', 'tsx', 'test/web/holding-writer.ts', db], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // stdin stays open: the holding writer stops when its stdin ends.
+    const writer = spawn(process.execPath, ['--import', 'tsx', 'test/web/holding-writer.ts', db], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
         writer.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
