@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEventHubsBroker, type EventHubsBroker } from '../../support/eventhubs-broker/index.js';
 import { waitUntil } from '../../support/eventhubs-broker/wait-until.js';
-import { startEventHubsSource, type EventHubsSourceOptions, type EventHubsSubscription } from '../../../src/sources/eventhubs/index.js';
+import { startEventHubsSource, type EventHubsSubscription } from '../../../src/sources/eventhubs/index.js';
 import { MemoryStore, duplicatesAndMissing, expectedKeys } from './memory-store.js';
 
 const fast = {
@@ -19,15 +19,6 @@ function records(partition: string, from: number, count: number): unknown[] {
 describe('the Event Hubs source against the test broker', () => {
   let broker: EventHubsBroker;
   const open: EventHubsSubscription[] = [];
-  const start = async (store: MemoryStore, extra: Partial<EventHubsSourceOptions['config']> = {}): Promise<EventHubsSubscription> => {
-    const subscription = await startEventHubsSource({
-      config: { connectionString: broker.connectionString, ...fast, ...extra },
-      readPosition: store.readPosition,
-      onBatch: store.onBatch,
-    });
-    open.push(subscription);
-    return subscription;
-  };
 
   before(async () => {
     broker = await startEventHubsBroker({ hubName: 'pglogs', partitionCount: 2 });
@@ -41,7 +32,14 @@ describe('the Event Hubs source against the test broker', () => {
     broker.publish('0', records('0', 0, 120));
     broker.publish('1', records('1', 0, 80));
     const store = new MemoryStore();
-    const source = await start(store);
+    const lag = new Map<string, number>();
+    const source = await startEventHubsSource({
+      config: { connectionString: broker.connectionString, ...fast },
+      readPosition: store.readPosition,
+      onBatch: store.onBatch,
+      metrics: { partitionLag: { set: ({ partition }, value) => void lag.set(partition, value) } },
+    });
+    open.push(source);
     await waitUntil(() => store.rows.length >= 200, '200 rows');
     await source.close();
 
@@ -55,6 +53,7 @@ describe('the Event Hubs source against the test broker', () => {
 
     const metrics = source.metrics();
     assert.deepEqual(metrics.map((m) => [m.partitionId, m.events, m.lastSequenceNumber, m.lag]), [['0', 120, 119, 0], ['1', 80, 79, 0]]);
+    assert.deepEqual(Object.fromEntries(lag), { 'eventhubs:pglogs/0': 0, 'eventhubs:pglogs/1': 0 });
   });
 
   it('passes JSON bodies parsed, other bytes as a Buffer and AMQP strings as strings', async () => {

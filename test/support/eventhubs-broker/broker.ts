@@ -1,6 +1,6 @@
 /**
  * A local Event Hubs broker for tests: an AMQP 1.0 server on `rhea` that speaks the surface the real
- * `@azure/event-hubs` clients use (see docs/eventhubs.md and the README in this folder):
+ * `@azure/event-hubs` clients use (docs/eventhubs.md, "Testing without Azure"):
  * - SASL ANONYMOUS (or no SASL) over plain TCP, as the SDK does with `UseDevelopmentEmulator=true`;
  * - `$cbs` put-token (always 202) and `$management` READ of the hub and of a partition;
  * - producer links on `<hub>` and `<hub>/Partitions/<id>`, single messages and batches (format 0x80013700);
