@@ -77,7 +77,7 @@ describe('alerts and rules commands', () => {
     try {
       const ack = cli(['alerts', 'ack', '2', '--db', db]);
       assert.notEqual(ack.code, 0);
-      assert.match(ack.stderr, /held by another process.*Stop it, acknowledge/);
+      assert.match(ack.stderr, /held by another process.*Acknowledge in its web UI.*stop it, acknowledge/);
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@ import { requireTimeOrAgo } from '../../config/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { openQueryTarget } from '../../query/query-target.js';
-import { runQuery } from '../../query/run-query.js';
+import { acknowledgeAlerts } from '../../detect/acknowledge-alerts.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 
 const STATUSES = ['open', 'acknowledged', 'retracted'] as const;
@@ -35,18 +35,13 @@ const ackCommand = new Command('ack')
       db = await openDatabase(dbPath);
     } catch (error) {
       if (/lock|another process/i.test((error as Error).message)) {
-        throw new Error(`cannot acknowledge: ${dbPath} is held by another process (usually 'auditduck run'). Stop it, acknowledge, and start it again; listing works while it runs.`);
+        throw new Error(`cannot acknowledge: ${dbPath} is held by another process (usually 'auditduck run'). Acknowledge in its web UI (the alerts dashboard), or stop it, acknowledge, and start it again; listing works while it runs.`);
       }
       throw error;
     }
     try {
-      const result = await runQuery(
-        db.connection,
-        `UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = $by, updated_at = now()
-         WHERE alert_id IN (SELECT unnest(string_split($ids, ','))::BIGINT) AND status = 'open' RETURNING alert_id`,
-        { ids: numbers.join(','), by: opts.by ?? process.env.USER ?? 'unknown' },
-      );
-      const done = new Set(result.rows.map((r) => String(r.alert_id)));
+      const acknowledged = await acknowledgeAlerts(db.connection, numbers.map(Number), opts.by ?? process.env.USER ?? 'unknown');
+      const done = new Set(acknowledged.map(String));
       const missed = numbers.filter((id) => !done.has(id));
       process.stdout.write(`acknowledged ${done.size} alert(s)${done.size ? `: ${[...done].join(', ')}` : ''}\n`);
       if (missed.length > 0) process.stderr.write(`not open or not found: ${missed.join(', ')}\n`);

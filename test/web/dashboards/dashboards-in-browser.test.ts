@@ -26,6 +26,8 @@ import { startOpsServer } from '../../../src/web/ops-server.js';
 import { queryStore } from '../../support/store-reader.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** On a developer's machine without Chromium these tests skip; in CI (which installs it) a missing browser fails them. */
+const BROWSER_SKIP = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is not installed (scripts/install-system-deps.sh installs it)`;
 const ARTIFACTS = 'test-artifacts/dashboards';
 const SAMPLES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/partition-1.jsonl'];
 /** The capture is short and its times are whatever day it was taken: look at all of it. */
@@ -100,7 +102,7 @@ async function noPanelErrors(page: Page): Promise<void> {
   assert.deepEqual(errors, [], 'no panel shows an error');
 }
 
-describe('dashboards in a browser, over a store ingested from samples/', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('dashboards in a browser, over a store ingested from samples/', { skip: BROWSER_SKIP }, () => {
   let dir: string;
   let db: string;
   let browser: Browser;
@@ -264,7 +266,7 @@ describe('dashboards in a browser, over a store ingested from samples/', { skip:
   });
 });
 
-describe('acknowledging an alert in the dashboards that auditduck run serves', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('acknowledging an alert in the dashboards that auditduck run serves', { skip: BROWSER_SKIP }, () => {
   let dir: string;
   let db: string;
   let run: { child: ChildProcess; output: () => string };
@@ -320,7 +322,7 @@ describe('acknowledging an alert in the dashboards that auditduck run serves', {
   });
 });
 
-describe('the membership graph in a browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('the membership graph in a browser', { skip: BROWSER_SKIP }, () => {
   it('draws one arrow per membership and one box per role, and the chain reaches the admin table', async () => {
     // The capture revokes its one membership, so the graph is drawn over a small synthetic store.
     const db = await openDatabase(':memory:');
