@@ -14,6 +14,7 @@ import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
 import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
+import type { PartitionMetrics } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
 import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
@@ -35,7 +36,12 @@ export interface MainJob {
 interface Source {
   done: Promise<void>;
   close(): Promise<void>;
+  /** Per-partition progress, for the periodic progress line (Event Hubs only). */
+  partitions?(): PartitionMetrics[];
 }
+
+/** How often `run` logs its throughput and each partition's lag. */
+const PROGRESS_EVERY_MS = 60_000;
 
 export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
@@ -135,6 +141,21 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
         })
       : null;
 
+  let lastRecords = 0;
+  const progress = setInterval(() => {
+    const records = metrics.totals.records;
+    log.info(
+      {
+        recordsPerSecond: Math.round(((records - lastRecords) * 1000) / PROGRESS_EVERY_MS),
+        ...metrics.totals,
+        partitions: source.partitions?.().map((p) => ({ partition: p.partitionId, events: p.events, lag: p.lag, lastSequenceNumber: p.lastSequenceNumber })),
+      },
+      'progress',
+    );
+    lastRecords = records;
+  }, PROGRESS_EVERY_MS);
+  progress.unref();
+
   let stopping: Promise<void> | null = null;
   return {
     httpPort: ops?.port ?? null,
@@ -144,6 +165,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
       stopping ??= (async () => {
         await source.close();
         clearInterval(scheduledRules);
+        clearInterval(progress);
         await delivery.stop();
         await snapshots?.stop();
         await ops?.close();
@@ -174,5 +196,5 @@ async function startEventHubs(
     log,
     metrics,
   });
-  return { done: new Promise<void>(() => undefined), close: () => subscription.close() };
+  return { done: new Promise<void>(() => undefined), close: () => subscription.close(), partitions: () => subscription.metrics() };
 }
