@@ -41,6 +41,7 @@ function renderSummary(s: Record<string, unknown>): string {
     ['session updates', s.sessionUpdates],
     ['auth failures', s.authFailures],
     ['privilege changes', s.privilegeChanges],
+    ['control-plane events', s.controlPlaneEvents],
     ['dead letters', s.deadLetters],
     ['skipped (other categories)', s.skipped],
     ['attributed late', s.lateAttributed],
