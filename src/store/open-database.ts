@@ -29,7 +29,7 @@ export async function openDatabase(path: string, opts: { readOnly?: boolean; mem
   await connection.run(`SET TimeZone = 'UTC'`);
   if (!readOnly) {
     // Fewer, larger checkpoints: the WAL is merged into the file in big steps instead of every 16 MiB.
-    await connection.run(`SET checkpoint_threshold = '256MiB'`);
+    await connection.run(`SET checkpoint_threshold = '64MiB'`);
     await migrate(connection);
   }
   return { instance, connection, path, readOnly };
