@@ -36,6 +36,7 @@ describe('ingest of a real PostgreSQL + pgaudit capture', () => {
   let auditLines: number;
   let jsonlogRecords: JsonlogRecord[];
   let cliOutput = '';
+  let splitBefore = 0;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-ingest-'));
@@ -99,6 +100,16 @@ line";`,
       // Small batches so that attribution across batches (and late) is exercised too.
       await ingestFiles([path], { dbPath: stores[name], format: 'auto', logLinePrefix: '%t-%c-', server: name.startsWith('e') || name.startsWith('a') ? undefined : 'test-flex', log: silentLogger, batchRecords: 20 } as Parameters<typeof ingestFiles>[1]);
     }
+    // Audit lines in one file, the session lines that attribute them in another, read afterwards.
+    // Azure's records carry no user of their own: only the session lines can tell it.
+    const isAudit = (r: (typeof azure)[number]) => r.properties.message.includes('-LOG:  AUDIT: ');
+    await writeFile(join(dir, 'audit-only.json'), azure.filter(isAudit).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await writeFile(join(dir, 'without-audit.json'), azure.filter((r) => !isAudit(r)).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    stores.split = join(dir, 'split.duckdb');
+    await ingestFiles([join(dir, 'audit-only.json')], { dbPath: stores.split, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    splitBefore = (await queryStore(stores.split, 'SELECT count(*) AS n FROM audit_events WHERE user_name IS NULL'))[0]!.n as number;
+    await ingestFiles([join(dir, 'without-audit.json')], { dbPath: stores.split, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+
     // The CLI once, with debug logs, so its output can be searched for secrets too.
     const cli = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', join(dir, 'cli.duckdb'), files.stderr], {
       env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' },
@@ -173,6 +184,16 @@ line";`,
       });
     });
   }
+
+  it('attributes audit events whose session lines come later, from another file', async () => {
+    assert.equal(splitBefore, auditLines, 'before the session lines, no audit event can know its user');
+    const rows = await queryStore(stores.split!, `SELECT count(*) FILTER (WHERE user_name IS NULL OR client_addr IS NULL OR database_name IS NULL) AS unattributed, count(*) AS n FROM audit_events`);
+    assert.deepEqual(rows, [{ unattributed: 0, n: auditLines }]);
+    const dba = await queryStore(stores.split!, `SELECT DISTINCT user_name, database_name FROM audit_events WHERE command = 'DO' AND statement LIKE '%do_role%'`);
+    assert.deepEqual(dba, [{ user_name: 'dba', database_name: 'shop' }]);
+    const actors = await queryStore(stores.split!, `SELECT count(*) AS n FROM privilege_changes WHERE actor IS NULL`);
+    assert.equal(actors[0]!.n, 0);
+  });
 
   it('logs no password on the command line run', () => {
     assert.ok(cliOutput.length > 0);
