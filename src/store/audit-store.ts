@@ -4,7 +4,8 @@
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
 import { type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { readEffectiveChanges, writeRoleTables, type WrittenRoles } from './role-tables.js';
+import { readEffectiveChanges, snapshotBase, writeRoleRows, type WrittenRoles } from './role-tables.js';
+import { RoleReplay, type RoleBase } from '../analyze/roles/rebuild-roles.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
@@ -34,6 +35,8 @@ export class AuditStore {
   private readonly unattributed = new Map<string, { server: string; sessionId: string }>();
   /** Each server's effective changes in order, as last replayed: most batches only append to them. */
   private readonly replayed = new Map<string, PrivilegeChange[]>();
+  /** Each server's replay, kept to be extended by the next batch. */
+  private readonly replays = new Map<string, { base: RoleBase | undefined; replay: RoleReplay }>();
   /** Each server's role rows as last written, so a batch rewrites only the roles it changed. */
   private readonly writtenRoles = new Map<string, WrittenRoles>();
 
@@ -99,6 +102,7 @@ export class AuditStore {
       await c.run('COMMIT');
     } catch (error) {
       this.replayed.clear();
+      this.replays.clear();
       this.writtenRoles.clear();
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
@@ -146,20 +150,31 @@ export class AuditStore {
     const stale = new Set(lateServers);
     const servers = new Set([...batch.serversWithChanges, ...stale]);
     for (const server of servers) {
+      const added = batch.changes.filter((ch) => ch.server === server && ch.effective);
       let changes = stale.has(server) ? undefined : this.replayed.get(server);
+      const marked = markedChanges(batch.ineffective, server);
       if (changes) {
-        const marked = markedChanges(batch.ineffective, server);
         if (marked.size > 0) changes = changes.filter((ch) => !isMarked(ch, marked));
-        const added = batch.changes.filter((ch) => ch.server === server && ch.effective);
         if (added.length > 0) changes = [...changes, ...added].sort(byTimeThenSeq);
       } else {
         changes = await readEffectiveChanges(this.connection, server);
       }
       this.replayed.set(server, changes);
-      const written = await writeRoleTables(this.connection, server, changes, (t, rows) => this.append(t, rows), this.writtenRoles.get(server));
+
+      // Most batches only add changes after the last one replayed: extend the replay instead of redoing it.
+      const base = await snapshotBase(this.connection, server);
+      let replay = this.replays.get(server);
+      const extended = replay !== undefined && replay.base === base && marked.size === 0 && !stale.has(server) && replay.replay.extend(added);
+      if (!extended) {
+        replay = { base, replay: new RoleReplay(server, base) };
+        replay.replay.extend(changes);
+      }
+      this.replays.set(server, replay!);
+      const written = await writeRoleRows(this.connection, server, replay!.replay.rows(), base, (t, rows) => this.append(t, rows), this.writtenRoles.get(server));
       this.writtenRoles.set(server, written);
     }
   }
+
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
   private async completeControlPlane(events: StoreBatch['completedControlPlane']): Promise<void> {

@@ -3,9 +3,9 @@
  * on top of the server's latest live snapshot when there is one (src/snapshot). Runs inside the batch's
  * transaction, for the servers whose changes the batch touched, and after each snapshot.
  */
-import { DuckDBTimestampTZValue, DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, DuckDBListValue, LIST, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
-import { rebuildRoles } from '../analyze/roles/rebuild-roles.js';
+import { rebuildRoles, type MembershipRow, type RoleBase, type RoleRow } from '../analyze/roles/rebuild-roles.js';
 import { ColumnarTable } from './columnar-table.js';
 import { latestSnapshot, loadRoleBase } from './snapshot-tables.js';
 import { ROLE_MEMBERSHIPS, ROLES } from './table-specs.js';
@@ -34,11 +34,26 @@ export async function writeRoleTables(
   append: Append,
   previous?: WrittenRoles,
 ): Promise<WrittenRoles> {
-  // A live snapshot is exact at its time: the replay starts from the latest one (src/snapshot).
+  const base = await snapshotBase(connection, server);
+  return writeRoleRows(connection, server, rebuildRoles(changes, base ? { base } : {}), base, append, previous);
+}
+
+/** A live snapshot is exact at its time: the replay starts from the server's latest one (src/snapshot). */
+export async function snapshotBase(connection: DuckDBConnection, server: string): Promise<RoleBase | undefined> {
   const snapshot = await latestSnapshot(connection, server);
-  const base = snapshot ? await loadRoleBase(connection, snapshot) : undefined;
-  const { roles, memberships } = rebuildRoles(changes, base ? { base } : {});
-  const written: WrittenRoles = { snapshotId: snapshot?.snapshotId ?? null, roles: new Map(), memberships: new Map() };
+  return snapshot ? loadRoleBase(connection, snapshot) : undefined;
+}
+
+/** Writes a replay's rows for one server: only those that differ from `previous` when it rests on the same snapshot. */
+export async function writeRoleRows(
+  connection: DuckDBConnection,
+  server: string,
+  { roles, memberships }: { roles: readonly RoleRow[]; memberships: readonly MembershipRow[] },
+  base: RoleBase | undefined,
+  append: Append,
+  previous?: WrittenRoles,
+): Promise<WrittenRoles> {
+  const written: WrittenRoles = { snapshotId: base ? `${base.server}@${base.takenAt.toISOString()}` : null, roles: new Map(), memberships: new Map() };
   const roleRows = new Map<string, RoleRowValues>();
   for (const r of roles) {
     const row: RoleRowValues = [
@@ -87,15 +102,14 @@ function changedKeys(before: Map<string, string>, after: Map<string, string>): {
   return { removed, added };
 }
 
+/** One DELETE for all the keys: a batch can change hundreds of roles. */
 async function deleteKeys(connection: DuckDBConnection, table: string, columns: string[], server: string, keys: string[][]): Promise<void> {
   if (keys.length === 0) return;
-  const where = columns.map((c, i) => `${c} = $${i + 2}`).join(' AND ');
-  const stmt = await connection.prepare(`DELETE FROM ${table} WHERE server = $1 AND ${where}`);
-  for (const key of keys) {
-    stmt.bindVarchar(1, server);
-    key.forEach((value, i) => stmt.bindVarchar(i + 2, value));
-    await stmt.run();
-  }
+  const key = columns.join(` || chr(0) || `);
+  const stmt = await connection.prepare(`DELETE FROM ${table} WHERE server = $1 AND ${key} IN (SELECT unnest($2::VARCHAR[]))`);
+  stmt.bindVarchar(1, server);
+  stmt.bindList(2, keys.map((k) => k.join('\u0000')), LIST(VARCHAR));
+  await stmt.run();
 }
 
 /** The effective changes of one server, in the order they happened, as the analyzer produced them. */

@@ -5,13 +5,14 @@
  */
 const RESOURCE_ID = '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/BENCH/PROVIDERS/MICROSOFT.DBFORPOSTGRESQL/FLEXIBLESERVERS/';
 
-const STATEMENTS = [
-  ['READ', 'SELECT', 'SELECT abalance FROM pgbench_accounts WHERE aid = 48213;'],
+/** pgbench's TPC-B-like transaction, as pgaudit logs it with `pgaudit.log = 'all'`. */
+const PGBENCH_TRANSACTION = [
+  ['MISC', 'BEGIN', 'BEGIN;'],
   ['WRITE', 'UPDATE', 'UPDATE pgbench_accounts SET abalance = abalance + -4172 WHERE aid = 48213;'],
+  ['READ', 'SELECT', 'SELECT abalance FROM pgbench_accounts WHERE aid = 48213;'],
   ['WRITE', 'UPDATE', 'UPDATE pgbench_tellers SET tbalance = tbalance + -4172 WHERE tid = 7;'],
   ['WRITE', 'UPDATE', 'UPDATE pgbench_branches SET bbalance = bbalance + -4172 WHERE bid = 1;'],
   ['WRITE', 'INSERT', 'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 48213, -4172, CURRENT_TIMESTAMP);'],
-  ['MISC', 'BEGIN', 'BEGIN;'],
   ['MISC', 'COMMIT', 'END;'],
 ] as const;
 
@@ -63,12 +64,15 @@ export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
     if (random() < 0.02) {
       lines.splice(1, 2, ['FATAL', `password authentication failed for user "${user}"`]);
     } else {
-      const statements = 5 + Math.floor(random() * 60);
-      for (let i = 1; i <= statements; i++) {
-        const roleStatement = user === 'dba_alice' && random() < 0.2;
-        const [cls, command, text] = roleStatement ? ROLE_STATEMENTS[Math.floor(random() * ROLE_STATEMENTS.length)]! : STATEMENTS[Math.floor(random() * STATEMENTS.length)]!;
-        const statement = csvField(text.replace('%n', String(pid)));
-        lines.push(['LOG', `AUDIT: SESSION,${i},1,${cls},${command},,,${statement},<not logged>`]);
+      // Whole transactions, and between them (for the DBA) now and then a role statement.
+      const transactions = 1 + Math.floor(random() * 9);
+      let id = 0;
+      for (let t = 0; t < transactions; t++) {
+        for (const [cls, command, text] of PGBENCH_TRANSACTION) lines.push(['LOG', `AUDIT: SESSION,${++id},1,${cls},${command},,,${csvField(text)},<not logged>`]);
+        if (user === 'dba_alice' && random() < 0.5) {
+          const [cls, command, text] = ROLE_STATEMENTS[Math.floor(random() * ROLE_STATEMENTS.length)]!;
+          lines.push(['LOG', `AUDIT: SESSION,${++id},1,${cls},${command},,,${csvField(text.replace('%n', String(pid)))},<not logged>`]);
+        }
       }
       lines.push(['LOG', `disconnection: session time: 0:00:0${Math.floor(random() * 9)}.${String(Math.floor(random() * 999)).padStart(3, '0')} user=${user} database=appdb host=10.0.0.1 port=5432`]);
     }

@@ -109,6 +109,62 @@ export function rebuildRoles(changes: PrivilegeChange[], opts: { at?: Date; base
   return { roles: roleRows, memberships: memberRows };
 }
 
+/**
+ * One server's replay that later changes can extend without starting over: the ingest applies each
+ * batch's changes to it. It refuses (returns false) a change that sorts before one already applied, or
+ * that a snapshot already covers once the replay has passed it; the caller then replays from scratch.
+ */
+export class RoleReplay {
+  private readonly roles = new Map<string, RoleState>();
+  private readonly members = new Map<string, MembershipRow>();
+  private seeded: { roles: Map<string, RoleState>; members: Map<string, MembershipRow> } | null = null;
+  private lastTime = -Infinity;
+  private lastSeq = -Infinity;
+
+  constructor(
+    readonly server: string,
+    private readonly base?: RoleBase,
+  ) {}
+
+  extend(changes: readonly PrivilegeChange[]): boolean {
+    const ordered = changes.filter((c) => c.effective && c.server === this.server).sort(byTimeThenSeq);
+    const first = ordered[0];
+    if (first && !this.isAfterLast(first)) return false;
+    const takenAt = this.base?.takenAt.getTime() ?? Infinity;
+    if (this.seeded && first && first.loggedAt.getTime() <= takenAt) return false;
+    for (const c of ordered) {
+      if (this.base && !this.seeded && c.loggedAt.getTime() > takenAt) {
+        const seed = seedFromBase(this.base, this.roles, this.members);
+        this.seeded = { roles: seed.roles, members: seed.memberships };
+      }
+      apply(c, this.seeded?.roles ?? this.roles, this.seeded?.members ?? this.members);
+      this.lastTime = c.loggedAt.getTime();
+      this.lastSeq = c.seq;
+    }
+    return true;
+  }
+
+  rows(): { roles: RoleRow[]; memberships: MembershipRow[] } {
+    const state = this.seeded ?? (this.base ? (({ roles, memberships }) => ({ roles, members: memberships }))(seedFromBase(this.base, this.roles, this.members)) : { roles: this.roles, members: this.members });
+    const roles = [...state.roles.values()].map((r) => r.row).sort((a, b) => compareText(a.rolname, b.rolname));
+    const memberships = [...state.members.values()].sort((a, b) => compareText(a.role_name, b.role_name) || compareText(a.member, b.member));
+    return { roles, memberships };
+  }
+
+  private isAfterLast(c: PrivilegeChange): boolean {
+    const t = c.loggedAt.getTime();
+    return t > this.lastTime || (t === this.lastTime && c.seq > this.lastSeq);
+  }
+}
+
+function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {
+  return a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const memberKey = (role: string, member: string): string => `${role}\u0000${member}`;
 
 /** The snapshot's roles and memberships, with what only the trail before it knows carried over by name. */
