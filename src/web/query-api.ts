@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { copyReadOnly, FILE_FORMATS, ReadOnlyViolation, runReadOnly } from '../query/read-only-query.js';
+import { readBody } from './request-body.js';
 
 export { removeDiscoveryFile, writeDiscoveryFile } from './api-discovery.js';
 
@@ -72,7 +73,7 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(res, 401, { error: 'missing or wrong bearer token' });
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req));
+      body = JSON.parse(await readBody(req, MAX_BODY_BYTES));
     } catch (error) {
       return send(res, 400, { error: `the body must be JSON {sql, params, format}: ${(error as Error).message}` });
     }
@@ -118,22 +119,6 @@ async function inRolledBackTransaction<T>(connection: DuckDBConnection, work: ()
   } finally {
     await connection.run('ROLLBACK').catch(() => undefined);
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

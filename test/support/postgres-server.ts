@@ -21,10 +21,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './local-ports.js';
 
 export const DEFAULT_PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
 export const DEFAULT_PG_LIB_DIR = '/usr/lib/postgresql/15/lib';
@@ -138,19 +138,6 @@ function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; in
     child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
     child.stdin.on('error', () => {}); // psql may exit (failed login) before reading its input
     child.stdin.end(options.input ?? '');
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -30,6 +30,10 @@ import type { Route } from '../ops-server.js';
 import { DEFAULT_DASHBOARDS_DIR, loadDashboards, type Dashboard } from './dashboard-file.js';
 import { defaultQueryDirs, findQueryIn, panelParams, ReadSession } from './panel-query.js';
 import { checkUiToken } from './ui-token.js';
+import { readBody } from '../request-body.js';
+
+/** An acknowledge request is a list of ids. */
+const MAX_ACK_BODY_BYTES = 64 * 1024;
 
 /** src/web/ui/ at the package root: the TypeScript build copies nothing, so dist/ serves it from src/. */
 const UI_DIR = fileURLToPath(new URL('../../../src/web/ui/', import.meta.url));
@@ -195,7 +199,7 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     if (!opts.acknowledgeAlert) return sendJson(res, 409, { error: READ_ONLY_ACK_MESSAGE });
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req));
+      body = JSON.parse(await readBody(req, MAX_ACK_BODY_BYTES));
     } catch (error) {
       return sendJson(res, 400, { error: `the body must be JSON {"ids": [...]}: ${(error as Error).message}` });
     }
@@ -241,18 +245,3 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > 64 * 1024) {
-        reject(new Error('body over 64 KiB'));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -24,6 +23,7 @@ import { closeDatabase, openDatabase } from '../../../src/store/open-database.js
 import { createDashboardRoutes } from '../../../src/web/dashboards/index.js';
 import { startOpsServer } from '../../../src/web/ops-server.js';
 import { queryStore } from '../../support/store-reader.js';
+import { freePort, waitFor } from '../../support/local-ports.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** On a developer's machine without Chromium these tests skip; in CI (which installs it) a missing browser fails them. */
@@ -33,29 +33,9 @@ const SAMPLES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/parti
 /** The capture is short and its times are whatever day it was taken: look at all of it. */
 const ALL_TIME = 'since=1970-01-01T00:00:00Z';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function count(db: string, sql: string): Promise<number> {
   const rows = await queryStore(db, sql);
   return Number(Object.values(rows[0]!)[0]);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
