@@ -16,7 +16,7 @@ import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { PartitionMetrics } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
-import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
+import { createDashboardRoutes, ReadSession, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
@@ -111,7 +111,8 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
   // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
   const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
-  if (dashboardConnection) {
+  const dashboardReads = dashboardConnection ? new ReadSession(dashboardConnection) : null;
+  if (dashboardConnection && dashboardReads) {
     const ui = resolveUiToken(config.http.host);
     ops = await startOpsServer({
       host: config.http.host,
@@ -120,6 +121,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
       health: () => ({ source: sourceKind, ...metrics.totals }),
       routes: createDashboardRoutes({
         connection: dashboardConnection,
+        session: dashboardReads,
         log,
         ...(ui.token ? { token: ui.token } : {}),
         acknowledgeAlert: async (ids, by) => ({ acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by)) }),
@@ -171,6 +173,9 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
         await ops?.close();
         await queryApi.close();
         removeDiscoveryFile(config.db);
+        // DuckDB blocks for good when a connection closes under a running statement: let every one finish.
+        await pipeline.drain();
+        await dashboardReads?.idle();
         queryConnection.closeSync();
         dashboardConnection?.closeSync();
         await store.close();

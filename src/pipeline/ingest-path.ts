@@ -65,29 +65,35 @@ export async function ingestPath(
     inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
   };
 
-  for await (const chunk of readLines(path, from)) {
-    for (const o of chunk.oversized) {
-      results.push({ kind: 'dead', dead: { source, position: String(o.start), reason: `line longer than ${MAX_LINE_BYTES} bytes (${o.end - o.start} bytes), not read`, raw: o.head } });
-      position = o.end;
-    }
-    for (const line of chunk.lines) {
-      if (!decoder) {
-        if (line.text.trim() === '') continue;
-        format = detectFormat(line.text);
-        decoder = makeDecoder(format);
-        deps.log.debug({ source, format }, 'detected input format');
+  try {
+    for await (const chunk of readLines(path, from)) {
+      for (const o of chunk.oversized) {
+        results.push({ kind: 'dead', dead: { source, position: String(o.start), reason: `line longer than ${MAX_LINE_BYTES} bytes (${o.end - o.start} bytes), not read`, raw: o.head } });
+        position = o.end;
       }
-      const out = decoder.push(line);
-      for (const r of out) results.push(r);
-      bytes += line.end - line.start;
-      position = line.end;
+      for (const line of chunk.lines) {
+        if (!decoder) {
+          if (line.text.trim() === '') continue;
+          format = detectFormat(line.text);
+          decoder = makeDecoder(format);
+          deps.log.debug({ source, format }, 'detected input format');
+        }
+        const out = decoder.push(line);
+        for (const r of out) results.push(r);
+        bytes += line.end - line.start;
+        position = line.end;
+      }
+      if (results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
     }
-    if (results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
+    if (decoder) for (const r of decoder.flush()) results.push(r);
+    // After flush nothing is held back: the whole input up to `position` is committed.
+    decoder = undefined;
+    await commit();
+  } catch (error) {
+    // A read error must not close the store under the commit in flight: DuckDB would block for good.
+    await inFlight.catch(() => undefined);
+    throw error;
   }
-  if (decoder) for (const r of decoder.flush()) results.push(r);
-  // After flush nothing is held back: the whole input up to `position` is committed.
-  decoder = undefined;
-  await commit();
   await inFlight;
 
   function makeDecoder(f: LogFormat) {

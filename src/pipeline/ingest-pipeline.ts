@@ -122,6 +122,11 @@ export class IngestPipeline {
     return { batch, committed, target, skipped, skippedCategories };
   }
 
+  /** Resolves when every commit and exclusive write asked for so far has finished. */
+  drain(): Promise<unknown> {
+    return this.commits;
+  }
+
   /** Runs other writes to the store (scheduled rules) in turn with the batches, so they never conflict. */
   exclusive<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     const run = () => work(this.store.connection);

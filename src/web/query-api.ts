@@ -105,10 +105,14 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    // Resolves once the statement in flight has finished too: closing DuckDB under a running statement hangs.
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await queue;
+    },
   };
 }
 

@@ -18,6 +18,8 @@ const api = await startQueryApi({ connection: apiConnection, host: '127.0.0.1', 
 writeDiscoveryFile(dbPath, { port: api.port, token });
 
 let n = 0;
+/** The insert in flight: closing DuckDB while a statement runs on its connection blocks the process for good. */
+let inFlight: Promise<unknown> = Promise.resolve();
 const insertOne = async () => {
   n++;
   await store.connection.run(
@@ -26,13 +28,16 @@ const insertOne = async () => {
   );
 };
 for (let i = 0; i < 5; i++) await insertOne();
-const timer = setInterval(() => void insertOne(), 20);
+const timer = setInterval(() => {
+  inFlight = inFlight.then(insertOne, insertOne);
+}, 20);
 process.stdout.write(`ready ${api.port}\n`);
 
 const stop = async () => {
   // Never outlive the test, even if closing hangs.
   setTimeout(() => process.exit(1), 2_000).unref();
   clearInterval(timer);
+  await inFlight.catch(() => undefined);
   removeDiscoveryFile(dbPath);
   await api.close();
   apiConnection.closeSync();

@@ -51,6 +51,8 @@ export interface DashboardRoutesOptions {
   /** Required on every request when set (see ui-token.ts). */
   token?: string;
   log: Logger;
+  /** The session the reads queue on, when the caller must wait for them before closing `connection`. */
+  session?: ReadSession;
   /** The writer's way to acknowledge alerts; absent in `serve`, which holds the store read-only. */
   acknowledgeAlert?: (ids: number[], by: string) => Promise<AcknowledgeResult>;
   /** Searched before the built-in dashboards/ and queries/. */
@@ -67,7 +69,7 @@ export const READ_ONLY_ACK_MESSAGE =
   'while nothing else holds the store, or the dashboards that `auditduck run` serves (AUDITDUCK_HTTP_PORT).';
 
 export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
-  const session = new ReadSession(opts.connection);
+  const session = opts.session ?? new ReadSession(opts.connection);
   const dashboardDirs = [...(opts.dashboardDirs ?? []), DEFAULT_DASHBOARDS_DIR];
   const queryDirs = defaultQueryDirs(opts.queryDirs);
   const findDashboard = (name: string): Dashboard | undefined => loadDashboards(dashboardDirs).dashboards.find((d) => d.name === name);

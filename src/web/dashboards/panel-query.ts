@@ -54,6 +54,11 @@ export class ReadSession {
     });
   }
 
+  /** Resolves when the read in flight (if any) has finished: close the connection only after it. */
+  idle(): Promise<unknown> {
+    return this.queue;
+  }
+
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);
