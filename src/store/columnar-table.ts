@@ -12,6 +12,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type bindingsModule from '@duckdb/node-bindings';
+
+/** The very bindings @duckdb/node-api uses (its own dependency, resolved from it): one native module. */
+const bindings = createRequire(createRequire(import.meta.url).resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof bindingsModule;
 
 /**
  * Rows gathered column by column and appended as DuckDB data chunks: per-value appender calls cost
@@ -47,6 +52,8 @@ export interface AppendableRows {
 export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   private columns: (DuckDBValue | null)[][];
   private readonly types: DuckDBType[];
+  /** Columns whose values are strings or null (varchar, json): written to the vector directly. */
+  private readonly stringColumns: boolean[];
 
   constructor(
     readonly table: string,
@@ -54,6 +61,7 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   ) {
     this.columns = spec.map(() => []);
     this.types = spec.map(([, kind]) => DUCKDB_TYPES[kind]);
+    this.stringColumns = spec.map(([, kind]) => kind === 'varchar' || kind === 'json');
   }
 
   get size(): number {
@@ -74,7 +82,8 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       const count = Math.min(CHUNK_ROWS, rows - from);
       const chunk = DuckDBDataChunk.create(this.types, count);
       for (let c = 0; c < this.columns.length; c++) {
-        chunk.setColumnValues(c, from === 0 && count === rows ? this.columns[c]! : this.columns[c]!.slice(from, from + count));
+        if (this.stringColumns[c]) writeStrings(chunk, c, this.columns[c] as (string | null)[], from, count);
+        else chunk.setColumnValues(c, from === 0 && count === rows ? this.columns[c]! : this.columns[c]!.slice(from, from + count));
       }
       appender.appendDataChunk(chunk);
     }
@@ -106,4 +115,46 @@ function toDuckDB(kind: ColumnKind, value: unknown): DuckDBValue | null {
     default:
       return kind satisfies never;
   }
+}
+
+/**
+ * A VARCHAR column of a fresh chunk, written without the per-value wrapper of setColumnValues: strings
+ * of at most 12 ASCII bytes are laid out inline in their 16-byte string_t slots (length, then the bytes,
+ * zero-padded: DuckDB's inlined layout, the one DuckDBVarCharVector reads) and copied in one call;
+ * longer ones go through DuckDB's assign (which copies them into the vector's heap); nulls are
+ * validity bits, copied the way DuckDBValidity does.
+ */
+function writeStrings(chunk: DuckDBDataChunk, column: number, values: readonly (string | null)[], from: number, count: number): void {
+  const vector = bindings.data_chunk_get_vector(chunk.chunk, column);
+  const dataBuffer = new ArrayBuffer(count * 16);
+  const data = new Uint8Array(dataBuffer);
+  let validity: Uint8Array | null = null;
+  let long: number[] | null = null;
+  for (let i = 0; i < count; i++) {
+    const value = values[from + i];
+    if (value === null || value === undefined) {
+      validity ??= new Uint8Array(new ArrayBuffer(Math.ceil(count / 64) * 8)).fill(0xff);
+      validity[i >> 3]! &= ~(1 << (i & 7));
+      continue;
+    }
+    const length = value.length;
+    if (length <= 12 && isAscii(value)) {
+      const o = i * 16;
+      data[o] = length;
+      for (let k = 0; k < length; k++) data[o + 4 + k] = value.charCodeAt(k);
+    } else {
+      (long ??= []).push(i);
+    }
+  }
+  bindings.copy_data_to_vector(vector, 0, dataBuffer, 0, dataBuffer.byteLength);
+  if (long !== null) for (const i of long) bindings.vector_assign_string_element(vector, i, values[from + i]!);
+  if (validity !== null) {
+    bindings.vector_ensure_validity_writable(vector);
+    bindings.copy_data_to_vector_validity(vector, 0, validity.buffer as ArrayBuffer, validity.byteOffset, validity.byteLength);
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) > 0x7f) return false;
+  return true;
 }
