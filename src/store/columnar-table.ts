@@ -154,7 +154,11 @@ function writeStrings(chunk: DuckDBDataChunk, column: number, values: readonly (
   }
 }
 
+/** ASCII without NUL: the inline layout and DuckDB's own assign then store the very same bytes. */
 function isAscii(s: string): boolean {
-  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) > 0x7f) return false;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0 || c > 0x7f) return false;
+  }
   return true;
 }
