@@ -26,8 +26,18 @@ function redact(text: string, conninfo: boolean): RedactionResult {
 
 export function redactSecrets(text: string): RedactionResult {
   if (!SECRET_HINT.test(text)) return { text, secrets: [] };
-  return redact(text, false);
+  // A replacement can change how the rest reads (a pattern's value swallowed the `--` that made the rest a
+  // comment): run again until nothing changes, so redacting stored text again never finds more.
+  let result = redact(text, false);
+  for (let pass = 1; pass < MAX_PASSES; pass++) {
+    const again = redact(result.text, false);
+    if (again.text === result.text) break;
+    result = { text: again.text, secrets: [...result.secrets, ...again.secrets] };
+  }
+  return result;
 }
+
+const MAX_PASSES = 4;
 
 /**
  * Redacts bind parameters: parameter N (1-based `$N`) when the statement puts it where a secret

@@ -195,6 +195,17 @@ describe('redactParameters', () => {
   });
 });
 
+describe('redactSecrets reaches a fixpoint', () => {
+  // Found by the idempotence property: PGPASSWORD's value swallowed the `--` that made the rest a comment,
+  // so a second redaction found the literal after PASSWORD that the first had read as commented out.
+  it('finds nothing more when stored text is redacted again', () => {
+    const once = redactSecrets("PGPASSWORD=--set PASSWORD '\n");
+    assert.equal(once.text, "PGPASSWORD=<REDACTED> PASSWORD '<REDACTED>'");
+    assert.equal(once.secrets.length, 2);
+    assert.deepEqual(redactSecrets(once.text), { text: once.text, secrets: [] });
+  });
+});
+
 describe('formatSecretArguments', () => {
   it('numbers sequential and positional specifiers like format() does', () => {
     assert.deepEqual([...formatSecretArguments('ALTER ROLE %I PASSWORD %L')], [2]);
