@@ -4,6 +4,8 @@ import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js
 import { createLogger } from '../../logging/logger.js';
 import { AZURE_LOG_LINE_PREFIX, validatePrefix } from '../../parse/prefix/compile-prefix.js';
 import { ingestFiles } from '../../pipeline/ingest-files.js';
+import { loadRunConfig } from '../../config/run-config.js';
+import { createDetector } from '../../detect/index.js';
 
 export const ingestCommand = new Command('ingest')
   .description('read log files (plain or gzip) or stdin into the store; a file already read is resumed, never read twice')
@@ -13,10 +15,14 @@ export const ingestCommand = new Command('ingest')
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--server <name>', 'server name (Azure records carry their own; raw PostgreSQL logs default to "local")')
   .option('--json', 'print the summary as JSON')
+  .option('--config <file>', "a run configuration file: its `detection` section tunes the rules (default: Azure's maintenance traffic excluded)")
+  .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean }) => {
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string }) => {
     const log = createLogger();
+    // The rules stand on the privilege analysis: without it they would see no changes.
+    const observers = opts.detection && opts.privilegeAnalysis ? [createDetector((await loadRunConfig(opts.config, {})).detection)] : [];
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
     const summary = await ingestFiles(paths, {
@@ -27,6 +33,7 @@ export const ingestCommand = new Command('ingest')
       log,
       batchRecords: opts.batchRecords,
       analyzePrivileges: opts.privilegeAnalysis,
+      observers,
     });
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
