@@ -5,7 +5,7 @@
  */
 import { type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { readEffectiveChanges, snapshotBase, writeRoleRows, type WrittenRoles } from './role-tables.js';
-import { RoleReplay, type RoleBase } from '../analyze/roles/rebuild-roles.js';
+import { byTimeThenSeq, RoleReplay, type RoleBase } from '../analyze/roles/rebuild-roles.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
@@ -284,8 +284,4 @@ function isMarked(change: PrivilegeChange, marked: Map<string, { from: number; u
   const range = marked.get(`${change.sessionId ?? ''}\u0000${change.seq}`);
   const at = change.loggedAt.getTime();
   return range !== undefined && at >= range.from && at <= range.until;
-}
-
-function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {
-  return a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq;
 }

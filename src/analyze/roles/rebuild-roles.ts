@@ -157,7 +157,8 @@ export class RoleReplay {
   }
 }
 
-function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {
+/** The order a replay applies changes in: by time, then by the analyzer's order of observation. */
+export function byTimeThenSeq(a: PrivilegeChange, b: PrivilegeChange): number {
   return a.loggedAt.getTime() - b.loggedAt.getTime() || a.seq - b.seq;
 }
 
