@@ -10,6 +10,8 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { StoreBatch } from './store-batch.js';
+import { sqlString } from './sql-literal.js';
+import { snapshotsStored } from './snapshot-tables.js';
 import { INEFFECTIVE_MARKS, SESSION_KEYS, SESSIONS } from './table-specs.js';
 
 export interface CommitTarget {
@@ -39,6 +41,8 @@ export class AuditStore {
   private readonly replays = new Map<string, { base: RoleBase | undefined; replay: RoleReplay }>();
   /** Each server's role rows as last written, so a batch rewrites only the roles it changed. */
   private readonly writtenRoles = new Map<string, WrittenRoles>();
+  /** Each server's replay base as last read, with the count of snapshots stored then: read again only after a new one. */
+  private readonly bases = new Map<string, { stored: number; base: RoleBase | undefined }>();
 
   private constructor(readonly db: Database) {}
 
@@ -92,18 +96,14 @@ export class AuditStore {
       counts.lateAttributed = late.rows;
       await this.replayRoles(batch, late.privilegeServers);
       if (beforeCommit) await beforeCommit(c);
-      if (target.sourceKey !== null) {
-        const stmt = await c.prepare('INSERT OR REPLACE INTO source_positions VALUES ($1, $2, $3, now())');
-        stmt.bindVarchar(1, target.sourceKey);
-        stmt.bindVarchar(2, target.source);
-        stmt.bindVarchar(3, target.position);
-        await stmt.run();
-      }
-      await c.run('COMMIT');
+      // Position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
+      const position = target.sourceKey === null ? '' : `INSERT OR REPLACE INTO source_positions VALUES (${sqlString(target.sourceKey)}, ${sqlString(target.source)}, ${sqlString(target.position)}, now());`;
+      await c.run(`${position} COMMIT`);
     } catch (error) {
       this.replayed.clear();
       this.replays.clear();
       this.writtenRoles.clear();
+      this.bases.clear();
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
     }
@@ -133,8 +133,7 @@ export class AuditStore {
           : `${name} = coalesce(excluded.${name}, sessions.${name})`,
       )
       .join(', ');
-    await this.connection.run(`INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}`);
-    await this.connection.run('DELETE FROM sessions_stage');
+    await this.connection.run(`INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}; DELETE FROM sessions_stage`);
   }
 
   /**
@@ -162,7 +161,7 @@ export class AuditStore {
       this.replayed.set(server, changes);
 
       // Most batches only add changes after the last one replayed: extend the replay instead of redoing it.
-      const base = await snapshotBase(this.connection, server);
+      const base = await this.baseOf(server);
       let replay = this.replays.get(server);
       const extended = replay !== undefined && replay.base === base && marked.size === 0 && !stale.has(server) && replay.replay.extend(added);
       if (!extended) {
@@ -175,6 +174,14 @@ export class AuditStore {
     }
   }
 
+  private async baseOf(server: string): Promise<RoleBase | undefined> {
+    const stored = snapshotsStored();
+    const cached = this.bases.get(server);
+    if (cached?.stored === stored) return cached.base;
+    const base = await snapshotBase(this.connection, server);
+    this.bases.set(server, { stored, base });
+    return base;
+  }
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
   private async completeControlPlane(events: StoreBatch['completedControlPlane']): Promise<void> {
@@ -285,3 +292,4 @@ function isMarked(change: PrivilegeChange, marked: Map<string, { from: number; u
   const at = change.loggedAt.getTime();
   return range !== undefined && at >= range.from && at <= range.until;
 }
+

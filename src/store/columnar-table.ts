@@ -1,26 +1,15 @@
-import {
-  BIGINT,
-  BOOLEAN,
-  DuckDBDataChunk,
-  DuckDBTimestampTZValue,
-  INTEGER,
-  LIST,
-  listValue,
-  TIMESTAMPTZ,
-  VARCHAR,
-  type DuckDBAppender,
-  type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBDataChunk, BIGINT, BOOLEAN, INTEGER, LIST, listValue, TIMESTAMPTZ, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import { createRequire } from 'node:module';
 import type bindingsModule from '@duckdb/node-bindings';
 
 /** The very bindings @duckdb/node-api uses (its own dependency, resolved from it): one native module. */
 const bindings = createRequire(createRequire(import.meta.url).resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof bindingsModule;
+type Vector = ReturnType<typeof bindings.data_chunk_get_vector>;
 
 /**
- * Rows gathered column by column and appended as DuckDB data chunks: per-value appender calls cost
- * most of the CPU on the ingest path (facts: ~49k rows/s row by row), chunks avoid them.
+ * Rows gathered column by column and appended as DuckDB data chunks whose vectors are filled from typed
+ * arrays: per-value appender calls, and a DuckDB value object per cell, cost most of the CPU on the
+ * ingest path (facts: ~49k rows/s row by row).
  */
 export type ColumnKind = 'varchar' | 'integer' | 'bigint' | 'timestamptz' | 'boolean' | 'varchar[]' | 'json';
 
@@ -50,10 +39,9 @@ export interface AppendableRows {
 }
 
 export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
-  private columns: (DuckDBValue | null)[][];
+  /** The values as given: no conversion until they are written into a chunk. */
+  private columns: unknown[][];
   private readonly types: DuckDBType[];
-  /** Columns whose values are strings or null (varchar, json): written to the vector directly. */
-  private readonly stringColumns: boolean[];
 
   constructor(
     readonly table: string,
@@ -61,7 +49,6 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   ) {
     this.columns = spec.map(() => []);
     this.types = spec.map(([, kind]) => DUCKDB_TYPES[kind]);
-    this.stringColumns = spec.map(([, kind]) => kind === 'varchar' || kind === 'json');
   }
 
   get size(): number {
@@ -70,9 +57,7 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
 
   push(row: RowOf<S>): void {
     const values = row as readonly unknown[];
-    for (let i = 0; i < this.spec.length; i++) {
-      this.columns[i]!.push(toDuckDB(this.spec[i]![1], values[i]));
-    }
+    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.push(values[i] ?? null);
   }
 
   /** Appends everything gathered, in the caller's open transaction, and starts empty again. */
@@ -82,8 +67,30 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       const count = Math.min(CHUNK_ROWS, rows - from);
       const chunk = DuckDBDataChunk.create(this.types, count);
       for (let c = 0; c < this.columns.length; c++) {
-        if (this.stringColumns[c]) writeStrings(chunk, c, this.columns[c] as (string | null)[], from, count);
-        else chunk.setColumnValues(c, from === 0 && count === rows ? this.columns[c]! : this.columns[c]!.slice(from, from + count));
+        const values = this.columns[c]!;
+        const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
+        switch (this.spec[c]![1]) {
+          case 'varchar':
+          case 'json':
+            writeStrings(vector, values as (string | null)[], from, count);
+            break;
+          case 'integer':
+            writeFixed(vector, values, from, count, 4, (view, o, v) => view.setInt32(o, v as number, true));
+            break;
+          case 'bigint':
+            writeFixed(vector, values, from, count, 8, (view, o, v) => setInt64(view, o, v as number));
+            break;
+          case 'timestamptz':
+            writeFixed(vector, values, from, count, 8, (view, o, v) => setInt64(view, o, (v as Date).getTime() * 1000));
+            break;
+          case 'boolean':
+            writeFixed(vector, values, from, count, 1, (view, o, v) => view.setUint8(o, v ? 1 : 0));
+            break;
+          case 'varchar[]':
+            // Rare (privilege changes, roles): DuckDB's own list writer is plenty.
+            chunk.setColumnValues(c, values.slice(from, from + count).map((v) => (v === null ? null : listValue(v as string[]))));
+            break;
+        }
       }
       appender.appendDataChunk(chunk);
     }
@@ -96,45 +103,46 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   }
 }
 
-function toDuckDB(kind: ColumnKind, value: unknown): DuckDBValue | null {
-  if (value === null || value === undefined) return null;
-  switch (kind) {
-    case 'varchar':
-    case 'json':
-      return value as string;
-    case 'varchar[]':
-      return listValue(value as string[]);
-    case 'integer':
-      return value as number;
-    case 'bigint':
-      return BigInt(value as number);
-    case 'timestamptz':
-      return new DuckDBTimestampTZValue(BigInt((value as Date).getTime()) * 1000n);
-    case 'boolean':
-      return value as boolean;
-    default:
-      return kind satisfies never;
+/** A safe integer as little-endian int64, without a BigInt per value. */
+function setInt64(view: DataView, offset: number, value: number): void {
+  const high = Math.floor(value / 4294967296);
+  view.setUint32(offset, value - high * 4294967296, true);
+  view.setInt32(offset + 4, high, true);
+}
+
+/** A fixed-width column: the values laid out as DuckDB stores them, copied in one call; nulls as validity bits. */
+function writeFixed(vector: Vector, values: readonly unknown[], from: number, count: number, width: number, set: (view: DataView, offset: number, value: unknown) => void): void {
+  const buffer = new ArrayBuffer(count * width);
+  const view = new DataView(buffer);
+  let validity: Uint8Array | null = null;
+  for (let i = 0; i < count; i++) {
+    const value = values[from + i];
+    if (value === null || value === undefined) validity = markNull(validity, i, count);
+    else set(view, i * width, value);
   }
+  bindings.copy_data_to_vector(vector, 0, buffer, 0, buffer.byteLength);
+  if (validity !== null) writeValidity(vector, validity);
 }
 
 /**
- * A VARCHAR column of a fresh chunk, written without the per-value wrapper of setColumnValues: strings
- * of at most 12 ASCII bytes are laid out inline in their 16-byte string_t slots (length, then the bytes,
- * zero-padded: DuckDB's inlined layout, the one DuckDBVarCharVector reads) and copied in one call;
- * longer ones go through DuckDB's assign (which copies them into the vector's heap); nulls are
- * validity bits, copied the way DuckDBValidity does.
+ * A VARCHAR column of a fresh chunk. Strings of at most 12 ASCII bytes are laid out inline in their
+ * 16-byte string_t slots (length, then the bytes, zero-padded: DuckDB's inlined layout). Longer ones go
+ * through DuckDB's assign, which copies them into the vector's heap, once per distinct value: a repeat
+ * (the source, a session id, a table name) reuses the first one's slot, pointer and all.
  */
-function writeStrings(chunk: DuckDBDataChunk, column: number, values: readonly (string | null)[], from: number, count: number): void {
-  const vector = bindings.data_chunk_get_vector(chunk.chunk, column);
-  const dataBuffer = new ArrayBuffer(count * 16);
-  const data = new Uint8Array(dataBuffer);
+function writeStrings(vector: Vector, values: readonly (string | null)[], from: number, count: number): void {
+  const data = new Uint8Array(count * 16);
   let validity: Uint8Array | null = null;
-  let long: number[] | null = null;
+  // Index of the first slot holding each long value; -1 marks a slot to fill from that first one.
+  let firstOf: Map<string, number> | null = null;
+  let repeats: number[] | null = null;
+  let assigned: number[] | null = null;
+  let previous: string | null = null;
+  let previousSlot = -1;
   for (let i = 0; i < count; i++) {
     const value = values[from + i];
     if (value === null || value === undefined) {
-      validity ??= new Uint8Array(new ArrayBuffer(Math.ceil(count / 64) * 8)).fill(0xff);
-      validity[i >> 3]! &= ~(1 << (i & 7));
+      validity = markNull(validity, i, count);
       continue;
     }
     const length = value.length;
@@ -142,16 +150,40 @@ function writeStrings(chunk: DuckDBDataChunk, column: number, values: readonly (
       const o = i * 16;
       data[o] = length;
       for (let k = 0; k < length; k++) data[o + 4 + k] = value.charCodeAt(k);
-    } else {
-      (long ??= []).push(i);
+      continue;
     }
+    // The previous long value first: repeats mostly come in runs, and comparing is cheaper than hashing.
+    let first = value === previous ? previousSlot : (firstOf ??= new Map()).get(value);
+    if (first === undefined) {
+      first = i;
+      firstOf!.set(value, i);
+      bindings.vector_assign_string_element(vector, i, value);
+      (assigned ??= []).push(i);
+    } else {
+      (repeats ??= []).push(i, first);
+    }
+    previous = value;
+    previousSlot = first;
   }
-  bindings.copy_data_to_vector(vector, 0, dataBuffer, 0, dataBuffer.byteLength);
-  if (long !== null) for (const i of long) bindings.vector_assign_string_element(vector, i, values[from + i]!);
-  if (validity !== null) {
-    bindings.vector_ensure_validity_writable(vector);
-    bindings.copy_data_to_vector_validity(vector, 0, validity.buffer as ArrayBuffer, validity.byteOffset, validity.byteLength);
+  if (assigned !== null) {
+    // Assign wrote each first slot into the vector; read them back so the copy below keeps them, and repeats share them.
+    const written = bindings.vector_get_data(vector, count * 16);
+    for (const i of assigned) data.set(written.subarray(i * 16, i * 16 + 16), i * 16);
+    if (repeats !== null) for (let r = 0; r < repeats.length; r += 2) data.copyWithin(repeats[r]! * 16, repeats[r + 1]! * 16, repeats[r + 1]! * 16 + 16);
   }
+  bindings.copy_data_to_vector(vector, 0, data.buffer, 0, data.byteLength);
+  if (validity !== null) writeValidity(vector, validity);
+}
+
+function markNull(validity: Uint8Array | null, i: number, count: number): Uint8Array {
+  const bits = validity ?? new Uint8Array(Math.ceil(count / 64) * 8).fill(0xff);
+  bits[i >> 3]! &= ~(1 << (i & 7));
+  return bits;
+}
+
+function writeValidity(vector: Vector, validity: Uint8Array): void {
+  bindings.vector_ensure_validity_writable(vector);
+  bindings.copy_data_to_vector_validity(vector, 0, validity.buffer as ArrayBuffer, validity.byteOffset, validity.byteLength);
 }
 
 /** ASCII without NUL: the inline layout and DuckDB's own assign then store the very same bytes. */

@@ -3,10 +3,11 @@
  * on top of the server's latest live snapshot when there is one (src/snapshot). Runs inside the batch's
  * transaction, for the servers whose changes the batch touched, and after each snapshot.
  */
-import { DuckDBTimestampTZValue, DuckDBListValue, LIST, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles, type MembershipRow, type RoleBase, type RoleRow } from '../analyze/roles/rebuild-roles.js';
 import { ColumnarTable } from './columnar-table.js';
+import { sqlString } from './sql-literal.js';
 import { latestSnapshot, loadRoleBase } from './snapshot-tables.js';
 import { ROLE_MEMBERSHIPS, ROLES } from './table-specs.js';
 
@@ -74,16 +75,13 @@ export async function writeRoleRows(
   const incremental = previous !== undefined && previous.snapshotId === written.snapshotId;
   const staleRoles = incremental ? changedKeys(previous.roles, written.roles) : null;
   const staleMembers = incremental ? changedKeys(previous.memberships, written.memberships) : null;
-  if (staleRoles === null || staleMembers === null) {
-    for (const table of ['roles', 'role_memberships']) {
-      const del = await connection.prepare(`DELETE FROM ${table} WHERE server = $1`);
-      del.bindVarchar(1, server);
-      await del.run();
-    }
-  } else {
-    await deleteKeys(connection, 'roles', ['rolname'], server, [...staleRoles.removed].map((k) => [k]));
-    await deleteKeys(connection, 'role_memberships', ['role_name', 'member'], server, [...staleMembers.removed].map((k) => k.split('\u0000')));
-  }
+  // Both tables' deletes in one round trip.
+  const deletes =
+    staleRoles === null || staleMembers === null
+      ? [`DELETE FROM roles WHERE server = ${sqlString(server)}`, `DELETE FROM role_memberships WHERE server = ${sqlString(server)}`]
+      : [deleteKeys('roles', ['rolname'], server, staleRoles.removed), deleteKeys('role_memberships', ['role_name', 'member'], server, staleMembers.removed)];
+  const sql = deletes.filter((d) => d !== null).join('; ');
+  if (sql !== '') await connection.run(sql);
   const roleTable = new ColumnarTable('roles', ROLES);
   for (const [key, row] of roleRows) if (staleRoles === null || staleRoles.added.has(key)) roleTable.push(row);
   const memberTable = new ColumnarTable('role_memberships', ROLE_MEMBERSHIPS);
@@ -102,14 +100,11 @@ function changedKeys(before: Map<string, string>, after: Map<string, string>): {
   return { removed, added };
 }
 
-/** One DELETE for all the keys: a batch can change hundreds of roles. */
-async function deleteKeys(connection: DuckDBConnection, table: string, columns: string[], server: string, keys: string[][]): Promise<void> {
-  if (keys.length === 0) return;
+/** One DELETE for all the keys (a batch can change hundreds of roles), or none; a key's columns are joined with NUL. */
+function deleteKeys(table: string, columns: string[], server: string, keys: ReadonlySet<string>): string | null {
+  if (keys.size === 0) return null;
   const key = columns.join(` || chr(0) || `);
-  const stmt = await connection.prepare(`DELETE FROM ${table} WHERE server = $1 AND ${key} IN (SELECT unnest($2::VARCHAR[]))`);
-  stmt.bindVarchar(1, server);
-  stmt.bindList(2, keys.map((k) => k.join('\u0000')), LIST(VARCHAR));
-  await stmt.run();
+  return `DELETE FROM ${table} WHERE server = ${sqlString(server)} AND ${key} IN (${[...keys].map(sqlString).join(', ')})`;
 }
 
 /** The effective changes of one server, in the order they happened, as the analyzer produced them. */

@@ -37,8 +37,19 @@ export interface SnapshotRef {
   takenAt: Date;
 }
 
+/**
+ * Snapshots stored by this process. A store file has one writing process, so while it runs no snapshot
+ * appears that this count missed: readers of the latest snapshot can cache it until the count moves.
+ */
+let storedSnapshots = 0;
+
+export function snapshotsStored(): number {
+  return storedSnapshots;
+}
+
 /** Appends one snapshot in the caller's transaction; returns its id. */
 export async function insertSnapshot(connection: DuckDBConnection, snap: ServerSnapshot): Promise<SnapshotRef> {
+  storedSnapshots++;
   const id = randomUUID();
   const { server, takenAt } = snap;
   const head = await connection.prepare('INSERT INTO snapshots VALUES ($1, $2, $3, $4, $5, $6)');
