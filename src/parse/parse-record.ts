@@ -6,8 +6,7 @@
 import type { DeadLetter, LogRecord } from '../decode/log-record.js';
 import { ParseError } from '../decode/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
-import type { AuditEntry } from './pgaudit/audit-entry.js';
-import { isAuditMessage, parseAuditMessage } from './pgaudit/index.js';
+import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from './pgaudit/index.js';
 import { redactParameters, redactSecrets } from './redact/index.js';
 import type { SecretFinding } from './redact/secret-finding.js';
 import { parseAuthFailure } from './session/auth-failure.js';
@@ -84,16 +83,4 @@ function redactRecord(raw: LogRecord, secrets: SecretFinding[]): LogRecord {
   const unchanged = message.text === raw.message && (statement === null || statement.text === raw.statement);
   if (unchanged && detail === raw.detail && hint === raw.hint) return raw;
   return { ...raw, message: message.text, statement: statement?.text ?? null, detail, hint };
-}
-
-/** pgaudit's quoting: a field is quoted only when it holds a comma, a quote or a line break. */
-function renderCsv(fields: readonly (string | null)[]): string {
-  return fields.map((f) => (f === null ? '' : /[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
-}
-
-function renderAuditMessage(a: AuditEntry): string {
-  const statement = a.statementLogged === 'logged' ? a.statement : `<${a.statementLogged}>`;
-  const fields = [a.auditType, String(a.statementId), String(a.substatementId), a.className, a.command, a.objectType, a.objectName, statement, a.parameter];
-  if (a.rows !== null) fields.push(String(a.rows));
-  return `AUDIT: ${renderCsv(fields)}`;
 }

@@ -98,11 +98,11 @@ export class IngestPipeline {
     const attributions: Attribution[] = [];
     for (const entry of parsed) {
       const { record } = entry;
-      batch.addLogRecord(record, entry.kind);
       const who = this.sessions.attribute(record);
       attributions.push(who);
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
-      else if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
+      else batch.addLogRecord(record, entry.kind);
+      if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
       if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
     }
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.

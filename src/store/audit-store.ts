@@ -22,7 +22,6 @@ export interface CommitTarget {
 }
 
 export interface CommitCounts {
-  logRecords: number;
   auditEvents: number;
   authFailures: number;
   deadLetters: number;
@@ -75,7 +74,6 @@ export class AuditStore {
   async commit(batch: StoreBatch, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const c = this.connection;
     const counts: CommitCounts = {
-      logRecords: batch.logRecords.size,
       auditEvents: batch.auditEvents.size,
       authFailures: batch.authFailures.size,
       deadLetters: batch.deadLetters.size,
@@ -86,7 +84,7 @@ export class AuditStore {
     };
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const table of [batch.logRecords, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges, batch.controlPlaneEvents]) {
+      for (const table of [batch.logLines, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges, batch.controlPlaneEvents]) {
         if (table.size > 0) await this.append(table.table, table);
       }
       await this.completeControlPlane(batch.completedControlPlane);

@@ -161,4 +161,41 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    description: 'audit lines stored once: log_records becomes log_lines, audit events say whether their line is there',
+    sql: `
+      -- An audit line was stored twice, as its log record and as its audit event: the record is now rendered
+      -- from the event, as pgaudit wrote it, by the view of version 7 (render-audit-message.ts does the same
+      -- in TypeScript). Lines the rendering would not give back exactly (a DETAIL, a <not logged> statement)
+      -- stay whole in log_lines, and their event says so with line_stored.
+      ALTER TABLE log_records RENAME TO log_lines;
+      ALTER TABLE audit_events ADD COLUMN line_stored BOOLEAN DEFAULT true;
+    `,
+  },
+  {
+    version: 7,
+    description: 'audit lines stored once: the log_records view',
+    sql: `
+      -- Apart from version 6: DuckDB cannot commit two ADD COLUMNs to one table in one transaction. The event
+      -- keeps its line's SQLSTATE (00000 in raw PostgreSQL logs, NULL from Azure) for the view.
+      ALTER TABLE audit_events ADD COLUMN sqlstate VARCHAR;
+      CREATE MACRO pgaudit_csv_field(v) AS
+        CASE WHEN v IS NULL THEN ''
+             WHEN contains(v, ',') OR contains(v, '"') OR contains(v, chr(13)) OR contains(v, chr(10)) THEN '"' || replace(v, '"', '""') || '"'
+             ELSE v END;
+      CREATE VIEW log_records AS
+        SELECT server, logged_at, session_id, pid, level, sqlstate, message, detail, hint, statement, kind, source, position
+        FROM log_lines
+        UNION ALL
+        SELECT server, logged_at, session_id, pid, level, sqlstate,
+          'AUDIT: ' || pgaudit_csv_field(audit_type) || ',' || statement_id::VARCHAR || ',' || substatement_id::VARCHAR || ','
+            || pgaudit_csv_field(class) || ',' || pgaudit_csv_field(command) || ',' || pgaudit_csv_field(object_type) || ','
+            || pgaudit_csv_field(object_name) || ',' || CASE WHEN statement IS NULL THEN '<previously logged>' ELSE pgaudit_csv_field(statement) END || ','
+            || pgaudit_csv_field(parameter) || coalesce(',' || rows::VARCHAR, '') AS message,
+          NULL::VARCHAR AS detail, NULL::VARCHAR AS hint, NULL::VARCHAR AS statement, 'audit' AS kind, source, position
+        FROM audit_events
+        WHERE NOT line_stored;
+    `,
+  },
 ];

@@ -55,7 +55,8 @@ async function migrate(connection: DuckDBConnection): Promise<void> {
       await insert.run();
       await connection.run('COMMIT');
     } catch (error) {
-      await connection.run('ROLLBACK');
+      // A failed statement may have ended the transaction already; the migration's own error is the one to report.
+      await connection.run('ROLLBACK').catch(() => undefined);
       throw new Error(`migrating the store to version ${migration.version} failed: ${(error as Error).message}`);
     }
   }

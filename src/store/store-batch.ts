@@ -4,7 +4,8 @@ import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { redactSecrets } from '../parse/redact/index.js';
 import { ColumnarTable } from './columnar-table.js';
-import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_RECORDS, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
+import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
+import { rendersAuditMessage } from '../parse/pgaudit/index.js';
 import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
@@ -14,7 +15,7 @@ const MAX_DEAD_LETTER_RAW = 64 * 1024;
 
 /** The rows of one source batch, gathered column-wise; the store commits them with the batch's position. */
 export class StoreBatch {
-  readonly logRecords = new ColumnarTable('log_records', LOG_RECORDS);
+  readonly logLines = new ColumnarTable('log_lines', LOG_LINES);
   readonly auditEvents = new ColumnarTable('audit_events', AUDIT_EVENTS);
   readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
   readonly deadLetters = new ColumnarTable('dead_letters', DEAD_LETTERS);
@@ -35,17 +36,21 @@ export class StoreBatch {
   readonly sessionKeys = new Set<string>();
   skipped = 0;
 
+  /** A record other than an audit line (those go through addAuditEvent). */
   addLogRecord(r: LogRecord, kind: string): void {
-    this.logRecords.push([
+    this.logLines.push([
       r.server, r.loggedAt, r.sessionId, r.pid, r.level, r.sqlstate, r.message, r.detail, r.hint, r.statement, kind, r.source, r.position,
     ]);
   }
 
+  /** An audit line: its event, and its log record only when the log_records view cannot render it back from the event. */
   addAuditEvent(r: LogRecord, a: AuditEntry, who: Attribution): void {
+    const lineStored = !rendersBack(r, a);
+    if (lineStored) this.addLogRecord(r, 'audit');
     this.auditEvents.push([
       r.server, r.loggedAt, r.sessionId, r.pid, a.auditType, a.statementId, a.substatementId, a.className, a.command,
       a.objectType, a.objectName, a.statement, a.parameter, a.rows, who.userName, who.databaseName, who.clientAddr,
-      who.applicationName, r.level, r.source, r.position,
+      who.applicationName, r.level, r.source, r.position, lineStored, r.sqlstate,
     ]);
     if (who.userName === null && r.sessionId !== null) this.markUnattributed(r.server, r.sessionId);
   }
@@ -103,4 +108,13 @@ export class StoreBatch {
   private markUnattributed(server: string, sessionId: string): void {
     this.unattributed.set(`${server}\u0000${sessionId}`, { server, sessionId });
   }
+}
+
+/**
+ * Whether migration 7's view gives this record back exactly from its event: no DETAIL, HINT or STATEMENT,
+ * and the message as pgaudit renders the event. The view can only show a missing statement as `<previously logged>`.
+ */
+function rendersBack(r: LogRecord, a: AuditEntry): boolean {
+  const statementShown = a.statement !== null || a.statementLogged === 'previously logged';
+  return r.detail === null && r.hint === null && r.statement === null && statementShown && rendersAuditMessage(a, r.message);
 }

@@ -1,7 +1,8 @@
 import type { ColumnSpec } from './columnar-table.js';
 
 /** Column order of the tables the ingest appends to; it must match migrations.ts. */
-export const LOG_RECORDS = [
+/** Log records other than audit lines, and the audit lines the log_records view could not render back (migrations 6 and 7). */
+export const LOG_LINES = [
   ['server', 'varchar'], ['logged_at', 'timestamptz'], ['session_id', 'varchar'], ['pid', 'integer'],
   ['level', 'varchar'], ['sqlstate', 'varchar'], ['message', 'varchar'], ['detail', 'varchar'], ['hint', 'varchar'],
   ['statement', 'varchar'], ['kind', 'varchar'], ['source', 'varchar'], ['position', 'varchar'],
@@ -13,7 +14,7 @@ export const AUDIT_EVENTS = [
   ['command', 'varchar'], ['object_type', 'varchar'], ['object_name', 'varchar'], ['statement', 'varchar'],
   ['parameter', 'varchar'], ['rows', 'bigint'], ['user_name', 'varchar'], ['database_name', 'varchar'],
   ['client_addr', 'varchar'], ['application_name', 'varchar'], ['level', 'varchar'], ['source', 'varchar'],
-  ['position', 'varchar'],
+  ['position', 'varchar'], ['line_stored', 'boolean'], ['sqlstate', 'varchar'],
 ] as const satisfies ColumnSpec;
 
 export const SESSIONS = [

@@ -6,3 +6,4 @@ export {
   isAuditMessage,
   parseAuditMessage,
 } from './parse-audit-message.js';
+export { renderAuditMessage, rendersAuditMessage, renderCsv } from './render-audit-message.js';
