@@ -152,7 +152,7 @@ export class AuditStore {
       const marked = markedChanges(batch.ineffective, server);
       if (changes) {
         if (marked.size > 0) changes = changes.filter((ch) => !isMarked(ch, marked));
-        if (added.length > 0) changes = [...changes, ...added].sort(byTimeThenSeq);
+        if (added.length > 0) changes = appendInOrder(changes, added);
       } else {
         changes = await readEffectiveChanges(this.connection, server);
       }
@@ -291,3 +291,10 @@ function isMarked(change: PrivilegeChange, marked: Map<string, { from: number; u
   return range !== undefined && at >= range.from && at <= range.until;
 }
 
+/** `changes` (in order) and `added`, in order: most batches only add changes later than all before, so no full sort. */
+function appendInOrder(changes: PrivilegeChange[], added: PrivilegeChange[]): PrivilegeChange[] {
+  const sorted = [...added].sort(byTimeThenSeq);
+  const lastBefore = changes.at(-1);
+  if (lastBefore === undefined || byTimeThenSeq(lastBefore, sorted[0]!) <= 0) return changes.concat(sorted);
+  return changes.concat(sorted).sort(byTimeThenSeq);
+}

@@ -92,13 +92,17 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   let dead: DeadLetter[] = [];
   let seq = 0;
 
+  // The last session asked for: a session's lines mostly come in runs, and this runs for every audit line.
+  let last: { server: string; sessionId: string | null; state: SessionState } | null = null;
   const stateOf = (server: string, sessionId: string | null): SessionState => {
+    if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
     const key = `${server}\u0000${sessionId ?? ''}`;
     let s = sessions.get(key);
     if (!s) {
       s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null };
       sessions.set(key, s);
     }
+    last = { server, sessionId, state: s };
     return s;
   };
 
@@ -313,6 +317,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
             const s = sessions.get(key);
             if (s?.inTx) mark(entry, s.txChanges, 'disconnected');
             sessions.delete(key);
+            if (last?.state === s) last = null;
           }
           return [];
         case 'auth-failure':
