@@ -103,7 +103,7 @@ export class IngestPipeline {
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else batch.addLogRecord(record, entry.kind);
       if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
-      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, { userName: who.userName })) changes.push(change);
+      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) changes.push(change);
     }
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
     for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
