@@ -37,7 +37,7 @@ async function generate(): Promise<void> {
       CASE WHEN i % 5 < 2 THEN 'TABLE' END, CASE WHEN i % 5 < 2 THEN 'public.t' || (i % 200) END,
       'select * from t' || (i % 200) || ' where id = ' || i, '<none>', i % 100,
       'user_' || (i % 500), 'db' || (i % 10), '10.0.' || (i % 250) || '.' || (i % 7), 'app_' || (i % 50),
-      'LOG', 'bench', CAST(i AS VARCHAR)
+      'LOG', 'bench', CAST(i AS VARCHAR), false, NULL
     FROM range(${ROWS}) t(i)`);
   await c.run(`
     INSERT INTO sessions (server, session_id, pid, started_at, ended_at, user_name, database_name, application_name, client_addr, client_port, auth_method, ssl)
