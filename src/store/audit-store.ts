@@ -135,11 +135,6 @@ export class AuditStore {
   }
 
   /**
-   * Fills user, database, client and application into rows stored before their session's lines
-   * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
-   * from the session's start on, so DuckDB's zone maps skip most of the table.
-   */
-  /**
    * Replays the roles of servers the batch touched. Appending the batch's changes to the cached list is
    * enough unless rows already stored changed (rolled back, attributed late): then the list is read again.
    */
@@ -172,6 +167,7 @@ export class AuditStore {
     }
   }
 
+  /** The server's replay base (its latest snapshot), read from the store only when a snapshot was stored since. */
   private async baseOf(server: string): Promise<RoleBase | undefined> {
     const stored = snapshotsStored();
     const cached = this.bases.get(server);
@@ -212,6 +208,11 @@ export class AuditStore {
     await this.connection.run('DELETE FROM ineffective_marks');
   }
 
+  /**
+   * Fills user, database, client and application into rows stored before their session's lines
+   * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
+   * from the session's start on, so DuckDB's zone maps skip most of the table.
+   */
   private async attributeLate(batch: StoreBatch): Promise<{ rows: number; privilegeServers: string[] }> {
     for (const [k, v] of batch.unattributed) this.unattributed.set(k, v);
     const candidates = [...batch.unattributed.values()];
