@@ -69,7 +69,8 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       for (let c = 0; c < this.columns.length; c++) {
         const values = this.columns[c]!;
         const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
-        switch (this.spec[c]![1]) {
+        const kind = this.spec[c]![1];
+        switch (kind) {
           case 'varchar':
           case 'json':
             writeStrings(vector, values as (string | null)[], from, count);
@@ -90,6 +91,8 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
             // Rare (privilege changes, roles): DuckDB's own list writer is plenty.
             chunk.setColumnValues(c, values.slice(from, from + count).map((v) => (v === null ? null : listValue(v as string[]))));
             break;
+          default:
+            kind satisfies never;
         }
       }
       appender.appendDataChunk(chunk);
