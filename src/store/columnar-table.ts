@@ -160,7 +160,7 @@ function writeStrings(vector: Vector, values: readonly (string | null)[], from: 
     if (first === undefined) {
       first = i;
       firstOf!.set(value, i);
-      bindings.vector_assign_string_element(vector, i, value);
+      assignString(vector, i, value);
       (assigned ??= []).push(i);
     } else {
       (repeats ??= []).push(i, first);
@@ -176,6 +176,19 @@ function writeStrings(vector: Vector, values: readonly (string | null)[], from: 
   }
   bindings.copy_data_to_vector(vector, 0, data.buffer, 0, data.byteLength);
   if (validity !== null) writeValidity(vector, validity);
+}
+
+/**
+ * DuckDB's assign, given UTF-8 bytes: encoding into one reused buffer spares the binding's conversion of a
+ * JS string (a malloc and a copy per value).
+ */
+const encoder = new TextEncoder();
+const scratch = new Uint8Array(64 * 1024);
+function assignString(vector: Vector, index: number, value: string): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; a rare huge value gets a buffer of its own, not a scratch kept that big.
+  const target = value.length * 3 > scratch.length ? new Uint8Array(value.length * 3) : scratch;
+  const { written } = encoder.encodeInto(value, target);
+  bindings.vector_assign_string_element_len(vector, index, target.subarray(0, written));
 }
 
 function markNull(validity: Uint8Array | null, i: number, count: number): Uint8Array {

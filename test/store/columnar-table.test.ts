@@ -30,7 +30,7 @@ async function roundTrip(rows: [number, string | null, string | null, string[] |
 
 describe('ColumnarTable', () => {
   it('keeps edge-case strings exactly, across chunk boundaries', async () => {
-    const texts = ['', 'a', 'twelve chars', 'thirteen char', 'ünïcødé', '日本語のテキスト', 'tab\there', 'new\nline', 'x'.repeat(5000), null, 'emoji 🦆'];
+    const texts = ['', 'a', 'twelve chars', 'thirteen char', 'ünïcødé', '日本語のテキスト', 'tab\there', 'new\nline', 'x'.repeat(5000), null, 'emoji 🦆', 'y'.repeat(30_000), '日'.repeat(25_000)];
     const rows = Array.from({ length: 5000 }, (_, i) => [i, texts[i % texts.length]!, i % 7 === 0 ? null : `{"n":${i}}`, i % 5 === 0 ? null : ['a', `t${i}`], i % 3 === 0 ? null : new Date(1_795_000_000_000 + i), i % 4 === 0 ? null : i % 2 === 0] as [number, string | null, string | null, string[] | null, Date | null, boolean | null]);
     assert.deepEqual(await roundTrip(rows), rows);
   });
