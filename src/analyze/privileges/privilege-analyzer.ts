@@ -28,7 +28,8 @@ export interface IneffectiveMark {
 }
 
 export interface PrivilegeAnalyzer {
-  observe(entry: ParsedEntry, session: { userName: string | null }): PrivilegeChange[];
+  /** The changes the line makes; the array is not to be kept or changed (lines that change nothing share one). */
+  observe(entry: ParsedEntry, session: { userName: string | null }): readonly PrivilegeChange[];
   /** Marks found since the last call. */
   ineffective(): IneffectiveMark[];
   /** Statements that could change privileges but do not parse, since the last call. */
@@ -86,21 +87,30 @@ interface SessionState {
   pending: Pending | null;
 }
 
+/** What observe returns for a line that changes nothing: one frozen array, not a new one per line. */
+const NONE: readonly PrivilegeChange[] = Object.freeze([]);
+
 export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
-  const sessions = new Map<string, SessionState>();
+  /** By server, then session id ('' for none): two lookups, no key string built per line. */
+  const sessions = new Map<string, Map<string, SessionState>>();
   let marks: IneffectiveMark[] = [];
   let dead: DeadLetter[] = [];
   let seq = 0;
 
   // The last session asked for: a session's lines mostly come in runs, and this runs for every audit line.
   let last: { server: string; sessionId: string | null; state: SessionState } | null = null;
+  const peek = (server: string, sessionId: string | null): SessionState | undefined => {
+    if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
+    return sessions.get(server)?.get(sessionId ?? '');
+  };
   const stateOf = (server: string, sessionId: string | null): SessionState => {
     if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
-    const key = `${server}\u0000${sessionId ?? ''}`;
-    let s = sessions.get(key);
+    let byId = sessions.get(server);
+    if (!byId) sessions.set(server, (byId = new Map()));
+    let s = byId.get(sessionId ?? '');
     if (!s) {
       s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null };
-      sessions.set(key, s);
+      byId.set(sessionId ?? '', s);
     }
     last = { server, sessionId, state: s };
     return s;
@@ -309,22 +319,26 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
       switch (entry.kind) {
         case 'statement':
           return observeStatement(entry, userName);
-        case 'audit':
+        case 'audit': {
+          // Most lines are reads and writes: they change nothing unless their session awaits the audit line of a
+          // logged statement (and a session never seen has no state to keep: an ERROR finds nothing to mark).
+          const { className } = entry.audit;
+          if ((className === 'READ' || className === 'WRITE') && !peek(entry.record.server, entry.record.sessionId)?.pending) return NONE;
           return observeAudit(entry, userName);
+        }
         case 'session':
           if (entry.session.event === 'disconnected') {
-            const key = `${entry.record.server}\u0000${entry.record.sessionId ?? ''}`;
-            const s = sessions.get(key);
+            const s = peek(entry.record.server, entry.record.sessionId);
             if (s?.inTx) mark(entry, s.txChanges, 'disconnected');
-            sessions.delete(key);
+            sessions.get(entry.record.server)?.delete(entry.record.sessionId ?? '');
             if (last?.state === s) last = null;
           }
-          return [];
+          return NONE;
         case 'auth-failure':
-          return [];
+          return NONE;
         case 'other':
-          if (entry.record.level === 'ERROR' && sessions.has(`${entry.record.server}\u0000${entry.record.sessionId ?? ''}`)) observeError(entry);
-          return [];
+          if (entry.record.level === 'ERROR' && peek(entry.record.server, entry.record.sessionId)) observeError(entry);
+          return NONE;
         default: {
           const never: never = entry;
           return never;
