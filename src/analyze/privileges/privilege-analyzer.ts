@@ -133,8 +133,9 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   const endTx = (s: SessionState, rolledBack: boolean): void => {
     s.inTx = false;
     s.aborted = false;
-    s.txChanges = [];
-    s.savepoints = [];
+    // New arrays only when used (nothing else holds these, and most transactions leave both empty).
+    if (s.txChanges.length > 0) s.txChanges = [];
+    if (s.savepoints.length > 0) s.savepoints = [];
     if (rolledBack || s.localRole) s.role = s.roleAtBegin;
     s.localRole = false;
   };
@@ -196,12 +197,22 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
       if (name === 'SESSION_USER') return actor ?? name;
       return name;
     };
+    // Every field named, not spread: one object shape for every row the store and the replay read.
     return {
-      ...c,
+      action: c.action,
       roleName: resolve(c.roleName),
-      grantee: resolve(c.grantee),
-      grantor: resolve(c.grantor),
+      attribute: c.attribute,
+      value: c.value,
       grantedRole: resolve(c.grantedRole),
+      privileges: c.privileges,
+      objectType: c.objectType,
+      objectName: c.objectName,
+      grantee: resolve(c.grantee),
+      withOption: c.withOption,
+      grantor: resolve(c.grantor),
+      truncated: c.truncated,
+      uncertain: c.uncertain,
+      passwordStrength: c.passwordStrength,
       server: entry.record.server,
       loggedAt: entry.record.loggedAt,
       sessionId: entry.record.sessionId,
@@ -365,26 +376,33 @@ function lastIndexOf(points: { name: string }[], name: string): number {
 
 /** pgaudit MISC command tags of transaction control; names come from the text (best effort). */
 function auditTransactionOp(command: string, text: string): TransactionOp | null {
-  const name = (re: RegExp): string => {
-    const m = re.exec(text);
-    return m ? (m[1] !== undefined ? m[1] : (m[2] ?? '').toLowerCase()) : '';
-  };
   switch (command) {
     case 'BEGIN':
     case 'START TRANSACTION':
-      return { op: 'begin' };
+      return BEGIN;
     case 'COMMIT':
     case 'PREPARE TRANSACTION':
-      return { op: 'commit' };
+      return COMMIT;
     case 'ROLLBACK':
       return /^\s*(?:rollback|abort)\s+(?:work\s+|transaction\s+)?to\b/i.test(text)
-        ? { op: 'rollback-to', name: name(/\bto\s+(?:savepoint\s+)?(?:"([^"]+)"|(\w+))/i) }
-        : { op: 'rollback' };
+        ? { op: 'rollback-to', name: savepointName(text, /\bto\s+(?:savepoint\s+)?(?:"([^"]+)"|(\w+))/i) }
+        : ROLLBACK;
     case 'SAVEPOINT':
-      return { op: 'savepoint', name: name(/savepoint\s+(?:"([^"]+)"|(\w+))/i) };
+      return { op: 'savepoint', name: savepointName(text, /savepoint\s+(?:"([^"]+)"|(\w+))/i) };
     case 'RELEASE':
-      return { op: 'release', name: name(/release\s+(?:savepoint\s+)?(?:"([^"]+)"|(\w+))/i) };
+      return { op: 'release', name: savepointName(text, /release\s+(?:savepoint\s+)?(?:"([^"]+)"|(\w+))/i) };
     default:
       return null;
   }
+}
+
+// One each: every transaction of every session begins and ends with one of these.
+const BEGIN: TransactionOp = Object.freeze({ op: 'begin' });
+const COMMIT: TransactionOp = Object.freeze({ op: 'commit' });
+const ROLLBACK: TransactionOp = Object.freeze({ op: 'rollback' });
+
+/** A quoted name as written, an unquoted one folded to lower case, as PostgreSQL does. */
+function savepointName(text: string, re: RegExp): string {
+  const m = re.exec(text);
+  return m ? (m[1] !== undefined ? m[1] : (m[2] ?? '').toLowerCase()) : '';
 }
