@@ -4,6 +4,7 @@
  * Input: one SQL string (possibly several statements; unredacted when the caller has it, since a
  * password literal tells md5 / SCRAM / clear / NULL). Output never holds a password literal.
  */
+import './wasm-baseline-compiler.js';
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node, RoleSpec, DefElem, GrantStmt } from 'libpg-query';
 import { ParseError } from '../../decode/log-record.js';
