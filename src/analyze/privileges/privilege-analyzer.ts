@@ -104,15 +104,14 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     return sessions.get(server)?.get(sessionId ?? '');
   };
   const stateOf = (server: string, sessionId: string | null): SessionState => {
-    if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
-    let byId = sessions.get(server);
-    if (!byId) sessions.set(server, (byId = new Map()));
-    let s = byId.get(sessionId ?? '');
+    let s = peek(server, sessionId);
     if (!s) {
       s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null };
+      let byId = sessions.get(server);
+      if (!byId) sessions.set(server, (byId = new Map()));
       byId.set(sessionId ?? '', s);
     }
-    last = { server, sessionId, state: s };
+    if (last?.state !== s) last = { server, sessionId, state: s };
     return s;
   };
 
