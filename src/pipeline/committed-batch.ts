@@ -10,6 +10,7 @@ import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
  * of entries are unredacted and must not be stored or logged.
  */
 export interface CommittedBatch {
+  /** Empty when the pipeline has no observers: a batch's entries are not kept for nobody. */
   entries: readonly ParsedEntry[];
   /** Who entries[i] is attributed to when the batch was built (null fields: not known yet). */
   attributions: readonly Attribution[];

@@ -24,6 +24,8 @@ export interface IngestPathOptions {
 
 const DEFAULT_BATCH_RECORDS = 50_000;
 const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+/** Records decoded and then handed to the open batch together: its look-ahead for a session's lines. */
+const ADD_RECORDS = 4096;
 
 export async function ingestPath(
   path: string,
@@ -46,7 +48,9 @@ export async function ingestPath(
   }
 
   let decoder = format ? makeDecoder(format) : undefined;
+  let open = deps.pipeline.openBatch();
   let results: DecodeResult[] = [];
+  let batchRecords = 0;
   let bytes = 0;
   let position = from;
 
@@ -54,8 +58,10 @@ export async function ingestPath(
   let inFlight: Promise<void> = Promise.resolve();
   const commit = async (): Promise<void> => {
     const resumeAt = decoder?.pendingStart() ?? position;
-    const prepared = deps.pipeline.prepareBatch(results, { sourceKey, source, position: String(resumeAt) });
-    results = [];
+    add();
+    const prepared = deps.pipeline.seal(open, { sourceKey, source, position: String(resumeAt) });
+    open = deps.pipeline.openBatch();
+    batchRecords = 0;
     bytes = 0;
     await inFlight;
     inFlight = deps.pipeline.commitBatch(prepared).then((summary) => {
@@ -83,7 +89,8 @@ export async function ingestPath(
         bytes += line.end - line.start;
         position = line.end;
       }
-      if (results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
+      if (results.length >= ADD_RECORDS) add();
+      if (batchRecords + results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
     }
     if (decoder) for (const r of decoder.flush()) results.push(r);
     // After flush nothing is held back: the whole input up to `position` is committed.
@@ -95,6 +102,12 @@ export async function ingestPath(
     throw error;
   }
   await inFlight;
+
+  function add(): void {
+    deps.pipeline.add(open, results);
+    batchRecords += results.length;
+    results = [];
+  }
 
   function makeDecoder(f: LogFormat) {
     return DECODERS[f]({ source, prefix: opts.prefix, server: opts.server, defaultServer: opts.defaultServer });

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DecodeResult } from '../decode/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { SessionTracker, type Attribution } from '../analyze/sessions/session-tracker.js';
+import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
 import type { BatchObserver, CommittedBatch } from './committed-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { StoreBatch } from '../store/store-batch.js';
@@ -28,8 +28,26 @@ export interface PreparedBatch {
   batch: StoreBatch;
   committed: CommittedBatch;
   target: CommitTarget;
+  records: number;
   skipped: number;
   skippedCategories: Map<string, number>;
+}
+
+/**
+ * A batch being gathered: a source adds records as it reads them and seals the batch where it cuts it.
+ * Rows go into the store's chunks at once, so a large batch is not held as JS objects until its commit.
+ */
+export interface OpenBatch {
+  readonly rows: StoreBatch;
+  /** Kept only when observers will read them. */
+  readonly entries: ParsedEntry[];
+  readonly attributions: Attribution[];
+  readonly changes: PrivilegeChange[];
+  readonly sessions: Set<SessionState>;
+  readonly controlPlane: ControlPlaneEvent[];
+  records: number;
+  skipped: number;
+  readonly skippedCategories: Map<string, number>;
 }
 
 export class IngestPipeline {
@@ -57,16 +75,35 @@ export class IngestPipeline {
     return this.commitBatch(this.prepareBatch(results, target));
   }
 
-  /**
-   * The CPU half: parse, attribute, analyse, gather columns. Synchronous, so a caller can prepare the
-   * next batch while DuckDB commits the previous one. Batches must be committed in the order prepared.
-   */
+  /** One source batch gathered and sealed at once (an Event Hubs batch, a backfill window). */
   prepareBatch(results: readonly DecodeResult[], target: CommitTarget): PreparedBatch {
-    const batch = this.store.newBatch();
+    const open = this.openBatch();
+    this.add(open, results);
+    return this.seal(open, target);
+  }
+
+  openBatch(): OpenBatch {
+    return {
+      rows: this.store.newBatch(),
+      entries: [],
+      attributions: [],
+      changes: [],
+      sessions: new Set(),
+      controlPlane: [],
+      records: 0,
+      skipped: 0,
+      skippedCategories: new Map(),
+    };
+  }
+
+  /**
+   * The CPU half: parse, attribute, analyse, gather rows. Synchronous, so a caller can prepare the next
+   * batch while DuckDB commits the previous one. Results of one source must be added in source order.
+   */
+  add(open: OpenBatch, results: readonly DecodeResult[]): void {
+    const { rows: batch } = open;
     const parsed: ParsedEntry[] = [];
-    const controlPlane: ControlPlaneEvent[] = [];
-    const skippedCategories = new Map<string, number>();
-    let skipped = 0;
+    const controlPlane = open.controlPlane;
 
     for (const result of results) {
       switch (result.kind) {
@@ -83,43 +120,62 @@ export class IngestPipeline {
           batch.addDeadLetter(result.dead);
           break;
         case 'skipped':
-          skipped++;
-          skippedCategories.set(result.category, (skippedCategories.get(result.category) ?? 0) + 1);
+          open.skipped++;
+          open.skippedCategories.set(result.category, (open.skippedCategories.get(result.category) ?? 0) + 1);
           break;
         default:
           result satisfies never;
       }
     }
 
-    // Sessions first: a connection line later in the batch still attributes an audit line before it.
+    // Sessions first: a connection line later in these results still attributes an audit line before it.
+    // Lines of a session that come in a later add are stored unattributed and filled in by the store at commit.
     for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
-    const changes: PrivilegeChange[] = [];
-    const attributions: Attribution[] = [];
+    const keep = this.observers.length > 0;
     for (const entry of parsed) {
       const { record } = entry;
       const who = this.sessions.attribute(record);
-      attributions.push(who);
+      if (keep) {
+        open.entries.push(entry);
+        open.attributions.push(who);
+      }
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else batch.addLogRecord(record, entry.kind);
       if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
-      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) changes.push(change);
+      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
     }
+    open.records += parsed.length;
+    // Taken now, not at seal: another source's batch may be sealed in between and must not carry these.
+    batch.markIneffective(this.privileges.ineffective());
+    for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
+    for (const state of this.sessions.takeChanged()) open.sessions.add(state);
+  }
+
+  seal(open: OpenBatch, target: CommitTarget): PreparedBatch {
+    const { rows: batch, changes, entries, attributions } = open;
+    // Entries added before their session's lines (in an earlier add) get who the batch knows now, as the store does at commit.
+    for (let i = 0; i < entries.length; i++) if (attributions[i]!.userName === null) attributions[i] = this.sessions.attribute(entries[i]!.record);
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
     for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
-    const ineffective = this.privileges.ineffective();
-    batch.markIneffective(ineffective);
-    for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
-    const sessions = this.sessions.takeChanged();
+    const sessions = [...open.sessions];
     batch.setSessions(sessions);
 
-    const joined = this.requests.join(controlPlane);
+    const joined = this.requests.join(open.controlPlane);
     for (const event of joined.events) batch.addControlPlaneEvent(event);
     batch.completedControlPlane.push(...joined.completed);
     const controlPlaneEvents = [...joined.events, ...joined.completed];
 
-    const committed: CommittedBatch = { entries: parsed, attributions, privilegeChanges: changes, sessions, ineffective, controlPlaneEvents, source: target.source };
-    return { batch, committed, target, skipped, skippedCategories };
+    const committed: CommittedBatch = {
+      entries,
+      attributions,
+      privilegeChanges: changes,
+      sessions,
+      ineffective: batch.ineffective,
+      controlPlaneEvents,
+      source: target.source,
+    };
+    return { batch, committed, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories };
   }
 
   /** Resolves when every commit and exclusive write asked for so far has finished. */
@@ -137,12 +193,12 @@ export class IngestPipeline {
 
   /** The I/O half: the batch's rows, what observers add, and its position, in one transaction. */
   commitBatch(prepared: PreparedBatch): Promise<BatchSummary> {
-    const { batch, committed, target, skipped, skippedCategories } = prepared;
+    const { batch, committed, target, records, skipped, skippedCategories } = prepared;
     const work = async (): Promise<BatchSummary> => {
       const counts = await this.store.commit(batch, target, async (connection) => {
         for (const observer of this.observers) await observer.inTransaction(connection, committed);
       });
-      return { ...counts, records: committed.entries.length, skipped, skippedCategories };
+      return { ...counts, records, skipped, skippedCategories };
     };
     const result = this.commits.then(work, work);
     this.commits = result.catch(() => undefined);

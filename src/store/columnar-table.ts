@@ -39,8 +39,10 @@ export interface AppendableRows {
 }
 
 export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
-  /** The values as given: no conversion until they are written into a chunk. */
+  /** The values of the rows not yet written into a chunk, as given: no conversion until then. */
   private columns: unknown[][];
+  /** Full chunks already written. Holding rows in DuckDB's memory instead of as JS values keeps the heap small. */
+  private readonly chunks: DuckDBDataChunk[] = [];
   private readonly types: DuckDBType[];
 
   constructor(
@@ -52,58 +54,78 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   }
 
   get size(): number {
-    return this.columns[0]?.length ?? 0;
+    return this.chunks.length * CHUNK_ROWS + (this.columns[0]?.length ?? 0);
   }
 
   push(row: RowOf<S>): void {
     const values = row as readonly unknown[];
     for (let i = 0; i < this.columns.length; i++) this.columns[i]!.push(values[i] ?? null);
+    // The values are let go while young: a batch's rows no longer survive into V8's old generation.
+    if (this.columns[0]!.length === CHUNK_ROWS) this.writeChunk();
   }
 
   /** Appends everything gathered, in the caller's open transaction, and starts empty again. */
   appendTo(appender: DuckDBAppender): void {
-    const rows = this.size;
-    for (let from = 0; from < rows; from += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, rows - from);
-      const chunk = DuckDBDataChunk.create(this.types, count);
-      for (let c = 0; c < this.columns.length; c++) {
-        const values = this.columns[c]!;
-        const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
-        const kind = this.spec[c]![1];
-        switch (kind) {
-          case 'varchar':
-          case 'json':
-            writeStrings(vector, values as (string | null)[], from, count);
-            break;
-          case 'integer':
-            writeFixed(vector, values, from, count, 4, (view, o, v) => view.setInt32(o, v as number, true));
-            break;
-          case 'bigint':
-            writeFixed(vector, values, from, count, 8, (view, o, v) => setInt64(view, o, v as number));
-            break;
-          case 'timestamptz':
-            writeFixed(vector, values, from, count, 8, (view, o, v) => setInt64(view, o, (v as Date).getTime() * 1000));
-            break;
-          case 'boolean':
-            writeFixed(vector, values, from, count, 1, (view, o, v) => view.setUint8(o, v ? 1 : 0));
-            break;
-          case 'varchar[]':
-            // Rare (privilege changes, roles): DuckDB's own list writer is plenty.
-            chunk.setColumnValues(c, values.slice(from, from + count).map((v) => (v === null ? null : listValue(v as string[]))));
-            break;
-          default:
-            kind satisfies never;
-        }
-      }
+    if ((this.columns[0]?.length ?? 0) > 0) this.writeChunk();
+    const pool = poolOf(this.spec);
+    for (const chunk of this.chunks) {
       appender.appendDataChunk(chunk);
+      // The appender has copied the rows: the chunk can take the next ones.
+      if (pool.length < MAX_POOLED_CHUNKS) pool.push(chunk);
     }
+    this.chunks.length = 0;
     appender.flushSync();
-    this.clear();
   }
 
-  clear(): void {
+  private writeChunk(): void {
+    const count = this.columns[0]!.length;
+    const chunk = poolOf(this.spec).pop() ?? DuckDBDataChunk.create(this.types);
+    chunk.reset();
+    chunk.rowCount = count;
+    for (let c = 0; c < this.columns.length; c++) {
+      const values = this.columns[c]!;
+      const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
+      const kind = this.spec[c]![1];
+      switch (kind) {
+        case 'varchar':
+        case 'json':
+          writeStrings(vector, values as (string | null)[], count);
+          break;
+        case 'integer':
+          writeFixed(vector, values, count, 4, (view, o, v) => view.setInt32(o, v as number, true));
+          break;
+        case 'bigint':
+          writeFixed(vector, values, count, 8, (view, o, v) => setInt64(view, o, v as number));
+          break;
+        case 'timestamptz':
+          writeFixed(vector, values, count, 8, (view, o, v) => setInt64(view, o, (v as Date).getTime() * 1000));
+          break;
+        case 'boolean':
+          writeFixed(vector, values, count, 1, (view, o, v) => view.setUint8(o, v ? 1 : 0));
+          break;
+        case 'varchar[]':
+          // Rare (privilege changes, roles): DuckDB's own list writer is plenty.
+          chunk.setColumnValues(c, values.map((v) => (v === null ? null : listValue(v as string[]))));
+          break;
+        default:
+          kind satisfies never;
+      }
+    }
+    this.chunks.push(chunk);
     this.columns = this.spec.map(() => []);
   }
+}
+
+/**
+ * Chunks of each table's shape, reused: a chunk's native memory is freed only when V8 collects its small
+ * wrapper, which it is in no hurry to do. Two batches in flight (one filling, one committing) use them all.
+ */
+const MAX_POOLED_CHUNKS = 64;
+const pools = new WeakMap<ColumnSpec, DuckDBDataChunk[]>();
+function poolOf(spec: ColumnSpec): DuckDBDataChunk[] {
+  let pool = pools.get(spec);
+  if (pool === undefined) pools.set(spec, (pool = []));
+  return pool;
 }
 
 /** A safe integer as little-endian int64, without a BigInt per value. */
@@ -114,12 +136,12 @@ function setInt64(view: DataView, offset: number, value: number): void {
 }
 
 /** A fixed-width column: the values laid out as DuckDB stores them, copied in one call; nulls as validity bits. */
-function writeFixed(vector: Vector, values: readonly unknown[], from: number, count: number, width: number, set: (view: DataView, offset: number, value: unknown) => void): void {
+function writeFixed(vector: Vector, values: readonly unknown[], count: number, width: number, set: (view: DataView, offset: number, value: unknown) => void): void {
   const buffer = new ArrayBuffer(count * width);
   const view = new DataView(buffer);
   let validity: Uint8Array | null = null;
   for (let i = 0; i < count; i++) {
-    const value = values[from + i];
+    const value = values[i];
     if (value === null || value === undefined) validity = markNull(validity, i, count);
     else set(view, i * width, value);
   }
@@ -133,7 +155,7 @@ function writeFixed(vector: Vector, values: readonly unknown[], from: number, co
  * through DuckDB's assign, which copies them into the vector's heap, once per distinct value: a repeat
  * (the source, a session id, a table name) reuses the first one's slot, pointer and all.
  */
-function writeStrings(vector: Vector, values: readonly (string | null)[], from: number, count: number): void {
+function writeStrings(vector: Vector, values: readonly (string | null)[], count: number): void {
   const data = new Uint8Array(count * 16);
   let validity: Uint8Array | null = null;
   // Index of the first slot holding each long value; -1 marks a slot to fill from that first one.
@@ -143,7 +165,7 @@ function writeStrings(vector: Vector, values: readonly (string | null)[], from: 
   let previous: string | null = null;
   let previousSlot = -1;
   for (let i = 0; i < count; i++) {
-    const value = values[from + i];
+    const value = values[i];
     if (value === null || value === undefined) {
       validity = markNull(validity, i, count);
       continue;

@@ -79,4 +79,33 @@ describe('ColumnarTable', () => {
       { numRuns: 40 },
     );
   });
+
+  it('reuses chunks between tables of one shape without carrying values, NULLs or strings over', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      await c.run(`SET TimeZone = 'UTC'; CREATE TABLE t (id INTEGER, text VARCHAR, doc JSON, tags VARCHAR[], seen TIMESTAMPTZ, ok BOOLEAN)`);
+      type Row = [number, string | null, string | null, string[] | null, Date | null, boolean | null];
+      // The first table's chunks go back to the pool after its append; the second table's rows are written into them.
+      const first: Row[] = Array.from({ length: 4500 }, (_, i) => [i, i % 2 === 0 ? null : `long first-table value ${i}`, i % 3 === 0 ? null : '{}', null, i % 5 === 0 ? null : new Date(i), i % 2 === 0 ? null : true]);
+      const second: Row[] = Array.from({ length: 4500 }, (_, i) => [10_000 + i, i % 7 === 0 ? 'short' : null, null, i % 2 === 0 ? ['x'] : null, new Date(1_795_000_000_000 + i), i % 2 === 0]);
+      for (const rows of [first, second]) {
+        const table = new ColumnarTable('t', SPEC);
+        for (const row of rows) table.push(row);
+        assert.equal(table.size, rows.length);
+        const appender = await c.createAppender('t');
+        table.appendTo(appender);
+        appender.closeSync();
+        assert.equal(table.size, 0);
+      }
+      const read = await c.runAndReadAll('SELECT id, text, CAST(doc AS VARCHAR) AS doc, tags, epoch_ms(seen) AS seen, ok FROM t WHERE id >= 10000 ORDER BY id');
+      assert.deepEqual(
+        read.getRowObjectsJS().map((r) => [r.id, r.text, r.doc, r.tags, r.seen === null ? null : new Date(Number(r.seen)), r.ok]),
+        second,
+      );
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  });
 });
