@@ -20,7 +20,7 @@ export async function openDatabase(path: string, opts: { readOnly?: boolean; mem
     instance = await DuckDBInstance.create(path, {
       ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
       // DuckDB would take 80% of RAM for its buffers; a log pipeline shares the machine.
-      memory_limit: opts.memoryLimit ?? process.env.AUDITDUCK_MEMORY_LIMIT ?? '256MB',
+      memory_limit: opts.memoryLimit ?? process.env.AUDITDUCK_MEMORY_LIMIT ?? '128MB',
     });
   } catch (error) {
     throw new Error(explainOpenError(path, error as Error));

@@ -34,23 +34,34 @@ export interface Attribution {
 
 /** Sessions kept in memory; older ones live on in the store, where late attribution still finds them. */
 const MAX_SESSIONS = 100_000;
+/**
+ * Ended sessions kept in memory, for lines that arrive after the disconnection (another partition). Most
+ * sessions end; keeping them all up to MAX_SESSIONS would make the heap grow with the length of the stream.
+ */
+const MAX_ENDED_SESSIONS = 10_000;
 
 export class SessionTracker {
   private readonly sessions = new Map<string, SessionState>();
+  /** Keys of ended sessions, oldest first. */
+  private readonly ended = new Set<string>();
   private changed = new Set<SessionState>();
+  private readonly strings = new StringCopies();
+
+  constructor(private readonly limits = { sessions: MAX_SESSIONS, endedSessions: MAX_ENDED_SESSIONS }) {}
 
   /** Merges a session line into its session. */
   observe(entry: Extract<ParsedEntry, { kind: 'session' }>): void {
     const { record, session: fact } = entry;
     if (record.sessionId === null) return;
     const state = this.getOrCreate(record.server, record.sessionId, record.pid);
-    mergeFact(state, fact, record.loggedAt);
+    mergeFact(state, fact, record.loggedAt, this.strings);
     // A prefix with %u/%d/%h/%a is as good as the connection lines.
-    state.userName ??= record.userName;
-    state.databaseName ??= record.databaseName;
-    state.clientAddr ??= record.clientAddr;
-    state.applicationName ??= record.applicationName;
+    state.userName ??= this.strings.of(record.userName);
+    state.databaseName ??= this.strings.of(record.databaseName);
+    state.clientAddr ??= this.strings.of(record.clientAddr);
+    state.applicationName ??= this.strings.of(record.applicationName);
     this.changed.add(state);
+    if (fact.event === 'disconnected') this.noteEnded(key(record.server, record.sessionId));
   }
 
   /** What is known now about the session of a record; the record's own prefix fields win. */
@@ -78,7 +89,7 @@ export class SessionTracker {
       const fromId = sessionIdParts(sessionId);
       state = {
         server,
-        sessionId,
+        sessionId: this.strings.of(sessionId),
         pid: pid ?? fromId?.pid ?? null,
         startedAt: fromId?.startedAt ?? null,
         endedAt: null,
@@ -95,46 +106,56 @@ export class SessionTracker {
         replication: null,
       };
       this.sessions.set(k, state);
-      if (this.sessions.size > MAX_SESSIONS) this.evictOldest();
+      if (this.sessions.size > this.limits.sessions) this.evictOldest();
     }
     return state;
   }
 
   private evictOldest(): void {
-    const drop = this.sessions.size - MAX_SESSIONS;
+    const drop = this.sessions.size - this.limits.sessions;
     let dropped = 0;
     for (const k of this.sessions.keys()) {
       if (dropped++ >= drop) break;
       this.sessions.delete(k);
+      this.ended.delete(k);
     }
+  }
+
+  private noteEnded(k: string): void {
+    this.ended.delete(k);
+    this.ended.add(k);
+    if (this.ended.size <= this.limits.endedSessions) return;
+    const oldest = this.ended.keys().next().value!;
+    this.ended.delete(oldest);
+    this.sessions.delete(oldest);
   }
 }
 
-function mergeFact(state: SessionState, fact: SessionFact, at: Date): void {
+function mergeFact(state: SessionState, fact: SessionFact, at: Date, strings: StringCopies): void {
   switch (fact.event) {
     case 'received':
-      state.clientAddr = fact.clientAddr ?? state.clientAddr;
+      state.clientAddr = strings.of(fact.clientAddr) ?? state.clientAddr;
       state.clientPort = fact.clientPort ?? state.clientPort;
       state.startedAt = at; // milliseconds, where the session id has whole seconds
       return;
     case 'authenticated':
-      state.authIdentity = fact.authIdentity ?? state.authIdentity;
-      state.authMethod = fact.authMethod ?? state.authMethod;
+      state.authIdentity = strings.of(fact.authIdentity) ?? state.authIdentity;
+      state.authMethod = strings.of(fact.authMethod) ?? state.authMethod;
       return;
     case 'authorized':
-      state.userName = fact.userName ?? state.userName;
-      state.databaseName = fact.databaseName ?? state.databaseName;
-      state.applicationName = fact.applicationName ?? state.applicationName;
+      state.userName = strings.of(fact.userName) ?? state.userName;
+      state.databaseName = strings.of(fact.databaseName) ?? state.databaseName;
+      state.applicationName = strings.of(fact.applicationName) ?? state.applicationName;
       state.ssl = fact.ssl ?? state.ssl;
-      state.sslProtocol = fact.sslProtocol ?? state.sslProtocol;
-      state.sslCipher = fact.sslCipher ?? state.sslCipher;
+      state.sslProtocol = strings.of(fact.sslProtocol) ?? state.sslProtocol;
+      state.sslCipher = strings.of(fact.sslCipher) ?? state.sslCipher;
       state.replication = fact.replication ?? state.replication;
       return;
     case 'disconnected':
       state.endedAt = at;
-      state.userName ??= fact.userName ?? null;
-      state.databaseName ??= fact.databaseName ?? null;
-      state.clientAddr ??= fact.clientAddr ?? null;
+      state.userName ??= strings.of(fact.userName);
+      state.databaseName ??= strings.of(fact.databaseName);
+      state.clientAddr ??= strings.of(fact.clientAddr);
       state.clientPort ??= fact.clientPort ?? null;
       if (fact.sessionMillis !== undefined) state.startedAt ??= new Date(at.getTime() - fact.sessionMillis);
       return;
@@ -152,4 +173,27 @@ export function sessionIdParts(sessionId: string): { startedAt: Date; pid: numbe
 
 function key(server: string, sessionId: string): string {
   return `${server}\u0000${sessionId}`;
+}
+
+/**
+ * Copies of the strings sessions keep, each distinct value once. A value parsed out of a log line is often a
+ * slice of it (V8 slices strings of 13 characters and more): kept as is, it would keep the whole line alive for
+ * as long as the session is remembered.
+ */
+class StringCopies {
+  private readonly copies = new Map<string, string>();
+
+  of(value: string): string;
+  of(value: string | null | undefined): string | null;
+  of(value: string | null | undefined): string | null {
+    if (value === null || value === undefined) return null;
+    let copy = this.copies.get(value);
+    if (copy === undefined) {
+      // UTF-16 both ways: an exact copy of any JS string, lone surrogates included.
+      copy = Buffer.from(value, 'utf16le').toString('utf16le');
+      if (this.copies.size >= MAX_SESSIONS) this.copies.clear();
+      this.copies.set(copy, copy);
+    }
+    return copy;
+  }
 }

@@ -1,5 +1,3 @@
-import { DefaultAzureCredential } from '@azure/identity';
-import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { Command, Option } from 'commander';
 import { parseDuration, requireTimeOrAgo } from '../../config/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
@@ -49,6 +47,8 @@ export const backfillCommand = new Command('backfill')
     const server = opts.server ? validateServerName(opts.server) : undefined;
 
     const log = createLogger();
+    // The Azure SDKs load with the command that uses them, not with every command.
+    const [{ DefaultAzureCredential }, { LogsQueryClient }] = await Promise.all([import('@azure/identity'), import('@azure/monitor-query-logs')]);
     const client = new LogsQueryClient(new DefaultAzureCredential(), opts.endpoint ? { endpoint: opts.endpoint } : {});
     const store = await AuditStore.open(resolveDbPath(opts.db));
     const bar = createProgressBar();

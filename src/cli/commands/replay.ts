@@ -1,6 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { EventHubProducerClient } from '@azure/event-hubs';
-import { DefaultAzureCredential } from '@azure/identity';
 import { Command } from 'commander';
 import { hubNameFromConnectionString } from '../../config/run-config.js';
 import { createLogger } from '../../logging/logger.js';
@@ -19,6 +17,8 @@ export const replayCommand = new Command('replay')
     const namespace = process.env.AUDITDUCK_EVENTHUB_NAMESPACE;
     const hub = opts.hub ?? process.env.AUDITDUCK_EVENTHUB_NAME ?? hubNameFromConnectionString(connectionString);
     if (!hub) throw new Error('name the hub: --hub, AUDITDUCK_EVENTHUB_NAME, or EntityPath= in the connection string');
+    // The Azure SDKs load with the command that uses them, not with every command.
+    const [{ EventHubProducerClient }, { DefaultAzureCredential }] = await Promise.all([import('@azure/event-hubs'), import('@azure/identity')]);
     const producer = connectionString
       ? new EventHubProducerClient(connectionString, hub)
       : namespace

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { describeConfig, loadRunConfig } from '../../config/run-config.js';
 import { createLogger } from '../../logging/logger.js';
-import { startMainJob } from '../../main-job/start-main-job.js';
 
 export const runCommand = new Command('run')
   .description('the main job: consume Event Hubs (or the demo stream from samples/), store, detect, alert, serve')
@@ -10,6 +9,8 @@ export const runCommand = new Command('run')
     const log = createLogger();
     const config = await loadRunConfig(opts.config);
     log.info({ config: describeConfig(config) }, 'starting');
+    // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.
+    const { startMainJob } = await import('../../main-job/start-main-job.js');
     const job = await startMainJob(config, log);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import pino from 'pino';
 import { resolveDbPath } from '../../config/store-path.js';
-import { serveDashboards } from '../../web/dashboards/serve-dashboards.js';
 import { UI_TOKEN_ENV } from '../../web/dashboards/ui-token.js';
 
 interface ServeOptions {
@@ -22,6 +21,7 @@ export const serveCommand = new Command('serve')
   .action(async (opts: ServeOptions) => {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
     const log = pino({ level: process.env.AUDITDUCK_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    const { serveDashboards } = await import('../../web/dashboards/serve-dashboards.js');
     const server = await serveDashboards({
       dbPath: resolveDbPath(opts.db),
       host: opts.host,

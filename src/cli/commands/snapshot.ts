@@ -4,8 +4,7 @@ import { createLogger } from '../../logging/logger.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 import { describeDrift, evaluateDrift } from '../../snapshot/evaluate-drift.js';
 import { loadSnapshotConfig } from '../../snapshot/load-snapshot-config.js';
-import { passwordFor, ServerConnectError } from '../../snapshot/server-connection.js';
-import { takeSnapshot, type SnapshotResult } from '../../snapshot/take-snapshot.js';
+import type { SnapshotResult } from '../../snapshot/take-snapshot.js';
 
 interface SnapshotOptions {
   db?: string;
@@ -24,6 +23,8 @@ export const snapshotCommand = new Command('snapshot')
   .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
   .action(async (opts: SnapshotOptions) => {
     const log = createLogger();
+    // The PostgreSQL client loads with the command that uses it, not with every command.
+    const [{ passwordFor, ServerConnectError }, { takeSnapshot }] = await Promise.all([import('../../snapshot/server-connection.js'), import('../../snapshot/take-snapshot.js')]);
     const config = await loadSnapshotConfig(opts.config);
     const servers = config.servers.filter((s) => !opts.server || s.name === opts.server);
     if (servers.length === 0) {
