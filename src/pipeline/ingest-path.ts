@@ -24,8 +24,11 @@ export interface IngestPathOptions {
 
 const DEFAULT_BATCH_RECORDS = 50_000;
 const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
-/** Records decoded and then handed to the open batch together: its look-ahead for a session's lines. */
-const ADD_RECORDS = 4096;
+/**
+ * Records decoded and then handed to the open batch together: its look-ahead for a session's lines. Small, so
+ * that decoded records are garbage before V8's next scavenge instead of being copied by it (4,096: 20% slower).
+ */
+const ADD_RECORDS = 1024;
 
 export async function ingestPath(
   path: string,
@@ -88,8 +91,8 @@ export async function ingestPath(
         for (const r of out) results.push(r);
         bytes += line.end - line.start;
         position = line.end;
+        if (results.length >= ADD_RECORDS) add();
       }
-      if (results.length >= ADD_RECORDS) add();
       if (batchRecords + results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
     }
     if (decoder) for (const r of decoder.flush()) results.push(r);
