@@ -17,6 +17,12 @@ import { loadStatementParser } from '../analyze/privileges/statement-changes.js'
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
 import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 
+/**
+ * Records a source decodes and then adds to its open batch together: the look-ahead for a session's lines. Small,
+ * so that decoded records are garbage before V8's next scavenge instead of being copied by it (4,096: 20% slower).
+ */
+export const RECORDS_PER_ADD = 1024;
+
 export interface BatchSummary extends CommitCounts {
   records: number;
   skipped: number;
