@@ -14,6 +14,11 @@ export interface LineChunk {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
+/**
+ * Bytes per read, as gunzip and stdin give: the lines of a read are alive together, and a larger read is more to
+ * hold (1 MiB: about 35 MB more peak RSS) for no speed.
+ */
+const READ_BYTES = 64 * 1024;
 
 export async function isGzipFile(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
@@ -32,7 +37,7 @@ export async function isGzipFile(path: string): Promise<boolean> {
 export async function openByteStream(path: string, fromOffset: number): Promise<{ stream: AsyncIterable<Buffer>; skip: number }> {
   if (path === '-') return { stream: process.stdin as Readable, skip: fromOffset };
   if (await isGzipFile(path)) return { stream: createReadStream(path).pipe(createGunzip()), skip: fromOffset };
-  return { stream: createReadStream(path, { start: fromOffset, highWaterMark: 1 << 20 }), skip: 0 };
+  return { stream: createReadStream(path, { start: fromOffset, highWaterMark: READ_BYTES }), skip: 0 };
 }
 
 /**
