@@ -3,13 +3,12 @@
  * position of that file. Batches are cut by lines and bytes so memory stays flat however large the input.
  */
 import type { Logger } from 'pino';
-import type { DecodeResult } from '../decode/log-record.js';
 import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
 import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
 import { readHead } from '../sources/file/file-identity.js';
 import { MAX_LINE_BYTES, readLines } from '../sources/file/read-lines.js';
 import type { AuditStore } from '../store/audit-store.js';
-import { RECORDS_PER_ADD, type IngestPipeline } from './ingest-pipeline.js';
+import type { IngestPipeline } from './ingest-pipeline.js';
 import type { IngestSummary } from './ingest-summary.js';
 
 export interface IngestPathOptions {
@@ -47,8 +46,6 @@ export async function ingestPath(
 
   let decoder = format ? makeDecoder(format) : undefined;
   let open = deps.pipeline.openBatch();
-  let results: DecodeResult[] = [];
-  let batchRecords = 0;
   let bytes = 0;
   let position = from;
 
@@ -56,10 +53,8 @@ export async function ingestPath(
   let inFlight: Promise<void> = Promise.resolve();
   const commit = async (): Promise<void> => {
     const resumeAt = decoder?.pendingStart() ?? position;
-    add();
     const prepared = deps.pipeline.seal(open, { sourceKey, source, position: String(resumeAt) });
     open = deps.pipeline.openBatch();
-    batchRecords = 0;
     bytes = 0;
     await inFlight;
     inFlight = deps.pipeline.commitBatch(prepared).then((summary) => {
@@ -72,7 +67,7 @@ export async function ingestPath(
   try {
     for await (const chunk of readLines(path, from)) {
       for (const o of chunk.oversized) {
-        results.push({ kind: 'dead', dead: { source, position: String(o.start), reason: `line longer than ${MAX_LINE_BYTES} bytes (${o.end - o.start} bytes), not read`, raw: o.head } });
+        deps.pipeline.push(open, [{ kind: 'dead', dead: { source, position: String(o.start), reason: `line longer than ${MAX_LINE_BYTES} bytes (${o.end - o.start} bytes), not read`, raw: o.head } }]);
         position = o.end;
       }
       for (const line of chunk.lines) {
@@ -82,15 +77,13 @@ export async function ingestPath(
           decoder = makeDecoder(format);
           deps.log.debug({ source, format }, 'detected input format');
         }
-        const out = decoder.push(line);
-        for (const r of out) results.push(r);
+        deps.pipeline.push(open, decoder.push(line));
         bytes += line.end - line.start;
         position = line.end;
-        if (results.length >= RECORDS_PER_ADD) add();
       }
-      if (batchRecords + results.length >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
+      if (open.results >= (opts.batchRecords ?? DEFAULT_BATCH_RECORDS) || bytes >= (opts.batchBytes ?? DEFAULT_BATCH_BYTES)) await commit();
     }
-    if (decoder) for (const r of decoder.flush()) results.push(r);
+    if (decoder) deps.pipeline.push(open, decoder.flush());
     // After flush nothing is held back: the whole input up to `position` is committed.
     decoder = undefined;
     await commit();
@@ -100,12 +93,6 @@ export async function ingestPath(
     throw error;
   }
   await inFlight;
-
-  function add(): void {
-    deps.pipeline.add(open, results);
-    batchRecords += results.length;
-    results = [];
-  }
 
   function makeDecoder(f: LogFormat) {
     return DECODERS[f]({ source, prefix: opts.prefix, server: opts.server, defaultServer: opts.defaultServer });

@@ -18,10 +18,10 @@ import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
 import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 
 /**
- * Records a source decodes and then adds to its open batch together: the look-ahead for a session's lines. Small,
- * so that decoded records are garbage before V8's next scavenge instead of being copied by it (4,096: 20% slower).
+ * Decoded results gathered together into the open batch: the look-ahead for a session's lines. Small, so that
+ * decoded records are garbage before V8's next scavenge instead of being copied by it (4,096: 20% slower).
  */
-export const RECORDS_PER_ADD = 1024;
+const RESULTS_PER_ADD = 1024;
 
 export interface BatchSummary extends CommitCounts {
   records: number;
@@ -40,11 +40,15 @@ export interface PreparedBatch {
 }
 
 /**
- * A batch being gathered: a source adds records as it reads them and seals the batch where it cuts it.
- * Rows go into the store's chunks at once, so a large batch is not held as JS objects until its commit.
+ * A batch being gathered: a source pushes results as it decodes them and seals the batch where it cuts it.
+ * Rows go into the store's chunks as they are gathered, so a large batch is not held as JS objects until its commit.
  */
 export interface OpenBatch {
   readonly rows: StoreBatch;
+  /** Decoded, not yet gathered. */
+  pending: DecodeResult[];
+  /** Results pushed so far, gathered or pending: what a source cuts its batches by. */
+  results: number;
   /** Kept only when observers will read them. */
   readonly entries: ParsedEntry[];
   readonly attributions: Attribution[];
@@ -81,16 +85,18 @@ export class IngestPipeline {
     return this.commitBatch(this.prepareBatch(results, target));
   }
 
-  /** One source batch gathered and sealed at once (an Event Hubs batch, a backfill window). */
+  /** One source batch gathered and sealed at once (a backfill window, a test's batch). */
   prepareBatch(results: readonly DecodeResult[], target: CommitTarget): PreparedBatch {
     const open = this.openBatch();
-    this.add(open, results);
+    this.push(open, results);
     return this.seal(open, target);
   }
 
   openBatch(): OpenBatch {
     return {
       rows: this.store.newBatch(),
+      pending: [],
+      results: 0,
       entries: [],
       attributions: [],
       changes: [],
@@ -103,11 +109,20 @@ export class IngestPipeline {
   }
 
   /**
-   * The CPU half: parse, attribute, analyse, gather rows. Synchronous, so a caller can prepare the next
-   * batch while DuckDB commits the previous one. Results of one source must be added in source order.
+   * Results as a source decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
+   * synchronous, so a source can prepare its next batch while DuckDB commits the one before.
    */
-  add(open: OpenBatch, results: readonly DecodeResult[]): void {
-    const { rows: batch } = open;
+  push(open: OpenBatch, results: Iterable<DecodeResult>): void {
+    for (const result of results) {
+      open.pending.push(result);
+      open.results++;
+      if (open.pending.length >= RESULTS_PER_ADD) this.gather(open);
+    }
+  }
+
+  private gather(open: OpenBatch): void {
+    const { rows: batch, pending: results } = open;
+    open.pending = [];
     const parsed: ParsedEntry[] = [];
     const controlPlane = open.controlPlane;
 
@@ -135,7 +150,7 @@ export class IngestPipeline {
     }
 
     // Sessions first: a connection line later in these results still attributes an audit line before it.
-    // Lines of a session that come in a later add are stored unattributed and filled in by the store at commit.
+    // Lines of a session that come later are stored unattributed and filled in by the store at commit.
     for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
     const keep = this.observers.length > 0;
@@ -152,15 +167,16 @@ export class IngestPipeline {
       if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
     }
     open.records += parsed.length;
-    // Taken now, not at seal: another source's batch may be sealed in between and must not carry these.
+    // Taken now, not at seal: another source's batch may be sealed before this one and must not carry these.
     batch.markIneffective(this.privileges.ineffective());
     for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
   }
 
   seal(open: OpenBatch, target: CommitTarget): PreparedBatch {
+    this.gather(open);
     const { rows: batch, changes, entries, attributions } = open;
-    // Entries added before their session's lines (in an earlier add) get who the batch knows now, as the store does at commit.
+    // Entries gathered before their session's lines get who the batch knows now, as the store does at commit.
     for (let i = 0; i < entries.length; i++) if (attributions[i]!.userName === null) attributions[i] = this.sessions.attribute(entries[i]!.record);
     // Appended last: a rollback later in this batch has already flipped `effective` on these objects.
     for (const change of changes) batch.addPrivilegeChange(change, target.source, target.position);
