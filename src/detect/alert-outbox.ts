@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
+import { sqlString } from '../store/sql-literal.js';
 import type { MergedFinding } from './merge-findings.js';
 import type { Severity } from './rule.js';
 
@@ -24,68 +25,101 @@ export interface Evidence {
   omittedSamples: number;
 }
 
-/** Writes one finding; returns the alert id and whether it is new. */
-export async function recordFinding(connection: DuckDBConnection, rule: RuleIdentity, finding: MergedFinding): Promise<{ alertId: number; created: boolean }> {
-  const at = finding.at.toISOString();
-  const first = (finding.firstAt ?? finding.at).toISOString();
+/** Findings written per statement: bounds the SQL text (evidence samples included). */
+const FINDINGS_PER_STATEMENT = 200;
+
+/**
+ * Writes a rule's findings of one batch; returns each finding's alert id, in order. A few statements for all of
+ * them, not a few per finding: each await on DuckDB waits for the main thread, busy preparing the next batch.
+ * Findings of one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
+ */
+export async function recordFindings(connection: DuckDBConnection, rule: RuleIdentity, findings: readonly MergedFinding[]): Promise<number[]> {
+  const ids = new Array<number>(findings.length);
+  for (const round of roundsByKey(findings)) {
+    for (let from = 0; from < round.length; from += FINDINGS_PER_STATEMENT) {
+      const part = round.slice(from, from + FINDINGS_PER_STATEMENT);
+      const written = await recordDistinct(connection, rule, part.map((i) => findings[i]!));
+      part.forEach((i, k) => (ids[i] = written[k]!));
+    }
+  }
+  return ids;
+}
+
+/** Indexes of the findings, in rounds where each server and key appears once, in their order. */
+function roundsByKey(findings: readonly MergedFinding[]): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  findings.forEach((f, i) => {
+    const key = `${f.server}\u0000${f.dedupKey}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds;
+}
+
+/** Findings whose server and key all differ: none can grow an alert another one raises. */
+async function recordDistinct(connection: DuckDBConnection, rule: RuleIdentity, findings: readonly MergedFinding[]): Promise<number[]> {
   const suppressMs = Math.round(rule.suppressMinutes * 60_000);
   const existing = await runQuery(
     connection,
-    `SELECT alert_id, evidence::VARCHAR AS evidence FROM alerts
-     WHERE rule_id = $rule AND server = $server AND dedup_key = $key AND status <> 'retracted'
-       AND $at::TIMESTAMPTZ BETWEEN first_seen - to_milliseconds($ms::BIGINT) AND last_seen + to_milliseconds($ms::BIGINT)
-     ORDER BY last_seen DESC LIMIT 1`,
-    { rule: rule.id, server: finding.server, key: finding.dedupKey, at, ms: String(suppressMs) },
+    `SELECT f.i, a.alert_id, a.evidence::VARCHAR AS evidence
+     FROM (VALUES ${findings.map((f, i) => `(${i}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.at)})`).join(', ')}) f(i, f_server, f_key, f_at)
+     JOIN alerts a ON a.rule_id = ${sqlString(rule.id)} AND a.server = f.f_server AND a.dedup_key = f.f_key AND a.status <> 'retracted'
+       AND f.f_at BETWEEN a.first_seen - to_milliseconds(${suppressMs}) AND a.last_seen + to_milliseconds(${suppressMs})
+     QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY a.last_seen DESC) = 1`,
   );
-  const count = finding.count ?? 1;
-  const row = existing.rows[0];
-  let alertId: number;
-  let created: boolean;
-  if (row) {
-    alertId = Number(row.alert_id);
-    created = false;
-    const evidence = addSamples(JSON.parse(String(row.evidence ?? '{}')) as Partial<Evidence>, finding.samples);
-    await runQuery(
-      connection,
-      `UPDATE alerts SET count = count + $inc::BIGINT, last_seen = greatest(last_seen, $at::TIMESTAMPTZ),
-         first_seen = least(first_seen, $first::TIMESTAMPTZ), evidence = $evidence::JSON, updated_at = now()
-       WHERE alert_id = $id::BIGINT`,
-      { inc: String(finding.increment ?? count), at, first, evidence: JSON.stringify(evidence), id: String(alertId) },
-    );
-  } else {
-    created = true;
-    const evidence = addSamples({}, finding.samples);
-    const inserted = await runQuery(
-      connection,
-      `INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence, mitre, status, dedup_key, count)
-       VALUES ($rule, $severity, $server, $first::TIMESTAMPTZ, $at::TIMESTAMPTZ, nullif($actor, ''), nullif($target, ''), $summary,
-               $evidence::JSON, $mitre, 'open', $key, $count::BIGINT)
-       RETURNING alert_id`,
-      {
-        rule: rule.id,
-        severity: finding.severity ?? rule.severity,
-        server: finding.server,
-        first,
-        at,
-        actor: finding.actor ?? '',
-        target: finding.target ?? '',
-        summary: finding.summary,
-        evidence: JSON.stringify(evidence),
-        mitre: rule.mitre,
-        key: finding.dedupKey,
-        count: String(count),
-      },
-    );
-    alertId = Number(inserted.rows[0]!.alert_id);
-  }
-  for (const ref of finding.changes ?? []) {
-    await runQuery(
-      connection,
-      `INSERT INTO alert_changes VALUES ($id::BIGINT, $server, nullif($session, ''), $at::TIMESTAMPTZ, $seq::BIGINT)`,
-      { id: String(alertId), server: ref.server, session: ref.sessionId ?? '', at: ref.loggedAt.toISOString(), seq: String(ref.seq) },
+  const grown = new Map(existing.rows.map((row) => [Number(row.i), { alertId: Number(row.alert_id), evidence: String(row.evidence ?? '{}') }]));
+  const fresh = findings.map((_, i) => i).filter((i) => !grown.has(i));
+  // Ids from the alerts' own sequence, ascending in finding order as one INSERT a finding would give them.
+  const allocated = fresh.length === 0 ? [] : (await runQuery(connection, `SELECT nextval('alert_id_seq') AS id FROM range(${fresh.length})`)).rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  const ids = findings.map((_, i) => grown.get(i)?.alertId ?? allocated[fresh.indexOf(i)]!);
+
+  const statements: string[] = [];
+  if (grown.size > 0) {
+    const rows = [...grown].map(([i, row]) => {
+      const f = findings[i]!;
+      const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, f.samples);
+      return `(${row.alertId}, ${integer(f.increment ?? f.count ?? 1)}, ${timestamp(f.at)}, ${timestamp(f.firstAt ?? f.at)}, ${sqlString(JSON.stringify(evidence))})`;
+    });
+    statements.push(
+      `UPDATE alerts SET count = count + g.inc, last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at),
+         evidence = g.evidence::JSON, updated_at = now()
+       FROM (VALUES ${rows.join(', ')}) g(id, inc, seen_at, first_at, evidence) WHERE alert_id = g.id;`,
     );
   }
-  return { alertId, created };
+  if (fresh.length > 0) {
+    const rows = fresh.map((i) => {
+      const f = findings[i]!;
+      return `(${ids[i]}, ${sqlString(rule.id)}, ${sqlString(f.severity ?? rule.severity)}, ${sqlString(f.server)}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)},
+        ${optional(f.actor)}, ${optional(f.target)}, ${sqlString(f.summary)}, ${sqlString(JSON.stringify(addSamples({}, f.samples)))}::JSON, ${sqlString(rule.mitre)},
+        'open', ${sqlString(f.dedupKey)}, ${integer(f.count ?? 1)})`;
+    });
+    statements.push(
+      `INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence, mitre, status, dedup_key, count)
+       VALUES ${rows.join(', ')};`,
+    );
+  }
+  const changes = findings.flatMap((f, i) =>
+    (f.changes ?? []).map((c) => `(${ids[i]}, ${sqlString(c.server)}, ${optional(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`),
+  );
+  if (changes.length > 0) statements.push(`INSERT INTO alert_changes VALUES ${changes.join(', ')};`);
+  if (statements.length > 0) await connection.run(statements.join('\n'));
+  return ids;
+}
+
+function timestamp(at: Date): string {
+  return `${sqlString(at.toISOString())}::TIMESTAMPTZ`;
+}
+
+/** NULL for no value, as an empty string was. */
+function optional(value: string | null | undefined): string {
+  return value === null || value === undefined || value === '' ? 'NULL' : sqlString(value);
+}
+
+function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
 }
 
 /**

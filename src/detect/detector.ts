@@ -9,7 +9,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BatchObserver, CommittedBatch } from '../pipeline/committed-batch.js';
-import { recordFinding, retractUndone } from './alert-outbox.js';
+import { recordFindings, retractUndone } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
@@ -46,10 +46,8 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   })).filter((r) => (opts.only ? opts.only.includes(r.id) : r.config.enabled));
 
   const write = async (connection: DuckDBConnection, r: ActiveRule, findings: Finding[], ids: number[]) => {
-    for (const finding of mergeFindings(findings, r.config.suppressMinutes * 60_000)) {
-      const { alertId } = await recordFinding(connection, { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes }, finding);
-      ids.push(alertId);
-    }
+    const merged = mergeFindings(findings, r.config.suppressMinutes * 60_000);
+    for (const id of await recordFindings(connection, { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes }, merged)) ids.push(id);
   };
 
   return {

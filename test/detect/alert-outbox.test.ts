@@ -1,0 +1,95 @@
+/**
+ * recordFindings writes a rule's findings of a batch in a few statements. What it stores must be what writing the
+ * same findings one at a time stores: the same alerts raised, grown and left alone, with the same counts, times,
+ * evidence and privilege changes, also when one call holds several findings of one key.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+
+import { recordFindings, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import type { MergedFinding } from '../../src/detect/merge-findings.js';
+import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
+
+const RULE: RuleIdentity = { id: 'admin-granted', severity: 'high', mitre: 'T1098', suppressMinutes: 60 };
+const T0 = Date.parse('2026-11-20T10:00:00Z');
+
+const finding: fc.Arbitrary<MergedFinding> = fc
+  .record({
+    server: fc.constantFrom('pg-1', 'pg-2'),
+    key: fc.constantFrom('alice', 'bob', "o'brien", 'x\u0000y'),
+    minute: fc.nat({ max: 600 }),
+    span: fc.nat({ max: 30 }),
+    count: fc.integer({ min: 1, max: 3 }),
+    increment: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    actor: fc.option(fc.constantFrom('admin', ''), { nil: null }),
+    severity: fc.option(fc.constantFrom('critical' as const), { nil: undefined }),
+    changes: fc.nat({ max: 2 }),
+  })
+  .map((r) => ({
+    server: r.server,
+    at: new Date(T0 + r.minute * 60_000),
+    firstAt: new Date(T0 + (r.minute - r.span) * 60_000),
+    actor: r.actor,
+    target: r.key,
+    summary: `granted admin to ${r.key}`,
+    dedupKey: r.key,
+    evidence: { minute: r.minute },
+    samples: [{ minute: r.minute, note: 'a "quoted" \\ value' }],
+    count: r.count,
+    ...(r.increment === undefined ? {} : { increment: r.increment }),
+    ...(r.severity === undefined ? {} : { severity: r.severity }),
+    changes: Array.from({ length: r.changes }, (_, k) => ({ server: r.server, sessionId: k === 0 ? null : `s.${r.minute}`, loggedAt: new Date(T0 + r.minute * 60_000), seq: r.minute * 10 + k })),
+  }));
+
+/** The stored alerts and their changes, by what they are rather than by their ids. */
+async function contents(db: Database): Promise<unknown[]> {
+  const alerts = await db.connection.runAndReadAll(
+    `SELECT rule_id, severity, server, first_seen::VARCHAR AS first_seen, last_seen::VARCHAR AS last_seen, actor, target, summary,
+            evidence::VARCHAR AS evidence, mitre, status, dedup_key, count,
+            (SELECT list(c.session_id || '/' || c.logged_at::VARCHAR || '/' || c.seq ORDER BY c.seq, c.session_id) FROM alert_changes c WHERE c.alert_id = a.alert_id) AS changes
+     FROM alerts a ORDER BY server, dedup_key, first_seen, last_seen`,
+  );
+  return alerts.getRowObjectsJS();
+}
+
+describe('recordFindings', () => {
+  it('stores what writing the findings one at a time stores (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(finding, { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (calls) => {
+        const together = await openDatabase(':memory:');
+        const oneByOne = await openDatabase(':memory:');
+        try {
+          for (const call of calls) {
+            const a = await recordFindings(together.connection, RULE, call);
+            assert.equal(a.length, call.length);
+            for (const f of call) await recordFindings(oneByOne.connection, RULE, [f]);
+          }
+          assert.deepEqual(await contents(together), await contents(oneByOne));
+        } finally {
+          await closeDatabase(together);
+          await closeDatabase(oneByOne);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('grows the alert an earlier call raised within the window, and not a retracted one', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const base = { server: 'pg-1', actor: 'admin', target: 'alice', summary: 'granted admin to alice', dedupKey: 'alice', evidence: {}, samples: [{ n: 1 }] };
+      const [first] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0) }]);
+      const [grown, other] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0 + 30 * 60_000) }, { ...base, dedupKey: 'bob', at: new Date(T0) }]);
+      assert.equal(grown, first);
+      assert.notEqual(other, first);
+      await db.connection.run(`UPDATE alerts SET status = 'retracted' WHERE alert_id = ${first}`);
+      const [afterRetraction] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0 + 40 * 60_000) }]);
+      assert.notEqual(afterRetraction, first);
+      const counts = (await db.connection.runAndReadAll('SELECT alert_id, count FROM alerts ORDER BY alert_id')).getRows().map(([id, n]) => [Number(id), Number(n)]);
+      assert.deepEqual(counts, [[first, 2], [other, 1], [afterRetraction, 1]]);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+});
