@@ -73,7 +73,8 @@ async function recordDistinct(connection: DuckDBConnection, rule: RuleIdentity, 
   const fresh = findings.map((_, i) => i).filter((i) => !grown.has(i));
   // Ids from the alerts' own sequence, ascending in finding order as one INSERT a finding would give them.
   const allocated = fresh.length === 0 ? [] : (await runQuery(connection, `SELECT nextval('alert_id_seq') AS id FROM range(${fresh.length})`)).rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-  const ids = findings.map((_, i) => grown.get(i)?.alertId ?? allocated[fresh.indexOf(i)]!);
+  const freshIds = new Map(fresh.map((i, k) => [i, allocated[k]!]));
+  const ids = findings.map((_, i) => grown.get(i)?.alertId ?? freshIds.get(i)!);
 
   const statements: string[] = [];
   if (grown.size > 0) {
