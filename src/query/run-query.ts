@@ -13,3 +13,20 @@ export async function runQuery(connection: DuckDBConnection, sql: string, params
   });
   return { columns, rows };
 }
+
+/** Rows of VALUES per query: bounds the SQL text. */
+const VALUES_PER_QUERY = 500;
+
+/**
+ * One query for many inputs instead of one an input (each await on DuckDB waits for the main thread, busy
+ * preparing the next batch). `values` are the inputs as SQL row contents; `sqlFor` gets them as
+ * `(VALUES (0, …), (1, …)) w(i, …)` to join on, and must return one row per input ordered by `w.i`.
+ */
+export async function runQueryOverValues(connection: DuckDBConnection, values: readonly string[], sqlFor: (valuesList: string) => string): Promise<Rows['rows']> {
+  const out: Rows['rows'] = [];
+  for (let from = 0; from < values.length; from += VALUES_PER_QUERY) {
+    const list = values.slice(from, from + VALUES_PER_QUERY).map((v, i) => `(${i}, ${v})`).join(', ');
+    out.push(...(await runQuery(connection, sqlFor(`(VALUES ${list})`))).rows);
+  }
+  return out;
+}

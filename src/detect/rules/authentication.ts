@@ -3,7 +3,10 @@
  * table when the rules run, so a window spanning several batches is counted whole).
  */
 import { z } from 'zod';
-import { runQuery } from '../../query/run-query.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Rows } from '../../query/format-rows.js';
+import { runQueryOverValues } from '../../query/run-query.js';
+import { sqlString } from '../../store/sql-literal.js';
 import type { AuthFailureFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 
@@ -26,9 +29,35 @@ function latest(failures: readonly AuthFailureFact[]): Date {
   return new Date(Math.max(...failures.map((f) => f.at.getTime())));
 }
 
-function windowStart(at: Date, minutes: number): string {
-  return new Date(at.getTime() - minutes * 60_000).toISOString();
+/** A window of failures to count: those of `key` on `server` in the `minutes` up to `at`. */
+interface FailureWindow {
+  server: string;
+  key: string;
+  at: Date;
 }
+
+/** Aggregates over the failures `f` of each window, one row per window in order, in one query for all. */
+function countWindows(
+  connection: DuckDBConnection,
+  windows: readonly FailureWindow[],
+  opts: { minutes: number; keyColumn: 'user_name' | 'client_addr'; sqlstates: readonly string[]; aggregates: string },
+): Promise<Rows['rows']> {
+  const values = windows.map((w) => {
+    const since = new Date(w.at.getTime() - opts.minutes * 60_000).toISOString();
+    return `${sqlString(w.server)}, ${sqlString(w.key)}, ${sqlString(since)}::TIMESTAMPTZ, ${sqlString(w.at.toISOString())}::TIMESTAMPTZ`;
+  });
+  return runQueryOverValues(
+    connection,
+    values,
+    (list) => `SELECT ${opts.aggregates}
+       FROM ${list} w(i, w_server, w_key, w_since, w_at)
+       LEFT JOIN auth_failures f ON f.server = w.w_server AND f.${opts.keyColumn} = w.w_key AND f.sqlstate IN (${opts.sqlstates.map(sqlString).join(', ')})
+         AND f.logged_at > w.w_since AND f.logged_at <= w.w_at
+       GROUP BY w.i ORDER BY w.i`,
+  );
+}
+
+const FAILURES_OF_USER = `count(f.logged_at) AS n, min(f.logged_at) AS first, list(DISTINCT f.client_addr ORDER BY f.client_addr) FILTER (WHERE f.client_addr IS NOT NULL) AS hosts`;
 
 export const bruteForce = defineRule({
   id: 'brute-force',
@@ -44,17 +73,12 @@ export const bruteForce = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     const failures = facts.authFailures.filter((f) => f.sqlstate === '28P01');
-    for (const [, group] of groupBy(failures, (f) => (f.userName === null ? null : `${f.server}\u0000${f.userName}`))) {
-      const { server, userName } = group[0]!;
-      const at = latest(group);
-      const window = await runQuery(
-        connection,
-        `SELECT count(*) AS n, min(logged_at) AS first, list(DISTINCT client_addr) FILTER (WHERE client_addr IS NOT NULL) AS hosts
-         FROM auth_failures WHERE server = $server AND user_name = $user AND sqlstate = '28P01'
-           AND logged_at > $since::TIMESTAMPTZ AND logged_at <= $at::TIMESTAMPTZ`,
-        { server, user: userName!, since: windowStart(at, config.windowMinutes), at: at.toISOString() },
-      );
-      const row = window.rows[0]!;
+    const groups = [...groupBy(failures, (f) => (f.userName === null ? null : `${f.server}\u0000${f.userName}`)).values()];
+    const windows = groups.map((group) => ({ server: group[0]!.server, key: group[0]!.userName!, at: latest(group) }));
+    const rows = await countWindows(connection, windows, { minutes: config.windowMinutes, keyColumn: 'user_name', sqlstates: ['28P01'], aggregates: FAILURES_OF_USER });
+    for (const [k, group] of groups.entries()) {
+      const { server, key: userName, at } = windows[k]!;
+      const row = rows[k]!;
       const n = Number(row.n);
       if (n < config.threshold) continue;
       findings.push({
@@ -88,17 +112,17 @@ export const passwordSpray = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     const failures = facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate));
-    for (const [, group] of groupBy(failures, (f) => (f.clientAddr === null ? null : `${f.server}\u0000${f.clientAddr}`))) {
-      const { server, clientAddr } = group[0]!;
-      const at = latest(group);
-      const window = await runQuery(
-        connection,
-        `SELECT count(DISTINCT user_name) AS users, count(*) AS n, min(logged_at) AS first, list(DISTINCT user_name ORDER BY user_name) AS names
-         FROM auth_failures WHERE server = $server AND client_addr = $host AND sqlstate IN ('28P01', '28000')
-           AND logged_at > $since::TIMESTAMPTZ AND logged_at <= $at::TIMESTAMPTZ`,
-        { server, host: clientAddr!, since: windowStart(at, config.windowMinutes), at: at.toISOString() },
-      );
-      const row = window.rows[0]!;
+    const groups = [...groupBy(failures, (f) => (f.clientAddr === null ? null : `${f.server}\u0000${f.clientAddr}`)).values()];
+    const windows = groups.map((group) => ({ server: group[0]!.server, key: group[0]!.clientAddr!, at: latest(group) }));
+    const rows = await countWindows(connection, windows, {
+      minutes: config.windowMinutes,
+      keyColumn: 'client_addr',
+      sqlstates: GUESSING_SQLSTATES,
+      aggregates: `count(DISTINCT f.user_name) AS users, count(f.logged_at) AS n, min(f.logged_at) AS first, list(DISTINCT f.user_name ORDER BY f.user_name) AS names`,
+    });
+    for (const [k, group] of groups.entries()) {
+      const { server, key: clientAddr, at } = windows[k]!;
+      const row = rows[k]!;
       const users = Number(row.users);
       if (users < config.distinctUsers) continue;
       findings.push({
@@ -132,15 +156,14 @@ export const failuresThenSuccess = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     // A user's last login in the batch: failures before any of its logins in the window are counted.
-    for (const { userName: user, last: login } of facts.loginsByUser()) {
-      const window = await runQuery(
-        connection,
-        `SELECT count(*) AS n, min(logged_at) AS first, list(DISTINCT client_addr) FILTER (WHERE client_addr IS NOT NULL) AS hosts
-         FROM auth_failures WHERE server = $server AND user_name = $user AND sqlstate = '28P01'
-           AND logged_at > $since::TIMESTAMPTZ AND logged_at <= $at::TIMESTAMPTZ`,
-        { server: login.server, user, since: windowStart(login.at, config.windowMinutes), at: login.at.toISOString() },
-      );
-      const row = window.rows[0]!;
+    const logins = facts.loginsByUser();
+    const rows = await countWindows(
+      connection,
+      logins.map(({ userName, last }) => ({ server: last.server, key: userName, at: last.at })),
+      { minutes: config.windowMinutes, keyColumn: 'user_name', sqlstates: ['28P01'], aggregates: FAILURES_OF_USER },
+    );
+    for (const [k, { userName: user, last: login }] of logins.entries()) {
+      const row = rows[k]!;
       const n = Number(row.n);
       if (n < config.minFailures) continue;
       findings.push({

@@ -1,6 +1,7 @@
 /** Role lifecycle: login roles created, roles that live only minutes, logins of long-dormant roles. */
 import { z } from 'zod';
-import { runQuery } from '../../query/run-query.js';
+import { runQuery, runQueryOverValues } from '../../query/run-query.js';
+import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
@@ -92,16 +93,17 @@ export const dormantRoleLogin = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     // Only a user's first login in the batch can follow a dormancy: the later ones follow it.
-    for (const { userName: user, first: login } of facts.loginsByUser()) {
-      const at = login.session.startedAt ?? login.at;
-      const previous = await runQuery(
-        connection,
-        `SELECT (SELECT max(started_at) FROM sessions WHERE server = $server AND user_name = $user AND session_id <> $session
-                   AND started_at < $at::TIMESTAMPTZ) AS last_login,
-                (SELECT created_at FROM roles WHERE server = $server AND rolname = $user) AS created_at`,
-        { server: login.server, user, session: login.sessionId, at: at.toISOString() },
-      );
-      const row = previous.rows[0]!;
+    const logins = facts.loginsByUser().map(({ userName, first }) => ({ user: userName, login: first, at: first.session.startedAt ?? first.at }));
+    const previous = await runQueryOverValues(
+      connection,
+      logins.map(({ user, login, at }) => `${sqlString(login.server)}, ${sqlString(user)}, ${sqlString(login.sessionId)}, ${sqlString(at.toISOString())}::TIMESTAMPTZ`),
+      (list) => `SELECT (SELECT max(s.started_at) FROM sessions s WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.session_id <> w.w_session
+                   AND s.started_at < w.w_at) AS last_login,
+                (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
+         FROM ${list} w(i, w_server, w_user, w_session, w_at) ORDER BY w.i`,
+    );
+    for (const [k, { user, login, at }] of logins.entries()) {
+      const row = previous[k]!;
       const since = row.last_login ?? row.created_at;
       if (since === null || since === undefined) continue;
       const idleDays = (at.getTime() - Date.parse(String(since))) / DAY_MS;
