@@ -9,6 +9,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BatchObserver, CommittedBatch } from '../pipeline/committed-batch.js';
+import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { recordFindings, retractUndone } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
@@ -50,8 +51,16 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     for (const id of await recordFindings(connection, { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes }, merged)) ids.push(id);
   };
 
+  const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
+
   return {
     ruleIds: active.map((r) => r.id),
+
+    keepsEntry(entry: ParsedEntry): boolean {
+      if (!config.enabled) return false;
+      const readOrWrite = entry.kind === 'audit' && (entry.audit.className === 'READ' || entry.audit.className === 'WRITE');
+      return !readOrWrite || entryReaders.some((r) => r.rule.readsEntry!(entry));
+    },
 
     async inTransaction(connection: DuckDBConnection, batch: CommittedBatch): Promise<void> {
       if (!config.enabled) return;

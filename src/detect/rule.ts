@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { BatchFacts } from './batch-facts.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -75,6 +76,11 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   config: S;
   evaluate?(ctx: BatchContext<z.infer<S>>): Promise<Finding[]> | Finding[];
+  /**
+   * The READ and WRITE audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch
+   * keeps only those some rule reads; a rule that reads them must say which here. Every other entry is kept.
+   */
+  readsEntry?(entry: ParsedEntry): boolean;
   scheduled?(ctx: ScheduledContext<z.infer<S>>): Promise<Finding[]>;
 }
 

@@ -10,7 +10,7 @@ import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
  * of entries are unredacted and must not be stored or logged.
  */
 export interface CommittedBatch {
-  /** Empty when the pipeline has no observers: a batch's entries are not kept for nobody. */
+  /** The entries some observer keeps (`keepsEntry`), in log order; `attributions` are theirs. */
   entries: readonly ParsedEntry[];
   /** Who entries[i] is attributed to when the batch was built (null fields: not known yet). */
   attributions: readonly Attribution[];
@@ -33,4 +33,6 @@ export interface CommittedBatch {
  */
 export interface BatchObserver {
   inTransaction(connection: DuckDBConnection, batch: CommittedBatch): Promise<void>;
+  /** Whether it reads this entry from `CommittedBatch.entries`; without it, every entry is kept for it. */
+  keepsEntry?(entry: ParsedEntry): boolean;
 }

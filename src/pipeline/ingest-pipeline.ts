@@ -153,11 +153,10 @@ export class IngestPipeline {
     // Lines of a session that come later are stored unattributed and filled in by the store at commit.
     for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
-    const keep = this.observers.length > 0;
     for (const entry of parsed) {
       const { record } = entry;
       const who = this.sessions.attribute(record);
-      if (keep) {
+      if (this.observers.some((o) => o.keepsEntry?.(entry) ?? true)) {
         open.entries.push(entry);
         open.attributions.push(who);
       }

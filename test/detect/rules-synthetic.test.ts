@@ -222,3 +222,20 @@ describe('md5 and TLS on logins', () => {
     assert.deepEqual((await h.alerts('session-without-ssl')).map((a) => a.actor), ['a']);
   });
 });
+
+describe('entries kept for the rules', () => {
+  it('reads and writes are kept only when a rule reads them: a conninfo password in a SELECT still fires', async () => {
+    h = await openHarness();
+    const s = login({ user: 'app', at: T0 });
+    await h.feed([
+      ...s.records,
+      audit('pg1', s.sessionId, minutes(T0, 1), 1, 'READ', 'SELECT', 'SELECT * FROM pgbench_accounts WHERE aid = 1'),
+      audit('pg1', s.sessionId, minutes(T0, 2), 2, 'READ', 'SELECT', "SELECT * FROM dblink('host=10.0.0.7 user=etl password=Hunter2secret', 'SELECT 1') AS t(x int)"),
+      audit('pg1', s.sessionId, minutes(T0, 3), 3, 'READ', 'SELECT', "SELECT pg_read_file('/etc/passwd')"),
+    ]);
+    const clear = await h.alerts('password-in-clear');
+    assert.equal(clear.length, 1);
+    assert.doesNotMatch(String(clear[0]!.evidence), /Hunter2secret/);
+    assert.equal((await h.alerts('server-file-access')).length, 1);
+  });
+});

@@ -74,6 +74,7 @@ export const passwordInClear = defineRule({
   description:
     'The server log (and Log Analytics, Event Hubs, storage) holds the password: rotate it. auditduck stored it redacted; the evidence says where and how long it was, never the text.',
   config: baseRuleConfig,
+  readsEntry: (entry) => entry.kind === 'audit' && entry.secrets.length > 0,
   evaluate({ facts }) {
     const findings: Finding[] = [];
     for (const fact of facts.entries) {

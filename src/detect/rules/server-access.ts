@@ -1,10 +1,11 @@
 /** Reaching past the database: COPY … PROGRAM (shell commands) and server-file functions. */
+import type { ParsedEntry } from '../../parse/parsed-entry.js';
 import type { EntryFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, clip, entryEvidence } from './change-evidence.js';
 
 /** Statement text of an audit entry or a logged statement (both redacted); null for other entries. */
-function statementOf({ entry }: EntryFact): string | null {
+function statementOf(entry: ParsedEntry): string | null {
   if (entry.kind === 'audit') return entry.audit.statement;
   if (entry.kind === 'statement') return entry.statement;
   return null;
@@ -19,7 +20,7 @@ const COPY_FILE = /\bcopy\b[\s\S]*?\b(?:to|from)\s+'/i;
 function serverAccessFindings(facts: readonly EntryFact[], match: (sql: string, fact: EntryFact) => string | null, kind: string): Finding[] {
   const findings: Finding[] = [];
   for (const fact of facts) {
-    const sql = statementOf(fact);
+    const sql = statementOf(fact.entry);
     if (sql === null) continue;
     const what = match(sql, fact);
     if (what === null) continue;
@@ -45,6 +46,7 @@ export const copyProgram = defineRule({
   trigger: 'a pgaudit entry or logged statement of COPY … TO PROGRAM or COPY … FROM PROGRAM',
   description: 'Runs an operating-system command as the postgres user: the classic step from database to server.',
   config: baseRuleConfig,
+  readsEntry: (entry) => COPY_PROGRAM.test(statementOf(entry) ?? ''),
   evaluate({ facts }) {
     return serverAccessFindings(facts.entries, (sql) => (COPY_PROGRAM.test(sql) ? 'COPY PROGRAM' : null), 'ran');
   },
@@ -58,6 +60,10 @@ export const serverFileAccess = defineRule({
   trigger: 'pg_read_file, pg_read_binary_file, pg_ls_dir, pg_stat_file, lo_import / lo_export, adminpack file functions, or COPY to/from a server path',
   description: 'Reads configuration, keys or other databases\' files from the server, or plants files on it.',
   config: baseRuleConfig,
+  readsEntry: (entry) => {
+    const sql = statementOf(entry) ?? '';
+    return FILE_FUNCTIONS.test(sql) || COPY_FILE.test(sql);
+  },
   evaluate({ facts }) {
     return serverAccessFindings(
       facts.entries,
