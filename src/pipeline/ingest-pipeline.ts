@@ -49,7 +49,7 @@ export interface OpenBatch {
   pending: DecodeResult[];
   /** Results pushed so far, gathered or pending: what a source cuts its batches by. */
   results: number;
-  /** Kept only when observers will read them. */
+  /** The entries some observer keeps (`BatchObserver.keepsEntry`), with their attributions below. */
   readonly entries: ParsedEntry[];
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];

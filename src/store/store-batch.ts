@@ -34,7 +34,6 @@ export class StoreBatch {
   readonly unattributed = new Map<string, { server: string; sessionId: string }>();
   /** `server\0session_id` of the sessions this batch upserts. */
   readonly sessionKeys = new Set<string>();
-  skipped = 0;
 
   /** A record other than an audit line (those go through addAuditEvent). */
   addLogRecord(r: LogRecord, kind: string): void {
