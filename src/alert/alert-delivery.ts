@@ -35,6 +35,16 @@ export interface AlertDelivery {
   runOnce(): Promise<number>;
   /** Finishes the pass in flight, then stops. */
   stop(): Promise<void>;
+  /** Each sink's run of failures (none while it delivers), for /readyz and /metrics. */
+  health(): SinkDeliveryHealth[];
+}
+
+export interface SinkDeliveryHealth {
+  sink: string;
+  consecutiveFailures: number;
+  /** The first failure of the current run; null while the sink delivers. */
+  failingSince: Date | null;
+  lastError: string | null;
 }
 
 export function backoffMs(attempts: number, initialMs: number, maxMs: number): number {
@@ -48,7 +58,7 @@ export function startAlertDelivery(opts: DeliveryOptions): AlertDelivery {
   const max = opts.maxBackoffMs ?? 300_000;
   const maxAge = opts.maxAgeMs ?? 7 * 86_400_000;
   const batchSize = opts.batchSize ?? 100;
-  const paused = new Map<string, { until: number; failures: number }>();
+  const paused = new Map<string, { until: number; failures: number; since: Date; lastError: string }>();
   let stopped = false;
   let running: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -99,7 +109,8 @@ export function startAlertDelivery(opts: DeliveryOptions): AlertDelivery {
         const message = (error as Error).message;
         await record(alert.alertId, sink.name, row.attempts !== null, false, attempts + 1, message);
         const failures = (paused.get(sink.name)?.failures ?? 0) + 1;
-        paused.set(sink.name, { until: Date.now() + backoffMs(failures, initial, max), failures });
+        const since = paused.get(sink.name)?.since ?? new Date();
+        paused.set(sink.name, { until: Date.now() + backoffMs(failures, initial, max), failures, since, lastError: message });
         log.warn({ sink: sink.name, alertId: alert.alertId, attempts: attempts + 1, error: message }, 'alert delivery failed; will retry');
         break;
       }
@@ -138,6 +149,11 @@ export function startAlertDelivery(opts: DeliveryOptions): AlertDelivery {
       if (!stopped) void runOnce();
     },
     runOnce,
+    health: () =>
+      sinks.map((sink) => {
+        const pause = paused.get(sink.name);
+        return { sink: sink.name, consecutiveFailures: pause?.failures ?? 0, failingSince: pause?.since ?? null, lastError: pause?.lastError ?? null };
+      }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -10,6 +10,7 @@ import { alertingConfigSchema, describeUrl } from '../alert/index.js';
 import { detectionConfigSchema } from '../detect/index.js';
 import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
+import { operationsConfigSchema } from '../main-job/operations-config.js';
 import { AZURE_LOG_LINE_PREFIX } from '../parse/prefix/compile-prefix.js';
 import { redactConnectionString } from '../parse/redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
@@ -27,6 +28,7 @@ export const runConfigSchema = z.strictObject({
   alerting: alertingConfigSchema.prefault({}).describe('where alerts are delivered: the log, a webhook'),
   detection: detectionConfigSchema.prefault({}),
   snapshots: snapshotConfigSchema.prefault({}).describe('live pg_roles snapshots of watched servers (none by default)'),
+  operations: operationsConfigSchema.prefault({}).describe('retries, readiness thresholds, shutdown time (docs/operations.md)'),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
@@ -47,6 +49,10 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
   AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
+  AUDITDUCK_SHUTDOWN_TIMEOUT_MS: (c, v) => (ops(c).shutdownTimeoutMs = Number(v)),
+  AUDITDUCK_POISON_BATCH_ATTEMPTS: (c, v) => ((ops(c).retry ??= {}).maxAttempts = Number(v)),
+  AUDITDUCK_PARTITION_FAILING_MS: (c, v) => ((ops(c).readiness ??= {}).partitionFailingMs = Number(v)),
+  AUDITDUCK_SINK_FAILING_MS: (c, v) => ((ops(c).readiness ??= {}).sinkFailingMs = Number(v)),
 };
 
 /** Every environment variable `run` reads for its configuration. */
@@ -54,6 +60,10 @@ export const RUN_CONFIG_ENV_NAMES: readonly string[] = Object.keys(ENV);
 
 function hub(c: Record<string, any>): Record<string, unknown> {
   return (c.eventHubs ??= {});
+}
+
+function ops(c: Record<string, any>): Record<string, any> {
+  return (c.operations ??= {});
 }
 
 export async function loadRunConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<RunConfig> {

@@ -1,36 +1,44 @@
 /**
  * `auditduck run`: consume the stream (Event Hubs, or the demo stream from samples/), store, detect,
- * and serve /metrics, /healthz and the read-only query API, until stopped. Stopping finishes the batch
- * in flight, commits it, releases the partitions and closes the store.
+ * and serve /metrics, /healthz, /readyz and the read-only query API, until stopped. A batch that cannot be
+ * stored is retried (pipeline/batch-retry.ts); one failing for its data goes to dead_letters. Stopping
+ * finishes the batch in flight, commits it, releases the partitions and closes the store, within
+ * `operations.shutdownTimeoutMs`. A start that fails undoes what it started and throws.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
 import { createSinks, startAlertDelivery } from '../alert/index.js';
 import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
 import { createDetector } from '../detect/index.js';
 import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { commitWithRetry } from '../pipeline/batch-retry.js';
 import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
+import { quarantineHubBatch } from '../pipeline/quarantine-batch.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
-import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
+import { startSnapshotSchedule, type SnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
-import type { PartitionMetrics } from '../sources/eventhubs/index.js';
+import type { EventsLost, PartitionMetrics } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
 import { createDashboardRoutes, ReadSession, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
+import { assessReadiness, HealthBook } from './health-book.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
 const SCHEDULED_RULES_EVERY_MS = 60 * 60_000;
 
 export interface MainJob {
-  /** The HTTP port of /metrics and /healthz (null when off). */
+  /** The HTTP port of /metrics, /healthz and /readyz (null when off). */
   httpPort: number | null;
   queryApiPort: number;
   /** Resolves when a demo stream has delivered all its samples (never for Event Hubs). */
   caughtUp: Promise<void>;
-  stop(): Promise<void>;
+  /** Resolves true when everything closed in time; false when the time ran out first (the caller exits anyway). */
+  stop(): Promise<boolean>;
 }
 
 interface Source {
@@ -43,14 +51,40 @@ interface Source {
 /** How often `run` logs its throughput and each partition's lag. */
 const PROGRESS_EVERY_MS = 60_000;
 
+/** Kept for the last steps of stopping (closing the store) out of the shutdown time. */
+const CLOSE_RESERVE_MS = 1_000;
+
 export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
+  // What has been started, undone in reverse order when a later step of the start fails.
+  const undo: (() => Promise<unknown> | void)[] = [];
+  try {
+    return await start(config, log, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (cleanupError) {
+        log.warn({ err: cleanupError }, 'cleaning up after a failed start');
+      }
+    }
+    throw error;
+  }
+}
+
+async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknown> | void)[]): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
+  undo.push(() => store.close());
   // The bundled samples were captured over loopback, which the default exclusions drop as Azure's own traffic.
   const detection = config.eventHubs ? config.detection : { ...config.detection, exclude: { ...config.detection.exclude, clientAddrs: [] } };
   const detector = createDetector(detection);
   const pipeline = await IngestPipeline.create(store, { observers: [detector] });
+  undo.push(() => pipeline.drain());
   const prefix = compilePrefix(config.logLinePrefix);
   const metrics = new PipelineMetrics();
+  const health = new HealthBook();
+  const ops = config.operations;
+  /** Aborted on stop: a batch waiting to be retried gives up (it is read again after the restart). */
+  const stopping = new AbortController();
 
   // Alerts committed with a batch are delivered from the outbox by a loop with a connection of its own.
   const delivery = startAlertDelivery({
@@ -61,39 +95,72 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
     initialBackoffMs: config.alerting.initialBackoffMs,
     maxBackoffMs: config.alerting.maxBackoffMs,
   });
+  undo.push(() => delivery.stop());
   const scheduledRules = setInterval(() => {
     pipeline.exclusive((connection) => detector.runScheduledRules(connection)).then(
       (ids) => ids.length > 0 && delivery.wake(),
       (error: unknown) => log.error({ err: error }, 'scheduled rules failed'),
     );
   }, SCHEDULED_RULES_EVERY_MS);
+  undo.push(() => clearInterval(scheduledRules));
 
   const onBatch = async (batch: SourceBatch<HubEvent>): Promise<void> => {
     const started = performance.now();
-    try {
-      const summary = await ingestHubBatch(pipeline, prefix, batch);
-      delivery.wake();
-      metrics.recordBatch(batch.source, summary, (performance.now() - started) / 1000);
-      metrics.lastSequence.set({ partition: batch.source }, Number(batch.position));
-      log.debug({ source: batch.source, position: batch.position, records: summary.records }, 'batch committed');
-      if (summary.deadLetters > 0) log.warn({ source: batch.source, deadLetters: summary.deadLetters }, 'input that could not be read went to dead_letters');
-    } catch (error) {
-      metrics.failures.inc({ source: batch.source });
-      throw error;
-    }
+    const summary = await commitWithRetry({
+      commit: () => ingestHubBatch(pipeline, prefix, batch),
+      quarantine: async (error, attempts) => {
+        const set = await quarantineHubBatch(pipeline, batch, error, attempts);
+        health.quarantined(batch.source);
+        metrics.poisonBatches.inc({ source: batch.source });
+        log.error({ source: batch.source, position: batch.position, events: batch.items.length, attempts, error: (error as Error).message }, 'poison batch: its events went to dead_letters');
+        return set;
+      },
+      policy: ops.retry,
+      signal: stopping.signal,
+      onFailure: ({ attempt, cause, error, retryInMs }) => {
+        metrics.recordFailure(batch.source, cause);
+        health.failed(batch.source, cause, error);
+        log.warn({ source: batch.source, position: batch.position, attempt, cause, retryInMs, error: (error as Error).message }, 'storing a batch failed; retrying');
+      },
+    });
+    health.committed(batch.source);
+    delivery.wake();
+    metrics.recordBatch(batch.source, summary, (performance.now() - started) / 1000);
+    metrics.lastSequence.set({ partition: batch.source }, Number(batch.position));
+    log.debug({ source: batch.source, position: batch.position, records: summary.records }, 'batch committed');
+    if (summary.deadLetters > 0) log.warn({ source: batch.source, deadLetters: summary.deadLetters }, 'input that could not be read went to dead_letters');
+  };
+
+  const onEventsLost = async (lost: EventsLost): Promise<void> => {
+    metrics.retentionGaps.inc({ partition: lost.source });
+    metrics.eventsLost.inc({ partition: lost.source }, lost.count);
+    log.error(lost, 'events expired from the hub before they were read: the audit trail has a hole');
+    await pipeline.exclusive((connection) =>
+      raisePipelineAlert(connection, {
+        ruleId: 'pipeline.events-lost',
+        source: lost.source,
+        summary: `${lost.count} events of ${lost.source} expired before they were read (sequence numbers ${lost.afterSequenceNumber + 1}..${lost.resumedAt - 1}); the consumer was down longer than the hub's retention`,
+        evidence: { ...lost },
+        dedupKey: `${lost.source}@${lost.resumedAt}`,
+      }),
+    );
+    delivery.wake();
   };
 
   // The query API gets a connection of its own: statements on one connection share its transaction.
   const queryConnection = await store.db.instance.connect();
+  undo.push(() => closeConnection(queryConnection));
   const token = newApiToken();
   const queryApi = await startQueryApi({ connection: queryConnection, port: 0, token });
+  undo.push(() => queryApi.close());
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
+  undo.push(() => removeDiscoveryFile(config.db));
 
   let source: Source;
   let sourceKind: 'eventhubs' | 'demo';
   if (config.eventHubs) {
     sourceKind = 'eventhubs';
-    source = await startEventHubs(config, store, onBatch, metrics, log);
+    source = await startEventHubs(config, store, onBatch, onEventsLost, metrics, health, log);
   } else {
     sourceKind = 'demo';
     log.warn(
@@ -106,33 +173,12 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
       (error: unknown) => log.error({ err: error }, 'the demo stream failed'),
     );
   }
+  undo.push(() => {
+    stopping.abort();
+    return source.close();
+  });
 
-  let ops: OpsServer | null = null;
-  // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
-  // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
-  const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
-  const dashboardReads = dashboardConnection ? new ReadSession(dashboardConnection) : null;
-  if (dashboardConnection && dashboardReads) {
-    const ui = resolveUiToken(config.http.host);
-    ops = await startOpsServer({
-      host: config.http.host,
-      port: config.http.port,
-      registry: metrics.registry,
-      health: () => ({ source: sourceKind, ...metrics.totals }),
-      routes: createDashboardRoutes({
-        connection: dashboardConnection,
-        session: dashboardReads,
-        log,
-        ...(ui.token ? { token: ui.token } : {}),
-        acknowledgeAlert: async (ids, by) => ({ acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by)) }),
-      }),
-    });
-    log.info({ url: `http://${config.http.host}:${ops.port}` }, 'serving the dashboards, /metrics and /healthz');
-    // On stderr, not in the log: the log may be shipped elsewhere, and the token is a key.
-    if (ui.generated) process.stderr.write(`auditduck: the dashboards need a token off loopback: http://${config.http.host}:${ops.port}/?token=${ui.token} (set AUDITDUCK_UI_TOKEN to choose one)\n`);
-  }
-
-  const snapshots =
+  const snapshots: SnapshotSchedule | null =
     config.snapshots.servers.length > 0
       ? startSnapshotSchedule({
           store,
@@ -142,6 +188,44 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
           log,
         })
       : null;
+  if (snapshots) undo.push(() => snapshots.stop());
+
+  const readiness = () =>
+    assessReadiness(
+      health.view(),
+      delivery.health(),
+      (snapshots?.status() ?? []).map((s) => ({ server: s.server, consecutiveFailures: s.consecutiveFailures, lastError: s.lastError })),
+      ops.readiness,
+    );
+  metrics.observeReadiness(readiness);
+
+  let opsServer: OpsServer | null = null;
+  // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
+  // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
+  const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
+  const dashboardReads = dashboardConnection ? new ReadSession(dashboardConnection) : null;
+  if (dashboardConnection && dashboardReads) {
+    undo.push(() => closeConnection(dashboardConnection));
+    const ui = resolveUiToken(config.http.host);
+    opsServer = await startOpsServer({
+      host: config.http.host,
+      port: config.http.port,
+      registry: metrics.registry,
+      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions }),
+      readiness,
+      routes: createDashboardRoutes({
+        connection: dashboardConnection,
+        session: dashboardReads,
+        log,
+        ...(ui.token ? { token: ui.token } : {}),
+        acknowledgeAlert: async (ids, by) => ({ acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by)) }),
+      }),
+    });
+    undo.push(() => opsServer!.close());
+    log.info({ url: `http://${config.http.host}:${opsServer.port}` }, 'serving the dashboards, /metrics, /healthz and /readyz');
+    // On stderr, not in the log: the log may be shipped elsewhere, and the token is a key.
+    if (ui.generated) process.stderr.write(`auditduck: the dashboards need a token off loopback: http://${config.http.host}:${opsServer.port}/?token=${ui.token} (set AUDITDUCK_UI_TOKEN to choose one)\n`);
+  }
 
   let lastRecords = 0;
   const progress = setInterval(() => {
@@ -158,39 +242,67 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   }, PROGRESS_EVERY_MS);
   progress.unref();
 
-  let stopping: Promise<void> | null = null;
+  let stopped: Promise<boolean> | null = null;
   return {
-    httpPort: ops?.port ?? null,
+    httpPort: opsServer?.port ?? null,
     queryApiPort: queryApi.port,
     caughtUp: source.done,
     stop() {
-      stopping ??= (async () => {
-        await source.close();
+      stopped ??= (async () => {
+        const deadline = Date.now() + Math.max(0, ops.shutdownTimeoutMs - CLOSE_RESERVE_MS);
+        const inTime = (work: Promise<unknown>, what: string) => settleBy(work, deadline, () => log.warn(`stopping: ${what} did not finish in time`));
+        stopping.abort();
         clearInterval(scheduledRules);
         clearInterval(progress);
-        await delivery.stop();
-        await snapshots?.stop();
-        await ops?.close();
-        await queryApi.close();
+        // A read can run for minutes: cancel it rather than wait (the query API answers it with an error).
+        queryConnection.interrupt();
+        dashboardConnection?.interrupt();
+        let clean = await inTime(source.close(), 'releasing the source');
+        clean = (await inTime(delivery.stop(), 'the alert delivery in flight')) && clean;
+        if (snapshots) clean = (await inTime(snapshots.stop(), 'the snapshot in flight')) && clean;
+        if (opsServer) clean = (await inTime(opsServer.close(), 'closing the HTTP server')) && clean;
+        clean = (await inTime(queryApi.close(), 'the query in flight')) && clean;
         removeDiscoveryFile(config.db);
-        // DuckDB blocks for good when a connection closes under a running statement: let every one finish.
-        await pipeline.drain();
-        await dashboardReads?.idle();
-        queryConnection.closeSync();
-        dashboardConnection?.closeSync();
+        // DuckDB blocks for good when a connection closes under a running statement: close only when all finished.
+        clean = (await inTime(pipeline.drain(), 'the commit in flight')) && clean;
+        if (dashboardReads) clean = (await inTime(dashboardReads.idle(), 'the dashboard read in flight')) && clean;
+        if (!clean) {
+          log.error('stopping took longer than operations.shutdownTimeoutMs: exiting without closing the store (committed batches are safe; the batch in flight is read again)');
+          return false;
+        }
+        closeConnection(queryConnection);
+        if (dashboardConnection) closeConnection(dashboardConnection);
         await store.close();
         log.info('stopped');
+        return true;
       })();
-      return stopping;
+      return stopped;
     },
   };
+}
+
+function closeConnection(connection: DuckDBConnection): void {
+  connection.interrupt();
+  connection.closeSync();
+}
+
+/** Waits for `work` (its failure too) until `deadline`; true when it finished in time. */
+async function settleBy(work: Promise<unknown>, deadline: number, onLate: () => void): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  const finished = await Promise.race([work.then(() => true as const, () => true as const), late]);
+  clearTimeout(timer);
+  if (!finished) onLate();
+  return finished;
 }
 
 async function startEventHubs(
   config: RunConfig,
   store: AuditStore,
   onBatch: (batch: SourceBatch<HubEvent>) => Promise<void>,
+  onEventsLost: (lost: EventsLost) => Promise<void>,
   metrics: PipelineMetrics,
+  health: HealthBook,
   log: Logger,
 ): Promise<Source> {
   const { startEventHubsSource } = await import('../sources/eventhubs/index.js');
@@ -198,8 +310,20 @@ async function startEventHubs(
     config: config.eventHubs!,
     readPosition: (key) => store.readPosition(key),
     onBatch,
+    onEventsLost,
     log,
-    metrics,
+    metrics: {
+      partitionLag: metrics.partitionLag,
+      partitionLagSeconds: metrics.partitionLagSeconds,
+      ownedPartitions: metrics.ownedPartitions,
+      forgetPartition: (partition) => {
+        metrics.forgetPartition(partition);
+        health.released(partition);
+      },
+    },
+    // Half the shutdown time: the rest is for the alert in flight, the HTTP servers and the store.
+    closeTimeoutMs: Math.floor(config.operations.shutdownTimeoutMs / 2),
   });
   return { done: new Promise<void>(() => undefined), close: () => subscription.close(), partitions: () => subscription.metrics() };
 }
+

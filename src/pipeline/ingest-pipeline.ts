@@ -4,7 +4,7 @@
  * Input contract: results in source order; batches from different sources may interleave.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DecodeResult } from '../decode/log-record.js';
+import type { DeadLetter, DecodeResult } from '../decode/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
@@ -28,6 +28,8 @@ export interface BatchSummary extends CommitCounts {
   skipped: number;
   /** Skipped records by Azure category. */
   skippedCategories: Map<string, number>;
+  /** Dead letters by the kind of their reason (`deadLetterKind`), for /metrics. */
+  deadLetterReasons: Map<string, number>;
 }
 
 export interface PreparedBatch {
@@ -37,6 +39,7 @@ export interface PreparedBatch {
   records: number;
   skipped: number;
   skippedCategories: Map<string, number>;
+  deadLetterReasons: Map<string, number>;
 }
 
 /**
@@ -58,6 +61,22 @@ export interface OpenBatch {
   records: number;
   skipped: number;
   readonly skippedCategories: Map<string, number>;
+  readonly deadLetterReasons: Map<string, number>;
+}
+
+function addDeadLetter(open: OpenBatch, dead: DeadLetter): void {
+  open.rows.addDeadLetter(dead);
+  const kind = deadLetterKind(dead.reason);
+  open.deadLetterReasons.set(kind, (open.deadLetterReasons.get(kind) ?? 0) + 1);
+}
+
+/**
+ * A reason's kind, few enough to be a metric label: the text before its first colon (reasons read
+ * "event body is not valid JSON: <parser message>"), digits folded, at most 60 characters.
+ */
+export function deadLetterKind(reason: string): string {
+  const head = reason.split(':', 1)[0]!.trim().toLowerCase().replace(/\d+/g, 'N');
+  return head.length > 60 ? head.slice(0, 60) : head || 'unknown';
 }
 
 export class IngestPipeline {
@@ -105,6 +124,7 @@ export class IngestPipeline {
       records: 0,
       skipped: 0,
       skippedCategories: new Map(),
+      deadLetterReasons: new Map(),
     };
   }
 
@@ -131,14 +151,14 @@ export class IngestPipeline {
         case 'record': {
           const outcome = parseRecord(result.record);
           parsed.push(outcome.entry);
-          if (outcome.dead) batch.addDeadLetter(outcome.dead);
+          if (outcome.dead) addDeadLetter(open, outcome.dead);
           break;
         }
         case 'control-plane':
           controlPlane.push(result.event);
           break;
         case 'dead':
-          batch.addDeadLetter(result.dead);
+          addDeadLetter(open, result.dead);
           break;
         case 'skipped':
           open.skipped++;
@@ -168,7 +188,7 @@ export class IngestPipeline {
     open.records += parsed.length;
     // Taken now, not at seal: another source's batch may be sealed before this one and must not carry these.
     batch.markIneffective(this.privileges.ineffective());
-    for (const dead of this.privileges.deadLetters()) batch.addDeadLetter(dead);
+    for (const dead of this.privileges.deadLetters()) addDeadLetter(open, dead);
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
   }
 
@@ -196,7 +216,7 @@ export class IngestPipeline {
       controlPlaneEvents,
       source: target.source,
     };
-    return { batch, committed, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories };
+    return { batch, committed, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
 
   /** Resolves when every commit and exclusive write asked for so far has finished. */
@@ -212,14 +232,18 @@ export class IngestPipeline {
     return result;
   }
 
-  /** The I/O half: the batch's rows, what observers add, and its position, in one transaction. */
-  commitBatch(prepared: PreparedBatch): Promise<BatchSummary> {
-    const { batch, committed, target, records, skipped, skippedCategories } = prepared;
+  /**
+   * The I/O half: the batch's rows, what observers add, and its position, in one transaction.
+   * `alsoInTransaction` writes more with them (the pipeline's own alerts).
+   */
+  commitBatch(prepared: PreparedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<BatchSummary> {
+    const { batch, committed, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<BatchSummary> => {
       const counts = await this.store.commit(batch, target, async (connection) => {
         for (const observer of this.observers) await observer.inTransaction(connection, committed);
+        if (alsoInTransaction) await alsoInTransaction(connection);
       });
-      return { ...counts, records, skipped, skippedCategories };
+      return { ...counts, records, skipped, skippedCategories, deadLetterReasons };
     };
     const result = this.commits.then(work, work);
     this.commits = result.catch(() => undefined);

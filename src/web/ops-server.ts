@@ -1,6 +1,7 @@
 /**
- * The main job's HTTP face on AUDITDUCK_HTTP_PORT: /healthz and /metrics, plus the routes later stages
- * mount (the dashboards). Bound to 127.0.0.1 unless configured otherwise.
+ * The main job's HTTP face on AUDITDUCK_HTTP_PORT: /healthz (liveness: the process serves), /readyz
+ * (readiness: 503 with the reasons when a partition, the store, an alert sink or a snapshot server is failing)
+ * and /metrics, plus the routes later stages mount (the dashboards). Bound to 127.0.0.1 unless configured otherwise.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,8 @@ export interface OpsServerOptions {
   port: number;
   registry: Registry;
   health(): Record<string, unknown>;
+  /** /readyz: 200 when `ready`, else 503; the whole object is the body. Absent: /readyz answers like /healthz. */
+  readiness?(): { ready: boolean };
   /** Tried in order for any other path; a route returns true when it answered. */
   routes?: Route[];
 }
@@ -35,6 +38,12 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', ...opts.health() }));
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      const readiness = opts.readiness?.() ?? { ready: true };
+      res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', ...readiness }));
       return;
     }
     if (url.pathname === '/metrics') {

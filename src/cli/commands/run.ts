@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { describeConfig, loadRunConfig } from '../../config/run-config.js';
 import { createLogger } from '../../logging/logger.js';
 
+/** After a failed start, what is left (an SDK's timers) gets this long before the process exits anyway. */
+const FAILED_START_EXIT_MS = 2_000;
+
 export const runCommand = new Command('run')
   .description('the main job: consume Event Hubs (or the demo stream from samples/), store, detect, alert, serve')
   .option('--config <file>', 'a JSON configuration file (environment variables override it)')
@@ -11,14 +14,35 @@ export const runCommand = new Command('run')
     log.info({ config: describeConfig(config) }, 'starting');
     // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.
     const { startMainJob } = await import('../../main-job/start-main-job.js');
-    const job = await startMainJob(config, log);
+    let job;
+    try {
+      job = await startMainJob(config, log);
+    } catch (error) {
+      // The job undid what it started; a client library may still hold a timer: exit non-zero regardless.
+      setTimeout(() => process.exit(1), FAILED_START_EXIT_MS).unref();
+      throw error;
+    }
+    const started = job;
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        log.info({ signal }, 'stopping: finishing the batch in flight');
-        job.stop().then(resolve, (error: unknown) => {
-          log.error({ err: error }, 'stopping failed');
-          resolve();
-        });
+        log.info({ signal, timeoutMs: config.operations.shutdownTimeoutMs }, 'stopping: finishing the batch in flight');
+        // The last word on the shutdown time: whatever still runs then (a hung SDK close) is cut off.
+        setTimeout(() => {
+          log.error('stopping took longer than operations.shutdownTimeoutMs; exiting');
+          process.exit(1);
+        }, config.operations.shutdownTimeoutMs).unref();
+        started.stop().then(
+          (clean) => {
+            // Not clean: the store is still open under a statement that would not finish; leave now.
+            if (!clean) process.exit(1);
+            resolve();
+          },
+          (error: unknown) => {
+            log.error({ err: error }, 'stopping failed');
+            process.exitCode = 1;
+            resolve();
+          },
+        );
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));

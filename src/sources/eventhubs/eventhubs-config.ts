@@ -57,7 +57,22 @@ export const eventHubsSourceConfigSchema = z
   .refine(
     (c) => c.checkpointStore !== 'blob' || Boolean(c.blobConnectionString) !== Boolean(c.blobAccountUrl),
     'checkpointStore blob needs either blobConnectionString or blobAccountUrl',
-  );
+  )
+  .refine((c) => c.loadBalancing.partitionOwnershipExpirationIntervalInMs > c.loadBalancing.updateIntervalInMs, {
+    // At or below the update interval an owner's claim lapses before it renews it: partitions bounce between instances.
+    message: 'loadBalancing.partitionOwnershipExpirationIntervalInMs must be longer than loadBalancing.updateIntervalInMs (the SDK uses 6x)',
+    path: ['loadBalancing', 'partitionOwnershipExpirationIntervalInMs'],
+  })
+  .refine((c) => !hubNamesDiffer(c.hubName, c.connectionString), {
+    // The SDK reads EntityPath's hub, while positions would be stored under hubName's.
+    message: 'hubName (AUDITDUCK_EVENTHUB_NAME) names another hub than EntityPath= in the connection string: drop one, or make them the same',
+    path: ['hubName'],
+  });
+
+function hubNamesDiffer(hubName: string | undefined, connectionString: string | undefined): boolean {
+  const entityPath = connectionString ? connectionStringParts(connectionString).entityPath : undefined;
+  return hubName !== undefined && entityPath !== undefined && hubName.toLowerCase() !== entityPath.toLowerCase();
+}
 
 export type EventHubsSourceConfig = z.output<typeof eventHubsSourceConfigSchema>;
 export type EventHubsSourceConfigInput = z.input<typeof eventHubsSourceConfigSchema>;

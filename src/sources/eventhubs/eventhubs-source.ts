@@ -11,8 +11,13 @@
  * - Events of one server are spread over partitions (no partition key): order across partitions is
  *   not kept, and lines of one session may arrive on different partitions.
  * - Bodies are parsed JSON when they are JSON, else bytes (Buffer) or a string (an AMQP value).
+ * - A batch that starts past the event after the committed one means events expired unread (the hub's
+ *   retention ran out while nobody read): `onEventsLost` says how many before the batch is handed over.
+ * - A committed position beyond the partition's last event (the hub was deleted and created again) is
+ *   dropped at start, and the partition is read from its earliest event.
  */
 import {
+  earliestEventPosition,
   EventHubConsumerClient,
   type Checkpoint,
   type CheckpointStore,
@@ -35,6 +40,27 @@ export interface LagGauge {
   set(labels: { partition: string }, value: number): void;
 }
 
+/** Where the source reports for /metrics; every series is labelled with the batch's `source`. */
+export interface SourceMetricsSink {
+  partitionLag?: LagGauge;
+  partitionLagSeconds?: LagGauge;
+  ownedPartitions?: { set(value: number): void };
+  /** This instance no longer reads the partition: drop its series. */
+  forgetPartition?(partition: string): void;
+}
+
+/** Events that expired from a partition before they were read. */
+export interface EventsLost {
+  /** The batch's `source` label, `eventhubs:<hub>/<partition>`. */
+  source: string;
+  partitionId: string;
+  count: number;
+  /** The last sequence number committed before the gap. */
+  afterSequenceNumber: number;
+  /** The first sequence number read after it. */
+  resumedAt: number;
+}
+
 export interface EventHubsSourceOptions {
   config: EventHubsSourceConfigInput;
   /** The last committed position (a sequence number as text) of a sourceKey, or null. */
@@ -42,8 +68,12 @@ export interface EventHubsSourceOptions {
   /** Stores the batch and its position in one transaction; the source waits for it. */
   onBatch(batch: SourceBatch<HubEvent>): Promise<void>;
   log?: Logger;
-  /** Where lag goes for /metrics; labelled with the batch's `source`. */
-  metrics?: { partitionLag?: LagGauge };
+  /** Where lag and owned partitions go for /metrics. */
+  metrics?: SourceMetricsSink;
+  /** Told before the batch after a retention gap is handed over; a failure here is logged, not retried. */
+  onEventsLost?(lost: EventsLost): Promise<void>;
+  /** The longest `close()` waits for the SDK to release the partitions and close (default 15 s). */
+  closeTimeoutMs?: number;
   /** For a namespace or blob account URL; default DefaultAzureCredential (managed identity in Azure). */
   credential?: TokenCredential;
 }
@@ -99,6 +129,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   try {
     knownPartitions = await client.getPartitionIds();
     await refreshPositions(knownPartitions);
+    await dropPositionsPastTheEnd(knownPartitions);
   } catch (error) {
     await client.close().catch(() => undefined);
     throw new Error(`cannot read the partitions of event hub ${hubName} on ${namespaceHost}: ${safeMessage(error)}`);
@@ -107,6 +138,9 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
 
   let closing = false;
   const inFlight = new Set<Promise<void>>();
+  const owned = new Set<string>();
+  /** Enqueued time (ms) of the last committed event per partition: lag in seconds is measured from it. */
+  const lastStoredEnqueuedAt = new Map<string, number>();
 
   const processEvents = async (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
     const { partitionId } = context;
@@ -127,16 +161,48 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
         enqueuedTimeUtc: event.enqueuedTimeUtc,
       })),
     };
-    const work = commitBatch(batch, partitionId, last, context);
+    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last, context));
     inFlight.add(work);
     try {
       await work;
+    } catch (error) {
+      // A plain Error: one carrying `retryable: true` would make the SDK skip the batch.
+      throw new Error(`storing ${batch.source} up to ${batch.position} failed: ${safeMessage(error)}`);
     } finally {
       inFlight.delete(work);
     }
+    lastStoredEnqueuedAt.set(partitionId, last.enqueuedTimeUtc.getTime());
     partitionMetrics.recordBatch(partitionId, events.length, last.sequenceNumber);
     reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
   };
+
+  /** Within a partition sequence numbers are dense: a jump past the next one is events that expired unread. */
+  const reportGap = async (partitionId: string, first: number): Promise<void> => {
+    const committed = book.lastCommitted(partitionId);
+    if (committed === null || first <= committed + 1) return;
+    const lost: EventsLost = { source: sourceLabel(partitionId), partitionId, count: first - committed - 1, afterSequenceNumber: committed, resumedAt: first };
+    log?.error(lost, 'events expired from the hub before they were read');
+    try {
+      await options.onEventsLost?.(lost);
+    } catch (error) {
+      log?.error({ partition: partitionId, error: safeMessage(error) }, 'could not record the events lost');
+    }
+  };
+
+  /** A stored position past the partition's end: the hub was created again, its sequence numbers restarted. */
+  async function dropPositionsPastTheEnd(partitionIds: readonly string[]): Promise<void> {
+    for (const partitionId of partitionIds) {
+      const committed = book.lastCommitted(partitionId);
+      if (committed === null) continue;
+      const properties = await client.getPartitionProperties(partitionId);
+      if (committed <= properties.lastEnqueuedSequenceNumber) continue;
+      log?.error(
+        { partition: partitionId, storedPosition: committed, lastEnqueuedSequenceNumber: properties.lastEnqueuedSequenceNumber },
+        'the stored position is past the end of the partition (was the event hub deleted and created again?): reading it from its earliest event',
+      );
+      book.restart(partitionId, earliestEventPosition);
+    }
+  }
 
   const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, context: PartitionContext): Promise<void> => {
     await options.onBatch(batch);
@@ -151,13 +217,20 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   };
 
   const reportLag = (entry: PartitionMetrics): void => {
-    if (entry.lag !== null) options.metrics?.partitionLag?.set({ partition: sourceLabel(entry.partitionId) }, entry.lag);
+    if (entry.lag === null) return;
+    const partition = sourceLabel(entry.partitionId);
+    options.metrics?.partitionLag?.set({ partition }, entry.lag);
+    const storedAt = lastStoredEnqueuedAt.get(entry.partitionId);
+    const seconds = entry.lag === 0 || storedAt === undefined ? 0 : Math.max(0, (Date.now() - storedAt) / 1000);
+    options.metrics?.partitionLagSeconds?.set({ partition }, seconds);
   };
 
   const subscription: Subscription = client.subscribe(
     {
       processInitialize: async (context) => {
         if (!knownPartitions.includes(context.partitionId)) knownPartitions = [...knownPartitions, context.partitionId];
+        owned.add(context.partitionId);
+        options.metrics?.ownedPartitions?.set(owned.size);
         log?.info({ partition: context.partitionId, after: book.lastCommitted(context.partitionId) }, 'partition started');
       },
       processEvents,
@@ -165,6 +238,9 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
         log?.warn({ partition: context.partitionId || undefined, error: safeMessage(error) }, 'Event Hubs error (the SDK retries)');
       },
       processClose: async (reason, context) => {
+        owned.delete(context.partitionId);
+        options.metrics?.ownedPartitions?.set(owned.size);
+        options.metrics?.forgetPartition?.(sourceLabel(context.partitionId));
         log?.info({ partition: context.partitionId, reason }, 'partition stopped');
       },
     },
@@ -187,10 +263,12 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
       closed ??= (async () => {
         closing = true;
         // Finish (commit and checkpoint) what is in flight before giving the partitions away.
-        await Promise.allSettled([...inFlight]);
         // The SDK can wait forever when the connection dies during shutdown; do not hang the process.
-        await settleWithin(subscription.close(), closeTimeoutMs, () => log?.warn('releasing the partitions timed out'));
-        await settleWithin(client.close(), closeTimeoutMs, () => log?.warn('closing the Event Hubs client timed out'));
+        // One budget for the whole close: Docker and Kubernetes kill after 30 s.
+        const deadline = Date.now() + (options.closeTimeoutMs ?? defaultCloseTimeoutMs);
+        await settleWithin(Promise.allSettled([...inFlight]), deadline - Date.now(), () => log?.warn('the batch in flight did not finish in time'));
+        await settleWithin(subscription.close(), deadline - Date.now(), () => log?.warn('releasing the partitions timed out'));
+        await settleWithin(client.close(), deadline - Date.now(), () => log?.warn('closing the Event Hubs client timed out'));
         log?.info('Event Hubs source closed');
       })();
       return closed;
@@ -224,13 +302,14 @@ function createClient(
     : new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
 }
 
-const closeTimeoutMs = 15_000;
+const defaultCloseTimeoutMs = 15_000;
 
 /** Waits for `work` (ignoring its failure) or `ms`, whichever comes first. */
 async function settleWithin(work: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, ms))));
   const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), timedOut]);
+  if (outcome === 'done') clearTimeout(timer);
   clearTimeout(timer);
   if (outcome === 'timeout') onTimeout();
 }

@@ -2,7 +2,9 @@ export {
   startEventHubsSource,
   type EventHubsSourceOptions,
   type EventHubsSubscription,
+  type EventsLost,
   type LagGauge,
+  type SourceMetricsSink,
 } from './eventhubs-source.js';
 export {
   eventHubsSourceConfigSchema,

@@ -2,7 +2,8 @@
  * The start position of every partition, kept current: filled from the store's committed positions
  * before reading, and moved after each commit. The SDK reads this map (its `startPosition` option)
  * each time it (re)starts a partition, so a restarted partition resumes strictly after the last
- * committed sequence number, and a partition never seen starts at the configured default.
+ * committed sequence number, and a partition never seen (one added to the hub after start too) starts at
+ * the configured default: the SDK's own default for a partition missing from the map is `latest`.
  */
 import { earliestEventPosition, latestEventPosition, type EventPosition } from '@azure/event-hubs';
 
@@ -20,11 +21,18 @@ export function parseSequencePosition(position: string | null): number | null {
 }
 
 export class PositionBook {
-  /** Handed to the SDK as `startPosition`; mutated in place so the SDK sees every move. */
-  readonly positions: Record<string, EventPosition> = {};
+  /**
+   * Handed to the SDK as `startPosition`; mutated in place so the SDK sees every move. A partition id it
+   * has no entry for reads as the default (only ids: the SDK also probes the object for `offset` and the like).
+   */
+  readonly positions: Record<string, EventPosition>;
   private readonly committed = new Map<string, number>();
 
-  constructor(private readonly fallback: EventPosition) {}
+  constructor(private readonly fallback: EventPosition) {
+    this.positions = new Proxy({} as Record<string, EventPosition>, {
+      get: (target, key) => (typeof key === 'string' && /^\d+$/.test(key) ? (target[key] ?? fallback) : Reflect.get(target, key)),
+    });
+  }
 
   /** Records a committed sequence number; positions only move forward. */
   commit(partitionId: string, sequenceNumber: number): void {
@@ -37,6 +45,15 @@ export class PositionBook {
   /** Makes sure a partition has an entry (the default start) without moving a known one. */
   know(partitionId: string): void {
     if (!this.positions[partitionId]) this.positions[partitionId] = this.fallback;
+  }
+
+  /**
+   * Forgets the committed position of a partition that no longer has it (the hub was deleted and created
+   * again): it restarts at the earliest event. The only move backwards.
+   */
+  restart(partitionId: string, from: EventPosition): void {
+    this.committed.delete(partitionId);
+    this.positions[partitionId] = from;
   }
 
   lastCommitted(partitionId: string): number | null {
