@@ -12,11 +12,8 @@ import { createSinks, startAlertDelivery } from '../alert/index.js';
 import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
 import { createDetector } from '../detect/index.js';
 import { compilePrefix } from '../parse/prefix/compile-prefix.js';
-import { commitWithRetry } from '../pipeline/batch-retry.js';
-import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
-import { quarantineHubBatch } from '../pipeline/quarantine-batch.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
 import { startSnapshotSchedule, type SnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
@@ -26,6 +23,7 @@ import { createDashboardRoutes, ReadSession, resolveUiToken } from '../web/dashb
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
+import { createBatchHandler } from './batch-handler.js';
 import { assessReadiness, HealthBook } from './health-book.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
@@ -104,32 +102,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   }, SCHEDULED_RULES_EVERY_MS);
   undo.push(() => clearInterval(scheduledRules));
 
-  const onBatch = async (batch: SourceBatch<HubEvent>): Promise<void> => {
-    const started = performance.now();
-    const summary = await commitWithRetry({
-      commit: () => ingestHubBatch(pipeline, prefix, batch),
-      quarantine: async (error, attempts) => {
-        const set = await quarantineHubBatch(pipeline, batch, error, attempts);
-        health.quarantined(batch.source);
-        metrics.poisonBatches.inc({ source: batch.source });
-        log.error({ source: batch.source, position: batch.position, events: batch.items.length, attempts, error: (error as Error).message }, 'poison batch: its events went to dead_letters');
-        return set;
-      },
-      policy: ops.retry,
-      signal: stopping.signal,
-      onFailure: ({ attempt, cause, error, retryInMs }) => {
-        metrics.recordFailure(batch.source, cause);
-        health.failed(batch.source, cause, error);
-        log.warn({ source: batch.source, position: batch.position, attempt, cause, retryInMs, error: (error as Error).message }, 'storing a batch failed; retrying');
-      },
-    });
-    health.committed(batch.source);
-    delivery.wake();
-    metrics.recordBatch(batch.source, summary, (performance.now() - started) / 1000);
-    metrics.lastSequence.set({ partition: batch.source }, Number(batch.position));
-    log.debug({ source: batch.source, position: batch.position, records: summary.records }, 'batch committed');
-    if (summary.deadLetters > 0) log.warn({ source: batch.source, deadLetters: summary.deadLetters }, 'input that could not be read went to dead_letters');
-  };
+  const onBatch = createBatchHandler({ pipeline, prefix, policy: ops.retry, signal: stopping.signal, health, metrics, committed: () => delivery.wake(), log });
 
   const onEventsLost = async (lost: EventsLost): Promise<void> => {
     metrics.retentionGaps.inc({ partition: lost.source });

@@ -44,7 +44,7 @@ export class PositionBook {
 
   /** Makes sure a partition has an entry (the default start) without moving a known one. */
   know(partitionId: string): void {
-    if (!this.positions[partitionId]) this.positions[partitionId] = this.fallback;
+    if (!(partitionId in this.positions)) this.positions[partitionId] = this.fallback;
   }
 
   /**
