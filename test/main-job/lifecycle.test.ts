@@ -1,0 +1,100 @@
+/**
+ * `auditduck run` as a container runs it: a start that fails exits non-zero within seconds and leaves
+ * nothing behind; SIGTERM ends it within the default 10 s even under load and with a query running.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
+import { freePort, waitFor } from '../support/local-ports.js';
+
+const HUB = 'lifecycle';
+
+function startRun(env: NodeJS.ProcessEnv): { child: ChildProcess; exit: Promise<{ code: number | null; at: number }>; stderr: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  return { child, exit, stderr: () => stderr };
+}
+
+describe('run: start and stop as a service', () => {
+  let broker: EventHubsBroker;
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    broker = await startEventHubsBroker({ hubName: HUB, partitionCount: 2 });
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-lifecycle-'));
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await broker?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits non-zero within seconds when the start fails, and leaves no query API discovery file', async () => {
+    const db = join(dir, 'failed.duckdb');
+    const closed = await freePort();
+    const started = Date.now();
+    const run = startRun({
+      ...process.env,
+      AUDITDUCK_DB: db,
+      AUDITDUCK_HTTP_PORT: '0',
+      AUDITDUCK_EVENTHUB_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${closed};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
+      AUDITDUCK_EVENTHUB_NAME: HUB,
+      AUDITDUCK_LOG_LEVEL: 'warn',
+    });
+    children.push(run.child);
+    const timeout = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
+    const outcome = await Promise.race([run.exit, timeout]);
+    assert.notEqual(outcome, 'hung', 'run was still running 30 s after its start failed');
+    const { code, at } = outcome as { code: number | null; at: number };
+    assert.equal(code, 1);
+    assert.ok(at - started < 20_000, `exited after ${at - started} ms`);
+    assert.match(run.stderr(), /cannot read the partitions of event hub/);
+    assert.equal(existsSync(`${db}.api.json`), false, 'the discovery file of a query API that is gone was left behind');
+  });
+
+  it('ends within 10 s of SIGTERM under load, with a long query running, and resumes without loss', async () => {
+    const db = join(dir, 'load.duckdb');
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      AUDITDUCK_DB: db,
+      AUDITDUCK_HTTP_PORT: String(port),
+      AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
+      AUDITDUCK_EVENTHUB_NAME: HUB,
+      AUDITDUCK_START_POSITION: 'earliest',
+      AUDITDUCK_LOG_LEVEL: 'warn',
+    };
+    const samples = (await readFile('samples/eventhubs/partition-0.jsonl', 'utf8')).split('\n').filter(Boolean);
+    // Enough that the job is still busy when it is told to stop.
+    for (let i = 0; i < 40; i++) for (const partition of ['0', '1']) broker.publish(partition, samples.map((s) => Buffer.from(s)));
+    const run = startRun(env);
+    children.push(run.child);
+    await waitFor('the first records', async () => {
+      const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { records: number };
+      return health.records > 0 ? true : undefined;
+    });
+    const api = JSON.parse(await readFile(`${db}.api.json`, 'utf8')) as { port: number; token: string };
+    // A read that would run for minutes.
+    const query = fetch(`http://127.0.0.1:${api.port}/api/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM range(200000) a(x), range(200000) b(y) WHERE (a.x * b.y) % 7 = 3' }),
+    }).catch((error: unknown) => error);
+    await new Promise((r) => setTimeout(r, 500));
+    const signalled = Date.now();
+    run.child.kill('SIGTERM');
+    const { code, at } = await run.exit;
+    assert.ok(at - signalled < 10_000, `stopping took ${at - signalled} ms`);
+    assert.equal(code, 0);
+    await query;
+    assert.equal(existsSync(`${db}.api.json`), false);
+  });
+});
