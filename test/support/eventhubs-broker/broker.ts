@@ -33,6 +33,10 @@ export interface EventHubsBroker {
   events(partitionId: string): readonly StoredEvent[];
   /** Cuts every client socket without a goodbye, like a broker restart or a network loss. */
   dropConnections(): void;
+  /** The hub's retention ran out for every event of the partition before `sequenceNumber`. */
+  expire(partitionId: string, beforeSequenceNumber: number): void;
+  /** The hub deleted and created again: every partition empty, sequence numbers from 0; connections cut. */
+  recreate(): void;
   stop(): Promise<void>;
 }
 
@@ -137,13 +141,18 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
     } catch (error) {
       return refuse(sender, 'amqp:not-implemented', (error as Error).message);
     }
+    // The service refuses a start past the end of the partition (a position kept from a hub deleted since).
+    const last = (log.events.at(-1)?.sequenceNumber ?? -1);
+    if (filter.kind === 'compare' && filter.field === 'sequenceNumber' && filter.value > last + (filter.inclusive ? 1 : 0)) {
+      return refuse(sender, 'com.microsoft:argument-out-of-range', `The supplied sequence number '${filter.value}' is invalid. The last sequence number in the system is '${last}'`);
+    }
     const refusal = admitByEpoch(groupKey, epoch);
     if (refusal) return refuse(sender, 'amqp:link:stolen', refusal);
     const capabilities = [remote.desired_capabilities ?? []].flat().map(String);
     const link: ConsumerLink = {
       sender,
       log,
-      cursor: firstMatchingIndex(filter, log.events),
+      cursor: Math.max(firstMatchingIndex(filter, log.events), log.begin),
       epoch,
       groupKey,
       runtimeMetrics: capabilities.includes(runtimeMetricCapability),
@@ -314,6 +323,13 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
       return logOf(partitionId)?.events ?? [];
     },
     dropConnections: cutEveryConnection,
+    expire(partitionId, beforeSequenceNumber) {
+      logOf(partitionId)!.expireBefore(beforeSequenceNumber);
+    },
+    recreate() {
+      for (const log of logs) log.clear();
+      cutEveryConnection();
+    },
     async stop() {
       cutEveryConnection();
       await new Promise<void>((resolve) => server.close(() => resolve()));

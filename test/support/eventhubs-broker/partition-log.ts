@@ -12,6 +12,8 @@ export interface StoredEvent extends EventCoordinates {
  */
 export class PartitionLog {
   readonly events: StoredEvent[] = [];
+  /** The first sequence number still retained: earlier events expired (retention) and are never delivered. */
+  begin = 0;
   private nextOffset = 0;
   private readonly listeners = new Set<() => void>();
 
@@ -31,6 +33,18 @@ export class PartitionLog {
     return event;
   }
 
+  /** Retention ran out for every event before `sequenceNumber`. */
+  expireBefore(sequenceNumber: number): void {
+    this.begin = Math.max(this.begin, Math.min(sequenceNumber, this.events.length));
+  }
+
+  /** The hub was deleted and created again: empty, sequence numbers from 0. */
+  clear(): void {
+    this.events.length = 0;
+    this.nextOffset = 0;
+    this.begin = 0;
+  }
+
   /** Called after every append; returns the function that stops listening. */
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -43,11 +57,11 @@ export class PartitionLog {
     return {
       name: hubName,
       partition: this.partitionId,
-      begin_sequence_number: 0,
+      begin_sequence_number: this.begin,
       last_enqueued_sequence_number: last?.sequenceNumber ?? -1,
       last_enqueued_offset: last ? String(last.offset) : '-1',
       last_enqueued_time_utc: new Date(last?.enqueuedTime ?? 0),
-      is_partition_empty: last === undefined,
+      is_partition_empty: last === undefined || this.begin > last.sequenceNumber,
     };
   }
 }
