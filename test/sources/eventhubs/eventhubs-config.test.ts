@@ -23,6 +23,19 @@ describe('the Event Hubs source configuration', () => {
     { name: 'a start position that is no time', input: { connectionString, startPosition: 'yesterday' }, field: 'eventHubs.startPosition' },
     { name: 'blob without a storage account', input: { connectionString, checkpointStore: 'blob' }, field: 'eventHubs.(object)' },
     { name: 'an unknown field', input: { connectionString, batchSize: 10 }, field: 'eventHubs' },
+    // The SDK reads the EntityPath hub while positions would be kept under hubName's: two hubs mixed up.
+    { name: 'a hubName other than the EntityPath of the connection string', input: { connectionString, hubName: 'other-hub' }, field: 'eventHubs.hubName' },
+    // A claim that lapses before its owner renews it: partitions bounce between instances.
+    {
+      name: 'an ownership expiry at the update interval',
+      input: { connectionString, loadBalancing: { updateIntervalInMs: 10_000, partitionOwnershipExpirationIntervalInMs: 10_000 } },
+      field: 'eventHubs.loadBalancing.partitionOwnershipExpirationIntervalInMs',
+    },
+    {
+      name: 'an ownership expiry below the update interval',
+      input: { connectionString, loadBalancing: { updateIntervalInMs: 10_000, partitionOwnershipExpirationIntervalInMs: 5_000 } },
+      field: 'eventHubs.loadBalancing.partitionOwnershipExpirationIntervalInMs',
+    },
   ];
   for (const { name, input, field } of invalid) {
     it(`rejects ${name}, naming the field and never the key`, () => {
@@ -32,6 +45,10 @@ describe('the Event Hubs source configuration', () => {
       );
     });
   }
+
+  it('accepts a hubName that is the EntityPath (in any case)', () => {
+    assert.equal(parseEventHubsSourceConfig({ connectionString, hubName: 'PGLOGS' }).hubName, 'PGLOGS');
+  });
 
   it('accepts an ISO time as the start position', () => {
     assert.equal(parseEventHubsSourceConfig({ connectionString, startPosition: '2026-11-24T14:00:00Z' }).startPosition, '2026-11-24T14:00:00Z');

@@ -17,6 +17,25 @@ describe('start positions', () => {
     assert.equal(parseSequencePosition('12#3'), null);
   });
 
+  it('starts a partition added to the hub after start at the configured position, not the SDK default (latest)', () => {
+    const book = new PositionBook(earliestEventPosition);
+    book.know('0');
+    // The SDK looks the new partition up in this map when it first claims it; nothing called know('7').
+    assert.deepEqual(book.positions['7'], earliestEventPosition);
+    assert.deepEqual(Object.keys(book.positions), ['0'], 'the SDK validates each key it finds: only known partitions are listed');
+    assert.equal((book.positions as Record<string, unknown>).offset, undefined, 'the map must not look like one EventPosition');
+  });
+
+  it('restarts a partition from the earliest event when its position belongs to a hub deleted since', () => {
+    const book = new PositionBook(latestEventPosition);
+    book.commit('0', 500);
+    book.restart('0', earliestEventPosition);
+    assert.deepEqual(book.positions['0'], earliestEventPosition);
+    assert.equal(book.lastCommitted('0'), null);
+    book.commit('0', 3);
+    assert.deepEqual(book.positions['0'], { sequenceNumber: 3, isInclusive: false });
+  });
+
   it('resumes strictly after the highest committed sequence number and never moves back', () => {
     const book = new PositionBook(earliestEventPosition);
     book.know('0');
