@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { RUN_CONFIG_ENV_NAMES, hubNameFromConnectionString, loadRunConfig } from '../../src/config/run-config.js';
+import { emulatorConfigSchema } from './eventhubs-emulator-schema.js';
 
 interface Service {
   image?: string;
@@ -17,7 +18,9 @@ interface Service {
   ports?: string[];
   volumes?: string[];
   command?: string[];
-  depends_on?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  restart?: string;
 }
 
 describe('docker-compose stack', async () => {
@@ -55,6 +58,21 @@ describe('docker-compose stack', async () => {
     assert.ok(existsSync(mount.split(':')[0]!));
   });
 
+  it("gives the emulator a Config.json its documented schema accepts (PartitionCount is a string)", async () => {
+    const parsed = emulatorConfigSchema.safeParse(JSON.parse(await readFile('deploy/eventhubs-emulator/Config.json', 'utf8')));
+    assert.ok(parsed.success, parsed.success ? '' : parsed.error.message);
+  });
+
+  it('starts each service after what it needs is up, checks the health of each one it can, and restarts them', () => {
+    assert.equal(services['eventhubs-emulator']!.depends_on?.azurite?.condition, 'service_healthy');
+    assert.equal(services.auditduck!.depends_on?.['eventhubs-emulator']?.condition, 'service_started');
+    assert.equal(services.replayer!.depends_on?.auditduck?.condition, 'service_healthy');
+    for (const name of ['azurite', 'auditduck']) assert.ok(services[name]!.healthcheck?.test?.length, `${name} has no healthcheck`);
+    assert.match(services.auditduck!.healthcheck!.test.join(' '), new RegExp(`127\\.0\\.0\\.1:${services.auditduck!.environment!.AUDITDUCK_HTTP_PORT}/healthz`));
+    for (const name of ['azurite', 'eventhubs-emulator', 'auditduck']) assert.equal(services[name]!.restart, 'unless-stopped', `${name} is not restarted`);
+    assert.match(services.replayer!.restart ?? '', /^on-failure/, 'the replayer runs once (twice would store the samples twice)');
+  });
+
   it('replays sample files that exist, through the replay command', () => {
     const replayer = services.replayer!;
     assert.equal(replayer.command![0], 'replay');
@@ -62,9 +80,10 @@ describe('docker-compose stack', async () => {
     assert.equal(replayer.environment!.AUDITDUCK_EVENTHUB_NAME, services.auditduck!.environment!.AUDITDUCK_EVENTHUB_NAME);
   });
 
-  it('builds the image with the same npm ci and build as CI, from files that exist', async () => {
+  it('builds the image with npm ci and the build CI runs, ships only runtime packages, from files that exist', async () => {
     const dockerfile = await readFile('Dockerfile', 'utf8');
-    assert.match(dockerfile, /RUN npm ci && npm run build/);
+    assert.match(dockerfile, /RUN npm ci --ignore-scripts && npm run build/);
+    assert.match(dockerfile, /RUN npm ci --omit=dev/, 'the image carries only runtime packages');
     assert.match(dockerfile, /FROM node:20/);
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const path of m[1]!.split(/\s+/)) assert.ok(existsSync(path), `Dockerfile copies ${path}, which does not exist`);

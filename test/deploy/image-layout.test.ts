@@ -62,7 +62,7 @@ describe('the container image', () => {
     for (const { from, source, target } of stage.copies) {
       // Docker's rule: a target ending in / (or .) is a directory the source goes into.
       const to = target.endsWith('/') || target === '.' ? resolve(app, target, basename(source)) : resolve(app, target);
-      if (from === 'deps' && source === '/app/node_modules') await symlink(resolve('node_modules'), to);
+      if (from !== null && source === '/app/node_modules') await symlink(resolve('node_modules'), to);
       else if (from === 'build' && source === '/app/dist') await exec('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', to], { timeout: 240_000 });
       else if (from === null) await cp(source, to, { recursive: true });
       else throw new Error(`the test does not know how to lay out COPY --from=${from} ${source}`);
