@@ -2,6 +2,8 @@
  * What happens when a batch cannot be stored. Two causes, told apart by the error:
  * - the store (disk full, an I/O error, a file it may not write): nothing is wrong with the rows, so the
  *   batch is retried for as long as it takes, with exponential backoff, and readiness says the store is down;
+ * - a conflict with another writer of the same store (the snapshot schedule, an acknowledgement): retried as
+ *   long as it happens, like the store's faults, but readiness does not blame the store for it;
  * - the data (anything else: a rule or a decoder that throws on one input): retried `maxAttempts` times, then
  *   quarantined (its events go to dead_letters with the reason) so the partition moves on.
  * Stopping interrupts the wait between attempts; the batch is then left uncommitted and read again later.
@@ -14,7 +16,7 @@ export interface BatchRetryPolicy {
   maxBackoffMs: number;
 }
 
-export type CommitFailureCause = 'data' | 'store';
+export type CommitFailureCause = 'data' | 'store' | 'conflict';
 
 /**
  * DuckDB and Node messages that mean the store cannot write, whatever the rows: retrying later may work,
@@ -32,9 +34,14 @@ const STORE_FAULTS: readonly RegExp[] = [
   /Out of Memory Error/i,
 ];
 
+/** DuckDB's optimistic concurrency: another connection changed the same rows; the next attempt may pass. */
+const CONFLICTS: readonly RegExp[] = [/\bConflict\b/i, /TransactionContext Error/i];
+
 export function commitFailureCause(error: unknown): CommitFailureCause {
   const text = error instanceof Error ? `${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}` : String(error);
-  return STORE_FAULTS.some((pattern) => pattern.test(text)) ? 'store' : 'data';
+  if (STORE_FAULTS.some((pattern) => pattern.test(text))) return 'store';
+  if (CONFLICTS.some((pattern) => pattern.test(text))) return 'conflict';
+  return 'data';
 }
 
 export function retryDelayMs(attempt: number, policy: BatchRetryPolicy): number {

@@ -39,7 +39,7 @@ export class PipelineMetrics {
   readonly lastSequence = new Gauge({ name: 'auditduck_partition_last_sequence_number', help: 'last stored sequence number, per partition', labelNames: ['partition'], registers: [this.registry] });
   readonly failures = new Counter({
     name: 'auditduck_batch_failures_total',
-    help: 'attempts to commit a batch that failed (retried); cause store = disk full or I/O, data = the batch itself',
+    help: 'attempts to commit a batch that failed (retried); cause store = disk full or I/O, conflict = another writer, data = the batch itself',
     labelNames: ['source', 'cause'],
     registers: [this.registry],
   });

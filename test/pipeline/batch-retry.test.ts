@@ -31,6 +31,17 @@ describe('why a batch could not be stored', () => {
     assert.equal(commitFailureCause(new Error('IO Error: Could not write all bytes to file "/data/x.wal": No space left on device')), 'store');
   });
 
+  it('retries a write-write conflict with another connection without blaming the data or the store', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const a = await instance.connect();
+    const b = await instance.connect();
+    await a.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO t VALUES (1, 0)');
+    await a.run('BEGIN TRANSACTION; UPDATE t SET v = 1 WHERE id = 1');
+    const error = await b.run('UPDATE t SET v = 2 WHERE id = 1').then(() => new Error('no conflict'), (e: Error) => e);
+    assert.equal(commitFailureCause(error), 'conflict', error.message);
+    await a.run('ROLLBACK');
+  });
+
   it('blames the data for a conversion, a constraint or a thrown bug', async () => {
     for (const sql of [`SELECT 'x'::INTEGER`, `CREATE TABLE t (a INTEGER NOT NULL); INSERT INTO t VALUES (NULL)`]) {
       const error = await duckdbError(sql);
