@@ -65,6 +65,8 @@ describe('the container image', () => {
       if (from !== null && source === '/app/node_modules') await symlink(resolve('node_modules'), to);
       else if (from === 'build' && source === '/app/dist') await exec('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', to], { timeout: 240_000 });
       else if (from === null) await cp(source, to, { recursive: true });
+      // A build stage's copy of a checkout file (its WORKDIR is /app).
+      else if (source.startsWith('/app/')) await cp(source.slice('/app/'.length), to, { recursive: true });
       else throw new Error(`the test does not know how to lay out COPY --from=${from} ${source}`);
     }
     // The volume as the image leaves it: owned by the run user only if a RUN line gives it to that user.
