@@ -105,6 +105,26 @@ describe('the Event Hubs source and a failing batch', () => {
     assert.deepEqual(duplicatesAndMissing(store.counts(), expectedKeys([20, 20])), { duplicates: [], missing: [] });
   });
 
+  it('reports lag in seconds as the age of the last stored event while behind', async () => {
+    const hub = await startEventHubsBroker({ hubName: 'behind', partitionCount: 1 });
+    hub.publish('0', events(0, 30));
+    const store = new MemoryStore();
+    store.commitDelayMs = 400;
+    const metrics = new PipelineMetrics();
+    const source = await startEventHubsSource({ config: { connectionString: hub.connectionString, ...fast }, readPosition: store.readPosition, onBatch: store.onBatch, metrics });
+    try {
+      await waitUntil(() => store.batches >= 2, 'two batches');
+      const text = await metrics.registry.metrics();
+      const events = Number(/auditduck_partition_lag_events\{partition="eventhubs:behind\/0"\} (\d+)/.exec(text)?.[1]);
+      const seconds = Number(/auditduck_partition_lag_seconds\{partition="eventhubs:behind\/0"\} ([\d.]+)/.exec(text)?.[1]);
+      assert.ok(events > 0, `lag ${events} events`);
+      assert.ok(seconds >= 0.3, `lag ${seconds} s after two batches of 400 ms`);
+    } finally {
+      await source.close();
+      await hub.stop();
+    }
+  });
+
   it('counts the partitions it owns and drops their series when it stops reading them', async () => {
     const store = new MemoryStore();
     const metrics = new PipelineMetrics();
