@@ -309,8 +309,12 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
       if (p.statementId === null || (audit.statementId !== p.statementId && audit.statementId !== p.statementId + 1)) return false;
     } else if (audit.substatementId !== 1 && audit.statementId !== p.statementId) return false;
     p.statementId = audit.statementId;
+    if (s.entraCall?.pending === p) {
+      // pgaudit logs a call's READ and FUNCTION entries as it starts: the call may still fail.
+      s.entraCall.statementId ??= audit.statementId;
+      return true;
+    }
     p.confirmed = true;
-    if (s.entraCall?.pending === p) s.entraCall.statementId ??= audit.statementId;
     return true;
   };
 

@@ -24,6 +24,5 @@ BEGIN
 END
 $fn$;
 
-DO $do$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'azure_pg_admin') THEN CREATE ROLE azure_pg_admin NOLOGIN; END IF;
-END $do$;
+-- Azure's role for the server admin and the Entra admins' members (customers never hold SUPERUSER).
+CREATE ROLE azure_pg_admin NOLOGIN;
