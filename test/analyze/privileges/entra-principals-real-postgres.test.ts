@@ -19,6 +19,8 @@ import { evaluateDrift } from '../../../src/snapshot/evaluate-drift.js';
 import { passwordFor } from '../../../src/snapshot/server-connection.js';
 import { takeSnapshot } from '../../../src/snapshot/take-snapshot.js';
 import { watchedServerSchema } from '../../../src/snapshot/watched-server.js';
+import { findSavedQuery, resolveParams } from '../../../src/query/saved-queries.js';
+import { runReadOnly } from '../../../src/query/read-only-query.js';
 
 const SERVER = 'entra';
 const NO_EXCLUSIONS = { users: [], databases: [], clientAddrs: [] };
@@ -148,6 +150,20 @@ describe('Entra principals in a real pgaudit trail', () => {
     assert.deepEqual(temp.map((r) => r.action), ['create-role', 'drop-role']);
     const failed = await queryStore(dbPath, `SELECT count(*)::INTEGER AS n FROM privilege_changes WHERE role_name = 'app1' AND attribute = 'entra_oid' AND value = '${OID.admin}' AND effective`);
     assert.equal(failed[0]!.n, 0, 'the failing call is not effective');
+  });
+
+  it('admin-rights-now shows the Entra admin and the azure_pg_admin member with their Entra type', async () => {
+    const query = findSavedQuery('admin-rights-now');
+    const db = await openDatabase(dbPath, { readOnly: true });
+    try {
+      const { rows } = await runReadOnly(db.connection, query.sql, resolveParams(query, { server: SERVER }));
+      assert.deepEqual(
+        rows.map((r) => `${r.role_name} ${r.right_name} ${r.auth_kind} ${r.entra_type} ${r.since === null ? 'before the trail' : 'in the trail'}`),
+        ['admin-bob@contoso.com entra_admin entra user in the trail', 'admin-bob@contoso.com member of azure_pg_admin entra user in the trail'],
+      );
+    } finally {
+      await closeDatabase(db);
+    }
   });
 
   it('a label changed while pgaudit was silenced is drift between two snapshots', async () => {
