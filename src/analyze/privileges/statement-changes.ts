@@ -360,7 +360,8 @@ function doBlockEvents(s: NodeOf<'DoStmt'>): StatementEvent[] {
   for (const m of body.matchAll(/'((?:[^']|'')*)'/g)) candidates.push((m[1] ?? '').replace(/''/g, "'"));
   // Static statements: strip literals, then split the block on `;`.
   const withoutLiterals = body.replace(/'(?:[^']|'')*'/g, "''");
-  for (const piece of withoutLiterals.split(';')) candidates.push(piece.replace(/^\s*(?:declare\b[\s\S]*?)?\bbegin\b/i, ''));
+  // A statement starts a piece, or follows the last BEGIN / THEN / ELSE / LOOP in it (IF ... THEN CREATE ROLE ...).
+  for (const piece of withoutLiterals.split(';')) candidates.push(piece.replace(/^[\s\S]*\b(?:begin|then|else|loop)\b/i, ''));
   const out: StatementEvent[] = [];
   for (const c of candidates) {
     if (!roleStatementStart.test(c)) continue;
