@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type PgServer } from '../../support/postgres-server.js';
-import { queryStore, silentLogger, type Row } from '../../support/store-reader.js';
+import { dumpStore, queryStore, silentLogger, type Row } from '../../support/store-reader.js';
 import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
 import { createDetector } from '../../../src/detect/index.js';
 import { closeDatabase, openDatabase } from '../../../src/store/open-database.js';
@@ -83,6 +83,7 @@ describe('Entra principals in a real pgaudit trail', () => {
     await pg.flushLogs();
     await ingest();
     alerts = await queryStore(dbPath, `SELECT rule_id, severity, target, summary FROM alerts ORDER BY alert_id`);
+    assert.ok(!(await dumpStore(dbPath)).includes('App1-Secret-Pass-1'), 'the password set on app1 reached the store');
   });
 
   after(async () => {
