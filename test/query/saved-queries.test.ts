@@ -35,6 +35,18 @@ const CASES: Case[] = [
   },
   {
     name: 'admin-rights-now',
+    params: { server: 'pg-prod', server_admin: 'alice' },
+    pick: ['role_name', 'right_name'],
+    expected: [
+      { role_name: 'alice', right_name: 'member of azure_pg_admin' },
+      { role_name: 'alice', right_name: 'server admin' },
+      { role_name: 'backdoor', right_name: 'rolsuper' },
+      { role_name: 'mallory', right_name: 'rolcreaterole' },
+      { role_name: 'postgres', right_name: 'rolsuper' },
+    ],
+  },
+  {
+    name: 'admin-rights-now',
     params: { server: 'pg-dev' },
     expected: [{ server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null, auth_kind: null, entra_type: null, managed_by: null }],
   },
