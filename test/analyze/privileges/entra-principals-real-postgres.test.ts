@@ -33,10 +33,12 @@ const OID = {
   statementOnly: '66666666-6666-6666-6666-666666666666',
   roleDdl: '77777777-7777-7777-7777-777777777777',
   silenced: '88888888-8888-8888-8888-888888888888',
+  bothLogged: '99999999-9999-9999-9999-999999999999',
 };
 /** isMfa of each creating call, where the trail shows the call (pgaudit 'role, ddl' logs only what the function runs). */
 const MFA: Record<string, boolean | null> = {
   'alice@contoso.com': false, 'ops-group': true, app1: false, 'admin-bob@contoso.com': true, 'stmt-only@contoso.com': true, 'roleddl-svc': null,
+  'both@contoso.com': true,
 };
 
 describe('Entra principals in a real pgaudit trail', () => {
@@ -77,6 +79,9 @@ describe('Entra principals in a real pgaudit trail', () => {
     // Only log_statement: the call is all the trail has (what a CREATE-ROLE-only reading misses).
     await psqlOk(`SET pgaudit.log = 'none'; SET log_statement = 'all';
       SELECT * FROM pgaadauth_create_principal_with_oid('stmt-only@contoso.com', '${OID.statementOnly}', 'user', false, true);`);
+    // log_statement and pgaudit both: the statement line, then every audit entry of the call.
+    await psqlOk(`SET log_statement = 'all';
+      SELECT * FROM pgaadauth_create_principal_with_oid('both@contoso.com', '${OID.bothLogged}', 'user', false, true);`);
     // pgaudit without READ and FUNCTION: only the statements the function runs.
     await psqlOk(`SET pgaudit.log = 'role, ddl';
       SELECT * FROM pgaadauth_create_principal_with_oid('roleddl-svc', '${OID.roleDdl}', 'service', false, false);`);
@@ -112,7 +117,7 @@ describe('Entra principals in a real pgaudit trail', () => {
         entra_admin: label === null ? null : parts.includes('admin'), entra_mfa: MFA[String(r.rolname)] ?? null,
       };
     });
-    assert.ok(expected.filter((r) => r.auth_kind === 'entra').length === 6, 'the server holds the six principals');
+    assert.ok(expected.filter((r) => r.auth_kind === 'entra').length === 7, 'the server holds the seven principals');
     const rebuilt = await queryStore(
       dbPath,
       `SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolconnlimit, rolbypassrls,
@@ -123,7 +128,7 @@ describe('Entra principals in a real pgaudit trail', () => {
 
   it('login-role-created fires once for each principal created, also when only the call is in the trail', () => {
     const created = of('login-role-created').map((a) => String(a.target)).sort();
-    assert.deepEqual(created, ['admin-bob@contoso.com', 'alice@contoso.com', 'app1', 'ops-group', 'roleddl-svc', 'stmt-only@contoso.com', 'temp-user']);
+    assert.deepEqual(created, ['admin-bob@contoso.com', 'alice@contoso.com', 'app1', 'both@contoso.com', 'ops-group', 'roleddl-svc', 'stmt-only@contoso.com', 'temp-user']);
   });
 
   it('each Entra rule fires once, on the change it is about', () => {
