@@ -200,8 +200,9 @@ function seedFromBase(
     const trailPassword = trail && !trail.uncertain.includes('has_password') ? trail.has_password : null;
     const hasPassword = b.has_password ?? trailPassword;
     const entra = b.auth_kind === undefined ? trailEntra(trail) : { auth_kind: b.auth_kind, entra_type: b.entra_type ?? null, entra_oid: b.entra_oid ?? null, entra_admin: b.entra_admin ?? null };
-    // MFA is only in the creating call: kept while the snapshot shows the same mapping.
-    const mfa = b.auth_kind === 'entra' && trail?.entra_oid === entra.entra_oid ? (trail?.entra_mfa ?? null) : b.auth_kind === undefined ? (trail?.entra_mfa ?? null) : null;
+    // MFA is in no catalog, only in the creating call: the trail's holds while the snapshot shows the mapping it knows.
+    const sameMapping = b.auth_kind === undefined || (b.auth_kind === 'entra' && trail?.entra_oid === entra.entra_oid);
+    const mfa = sameMapping ? (trail?.entra_mfa ?? null) : null;
     roles.set(b.rolname, {
       md5: b.password_md5 ?? (hasPassword === false ? false : (trailRoles.get(b.rolname)?.md5 ?? null)),
       row: {
