@@ -13,6 +13,7 @@ import type { PlainValue } from './row-values.js';
 export const ROLE_COLUMNS = [
   'server', 'rolname', 'rolsuper', 'rolinherit', 'rolcreaterole', 'rolcreatedb', 'rolcanlogin', 'rolreplication', 'rolconnlimit',
   'rolvaliduntil', 'rolbypassrls', 'has_password', 'created_at', 'created_by', 'password_changed_at', 'uncertain',
+  'auth_kind', 'entra_type', 'entra_oid', 'entra_admin', 'entra_mfa',
 ] as const;
 
 export const MEMBERSHIP_COLUMNS = ['server', 'role_name', 'member', 'admin_option', 'grantor', 'granted_at'] as const;
@@ -68,6 +69,10 @@ async function baseAt(target: Pick<QueryTarget, 'run'>, server: string, at: stri
       rolcreatedb: bool(r.rolcreatedb), rolcanlogin: bool(r.rolcanlogin), rolreplication: bool(r.rolreplication),
       rolconnlimit: r.rolconnlimit === null ? null : Number(r.rolconnlimit), rolvaliduntil: str(r.rolvaliduntil), rolbypassrls: bool(r.rolbypassrls),
       has_password: bool(r.has_password), password_md5: bool(r.password_md5),
+      // No auth_kind: the snapshot could not read the labels, and the trail's mapping stands.
+      ...(r.auth_kind === null || r.auth_kind === undefined
+        ? {}
+        : { auth_kind: String(r.auth_kind), entra_type: str(r.entra_type), entra_oid: str(r.entra_oid), entra_admin: bool(r.entra_admin) }),
     })),
     memberships: members.map((m) => ({ role_name: String(m.role_name), member: String(m.member), admin_option: bool(m.admin_option), grantor: str(m.grantor) })),
   };

@@ -11,6 +11,9 @@
  * - VALID UNTIL: the trail has the literal as written, in the server's time zone, which the logs do not
  *   tell; a value within 14 hours (the widest UTC offset) of the snapshot's counts as the same.
  * - has_password only when both snapshots could read pg_authid (elsewhere it is NULL, never compared).
+ * - the Entra mapping (auth_kind, entra_type, entra_oid, entra_admin) only where the later snapshot read
+ *   pg_shseclabel and the trail has a basis (a role it created, or the earlier snapshot's label): a label set
+ *   while pgaudit's `ddl` class was off shows here. `entra_mfa` is in no catalog and is never compared.
  * PostgreSQL 16's per-grantor rows, INHERIT and SET options are not compared: the trail does not rebuild them.
  */
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
@@ -36,7 +39,11 @@ export interface DriftRow {
   explained: false;
 }
 
-const COMPARED = ['rolsuper', 'rolinherit', 'rolcreaterole', 'rolcreatedb', 'rolcanlogin', 'rolreplication', 'rolconnlimit', 'rolvaliduntil', 'rolbypassrls', 'has_password'] as const;
+const COMPARED = [
+  'rolsuper', 'rolinherit', 'rolcreaterole', 'rolcreatedb', 'rolcanlogin', 'rolreplication', 'rolconnlimit', 'rolvaliduntil', 'rolbypassrls', 'has_password',
+  'auth_kind', 'entra_type', 'entra_oid', 'entra_admin',
+] as const;
+const ENTRA_COMPARED: ReadonlySet<Compared> = new Set(['auth_kind', 'entra_type', 'entra_oid', 'entra_admin']);
 type Compared = (typeof COMPARED)[number];
 
 const MAX_UTC_OFFSET_MS = 14 * 3_600_000;
@@ -79,6 +86,11 @@ export function computeDrift(before: RoleBase, after: RoleBase, changes: readonl
       if (predicted.uncertain.includes(attribute)) continue;
       const e = predicted[attribute];
       const a = (actual as BaseRole)[attribute];
+      if (ENTRA_COMPARED.has(attribute)) {
+        if (predicted.auth_kind === null || actual.auth_kind === undefined || actual.auth_kind === null) continue; // no basis, or unread
+        if (e !== (a ?? null)) row(name, 'attribute', attribute, null, text(e), text(a));
+        continue;
+      }
       if (e === null && attribute !== 'has_password' && attribute !== 'rolvaliduntil') continue; // no basis to compare
       const same = SAME[attribute] ?? ((x: unknown, y: unknown) => x === y);
       if (!same(e, a)) row(name, 'attribute', attribute, null, text(e), text(a));

@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { REDACTED, redactConnectionString } from '../parse/redact/index.js';
+import { ENTRA_LABEL_PROVIDER, parseEntraLabel } from '../analyze/privileges/entra-principals.js';
 
 export const WATCHED_SETTINGS = [
   'password_encryption', 'ssl', 'ssl_min_protocol_version', 'require_secure_transport', 'pgaudit.log',
@@ -31,6 +32,11 @@ export interface SnapshotRole {
   /** null when pg_authid is not readable (Azure). */
   has_password: boolean | null;
   password_md5: boolean | null;
+  /** From the role's pgaadauth label (pg_shseclabel): `entra` or `postgres`; all four null or absent when it is not readable. */
+  auth_kind?: string | null;
+  entra_type?: string | null;
+  entra_oid?: string | null;
+  entra_admin?: boolean | null;
 }
 
 export interface SnapshotMembership {
@@ -76,23 +82,30 @@ const VALID_UNTIL = `CASE WHEN r.rolvaliduntil IS NULL THEN NULL WHEN r.rolvalid
 export async function readSnapshot(client: pg.Client, server: string): Promise<ServerSnapshot> {
   await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const head = await client.query<{ taken_at: Date; version: string; read_as: string; authid: boolean; role_setting: boolean }>(
+    const head = await client.query<{ taken_at: Date; version: string; read_as: string; authid: boolean; role_setting: boolean; seclabel: boolean }>(
       `SELECT clock_timestamp() AS taken_at, current_setting('server_version_num') AS version, current_user AS read_as,
               has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS authid,
-              has_table_privilege('pg_catalog.pg_db_role_setting', 'SELECT') AS role_setting`,
+              has_table_privilege('pg_catalog.pg_db_role_setting', 'SELECT') AS role_setting,
+              has_table_privilege('pg_catalog.pg_shseclabel', 'SELECT') AS seclabel`,
     );
     const h = head.rows[0]!;
     const versionNum = Number(h.version);
     const unreadable: string[] = [];
     if (!h.authid) unreadable.push('pg_authid');
     if (!h.role_setting) unreadable.push('pg_db_role_setting');
+    if (!h.seclabel) unreadable.push('pg_shseclabel');
 
     const password = h.authid
       ? `a.rolpassword IS NOT NULL AS has_password, coalesce(a.rolpassword LIKE 'md5%', false) AS password_md5`
       : `NULL::boolean AS has_password, NULL::boolean AS password_md5`;
-    const roles = await client.query<SnapshotRole>(
+    // A role's Entra mapping is its pgaadauth label (pg_shseclabel holds the labels of roles).
+    const label = h.seclabel
+      ? `(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = r.oid AND l.classoid = 'pg_catalog.pg_authid'::regclass
+           AND l.provider = '${ENTRA_LABEL_PROVIDER}') AS entra_label`
+      : `NULL::text AS entra_label`;
+    const roles = await client.query<Omit<SnapshotRole, 'auth_kind' | 'entra_type' | 'entra_oid' | 'entra_admin'> & { entra_label: string | null }>(
       `SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
-              r.rolconnlimit, ${VALID_UNTIL} AS rolvaliduntil, r.rolbypassrls, ${password}
+              r.rolconnlimit, ${VALID_UNTIL} AS rolvaliduntil, r.rolbypassrls, ${password}, ${label}
        FROM pg_catalog.pg_roles r ${h.authid ? 'JOIN pg_catalog.pg_authid a ON a.oid = r.oid' : ''}
        ORDER BY r.rolname`,
     );
@@ -124,7 +137,7 @@ export async function readSnapshot(client: pg.Client, server: string): Promise<S
       takenAt: h.taken_at,
       serverVersionNum: versionNum,
       readAs: h.read_as,
-      roles: roles.rows,
+      roles: roles.rows.map(({ entra_label, ...r }) => ({ ...r, ...entraColumns(h.seclabel, entra_label) })),
       memberships: memberships.rows,
       roleSettings: roleSettings.rows.flatMap((r) => (r.config ?? []).map((kv) => splitSetting(r.role_name, r.database_name, kv))),
       settings: settings.rows,
@@ -134,6 +147,13 @@ export async function readSnapshot(client: pg.Client, server: string): Promise<S
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+function entraColumns(readable: boolean, label: string | null): Pick<SnapshotRole, 'auth_kind' | 'entra_type' | 'entra_oid' | 'entra_admin'> {
+  if (!readable) return { auth_kind: null, entra_type: null, entra_oid: null, entra_admin: null };
+  const entra = label === null ? null : parseEntraLabel(label);
+  if (!entra) return { auth_kind: 'postgres', entra_type: null, entra_oid: null, entra_admin: null };
+  return { auth_kind: 'entra', entra_type: entra.type, entra_oid: entra.objectId, entra_admin: entra.admin };
 }
 
 /** `name=value` as stored in setconfig; the value may itself contain `=`. */

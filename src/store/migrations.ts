@@ -198,4 +198,21 @@ export const migrations: readonly Migration[] = [
         WHERE NOT line_stored;
     `,
   },
+  {
+    version: 8,
+    description: 'Microsoft Entra principals: how each rebuilt and snapshotted role authenticates, and its pgaadauth mapping',
+    sql: `
+      -- auth_kind: 'entra' (a pgaadauth label maps the role to an Entra object) or 'postgres'; NULL when unknown.
+      -- entra_mfa comes only from the creating call (pgaadauth_create_principal's isMfa): snapshots cannot tell it.
+      ALTER TABLE roles ADD COLUMN auth_kind VARCHAR;
+      ALTER TABLE roles ADD COLUMN entra_type VARCHAR;
+      ALTER TABLE roles ADD COLUMN entra_oid VARCHAR;
+      ALTER TABLE roles ADD COLUMN entra_admin BOOLEAN;
+      ALTER TABLE roles ADD COLUMN entra_mfa BOOLEAN;
+      ALTER TABLE role_snapshots ADD COLUMN auth_kind VARCHAR;
+      ALTER TABLE role_snapshots ADD COLUMN entra_type VARCHAR;
+      ALTER TABLE role_snapshots ADD COLUMN entra_oid VARCHAR;
+      ALTER TABLE role_snapshots ADD COLUMN entra_admin BOOLEAN;
+    `,
+  },
 ];

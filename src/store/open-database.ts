@@ -44,6 +44,7 @@ async function migrate(connection: DuckDBConnection): Promise<void> {
   await connection.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL, description VARCHAR)');
   const current = await connection.runAndReadAll('SELECT coalesce(max(version), 0) AS v FROM schema_version');
   const version = Number(current.getRowObjects()[0]?.v ?? 0);
+  let migrated = false;
   for (const migration of migrations) {
     if (migration.version <= version) continue;
     await connection.run('BEGIN TRANSACTION');
@@ -59,7 +60,12 @@ async function migrate(connection: DuckDBConnection): Promise<void> {
       await connection.run('ROLLBACK').catch(() => undefined);
       throw new Error(`migrating the store to version ${migration.version} failed: ${(error as Error).message}`);
     }
+    migrated = true;
   }
+  // Schema changes go into the file now, not only the WAL: DuckDB 1.5 cannot replay an ADD COLUMN on a table
+  // whose defaults call functions (roles.uncertain DEFAULT []), so a crash before the next checkpoint would leave
+  // a store that no longer opens.
+  if (migrated) await connection.run('CHECKPOINT');
 }
 
 function explainOpenError(path: string, error: Error): string {

@@ -60,6 +60,7 @@ export async function writeRoleRows(
     const row: RoleRowValues = [
       r.server, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
       r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.created_at, r.created_by, r.password_changed_at, r.uncertain,
+      r.auth_kind, r.entra_type, r.entra_oid, r.entra_admin, r.entra_mfa,
     ];
     roleRows.set(r.rolname, row);
     written.roles.set(r.rolname, JSON.stringify(row));

@@ -15,6 +15,7 @@ const ROLE_SNAPSHOTS = [
   ['rolinherit', 'boolean'], ['rolcreaterole', 'boolean'], ['rolcreatedb', 'boolean'], ['rolcanlogin', 'boolean'],
   ['rolreplication', 'boolean'], ['rolconnlimit', 'integer'], ['rolvaliduntil', 'varchar'], ['rolbypassrls', 'boolean'],
   ['has_password', 'boolean'], ['password_md5', 'boolean'],
+  ['auth_kind', 'varchar'], ['entra_type', 'varchar'], ['entra_oid', 'varchar'], ['entra_admin', 'boolean'],
 ] as const satisfies ColumnSpec;
 
 const MEMBERSHIP_SNAPSHOTS = [
@@ -64,7 +65,8 @@ export async function insertSnapshot(connection: DuckDBConnection, snap: ServerS
   const roles = new ColumnarTable('role_snapshots', ROLE_SNAPSHOTS);
   for (const r of snap.roles) {
     roles.push([id, server, takenAt, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
-      r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.password_md5]);
+      r.rolconnlimit, r.rolvaliduntil, r.rolbypassrls, r.has_password, r.password_md5,
+      r.auth_kind ?? null, r.entra_type ?? null, r.entra_oid ?? null, r.entra_admin ?? null]);
   }
   const members = new ColumnarTable('membership_snapshots', MEMBERSHIP_SNAPSHOTS);
   for (const m of snap.memberships) members.push([id, server, takenAt, m.role_name, m.member, m.grantor, m.admin_option, m.inherit_option, m.set_option]);
@@ -123,11 +125,19 @@ async function readRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Pro
       rolcreatedb: bool(r.rolcreatedb), rolcanlogin: bool(r.rolcanlogin), rolreplication: bool(r.rolreplication),
       rolconnlimit: r.rolconnlimit === null ? null : Number(r.rolconnlimit), rolvaliduntil: r.rolvaliduntil === null ? null : String(r.rolvaliduntil),
       rolbypassrls: bool(r.rolbypassrls), has_password: bool(r.has_password), password_md5: bool(r.password_md5),
+      // NULL auth_kind: pg_seclabels was not readable (or the snapshot predates migration 8): the trail's values stand.
+      ...(r.auth_kind === null || r.auth_kind === undefined
+        ? {}
+        : { auth_kind: String(r.auth_kind), entra_type: text(r.entra_type), entra_oid: text(r.entra_oid), entra_admin: bool(r.entra_admin) }),
     })),
     memberships: members.map((m) => ({
       role_name: String(m.role_name), member: String(m.member), admin_option: bool(m.admin_option), grantor: m.grantor === null ? null : String(m.grantor),
     })),
   };
+}
+
+function text(v: DuckDBValue | undefined): string | null {
+  return v === null || v === undefined ? null : String(v);
 }
 
 async function selectById(connection: DuckDBConnection, sql: string, id: string): Promise<Record<string, DuckDBValue>[]> {

@@ -54,6 +54,7 @@ export const ROLES = [
   ['rolcreatedb', 'boolean'], ['rolcanlogin', 'boolean'], ['rolreplication', 'boolean'], ['rolconnlimit', 'integer'],
   ['rolvaliduntil', 'varchar'], ['rolbypassrls', 'boolean'], ['has_password', 'boolean'], ['created_at', 'timestamptz'],
   ['created_by', 'varchar'], ['password_changed_at', 'timestamptz'], ['uncertain', 'varchar[]'],
+  ['auth_kind', 'varchar'], ['entra_type', 'varchar'], ['entra_oid', 'varchar'], ['entra_admin', 'boolean'], ['entra_mfa', 'boolean'],
 ] as const satisfies ColumnSpec;
 
 export const ROLE_MEMBERSHIPS = [

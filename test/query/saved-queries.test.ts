@@ -26,17 +26,29 @@ const CASES: Case[] = [
   {
     name: 'admin-rights-now',
     expected: [
-      { server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null },
-      { server: 'pg-prod', role_name: 'alice', right_name: 'member of azure_pg_admin', since: T('2026-11-23T10:00:00Z') },
-      { server: 'pg-prod', role_name: 'backdoor', right_name: 'rolsuper', since: T('2026-11-22T02:00:00Z') },
-      { server: 'pg-prod', role_name: 'mallory', right_name: 'rolcreaterole', since: T('2026-10-01T09:00:00Z') },
-      { server: 'pg-prod', role_name: 'postgres', right_name: 'rolsuper', since: null },
+      { server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null, auth_kind: null, entra_type: null, managed_by: null },
+      { server: 'pg-prod', role_name: 'alice', right_name: 'member of azure_pg_admin', since: T('2026-11-23T10:00:00Z'), auth_kind: null, entra_type: null, managed_by: null },
+      { server: 'pg-prod', role_name: 'backdoor', right_name: 'rolsuper', since: T('2026-11-22T02:00:00Z'), auth_kind: null, entra_type: null, managed_by: null },
+      { server: 'pg-prod', role_name: 'mallory', right_name: 'rolcreaterole', since: T('2026-10-01T09:00:00Z'), auth_kind: null, entra_type: null, managed_by: null },
+      { server: 'pg-prod', role_name: 'postgres', right_name: 'rolsuper', since: null, auth_kind: null, entra_type: null, managed_by: null },
+    ],
+  },
+  {
+    name: 'admin-rights-now',
+    params: { server: 'pg-prod', server_admin: 'alice' },
+    pick: ['role_name', 'right_name'],
+    expected: [
+      { role_name: 'alice', right_name: 'member of azure_pg_admin' },
+      { role_name: 'alice', right_name: 'server admin' },
+      { role_name: 'backdoor', right_name: 'rolsuper' },
+      { role_name: 'mallory', right_name: 'rolcreaterole' },
+      { role_name: 'postgres', right_name: 'rolsuper' },
     ],
   },
   {
     name: 'admin-rights-now',
     params: { server: 'pg-dev' },
-    expected: [{ server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null }],
+    expected: [{ server: 'pg-dev', role_name: 'dev_admin', right_name: 'rolsuper', since: null, auth_kind: null, entra_type: null, managed_by: null }],
   },
   {
     name: 'actor-changes',
@@ -355,7 +367,8 @@ const CASES: Case[] = [
       {
         server: 'pg-dev', rolname: 'dev_admin', rolsuper: true, rolcreaterole: false, rolcreatedb: false, rolcanlogin: true, rolreplication: false,
         rolbypassrls: false, rolinherit: true, rolconnlimit: -1, rolvaliduntil: null, has_password: true, created_at: null, created_by: null,
-        password_changed_at: T('2026-11-20T14:00:00Z'), uncertain: [],
+        password_changed_at: T('2026-11-20T14:00:00Z'), uncertain: [], auth_kind: null, entra_type: null, entra_oid: null, entra_admin: null,
+        entra_mfa: null,
       },
     ],
   },

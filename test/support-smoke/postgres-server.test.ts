@@ -103,3 +103,34 @@ describe('startPostgres with a missing installation', () => {
     await assert.rejects(startPostgres({ binDir: '/nonexistent/postgresql/15/bin' }), /apt-get install -y postgresql-15 postgresql-15-pgaudit/);
   });
 });
+
+describe('startPostgres with the Entra stand-ins (entra: true)', () => {
+  let entra: PgServer | undefined;
+  before(async () => {
+    entra = await startPostgres({ entra: true });
+  });
+  after(async () => {
+    await entra?.stop();
+  });
+
+  it('loads the pgaadauth label provider after pgaudit: Entra labels on roles are accepted, anything else refused', async () => {
+    const ok = await entra!.psql(`SHOW shared_preload_libraries; CREATE ROLE r1;
+      SECURITY LABEL FOR pgaadauth ON ROLE r1 IS 'aadauth,oid=o1,type=user';
+      SELECT label FROM pg_seclabels WHERE provider = 'pgaadauth';`);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /pgaudit,\S*pgaadauth_label/);
+    assert.match(ok.stdout, /aadauth,oid=o1,type=user/);
+    const refused = await entra!.psql(`SECURITY LABEL FOR pgaadauth ON ROLE r1 IS 'not-entra'`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /invalid pgaadauth label/);
+  });
+
+  it('installs the Entra functions with Azure\'s signatures, and azure_pg_admin', async () => {
+    const r = await entra!.psql(`SELECT pgaadauth_create_principal_with_oid('svc', 'o2', 'service', false, false);
+      SELECT rolcanlogin, (SELECT label FROM pg_seclabels WHERE objname = 'svc') FROM pg_roles WHERE rolname = 'svc';
+      SELECT count(*) FROM pg_roles WHERE rolname = 'azure_pg_admin';`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /t\s+\|\s+aadauth,oid=o2,type=service/);
+    assert.match(r.stdout, /^\s+1$/m);
+  });
+});

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './local-ports.js';
+import { ENTRA_FUNCTIONS_SQL, entraLabelProvider } from './entra-standin.js';
 
 export const DEFAULT_PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
 export const DEFAULT_PG_LIB_DIR = '/usr/lib/postgresql/15/lib';
@@ -42,6 +43,11 @@ export interface StartPostgresOptions {
   binDir?: string;
   /** Generate a self-signed certificate and turn `ssl` on (default true; skipped when openssl is missing). */
   ssl?: boolean;
+  /**
+   * Azure's Microsoft Entra functions and `pgaadauth` label provider, stood in (test/support/entra-standin.ts):
+   * the provider is loaded after pgaudit and the functions are installed in `postgres`. Default false.
+   */
+  entra?: boolean;
 }
 
 export interface PsqlOptions {
@@ -240,6 +246,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     const settings: Record<string, string> = baseSettings(port, socketDir, opts.pgauditLog ?? 'all');
     const ssl = opts.ssl !== false && hasOpenssl() && (await makeCertificate(dataDir, asPg));
     if (ssl) Object.assign(settings, { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key' });
+    if (opts.entra) settings.shared_preload_libraries = `pgaudit,${await entraLabelProvider(binDir)}`;
     Object.assign(settings, opts.settings ?? {});
     const conf = Object.entries(settings).map(([key, value]) => `${key} = ${confValue(value)}`).join('\n');
     await appendFile(join(dataDir, 'postgresql.conf'), `\n# auditduck test harness\n${conf}\n`);
@@ -258,6 +265,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     for (const database of ['postgres', 'template1']) {
       const created = await server.psql('CREATE EXTENSION IF NOT EXISTS pgaudit;', { database });
       if (created.code !== 0) throw new Error(`CREATE EXTENSION pgaudit failed in ${database}: ${created.stderr.trim()}`);
+    }
+    if (opts.entra) {
+      const installed = await server.psql(ENTRA_FUNCTIONS_SQL);
+      if (installed.code !== 0) throw new Error(`installing the Entra function stand-ins failed: ${installed.stderr.trim()}`);
     }
     return server;
   } catch (error) {

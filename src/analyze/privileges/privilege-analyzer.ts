@@ -16,6 +16,7 @@ import type { DeadLetter } from '../../decode/log-record.js';
 import { ParseError } from '../../decode/log-record.js';
 import type { PrivilegeChange, StatementChange } from './privilege-change.js';
 import { analyzeStatement, type StatementEvent, type TransactionOp } from './statement-changes.js';
+import { ENTRA_CALL } from './entra-principals.js';
 
 /** Rows to mark `effective = false`: `seqs` are the analyzer's `seq` of each change; `from`/`until` bound their `logged_at`. */
 export interface IneffectiveMark {
@@ -40,9 +41,10 @@ const auditClasses = new Set(['ROLE', 'MISC', 'MISC_SET']);
 const ddlCommands = new Set([
   'ALTER SYSTEM', 'CREATE EXTENSION', 'DROP EXTENSION', 'ALTER DATABASE', 'REASSIGN OWNED', 'DROP OWNED',
   'CREATE ROLE', 'ALTER ROLE', 'DROP ROLE', 'GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES', 'ALTER ROLE SET',
+  'SECURITY LABEL',
 ]);
 const statementStart =
-  /^\s*(?:(?:create|alter|drop)\s+(?:role|user|group)\b|grant\b|revoke\b|set\b|reset\b|alter\s+(?:system|database|default)\b|reassign\b|drop\s+owned\b|(?:create|drop)\s+extension\b|do\b)/i;
+  /^\s*(?:(?:create|alter|drop)\s+(?:role|user|group)\b|grant\b|revoke\b|set\b|reset\b|alter\s+(?:system|database|default)\b|reassign\b|drop\s+owned\b|(?:create|drop)\s+extension\b|security\s+label\b|do\b)/i;
 const transactionStart = /^\s*(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
 
 /** Cheap prefilter (runs on every entry): could this entry change privileges or security settings? */
@@ -51,10 +53,20 @@ export function mayChangePrivileges(entry: ParsedEntry): boolean {
     const a = entry.audit;
     if (auditClasses.has(a.className)) return a.className === 'ROLE' || a.command === 'SET' || a.command === 'RESET';
     if (a.className === 'DDL') return ddlCommands.has(a.command);
-    return a.className === 'FUNCTION' && a.command === 'DO';
+    if (a.className === 'FUNCTION' && a.command === 'DO') return true;
+    return isEntraCall(entry);
   }
-  if (entry.kind === 'statement') return statementStart.test(stripLeadingComments(entry.rawStatement));
+  if (entry.kind === 'statement') return statementStart.test(stripLeadingComments(entry.rawStatement)) || ENTRA_CALL.test(entry.rawStatement);
   return false;
+}
+
+/**
+ * The call of a function that creates an Entra principal, as pgaudit logs it: the READ entry of the statement and
+ * the FUNCTION EXECUTE entries of the functions, all with the calling statement's text.
+ */
+function isEntraCall(entry: Extract<ParsedEntry, { kind: 'audit' }>): boolean {
+  const { className, statement } = entry.audit;
+  return (className === 'READ' || className === 'FUNCTION') && statement !== null && ENTRA_CALL.test(statement);
 }
 
 function stripLeadingComments(sql: string): string {
@@ -75,6 +87,19 @@ interface Pending {
   fromAudit: boolean;
 }
 
+/**
+ * An Entra principal's creation, read from the function call. The statements the function runs follow with the
+ * same statement id (CREATE ROLE, SECURITY LABEL): what they repeat is dropped, what they add (the object id
+ * `pgaadauth_create_principal` looked up) is kept. `statementId` is null until pgaudit confirms a logged statement.
+ */
+interface EntraCall {
+  statementId: number | null;
+  roleName: string;
+  /** `action|attribute` → value, for every change said so far about the role. */
+  said: Map<string, string | null>;
+  pending: Pending;
+}
+
 interface SessionState {
   inTx: boolean;
   aborted: boolean;
@@ -85,6 +110,7 @@ interface SessionState {
   roleAtBegin: string | null;
   localRole: boolean;
   pending: Pending | null;
+  entraCall: EntraCall | null;
 }
 
 /** What observe returns for a line that changes nothing: one frozen array, not a new one per line. */
@@ -106,7 +132,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   const stateOf = (server: string, sessionId: string | null): SessionState => {
     let s = peek(server, sessionId);
     if (!s) {
-      s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null };
+      s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null };
       let byId = sessions.get(server);
       if (!byId) sessions.set(server, (byId = new Map()));
       byId.set(sessionId ?? '', s);
@@ -264,11 +290,13 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     const raw = entry.rawStatement;
     const pending: Pending = { raw, unquoted: raw.replace(/''/g, "'"), text: entry.statement, changes: [], confirmed: false, failed: false, statementId: null, fromAudit: false };
     s.pending = pending;
+    s.entraCall = null;
     const relevant = mayChangePrivileges(entry) || transactionStart.test(raw);
     if (!relevant) return [];
     const ev = events(entry, raw, { truncated: false }, entry.statement);
     if (!ev) return [];
     pending.changes = play(entry, s, ev, userName, entry.statement);
+    rememberEntraCall(s, pending, null);
     return pending.changes;
   };
 
@@ -281,8 +309,34 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
       if (p.statementId === null || (audit.statementId !== p.statementId && audit.statementId !== p.statementId + 1)) return false;
     } else if (audit.substatementId !== 1 && audit.statementId !== p.statementId) return false;
     p.statementId = audit.statementId;
+    if (s.entraCall?.pending === p) {
+      // pgaudit logs a call's READ and FUNCTION entries as it starts: the call may still fail.
+      s.entraCall.statementId ??= audit.statementId;
+      return true;
+    }
     p.confirmed = true;
     return true;
+  };
+
+  const rememberEntraCall = (s: SessionState, pending: Pending, statementId: number | null): void => {
+    const created = pending.changes.find((c) => c.action === 'create-role');
+    if (!created?.roleName || !ENTRA_CALL.test(pending.raw)) return;
+    const said = new Map<string, string | null>();
+    for (const c of pending.changes) if (c.roleName === created.roleName) said.set(saidKey(c), c.value);
+    s.entraCall = { statementId, roleName: created.roleName, said, pending };
+  };
+
+  /** Of the changes a statement run by an Entra function makes, those its call did not already say. */
+  const newToEntraCall = (s: SessionState, a: Extract<ParsedEntry, { kind: 'audit' }>['audit'], ev: StatementEvent[]): StatementEvent[] => {
+    const call = s.entraCall;
+    if (!call || a.substatementId <= 1 || (call.statementId !== null && call.statementId !== a.statementId)) return ev;
+    return ev.filter((e) => {
+      if (e.kind !== 'change' || e.change.roleName !== call.roleName) return true;
+      const key = saidKey(e.change);
+      if (call.said.has(key) && call.said.get(key) === e.change.value) return false;
+      call.said.set(key, e.change.value);
+      return true;
+    });
   };
 
   const observeAudit = (entry: Extract<ParsedEntry, { kind: 'audit' }>, userName: string | null): PrivilegeChange[] => {
@@ -290,6 +344,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     const text = entry.rawStatement ?? a.statement;
     const s = stateOf(entry.record.server, entry.record.sessionId);
     if (text !== null && isDuplicate(s, a, text)) return [];
+    if (s.entraCall && a.substatementId === 1 && a.statementId !== s.entraCall.statementId) s.entraCall = null;
     const tx = auditTransactionOp(a.command, text ?? '');
     if (tx) {
       applyTx(entry, s, tx);
@@ -297,8 +352,23 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     }
     if (!mayChangePrivileges(entry) || text === null) return [];
     const truncated = /<REDACTED>\s*$/.test(text) && (a.command === 'CREATE ROLE' || a.command === 'ALTER ROLE');
-    const ev = events(entry, text, { truncated, command: a.command }, a.statement ?? '');
-    if (!ev) return [];
+    const parsed = events(entry, text, { truncated, command: a.command }, a.statement ?? '');
+    if (!parsed) return [];
+    if (isEntraCall(entry)) {
+      // The READ entry of the call and the FUNCTION entries after it carry the same text: read the first. The call
+      // is pending until its statement ends: an ERROR for it (the role exists) means it changed nothing.
+      const pending: Pending = { raw: text, unquoted: text.replace(/''/g, "'"), text: a.statement ?? '', changes: [], confirmed: false, failed: false, statementId: a.statementId, fromAudit: true };
+      s.pending = pending;
+      pending.changes = play(entry, s, parsed, userName, a.statement ?? '');
+      rememberEntraCall(s, pending, a.statementId);
+      return pending.changes;
+    }
+    const ev = newToEntraCall(s, a, parsed);
+    if (s.entraCall && ev !== parsed) {
+      const added = play(entry, s, ev, userName, a.statement ?? '');
+      s.entraCall.pending.changes.push(...added);
+      return added;
+    }
     // A DO block's substatements (same statement id) repeat what the block already said, and pgaudit ≤ 16
     // logs a multi-statement string whole on each of its statements (consecutive ids): read it once.
     if (a.command === 'DO' || /;\s*\S/.test(text)) {
@@ -333,7 +403,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
           // Most lines are reads and writes: they change nothing unless their session awaits the audit line of a
           // logged statement (and a session never seen has no state to keep: an ERROR finds nothing to mark).
           const { className } = entry.audit;
-          if ((className === 'READ' || className === 'WRITE') && !peek(entry.record.server, entry.record.sessionId)?.pending) return NONE;
+          if ((className === 'READ' || className === 'WRITE') && !peek(entry.record.server, entry.record.sessionId)?.pending && !isEntraCall(entry)) return NONE;
           return observeAudit(entry, userName);
         }
         case 'session':
@@ -367,6 +437,8 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     },
   };
 }
+
+const saidKey = (c: StatementChange): string => `${c.action}|${c.attribute ?? ''}`;
 
 function lastIndexOf(points: { name: string }[], name: string): number {
   for (let i = points.length - 1; i >= 0; i--) if (points[i]!.name === name) return i;

@@ -11,6 +11,7 @@ import { ParseError } from '../../decode/log-record.js';
 import type { StatementChange, PrivilegeAction } from './privilege-change.js';
 import { passwordStrength } from './password-strength.js';
 import { settingValue, isSecurityParameter } from './security-parameters.js';
+import { entraCallChanges, entraLabelChanges, type EntraChange } from './entra-principals.js';
 
 export interface StatementContext {
   /** pgaudit cut the text at `PASSWORD <REDACTED>`. */
@@ -176,6 +177,9 @@ const handlers = {
       ? (s.objects ?? []).map((o) => change({ action: 'drop-extension', objectType: 'extension', objectName: stringOf(o), truncated }))
       : [],
   DoStmt: (s) => doBlockEvents(s),
+  // Entra principals (entra-principals.ts): the analyzer only hands over SELECTs that call pgaadauth functions.
+  SecLabelStmt: (s, truncated) => entraEvents(entraLabelChanges(s), truncated),
+  SelectStmt: (s, truncated) => entraEvents(entraCallChanges(s), truncated),
   TransactionStmt: (s) => {
     const name = s.savepoint_name ?? '';
     const table: Record<string, TransactionOp | undefined> = {
@@ -192,6 +196,10 @@ const handlers = {
     return tx ? [{ kind: 'transaction', tx }] : [];
   },
 } satisfies { [K in NodeTag]?: Handler<K> };
+
+function entraEvents(changes: EntraChange[], truncated: boolean): StatementEvent[] {
+  return changes.map((c) => change({ ...c, truncated }));
+}
 
 function eventsOfNode(node: Node, truncated: boolean): StatementEvent[] {
   const tag = Object.keys(node)[0] as NodeTag;
@@ -352,7 +360,8 @@ function doBlockEvents(s: NodeOf<'DoStmt'>): StatementEvent[] {
   for (const m of body.matchAll(/'((?:[^']|'')*)'/g)) candidates.push((m[1] ?? '').replace(/''/g, "'"));
   // Static statements: strip literals, then split the block on `;`.
   const withoutLiterals = body.replace(/'(?:[^']|'')*'/g, "''");
-  for (const piece of withoutLiterals.split(';')) candidates.push(piece.replace(/^\s*(?:declare\b[\s\S]*?)?\bbegin\b/i, ''));
+  // A statement starts a piece, or follows the last BEGIN / THEN / ELSE / LOOP in it (IF ... THEN CREATE ROLE ...).
+  for (const piece of withoutLiterals.split(';')) candidates.push(piece.replace(/^[\s\S]*\b(?:begin|then|else|loop)\b/i, ''));
   const out: StatementEvent[] = [];
   for (const c of candidates) {
     if (!roleStatementStart.test(c)) continue;

@@ -25,6 +25,16 @@ export interface RoleRow {
   password_changed_at: Date | null;
   /** Attributes (and `memberships`) a truncated statement may have changed since last set in full. */
   uncertain: string[];
+  /** `entra` (a Microsoft Entra principal, mapped by a pgaadauth label) or `postgres`; null before the trail. */
+  auth_kind: string | null;
+  /** The Entra object type the label names: `user`, `group` or `service`. */
+  entra_type: string | null;
+  /** The Entra object id the role is mapped to. */
+  entra_oid: string | null;
+  /** The label's `admin`: the principal may create and drop other Entra principals. */
+  entra_admin: boolean | null;
+  /** `isMfa` of the creating call; the label does not carry it, so only the trail tells. */
+  entra_mfa: boolean | null;
 }
 
 export interface MembershipRow {
@@ -42,7 +52,9 @@ interface RoleState {
   md5: boolean | null;
 }
 
-type Attribute = 'rolsuper' | 'rolinherit' | 'rolcreaterole' | 'rolcreatedb' | 'rolcanlogin' | 'rolreplication' | 'rolconnlimit' | 'rolvaliduntil' | 'rolbypassrls';
+type Attribute =
+  | 'rolsuper' | 'rolinherit' | 'rolcreaterole' | 'rolcreatedb' | 'rolcanlogin' | 'rolreplication' | 'rolconnlimit' | 'rolvaliduntil' | 'rolbypassrls'
+  | 'auth_kind' | 'entra_type' | 'entra_oid' | 'entra_admin' | 'entra_mfa';
 
 /** How each attribute's text value becomes the column value. */
 const attributeParsers = {
@@ -55,6 +67,11 @@ const attributeParsers = {
   rolbypassrls: (v) => v === 'true',
   rolconnlimit: (v) => Number(v),
   rolvaliduntil: (v) => v,
+  auth_kind: (v) => v,
+  entra_type: (v) => v,
+  entra_oid: (v) => v,
+  entra_admin: (v) => v === 'true',
+  entra_mfa: (v) => v === 'true',
 } satisfies Record<Attribute, (v: string) => unknown>;
 
 /**
@@ -69,7 +86,10 @@ export interface RoleBase {
   memberships: readonly BaseMembership[];
 }
 
-export type BaseRole = Pick<RoleRow, 'rolname' | Attribute | 'has_password'> & { password_md5?: boolean | null };
+/** A snapshot's Entra columns are undefined when pg_seclabels was not readable (the trail's then stand); it never knows `entra_mfa`. */
+export type BaseRole = Pick<RoleRow, 'rolname' | Exclude<Attribute, EntraColumn> | 'has_password'> &
+  Partial<Pick<RoleRow, Exclude<EntraColumn, 'entra_mfa'>>> & { password_md5?: boolean | null };
+type EntraColumn = 'auth_kind' | 'entra_type' | 'entra_oid' | 'entra_admin' | 'entra_mfa';
 export type BaseMembership = Pick<MembershipRow, 'role_name' | 'member' | 'admin_option' | 'grantor'>;
 
 /**
@@ -179,6 +199,10 @@ function seedFromBase(
     const trail = trailRoles.get(b.rolname)?.row;
     const trailPassword = trail && !trail.uncertain.includes('has_password') ? trail.has_password : null;
     const hasPassword = b.has_password ?? trailPassword;
+    const entra = b.auth_kind === undefined ? trailEntra(trail) : { auth_kind: b.auth_kind, entra_type: b.entra_type ?? null, entra_oid: b.entra_oid ?? null, entra_admin: b.entra_admin ?? null };
+    // MFA is in no catalog, only in the creating call: the trail's holds while the snapshot shows the mapping it knows.
+    const sameMapping = b.auth_kind === undefined || (b.auth_kind === 'entra' && trail?.entra_oid === entra.entra_oid);
+    const mfa = sameMapping ? (trail?.entra_mfa ?? null) : null;
     roles.set(b.rolname, {
       md5: b.password_md5 ?? (hasPassword === false ? false : (trailRoles.get(b.rolname)?.md5 ?? null)),
       row: {
@@ -186,7 +210,7 @@ function seedFromBase(
         rolcreatedb: b.rolcreatedb, rolcanlogin: b.rolcanlogin, rolreplication: b.rolreplication, rolconnlimit: b.rolconnlimit,
         rolvaliduntil: b.rolvaliduntil, rolbypassrls: b.rolbypassrls, has_password: hasPassword,
         created_at: trail?.created_at ?? null, created_by: trail?.created_by ?? null, password_changed_at: trail?.password_changed_at ?? null,
-        uncertain: [],
+        uncertain: [], ...entra, entra_mfa: mfa,
       },
     });
   }
@@ -204,6 +228,10 @@ function seedFromBase(
   return { roles, memberships };
 }
 
+function trailEntra(trail: RoleRow | undefined): Pick<RoleRow, 'auth_kind' | 'entra_type' | 'entra_oid' | 'entra_admin'> {
+  return { auth_kind: trail?.auth_kind ?? null, entra_type: trail?.entra_type ?? null, entra_oid: trail?.entra_oid ?? null, entra_admin: trail?.entra_admin ?? null };
+}
+
 function unknownRole(server: string, rolname: string): RoleState {
   return {
     md5: null,
@@ -211,6 +239,7 @@ function unknownRole(server: string, rolname: string): RoleState {
       server, rolname, rolsuper: null, rolinherit: null, rolcreaterole: null, rolcreatedb: null, rolcanlogin: null,
       rolreplication: null, rolconnlimit: null, rolvaliduntil: null, rolbypassrls: null, has_password: null,
       created_at: null, created_by: null, password_changed_at: null, uncertain: [],
+      auth_kind: null, entra_type: null, entra_oid: null, entra_admin: null, entra_mfa: null,
     },
   };
 }
@@ -240,6 +269,8 @@ function apply(c: PrivilegeChange, roles: Map<string, RoleState>, members: Map<s
           server: c.server, rolname: name, rolsuper: false, rolinherit: true, rolcreaterole: false, rolcreatedb: false,
           rolcanlogin: c.value === 'USER', rolreplication: false, rolconnlimit: -1, rolvaliduntil: null, rolbypassrls: false,
           has_password: false, created_at: c.loggedAt, created_by: who, password_changed_at: null, uncertain: [],
+          // A pgaadauth label (the same statement, for an Entra function's call) makes it `entra`.
+          auth_kind: 'postgres', entra_type: null, entra_oid: null, entra_admin: null, entra_mfa: null,
         },
       });
       return;

@@ -14,6 +14,7 @@ import {
   firewallOpenToInternet,
   publicNetworkAccessEnabled,
 } from './control-plane.js';
+import { entraAdminGranted, entraPrincipalRemapped, entraPrincipalWithoutMfa, passwordOnEntraPrincipal } from './entra-principals.js';
 import { md5Password, passwordInClear, passwordNeverExpires, passwordNotRotated, passwordRemoved, passwordSetByOther } from './password-hygiene.js';
 import { adminGranted, grantToPublic, selfGrant } from './privilege-escalation.js';
 import { dormantRoleLogin, loginRoleCreated, roleCreatedAndDropped } from './role-lifecycle.js';
@@ -52,6 +53,10 @@ export const RULES = {
   'azure-entra-admin-changed': entraAdminChanged,
   'azure-diagnostic-settings-changed': diagnosticSettingsChanged,
   'azure-public-network-access-enabled': publicNetworkAccessEnabled,
+  'entra-admin-granted': entraAdminGranted,
+  'entra-principal-remapped': entraPrincipalRemapped,
+  'entra-principal-without-mfa': entraPrincipalWithoutMfa,
+  'password-on-entra-principal': passwordOnEntraPrincipal,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each rule keeps its own config type
 } satisfies Record<string, RuleDefinition<any>>;
 

@@ -617,6 +617,17 @@ const documentationForms: [string, string[]][] = [
     "grant-role role=z granted=y grantee=z option=false"
   ]],
   ["DO $$ BEGIN EXECUTE 'CREATE ROLE ' || quote_ident(n); END $$", []],
+  // Statements inside IF / ELSE / LOOP bodies: the idempotent provisioning scripts write them so.
+  ["DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'x') THEN CREATE ROLE x NOLOGIN; END IF; END $$", [
+    "create-role role=x value=ROLE",
+    "set-attribute role=x attr=rolcanlogin value=false"
+  ]],
+  ["DO $$ BEGIN IF current_user = 'a' THEN NULL; ELSE ALTER ROLE q CREATEDB; END IF; END $$", [
+    "set-attribute role=q attr=rolcreatedb value=true"
+  ]],
+  ["DO $$ BEGIN FOR i IN 1..2 LOOP GRANT a TO b; END LOOP; END $$", [
+    "grant-role role=b granted=a grantee=b option=false"
+  ]],
   ["DO LANGUAGE plpgsql $$ BEGIN EXECUTE 'ALTER ROLE q SUPERUSER'; END $$", [
     "set-attribute role=q attr=rolsuper value=true"
   ]],

@@ -57,6 +57,43 @@ describe('rebuildRoles', () => {
       ['g', 'a2', false, 'alice'], ['g', 'c', false, 'alice'],
     ]);
   });
+  it('Entra principals: the call and labels set the mapping, IS NULL removes it, a rename keeps it', () => {
+    const { roles } = replay([
+      "select pgaadauth_create_principal_with_oid('kim', 'o1', 'user', false, true)",
+      "security label for pgaadauth on role kim is 'aadauth,oid=o2,type=user,admin'",
+      "select * from pgaadauth_create_principal('lee', true, false)",
+      "security label for pgaadauth on role lee is null",
+      'alter role kim rename to kim2',
+      'create role plain',
+    ]);
+    assert.deepEqual(roles.map((r) => [r.rolname, r.rolcanlogin, r.auth_kind, r.entra_type, r.entra_oid, r.entra_admin, r.entra_mfa]), [
+      ['kim2', true, 'entra', 'user', 'o2', true, true],
+      ['lee', true, 'postgres', null, null, null, null],
+      ['plain', false, 'postgres', null, null, null, null],
+    ]);
+  });
+  it('a snapshot that read the labels gives the mapping; MFA stays from the trail only while the mapping is the same', () => {
+    const changes = replay([
+      "select pgaadauth_create_principal_with_oid('kim', 'o1', 'user', false, true)",
+      "select pgaadauth_create_principal_with_oid('max', 'o3', 'user', false, true)",
+    ]).changes;
+    const role = (rolname: string, entra: Record<string, unknown>) => ({
+      rolname, rolsuper: false, rolinherit: true, rolcreaterole: false, rolcreatedb: false, rolcanlogin: true, rolreplication: false,
+      rolconnlimit: -1, rolvaliduntil: null, rolbypassrls: false, has_password: false, ...entra,
+    });
+    const base = {
+      server: changes[0]!.server, takenAt: new Date(changes.at(-1)!.loggedAt.getTime() + 1000), memberships: [],
+      roles: [
+        role('kim', { auth_kind: 'entra', entra_type: 'user', entra_oid: 'o9', entra_admin: false }),
+        role('max', { auth_kind: 'entra', entra_type: 'user', entra_oid: 'o3', entra_admin: false }),
+        role('old', {}),
+      ],
+    };
+    const { roles } = rebuildRoles(changes, { base });
+    assert.deepEqual(roles.map((r) => [r.rolname, r.auth_kind, r.entra_oid, r.entra_mfa]), [
+      ['kim', 'entra', 'o9', null], ['max', 'entra', 'o3', true], ['old', null, null, null],
+    ]);
+  });
   it('ignores ineffective changes', () => {
     const { roles } = replay(['begin', 'create role r', 'rollback']);
     assert.deepEqual(roles, []);
