@@ -5,13 +5,30 @@
 import { z } from 'zod';
 import { RULES, type RuleId } from './rules/registry.js';
 
+/**
+ * Loopback is where Azure's built-in PgBouncer (port 6432) connects from, so every pooled client arrives as
+ * 127.0.0.1 or ::1: excluding those addresses would hide every attack made through the pooler.
+ */
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost|\[local\])$/i;
+
 export const exclusionsSchema = z
   .strictObject({
     users: z.array(z.string()).default(['azuresu']).describe("users whose activity no rule sees (Azure's maintenance user)"),
-    databases: z.array(z.string()).default(['azure_maintenance']).describe('databases whose activity no rule sees'),
-    clientAddrs: z.array(z.string()).default(['127.0.0.1']).describe("client addresses whose activity no rule sees (Azure's maintenance connects over loopback)"),
+    databases: z.array(z.string()).default(['azure_maintenance']).describe("databases whose activity no rule sees (Azure's maintenance database)"),
+    applications: z
+      .array(z.string())
+      .default([])
+      .describe('application names whose activity no rule sees; a client chooses its own application_name, so anyone can match one'),
+    clientAddrs: z
+      .array(
+        z.string().refine((addr) => !LOOPBACK.test(addr.trim()), {
+          message: "a loopback address cannot be excluded: Azure's built-in PgBouncer connects from it, so every pooled client would be hidden; exclude Azure's maintenance by user or database",
+        }),
+      )
+      .default([])
+      .describe('client addresses whose activity no rule sees (never loopback: pooled clients come from there)'),
   })
-  .describe("traffic excluded from every rule; the defaults are Azure's own maintenance");
+  .describe("traffic excluded from every rule; the defaults are Azure's own maintenance, recognised by user and database");
 
 const ruleConfigs = Object.fromEntries(Object.entries(RULES).map(([id, rule]) => [id, (rule.config as z.ZodObject).prefault({})])) as {
   [K in RuleId]: z.ZodPrefault<(typeof RULES)[K]['config']>;

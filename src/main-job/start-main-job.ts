@@ -45,9 +45,7 @@ const PROGRESS_EVERY_MS = 60_000;
 
 export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
-  // The bundled samples were captured over loopback, which the default exclusions drop as Azure's own traffic.
-  const detection = config.eventHubs ? config.detection : { ...config.detection, exclude: { ...config.detection.exclude, clientAddrs: [] } };
-  const detector = createDetector(detection);
+  const detector = createDetector(config.detection);
   const pipeline = await IngestPipeline.create(store, { observers: [detector] });
   const prefix = compilePrefix(config.logLinePrefix);
   const metrics = new PipelineMetrics();
