@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
 import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
-import { readHead } from '../sources/file/file-identity.js';
+import { findGrownFile, readHead } from '../sources/file/file-identity.js';
 import { MAX_LINE_BYTES, readLines } from '../sources/file/read-lines.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { IngestPipeline } from './ingest-pipeline.js';
@@ -39,7 +39,15 @@ export async function ingestPath(
     const head = await readHead(path);
     sourceKey = head.fingerprint;
     const committed = await deps.store.readPosition(sourceKey);
-    from = committed === null ? 0 : Number(committed);
+    if (committed !== null) from = Number(committed);
+    else {
+      // Read before while shorter: its head has grown since, so its fingerprint has changed with it.
+      const grown = await findGrownFile(head, deps.store);
+      if (grown) {
+        from = grown.position;
+        deps.log.info({ source, from, was: grown.sourceKey }, 'a file read before has grown: reading what was appended');
+      }
+    }
     format ??= head.firstLine === null ? 'stderr' : detectFormat(head.firstLine);
     if (from > 0) deps.log.info({ source, from }, 'resuming after the last committed position');
   }
