@@ -14,6 +14,8 @@ export interface IngestFilesOptions {
   server?: string;
   log: Logger;
   batchRecords?: number;
+  /** Names the stream read from stdin (`-`), so that sending it again resumes instead of storing it twice. */
+  stdinSourceId?: string;
   /** Run inside each batch's transaction (detection). */
   observers?: BatchObserver[];
   /** Off only to measure what the privilege analysis costs (the bench). */
@@ -34,6 +36,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
         ...(opts.server ? { server: opts.server } : {}),
         defaultServer: 'local',
         ...(opts.batchRecords ? { batchRecords: opts.batchRecords } : {}),
+        ...(opts.stdinSourceId !== undefined ? { stdinSourceId: opts.stdinSourceId } : {}),
       });
     }
   } finally {

@@ -19,6 +19,11 @@ export interface IngestPathOptions {
   defaultServer: string;
   batchRecords?: number;
   batchBytes?: number;
+  /**
+   * Names the stream on stdin, so that it is resumed like a file: the same stream sent again from its start is
+   * read on after the bytes already committed under this id. Without it stdin is read whole every time.
+   */
+  stdinSourceId?: string;
 }
 
 const DEFAULT_BATCH_RECORDS = 50_000;
@@ -30,12 +35,20 @@ export async function ingestPath(
   opts: IngestPathOptions,
 ): Promise<void> {
   const isStdin = path === '-';
-  const source = isStdin ? 'stdin' : path;
+  const source = isStdin ? (opts.stdinSourceId === undefined ? 'stdin' : `stdin:${opts.stdinSourceId}`) : path;
   let format: LogFormat | undefined = opts.format === 'auto' ? undefined : opts.format;
   let sourceKey: string | null = null;
   let from = 0;
 
-  if (!isStdin) {
+  if (isStdin) {
+    if (opts.stdinSourceId === undefined) deps.log.info('stdin has no identity without --source-id: sending the same stream again stores its rows again');
+    else {
+      sourceKey = source;
+      const committed = await deps.store.readPosition(sourceKey);
+      from = committed === null ? 0 : Number(committed);
+      if (from > 0) deps.log.info({ source, from }, 'skipping the bytes of this stream committed before');
+    }
+  } else {
     const head = await readHead(path);
     sourceKey = head.fingerprint;
     const committed = await deps.store.readPosition(sourceKey);
@@ -94,6 +107,7 @@ export async function ingestPath(
     if (decoder) deps.pipeline.push(open, decoder.flush());
     // After flush nothing is held back: the whole input up to `position` is committed.
     decoder = undefined;
+    if (isStdin && position === from && from > 0) deps.log.warn({ source, from }, 'the stream ended before the bytes committed under its --source-id: nothing new was read (is it the same stream?)');
     await commit();
   } catch (error) {
     // A read error must not close the store under the commit in flight: DuckDB would block for good.
