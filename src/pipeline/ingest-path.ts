@@ -70,6 +70,9 @@ export async function ingestPath(
   let bytes = 0;
   let position = from;
 
+  // What of this input is stored, for an error that stops it halfway.
+  let keptUpTo = from;
+  let keptRecords = 0;
   // One batch commits while the next is read and prepared: DuckDB's commit runs off the main thread.
   let inFlight: Promise<void> = Promise.resolve();
   const commit = async (): Promise<void> => {
@@ -79,6 +82,8 @@ export async function ingestPath(
     bytes = 0;
     await inFlight;
     inFlight = deps.pipeline.commitBatch(prepared).then((summary) => {
+      keptUpTo = resumeAt;
+      keptRecords += summary.records;
       deps.summary.add(summary);
       deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
     });
@@ -112,7 +117,9 @@ export async function ingestPath(
   } catch (error) {
     // A read error must not close the store under the commit in flight: DuckDB would block for good.
     await inFlight.catch(() => undefined);
-    throw error;
+    const kept = keptRecords === 0 && keptUpTo === from ? 'nothing of it was stored by this run' : `${keptRecords} records of it were stored, up to byte ${keptUpTo}`;
+    const resume = sourceKey === null ? '' : '; ingesting it again reads on from there';
+    throw new Error(`${source}: reading stopped after byte ${position} (${(error as Error).message}); ${kept}${resume}`, { cause: error });
   }
   await inFlight;
 
