@@ -3,13 +3,8 @@
  * is a working configuration. `src/config/` composes this schema into the `run` configuration.
  */
 import { z } from 'zod';
+import { isLocalClient } from '../analyze/sessions/local-client.js';
 import { RULES, type RuleId } from './rules/registry.js';
-
-/**
- * Loopback is where Azure's built-in PgBouncer (port 6432) connects from, so every pooled client arrives as
- * 127.0.0.1 or ::1: excluding those addresses would hide every attack made through the pooler.
- */
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost|\[local\])$/i;
 
 export const exclusionsSchema = z
   .strictObject({
@@ -21,7 +16,8 @@ export const exclusionsSchema = z
       .describe('application names whose activity no rule sees; a client chooses its own application_name, so anyone can match one'),
     clientAddrs: z
       .array(
-        z.string().refine((addr) => !LOOPBACK.test(addr.trim()), {
+        // Azure's built-in PgBouncer connects from loopback: excluding it would hide every pooled client.
+        z.string().refine((addr) => !isLocalClient(addr), {
           message: "a loopback address cannot be excluded: Azure's built-in PgBouncer connects from it, so every pooled client would be hidden; exclude Azure's maintenance by user or database",
         }),
       )

@@ -198,4 +198,15 @@ export const migrations: readonly Migration[] = [
         WHERE NOT line_stored;
     `,
   },
+  {
+    version: 8,
+    description: 'sessions.local_client: the client connected from the server itself (loopback or Unix socket), as Azure PgBouncer does',
+    sql: `
+      ALTER TABLE sessions ADD COLUMN local_client BOOLEAN;
+      -- The sessions stored before: the same test as isLocalClient (src/analyze/sessions/local-client.ts).
+      UPDATE sessions SET local_client = (client_addr IN ('::1', '[local]') OR lower(client_addr) = 'localhost'
+        OR regexp_full_match(client_addr, '(::ffff:)?127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}'))
+      WHERE client_addr IS NOT NULL;
+    `,
+  },
 ];

@@ -238,6 +238,12 @@ export function tellAttackStories(clients: ClientKind): void {
       ]);
       assert.deepEqual((await h.alerts('session-without-ssl')).map((a) => a.actor), ['a']);
     });
+
+    it("a session without SSL from a local client raises nothing: behind Azure's PgBouncer the client's own TLS is not in the log", async () => {
+      h = await openHarness(defaults);
+      await h.feed([...login({ user: 'pooled', ssl: false, host: '127.0.0.1', at: T0 }).records, ...login({ user: 'socket', ssl: false, host: '[local]', at: T0 }).records]);
+      assert.deepEqual(await h.alerts('session-without-ssl'), []);
+    });
   });
 
   describe('entries kept for the rules', () => {

@@ -19,7 +19,7 @@ const log = Array.from({ length: 2000 }, (_, i) => line(i + 1)).join('');
 /** Stored (level 0) deflate blocks hand out the flipped bytes as data: only the CRC at the end says they are wrong. */
 function corruptGzip(): Buffer {
   const gz = gzipSync(Buffer.from(log), { level: 0 });
-  for (let i = 0; i < 200; i++) gz[Math.floor(gz.length / 2) + i] ^= 0x5a;
+  for (let i = 0; i < 200; i++) gz[Math.floor(gz.length / 2) + i]! ^= 0x5a;
   return gz;
 }
 
