@@ -49,7 +49,9 @@ export async function ingestPath(
       if (from > 0) deps.log.info({ source, from }, 'skipping the bytes of this stream committed before');
     }
   } else {
-    const head = await readHead(path);
+    const head = await readHead(path).catch((error: unknown) => {
+      throw new Error(`${source}: cannot be read (${(error as Error).message}); nothing of it was stored`, { cause: error });
+    });
     sourceKey = head.fingerprint;
     const committed = await deps.store.readPosition(sourceKey);
     if (committed !== null) from = Number(committed);
@@ -112,7 +114,7 @@ export async function ingestPath(
     if (decoder) deps.pipeline.push(open, decoder.flush());
     // After flush nothing is held back: the whole input up to `position` is committed.
     decoder = undefined;
-    if (isStdin && position === from && from > 0) deps.log.warn({ source, from }, 'the stream ended before the bytes committed under its --source-id: nothing new was read (is it the same stream?)');
+    if (isStdin && position === from && from > 0) deps.log.info({ source, from }, 'nothing after the bytes committed under this --source-id: nothing new to store');
     await commit();
   } catch (error) {
     // A read error must not close the store under the commit in flight: DuckDB would block for good.

@@ -11,6 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+import { ingestPath } from '../../src/pipeline/ingest-path.js';
+import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
+import { IngestSummary } from '../../src/pipeline/ingest-summary.js';
+import { compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { AuditStore } from '../../src/store/audit-store.js';
 import { silentLogger } from '../support/store-reader.js';
 
 const line = (n: number) => `2026-11-24 14:55:${String(n % 60).padStart(2, '0')} UTC-6b05a553.26bf-LOG:  AUDIT: SESSION,${n},1,READ,SELECT,,,select ${n},<none>\n`;
@@ -56,4 +61,23 @@ describe('unreadable input', () => {
       assert.equal(existsSync(db), false, 'no store was written');
     });
   }
+
+  it('an error while reading names the input, the byte it stopped after and what of it was stored', async () => {
+    // Past the check before reading (the file went bad while it was read): the reader meets the corruption itself.
+    const bad = join(dir, 'went-bad.log.gz');
+    await writeFile(bad, corruptGzip());
+    const store = await AuditStore.open(':memory:');
+    const pipeline = await IngestPipeline.create(store);
+    const opts = { format: 'stderr' as const, prefix: compilePrefix('%t-%c-'), server: 'pg1', defaultServer: 'local', batchRecords: 50 };
+    await assert.rejects(ingestPath(bad, { pipeline, store, summary: new IngestSummary(), log: silentLogger }, opts), (error: Error) => {
+      assert.ok(error.message.startsWith(`${bad}: reading stopped after byte `), error.message);
+      assert.match(error.message, /after byte \d+ \(incorrect data check\); [1-9]\d* records of it were stored, up to byte \d+; ingesting it again reads on from there$/);
+      return true;
+    });
+    await assert.rejects(ingestPath(dir, { pipeline, store, summary: new IngestSummary(), log: silentLogger }, opts), (error: Error) => {
+      assert.ok(error.message.startsWith(`${dir}: cannot be read (EISDIR`), error.message);
+      return true;
+    });
+    await store.close();
+  });
 });
