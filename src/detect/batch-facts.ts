@@ -1,7 +1,8 @@
 /**
  * One committed batch as the rules read it: privilege changes that took effect, auth failures, logins and
  * entries, each with who (user, database, client) did it, minus the globally excluded traffic (Azure's
- * maintenance: `azuresu`, `azure_maintenance`, 127.0.0.1). Built once per batch, shared by every rule.
+ * maintenance: user `azuresu`, database `azure_maintenance`). Never by loopback address: Azure's PgBouncer
+ * connects from there, so a pooled attacker would vanish with it. Built once per batch, shared by every rule.
  */
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
@@ -12,6 +13,7 @@ import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
 export interface Exclusions {
   users: readonly string[];
   databases: readonly string[];
+  applications: readonly string[];
   clientAddrs: readonly string[];
 }
 
@@ -154,12 +156,13 @@ export class BatchFacts {
     return [...groups.values()];
   }
 
-  /** Whether traffic of this user / database / client is excluded from every rule. */
+  /** Whether traffic of this user / database / application / client is excluded from every rule. */
   excluded(who: Partial<Who>): boolean {
-    const { users, databases, clientAddrs } = this.exclusions;
+    const { users, databases, applications, clientAddrs } = this.exclusions;
     return (
       (who.userName != null && users.includes(who.userName)) ||
       (who.databaseName != null && databases.includes(who.databaseName)) ||
+      (who.applicationName != null && applications.includes(who.applicationName)) ||
       (who.clientAddr != null && clientAddrs.includes(who.clientAddr))
     );
   }

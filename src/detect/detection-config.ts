@@ -3,15 +3,28 @@
  * is a working configuration. `src/config/` composes this schema into the `run` configuration.
  */
 import { z } from 'zod';
+import { isLocalClient } from '../analyze/sessions/local-client.js';
 import { RULES, type RuleId } from './rules/registry.js';
 
 export const exclusionsSchema = z
   .strictObject({
     users: z.array(z.string()).default(['azuresu']).describe("users whose activity no rule sees (Azure's maintenance user)"),
-    databases: z.array(z.string()).default(['azure_maintenance']).describe('databases whose activity no rule sees'),
-    clientAddrs: z.array(z.string()).default(['127.0.0.1']).describe("client addresses whose activity no rule sees (Azure's maintenance connects over loopback)"),
+    databases: z.array(z.string()).default(['azure_maintenance']).describe("databases whose activity no rule sees (Azure's maintenance database)"),
+    applications: z
+      .array(z.string())
+      .default([])
+      .describe('application names whose activity no rule sees; a client chooses its own application_name, so anyone can match one'),
+    clientAddrs: z
+      .array(
+        // Azure's built-in PgBouncer connects from loopback: excluding it would hide every pooled client.
+        z.string().refine((addr) => !isLocalClient(addr), {
+          message: "a loopback address cannot be excluded: Azure's built-in PgBouncer connects from it, so every pooled client would be hidden; exclude Azure's maintenance by user or database",
+        }),
+      )
+      .default([])
+      .describe('client addresses whose activity no rule sees (never loopback: pooled clients come from there)'),
   })
-  .describe("traffic excluded from every rule; the defaults are Azure's own maintenance");
+  .describe("traffic excluded from every rule; the defaults are Azure's own maintenance, recognised by user and database");
 
 const ruleConfigs = Object.fromEntries(Object.entries(RULES).map(([id, rule]) => [id, (rule.config as z.ZodObject).prefault({})])) as {
   [K in RuleId]: z.ZodPrefault<(typeof RULES)[K]['config']>;

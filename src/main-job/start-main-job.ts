@@ -72,9 +72,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
 async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknown> | void)[]): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
   undo.push(() => store.close());
-  // The bundled samples were captured over loopback, which the default exclusions drop as Azure's own traffic.
-  const detection = config.eventHubs ? config.detection : { ...config.detection, exclude: { ...config.detection.exclude, clientAddrs: [] } };
-  const detector = createDetector(detection);
+  const detector = createDetector(config.detection);
   const pipeline = await IngestPipeline.create(store, { observers: [detector] });
   undo.push(() => pipeline.drain());
   const prefix = compilePrefix(config.logLinePrefix);

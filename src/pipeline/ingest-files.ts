@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LogFormat } from '../decode/formats/log-formats.js';
 import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { inputProblem } from '../sources/file/input-problem.js';
 import { AuditStore } from '../store/audit-store.js';
 import type { BatchObserver } from './committed-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
@@ -14,6 +15,8 @@ export interface IngestFilesOptions {
   server?: string;
   log: Logger;
   batchRecords?: number;
+  /** Names the stream read from stdin (`-`), so that sending it again resumes instead of storing it twice. */
+  stdinSourceId?: string;
   /** Run inside each batch's transaction (detection). */
   observers?: BatchObserver[];
   /** Off only to measure what the privilege analysis costs (the bench). */
@@ -23,6 +26,16 @@ export interface IngestFilesOptions {
 /** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
 export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
   const prefix = compilePrefix(opts.logLinePrefix);
+  // Every input is checked before any is read: a bad one stops the ingest with nothing stored, not halfway.
+  const problems: { path: string; problem: string }[] = [];
+  for (const path of paths) {
+    const problem = await inputProblem(path);
+    if (problem !== null) problems.push({ path, problem });
+  }
+  if (problems.length > 0) {
+    const list = problems.map((p) => `  ${p.path}: ${p.problem}`).join('\n');
+    throw new Error(`${problems.length} of ${paths.length} inputs cannot be read, so nothing was stored:\n${list}`);
+  }
   const store = await AuditStore.open(opts.dbPath);
   const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
@@ -34,6 +47,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
         ...(opts.server ? { server: opts.server } : {}),
         defaultServer: 'local',
         ...(opts.batchRecords ? { batchRecords: opts.batchRecords } : {}),
+        ...(opts.stdinSourceId !== undefined ? { stdinSourceId: opts.stdinSourceId } : {}),
       });
     }
   } finally {

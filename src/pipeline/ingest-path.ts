@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
 import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
-import { readHead } from '../sources/file/file-identity.js';
+import { findGrownFile, readHead } from '../sources/file/file-identity.js';
 import { MAX_LINE_BYTES, readLines } from '../sources/file/read-lines.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { IngestPipeline } from './ingest-pipeline.js';
@@ -19,6 +19,11 @@ export interface IngestPathOptions {
   defaultServer: string;
   batchRecords?: number;
   batchBytes?: number;
+  /**
+   * Names the stream on stdin, so that it is resumed like a file: the same stream sent again from its start is
+   * read on after the bytes already committed under this id. Without it stdin is read whole every time.
+   */
+  stdinSourceId?: string;
 }
 
 const DEFAULT_BATCH_RECORDS = 50_000;
@@ -30,16 +35,34 @@ export async function ingestPath(
   opts: IngestPathOptions,
 ): Promise<void> {
   const isStdin = path === '-';
-  const source = isStdin ? 'stdin' : path;
+  const source = isStdin ? (opts.stdinSourceId === undefined ? 'stdin' : `stdin:${opts.stdinSourceId}`) : path;
   let format: LogFormat | undefined = opts.format === 'auto' ? undefined : opts.format;
   let sourceKey: string | null = null;
   let from = 0;
 
-  if (!isStdin) {
-    const head = await readHead(path);
+  if (isStdin) {
+    if (opts.stdinSourceId === undefined) deps.log.info('stdin has no identity without --source-id: sending the same stream again stores its rows again');
+    else {
+      sourceKey = source;
+      const committed = await deps.store.readPosition(sourceKey);
+      from = committed === null ? 0 : Number(committed);
+      if (from > 0) deps.log.info({ source, from }, 'skipping the bytes of this stream committed before');
+    }
+  } else {
+    const head = await readHead(path).catch((error: unknown) => {
+      throw new Error(`${source}: cannot be read (${(error as Error).message}); nothing of it was stored`, { cause: error });
+    });
     sourceKey = head.fingerprint;
     const committed = await deps.store.readPosition(sourceKey);
-    from = committed === null ? 0 : Number(committed);
+    if (committed !== null) from = Number(committed);
+    else {
+      // Read before while shorter: its head has grown since, so its fingerprint has changed with it.
+      const grown = await findGrownFile(head, deps.store);
+      if (grown) {
+        from = grown.position;
+        deps.log.info({ source, from, was: grown.sourceKey }, 'a file read before has grown: reading what was appended');
+      }
+    }
     format ??= head.firstLine === null ? 'stderr' : detectFormat(head.firstLine);
     if (from > 0) deps.log.info({ source, from }, 'resuming after the last committed position');
   }
@@ -49,6 +72,9 @@ export async function ingestPath(
   let bytes = 0;
   let position = from;
 
+  // What of this input is stored, for an error that stops it halfway.
+  let keptUpTo = from;
+  let keptRecords = 0;
   // One batch commits while the next is read and prepared: DuckDB's commit runs off the main thread.
   let inFlight: Promise<void> = Promise.resolve();
   const commit = async (): Promise<void> => {
@@ -58,6 +84,8 @@ export async function ingestPath(
     bytes = 0;
     await inFlight;
     inFlight = deps.pipeline.commitBatch(prepared).then((summary) => {
+      keptUpTo = resumeAt;
+      keptRecords += summary.records;
       deps.summary.add(summary);
       deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
     });
@@ -86,11 +114,14 @@ export async function ingestPath(
     if (decoder) deps.pipeline.push(open, decoder.flush());
     // After flush nothing is held back: the whole input up to `position` is committed.
     decoder = undefined;
+    if (isStdin && position === from && from > 0) deps.log.info({ source, from }, 'nothing after the bytes committed under this --source-id: nothing new to store');
     await commit();
   } catch (error) {
     // A read error must not close the store under the commit in flight: DuckDB would block for good.
     await inFlight.catch(() => undefined);
-    throw error;
+    const kept = keptRecords === 0 && keptUpTo === from ? 'nothing of it was stored by this run' : `${keptRecords} records of it were stored, up to byte ${keptUpTo}`;
+    const resume = sourceKey === null ? '' : '; ingesting it again reads on from there';
+    throw new Error(`${source}: reading stopped after byte ${position} (${(error as Error).message}); ${kept}${resume}`, { cause: error });
   }
   await inFlight;
 

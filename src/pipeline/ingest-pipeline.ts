@@ -16,6 +16,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
 import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import { logTimeProblem } from '../decode/log-time.js';
 
 /**
  * Decoded results gathered together into the open batch: the look-ahead for a session's lines. Small, so that
@@ -149,14 +150,24 @@ export class IngestPipeline {
     for (const result of results) {
       switch (result.kind) {
         case 'record': {
-          const outcome = parseRecord(result.record);
+          const { record } = result;
+          const timeProblem = logTimeProblem(record.loggedAt);
+          if (timeProblem) {
+            batch.addDeadLetter({ source: record.source, position: record.position, reason: `record not stored: ${timeProblem}`, raw: record.message });
+            break;
+          }
+          const outcome = parseRecord(record);
           parsed.push(outcome.entry);
           if (outcome.dead) addDeadLetter(open, outcome.dead);
           break;
         }
-        case 'control-plane':
-          controlPlane.push(result.event);
+        case 'control-plane': {
+          const { event } = result;
+          const timeProblem = logTimeProblem(event.loggedAt);
+          if (timeProblem) batch.addDeadLetter({ source: event.source, position: event.position, reason: `Activity Log record not stored: ${timeProblem}`, raw: event.operation });
+          else controlPlane.push(event);
           break;
+        }
         case 'dead':
           addDeadLetter(open, result.dead);
           break;

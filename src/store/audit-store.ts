@@ -70,6 +70,16 @@ export class AuditStore {
     return rows.length > 0 ? String(rows[0]![0]) : null;
   }
 
+  /** Committed positions of the sources whose key starts with `keyPrefix`, where the position is a number below `below`. */
+  async readPositionsBelow(keyPrefix: string, below: number): Promise<{ sourceKey: string; position: number }[]> {
+    const stmt = await this.connection.prepare(
+      'SELECT source_key, TRY_CAST(position AS BIGINT) AS p FROM source_positions WHERE starts_with(source_key, $1) AND TRY_CAST(position AS BIGINT) < $2',
+    );
+    stmt.bindVarchar(1, keyPrefix);
+    stmt.bindBigInt(2, BigInt(below));
+    return (await stmt.runAndReadAll()).getRows().map(([key, p]) => ({ sourceKey: String(key), position: Number(p) }));
+  }
+
   /** `beforeCommit` runs in the same transaction, after the rows are in: what it writes commits with them. */
   async commit(batch: StoreBatch, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const c = this.connection;

@@ -215,4 +215,15 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE role_snapshots ADD COLUMN entra_admin BOOLEAN;
     `,
   },
+  {
+    version: 9,
+    description: 'sessions.local_client: the client connected from the server itself (loopback or Unix socket), as Azure PgBouncer does',
+    sql: `
+      ALTER TABLE sessions ADD COLUMN local_client BOOLEAN;
+      -- The sessions stored before: the same test as isLocalClient (src/analyze/sessions/local-client.ts).
+      UPDATE sessions SET local_client = (client_addr IN ('::1', '[local]') OR lower(client_addr) = 'localhost'
+        OR regexp_full_match(client_addr, '(::ffff:)?127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}'))
+      WHERE client_addr IS NOT NULL;
+    `,
+  },
 ];

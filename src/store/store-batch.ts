@@ -2,6 +2,7 @@ import type { DeadLetter, LogRecord } from '../decode/log-record.js';
 import type { AuditEntry } from '../parse/pgaudit/audit-entry.js';
 import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
+import { isLocalClient } from '../analyze/sessions/local-client.js';
 import { redactSecrets } from '../parse/redact/index.js';
 import { ColumnarTable } from './columnar-table.js';
 import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
@@ -100,6 +101,7 @@ export class StoreBatch {
       this.sessions.push([
         s.server, s.sessionId, s.pid, s.startedAt, s.endedAt, s.userName, s.databaseName, s.applicationName, s.clientAddr,
         s.clientPort, s.authMethod, s.authIdentity, s.ssl, s.sslProtocol, s.sslCipher, s.replication,
+        s.clientAddr === null ? null : isLocalClient(s.clientAddr),
       ]);
     }
   }

@@ -22,6 +22,7 @@ export const SESSIONS = [
   ['ended_at', 'timestamptz'], ['user_name', 'varchar'], ['database_name', 'varchar'], ['application_name', 'varchar'],
   ['client_addr', 'varchar'], ['client_port', 'integer'], ['auth_method', 'varchar'], ['auth_identity', 'varchar'],
   ['ssl', 'boolean'], ['ssl_protocol', 'varchar'], ['ssl_cipher', 'varchar'], ['replication', 'boolean'],
+  ['local_client', 'boolean'],
 ] as const satisfies ColumnSpec;
 
 export const AUTH_FAILURES = [

@@ -1,6 +1,6 @@
 /**
  * `auditduck ingest` runs the detection rules on what it stores, tuned by a run configuration file's
- * `detection` section; Azure's maintenance traffic (loopback included) is excluded unless configured.
+ * `detection` section; Azure's maintenance traffic is excluded by user and database, never by loopback address.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,9 +37,23 @@ describe('auditduck ingest', () => {
     assert.ok(raised.includes('login-role-created'));
   });
 
-  it("excludes loopback by default, as Azure's own maintenance traffic", async () => {
+  it("sees loopback clients by default (Azure's PgBouncer connects from there), as with no exclusions", async () => {
     await ingest('default.duckdb');
-    assert.deepEqual(await alerts('default.duckdb'), []);
+    const config = join(dir, 'no-exclusions.json');
+    await writeFile(config, JSON.stringify({ detection: { exclude: { users: [], databases: [] } } }));
+    await ingest('no-exclusions.duckdb', '--config', config);
+    const raised = await alerts('default.duckdb');
+    assert.ok(raised.includes('admin-granted'), `got ${raised.join(', ')}`);
+    assert.deepEqual(raised, await alerts('no-exclusions.duckdb'));
+  });
+
+  it('refuses to exclude a loopback address, and says why', async () => {
+    const config = join(dir, 'loopback.json');
+    await writeFile(config, JSON.stringify({ detection: { exclude: { clientAddrs: ['127.0.0.1'] } } }));
+    await assert.rejects(ingest('loopback.duckdb', '--config', config), (error: { stderr: string }) => {
+      assert.match(error.stderr, /loopback address cannot be excluded: Azure's built-in PgBouncer/);
+      return true;
+    });
   });
 
   it('stores without rules when asked', async () => {

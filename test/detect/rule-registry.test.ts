@@ -28,7 +28,7 @@ describe('rule registry', () => {
   it('the detection config rejects unknown rules and defaults every rule', () => {
     const config = detectionConfigSchema.parse({});
     assert.deepEqual(Object.keys(config.rules), RULE_IDS);
-    assert.deepEqual(config.exclude, { users: ['azuresu'], databases: ['azure_maintenance'], clientAddrs: ['127.0.0.1'] });
+    assert.deepEqual(config.exclude, { users: ['azuresu'], databases: ['azure_maintenance'], applications: [], clientAddrs: [] });
     assert.throws(() => detectionConfigSchema.parse({ rules: { 'no-such-rule': {} } }));
   });
 

@@ -19,6 +19,8 @@ function record(message: string, extra: Record<string, unknown> = {}): Record<st
     time: '2026-11-24T14:55:15.123Z', resourceId: RESOURCE, category: 'PostgreSQLLogs', operationName: 'LogEvent', ...extra,
   };
 }
+/** JSON text nesting `depth` arrays, as hostile input may: 200,000 levels overflowed the stack of every walk. */
+const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const good = (n: number) => record(`2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  AUDIT: SESSION,${n},1,READ,SELECT,,,select ${n},<none>`);
 
 /** Each case: one line of an Event Hubs capture, and the reason its dead letter must give. */
@@ -36,6 +38,10 @@ const BAD_EVENT_LINES: { name: string; line: string; reason: RegExp }[] = [
   { name: 'message matching no prefix and no level', line: JSON.stringify({ records: [record('garbage without a level', { properties: { message: 'garbage without a level' } })] }), reason: /matches neither log_line_prefix/ },
   { name: 'no usable time', line: JSON.stringify({ records: [record('2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  hi', { time: 'yesterday', properties: { timestamp: 'soon', errorLevel: 'LOG', message: 'x-LOG:  hi' } })] }), reason: /no parsable time/ },
   { name: 'a broken pgaudit entry', line: JSON.stringify({ records: [record('2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  AUDIT: SESSION,x,1,READ')] }), reason: /pgaudit entry/ },
+  { name: 'the year 99999', line: JSON.stringify({ records: [record('2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  hi', { time: '+099999-01-01T00:00:00.000Z', properties: { timestamp: '99999-01-01 00:00:00.000 UTC', errorLevel: 'LOG', message: '2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  hi' } })] }), reason: /time in the year 99999 is outside 1970-01-01\.\.9999-12-31/ },
+  { name: 'a time before 1970', line: JSON.stringify({ records: [record('2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  hi', { properties: { timestamp: '1969-12-31 23:59:59.000 UTC', errorLevel: 'LOG', message: '2026-11-24 14:55:15 UTC-6b05a553.26bf-LOG:  hi' } })] }), reason: /time 1969-12-31T23:59:59.000Z is outside/ },
+  { name: 'a body nested 200,000 levels deep', line: deepArray(200_000), reason: /event body nests deeper than 64 levels/ },
+  { name: 'a record with a field nested 200,000 levels deep', line: `{"records":[{"category":"PostgreSQLLogs","properties":{"x":${deepArray(200_000)}}}]}`, reason: /event body nests deeper than 64 levels/ },
   { name: 'binary garbage', line: Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x22, 0x01, 0x02, 0x80, 0x81]).toString('latin1'), reason: /not valid JSON/ },
 ];
 
@@ -62,6 +68,18 @@ describe('malformed input', () => {
     assert.equal(dead.length, BAD_EVENT_LINES.length);
     assert.equal(summary.deadLetters, BAD_EVENT_LINES.length);
     BAD_EVENT_LINES.forEach((c, i) => assert.match(String(dead[i]!.reason), c.reason, `${c.name}: ${String(dead[i]!.reason)}`));
+  });
+
+  it('dead-letters a Storage record nested too deeply, naming the file and line, and goes on', async () => {
+    const path = join(dir, 'PT1H.json');
+    const deep = `{"category":"PostgreSQLLogs","properties":${deepArray(200_000)}}`;
+    await writeFile(path, [JSON.stringify(good(1)), deep, JSON.stringify(good(2))].join('\n') + '\n');
+    const db = join(dir, 'ndjson.duckdb');
+    await ingestFiles([path], { dbPath: db, format: 'azure-ndjson', logLinePrefix: '%t-%c-', log: silentLogger });
+    assert.equal((await queryStore(db, 'SELECT count(*) AS n FROM audit_events'))[0]!.n, 2);
+    const dead = await queryStore(db, 'SELECT source, position, reason FROM dead_letters');
+    assert.deepEqual(dead.map((d) => [d.source, d.position]), [[path, String(JSON.stringify(good(1)).length + 1)]]);
+    assert.match(String(dead[0]!.reason), /record nests deeper than 64 levels/);
   });
 
   it('counts records of categories it does not handle, without failing', async () => {

@@ -14,12 +14,15 @@ export const ingestCommand = new Command('ingest')
   .addOption(new Option('--format <format>', 'input format').choices(['auto', ...LOG_FORMATS]).default('auto'))
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--server <name>', 'server name (Azure records carry their own; raw PostgreSQL logs default to "local")')
+  .option('--source-id <id>', 'names the stream on stdin (-) so that sending it again reads on after what was stored, never twice')
   .option('--json', 'print the summary as JSON')
   .option('--config <file>', "a run configuration file: its `detection` section tunes the rules (default: Azure's maintenance traffic excluded)")
   .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string }) => {
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string }) => {
+    if (opts.sourceId !== undefined && !paths.includes('-')) throw new Error('--source-id names the stream on stdin: give - among the paths, or leave it out (files are known by their content)');
+    if (opts.sourceId !== undefined && opts.sourceId.trim() === '') throw new Error('--source-id needs a name, e.g. --source-id pg-prod-2026-11');
     const log = createLogger();
     // The rules stand on the privilege analysis: without it they would see no changes.
     const observers = opts.detection && opts.privilegeAnalysis ? [createDetector((await loadRunConfig(opts.config, {})).detection)] : [];
@@ -32,6 +35,7 @@ export const ingestCommand = new Command('ingest')
       ...(opts.server ? { server: opts.server } : {}),
       log,
       batchRecords: opts.batchRecords,
+      ...(opts.sourceId !== undefined ? { stdinSourceId: opts.sourceId } : {}),
       analyzePrivileges: opts.privilegeAnalysis,
       observers,
     });

@@ -36,12 +36,12 @@ const testCommand = new Command('test')
   .addOption(new Option('--input-format <format>', 'input format').choices(['auto', ...LOG_FORMATS]).default('auto'))
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--server <name>', 'server name for raw PostgreSQL logs')
-  .option('--no-exclusions', "also look at Azure's maintenance traffic (azuresu, azure_maintenance, 127.0.0.1)")
+  .option('--no-exclusions', "also look at Azure's maintenance traffic (user azuresu, database azure_maintenance)")
   .option('--now <time>', 'the time scheduled rules run at (default: now)')
   .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
   .action(async (ruleId: string, files: string[], opts: TestOptions) => {
     if (!(RULE_IDS as readonly string[]).includes(ruleId)) throw new Error(`no rule "${ruleId}"; auditduck rules list shows the rules`);
-    const detector = createDetector(opts.exclusions ? {} : { exclude: { users: [], databases: [], clientAddrs: [] } }, { only: [ruleId] });
+    const detector = createDetector(opts.exclusions ? {} : { exclude: { users: [], databases: [], applications: [], clientAddrs: [] } }, { only: [ruleId] });
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-rule-test-'));
     const dbPath = join(dir, 'rule-test.duckdb');
     try {

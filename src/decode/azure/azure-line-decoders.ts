@@ -1,6 +1,7 @@
 import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
 import type { DecodeResult } from '../log-record.js';
 import type { CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import { nestsDeeperThan, tooDeepReason } from '../json-depth.js';
 import { decodeAzureRecord, decodeEventBody } from './azure-record.js';
 
 interface Options {
@@ -11,16 +12,7 @@ interface Options {
 
 /** A capture of an Event Hub: one event body `{"records":[...]}` per line. Stateless: nothing is held back. */
 export function createEventHubsLineDecoder(opts: Options): LineDecoder<DecodeResult> {
-  return statelessDecoder((line) => {
-    const ctx = { ...opts, position: String(line.start) };
-    let body: unknown;
-    try {
-      body = JSON.parse(line.text);
-    } catch (error) {
-      return [{ kind: 'dead', dead: { source: opts.source, position: ctx.position, reason: `event body is not valid JSON: ${(error as Error).message}`, raw: line.text } }];
-    }
-    return decodeEventBody(body, ctx);
-  });
+  return statelessDecoder((line) => decodeEventBody(line.text, { ...opts, position: String(line.start) }));
 }
 
 /** A Storage `PT1H.json` blob: one record per line. */
@@ -33,6 +25,7 @@ export function createAzureNdjsonLineDecoder(opts: Options): LineDecoder<DecodeR
     } catch (error) {
       return [{ kind: 'dead', dead: { source: opts.source, position: ctx.position, reason: `record is not valid JSON: ${(error as Error).message}`, raw: line.text } }];
     }
+    if (nestsDeeperThan(record)) return [{ kind: 'dead', dead: { source: opts.source, position: ctx.position, reason: tooDeepReason('record'), raw: line.text } }];
     return [decodeAzureRecord(record, ctx)];
   });
 }

@@ -9,6 +9,7 @@ import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js
 import type { DecodeResult, LogRecord } from '../log-record.js';
 import { splitLevel, type CompiledPrefix, type PrefixMatch } from '../../parse/prefix/compile-prefix.js';
 import { decodeActivityLogRecord, isActivityLogRecord } from './activity-log-record.js';
+import { nestsDeeperThan, stringifyShallow, tooDeepReason } from '../json-depth.js';
 
 export interface AzureDecodeContext {
   source: string;
@@ -71,17 +72,23 @@ export function decodeAzureRecord(value: unknown, ctx: AzureDecodeContext): Deco
   return { kind: 'record', record };
 }
 
-/** An Event Hubs body: `{"records":[...]}` as parsed JSON, bytes or a string. */
+/**
+ * An Event Hubs body: `{"records":[...]}` as parsed JSON (the SDK parses bodies by default), bytes or a string.
+ * A body nested deeper than MAX_JSON_DEPTH is a dead letter before anything walks it.
+ */
 export function decodeEventBody(body: unknown, ctx: AzureDecodeContext): DecodeResult[] {
   let value = body;
+  let text: string | null = null;
   if (value instanceof Uint8Array) value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   if (typeof value === 'string') {
+    text = value;
     try {
       value = JSON.parse(value);
     } catch (error) {
       return [dead(ctx, `event body is not valid JSON: ${(error as Error).message}`, body)];
     }
   }
+  if (nestsDeeperThan(value)) return [dead(ctx, tooDeepReason('event body'), text ?? stringifyShallow(value))];
   if (!isObject(value) || !Array.isArray(value.records)) {
     return [dead(ctx, 'event body is not {"records":[...]}', value)];
   }
@@ -174,6 +181,7 @@ function safeStringify(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    // A cycle or a depth no caller let through: String() would recurse the same way.
+    return stringifyShallow(value);
   }
 }

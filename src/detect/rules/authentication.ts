@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Rows } from '../../query/format-rows.js';
 import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
+import { isLocalClient } from '../../analyze/sessions/local-client.js';
 import type { AuthFailureFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 
@@ -23,6 +24,11 @@ function groupBy<T>(items: readonly T[], keyOf: (t: T) => string | null): Map<st
     else out.set(k, [item]);
   }
   return out;
+}
+
+/** A client host as a summary names it: a local one is, on Azure, the built-in PgBouncer hiding the real client. */
+function hostPhrase(host: string): string {
+  return isLocalClient(host) ? `${host} (the server itself: on Azure, clients of the built-in PgBouncer; their own address is not in the log)` : host;
 }
 
 function latest(failures: readonly AuthFailureFact[]): Date {
@@ -134,7 +140,7 @@ export const passwordSpray = defineRule({
         dedupKey: clientAddr!,
         count: Number(row.n),
         increment: group.length,
-        summary: `failed logins for ${users} different users from ${clientAddr} within ${config.windowMinutes} minutes`,
+        summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr!)} within ${config.windowMinutes} minutes`,
         evidence: { clientAddr, users: row.names, failuresInWindow: Number(row.n), lastFailure: at.toISOString() },
       });
     }
@@ -173,7 +179,7 @@ export const failuresThenSuccess = defineRule({
         actor: user,
         target: user,
         dedupKey: user,
-        summary: `${user} logged in from ${login.session.clientAddr ?? 'an unknown host'} after ${n} failed password attempts`,
+        summary: `${user} logged in from ${login.session.clientAddr === null ? 'an unknown host' : hostPhrase(login.session.clientAddr)} after ${n} failed password attempts`,
         evidence: {
           sessionId: login.sessionId,
           loggedAt: login.at.toISOString(),

@@ -1,6 +1,7 @@
 /** Transport security: TLS settings lowered, sessions without TLS where TLS is expected. */
 import { z } from 'zod';
 import type { PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
+import { isLocalClient } from '../../analyze/sessions/local-client.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding } from './change-evidence.js';
 
@@ -50,7 +51,7 @@ export const sessionWithoutSsl = defineRule({
   title: 'Session without TLS',
   severity: 'medium',
   mitre: 'T1040 Network Sniffing',
-  trigger: 'a `connection authorized` line without `SSL enabled` from a client host not in `allowHosts` (unix sockets are never flagged)',
+  trigger: 'a `connection authorized` line without `SSL enabled` from a client host not in `allowHosts` (local clients, the Unix socket and loopback, are never flagged)',
   description: 'The password exchange and every row travel in clear; on Azure this means require_secure_transport was turned off.',
   config: baseRuleConfig.extend({
     allowHosts: z.array(z.string()).default([]).describe('client addresses allowed to connect without TLS'),
@@ -60,7 +61,8 @@ export const sessionWithoutSsl = defineRule({
     for (const login of facts.logins) {
       const s = login.session;
       const host = s.clientAddr;
-      if (s.ssl !== false || host === null || host === '[local]' || config.allowHosts.includes(host)) continue;
+      // A local client's hop never leaves the machine; behind Azure's PgBouncer, the client's own TLS is not in the log.
+      if (s.ssl !== false || host === null || isLocalClient(host) || config.allowHosts.includes(host)) continue;
       findings.push({
         server: login.server,
         at: login.at,

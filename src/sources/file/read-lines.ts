@@ -36,7 +36,12 @@ export async function isGzipFile(path: string): Promise<boolean> {
  */
 export async function openByteStream(path: string, fromOffset: number): Promise<{ stream: AsyncIterable<Buffer>; skip: number }> {
   if (path === '-') return { stream: process.stdin as Readable, skip: fromOffset };
-  if (await isGzipFile(path)) return { stream: createReadStream(path).pipe(createGunzip()), skip: fromOffset };
+  if (await isGzipFile(path)) {
+    const gunzip = createGunzip();
+    // pipe() does not pass a read error on: without this it would be an uncaught exception, not the reader's.
+    const file = createReadStream(path).on('error', (error) => gunzip.destroy(error));
+    return { stream: file.pipe(gunzip), skip: fromOffset };
+  }
   return { stream: createReadStream(path, { start: fromOffset, highWaterMark: READ_BYTES }), skip: 0 };
 }
 
