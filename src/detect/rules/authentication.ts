@@ -3,67 +3,24 @@
  * table when the rules run, so a window spanning several batches is counted whole).
  */
 import { z } from 'zod';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Rows } from '../../query/format-rows.js';
-import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { isLocalClient } from '../../analyze/sessions/local-client.js';
-import type { AuthFailureFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
+import { countInWindows, windowsOf } from './windowed-counts.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
 const GUESSING_SQLSTATES = ['28P01', '28000'];
-
-function groupBy<T>(items: readonly T[], keyOf: (t: T) => string | null): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = keyOf(item);
-    if (k === null) continue;
-    const list = out.get(k);
-    if (list) list.push(item);
-    else out.set(k, [item]);
-  }
-  return out;
-}
 
 /** A client host as a summary names it: a local one is, on Azure, the built-in PgBouncer hiding the real client. */
 function hostPhrase(host: string): string {
   return isLocalClient(host) ? `${host} (the server itself: on Azure, clients of the built-in PgBouncer; their own address is not in the log)` : host;
 }
 
-function latest(failures: readonly AuthFailureFact[]): Date {
-  return new Date(Math.max(...failures.map((f) => f.at.getTime())));
+function failuresWith(sqlstates: readonly string[]): string {
+  return `r.sqlstate IN (${sqlstates.map(sqlString).join(', ')})`;
 }
 
-/** A window of failures to count: those of `key` on `server` in the `minutes` up to `at`. */
-interface FailureWindow {
-  server: string;
-  key: string;
-  at: Date;
-}
-
-/** Aggregates over the failures `f` of each window, one row per window in order, in one query for all. */
-function countWindows(
-  connection: DuckDBConnection,
-  windows: readonly FailureWindow[],
-  opts: { minutes: number; keyColumn: 'user_name' | 'client_addr'; sqlstates: readonly string[]; aggregates: string },
-): Promise<Rows['rows']> {
-  const values = windows.map((w) => {
-    const since = new Date(w.at.getTime() - opts.minutes * 60_000).toISOString();
-    return `${sqlString(w.server)}, ${sqlString(w.key)}, ${sqlString(since)}::TIMESTAMPTZ, ${sqlString(w.at.toISOString())}::TIMESTAMPTZ`;
-  });
-  return runQueryOverValues(
-    connection,
-    values,
-    (list) => `SELECT ${opts.aggregates}
-       FROM ${list} w(i, w_server, w_key, w_since, w_at)
-       LEFT JOIN auth_failures f ON f.server = w.w_server AND f.${opts.keyColumn} = w.w_key AND f.sqlstate IN (${opts.sqlstates.map(sqlString).join(', ')})
-         AND f.logged_at > w.w_since AND f.logged_at <= w.w_at
-       GROUP BY w.i ORDER BY w.i`,
-  );
-}
-
-const FAILURES_OF_USER = `count(f.logged_at) AS n, min(f.logged_at) AS first, list(DISTINCT f.client_addr ORDER BY f.client_addr) FILTER (WHERE f.client_addr IS NOT NULL) AS hosts`;
+const FAILURES_OF_USER = `count(r.logged_at) AS n, min(r.logged_at) AS first, list(DISTINCT r.client_addr ORDER BY r.client_addr) FILTER (WHERE r.client_addr IS NOT NULL) AS hosts`;
 
 export const bruteForce = defineRule({
   id: 'brute-force',
@@ -79,11 +36,11 @@ export const bruteForce = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     const failures = facts.authFailures.filter((f) => f.sqlstate === '28P01');
-    const groups = [...groupBy(failures, (f) => (f.userName === null ? null : `${f.server}\u0000${f.userName}`)).values()];
-    const windows = groups.map((group) => ({ server: group[0]!.server, key: group[0]!.userName!, at: latest(group) }));
-    const rows = await countWindows(connection, windows, { minutes: config.windowMinutes, keyColumn: 'user_name', sqlstates: ['28P01'], aggregates: FAILURES_OF_USER });
-    for (const [k, group] of groups.entries()) {
-      const { server, key: userName, at } = windows[k]!;
+    const windows = windowsOf(failures, (f) => ({ server: f.server, key: f.userName }), (f) => f.at);
+    const rows = await countInWindows(connection, windows, {
+      table: 'auth_failures', keyColumn: 'user_name', where: failuresWith(['28P01']), minutes: config.windowMinutes, aggregates: FAILURES_OF_USER,
+    });
+    for (const [k, { server, key: userName, at, facts: group }] of windows.entries()) {
       const row = rows[k]!;
       const n = Number(row.n);
       if (n < config.threshold) continue;
@@ -93,7 +50,7 @@ export const bruteForce = defineRule({
         firstAt: new Date(String(row.first)),
         actor: null,
         target: userName,
-        dedupKey: userName!,
+        dedupKey: userName,
         count: n,
         increment: group.length,
         summary: `${n} failed password attempts for ${userName} within ${config.windowMinutes} minutes`,
@@ -118,16 +75,15 @@ export const passwordSpray = defineRule({
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
     const failures = facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate));
-    const groups = [...groupBy(failures, (f) => (f.clientAddr === null ? null : `${f.server}\u0000${f.clientAddr}`)).values()];
-    const windows = groups.map((group) => ({ server: group[0]!.server, key: group[0]!.clientAddr!, at: latest(group) }));
-    const rows = await countWindows(connection, windows, {
-      minutes: config.windowMinutes,
+    const windows = windowsOf(failures, (f) => ({ server: f.server, key: f.clientAddr }), (f) => f.at);
+    const rows = await countInWindows(connection, windows, {
+      table: 'auth_failures',
       keyColumn: 'client_addr',
-      sqlstates: GUESSING_SQLSTATES,
-      aggregates: `count(DISTINCT f.user_name) AS users, count(f.logged_at) AS n, min(f.logged_at) AS first, list(DISTINCT f.user_name ORDER BY f.user_name) AS names`,
+      where: failuresWith(GUESSING_SQLSTATES),
+      minutes: config.windowMinutes,
+      aggregates: `count(DISTINCT r.user_name) AS users, count(r.logged_at) AS n, min(r.logged_at) AS first, list(DISTINCT r.user_name ORDER BY r.user_name) AS names`,
     });
-    for (const [k, group] of groups.entries()) {
-      const { server, key: clientAddr, at } = windows[k]!;
+    for (const [k, { server, key: clientAddr, at, facts: group }] of windows.entries()) {
       const row = rows[k]!;
       const users = Number(row.users);
       if (users < config.distinctUsers) continue;
@@ -137,10 +93,10 @@ export const passwordSpray = defineRule({
         firstAt: new Date(String(row.first)),
         actor: null,
         target: clientAddr,
-        dedupKey: clientAddr!,
+        dedupKey: clientAddr,
         count: Number(row.n),
         increment: group.length,
-        summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr!)} within ${config.windowMinutes} minutes`,
+        summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr)} within ${config.windowMinutes} minutes`,
         evidence: { clientAddr, users: row.names, failuresInWindow: Number(row.n), lastFailure: at.toISOString() },
       });
     }
@@ -163,10 +119,10 @@ export const failuresThenSuccess = defineRule({
     const findings: Finding[] = [];
     // A user's last login in the batch: failures before any of its logins in the window are counted.
     const logins = facts.loginsByUser();
-    const rows = await countWindows(
+    const rows = await countInWindows(
       connection,
       logins.map(({ userName, last }) => ({ server: last.server, key: userName, at: last.at })),
-      { minutes: config.windowMinutes, keyColumn: 'user_name', sqlstates: ['28P01'], aggregates: FAILURES_OF_USER },
+      { table: 'auth_failures', keyColumn: 'user_name', where: failuresWith(['28P01']), minutes: config.windowMinutes, aggregates: FAILURES_OF_USER },
     );
     for (const [k, { userName: user, last: login }] of logins.entries()) {
       const row = rows[k]!;

@@ -1,28 +1,26 @@
 /** Change control: bursts of privilege statements by one actor, privilege changes outside a change window. */
 import { z } from 'zod';
-import type { PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
-import { runQuery } from '../../query/run-query.js';
-import type { ChangeFact } from '../batch-facts.js';
+import type { PrivilegeAction, PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
+import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeEvidence, changeRef } from './change-evidence.js';
+import { countInWindows, windowsOf } from './windowed-counts.js';
+
+/** Actions that switch who the session is, not who may do what. */
+const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
+/** Setting changes: a privilege change unless they only set the session's own setting. */
+const SETTING_CHANGES: readonly PrivilegeAction[] = ['set-parameter', 'reset-parameter'];
+const SESSION_SCOPE = 'session';
 
 /** Changes that alter who may do what (not a session switching roles or its own settings). */
 export function isPrivilegeChange(c: Pick<PrivilegeChange, 'action' | 'objectType'>): boolean {
-  switch (c.action) {
-    case 'set-role':
-    case 'reset-role':
-    case 'set-session-authorization':
-      return false;
-    case 'set-parameter':
-    case 'reset-parameter':
-      return c.objectType !== 'session';
-    default:
-      return true;
-  }
+  if (SESSION_SWITCHES.includes(c.action)) return false;
+  return !(SETTING_CHANGES.includes(c.action) && c.objectType === SESSION_SCOPE);
 }
 
-const SESSION_ONLY_SQL = `action NOT IN ('set-role', 'reset-role', 'set-session-authorization')
-  AND NOT (action IN ('set-parameter', 'reset-parameter') AND object_type = 'session')`;
+/** `isPrivilegeChange` over a `privilege_changes` row `r`, written from the same lists. */
+export const IS_PRIVILEGE_CHANGE_SQL = `r.action NOT IN (${SESSION_SWITCHES.map(sqlString).join(', ')})
+  AND NOT (r.action IN (${SETTING_CHANGES.map(sqlString).join(', ')}) AND r.object_type IS NOT DISTINCT FROM ${sqlString(SESSION_SCOPE)})`;
 
 export const privilegeBurst = defineRule({
   id: 'privilege-burst',
@@ -37,33 +35,26 @@ export const privilegeBurst = defineRule({
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
   async evaluate({ connection, facts, config }) {
-    const byActor = new Map<string, ChangeFact[]>();
-    for (const fact of facts.changes) {
-      const actor = fact.change.actor;
-      if (actor === null || config.allowActors.includes(actor) || !isPrivilegeChange(fact.change)) continue;
-      const k = `${fact.change.server}\u0000${actor}`;
-      byActor.set(k, [...(byActor.get(k) ?? []), fact]);
-    }
+    const changes = facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && config.allowActors.includes(f.change.actor)));
+    const windows = windowsOf(changes, (f) => ({ server: f.change.server, key: f.change.actor }), (f) => f.change.loggedAt);
+    const rows = await countInWindows(connection, windows, {
+      table: 'privilege_changes',
+      keyColumn: 'actor',
+      where: `r.effective AND ${IS_PRIVILEGE_CHANGE_SQL}`,
+      minutes: config.windowMinutes,
+      aggregates: 'count(r.logged_at) AS n, min(r.logged_at) AS first',
+    });
     const findings: Finding[] = [];
-    for (const group of byActor.values()) {
-      const { server, actor } = group[0]!.change;
-      const at = new Date(Math.max(...group.map((f) => f.change.loggedAt.getTime())));
-      const window = await runQuery(
-        connection,
-        `SELECT count(*) AS n, min(logged_at) AS first FROM privilege_changes
-         WHERE server = $server AND actor = $actor AND effective AND ${SESSION_ONLY_SQL}
-           AND logged_at > $since::TIMESTAMPTZ AND logged_at <= $at::TIMESTAMPTZ`,
-        { server, actor: actor!, since: new Date(at.getTime() - config.windowMinutes * 60_000).toISOString(), at: at.toISOString() },
-      );
-      const n = Number(window.rows[0]!.n);
+    for (const [k, { server, key: actor, at, facts: group }] of windows.entries()) {
+      const n = Number(rows[k]!.n);
       if (n < config.threshold) continue;
       findings.push({
         server,
         at,
-        firstAt: new Date(String(window.rows[0]!.first)),
+        firstAt: new Date(String(rows[k]!.first)),
         actor,
         target: null,
-        dedupKey: actor!,
+        dedupKey: actor,
         count: n,
         increment: group.length,
         summary: `${actor} made ${n} privilege changes within ${config.windowMinutes} minutes`,

@@ -1,6 +1,6 @@
 /** Role lifecycle: login roles created, roles that live only minutes, logins of long-dormant roles. */
 import { z } from 'zod';
-import { runQuery, runQueryOverValues } from '../../query/run-query.js';
+import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
@@ -53,17 +53,20 @@ export const roleCreatedAndDropped = defineRule({
   }),
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
-    for (const fact of facts.changes) {
+    const drops = facts.changes.filter((f) => f.change.action === 'drop-role' && f.change.roleName !== null);
+    const created = await runQueryOverValues(
+      connection,
+      drops.map(({ change: c }) => `${sqlString(c.server)}, ${sqlString(c.roleName!)}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ`),
+      (list) => `SELECT max(r.logged_at) AS created_at, arg_max(r.actor, r.logged_at) AS created_by
+         FROM ${list} w(i, w_server, w_role, w_drop)
+         LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.action = 'create-role' AND r.effective
+           AND r.logged_at BETWEEN w.w_drop - to_milliseconds(${config.windowMinutes * 60_000}::BIGINT) AND w.w_drop
+         GROUP BY w.i ORDER BY w.i`,
+    );
+    for (const [k, fact] of drops.entries()) {
       const c = fact.change;
-      if (c.action !== 'drop-role' || c.roleName === null) continue;
-      const created = await runQuery(
-        connection,
-        `SELECT max(logged_at) AS created_at, arg_max(actor, logged_at) AS created_by FROM privilege_changes
-         WHERE server = $server AND role_name = $role AND action = 'create-role' AND effective
-           AND logged_at BETWEEN $drop::TIMESTAMPTZ - to_milliseconds($ms::BIGINT) AND $drop::TIMESTAMPTZ`,
-        { server: c.server, role: c.roleName, drop: c.loggedAt.toISOString(), ms: String(config.windowMinutes * 60_000) },
-      );
-      const row = created.rows[0];
+      if (c.roleName === null) continue;
+      const row = created[k];
       if (!row || row.created_at === null) continue;
       const minutes = Math.round((c.loggedAt.getTime() - Date.parse(String(row.created_at))) / 60_000);
       const finding = changeFinding(fact, {
