@@ -6,6 +6,7 @@
  */
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles, type MembershipRow, type RoleBase, type RoleRow } from '../analyze/roles/rebuild-roles.js';
+import { ROLE_BASE_SQL, roleBaseFromRows } from '../store/snapshot-tables.js';
 import type { Rows } from './format-rows.js';
 import type { QueryTarget } from './query-target.js';
 import type { PlainValue } from './row-values.js';
@@ -59,23 +60,9 @@ async function baseAt(target: Pick<QueryTarget, 'run'>, server: string, at: stri
   )).rows[0];
   if (!latest) return null;
   const id = { id: String(latest.snapshot_id) };
-  const roles = (await target.run(`SELECT * FROM role_snapshots WHERE snapshot_id = $id ORDER BY rolname`, id)).rows;
-  const members = (await target.run(`SELECT * FROM membership_snapshots WHERE snapshot_id = $id ORDER BY role_name, member`, id)).rows;
-  return {
-    server,
-    takenAt: new Date(String(latest.taken_at)),
-    roles: roles.map((r) => ({
-      rolname: String(r.rolname), rolsuper: bool(r.rolsuper), rolinherit: bool(r.rolinherit), rolcreaterole: bool(r.rolcreaterole),
-      rolcreatedb: bool(r.rolcreatedb), rolcanlogin: bool(r.rolcanlogin), rolreplication: bool(r.rolreplication),
-      rolconnlimit: r.rolconnlimit === null ? null : Number(r.rolconnlimit), rolvaliduntil: str(r.rolvaliduntil), rolbypassrls: bool(r.rolbypassrls),
-      has_password: bool(r.has_password), password_md5: bool(r.password_md5),
-      // No auth_kind: the snapshot could not read the labels, and the trail's mapping stands.
-      ...(r.auth_kind === null || r.auth_kind === undefined
-        ? {}
-        : { auth_kind: String(r.auth_kind), entra_type: str(r.entra_type), entra_oid: str(r.entra_oid), entra_admin: bool(r.entra_admin) }),
-    })),
-    memberships: members.map((m) => ({ role_name: String(m.role_name), member: String(m.member), admin_option: bool(m.admin_option), grantor: str(m.grantor) })),
-  };
+  const roles = (await target.run(ROLE_BASE_SQL.roles, id)).rows;
+  const members = (await target.run(ROLE_BASE_SQL.memberships, id)).rows;
+  return roleBaseFromRows({ server, takenAt: new Date(String(latest.taken_at)) }, roles, members);
 }
 
 function toChange(r: Record<string, PlainValue>): PrivilegeChange {

@@ -114,36 +114,51 @@ export async function loadRoleBase(connection: DuckDBConnection, ref: SnapshotRe
   return base;
 }
 
+/** A column value of a snapshot row: as DuckDB gives it, or as the query API's plain JSON. */
+type SnapshotValue = string | number | bigint | boolean | null | undefined | object;
+
+/** The rows of a stored snapshot that make a replay base; both take the snapshot id as `$id`. */
+export const ROLE_BASE_SQL = {
+  roles: 'SELECT * FROM role_snapshots WHERE snapshot_id = $id ORDER BY rolname',
+  memberships: 'SELECT * FROM membership_snapshots WHERE snapshot_id = $id ORDER BY role_name, member, grantor',
+} as const;
+
 async function readRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
-  const roles = await selectById(connection, 'SELECT * FROM role_snapshots WHERE snapshot_id = $1 ORDER BY rolname', ref.snapshotId);
-  const members = await selectById(connection, 'SELECT * FROM membership_snapshots WHERE snapshot_id = $1 ORDER BY role_name, member, grantor', ref.snapshotId);
+  const rows = async (sql: string) => (await connection.runAndReadAll(sql, { id: ref.snapshotId })).getRowObjects();
+  return roleBaseFromRows(ref, await rows(ROLE_BASE_SQL.roles), await rows(ROLE_BASE_SQL.memberships));
+}
+
+/** The replay base made of a snapshot's rows (read with `ROLE_BASE_SQL`), however they were read. */
+export function roleBaseFromRows(
+  ref: Pick<SnapshotRef, 'server' | 'takenAt'>,
+  roles: readonly Record<string, SnapshotValue>[],
+  members: readonly Record<string, SnapshotValue>[],
+): RoleBase {
   return {
     server: ref.server,
     takenAt: ref.takenAt,
     roles: roles.map((r) => ({
-      rolname: String(r.rolname), rolsuper: bool(r.rolsuper), rolinherit: bool(r.rolinherit), rolcreaterole: bool(r.rolcreaterole),
-      rolcreatedb: bool(r.rolcreatedb), rolcanlogin: bool(r.rolcanlogin), rolreplication: bool(r.rolreplication),
-      rolconnlimit: r.rolconnlimit === null ? null : Number(r.rolconnlimit), rolvaliduntil: r.rolvaliduntil === null ? null : String(r.rolvaliduntil),
-      rolbypassrls: bool(r.rolbypassrls), has_password: bool(r.has_password), password_md5: bool(r.password_md5),
+      rolname: String(r.rolname), rolsuper: flag(r.rolsuper), rolinherit: flag(r.rolinherit), rolcreaterole: flag(r.rolcreaterole),
+      rolcreatedb: flag(r.rolcreatedb), rolcanlogin: flag(r.rolcanlogin), rolreplication: flag(r.rolreplication),
+      rolconnlimit: r.rolconnlimit === null || r.rolconnlimit === undefined ? null : Number(r.rolconnlimit), rolvaliduntil: text(r.rolvaliduntil),
+      rolbypassrls: flag(r.rolbypassrls), has_password: flag(r.has_password), password_md5: flag(r.password_md5),
       // NULL auth_kind: pg_seclabels was not readable (or the snapshot predates migration 8): the trail's values stand.
       ...(r.auth_kind === null || r.auth_kind === undefined
         ? {}
-        : { auth_kind: String(r.auth_kind), entra_type: text(r.entra_type), entra_oid: text(r.entra_oid), entra_admin: bool(r.entra_admin) }),
+        : { auth_kind: String(r.auth_kind), entra_type: text(r.entra_type), entra_oid: text(r.entra_oid), entra_admin: flag(r.entra_admin) }),
     })),
     memberships: members.map((m) => ({
-      role_name: String(m.role_name), member: String(m.member), admin_option: bool(m.admin_option), grantor: m.grantor === null ? null : String(m.grantor),
+      role_name: String(m.role_name), member: String(m.member), admin_option: flag(m.admin_option), grantor: text(m.grantor),
     })),
   };
 }
 
-function text(v: DuckDBValue | undefined): string | null {
-  return v === null || v === undefined ? null : String(v);
+function flag(v: SnapshotValue): boolean | null {
+  return v === null || v === undefined ? null : v === true || v === 'true';
 }
 
-async function selectById(connection: DuckDBConnection, sql: string, id: string): Promise<Record<string, DuckDBValue>[]> {
-  const stmt = await connection.prepare(sql);
-  stmt.bindVarchar(1, id);
-  return (await stmt.runAndReadAll()).getRowObjects();
+function text(v: SnapshotValue): string | null {
+  return v === null || v === undefined ? null : String(v);
 }
 
 export function timestamptz(d: Date): DuckDBTimestampTZValue {
@@ -152,10 +167,6 @@ export function timestamptz(d: Date): DuckDBTimestampTZValue {
 
 function date(v: DuckDBValue | undefined): Date | null {
   return v instanceof DuckDBTimestampTZValue ? new Date(Number(v.micros / 1000n)) : null;
-}
-
-function bool(v: DuckDBValue | undefined): boolean | null {
-  return v === null || v === undefined ? null : Boolean(v);
 }
 
 export function varcharList(v: DuckDBValue | undefined): string[] {
