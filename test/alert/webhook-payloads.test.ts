@@ -41,8 +41,13 @@ describe('webhook payloads', () => {
     assert.deepEqual(body.attachments[0]!.content.body.map((b) => b.type), ['TextBlock', 'TextBlock', 'FactSet']);
   });
 
-  it('every format serialises', () => {
-    for (const f of WEBHOOK_FORMATS) assert.doesNotThrow(() => JSON.stringify(WEBHOOK_PAYLOADS[f](alert)));
+  it('every format survives JSON as built (nothing dropped or changed on the wire) and names the alert', () => {
+    for (const f of WEBHOOK_FORMATS) {
+      const body = WEBHOOK_PAYLOADS[f](alert);
+      const wire = JSON.stringify(body);
+      assert.deepEqual(JSON.parse(wire), body, `${f}: a value JSON cannot carry (undefined, a Date, a bigint)`);
+      for (const fact of [alert.summary, alert.server, alert.target!]) assert.ok(wire.includes(fact), `${f} names ${fact}`);
+    }
   });
 });
 

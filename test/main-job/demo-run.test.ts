@@ -101,7 +101,11 @@ describe('auditduck run on the built-in demo stream', () => {
   it('answers `auditduck query` through the running process, and refuses writes', async () => {
     const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM log_records']);
     assert.deepEqual(JSON.parse(stdout), [{ n: expected }]);
-    await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, 'DELETE FROM log_records']));
+    await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, 'DELETE FROM log_records']), (error: { code?: number; stderr?: string }) => {
+      assert.notEqual(error.code, 0);
+      assert.match(error.stderr ?? '', /refused: statement 1 is DELETE/);
+      return true;
+    });
   });
 
   it('stops cleanly on SIGTERM and adds nothing when restarted', async () => {
