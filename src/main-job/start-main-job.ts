@@ -3,6 +3,9 @@
  * and serve /metrics, /healthz and the read-only query API, until stopped. Stopping finishes the batch
  * in flight, commits it, releases the partitions and closes the store.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
 import { createSinks, startAlertDelivery } from '../alert/index.js';
@@ -12,11 +15,14 @@ import { compilePrefix } from '../parse/prefix/compile-prefix.js';
 import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
+import { confineDatabase } from '../query/confine-database.js';
+import { queryLimitsFromEnv } from '../query/query-limits.js';
+import { ReadOnlySession } from '../query/read-only-session.js';
 import { startSnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { PartitionMetrics } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
-import { createDashboardRoutes, ReadSession, resolveUiToken } from '../web/dashboards/index.js';
+import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
@@ -84,9 +90,13 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   };
 
   // The query API gets a connection of its own: statements on one connection share its transaction.
+  // From here on the instance reads and writes no file but the store and the API's export folder.
+  const queryLimits = queryLimitsFromEnv();
+  const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-files-'));
+  await confineDatabase(store.db.connection, { writableDirs: [exportDir] });
   const queryConnection = await store.db.instance.connect();
   const token = newApiToken();
-  const queryApi = await startQueryApi({ connection: queryConnection, port: 0, token });
+  const queryApi = await startQueryApi({ connection: queryConnection, exportDir, limits: queryLimits, port: 0, token });
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
 
   let source: Source;
@@ -111,7 +121,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
   // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
   const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
-  const dashboardReads = dashboardConnection ? new ReadSession(dashboardConnection) : null;
+  const dashboardReads = dashboardConnection ? new ReadOnlySession(dashboardConnection, queryLimits) : null;
   if (dashboardConnection && dashboardReads) {
     const ui = resolveUiToken(config.http.host);
     ops = await startOpsServer({
@@ -171,14 +181,15 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
         await delivery.stop();
         await snapshots?.stop();
         await ops?.close();
+        await dashboardReads?.close();
         await queryApi.close();
         removeDiscoveryFile(config.db);
         // DuckDB blocks for good when a connection closes under a running statement: let every one finish.
         await pipeline.drain();
-        await dashboardReads?.idle();
         queryConnection.closeSync();
         dashboardConnection?.closeSync();
         await store.close();
+        await rm(exportDir, { recursive: true, force: true });
         log.info('stopped');
       })();
       return stopping;

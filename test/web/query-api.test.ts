@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { newApiToken, startQueryApi, type QueryApi } from '../../src/web/query-api.js';
 
 describe('query API', () => {
   let db: Database;
   let api: QueryApi;
+  let exportDir: string;
   const token = newApiToken();
   const post = (body: unknown, auth = `Bearer ${token}`) =>
     fetch(`http://127.0.0.1:${api.port}/api/query`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify(body) });
@@ -13,11 +18,14 @@ describe('query API', () => {
   before(async () => {
     db = await openDatabase(':memory:');
     await db.connection.run(`INSERT INTO dead_letters VALUES ('s', '1', 'r', 'raw', now())`);
-    api = await startQueryApi({ connection: await db.instance.connect(), port: 0, token });
+    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    await confineDatabase(db.connection, { writableDirs: [exportDir] });
+    api = await startQueryApi({ connection: await db.instance.connect(), exportDir, limits: { timeoutMs: 1_000, maxRows: 1_000 }, port: 0, token });
   });
   after(async () => {
     await api.close();
     await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
   });
 
   test('returns rows as --format json does, with bound parameters', async () => {
