@@ -6,7 +6,10 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Rows } from './format-rows.js';
 import { DEFAULT_QUERY_LIMITS, QUERY_TIMEOUT_ENV, type QueryLimits } from './query-limits.js';
-import { copyReadOnly, runReadOnly, type FileFormat, type QueryParams } from './read-only-query.js';
+import { copyReadOnly, ReadOnlyViolation, runReadOnly, type FileFormat, type QueryParams } from './read-only-query.js';
+
+/** DuckDB's own refusals under the confinement and the READ ONLY transaction. */
+const DUCKDB_REFUSAL = /Permission Error|file system operations are disabled|launched in read-only mode|configuration has been locked|extension autoloading/i;
 
 export class QueryTimeout extends Error {
   override name = 'QueryTimeout';
@@ -56,6 +59,10 @@ export class ReadOnlySession {
     } catch (error) {
       if (timedOut) throw new QueryTimeout(`the query ran past ${this.limits.timeoutMs / 1000}s and was stopped (${QUERY_TIMEOUT_ENV}): narrow it, or raise the limit`);
       if (this.closed) throw new Error('the store is closing; the query was stopped');
+      const message = (error as Error).message ?? String(error);
+      if (!(error instanceof ReadOnlyViolation) && DUCKDB_REFUSAL.test(message)) {
+        throw new ReadOnlyViolation(`refused: queries read the store only, no other file, setting or extension (${message.split('\n')[0]})`);
+      }
       throw error;
     } finally {
       clearTimeout(timer);
