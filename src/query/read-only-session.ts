@@ -55,7 +55,15 @@ export class ReadOnlySession {
     }, this.limits.timeoutMs);
     await this.connection.run('BEGIN TRANSACTION READ ONLY');
     try {
-      return await work();
+      const result = await work();
+      // A streamed result that fails or is interrupted midway just ends: DuckDB's node client drops the
+      // error. Rows would be missing without a word, so the end is checked: on time, and the transaction
+      // still usable (a failed statement aborts it).
+      if (timedOut || this.closed) throw new Error('interrupted');
+      await this.connection.run('SELECT 1').catch(() => {
+        throw new Error('the query failed while its rows were being read, after the first ones (DuckDB reports no more for a streamed result); narrow it or add a LIMIT to see the error');
+      });
+      return result;
     } catch (error) {
       if (timedOut) throw new QueryTimeout(`the query ran past ${this.limits.timeoutMs / 1000}s and was stopped (${QUERY_TIMEOUT_ENV}): narrow it, or raise the limit`);
       if (this.closed) throw new Error('the store is closing; the query was stopped');

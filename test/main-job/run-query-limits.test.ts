@@ -53,12 +53,12 @@ describe('auditduck run under hostile queries', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('a runaway query and a 30-million-row SELECT end in errors, and run keeps serving', async () => {
-    const { child, api, httpPort } = await startRun(join(dir, 'a.duckdb'), { AUDITDUCK_QUERY_TIMEOUT: '2s' });
+    const { child, api, httpPort } = await startRun(join(dir, 'a.duckdb'), { AUDITDUCK_QUERY_TIMEOUT: '5s' });
     try {
       const started = Date.now();
       const runaway = await query(api, 'SELECT count(*) FROM range(1000000000000)');
       assert.equal(runaway.status, 408, await runaway.clone().text());
-      assert.ok(Date.now() - started < 15_000, `the runaway ended after ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 30_000, `the runaway ended after ${Date.now() - started} ms`);
 
       const huge = await query(api, 'SELECT range AS n, md5(range::VARCHAR) AS h FROM range(30000000)');
       assert.equal(huge.status, 413, await huge.clone().text());
