@@ -50,6 +50,8 @@ interface Source {
 const PROGRESS_EVERY_MS = 60_000;
 
 export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
+  // Read before anything opens: a bad AUDITDUCK_QUERY_TIMEOUT or _MAX_ROWS stops the start with nothing to undo.
+  const queryLimits = queryLimitsFromEnv();
   const store = await AuditStore.open(config.db);
   // The bundled samples were captured over loopback, which the default exclusions drop as Azure's own traffic.
   const detection = config.eventHubs ? config.detection : { ...config.detection, exclude: { ...config.detection.exclude, clientAddrs: [] } };
@@ -91,7 +93,6 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
 
   // The query API gets a connection of its own: statements on one connection share its transaction.
   // From here on the instance reads and writes no file but the store and the API's export folder.
-  const queryLimits = queryLimitsFromEnv();
   const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-files-'));
   await confineDatabase(store.db.connection, { writableDirs: [exportDir] });
   const queryConnection = await store.db.instance.connect();
