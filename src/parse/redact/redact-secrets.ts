@@ -16,7 +16,43 @@ import { isConninfo } from './conninfo.js';
 import { SECRET_HINT, scanSql } from './sql-secret-scanner.js';
 import { textPatternEdits } from './text-patterns.js';
 
-function redact(text: string, conninfo: boolean): RedactionResult {
+/**
+ * JSON strings with backslash escapes (`"… PASSWORD \u0027x\u0027"`, `\"`): the SQL lexer cannot see the
+ * quoting through them, so each such string is decoded, redacted as text, and written back as JSON.
+ * Also strings cut short at the end of the text (a truncated body). Only in text that starts as JSON does:
+ * elsewhere a `"` is a quoted SQL name, and pairing quotes from there would be out of step.
+ */
+const JSON_STRING = /"((?:[^"\\]|\\.)*\\(?:[^"\\]|\\.)*)("|\\?$)/g;
+
+function redactJsonStrings(text: string, depth: number): RedactionResult {
+  if (depth >= MAX_JSON_DEPTH || !text.includes('\\') || !/^\s*[{[]/.test(text)) return { text, secrets: [] };
+  const secrets: SecretFinding[] = [];
+  const out = text.replace(JSON_STRING, (whole, body: string, close: string) => {
+    let decoded: string;
+    try {
+      decoded = JSON.parse(`"${body}"`) as string;
+    } catch {
+      return whole;
+    }
+    if (!SECRET_HINT.test(decoded)) return whole;
+    const r = redactText(decoded, depth + 1);
+    if (r.text === decoded) return whole;
+    secrets.push(...r.secrets);
+    const encoded = JSON.stringify(r.text);
+    return close === '"' ? encoded : encoded.slice(0, -1); // a string cut short stays open
+  });
+  return { text: out, secrets };
+}
+
+const MAX_JSON_DEPTH = 4;
+
+function redact(text: string, conninfo: boolean, depth = 0): RedactionResult {
+  const json = redactJsonStrings(text, depth);
+  const rest = redactSql(json.text, conninfo);
+  return { text: rest.text, secrets: [...json.secrets, ...rest.secrets] };
+}
+
+function redactSql(text: string, conninfo: boolean): RedactionResult {
   const sql = scanSql(text, { conninfo, depth: 0 });
   const first = applyEdits(text, sql.edits);
   // Shape patterns run on the SQL-redacted text so they never see (or split) a literal already replaced.
@@ -25,12 +61,16 @@ function redact(text: string, conninfo: boolean): RedactionResult {
 }
 
 export function redactSecrets(text: string): RedactionResult {
+  return redactText(text, 0);
+}
+
+function redactText(text: string, depth: number): RedactionResult {
   if (!SECRET_HINT.test(text)) return { text, secrets: [] };
   // A replacement can change how the rest reads (a pattern's value swallowed the `--` that made the rest a
   // comment): run again until nothing changes, so redacting stored text again never finds more.
-  let result = redact(text, false);
+  let result = redact(text, false, depth);
   for (let pass = 1; pass < MAX_PASSES; pass++) {
-    const again = redact(result.text, false);
+    const again = redact(result.text, false, depth);
     if (again.text === result.text) break;
     result = { text: again.text, secrets: [...result.secrets, ...again.secrets] };
   }
