@@ -1,5 +1,7 @@
 export type { RedactionResult, SecretFinding } from './secret-finding.js';
-export { redactSecrets, redactParameters } from './redact-secrets.js';
+export { redactSecrets, redactParameters, redactStoredText, redactSettingValue } from './redact-secrets.js';
+export { isCredentialSetting, SECRET_JSON_KEY } from './credential-names.js';
+export { passwordType, type PasswordType } from './password-type.js';
 export { describeSecret } from './describe-secret.js';
 export { REDACTED, REDACTED_LITERAL } from './edit.js';
 export { SECRET_HINT, KEYWORD_RULES } from './sql-secret-scanner.js';

@@ -15,6 +15,7 @@ import { REDACTED, applyEdits } from './edit.js';
 import { isConninfo } from './conninfo.js';
 import { SECRET_HINT, scanSql } from './sql-secret-scanner.js';
 import { textPatternEdits } from './text-patterns.js';
+import { isCredentialSetting } from './credential-names.js';
 
 /**
  * JSON strings with backslash escapes (`"… PASSWORD \u0027x\u0027"`, `\"`): the SQL lexer cannot see the
@@ -103,4 +104,20 @@ export function redactParameters(
     return r.text;
   });
   return { parameters: out, secrets };
+}
+
+/** The store's and the outputs' redactor: the text with every secret the redactor knows replaced. */
+export function redactStoredText(text: string): string {
+  return redactText(text, 0).text;
+}
+
+/**
+ * The value a setting is given (`ALTER SYSTEM SET name = value`, a reload's `changed to`): all of it when
+ * the name says credential (`ssl_passphrase_command`, `app.api_key`), else the secrets inside it
+ * (a conninfo's password, a URL's).
+ */
+export function redactSettingValue(name: string | null, value: string): string {
+  if (name !== null && isCredentialSetting(name) && value !== '') return REDACTED;
+  if (!SECRET_HINT.test(value)) return value;
+  return redact(value, isConninfo(value)).text;
 }
