@@ -9,3 +9,4 @@ export { formatSecretArguments } from './call-shapes.js';
 export { isConninfo } from './conninfo.js';
 export { TEXT_PATTERNS } from './text-patterns.js';
 export { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from './connection-string.js';
+export { redactParameterDetail } from './bind-detail.js';
