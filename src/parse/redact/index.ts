@@ -10,3 +10,4 @@ export { isConninfo } from './conninfo.js';
 export { TEXT_PATTERNS } from './text-patterns.js';
 export { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from './connection-string.js';
 export { redactParameterDetail } from './bind-detail.js';
+export { redactStrings } from './redact-strings.js';
