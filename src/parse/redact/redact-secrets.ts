@@ -16,6 +16,7 @@ import { isConninfo } from './conninfo.js';
 import { SECRET_HINT, scanSql } from './sql-secret-scanner.js';
 import { textPatternEdits } from './text-patterns.js';
 import { isCredentialSetting } from './credential-names.js';
+import { redactRawLogLines } from './raw-log-lines.js';
 
 /**
  * JSON strings with backslash escapes (`"… PASSWORD \u0027x\u0027"`, `\"`): the SQL lexer cannot see the
@@ -23,15 +24,19 @@ import { isCredentialSetting } from './credential-names.js';
  * Also strings cut short at the end of the text (a truncated body). Only in text that starts as JSON does:
  * elsewhere a `"` is a quoted SQL name, and pairing quotes from there would be out of step.
  */
-const JSON_STRING = /"((?:[^"\\]|\\.)*\\(?:[^"\\]|\\.)*)("|\\?$)/g;
+const JSON_STRING = /"((?:[^"\\]|\\.)*)("|\\?$)/g;
+/** An escape cut off by the end of the text: `\u00`, or a lone backslash. */
+const CUT_ESCAPE = /\\(?:u[0-9A-Fa-f]{0,3})?$/;
 
 function redactJsonStrings(text: string, depth: number): RedactionResult {
   if (depth >= MAX_JSON_DEPTH || !text.includes('\\') || !/^\s*[{[]/.test(text)) return { text, secrets: [] };
   const secrets: SecretFinding[] = [];
+  // Every string is matched, in order, so quotes pair up as JSON pairs them; only those with escapes need work.
   const out = text.replace(JSON_STRING, (whole, body: string, close: string) => {
+    if (!body.includes('\\')) return whole;
     let decoded: string;
     try {
-      decoded = JSON.parse(`"${body}"`) as string;
+      decoded = JSON.parse(`"${close === '"' ? body : body.replace(CUT_ESCAPE, '')}"`) as string;
     } catch {
       return whole;
     }
@@ -48,7 +53,7 @@ function redactJsonStrings(text: string, depth: number): RedactionResult {
 const MAX_JSON_DEPTH = 4;
 
 function redact(text: string, conninfo: boolean, depth = 0): RedactionResult {
-  const json = redactJsonStrings(text, depth);
+  const json = redactJsonStrings(redactRawLogLines(text), depth);
   const rest = redactSql(json.text, conninfo);
   return { text: rest.text, secrets: [...json.secrets, ...rest.secrets] };
 }

@@ -15,14 +15,15 @@ import { decodeRange, decodeToken, encodeFor } from './literal-codec.js';
 import { identName, isLiteral, isOp, nextSignificant, nextToken, type Token } from './sql-lexer.js';
 import { REDACTED, REDACTED_LITERAL, type Edit } from './edit.js';
 import { conninfoEdit, isConninfo } from './conninfo.js';
+import { textPatternEdits } from './text-patterns.js';
 import { callArguments, concatenatedSecret, formatSecretArguments, loneValue, unwrapHashing } from './call-shapes.js';
 import { isCredentialSetting } from './credential-names.js';
 
 /**
  * Cheap test for "may hold a secret": text that fails it is returned untouched. `not valid JSON` is
- * V8's JSON.parse message, which quotes the input it choked on.
+ * V8's JSON.parse message, which quotes the input it choked on; a raw `DETAIL:  parameters:` line (or a record's `"detail":"parameters: …"`) has bind values.
  */
-export const SECRET_HINT = /passw|passphrase|secret|pwd\s*=|:\/\/|key\w*"?\s*(?:=|to\s)|sig=|token|credential|not valid JSON/i;
+export const SECRET_HINT = /passw|passphrase|secret|pwd\s*=|:\/\/|key\w*"?\s*(?:=|to\s)|sig=|token|credential|set_config|not valid JSON|detail"?:\s*"?parameters: /i;
 
 export interface ScanResult {
   edits: Edit[];
@@ -137,7 +138,10 @@ function recurse(src: string, t: Token, ctx: ScanContext): Edit[] {
     conninfo: t.kind === 'string' && isConninfo(decoded.text),
     depth: ctx.depth + 1,
   });
-  return inner.edits.map((e) => ({
+  // Shapes inside the quoting too: `""password"":""x""` in a CSV-quoted pgaudit field is JSON one level down.
+  // Where a shape and a SQL rule overlap, applyEdits keeps the one that starts first.
+  const edits = [...inner.edits, ...textPatternEdits(decoded.text, inner.outOfStep)];
+  return edits.map((e) => ({
     start: decoded.map[e.start] as number,
     end: decoded.map[e.end] as number,
     replacement: encodeFor(t.style, e.replacement),
@@ -241,7 +245,7 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
             const text = decodeToken(src, first).text;
             if (word === 'format') {
               for (const n of formatSecretArguments(text)) takeValue(loneValue(src, args[n]), 'password');
-            } else if (/passw|secret|key$/i.test(text)) {
+            } else if (isCredentialSetting(text)) {
               takeValue(loneValue(src, args[1]), 'password');
             }
           }

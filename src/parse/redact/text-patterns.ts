@@ -61,10 +61,11 @@ export const TEXT_PATTERNS: readonly TextPattern[] = [
   },
   {
     name: 'JSON member whose key names a secret: {"password": "x"}, "administratorLoginPassword": "x", "client_secret": 12',
-    pattern: /"(?<key>(?:[^"\\]|\\.){1,200})"\s*:\s*(?<secret>"(?:[^"\\]|\\.)*"?|-?[0-9][0-9.eE+-]*)/dg,
+    // A value that is not a JSON string (a number, or a bare word in broken JSON) runs to the next , } ] or space.
+    pattern: /"(?<key>(?:[^"\\]|\\.){1,200})"\s*:\s*(?<secret>"(?:[^"\\]|\\.)*"?|[^\s,}\]"]+)/dg,
     kind: 'password',
     replacement: `"${REDACTED}"`,
-    accept: (m) => SECRET_JSON_KEY.test(m.groups?.['key'] ?? ''),
+    accept: (m) => SECRET_JSON_KEY.test(m.groups?.['key'] ?? '') && !/^(?:null|true|false|\{|\[)/.test(m.groups?.['secret'] ?? ''),
     decode: (raw) => raw.replace(/^"/, '').replace(/"$/, ''),
   },
   {

@@ -30,6 +30,15 @@ const FORMS: Record<string, string> = {
   'postmaster reload line for a quoted conninfo password': `parameter "primary_conninfo" changed to "host=h password='${S} x'"`,
   'postmaster reload line for a passphrase command': `parameter "ssl_passphrase_command" changed to "echo ${S}"`,
   'JSON parse error quoting the input': `Unexpected token 'x', ..."sword": "${S}"... is not valid JSON`,
+  'JSON member with a bare value in broken JSON': `{"password": ${S}}`,
+  'set_config of a key setting': `SELECT set_config('app.api_key', '${S}', false)`,
+  'JSON in a CSV-quoted pgaudit field': `AUDIT: SESSION,2,1,WRITE,INSERT,,,"INSERT INTO t VALUES ('{""client_secret"":""${S}""}');",<none>`,
+  'JSON string whose \\" pairs with nothing but itself': `{"a":"x","message":"LOG:  statement: SET \\"password\\" = '${S}';"}`,
+  'JSON string cut inside an escape': `{"message":"LOG:  statement: ALTER ROLE r PASSWORD \\u0027${S}\\u00`,
+  'raw DETAIL line of bind values (its statement is on another line)': `2026-12-02 05:37:03 UTC-6b0fae7f.dfa-DETAIL:  parameters: $1 = '${S}', $2 = '4'`,
+  'an Azure record cut short, its detail holding bind values': `{"properties":{"message":"execute <unnamed>: SELECT 1","detail":"parameters: $1 = 'alice', $2 = '${S}'"},"ti`,
+  'the same with quotes escaped as \\u0027': `{"properties":{"detail":"parameters: $1 = \\u0027alice\\u0027, $2 = \\u0027${S}\\u0027"},"ti`,
+  'raw pgaudit line with a bind value at a password position': `LOG:  AUDIT: SESSION,2,1,READ,SELECT,,,SELECT id FROM t WHERE name = $1 AND password = $2,"alice,${S}"`,
   'JSON parse error quoting the start of the input': `Unexpected token 'S', "${S}x" is not valid JSON`,
 };
 
