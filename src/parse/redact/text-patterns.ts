@@ -83,6 +83,13 @@ export const TEXT_PATTERNS: readonly TextPattern[] = [
     accept: (m) => isCredentialSetting(m.groups?.['name'] ?? ''),
   },
   {
+    // libpq (through dblink, postgres_fdw, a subscription) quotes the part of a URI or conninfo it could not read.
+    name: 'libpq error quoting a connection string fragment: invalid percent-encoded token: "…"',
+    pattern: /\b(?:invalid percent-encoded token|forbidden value %00 in percent-encoded value|unexpected spaces found in|invalid URI query parameter|missing "=" after):? "(?<secret>(?:[^"\\]|\\.)*)"/dg,
+    kind: 'connection-password',
+    replacement: REDACTED,
+  },
+  {
     name: "log prose out of step with SQL quoting: … password 'x' (doubled quotes are content)",
     pattern: /\bpassword(?:\s+|\s*=\s*)(?<secret>'(?:[^']|'')*(?:'|$))/dgi,
     kind: 'password',

@@ -39,6 +39,8 @@ const FORMS: Record<string, string> = {
   'an Azure record cut short, its detail holding bind values': `{"properties":{"message":"execute <unnamed>: SELECT 1","detail":"parameters: $1 = 'alice', $2 = '${S}'"},"ti`,
   'the same with quotes escaped as \\u0027': `{"properties":{"detail":"parameters: $1 = \\u0027alice\\u0027, $2 = \\u0027${S}\\u0027"},"ti`,
   'raw pgaudit line with a bind value at a password position': `LOG:  AUDIT: SESSION,2,1,READ,SELECT,,,SELECT id FROM t WHERE name = $1 AND password = $2,"alice,${S}"`,
+  "libpq's URI error quoting a password": `invalid percent-encoded token: "${S}%'q"`,
+  "libpq's conninfo error quoting a fragment": `missing "=" after "${S}" in connection info string`,
   'JSON parse error quoting the start of the input': `Unexpected token 'S', "${S}x" is not valid JSON`,
 };
 
