@@ -23,7 +23,7 @@ import { isCredentialSetting } from './credential-names.js';
  * Cheap test for "may hold a secret": text that fails it is returned untouched. `not valid JSON` is
  * V8's JSON.parse message, which quotes the input it choked on, as libpq's URI errors quote the token; a raw `DETAIL:  parameters:` line (or a record's `"detail":"parameters: …"`) has bind values.
  */
-export const SECRET_HINT = /passw|passphrase|secret|pwd\s*=|:\/\/|key\w*"?\s*(?:=|to\s)|sig=|token|credential|set_config|not valid JSON|percent-encoded|unexpected spaces found|invalid URI query|missing "=" after|detail"?:\s*"?parameters: /i;
+export const SECRET_HINT = /pass(?:w|phrase)|secret|pwd\s*=|:\/\/|(?:key|token|credential)\w*"?\s*(?:=|to\s)|sig=|set_config|not valid JSON|percent-encoded|unexpected spaces found|invalid URI query|missing "=" after|detail"?:\s*"?parameters: /i;
 
 export interface ScanResult {
   edits: Edit[];
