@@ -15,5 +15,5 @@ export function isCredentialSetting(name: string): boolean {
   return CREDENTIAL_SETTING.test(bare) && !POLICY_SETTINGS.has(bare);
 }
 
-/** JSON keys whose value is a secret (Azure bodies, app configs): the same list the Azure decoder uses. */
+/** JSON keys whose value is a secret, whatever it looks like (Azure bodies, app configs, JSON in any text). */
 export const SECRET_JSON_KEY = /password|passwd|^pwd$|secret|connectionstring|sharedaccess|sastoken|accesstoken|credential|keys?$/i;
