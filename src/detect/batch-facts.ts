@@ -8,7 +8,8 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { CommittedBatch } from '../pipeline/committed-batch.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
+import { sessionKey } from '../contracts/session-key.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -69,15 +70,15 @@ export class BatchFacts {
     private readonly exclusions: Exclusions,
   ) {
     const sessions = new Map<string, SessionState>();
-    for (const s of batch.sessions) sessions.set(key(s.server, s.sessionId), s);
+    for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
     const attributed = new Map<string, Attribution>();
     batch.entries.forEach((e, i) => {
       const a = batch.attributions[i];
-      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(key(e.record.server, e.record.sessionId), a);
+      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(sessionKey(e.record.server, e.record.sessionId), a);
     });
     const whoOfSession = (server: string, sessionId: string | null): Who => {
       if (sessionId === null) return NOBODY;
-      const k = key(server, sessionId);
+      const k = sessionKey(server, sessionId);
       const s = sessions.get(k);
       const a = attributed.get(k);
       return {
@@ -126,7 +127,7 @@ export class BatchFacts {
       if (this.excluded(who)) return;
       entries.push({ entry, who });
       if (entry.kind === 'session' && entry.session.event === 'authorized' && record.sessionId !== null) {
-        const state = sessions.get(key(record.server, record.sessionId));
+        const state = sessions.get(sessionKey(record.server, record.sessionId));
         if (state) logins.push({ server: record.server, sessionId: record.sessionId, at: record.loggedAt, session: state });
       }
     });
@@ -168,6 +169,3 @@ export class BatchFacts {
   }
 }
 
-function key(server: string, sessionId: string): string {
-  return `${server}\u0000${sessionId}`;
-}

@@ -11,7 +11,7 @@ import type { RunConfig } from '../config/run-config.js';
 import { createSinks, startAlertDelivery } from '../alert/index.js';
 import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
 import { createDetector } from '../detect/index.js';
-import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';

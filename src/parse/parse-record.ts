@@ -3,8 +3,8 @@
  * statement, anything else) and redacts every text field on the way. Pure; order-independent.
  * A record whose AUDIT text does not parse is still kept as `other` and also reported as a dead letter.
  */
-import type { DeadLetter, LogRecord } from '../decode/log-record.js';
-import { ParseError } from '../decode/log-record.js';
+import type { DeadLetter, LogRecord } from '../contracts/log-record.js';
+import { ParseError } from '../contracts/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
 import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from './pgaudit/index.js';
 import { redactParameters, redactSecrets } from './redact/index.js';

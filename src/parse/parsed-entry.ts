@@ -1,4 +1,4 @@
-import type { LogRecord } from '../decode/log-record.js';
+import type { LogRecord } from '../contracts/log-record.js';
 import type { AuditEntry } from './pgaudit/audit-entry.js';
 import type { SecretFinding } from './redact/secret-finding.js';
 

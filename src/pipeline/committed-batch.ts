@@ -3,7 +3,7 @@ import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.j
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 
 /**
  * What one batch brought, as later stages (detection) see it. Text is redacted; `rawStatement` fields

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogFormat } from '../decode/formats/log-formats.js';
-import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { inputProblem } from '../sources/file/input-problem.js';
 import { AuditStore } from '../store/audit-store.js';
 import type { BatchObserver } from './committed-batch.js';

@@ -1,5 +1,5 @@
 import { decodeEventBody } from '../decode/azure/index.js';
-import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
+import type { CompiledPrefix } from '../decode/prefix/compile-prefix.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { BatchSummary, IngestPipeline } from './ingest-pipeline.js';
 

@@ -4,7 +4,7 @@
  * Input contract: results in source order; batches from different sources may interleave.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DeadLetter, DecodeResult } from '../decode/log-record.js';
+import type { DeadLetter, DecodeResult } from '../contracts/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
@@ -15,7 +15,7 @@ import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyze
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { logTimeProblem } from '../decode/log-time.js';
 
 /**

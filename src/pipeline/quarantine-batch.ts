@@ -4,7 +4,7 @@
  * all in one transaction.
  */
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
-import type { DecodeResult } from '../decode/log-record.js';
+import type { DecodeResult } from '../contracts/log-record.js';
 import type { BatchSummary, IngestPipeline } from './ingest-pipeline.js';
 import { raisePipelineAlert } from './pipeline-alerts.js';
 

@@ -4,7 +4,7 @@
  * discovery file next to the store. Callers (query, shell, export) see one interface.
  */
 import { writeFile } from 'node:fs/promises';
-import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../web/api-discovery.js';
+import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contracts/query-api-discovery.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
 import { copyReadOnly, runReadOnly, type FileFormat, type QueryParams } from './read-only-query.js';

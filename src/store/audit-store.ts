@@ -13,6 +13,7 @@ import { StoreBatch } from './store-batch.js';
 import { sqlString } from './sql-literal.js';
 import { snapshotsStored } from './snapshot-tables.js';
 import { INEFFECTIVE_MARKS, SESSION_KEYS, SESSIONS } from './table-specs.js';
+import { sessionKey } from '../contracts/session-key.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -267,7 +268,7 @@ export class AuditStore {
       for (const [server] of privilege.getRows()) privilegeServers.push(String(server));
       updated = Number(audit.rowsChanged) + Number(auth.rowsChanged) + privilegeServers.length;
       for (const [server, sessionId, complete] of rows) {
-        if (complete) this.unattributed.delete(`${String(server)}\u0000${String(sessionId)}`);
+        if (complete) this.unattributed.delete(sessionKey(String(server), String(sessionId)));
       }
     }
     await this.connection.run('DELETE FROM attribution_keys');
@@ -281,7 +282,7 @@ export class AuditStore {
        UNION SELECT DISTINCT server, session_id FROM privilege_changes WHERE actor IS NULL AND session_id IS NOT NULL`,
     );
     for (const [server, sessionId] of reader.getRows()) {
-      this.unattributed.set(`${String(server)}\u0000${String(sessionId)}`, { server: String(server), sessionId: String(sessionId) });
+      this.unattributed.set(sessionKey(String(server), String(sessionId)), { server: String(server), sessionId: String(sessionId) });
     }
   }
 }

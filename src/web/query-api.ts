@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { copyReadOnly, FILE_FORMATS, ReadOnlyViolation, runReadOnly } from '../query/read-only-query.js';
 import { readBody } from './request-body.js';
 
-export { removeDiscoveryFile, writeDiscoveryFile } from './api-discovery.js';
+export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-discovery.js';
 
 export interface QueryApiOptions {
   connection: DuckDBConnection;

@@ -15,7 +15,7 @@ import pino from 'pino';
 import { alertingConfigSchema, createSinks, startAlertDelivery, type AlertDelivery } from '../../src/alert/index.js';
 import { createBatchHandler } from '../../src/main-job/batch-handler.js';
 import { assessReadiness, HealthBook } from '../../src/main-job/health-book.js';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import type { BatchObserver } from '../../src/pipeline/committed-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';

@@ -12,8 +12,8 @@
  * a substatement of the same statement id) is skipped. Audit entries alone are used when no statement line was logged.
  */
 import type { ParsedEntry } from '../../parse/parsed-entry.js';
-import type { DeadLetter } from '../../decode/log-record.js';
-import { ParseError } from '../../decode/log-record.js';
+import type { DeadLetter } from '../../contracts/log-record.js';
+import { ParseError } from '../../contracts/log-record.js';
 import type { PrivilegeChange, StatementChange } from './privilege-change.js';
 import { analyzeStatement, type StatementEvent, type TransactionOp } from './statement-changes.js';
 import { ENTRA_CALL } from './entra-principals.js';

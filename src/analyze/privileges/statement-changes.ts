@@ -7,7 +7,7 @@
 import './wasm-baseline-compiler.js';
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node, RoleSpec, DefElem, GrantStmt } from 'libpg-query';
-import { ParseError } from '../../decode/log-record.js';
+import { ParseError } from '../../contracts/log-record.js';
 import type { StatementChange, PrivilegeAction } from './privilege-change.js';
 import { passwordStrength } from './password-strength.js';
 import { settingValue, isSecurityParameter } from './security-parameters.js';

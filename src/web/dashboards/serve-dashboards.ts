@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
-import { processIsAlive, readDiscoveryFile } from '../api-discovery.js';
+import { processIsAlive, readDiscoveryFile } from '../../contracts/query-api-discovery.js';
 import { startOpsServer } from '../ops-server.js';
 import { createDashboardRoutes } from './dashboard-routes.js';
 import { resolveUiToken } from './ui-token.js';
