@@ -7,7 +7,7 @@
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import type { CommittedBatch } from '../pipeline/committed-batch.js';
+import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
 
@@ -18,24 +18,18 @@ export interface Exclusions {
   clientAddrs: readonly string[];
 }
 
-export interface Who {
-  userName: string | null;
-  databaseName: string | null;
-  clientAddr: string | null;
-  applicationName: string | null;
-}
-
 export interface ChangeFact {
   change: PrivilegeChange;
-  who: Who;
+  who: Attribution;
 }
 
 export interface EntryFact {
   entry: ParsedEntry;
-  who: Who;
+  who: Attribution;
 }
 
-export interface AuthFailureFact {
+/** An auth failure with the session it belongs to and who that session is, as the rules read it. */
+export interface AttributedAuthFailure {
   server: string;
   sessionId: string | null;
   at: Date;
@@ -52,12 +46,12 @@ export interface LoginFact {
   session: SessionState;
 }
 
-const NOBODY: Who = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
+const NOBODY: Attribution = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
 
 export class BatchFacts {
   readonly changes: readonly ChangeFact[];
   readonly entries: readonly EntryFact[];
-  readonly authFailures: readonly AuthFailureFact[];
+  readonly authFailures: readonly AttributedAuthFailure[];
   readonly logins: readonly LoginFact[];
   /**
    * Azure Activity Log events about servers (control plane), outcomes filled from their Start. Not subject to
@@ -66,7 +60,7 @@ export class BatchFacts {
   readonly controlPlane: readonly ControlPlaneEvent[];
 
   constructor(
-    readonly batch: CommittedBatch,
+    readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
   ) {
     const sessions = new Map<string, SessionState>();
@@ -76,7 +70,7 @@ export class BatchFacts {
       const a = batch.attributions[i];
       if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(sessionKey(e.record.server, e.record.sessionId), a);
     });
-    const whoOfSession = (server: string, sessionId: string | null): Who => {
+    const whoOfSession = (server: string, sessionId: string | null): Attribution => {
       if (sessionId === null) return NOBODY;
       const k = sessionKey(server, sessionId);
       const s = sessions.get(k);
@@ -98,13 +92,13 @@ export class BatchFacts {
       .filter((c) => !this.excluded(c.who));
 
     const entries: EntryFact[] = [];
-    const failures: AuthFailureFact[] = [];
+    const failures: AttributedAuthFailure[] = [];
     const logins: LoginFact[] = [];
     batch.entries.forEach((entry, i) => {
       const { record } = entry;
       const attribution = batch.attributions[i] ?? NOBODY;
       const session = whoOfSession(record.server, record.sessionId);
-      const who: Who = {
+      const who: Attribution = {
         userName: attribution.userName ?? session.userName,
         databaseName: attribution.databaseName ?? session.databaseName,
         clientAddr: attribution.clientAddr ?? session.clientAddr,
@@ -158,7 +152,7 @@ export class BatchFacts {
   }
 
   /** Whether traffic of this user / database / application / client is excluded from every rule. */
-  excluded(who: Partial<Who>): boolean {
+  excluded(who: Partial<Attribution>): boolean {
     const { users, databases, applications, clientAddrs } = this.exclusions;
     return (
       (who.userName != null && users.includes(who.userName)) ||

@@ -8,7 +8,7 @@ import type { Rows } from '../../query/format-rows.js';
 import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { isLocalClient } from '../../analyze/sessions/local-client.js';
-import type { AuthFailureFact } from '../batch-facts.js';
+import type { AttributedAuthFailure } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
@@ -31,7 +31,7 @@ function hostPhrase(host: string): string {
   return isLocalClient(host) ? `${host} (the server itself: on Azure, clients of the built-in PgBouncer; their own address is not in the log)` : host;
 }
 
-function latest(failures: readonly AuthFailureFact[]): Date {
+function latest(failures: readonly AttributedAuthFailure[]): Date {
   return new Date(Math.max(...failures.map((f) => f.at.getTime())));
 }
 

@@ -16,7 +16,7 @@ import { sessionKey } from '../contracts/session-key.js';
 const MAX_DEAD_LETTER_RAW = 64 * 1024;
 
 /** The rows of one source batch, gathered column-wise; the store commits them with the batch's position. */
-export class StoreBatch {
+export class BatchRows {
   readonly logLines = new ColumnarTable('log_lines', LOG_LINES);
   readonly auditEvents = new ColumnarTable('audit_events', AUDIT_EVENTS);
   readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
