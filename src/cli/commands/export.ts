@@ -20,7 +20,7 @@ export const exportCommand = new Command('export')
       ...(opts.since ? { since: requireTimeOrAgo('--since', opts.since, now).toISOString() } : {}),
       ...(opts.until ? { until: requireTimeOrAgo('--until', opts.until, now).toISOString() } : {}),
     });
-    const target = await openQueryTarget(resolveDbPath(opts.db));
+    const target = await openQueryTarget(resolveDbPath(opts.db), { outputFile: opts.output });
     try {
       await target.copyTo(sql, params, opts.output, opts.format);
     } finally {
