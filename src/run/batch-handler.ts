@@ -10,7 +10,7 @@ import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { quarantineHubBatch } from '../pipeline/quarantine-batch.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { PipelineMetrics } from '../web/metrics.js';
-import type { HealthBook } from './health-book.js';
+import type { HealthBook } from '../web/health-book.js';
 
 export interface BatchHandlerOptions {
   pipeline: IngestPipeline;

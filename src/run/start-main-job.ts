@@ -30,7 +30,7 @@ import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { createBatchHandler } from './batch-handler.js';
-import { assessReadiness, HealthBook } from './health-book.js';
+import { assessReadiness, HealthBook } from '../web/health-book.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
 const SCHEDULED_RULES_EVERY_MS = 60 * 60_000;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Readiness } from '../run/health-book.js';
+import type { Readiness } from './health-book.js';
 import type { CommitFailureCause } from '../pipeline/batch-retry.js';
 import type { CommittedBatchCounts } from '../pipeline/ingest-pipeline.js';
 

@@ -14,7 +14,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import pino from 'pino';
 import { alertingConfigSchema, createSinks, startAlertDelivery, type AlertDelivery } from '../../src/alert/index.js';
 import { createBatchHandler } from '../../src/run/batch-handler.js';
-import { assessReadiness, HealthBook } from '../../src/run/health-book.js';
+import { assessReadiness, HealthBook } from '../../src/web/health-book.js';
 import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import type { InTransactionWriter } from '../../src/detect/written-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
