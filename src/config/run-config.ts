@@ -12,7 +12,7 @@ import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-conf
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
 import { operationsConfigSchema } from './operations-config.js';
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
-import { redactConnectionString } from '../parse/redact/index.js';
+import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
 
 export const runConfigSchema = z.strictObject({

@@ -12,7 +12,7 @@ import type { StatementChange, PrivilegeAction } from './privilege-change.js';
 import { passwordStrength } from './password-strength.js';
 import { settingValue, isSecurityParameter } from './security-parameters.js';
 import { entraCallChanges, entraLabelChanges, type EntraChange } from './entra-principals.js';
-import { redactSettingValue, SECRET_HINT } from '../../parse/redact/index.js';
+import { redactSettingValue, SECRET_HINT } from '../../redact/index.js';
 
 export interface StatementContext {
   /** pgaudit cut the text at `PASSWORD <REDACTED>`. */
