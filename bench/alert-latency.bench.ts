@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createWebhookSink, startAlertDelivery } from '../src/alert/index.js';
 import { createDetector } from '../src/detect/index.js';
-import type { DecodeResult } from '../src/decode/log-record.js';
+import type { DecodeResult } from '../src/contracts/log-record.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../src/store/audit-store.js';
 import { audit, login } from '../test/support/detection-records.js';

@@ -4,7 +4,7 @@
  * Baseline in the same run: a bare `toLowerCase().includes('password')` per row.
  * Run: node --import tsx bench/redact-secrets.bench.ts
  */
-import { redactSecrets } from '../src/parse/redact/index.js';
+import { redactSecrets } from '../src/redact/index.js';
 
 const COMMON = [
   'duration: 0.412 ms  statement: select * from orders where customer_id = 42',

@@ -10,7 +10,7 @@
  *
  * The server writes the fake passwords of the scenario in clear where pgaudit and PostgreSQL leave them
  * (DO blocks, `log_statement`, error STATEMENT lines). Every text goes through the project's own
- * `redactSecrets` (src/parse/redact/index.ts) before it is written, and the script refuses to write
+ * `redactSecrets` (src/redact/index.ts) before it is written, and the script refuses to write
  * anything if one of those passwords would still reach samples/.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ const SAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'samples
  * The redactor. CAPTURE_SAMPLES_REDACTOR_FOR_DRY_RUN (a module URL) swaps it for a dry run of the scenario;
  * the check that no scenario password reaches samples/ applies either way.
  */
-const REDACT_MODULE = process.env.CAPTURE_SAMPLES_REDACTOR_FOR_DRY_RUN ?? new URL('../src/parse/redact/index.js', import.meta.url).href;
+const REDACT_MODULE = process.env.CAPTURE_SAMPLES_REDACTOR_FOR_DRY_RUN ?? new URL('../src/redact/index.js', import.meta.url).href;
 
 export const ENVELOPE: AzureEnvelopeOptions = {
   resourceId:
@@ -225,11 +225,11 @@ async function loadRedactor(): Promise<Redact> {
     module = (await import(REDACT_MODULE)) as { redactSecrets?: unknown };
   } catch (error) {
     throw new Error(
-      `samples must be redacted with src/parse/redact/index.ts (export redactSecrets), which could not be loaded: ${(error as Error).message}`,
+      `samples must be redacted with src/redact/index.ts (export redactSecrets), which could not be loaded: ${(error as Error).message}`,
     );
   }
   if (typeof module.redactSecrets !== 'function') {
-    throw new Error('src/parse/redact/index.ts does not export a function redactSecrets(text): { text, secrets }');
+    throw new Error('src/redact/index.ts does not export a function redactSecrets(text): { text, secrets }');
   }
   return module.redactSecrets as Redact;
 }
@@ -275,7 +275,7 @@ and location are made up.
 
 The scenario uses obviously fake passwords. Where the server wrote them in clear (the \`DO\` block, the
 \`log_statement\` line, STATEMENT lines of errors), every file here was passed through the project's
-\`redactSecrets\` (src/parse/redact/) — stderr entry by entry (a line and its tab-indented continuation lines), csvlog field by field, jsonlog value by value, the
+\`redactSecrets\` (src/redact/) — stderr entry by entry (a line and its tab-indented continuation lines), csvlog field by field, jsonlog value by value, the
 Azure records' message and detail — and the script refuses to write if any scenario password is left. So these
 files show what auditduck stores, not byte-for-byte what the server wrote at those few places; everything else is
 verbatim. Paths such as \`/tmp/auditduck-pg-*/data/pg_hba.conf\` in DETAIL lines are the temporary cluster's.

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { runQuery } from '../query/run-query.js';
 import { ALERT_COLUMNS, toAlertMessage } from './alert-message.js';
 import type { AlertSink } from './alert-sink.js';
-import { redactStoredText } from '../parse/redact/index.js';
+import { redactStoredText } from '../redact/index.js';
 
 export interface DeliveryOptions {
   connection: DuckDBConnection;

@@ -10,9 +10,9 @@ import { alertingConfigSchema, describeUrl } from '../alert/index.js';
 import { detectionConfigSchema } from '../detect/index.js';
 import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
-import { operationsConfigSchema } from '../main-job/operations-config.js';
-import { AZURE_LOG_LINE_PREFIX } from '../parse/prefix/compile-prefix.js';
-import { redactConnectionString } from '../parse/redact/index.js';
+import { operationsConfigSchema } from './operations-config.js';
+import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
+import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
 
 export const runConfigSchema = z.strictObject({

@@ -7,7 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
-import { redactStoredText, redactStrings } from '../parse/redact/index.js';
+import { redactStoredText, redactStrings } from '../redact/index.js';
 import type { MergedFinding } from './merge-findings.js';
 import type { Severity } from './rule.js';
 

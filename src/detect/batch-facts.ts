@@ -7,8 +7,9 @@
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import type { CommittedBatch } from '../pipeline/committed-batch.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { WrittenBatch } from './written-batch.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
+import { sessionKey } from '../contracts/session-key.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -17,24 +18,18 @@ export interface Exclusions {
   clientAddrs: readonly string[];
 }
 
-export interface Who {
-  userName: string | null;
-  databaseName: string | null;
-  clientAddr: string | null;
-  applicationName: string | null;
-}
-
 export interface ChangeFact {
   change: PrivilegeChange;
-  who: Who;
+  who: Attribution;
 }
 
 export interface EntryFact {
   entry: ParsedEntry;
-  who: Who;
+  who: Attribution;
 }
 
-export interface AuthFailureFact {
+/** An auth failure with the session it belongs to and who that session is, as the rules read it. */
+export interface AttributedAuthFailure {
   server: string;
   sessionId: string | null;
   at: Date;
@@ -51,12 +46,12 @@ export interface LoginFact {
   session: SessionState;
 }
 
-const NOBODY: Who = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
+const NOBODY: Attribution = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
 
 export class BatchFacts {
   readonly changes: readonly ChangeFact[];
   readonly entries: readonly EntryFact[];
-  readonly authFailures: readonly AuthFailureFact[];
+  readonly authFailures: readonly AttributedAuthFailure[];
   readonly logins: readonly LoginFact[];
   /**
    * Azure Activity Log events about servers (control plane), outcomes filled from their Start. Not subject to
@@ -65,19 +60,19 @@ export class BatchFacts {
   readonly controlPlane: readonly ControlPlaneEvent[];
 
   constructor(
-    readonly batch: CommittedBatch,
+    readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
   ) {
     const sessions = new Map<string, SessionState>();
-    for (const s of batch.sessions) sessions.set(key(s.server, s.sessionId), s);
+    for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
     const attributed = new Map<string, Attribution>();
     batch.entries.forEach((e, i) => {
       const a = batch.attributions[i];
-      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(key(e.record.server, e.record.sessionId), a);
+      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(sessionKey(e.record.server, e.record.sessionId), a);
     });
-    const whoOfSession = (server: string, sessionId: string | null): Who => {
+    const whoOfSession = (server: string, sessionId: string | null): Attribution => {
       if (sessionId === null) return NOBODY;
-      const k = key(server, sessionId);
+      const k = sessionKey(server, sessionId);
       const s = sessions.get(k);
       const a = attributed.get(k);
       return {
@@ -97,13 +92,13 @@ export class BatchFacts {
       .filter((c) => !this.excluded(c.who));
 
     const entries: EntryFact[] = [];
-    const failures: AuthFailureFact[] = [];
+    const failures: AttributedAuthFailure[] = [];
     const logins: LoginFact[] = [];
     batch.entries.forEach((entry, i) => {
       const { record } = entry;
       const attribution = batch.attributions[i] ?? NOBODY;
       const session = whoOfSession(record.server, record.sessionId);
-      const who: Who = {
+      const who: Attribution = {
         userName: attribution.userName ?? session.userName,
         databaseName: attribution.databaseName ?? session.databaseName,
         clientAddr: attribution.clientAddr ?? session.clientAddr,
@@ -126,7 +121,7 @@ export class BatchFacts {
       if (this.excluded(who)) return;
       entries.push({ entry, who });
       if (entry.kind === 'session' && entry.session.event === 'authorized' && record.sessionId !== null) {
-        const state = sessions.get(key(record.server, record.sessionId));
+        const state = sessions.get(sessionKey(record.server, record.sessionId));
         if (state) logins.push({ server: record.server, sessionId: record.sessionId, at: record.loggedAt, session: state });
       }
     });
@@ -157,7 +152,7 @@ export class BatchFacts {
   }
 
   /** Whether traffic of this user / database / application / client is excluded from every rule. */
-  excluded(who: Partial<Who>): boolean {
+  excluded(who: Partial<Attribution>): boolean {
     const { users, databases, applications, clientAddrs } = this.exclusions;
     return (
       (who.userName != null && users.includes(who.userName)) ||
@@ -168,6 +163,3 @@ export class BatchFacts {
   }
 }
 
-function key(server: string, sessionId: string): string {
-  return `${server}\u0000${sessionId}`;
-}

@@ -1,5 +1,5 @@
 /**
- * The detection stage: a BatchObserver that runs every enabled rule on each committed batch, inside the
+ * The detection stage: an InTransactionWriter that runs every enabled rule on each written batch, inside the
  * batch's transaction, and writes what they find to `alerts` (the outbox). An alert therefore exists
  * exactly when the rows that prove it exist: a crash loses or doubles neither.
  * Input contract: batches in commit order; a batch's rows are already in the tables (windowed rules
@@ -8,7 +8,7 @@
  * retracted (status `retracted`).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { BatchObserver, CommittedBatch } from '../pipeline/committed-batch.js';
+import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { recordFindings, retractUndone } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
@@ -22,7 +22,7 @@ export interface DetectorOptions {
   only?: readonly string[];
 }
 
-export interface Detector extends BatchObserver {
+export interface Detector extends InTransactionWriter {
   /** The rules that run, in registry order. */
   readonly ruleIds: readonly RuleId[];
   /** Runs the scheduled rules (over `roles`) in their own transaction; returns the ids of alerts raised or grown. */
@@ -62,7 +62,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       return !readOrWrite || entryReaders.some((r) => r.rule.readsEntry!(entry));
     },
 
-    async inTransaction(connection: DuckDBConnection, batch: CommittedBatch): Promise<void> {
+    async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
       const facts = new BatchFacts(batch, config.exclude);
       const ids: number[] = [];

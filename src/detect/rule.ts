@@ -53,13 +53,13 @@ export interface Finding {
   changes?: ChangeRef[];
 }
 
-export interface BatchContext<C> {
+export interface BatchRuleContext<C> {
   connection: DuckDBConnection;
   facts: BatchFacts;
   config: C;
 }
 
-export interface ScheduledContext<C> {
+export interface ScheduledRuleContext<C> {
   connection: DuckDBConnection;
   now: Date;
   config: C;
@@ -75,13 +75,13 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   trigger: string;
   description: string;
   config: S;
-  evaluate?(ctx: BatchContext<z.infer<S>>): Promise<Finding[]> | Finding[];
+  evaluate?(ctx: BatchRuleContext<z.infer<S>>): Promise<Finding[]> | Finding[];
   /**
    * The READ and WRITE audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch
    * keeps only those some rule reads; a rule that reads them must say which here. Every other entry is kept.
    */
   readsEntry?(entry: ParsedEntry): boolean;
-  scheduled?(ctx: ScheduledContext<z.infer<S>>): Promise<Finding[]>;
+  scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;
 }
 
 /** Keeps the config type of each rule while the registry checks them all against one shape. */

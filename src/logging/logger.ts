@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../parse/redact/index.js';
+import { LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../redact/index.js';
 
 /**
  * One logger for the process: JSON lines on stderr by default (stdout belongs to command output such

@@ -3,12 +3,12 @@
  * statement, anything else) and redacts every text field on the way. Pure; order-independent.
  * A record whose AUDIT text does not parse is still kept as `other` and also reported as a dead letter.
  */
-import type { DeadLetter, LogRecord } from '../decode/log-record.js';
-import { ParseError } from '../decode/log-record.js';
+import type { DeadLetter, LogRecord } from '../contracts/log-record.js';
+import { ParseError } from '../contracts/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
 import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from './pgaudit/index.js';
-import { redactParameterDetail, redactParameters, redactSecrets } from './redact/index.js';
-import type { SecretFinding } from './redact/secret-finding.js';
+import { redactParameterDetail, redactParameters, redactSecrets } from '../redact/index.js';
+import type { SecretFinding } from '../redact/secret-finding.js';
 import { parseAuthFailure } from './session/auth-failure.js';
 import { mayBeSessionLine, parseSessionLine } from './session/session-line.js';
 

@@ -1,6 +1,6 @@
-import type { LogRecord } from '../decode/log-record.js';
+import type { LogRecord } from '../contracts/log-record.js';
 import type { AuditEntry } from './pgaudit/audit-entry.js';
-import type { SecretFinding } from './redact/secret-finding.js';
+import type { SecretFinding } from '../redact/secret-finding.js';
 
 /**
  * A log record classified by what it says. Produced in log order per source; the session lines that

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { LogFormat } from '../decode/formats/log-formats.js';
-import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { inputProblem } from '../sources/file/input-problem.js';
 import { AuditStore } from '../store/audit-store.js';
-import type { BatchObserver } from './committed-batch.js';
+import type { InTransactionWriter } from '../detect/written-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { ingestPath } from './ingest-path.js';
 import { IngestSummary } from './ingest-summary.js';
@@ -18,7 +18,7 @@ export interface IngestFilesOptions {
   /** Names the stream read from stdin (`-`), so that sending it again resumes instead of storing it twice. */
   stdinSourceId?: string;
   /** Run inside each batch's transaction (detection). */
-  observers?: BatchObserver[];
+  observers?: InTransactionWriter[];
   /** Off only to measure what the privilege analysis costs (the bench). */
   analyzePrivileges?: boolean;
 }

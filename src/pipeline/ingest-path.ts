@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
-import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
+import type { CompiledPrefix } from '../decode/prefix/compile-prefix.js';
 import { findGrownFile, readHead } from '../sources/file/file-identity.js';
 import { MAX_LINE_BYTES, readLines } from '../sources/file/read-lines.js';
 import type { AuditStore } from '../store/audit-store.js';

@@ -4,18 +4,18 @@
  * Input contract: results in source order; batches from different sources may interleave.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DeadLetter, DecodeResult } from '../decode/log-record.js';
+import type { DeadLetter, DecodeResult } from '../contracts/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
-import type { BatchObserver, CommittedBatch } from './committed-batch.js';
+import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
-import type { StoreBatch } from '../store/store-batch.js';
+import type { BatchRows } from '../store/batch-rows.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { logTimeProblem } from '../decode/log-time.js';
 
 /**
@@ -24,7 +24,7 @@ import { logTimeProblem } from '../decode/log-time.js';
  */
 const RESULTS_PER_ADD = 1024;
 
-export interface BatchSummary extends CommitCounts {
+export interface CommittedBatchCounts extends CommitCounts {
   records: number;
   skipped: number;
   /** Skipped records by Azure category. */
@@ -33,9 +33,9 @@ export interface BatchSummary extends CommitCounts {
   deadLetterReasons: Map<string, number>;
 }
 
-export interface PreparedBatch {
-  batch: StoreBatch;
-  committed: CommittedBatch;
+export interface SealedBatch {
+  batch: BatchRows;
+  written: WrittenBatch;
   target: CommitTarget;
   records: number;
   skipped: number;
@@ -47,13 +47,13 @@ export interface PreparedBatch {
  * A batch being gathered: a source pushes results as it decodes them and seals the batch where it cuts it.
  * Rows go into the store's chunks as they are gathered, so a large batch is not held as JS objects until its commit.
  */
-export interface OpenBatch {
-  readonly rows: StoreBatch;
+export interface GatheringBatch {
+  readonly rows: BatchRows;
   /** Decoded, not yet gathered. */
   pending: DecodeResult[];
   /** Results pushed so far, gathered or pending: what a source cuts its batches by. */
   results: number;
-  /** The entries some observer keeps (`BatchObserver.keepsEntry`), with their attributions below. */
+  /** The entries some observer keeps (`InTransactionWriter.keepsEntry`), with their attributions below. */
   readonly entries: ParsedEntry[];
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];
@@ -65,7 +65,7 @@ export interface OpenBatch {
   readonly deadLetterReasons: Map<string, number>;
 }
 
-function addDeadLetter(open: OpenBatch, dead: DeadLetter): void {
+function addDeadLetter(open: GatheringBatch, dead: DeadLetter): void {
   open.rows.addDeadLetter(dead);
   const kind = deadLetterKind(dead.reason);
   open.deadLetterReasons.set(kind, (open.deadLetterReasons.get(kind) ?? 0) + 1);
@@ -90,29 +90,29 @@ export class IngestPipeline {
 
   private constructor(
     private readonly store: AuditStore,
-    private readonly observers: readonly BatchObserver[],
+    private readonly observers: readonly InTransactionWriter[],
     /** Off only to measure what the analysis costs (the bench). */
     private readonly analyzePrivileges: boolean,
   ) {}
 
-  static async create(store: AuditStore, opts: { observers?: BatchObserver[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
+  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
     const analyze = opts.analyzePrivileges ?? true;
     if (analyze) await loadStatementParser();
     return new IngestPipeline(store, opts.observers ?? [], analyze);
   }
 
-  async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<BatchSummary> {
+  async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<CommittedBatchCounts> {
     return this.commitBatch(this.prepareBatch(results, target));
   }
 
   /** One source batch gathered and sealed at once (a backfill window, a test's batch). */
-  prepareBatch(results: readonly DecodeResult[], target: CommitTarget): PreparedBatch {
+  prepareBatch(results: readonly DecodeResult[], target: CommitTarget): SealedBatch {
     const open = this.openBatch();
     this.push(open, results);
     return this.seal(open, target);
   }
 
-  openBatch(): OpenBatch {
+  openBatch(): GatheringBatch {
     return {
       rows: this.store.newBatch(),
       pending: [],
@@ -133,7 +133,7 @@ export class IngestPipeline {
    * Results as a source decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
    * synchronous, so a source can prepare its next batch while DuckDB commits the one before.
    */
-  push(open: OpenBatch, results: Iterable<DecodeResult>): void {
+  push(open: GatheringBatch, results: Iterable<DecodeResult>): void {
     for (const result of results) {
       open.pending.push(result);
       open.results++;
@@ -141,7 +141,7 @@ export class IngestPipeline {
     }
   }
 
-  private gather(open: OpenBatch): void {
+  private gather(open: GatheringBatch): void {
     const { rows: batch, pending: results } = open;
     open.pending = [];
     const parsed: ParsedEntry[] = [];
@@ -203,7 +203,7 @@ export class IngestPipeline {
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
   }
 
-  seal(open: OpenBatch, target: CommitTarget): PreparedBatch {
+  seal(open: GatheringBatch, target: CommitTarget): SealedBatch {
     this.gather(open);
     const { rows: batch, changes, entries, attributions } = open;
     // Entries gathered before their session's lines get who the batch knows now, as the store does at commit.
@@ -218,7 +218,7 @@ export class IngestPipeline {
     batch.completedControlPlane.push(...joined.completed);
     const controlPlaneEvents = [...joined.events, ...joined.completed];
 
-    const committed: CommittedBatch = {
+    const written: WrittenBatch = {
       entries,
       attributions,
       privilegeChanges: changes,
@@ -227,7 +227,7 @@ export class IngestPipeline {
       controlPlaneEvents,
       source: target.source,
     };
-    return { batch, committed, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
+    return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
 
   /** Resolves when every commit and exclusive write asked for so far has finished. */
@@ -247,11 +247,11 @@ export class IngestPipeline {
    * The I/O half: the batch's rows, what observers add, and its position, in one transaction.
    * `alsoInTransaction` writes more with them (the pipeline's own alerts).
    */
-  commitBatch(prepared: PreparedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<BatchSummary> {
-    const { batch, committed, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
-    const work = async (): Promise<BatchSummary> => {
+  commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
+    const { batch, written, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
+    const work = async (): Promise<CommittedBatchCounts> => {
       const counts = await this.store.commit(batch, target, async (connection) => {
-        for (const observer of this.observers) await observer.inTransaction(connection, committed);
+        for (const observer of this.observers) await observer.inTransaction(connection, written);
         if (alsoInTransaction) await alsoInTransaction(connection);
       });
       return { ...counts, records, skipped, skippedCategories, deadLetterReasons };

@@ -1,4 +1,4 @@
-import type { BatchSummary } from './ingest-pipeline.js';
+import type { CommittedBatchCounts } from './ingest-pipeline.js';
 
 /** Running totals of an ingest, printed at its end. */
 export class IngestSummary {
@@ -14,7 +14,7 @@ export class IngestSummary {
   readonly skippedCategories = new Map<string, number>();
   private readonly startedAt = performance.now();
 
-  add(b: BatchSummary): void {
+  add(b: CommittedBatchCounts): void {
     this.records += b.records;
     this.auditEvents += b.auditEvents;
     this.sessions += b.sessions;

@@ -4,7 +4,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
-import { redactStoredText, redactStrings } from '../parse/redact/index.js';
+import { redactStoredText, redactStrings } from '../redact/index.js';
 import type { Severity } from '../detect/rule.js';
 
 export const PIPELINE_ALERTS = {

@@ -4,13 +4,13 @@
  * all in one transaction.
  */
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
-import type { DecodeResult } from '../decode/log-record.js';
-import type { BatchSummary, IngestPipeline } from './ingest-pipeline.js';
+import type { DecodeResult } from '../contracts/log-record.js';
+import type { CommittedBatchCounts, IngestPipeline } from './ingest-pipeline.js';
 import { raisePipelineAlert } from './pipeline-alerts.js';
 
 export const POISON_BATCH_REASON = 'poison batch';
 
-export function quarantineHubBatch(pipeline: IngestPipeline, batch: SourceBatch<HubEvent>, error: unknown, attempts: number): Promise<BatchSummary> {
+export function quarantineHubBatch(pipeline: IngestPipeline, batch: SourceBatch<HubEvent>, error: unknown, attempts: number): Promise<CommittedBatchCounts> {
   const message = error instanceof Error ? error.message : String(error);
   const reason = `${POISON_BATCH_REASON}: failed ${attempts} times: ${message}`;
   const dead: DecodeResult[] = batch.items.map((event) => ({

@@ -6,7 +6,7 @@
  *   AUDITDUCK_QUERY_TIMEOUT   a duration (30s, 2m, PT1M); default 30s
  *   AUDITDUCK_QUERY_MAX_ROWS  rows a result may hold; default 100000 (files written with COPY are not capped)
  */
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../contracts/duration.js';
 
 export interface QueryLimits {
   timeoutMs: number;

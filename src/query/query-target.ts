@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../web/api-discovery.js';
+import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contracts/query-api-discovery.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
 import { confineDatabase } from './confine-database.js';

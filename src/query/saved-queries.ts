@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseTimeOrAgo } from '../config/duration.js';
+import { parseTimeOrAgo } from '../contracts/duration.js';
 import type { QueryParams } from './read-only-query.js';
 
 export const PARAM_TYPES = ['text', 'time', 'int', 'bool'] as const;

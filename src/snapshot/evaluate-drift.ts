@@ -7,7 +7,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
-import { redactStoredText, redactStrings } from '../parse/redact/index.js';
+import { redactStoredText, redactStrings } from '../redact/index.js';
 import { readEffectiveChanges } from '../store/role-tables.js';
 import {
   insertDriftWindow, loadRoleBase, pendingDriftWindows, snapshotServers, trailReachesTo, type SnapshotRef,

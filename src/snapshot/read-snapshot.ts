@@ -8,7 +8,7 @@
  * whether it is an MD5 hash; the hash itself never leaves the server.
  */
 import type pg from 'pg';
-import { REDACTED, redactConnectionString } from '../parse/redact/index.js';
+import { REDACTED, redactConnectionString } from '../redact/index.js';
 import { ENTRA_LABEL_PROVIDER, parseEntraLabel } from '../analyze/privileges/entra-principals.js';
 
 export const WATCHED_SETTINGS = [

@@ -7,7 +7,7 @@
  * connection carries a password or an Entra token.
  */
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../contracts/duration.js';
 
 /** Azure Database for PostgreSQL's Entra ID resource: the token's audience. */
 export const ENTRA_POSTGRES_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';

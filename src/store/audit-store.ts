@@ -9,10 +9,11 @@ import { byTimeThenSeq, RoleReplay, type RoleBase } from '../analyze/roles/rebui
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
-import { StoreBatch } from './store-batch.js';
+import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
 import { snapshotsStored } from './snapshot-tables.js';
 import { INEFFECTIVE_MARKS, SESSION_KEYS, SESSIONS } from './table-specs.js';
+import { sessionKey } from '../contracts/session-key.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -59,8 +60,8 @@ export class AuditStore {
     return this.db.connection;
   }
 
-  newBatch(): StoreBatch {
-    return new StoreBatch();
+  newBatch(): BatchRows {
+    return new BatchRows();
   }
 
   async readPosition(sourceKey: string): Promise<string | null> {
@@ -81,7 +82,7 @@ export class AuditStore {
   }
 
   /** `beforeCommit` runs in the same transaction, after the rows are in: what it writes commits with them. */
-  async commit(batch: StoreBatch, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+  async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const c = this.connection;
     const counts: CommitCounts = {
       auditEvents: batch.auditEvents.size,
@@ -148,7 +149,7 @@ export class AuditStore {
    * Replays the roles of servers the batch touched. Appending the batch's changes to the cached list is
    * enough unless rows already stored changed (rolled back, attributed late): then the list is read again.
    */
-  private async replayRoles(batch: StoreBatch, lateServers: readonly string[]): Promise<void> {
+  private async replayRoles(batch: BatchRows, lateServers: readonly string[]): Promise<void> {
     const stale = new Set(lateServers);
     const servers = new Set([...batch.serversWithChanges, ...stale]);
     for (const server of servers) {
@@ -188,7 +189,7 @@ export class AuditStore {
   }
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
-  private async completeControlPlane(events: StoreBatch['completedControlPlane']): Promise<void> {
+  private async completeControlPlane(events: BatchRows['completedControlPlane']): Promise<void> {
     for (const e of events) {
       if (e.correlationId === null || e.requestedValue === null) continue;
       const stmt = await this.connection.prepare(
@@ -205,7 +206,7 @@ export class AuditStore {
   }
 
   /** Rows of earlier batches whose transaction a later line rolled back or aborted: one UPDATE for all. */
-  private async markIneffective(marks: StoreBatch['ineffective']): Promise<void> {
+  private async markIneffective(marks: BatchRows['ineffective']): Promise<void> {
     if (marks.length === 0) return;
     const rows = new ColumnarTable('ineffective_marks', INEFFECTIVE_MARKS);
     for (const m of marks) for (const seq of m.seqs) rows.push([m.server, m.sessionId, m.from, m.until, seq]);
@@ -223,7 +224,7 @@ export class AuditStore {
    * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
    * from the session's start on, so DuckDB's zone maps skip most of the table.
    */
-  private async attributeLate(batch: StoreBatch): Promise<{ rows: number; privilegeServers: string[] }> {
+  private async attributeLate(batch: BatchRows): Promise<{ rows: number; privilegeServers: string[] }> {
     for (const [k, v] of batch.unattributed) this.unattributed.set(k, v);
     const candidates = [...batch.unattributed.values()];
     for (const k of batch.sessionKeys) {
@@ -267,7 +268,7 @@ export class AuditStore {
       for (const [server] of privilege.getRows()) privilegeServers.push(String(server));
       updated = Number(audit.rowsChanged) + Number(auth.rowsChanged) + privilegeServers.length;
       for (const [server, sessionId, complete] of rows) {
-        if (complete) this.unattributed.delete(`${String(server)}\u0000${String(sessionId)}`);
+        if (complete) this.unattributed.delete(sessionKey(String(server), String(sessionId)));
       }
     }
     await this.connection.run('DELETE FROM attribution_keys');
@@ -281,13 +282,13 @@ export class AuditStore {
        UNION SELECT DISTINCT server, session_id FROM privilege_changes WHERE actor IS NULL AND session_id IS NOT NULL`,
     );
     for (const [server, sessionId] of reader.getRows()) {
-      this.unattributed.set(`${String(server)}\u0000${String(sessionId)}`, { server: String(server), sessionId: String(sessionId) });
+      this.unattributed.set(sessionKey(String(server), String(sessionId)), { server: String(server), sessionId: String(sessionId) });
     }
   }
 }
 
 /** `session\0seq` → the time range the mark covers, for one server. */
-function markedChanges(marks: StoreBatch['ineffective'], server: string): Map<string, { from: number; until: number }> {
+function markedChanges(marks: BatchRows['ineffective'], server: string): Map<string, { from: number; until: number }> {
   const out = new Map<string, { from: number; until: number }>();
   for (const m of marks) {
     if (m.server !== server) continue;

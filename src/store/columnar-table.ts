@@ -1,7 +1,7 @@
 import { DuckDBDataChunk, BIGINT, BOOLEAN, INTEGER, LIST, listValue, TIMESTAMPTZ, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import { createRequire } from 'node:module';
 import type bindingsModule from '@duckdb/node-bindings';
-import { redactStoredText } from '../parse/redact/index.js';
+import { redactStoredText } from '../redact/index.js';
 
 /** The very bindings @duckdb/node-api uses (its own dependency, resolved from it): one native module. */
 const bindings = createRequire(createRequire(import.meta.url).resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof bindingsModule;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Readiness } from '../main-job/health-book.js';
+import type { Readiness } from './health-book.js';
 import type { CommitFailureCause } from '../pipeline/batch-retry.js';
-import type { BatchSummary } from '../pipeline/ingest-pipeline.js';
+import type { CommittedBatchCounts } from '../pipeline/ingest-pipeline.js';
 
 /**
  * The Prometheus metrics of the main job, served on /metrics. Per-partition series are removed when this
@@ -65,7 +65,7 @@ export class PipelineMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'auditduck_' });
   }
 
-  recordBatch(source: string, summary: BatchSummary, seconds: number): void {
+  recordBatch(source: string, summary: CommittedBatchCounts, seconds: number): void {
     this.records.inc({ source }, summary.records);
     this.auditEvents.inc({ source }, summary.auditEvents);
     this.deadLetters.inc({ source }, summary.deadLetters);

@@ -27,7 +27,7 @@ import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
 import { BodyTooLarge, readBody } from './request-body.js';
 import { allowedHosts, guardRequest } from './request-guard.js';
 
-export { removeDiscoveryFile, writeDiscoveryFile } from './api-discovery.js';
+export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-discovery.js';
 
 export interface QueryApiOptions {
   connection: DuckDBConnection;

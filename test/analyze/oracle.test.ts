@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { startPostgres, type PgServer } from '../support/postgres-server.js';
 import { parseAuditMessage, isAuditMessage } from '../../src/parse/pgaudit/index.js';
 import type { ParsedEntry } from '../../src/parse/parsed-entry.js';
-import type { LogRecord } from '../../src/decode/log-record.js';
+import type { LogRecord } from '../../src/contracts/log-record.js';
 import { createPrivilegeAnalyzer } from '../../src/analyze/privileges/privilege-analyzer.js';
 import { loadStatementParser } from '../../src/analyze/privileges/statement-changes.js';
 import { rebuildRoles, type RoleRow } from '../../src/analyze/roles/rebuild-roles.js';

@@ -6,7 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDetector, type DetectionConfigInput } from '../../src/detect/index.js';
-import { compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import { ingestHubBatch } from '../../src/pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';

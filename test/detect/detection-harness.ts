@@ -1,5 +1,5 @@
 /** A store in memory with the pipeline and a detector, for feeding synthetic batches one at a time. */
-import type { DecodeResult } from '../../src/decode/log-record.js';
+import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector, type Detector, type DetectionConfigInput } from '../../src/detect/index.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LogRecord } from '../../src/decode/log-record.js';
+import type { LogRecord } from '../../src/contracts/log-record.js';
 import { parseRecord } from '../../src/parse/parse-record.js';
 
 const S = 'Sup3rS3cret';

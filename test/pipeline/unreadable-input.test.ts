@@ -14,7 +14,7 @@ import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { ingestPath } from '../../src/pipeline/ingest-path.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { IngestSummary } from '../../src/pipeline/ingest-summary.js';
-import { compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { silentLogger } from '../support/store-reader.js';
 

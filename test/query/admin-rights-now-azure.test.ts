@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import { ingestHubBatch } from '../../src/pipeline/ingest-hub-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runReadOnly } from '../../src/query/read-only-query.js';

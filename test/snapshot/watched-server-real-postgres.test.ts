@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { pino } from 'pino';
 import { startPostgres, type PgServer } from '../support/postgres-server.js';
-import { compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { ingestPath } from '../../src/pipeline/ingest-path.js';
 import { IngestSummary } from '../../src/pipeline/ingest-summary.js';

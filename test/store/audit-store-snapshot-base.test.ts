@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { DecodeResult, LogRecord } from '../../src/decode/log-record.js';
+import type { DecodeResult, LogRecord } from '../../src/contracts/log-record.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { storeSnapshot } from '../../src/snapshot/take-snapshot.js';
 import type { ServerSnapshot } from '../../src/snapshot/read-snapshot.js';

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import type { LogRecord } from '../../src/decode/log-record.js';
+import type { LogRecord } from '../../src/contracts/log-record.js';
 import { parseRecord } from '../../src/parse/parse-record.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { migrations } from '../../src/store/migrations.js';

@@ -3,7 +3,7 @@
  * sessions that connect and authenticate, fail passwords, and run pgaudit-logged statements, at the
  * times a test chooses. Feed them to `IngestPipeline.processBatch` to control batch boundaries.
  */
-import type { DecodeResult, LogRecord } from '../../src/decode/log-record.js';
+import type { DecodeResult, LogRecord } from '../../src/contracts/log-record.js';
 
 let position = 0;
 

@@ -5,7 +5,7 @@
 import type { AlertMessage } from '../alert-message.js';
 import type { AlertSink } from '../alert-sink.js';
 import { WEBHOOK_PAYLOADS, type WebhookFormat } from './webhook-payloads.js';
-import { redactStrings } from '../../parse/redact/index.js';
+import { redactStrings } from '../../redact/index.js';
 
 export interface WebhookSinkOptions {
   url: string;

@@ -12,7 +12,7 @@
  * - Only one half ever arrives (Azure's logs are not lossless), the other is later than `holdMinutes`, or the
  *   process restarted in between (the state is in memory only): each row keeps what its own record says.
  */
-import type { ControlPlaneEvent } from '../../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../../contracts/control-plane-event.js';
 
 export interface RequestJoinerOptions {
   /** How long, in event time, a half waits for the other. Long operations (a server update) take minutes. */

@@ -12,8 +12,8 @@
  * a substatement of the same statement id) is skipped. Audit entries alone are used when no statement line was logged.
  */
 import type { ParsedEntry } from '../../parse/parsed-entry.js';
-import type { DeadLetter } from '../../decode/log-record.js';
-import { ParseError } from '../../decode/log-record.js';
+import type { DeadLetter } from '../../contracts/log-record.js';
+import { ParseError } from '../../contracts/log-record.js';
 import type { PrivilegeChange, StatementChange } from './privilege-change.js';
 import { analyzeStatement, type StatementEvent, type TransactionOp } from './statement-changes.js';
 import { ENTRA_CALL } from './entra-principals.js';
@@ -100,7 +100,8 @@ interface EntraCall {
   pending: Pending;
 }
 
-interface SessionState {
+/** A session as the privilege analyzer follows it: its transaction, savepoints, role and pending statement. */
+interface PrivilegeSession {
   inTx: boolean;
   aborted: boolean;
   txChanges: PrivilegeChange[];
@@ -118,18 +119,18 @@ const NONE: readonly PrivilegeChange[] = Object.freeze([]);
 
 export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   /** By server, then session id ('' for none): two lookups, no key string built per line. */
-  const sessions = new Map<string, Map<string, SessionState>>();
+  const sessions = new Map<string, Map<string, PrivilegeSession>>();
   let marks: IneffectiveMark[] = [];
   let dead: DeadLetter[] = [];
   let seq = 0;
 
   // The last session asked for: a session's lines mostly come in runs, and this runs for every audit line.
-  let last: { server: string; sessionId: string | null; state: SessionState } | null = null;
-  const peek = (server: string, sessionId: string | null): SessionState | undefined => {
+  let last: { server: string; sessionId: string | null; state: PrivilegeSession } | null = null;
+  const peek = (server: string, sessionId: string | null): PrivilegeSession | undefined => {
     if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
     return sessions.get(server)?.get(sessionId ?? '');
   };
-  const stateOf = (server: string, sessionId: string | null): SessionState => {
+  const stateOf = (server: string, sessionId: string | null): PrivilegeSession => {
     let s = peek(server, sessionId);
     if (!s) {
       s = { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null };
@@ -155,7 +156,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     });
   };
 
-  const endTx = (s: SessionState, rolledBack: boolean): void => {
+  const endTx = (s: PrivilegeSession, rolledBack: boolean): void => {
     s.inTx = false;
     s.aborted = false;
     // New arrays only when used (nothing else holds these, and most transactions leave both empty).
@@ -166,13 +167,13 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   };
 
   /** An aborted transaction can run nothing: a change seen afterwards means it ended unseen. */
-  const closeAbortedTx = (entry: ParsedEntry, s: SessionState): void => {
+  const closeAbortedTx = (entry: ParsedEntry, s: PrivilegeSession): void => {
     if (!s.aborted) return;
     mark(entry, s.txChanges, 'aborted');
     endTx(s, true);
   };
 
-  const applyTx = (entry: ParsedEntry, s: SessionState, tx: TransactionOp): void => {
+  const applyTx = (entry: ParsedEntry, s: PrivilegeSession, tx: TransactionOp): void => {
     switch (tx.op) {
       case 'begin':
         closeAbortedTx(entry, s); // the aborted transaction before it ended without a logged COMMIT/ROLLBACK
@@ -214,7 +215,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     }
   };
 
-  const build = (entry: ParsedEntry, s: SessionState, c: StatementChange, userName: string | null, statement: string): PrivilegeChange => {
+  const build = (entry: ParsedEntry, s: PrivilegeSession, c: StatementChange, userName: string | null, statement: string): PrivilegeChange => {
     const actor = s.sessionAuth ?? userName;
     const current = s.role ?? actor;
     const resolve = (name: string | null): string | null => {
@@ -250,7 +251,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   };
 
   /** Turns events into rows, keeping transaction state and the current role in step. */
-  const play = (entry: ParsedEntry, s: SessionState, events: StatementEvent[], userName: string | null, statement: string): PrivilegeChange[] => {
+  const play = (entry: ParsedEntry, s: PrivilegeSession, events: StatementEvent[], userName: string | null, statement: string): PrivilegeChange[] => {
     const out: PrivilegeChange[] = [];
     for (const e of events) {
       if (e.kind === 'transaction') {
@@ -300,7 +301,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     return pending.changes;
   };
 
-  const isDuplicate = (s: SessionState, audit: Extract<ParsedEntry, { kind: 'audit' }>['audit'], text: string): boolean => {
+  const isDuplicate = (s: PrivilegeSession, audit: Extract<ParsedEntry, { kind: 'audit' }>['audit'], text: string): boolean => {
     const p = s.pending;
     if (!p) return false;
     const core = text.replace(/\s*<REDACTED>\s*$/, '').replace(/;\s*$/, '').trim();
@@ -318,7 +319,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     return true;
   };
 
-  const rememberEntraCall = (s: SessionState, pending: Pending, statementId: number | null): void => {
+  const rememberEntraCall = (s: PrivilegeSession, pending: Pending, statementId: number | null): void => {
     const created = pending.changes.find((c) => c.action === 'create-role');
     if (!created?.roleName || !ENTRA_CALL.test(pending.raw)) return;
     const said = new Map<string, string | null>();
@@ -327,7 +328,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   };
 
   /** Of the changes a statement run by an Entra function makes, those its call did not already say. */
-  const newToEntraCall = (s: SessionState, a: Extract<ParsedEntry, { kind: 'audit' }>['audit'], ev: StatementEvent[]): StatementEvent[] => {
+  const newToEntraCall = (s: PrivilegeSession, a: Extract<ParsedEntry, { kind: 'audit' }>['audit'], ev: StatementEvent[]): StatementEvent[] => {
     const call = s.entraCall;
     if (!call || a.substatementId <= 1 || (call.statementId !== null && call.statementId !== a.statementId)) return ev;
     return ev.filter((e) => {

@@ -1,4 +1,4 @@
-import type { SecretFinding } from '../../parse/redact/secret-finding.js';
+import type { SecretFinding } from '../../redact/secret-finding.js';
 
 /**
  * What one statement changes, before the analyzer knows who, where and when. One value per atomic

@@ -7,12 +7,12 @@
 import './wasm-baseline-compiler.js';
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node, RoleSpec, DefElem, GrantStmt } from 'libpg-query';
-import { ParseError } from '../../decode/log-record.js';
+import { ParseError } from '../../contracts/log-record.js';
 import type { StatementChange, PrivilegeAction } from './privilege-change.js';
 import { passwordStrength } from './password-strength.js';
 import { settingValue, isSecurityParameter } from './security-parameters.js';
 import { entraCallChanges, entraLabelChanges, type EntraChange } from './entra-principals.js';
-import { redactSettingValue, SECRET_HINT } from '../../parse/redact/index.js';
+import { redactSettingValue, SECRET_HINT } from '../../redact/index.js';
 
 export interface StatementContext {
   /** pgaudit cut the text at `PASSWORD <REDACTED>`. */

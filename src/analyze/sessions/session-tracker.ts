@@ -5,6 +5,7 @@
  * yet stays null here and the store fills it in when the session's lines arrive (late attribution).
  */
 import type { ParsedEntry, SessionFact } from '../../parse/parsed-entry.js';
+import { sessionKey } from '../../contracts/session-key.js';
 
 export interface SessionState {
   server: string;
@@ -61,12 +62,12 @@ export class SessionTracker {
     state.clientAddr ??= this.strings.of(record.clientAddr);
     state.applicationName ??= this.strings.of(record.applicationName);
     this.changed.add(state);
-    if (fact.event === 'disconnected') this.noteEnded(key(record.server, record.sessionId));
+    if (fact.event === 'disconnected') this.noteEnded(sessionKey(record.server, record.sessionId));
   }
 
   /** What is known now about the session of a record; the record's own prefix fields win. */
   attribute(record: { server: string; sessionId: string | null; userName: string | null; databaseName: string | null; clientAddr: string | null; applicationName: string | null }): Attribution {
-    const state = record.sessionId === null ? undefined : this.sessions.get(key(record.server, record.sessionId));
+    const state = record.sessionId === null ? undefined : this.sessions.get(sessionKey(record.server, record.sessionId));
     return {
       userName: record.userName ?? state?.userName ?? null,
       databaseName: record.databaseName ?? state?.databaseName ?? null,
@@ -83,7 +84,7 @@ export class SessionTracker {
   }
 
   private getOrCreate(server: string, sessionId: string, pid: number | null): SessionState {
-    const k = key(server, sessionId);
+    const k = sessionKey(server, sessionId);
     let state = this.sessions.get(k);
     if (!state) {
       const fromId = sessionIdParts(sessionId);
@@ -171,9 +172,6 @@ export function sessionIdParts(sessionId: string): { startedAt: Date; pid: numbe
   return { startedAt: new Date(parseInt(m[1]!, 16) * 1000), pid: parseInt(m[2]!, 16) };
 }
 
-function key(server: string, sessionId: string): string {
-  return `${server}\u0000${sessionId}`;
-}
 
 /**
  * Copies of the strings sessions keep, each distinct value once. A value parsed out of a log line is often a

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { requireTimeOrAgo } from '../../config/duration.js';
+import { requireTimeOrAgo } from '../../contracts/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { openQueryTarget } from '../../query/query-target.js';

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { parseDuration, requireTimeOrAgo } from '../../config/duration.js';
+import { parseDuration, requireTimeOrAgo } from '../../contracts/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { createLogger } from '../../logging/logger.js';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../parse/prefix/compile-prefix.js';
+import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { runBackfill, type BackfillScope } from '../../sources/loganalytics/backfill.js';
 import { LOG_ANALYTICS_TABLES, validateServerName, type LogAnalyticsTable } from '../../sources/loganalytics/log-analytics-tables.js';

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { requireTimeOrAgo } from '../../config/duration.js';
+import { requireTimeOrAgo } from '../../contracts/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { EXPORT_TIME_COLUMNS, exportSql, isExportTable } from '../../query/export-tables.js';
 import { openQueryTarget } from '../../query/query-target.js';

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
 import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js';
 import { createLogger } from '../../logging/logger.js';
-import { AZURE_LOG_LINE_PREFIX, validatePrefix } from '../../parse/prefix/compile-prefix.js';
+import { AZURE_LOG_LINE_PREFIX, validatePrefix } from '../../decode/prefix/compile-prefix.js';
 import { ingestFiles } from '../../pipeline/ingest-files.js';
 import { loadRunConfig } from '../../config/run-config.js';
 import { createDetector } from '../../detect/index.js';

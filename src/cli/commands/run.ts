@@ -13,7 +13,7 @@ export const runCommand = new Command('run')
     const config = await loadRunConfig(opts.config);
     log.info({ config: describeConfig(config) }, 'starting');
     // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.
-    const { startMainJob } = await import('../../main-job/start-main-job.js');
+    const { startMainJob } = await import('../../run/start-main-job.js');
     let job;
     try {
       job = await startMainJob(config, log);

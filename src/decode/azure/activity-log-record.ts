@@ -7,8 +7,8 @@
  * The record is redacted first, so neither a row nor a dead letter ever holds a body's password.
  * Records about resources other than PostgreSQL servers are skipped and counted by resource type.
  */
-import type { ControlPlaneEvent, ControlPlaneStatus } from '../control-plane-event.js';
-import type { DecodeResult } from '../log-record.js';
+import type { ControlPlaneEvent, ControlPlaneStatus } from '../../contracts/control-plane-event.js';
+import type { DecodeResult } from '../../contracts/log-record.js';
 import { isObject, operationRow } from './postgres-operations.js';
 import { parseJson, redactJson } from './redact-json.js';
 import { parseResourceId, postgresServerOf, resourceTypeOf } from './resource-id.js';

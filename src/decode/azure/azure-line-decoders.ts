@@ -1,6 +1,6 @@
 import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
-import type { DecodeResult } from '../log-record.js';
-import type { CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import type { DecodeResult } from '../../contracts/log-record.js';
+import type { CompiledPrefix } from '../prefix/compile-prefix.js';
 import { nestsDeeperThan, tooDeepReason } from '../json-depth.js';
 import { decodeAzureRecord, decodeEventBody } from './azure-record.js';
 

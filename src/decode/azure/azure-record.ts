@@ -5,9 +5,9 @@
  * depends on order. Unknown fields are ignored; unknown categories are skipped and counted. Activity Log
  * records are recognized by their shape and decoded by activity-log-record.ts.
  */
-import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js';
-import type { DecodeResult, LogRecord } from '../log-record.js';
-import { splitLevel, type CompiledPrefix, type PrefixMatch } from '../../parse/prefix/compile-prefix.js';
+import { parsePostgresTimestamp } from '../prefix/postgres-timestamp.js';
+import type { DecodeResult, LogRecord } from '../../contracts/log-record.js';
+import { splitLevel, type CompiledPrefix, type PrefixMatch } from '../prefix/compile-prefix.js';
 import { decodeActivityLogRecord, isActivityLogRecord } from './activity-log-record.js';
 import { nestsDeeperThan, stringifyShallow, tooDeepReason } from '../json-depth.js';
 

@@ -3,7 +3,7 @@
  * and how each reads the value that was asked for from a request (or response) body. Operation names are
  * compared lowercase, with Flexible Server (`flexibleservers`) and Single Server (`servers`) alike.
  */
-import type { ControlPlaneAction } from '../control-plane-event.js';
+import type { ControlPlaneAction } from '../../contracts/control-plane-event.js';
 
 type Json = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  * `AccountKey=` and SAS signatures). Bodies that Azure nests as JSON text (`requestbody`, `responseBody`) are
  * parsed and redacted the same way, then written back as text.
  */
-import { REDACTED, redactConnectionString, redactSecrets, SECRET_JSON_KEY as SECRET_KEY } from '../../parse/redact/index.js';
+import { REDACTED, redactConnectionString, redactSecrets, SECRET_JSON_KEY as SECRET_KEY } from '../../redact/index.js';
 
 /** Deeper than any real body: a guard against hostile input, not a limit that real records reach. */
 const MAX_DEPTH = 32;

@@ -3,8 +3,8 @@
  * the config enum and the registry below.
  */
 import type { LineDecoder } from '../../sources/source-line.js';
-import type { DecodeResult } from '../log-record.js';
-import type { CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import type { DecodeResult } from '../../contracts/log-record.js';
+import type { CompiledPrefix } from '../prefix/compile-prefix.js';
 import { createAzureNdjsonLineDecoder, createEventHubsLineDecoder } from '../azure/index.js';
 import { createCsvlogDecoder } from '../postgres/csvlog-decoder.js';
 import { createJsonlogDecoder } from '../postgres/jsonlog-decoder.js';

@@ -9,10 +9,10 @@
  * The message gets ` at character N` appended from query_pos / internal_query_pos, as PostgreSQL
  * renders it in stderr (and so in Azure's messages), so the same event reads the same from every source.
  */
-import type { DecodeResult, LogRecord } from '../log-record.js';
+import type { DecodeResult, LogRecord } from '../../contracts/log-record.js';
 import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
-import { isMainLevel } from '../../parse/prefix/log-level.js';
-import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js';
+import { isMainLevel } from '../prefix/log-level.js';
+import { parsePostgresTimestamp } from '../prefix/postgres-timestamp.js';
 import { countQuotes, splitCsvRecord } from './csv-record.js';
 import { splitHostPort } from './connection-from.js';
 import { withCursorPosition } from './cursor-position.js';

@@ -8,10 +8,10 @@
  * A missing `state_code` is `00000`: jsonlog.c leaves the key out exactly when the code is 0, which
  * csvlog and Azure print as `00000`. The message gets ` at character N` appended as in stderr.
  */
-import type { DecodeResult, LogRecord } from '../log-record.js';
+import type { DecodeResult, LogRecord } from '../../contracts/log-record.js';
 import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
-import { isMainLevel } from '../../parse/prefix/log-level.js';
-import { parsePostgresTimestamp } from '../../parse/prefix/postgres-timestamp.js';
+import { isMainLevel } from '../prefix/log-level.js';
+import { parsePostgresTimestamp } from '../prefix/postgres-timestamp.js';
 import { withCursorPosition } from './cursor-position.js';
 
 export interface JsonlogDecoderOptions {

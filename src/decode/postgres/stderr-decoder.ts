@@ -13,10 +13,10 @@
  * - Anything else is a dead letter; decoding goes on with the next line.
  * An entry is emitted only when the next entry starts (or at flush): until then `pendingStart()` is its offset.
  */
-import type { DecodeResult, LogRecord } from '../log-record.js';
+import type { DecodeResult, LogRecord } from '../../contracts/log-record.js';
 import type { LineDecoder, SourceLine } from '../../sources/source-line.js';
-import type { CompiledPrefix, PrefixMatch } from '../../parse/prefix/compile-prefix.js';
-import { isMainLevel, isSubLevel, type SubLevel } from '../../parse/prefix/log-level.js';
+import type { CompiledPrefix, PrefixMatch } from '../prefix/compile-prefix.js';
+import { isMainLevel, isSubLevel, type SubLevel } from '../prefix/log-level.js';
 
 export interface StderrDecoderOptions {
   prefix: CompiledPrefix;

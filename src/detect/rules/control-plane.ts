@@ -6,7 +6,7 @@
  * (request-joiner.ts); rules that do not need the value judge the outcome as it arrives.
  */
 import { z } from 'zod';
-import type { ControlPlaneAction, ControlPlaneEvent } from '../../decode/control-plane-event.js';
+import type { ControlPlaneAction, ControlPlaneEvent } from '../../contracts/control-plane-event.js';
 import type { BatchFacts } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { TURNED_DOWN } from './audit-tampering.js';

@@ -28,7 +28,7 @@ import {
 } from '@azure/event-hubs';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
-import { redactConnectionString } from '../../parse/redact/connection-string.js';
+import { redactConnectionString } from '../../redact/connection-string.js';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
 import { blobCheckpointStore, openBlobContainer } from './checkpoint-store.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfigInput } from './eventhubs-config.js';

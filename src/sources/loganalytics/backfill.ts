@@ -11,9 +11,9 @@
 import { LogsQueryResultStatus, type LogsQueryClient } from '@azure/monitor-query-logs';
 import type { Logger } from 'pino';
 import { decodeAzureRecord } from '../../decode/azure/azure-record.js';
-import type { DecodeResult, LogRecord } from '../../decode/log-record.js';
+import type { DecodeResult, LogRecord } from '../../contracts/log-record.js';
 import { parseRecord } from '../../parse/parse-record.js';
-import type { CompiledPrefix } from '../../parse/prefix/compile-prefix.js';
+import type { CompiledPrefix } from '../../decode/prefix/compile-prefix.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { AuditStore } from '../../store/audit-store.js';
 import { buildWindowQuery, rowsToAzureRecords, type LogAnalyticsTable, type ResultTable } from './log-analytics-tables.js';

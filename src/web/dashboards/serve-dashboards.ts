@@ -9,7 +9,7 @@ import { confineDatabase } from '../../query/confine-database.js';
 import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
-import { processIsAlive, readDiscoveryFile } from '../api-discovery.js';
+import { processIsAlive, readDiscoveryFile } from '../../contracts/query-api-discovery.js';
 import { startOpsServer } from '../ops-server.js';
 import { createDashboardRoutes } from './dashboard-routes.js';
 import { resolveUiToken } from './ui-token.js';

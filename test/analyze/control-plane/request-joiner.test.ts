@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestJoiner } from '../../../src/analyze/control-plane/request-joiner.js';
-import type { ControlPlaneEvent } from '../../../src/decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../../../src/contracts/control-plane-event.js';
 
 const T0 = Date.parse('2026-11-21T03:05:00Z');
 

@@ -1,4 +1,4 @@
-import type { LogRecord } from '../../../src/decode/log-record.js';
+import type { LogRecord } from '../../../src/contracts/log-record.js';
 import type { ParsedEntry } from '../../../src/parse/parsed-entry.js';
 
 /** Builders of parsed entries of one session, one millisecond apart, in log order. */

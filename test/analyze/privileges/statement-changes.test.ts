@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeStatement, changesFromStatement, loadStatementParser } from '../../../src/analyze/privileges/statement-changes.js';
-import { ParseError } from '../../../src/decode/log-record.js';
+import { ParseError } from '../../../src/contracts/log-record.js';
 import { summarize } from './change-summary.js';
 
 before(() => loadStatementParser());

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { SessionTracker } from '../../../src/analyze/sessions/session-tracker.js';
-import type { DecodeResult } from '../../../src/decode/log-record.js';
+import type { DecodeResult } from '../../../src/contracts/log-record.js';
 import { parseRecord } from '../../../src/parse/parse-record.js';
 import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../../src/store/audit-store.js';

@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeAzureRecord } from '../../../src/decode/azure/index.js';
-import type { ControlPlaneEvent } from '../../../src/decode/control-plane-event.js';
-import type { DecodeResult } from '../../../src/decode/log-record.js';
-import { compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import type { ControlPlaneEvent } from '../../../src/contracts/control-plane-event.js';
+import type { DecodeResult } from '../../../src/contracts/log-record.js';
+import { compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 import { activityRecord, serverResourceId } from '../../support/activity-log-records.js';
 
 const ctx = { source: 'test', position: '0', prefix: compilePrefix('%t-%c-') };

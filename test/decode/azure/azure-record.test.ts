@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeAzureRecord, decodeEventBody } from '../../../src/decode/azure/index.js';
-import { compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 
 const ctx = { source: 'eventhubs:hub/0', position: '42', prefix: compilePrefix('%t-%c-') };
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEventBody } from '../../../src/decode/azure/index.js';
-import { compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 
 const ctx = { source: 'eventhubs:hub/0', position: '17', prefix: compilePrefix('%t-%c-') };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createCsvlogDecoder } from '../../../src/decode/postgres/csvlog-decoder.js';
 import { splitCsvRecord } from '../../../src/decode/postgres/csv-record.js';
 import { splitHostPort } from '../../../src/decode/postgres/connection-from.js';
-import type { LogRecord } from '../../../src/decode/log-record.js';
+import type { LogRecord } from '../../../src/contracts/log-record.js';
 import { decodeAll, fixtureLines, linesOf } from './decode-lines.js';
 
 const decoder = (maxRecordBytes?: number) =>

@@ -1,6 +1,6 @@
 /** Test helpers: split text into SourceLines with real byte offsets, and run a decoder over them. */
 import { readFileSync } from 'node:fs';
-import type { DecodeResult, DeadLetter, LogRecord } from '../../../src/decode/log-record.js';
+import type { DecodeResult, DeadLetter, LogRecord } from '../../../src/contracts/log-record.js';
 import type { LineDecoder, SourceLine } from '../../../src/sources/source-line.js';
 
 export const FIXTURES = new URL('../../fixtures/postgres-logs/', import.meta.url);

@@ -4,11 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 import { createStderrDecoder } from '../../../src/decode/postgres/stderr-decoder.js';
 import { createCsvlogDecoder } from '../../../src/decode/postgres/csvlog-decoder.js';
 import { createJsonlogDecoder } from '../../../src/decode/postgres/jsonlog-decoder.js';
-import type { LogRecord } from '../../../src/decode/log-record.js';
+import type { LogRecord } from '../../../src/contracts/log-record.js';
 import { decodeAll, fixtureLines } from './decode-lines.js';
 
 const RUNS = [

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createJsonlogDecoder } from '../../../src/decode/postgres/jsonlog-decoder.js';
-import type { LogRecord } from '../../../src/decode/log-record.js';
+import type { LogRecord } from '../../../src/contracts/log-record.js';
 import { decodeAll, fixtureLines, linesOf } from './decode-lines.js';
 
 const decoder = () => createJsonlogDecoder({ server: 'pg-json', source: 'postgresql.json' });

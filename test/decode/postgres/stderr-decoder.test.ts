@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 import { createStderrDecoder } from '../../../src/decode/postgres/stderr-decoder.js';
-import type { LogRecord } from '../../../src/decode/log-record.js';
+import type { LogRecord } from '../../../src/contracts/log-record.js';
 import { decodeAll, fixtureLines, linesOf } from './decode-lines.js';
 
 const decoderFor = (prefix: string) =>

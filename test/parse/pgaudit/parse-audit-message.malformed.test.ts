@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ParseError } from '../../../src/decode/log-record.js';
+import { ParseError } from '../../../src/contracts/log-record.js';
 import { isAuditMessage, parseAuditMessage } from '../../../src/parse/pgaudit/index.js';
 
 const MALFORMED: { name: string; text: string; reason: RegExp }[] = [

@@ -6,7 +6,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import type { TokenCredential } from '@azure/core-auth';
 import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { decodeAzureRecord } from '../../../src/decode/azure/azure-record.js';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../../src/parse/prefix/compile-prefix.js';
+import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
 import { runBackfill, type BackfillOptions } from '../../../src/sources/loganalytics/backfill.js';
 import { buildWindowQuery, rowsToAzureRecords } from '../../../src/sources/loganalytics/log-analytics-tables.js';

@@ -3,14 +3,14 @@
  * poison batch aside to dead_letters), then tell health, metrics and the alert delivery.
  */
 import type { Logger } from 'pino';
-import type { CompiledPrefix } from '../parse/prefix/compile-prefix.js';
+import type { CompiledPrefix } from '../decode/prefix/compile-prefix.js';
 import { commitWithRetry, type BatchRetryPolicy } from '../pipeline/batch-retry.js';
 import { ingestHubBatch } from '../pipeline/ingest-hub-batch.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { quarantineHubBatch } from '../pipeline/quarantine-batch.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { PipelineMetrics } from '../web/metrics.js';
-import type { HealthBook } from './health-book.js';
+import type { HealthBook } from '../web/health-book.js';
 
 export interface BatchHandlerOptions {
   pipeline: IngestPipeline;

@@ -13,10 +13,10 @@ import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pino from 'pino';
 import { alertingConfigSchema, createSinks, startAlertDelivery, type AlertDelivery } from '../../src/alert/index.js';
-import { createBatchHandler } from '../../src/main-job/batch-handler.js';
-import { assessReadiness, HealthBook } from '../../src/main-job/health-book.js';
-import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/parse/prefix/compile-prefix.js';
-import type { BatchObserver } from '../../src/pipeline/committed-batch.js';
+import { createBatchHandler } from '../../src/run/batch-handler.js';
+import { assessReadiness, HealthBook } from '../../src/web/health-book.js';
+import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
+import type { InTransactionWriter } from '../../src/detect/written-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';
 import { startEventHubsSource, type EventHubsSubscription } from '../../src/sources/eventhubs/index.js';
@@ -44,7 +44,7 @@ function body(message: string): unknown {
 }
 
 /** A rule with a bug: it throws on one input, on every attempt. */
-const throwsOnPoison: BatchObserver = {
+const throwsOnPoison: InTransactionWriter = {
   async inTransaction(_connection, batch) {
     if (batch.entries.some((entry) => entry.record.message.includes('POISON'))) throw new TypeError("Cannot read properties of undefined (reading 'role')");
   },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseEpochSeconds, parsePostgresTimestamp } from '../../../src/parse/prefix/postgres-timestamp.js';
+import { parseEpochSeconds, parsePostgresTimestamp } from '../../../src/decode/prefix/postgres-timestamp.js';
 
 const CASES: [string, string | null][] = [
   ['2026-11-24 14:55:15.123 UTC', '2026-11-24T14:55:15.123Z'],

@@ -1,5 +1,5 @@
 /** Password literals at the edges of PostgreSQL's md5 and SCRAM shapes, with what get_password_type says. */
-import type { PasswordType } from '../../../src/parse/redact/password-type.js';
+import type { PasswordType } from '../../src/redact/password-type.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64'); // 32 bytes: 44 characters, one `=`
 const SALT = Buffer.from('0123456789abcdef').toString('base64');

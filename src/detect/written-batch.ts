@@ -3,13 +3,14 @@ import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.j
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 
 /**
- * What one batch brought, as later stages (detection) see it. Text is redacted; `rawStatement` fields
- * of entries are unredacted and must not be stored or logged.
+ * Detection's input: what one batch brought, handed over after its rows are written into the batch's open
+ * transaction and before COMMIT (so not yet committed: what detection writes commits or rolls back with it).
+ * Text is redacted; `rawStatement` fields of entries are unredacted and must not be stored or logged.
  */
-export interface CommittedBatch {
+export interface WrittenBatch {
   /** The entries some observer keeps (`keepsEntry`), in log order; `attributions` are theirs. */
   entries: readonly ParsedEntry[];
   /** Who entries[i] is attributed to when the batch was built (null fields: not known yet). */
@@ -28,11 +29,11 @@ export interface CommittedBatch {
 }
 
 /**
- * A stage that runs inside the batch's transaction, after its rows are appended: what it writes
- * (alerts) commits or rolls back with the batch, so a crash never loses or doubles it.
+ * Detection as the pipeline drives it: a stage that runs inside the batch's transaction, after its rows are
+ * appended: what it writes (alerts) commits or rolls back with the batch, so a crash never loses or doubles it.
  */
-export interface BatchObserver {
-  inTransaction(connection: DuckDBConnection, batch: CommittedBatch): Promise<void>;
-  /** Whether it reads this entry from `CommittedBatch.entries`; without it, every entry is kept for it. */
+export interface InTransactionWriter {
+  inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void>;
+  /** Whether it reads this entry from `WrittenBatch.entries`; without it, every entry is kept for it. */
   keepsEntry?(entry: ParsedEntry): boolean;
 }

@@ -4,8 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPostgres, type PgServer } from '../../support/postgres-server.js';
-import { passwordType, type PasswordType } from '../../../src/parse/redact/password-type.js';
+import { startPostgres, type PgServer } from '../support/postgres-server.js';
+import { passwordType, type PasswordType } from '../../src/redact/password-type.js';
 import { PASSWORD_TYPE_CASES } from './password-type-cases.js';
 
 describe('passwordType agrees with a real PostgreSQL', () => {

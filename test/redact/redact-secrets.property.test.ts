@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { redactSecrets, redactParameters, SECRET_HINT } from '../../../src/parse/redact/index.js';
+import { redactSecrets, redactParameters, SECRET_HINT } from '../../src/redact/index.js';
 
 const REDACTED = '<REDACTED>';
 

@@ -14,7 +14,7 @@ import type { RunConfig } from '../config/run-config.js';
 import { createSinks, startAlertDelivery } from '../alert/index.js';
 import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
 import { createDetector } from '../detect/index.js';
-import { compilePrefix } from '../parse/prefix/compile-prefix.js';
+import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
@@ -30,7 +30,7 @@ import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { createBatchHandler } from './batch-handler.js';
-import { assessReadiness, HealthBook } from './health-book.js';
+import { assessReadiness, HealthBook } from '../web/health-book.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
 const SCHEDULED_RULES_EVERY_MS = 60 * 60_000;

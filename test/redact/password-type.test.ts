@@ -5,9 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { passwordType } from '../../../src/parse/redact/password-type.js';
-import { passwordStrength } from '../../../src/analyze/privileges/password-strength.js';
-import { changesFromStatement, loadStatementParser } from '../../../src/analyze/privileges/statement-changes.js';
+import { passwordType } from '../../src/redact/password-type.js';
+import { passwordStrength } from '../../src/analyze/privileges/password-strength.js';
+import { changesFromStatement, loadStatementParser } from '../../src/analyze/privileges/statement-changes.js';
 import { PASSWORD_TYPE_CASES } from './password-type-cases.js';
 
 describe('passwordType follows get_password_type', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assessReadiness, HealthBook, withoutPaths } from '../../src/main-job/health-book.js';
+import { assessReadiness, HealthBook, withoutPaths } from '../../src/web/health-book.js';
 
 const thresholds = { partitionFailingMs: 60_000, sinkFailingMs: 300_000 };
 const t0 = new Date('2026-12-01T10:00:00Z');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets, redactParameters, formatSecretArguments } from '../../../src/parse/redact/index.js';
+import { redactSecrets, redactParameters, formatSecretArguments } from '../../src/redact/index.js';
 
 interface Case {
   name: string;

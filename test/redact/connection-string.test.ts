@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from '../../../src/parse/redact/index.js';
+import { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from '../../src/redact/index.js';
 
 const CASES: Array<[string, string, string]> = [
   [

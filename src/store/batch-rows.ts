@@ -1,4 +1,4 @@
-import type { DeadLetter, LogRecord } from '../decode/log-record.js';
+import type { DeadLetter, LogRecord } from '../contracts/log-record.js';
 import type { AuditEntry } from '../parse/pgaudit/audit-entry.js';
 import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
@@ -6,15 +6,16 @@ import { isLocalClient } from '../analyze/sessions/local-client.js';
 import { ColumnarTable } from './columnar-table.js';
 import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
 import { rendersAuditMessage } from '../parse/pgaudit/index.js';
-import type { ControlPlaneEvent } from '../decode/control-plane-event.js';
+import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
+import { sessionKey } from '../contracts/session-key.js';
 
 /** Dead letters keep enough of the input to diagnose it, not a runaway line in full. */
 const MAX_DEAD_LETTER_RAW = 64 * 1024;
 
 /** The rows of one source batch, gathered column-wise; the store commits them with the batch's position. */
-export class StoreBatch {
+export class BatchRows {
   readonly logLines = new ColumnarTable('log_lines', LOG_LINES);
   readonly auditEvents = new ColumnarTable('audit_events', AUDIT_EVENTS);
   readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
@@ -96,7 +97,7 @@ export class StoreBatch {
 
   setSessions(states: readonly SessionState[]): void {
     for (const s of states) {
-      this.sessionKeys.add(`${s.server}\u0000${s.sessionId}`);
+      this.sessionKeys.add(sessionKey(s.server, s.sessionId));
       this.sessions.push([
         s.server, s.sessionId, s.pid, s.startedAt, s.endedAt, s.userName, s.databaseName, s.applicationName, s.clientAddr,
         s.clientPort, s.authMethod, s.authIdentity, s.ssl, s.sslProtocol, s.sslCipher, s.replication,
@@ -106,7 +107,7 @@ export class StoreBatch {
   }
 
   private markUnattributed(server: string, sessionId: string): void {
-    this.unattributed.set(`${server}\u0000${sessionId}`, { server, sessionId });
+    this.unattributed.set(sessionKey(server, sessionId), { server, sessionId });
   }
 }
 

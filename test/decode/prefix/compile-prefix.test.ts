@@ -6,7 +6,7 @@ import {
   splitLevel,
   validatePrefix,
   type PrefixMatch,
-} from '../../../src/parse/prefix/compile-prefix.js';
+} from '../../../src/decode/prefix/compile-prefix.js';
 
 const at = (iso: string): Date => new Date(iso);
 

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets } from '../../../src/parse/redact/index.js';
+import { redactSecrets } from '../../src/redact/index.js';
 
 const S = 'S3cr3tVal';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDuration, parseTimeOrAgo } from '../../src/config/duration.js';
+import { parseDuration, parseTimeOrAgo } from '../../src/contracts/duration.js';
 
 const CASES: [string, number | null][] = [
   ['7 days', 7 * 86_400_000], ['36h', 36 * 3_600_000], ['90m', 90 * 60_000], ['2w', 14 * 86_400_000],
