@@ -3,6 +3,7 @@
  * (DuckDB then refuses every other process, even a reader), that process's query API found through the
  * discovery file next to the store. Callers (query, shell, export) see one interface.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../web/api-discovery.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
@@ -17,7 +18,13 @@ export interface QueryTarget {
   close(): Promise<void>;
 }
 
+/** Reading or acknowledging needs a store that exists: opening a missing one would create an empty one, or fail in DuckDB's words. */
+export function assertStoreExists(dbPath: string): void {
+  if (!existsSync(dbPath)) throw new Error(`no store at ${dbPath}: run \`auditduck ingest\` (or \`auditduck run\`) first, or pass --db (or set AUDITDUCK_DB) to name the store`);
+}
+
 export async function openQueryTarget(dbPath: string): Promise<QueryTarget> {
+  assertStoreExists(dbPath);
   try {
     const db = await openDatabase(dbPath, { readOnly: true });
     return {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { requireTimeOrAgo } from '../../config/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
-import { openQueryTarget } from '../../query/query-target.js';
+import { assertStoreExists, openQueryTarget } from '../../query/query-target.js';
 import { acknowledgeAlerts } from '../../detect/acknowledge-alerts.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 
@@ -30,6 +30,7 @@ const ackCommand = new Command('ack')
       return id;
     });
     const dbPath = resolveDbPath(opts.db);
+    assertStoreExists(dbPath);
     let db;
     try {
       db = await openDatabase(dbPath);
