@@ -5,6 +5,9 @@
  * finishes the batch in flight, commits it, releases the partitions and closes the store, within
  * `operations.shutdownTimeoutMs`. A start that fails undoes what it started and throws.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
@@ -15,11 +18,14 @@ import { compilePrefix } from '../parse/prefix/compile-prefix.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
+import { confineDatabase } from '../query/confine-database.js';
+import { queryLimitsFromEnv, type QueryLimits } from '../query/query-limits.js';
+import { ReadOnlySession } from '../query/read-only-session.js';
 import { startSnapshotSchedule, type SnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { EventsLost, PartitionMetrics } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
-import { createDashboardRoutes, ReadSession, resolveUiToken } from '../web/dashboards/index.js';
+import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
@@ -53,10 +59,12 @@ const PROGRESS_EVERY_MS = 60_000;
 const CLOSE_RESERVE_MS = 1_000;
 
 export async function startMainJob(config: RunConfig, log: Logger): Promise<MainJob> {
+  // Read before anything opens: a bad AUDITDUCK_QUERY_TIMEOUT or _MAX_ROWS stops the start with nothing to undo.
+  const queryLimits = queryLimitsFromEnv();
   // What has been started, undone in reverse order when a later step of the start fails.
   const undo: (() => Promise<unknown> | void)[] = [];
   try {
-    return await start(config, log, undo);
+    return await start(config, log, undo, queryLimits);
   } catch (error) {
     for (const step of undo.reverse()) {
       try {
@@ -69,7 +77,7 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
   }
 }
 
-async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknown> | void)[]): Promise<MainJob> {
+async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknown> | void)[], queryLimits: QueryLimits): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
   undo.push(() => store.close());
   const detector = createDetector(config.detection);
@@ -119,10 +127,14 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   };
 
   // The query API gets a connection of its own: statements on one connection share its transaction.
+  // From here on the instance reads and writes no file but the store and the API's export folder.
+  const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-files-'));
+  undo.push(() => rm(exportDir, { recursive: true, force: true }));
+  await confineDatabase(store.db.connection, { writableDirs: [exportDir] });
   const queryConnection = await store.db.instance.connect();
   undo.push(() => closeConnection(queryConnection));
   const token = newApiToken();
-  const queryApi = await startQueryApi({ connection: queryConnection, port: 0, token });
+  const queryApi = await startQueryApi({ connection: queryConnection, exportDir, limits: queryLimits, port: 0, token });
   undo.push(() => queryApi.close());
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
   undo.push(() => removeDiscoveryFile(config.db));
@@ -174,7 +186,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   // The dashboards read on a connection of their own (the query API queues its requests on queryConnection);
   // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
   const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
-  const dashboardReads = dashboardConnection ? new ReadSession(dashboardConnection) : null;
+  const dashboardReads = dashboardConnection ? new ReadOnlySession(dashboardConnection, queryLimits) : null;
   if (dashboardConnection && dashboardReads) {
     undo.push(() => closeConnection(dashboardConnection));
     const ui = resolveUiToken(config.http.host);
@@ -236,7 +248,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         removeDiscoveryFile(config.db);
         // DuckDB blocks for good when a connection closes under a running statement: close only when all finished.
         clean = (await inTime(pipeline.drain(), 'the commit in flight')) && clean;
-        if (dashboardReads) clean = (await inTime(dashboardReads.idle(), 'the dashboard read in flight')) && clean;
+        if (dashboardReads) clean = (await inTime(dashboardReads.close(), 'the dashboard read in flight')) && clean;
         if (!clean) {
           log.error('stopping took longer than operations.shutdownTimeoutMs: exiting without closing the store (committed batches are safe; the batch in flight is read again)');
           return false;
@@ -244,6 +256,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         closeConnection(queryConnection);
         if (dashboardConnection) closeConnection(dashboardConnection);
         await store.close();
+        await rm(exportDir, { recursive: true, force: true });
         log.info('stopped');
         return true;
       })();

@@ -3,12 +3,18 @@
  * (DuckDB then refuses every other process, even a reader), that process's query API found through the
  * discovery file next to the store. Callers (query, shell, export) see one interface.
  */
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../web/api-discovery.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
-import { copyReadOnly, runReadOnly, type FileFormat, type QueryParams } from './read-only-query.js';
+import { confineDatabase } from './confine-database.js';
+import { queryLimitsFromEnv } from './query-limits.js';
+import type { FileFormat, QueryParams } from './read-only-query.js';
+import { ReadOnlySession } from './read-only-session.js';
 
 export interface QueryTarget {
   /** `local` (the file) or `api` (the running process). */
@@ -23,15 +29,35 @@ export function assertStoreExists(dbPath: string): void {
   if (!existsSync(dbPath)) throw new Error(`no store at ${dbPath}: run \`auditduck ingest\` (or \`auditduck run\`) first, or pass --db (or set AUDITDUCK_DB) to name the store`);
 }
 
-export async function openQueryTarget(dbPath: string): Promise<QueryTarget> {
+export interface QueryTargetOptions {
+  /** The one file `copyTo` may write; the confined store can write no other. */
+  outputFile?: string;
+}
+
+export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
   assertStoreExists(dbPath);
+  const limits = queryLimitsFromEnv();
+  const outputFile = opts.outputFile === undefined ? undefined : resolve(opts.outputFile);
   try {
     const db = await openDatabase(dbPath, { readOnly: true });
+    try {
+      await confineDatabase(db.connection, outputFile ? { writablePaths: [outputFile] } : {});
+    } catch (error) {
+      await closeDatabase(db);
+      throw error;
+    }
+    const session = new ReadOnlySession(db.connection, limits);
     return {
       via: 'local',
-      run: (sql, params = {}) => runReadOnly(db.connection, sql, params),
-      copyTo: (sql, params, file, format) => copyReadOnly(db.connection, sql, params, file, format),
-      close: () => closeDatabase(db),
+      run: (sql, params = {}) => session.run(sql, params),
+      copyTo: async (sql, params, file, format) => {
+        if (resolve(file) !== outputFile) throw new Error(`this query target was opened to write ${outputFile ?? 'no file'}, not ${file}`);
+        await session.copyTo(sql, params, outputFile, format);
+      },
+      close: async () => {
+        await session.close();
+        await closeDatabase(db);
+      },
     };
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
@@ -84,7 +110,8 @@ export function apiTarget(dbPath: string, api: ApiDiscovery): QueryTarget {
     run: async (sql, params = {}) => (await (await post({ sql, params, format: 'json' })).json()) as Rows,
     copyTo: async (sql, params, file, format) => {
       const response = await post({ sql, params, format });
-      await writeFile(file, Buffer.from(await response.arrayBuffer()));
+      if (!response.body) throw new Error(`the query API of process ${api.pid} sent no file`);
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(file));
     },
     close: async () => undefined,
   };

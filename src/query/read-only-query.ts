@@ -1,21 +1,29 @@
 /**
- * Runs user SQL without letting it change anything. Opening the file read-only is not enough: DuckDB still
- * lets a read-only connection ATTACH another file for writing, COPY to disk, INSTALL extensions or change
- * settings, and the query API shares the writer's database. So each statement is prepared (which runs
- * nothing) and only statement types that cannot write are executed.
+ * Runs user SQL without letting it change anything. Three layers, each enforced by DuckDB:
+ *
+ * 1. DuckDB's own parser classifies every statement (extract_statements + the prepared statement's type,
+ *    which runs nothing): only SELECT (also SHOW, DESCRIBE, SUMMARIZE, FROM-first, table PRAGMAs) and plain
+ *    EXPLAIN are executed. EXPLAIN ANALYZE executes its statement, and DuckDB calls it EXPLAIN all the same,
+ *    so an EXPLAIN is refused whenever the text holds ANALYZE or ANALYSE anywhere (a keyword cannot be split
+ *    by comments, and DuckDB has no unicode-escaped identifiers).
+ * 2. Every read runs in a READ ONLY transaction (see read-only-session.ts): writes, nextval included, fail.
+ * 3. The instance is confined (see confine-database.ts): no file outside the store can be read or written.
  */
 import { StatementType, VARCHAR, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Rows } from './format-rows.js';
 import { toPlain, type PlainValue } from './row-values.js';
 
-/** SELECT covers SHOW, DESCRIBE, SUMMARIZE, FROM-first queries and table-valued PRAGMAs such as table_info. */
 const READ_ONLY_TYPES: ReadonlySet<StatementType> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
 
-/** EXPLAIN ANALYZE executes its statement, so `EXPLAIN ANALYZE DELETE ...` would delete. Plain EXPLAIN only plans. */
-const EXPLAIN_ANALYZE = /\bexplain\s*(?:\(\s*)?analy[sz]e\b/i;
+/** Anywhere in the text: inside a comment or a string it refuses a harmless EXPLAIN, never misses a real one. */
+const MAY_ANALYZE = /analy[sz]e|u&/i;
 
 export class ReadOnlyViolation extends Error {
   override name = 'ReadOnlyViolation';
+}
+
+export class ResultTooLarge extends Error {
+  override name = 'ResultTooLarge';
 }
 
 export type QueryParams = Readonly<Record<string, string | null>>;
@@ -25,47 +33,63 @@ export async function prepareReadOnly(connection: DuckDBConnection, sql: string)
   const extracted = await connection.extractStatements(sql);
   if (extracted.count === 0) throw new Error('the SQL holds no statement');
   const prepared: DuckDBPreparedStatement[] = [];
-  for (let i = 0; i < extracted.count; i++) {
-    const statement = await extracted.prepare(i);
-    const type = statement.statementType;
-    if (!READ_ONLY_TYPES.has(type)) {
-      statement.destroySync();
-      throw new ReadOnlyViolation(
-        `refused: statement ${i + 1} is ${StatementType[type] ?? type}; queries are read-only (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN only). Use 'auditduck export' to write files.`,
-      );
+  try {
+    for (let i = 0; i < extracted.count; i++) {
+      const statement = await extracted.prepare(i);
+      prepared.push(statement);
+      const type = statement.statementType;
+      if (!READ_ONLY_TYPES.has(type)) {
+        throw new ReadOnlyViolation(
+          `refused: statement ${i + 1} is ${StatementType[type] ?? type}; queries are read-only (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN only). Use 'auditduck export' to write files.`,
+        );
+      }
+      if (type === StatementType.EXPLAIN && MAY_ANALYZE.test(sql)) {
+        throw new ReadOnlyViolation('refused: EXPLAIN ANALYZE runs its statement; use plain EXPLAIN (with no "analyze" anywhere in the text), or run the SELECT itself');
+      }
     }
-    if (type === StatementType.EXPLAIN && EXPLAIN_ANALYZE.test(sql)) {
-      statement.destroySync();
-      throw new ReadOnlyViolation('refused: EXPLAIN ANALYZE runs its statement; use plain EXPLAIN, or run the SELECT itself');
-    }
-    prepared.push(statement);
+  } catch (error) {
+    for (const statement of prepared) statement.destroySync();
+    throw error;
   }
   return prepared;
 }
 
 /**
- * Runs read-only SQL and returns the rows of its last statement. Parameters bind as VARCHAR by name
- * (`$since`), never spliced into the text; each statement gets the ones it names.
+ * Runs read-only SQL and returns the rows of its last statement, reading chunk by chunk and refusing a
+ * result past `maxRows` rows before it is held in memory. Parameters bind as VARCHAR by name (`$since`),
+ * never spliced into the text; each statement gets the ones it names.
  */
-export async function runReadOnly(connection: DuckDBConnection, sql: string, params: QueryParams = {}): Promise<Rows> {
+export async function runReadOnly(connection: DuckDBConnection, sql: string, params: QueryParams = {}, maxRows = Number.POSITIVE_INFINITY): Promise<Rows> {
   const statements = await prepareReadOnly(connection, sql);
   let result: Rows = { columns: [], rows: [] };
   try {
     for (const statement of statements) {
       bindByName(statement, params);
-      const reader = await statement.runAndReadAll();
-      const columns = reader.columnNames();
-      const rows = reader.getRowObjects().map((row) => {
-        const out: Record<string, PlainValue> = {};
-        for (const c of columns) out[c] = toPlain(row[c] ?? null);
-        return out;
-      });
-      result = { columns, rows };
+      result = await readCapped(statement, maxRows);
     }
   } finally {
     for (const statement of statements) statement.destroySync();
   }
   return result;
+}
+
+async function readCapped(statement: DuckDBPreparedStatement, maxRows: number): Promise<Rows> {
+  const result = await statement.stream();
+  const columns = result.columnNames();
+  const rows: Record<string, PlainValue>[] = [];
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    if (rows.length + chunk.rowCount > maxRows) {
+      throw new ResultTooLarge(
+        `the result has more than ${maxRows} rows (AUDITDUCK_QUERY_MAX_ROWS): narrow it (WHERE, LIMIT, GROUP BY), or write it to a file with --format parquet --output FILE`,
+      );
+    }
+    for (const row of chunk.getRowObjects(columns)) {
+      const out: Record<string, PlainValue> = {};
+      for (const c of columns) out[c] = toPlain(row[c] ?? null);
+      rows.push(out);
+    }
+  }
+  return { columns, rows };
 }
 
 function bindByName(statement: DuckDBPreparedStatement, params: QueryParams): void {
@@ -88,8 +112,9 @@ const COPY_OPTIONS = {
 
 /**
  * Writes the result of one read-only query to a file with DuckDB's COPY, which keeps column types
- * (timestamps stay timestamps in Parquet). The query is checked on its own first; the COPY around it is
- * built here, and must still parse as exactly one COPY statement.
+ * (timestamps stay timestamps in Parquet) and streams to disk (no row cap). The query is checked on its
+ * own first; the COPY around it is built here, and must still parse as exactly one COPY statement. The
+ * confined instance lets it write only where the caller allowed (the --output file, an export folder).
  */
 export async function copyReadOnly(connection: DuckDBConnection, sql: string, params: QueryParams, file: string, format: FileFormat): Promise<void> {
   const body = sql.trim().replace(/;+\s*$/, '');

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { allowedHosts, guardRequest } from './request-guard.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
@@ -33,7 +34,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     });
   });
 
+  const hosts = allowedHosts(opts.host);
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!guardRequest(req, res, hosts)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });

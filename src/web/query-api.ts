@@ -5,27 +5,35 @@
  *   POST /api/query   Authorization: Bearer <token>
  *   {"sql": "...", "params": {"name": "value"}, "format": "json" | "parquet" | "csv"}
  *   → 200 {"columns": [...], "rows": [...]} (rows as in `--format json`), or the file's bytes
- *   → 401 bad token · 403 a statement that could write · 400 bad request or SQL error
+ *   → 401 bad token · 403 a statement that could write, a foreign Host or Origin · 408 past the time limit
+ *   → 413 a body over 1 MiB, or a result over the row limit · 400 bad request or SQL error
  *
- * Give it a connection of its own (`await instance.connect()`), not the writer's: statements on one
- * connection share its transaction. Requests run one at a time, each inside a transaction that is always
- * rolled back, so even a statement that slipped past the type check could not change the store.
+ * Give it a connection of its own (`await instance.connect()`), not the writer's, on an instance confined
+ * by confineDatabase with `exportDir` writable: files for parquet/csv answers are written there and
+ * streamed back. Requests run one at a time through a ReadOnlySession (read-only transactions, time limit).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
-import { copyReadOnly, FILE_FORMATS, ReadOnlyViolation, runReadOnly } from '../query/read-only-query.js';
-import { readBody } from './request-body.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
+import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
+import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
+import { BodyTooLarge, readBody } from './request-body.js';
+import { allowedHosts, guardRequest } from './request-guard.js';
 
 export { removeDiscoveryFile, writeDiscoveryFile } from './api-discovery.js';
 
 export interface QueryApiOptions {
   connection: DuckDBConnection;
+  /** Where parquet/csv answers are written before they are sent; the confined instance must allow it. */
+  exportDir: string;
+  limits?: QueryLimits;
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -54,19 +62,16 @@ export function newApiToken(): string {
 export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   if (opts.token.length < 16) throw new Error('the query API token must be at least 16 characters');
   const expected = Buffer.from(`Bearer ${opts.token}`);
-  let queue: Promise<unknown> = Promise.resolve();
-  /** One request at a time: a DuckDB connection runs one statement at a time. */
-  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const session = new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
+  const host = opts.host ?? '127.0.0.1';
+  const hosts = allowedHosts(host);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!guardRequest(req, res, hosts)) return;
     if (req.url !== '/api/query') return send(res, 404, { error: 'not found: POST /api/query' });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const auth = Buffer.from(req.headers.authorization ?? '');
@@ -75,59 +80,54 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     try {
       body = JSON.parse(await readBody(req, MAX_BODY_BYTES));
     } catch (error) {
+      if (error instanceof BodyTooLarge) return send(res, 413, { error: error.message }, { connection: 'close' });
       return send(res, 400, { error: `the body must be JSON {sql, params, format}: ${(error as Error).message}` });
     }
     const parsed = RequestSchema.safeParse(body);
     if (!parsed.success) return send(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
     const { sql, params, format } = parsed.data;
     try {
-      if (format === 'json') {
-        const rows = await serialized(() => inRolledBackTransaction(opts.connection, () => runReadOnly(opts.connection, sql, params)));
-        return send(res, 200, rows);
-      }
-      const file = join(tmpdir(), `auditduck-export-${process.pid}-${randomBytes(6).toString('hex')}.${format}`);
+      if (format === 'json') return send(res, 200, await session.run(sql, params));
+      const file = join(opts.exportDir, `${randomBytes(12).toString('hex')}.${format}`);
       try {
-        await serialized(() => inRolledBackTransaction(opts.connection, () => copyReadOnly(opts.connection, sql, params, file, format)));
-        const bytes = await readFile(file);
-        res.writeHead(200, { 'content-type': FILE_TYPES[format], 'content-length': bytes.length });
-        res.end(bytes);
+        await session.copyTo(sql, params, file, format);
+        res.writeHead(200, { 'content-type': FILE_TYPES[format], 'content-length': (await stat(file)).size });
+        await pipeline(createReadStream(file), res);
       } finally {
         await rm(file, { force: true });
       }
     } catch (error) {
-      send(res, error instanceof ReadOnlyViolation ? 403 : 400, { error: (error as Error).message });
+      send(res, statusOf(error), { error: (error as Error).message });
     }
   }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port, host, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,
-    // Resolves once the statement in flight has finished too: closing DuckDB under a running statement hangs.
+    // Interrupts the statement in flight and resolves once it has ended: closing DuckDB under a running statement hangs.
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await queue;
+      await session.close();
     },
   };
 }
 
-async function inRolledBackTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
-    return await work();
-  } finally {
-    await connection.run('ROLLBACK').catch(() => undefined);
-  }
+function statusOf(error: unknown): number {
+  if (error instanceof ReadOnlyViolation) return 403;
+  if (error instanceof QueryTimeout) return 408;
+  if (error instanceof ResultTooLarge) return 413;
+  return 400;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.end();
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditStore } from '../../src/store/audit-store.js';
@@ -61,15 +61,23 @@ describe('alerts and rules commands', () => {
     assert.deepEqual(since.map((r) => r.rule_id), ['brute-force']);
   });
 
-  test('alerts ack acknowledges; --status filters; unknown ids are reported', () => {
-    const ack = cli(['alerts', 'ack', '1', '999', '--db', db, '--by', 'oncall']);
+  test('alerts ack acknowledges as the OS user; --status filters; unknown ids are reported', () => {
+    const ack = cli(['alerts', 'ack', '1', '999', '--db', db]);
     assert.equal(ack.code, 0, ack.stderr);
     assert.match(ack.stdout, /acknowledged 1 alert\(s\): 1/);
     assert.match(ack.stderr, /not open or not found: 999/);
     const acked = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'acknowledged']).stdout) as { alert_id: number }[];
     assert.deepEqual(acked.map((a) => a.alert_id), [1]);
+    const by = JSON.parse(cli(['query', '--db', db, '--format', 'json', 'SELECT acknowledged_by FROM alerts WHERE alert_id = 1']).stdout) as { acknowledged_by: string }[];
+    assert.deepEqual(by, [{ acknowledged_by: userInfo().username }]);
     const open = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'open']).stdout) as { alert_id: number }[];
     assert.deepEqual(open.map((a) => a.alert_id), [2]);
+  });
+
+  test('alerts ack has no way to sign as someone else', () => {
+    const ack = cli(['alerts', 'ack', '2', '--db', db, '--by', 'the-ciso']);
+    assert.notEqual(ack.code, 0);
+    assert.match(ack.stderr, /unknown option '--by'/);
   });
 
   test('alerts ack says what to do when another process holds the store', async () => {

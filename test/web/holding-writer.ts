@@ -4,6 +4,11 @@
  * audit events until it gets SIGTERM. Prints "ready <port>" on stdout once rows exist.
  * Usage: node --import tsx test/web/holding-writer.ts DB_PATH
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { confineDatabase } from '../../src/query/confine-database.js';
+import { queryLimitsFromEnv } from '../../src/query/query-limits.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../../src/web/query-api.js';
 
@@ -11,10 +16,12 @@ const dbPath = process.argv[2];
 if (!dbPath) throw new Error('usage: holding-writer.ts DB_PATH');
 
 const store = await AuditStore.open(dbPath);
+// As `auditduck run` does (start-main-job.ts).
+const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-files-'));
+await confineDatabase(store.db.connection, { writableDirs: [exportDir] });
 const apiConnection = await store.db.instance.connect();
-await apiConnection.run(`SET TimeZone = 'UTC'`);
 const token = newApiToken();
-const api = await startQueryApi({ connection: apiConnection, host: '127.0.0.1', port: 0, token });
+const api = await startQueryApi({ connection: apiConnection, exportDir, limits: queryLimitsFromEnv(), host: '127.0.0.1', port: 0, token });
 writeDiscoveryFile(dbPath, { port: api.port, token });
 
 let n = 0;
@@ -42,6 +49,7 @@ const stop = async () => {
   await api.close();
   apiConnection.closeSync();
   await store.close();
+  await rm(exportDir, { recursive: true, force: true });
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
+import { waitFor } from '../support/local-ports.js';
+import { rawRequest } from '../support/raw-http.js';
 import { newApiToken, startQueryApi, type QueryApi } from '../../src/web/query-api.js';
 
 describe('query API', () => {
   let db: Database;
   let api: QueryApi;
+  let exportDir: string;
   const token = newApiToken();
   const post = (body: unknown, auth = `Bearer ${token}`) =>
     fetch(`http://127.0.0.1:${api.port}/api/query`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify(body) });
@@ -13,11 +21,14 @@ describe('query API', () => {
   before(async () => {
     db = await openDatabase(':memory:');
     await db.connection.run(`INSERT INTO dead_letters VALUES ('s', '1', 'r', 'raw', now())`);
-    api = await startQueryApi({ connection: await db.instance.connect(), port: 0, token });
+    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    await confineDatabase(db.connection, { writableDirs: [exportDir] });
+    api = await startQueryApi({ connection: await db.instance.connect(), exportDir, limits: { timeoutMs: 1_000, maxRows: 1_000 }, port: 0, token });
   });
   after(async () => {
     await api.close();
     await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
   });
 
   test('returns rows as --format json does, with bound parameters', async () => {
@@ -46,5 +57,63 @@ describe('query API', () => {
     const r = await post({ sql: 'SELECT * FROM no_such_table' });
     assert.equal(r.status, 400);
     assert.match(((await r.json()) as { error: string }).error, /no_such_table/);
+  });
+
+  test('a runaway query ends with 408 at the time limit, and the next query runs', async () => {
+    const started = Date.now();
+    const r = await post({ sql: 'SELECT count(*) FROM range(1000000000000)' });
+    assert.equal(r.status, 408);
+    assert.match(((await r.json()) as { error: string }).error, /ran past 1s and was stopped \(AUDITDUCK_QUERY_TIMEOUT\)/);
+    assert.ok(Date.now() - started < 10_000);
+    assert.deepEqual(await (await post({ sql: 'SELECT 42 AS n' })).json(), { columns: ['n'], rows: [{ n: 42 }] });
+  });
+
+  test('a result over the row limit is 413 before it is held in memory, and the next query runs', async () => {
+    const r = await post({ sql: 'SELECT range AS n FROM range(30000000)' });
+    assert.equal(r.status, 413);
+    assert.match(((await r.json()) as { error: string }).error, /more than 1000 rows \(AUDITDUCK_QUERY_MAX_ROWS\)/);
+    assert.equal((await post({ sql: 'SELECT range AS n FROM range(1000)' })).status, 200, 'the limit itself is allowed');
+  });
+
+  test('a file answer is not capped by the row limit: it streams back as Parquet', async () => {
+    const r = await post({ sql: 'SELECT range AS n FROM range(1000000)', format: 'parquet' });
+    assert.equal(r.status, 200);
+    const bytes = Buffer.from(await r.arrayBuffer());
+    assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+    await waitFor('the file removed once sent', async () => (readdirSync(exportDir).length === 0 ? true : undefined), 5_000);
+  });
+
+  test('a body over 1 MiB is 413', async () => {
+    const r = await post({ sql: `SELECT '${'x'.repeat(1_100_000)}'` });
+    assert.equal(r.status, 413);
+  });
+
+  test('a foreign Host (DNS rebinding) and an opaque Origin are 403', async () => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ sql: 'SELECT 1' });
+    assert.equal((await rawRequest(api.port, { method: 'POST', path: '/api/query', headers: { ...headers, host: 'evil.example' }, body })).status, 403);
+    assert.equal((await rawRequest(api.port, { method: 'POST', path: '/api/query', headers: { ...headers, host: `127.0.0.1:${api.port}`, origin: 'null' }, body })).status, 403);
+    assert.equal((await rawRequest(api.port, { method: 'POST', path: '/api/query', headers: { ...headers, host: `localhost:${api.port}` }, body })).status, 200);
+  });
+});
+
+describe('query API shutdown', () => {
+  test('close() stops a running query instead of waiting for it', async () => {
+    const db = await openDatabase(':memory:');
+    const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    const token = newApiToken();
+    const api = await startQueryApi({ connection: await db.instance.connect(), exportDir, limits: { timeoutMs: 600_000, maxRows: 10 }, port: 0, token });
+    const runaway = fetch(`http://127.0.0.1:${api.port}/api/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ sql: 'SELECT count(*) FROM range(1000000000000)' }),
+    }).catch((error: unknown) => error);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    await api.close();
+    assert.ok(Date.now() - started < 5_000, `close took ${Date.now() - started} ms`);
+    await runaway;
+    await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
   });
 });

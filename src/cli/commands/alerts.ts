@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { requireTimeOrAgo } from '../../config/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
@@ -26,12 +27,11 @@ const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, la
 const TERMINAL_COLUMNS = "alert_id AS id, status, severity, rule_id, server, strftime(last_seen, '%Y-%m-%d %H:%M') AS last_seen, summary";
 
 const ackCommand = new Command('ack')
-  .description('acknowledge alerts: they stop being delivered and show as acknowledged (needs write access to the store)')
+  .description('acknowledge alerts as the OS user running the command: they stop being delivered and show as acknowledged (needs write access to the store)')
   .argument('<alert-ids...>', 'alert ids, as listed by auditduck alerts')
-  .option('--by <name>', 'who acknowledges (default: $USER)')
   // --db belongs to `alerts` (commander hands it to the parent wherever it is typed).
   .action(async function (this: Command, ids: string[]) {
-    const opts = this.optsWithGlobals<{ db?: string; by?: string }>();
+    const opts = this.optsWithGlobals<{ db?: string }>();
     const numbers = ids.map((id) => {
       if (!/^\d+$/.test(id)) throw new Error(`"${id}" is not an alert id (a whole number, as auditduck alerts lists them)`);
       return id;
@@ -48,7 +48,8 @@ const ackCommand = new Command('ack')
       throw error;
     }
     try {
-      const acknowledged = await acknowledgeAlerts(db.connection, numbers.map(Number), opts.by ?? process.env.USER ?? 'unknown');
+      // Who ran the command, as the OS knows it: $USER or a flag would let anyone sign as anyone.
+      const acknowledged = await acknowledgeAlerts(db.connection, numbers.map(Number), userInfo().username);
       const done = new Set(acknowledged.map(String));
       const missed = numbers.filter((id) => !done.has(id));
       process.stdout.write(`acknowledged ${done.size} alert(s)${done.size ? `: ${[...done].join(', ')}` : ''}\n`);

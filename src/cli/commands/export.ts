@@ -24,9 +24,11 @@ export const exportCommand = new Command('export')
       ...(opts.since ? { since: requireTimeOrAgo('--since', opts.since, now).toISOString() } : {}),
       ...(opts.until ? { until: requireTimeOrAgo('--until', opts.until, now).toISOString() } : {}),
     });
-    const target = await openQueryTarget(resolveDbPath(opts.db));
+    // DuckDB's COPY writes Parquet and CSV files itself; JSON and stdout go through the rows.
+    const copies = format === 'parquet' || (format === 'csv' && opts.output !== '-');
+    const target = await openQueryTarget(resolveDbPath(opts.db), copies ? { outputFile: opts.output } : {});
     try {
-      if (format === 'parquet' || (format === 'csv' && opts.output !== '-')) {
+      if (copies) {
         await target.copyTo(sql, params, opts.output, format);
         process.stderr.write(`wrote ${opts.table} to ${opts.output} (${format}, ${formatBytes((await stat(opts.output)).size)})\n`);
         return;

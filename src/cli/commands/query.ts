@@ -34,7 +34,7 @@ export const queryCommand = withLayoutOptions(new Command('query'))
   .action(async (sqlOrName: string | undefined, opts: QueryOptions) => {
     if (opts.list) return void process.stdout.write(renderSavedList());
     const { sql, params } = await resolveInput(sqlOrName, opts);
-    const target = await openQueryTarget(resolveDbPath(opts.db));
+    const target = await openQueryTarget(resolveDbPath(opts.db), opts.format === 'parquet' && opts.output ? { outputFile: opts.output } : {});
     try {
       if (opts.format === 'parquet') {
         if (!opts.output) throw new Error('--format parquet writes a file: give --output FILE.parquet');

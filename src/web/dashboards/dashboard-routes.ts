@@ -10,7 +10,8 @@
  *   GET  /api/dashboards/NAME/panels/ID.csv the same rows as CSV
  *   GET  /api/servers                       servers in the store, for the picker
  *   GET  /sql/QUERY                         the saved query's text
- *   POST /api/alerts/acknowledge            {"ids": [1, 2]}: only with an acknowledgeAlert callback (the writer)
+ *   POST /api/alerts/acknowledge            {"ids": [1, 2]}: only with an acknowledgeAlert callback (the writer);
+ *                                           acknowledged_by is who the request authenticated as, never the body
  *
  * Picker values arrive as URL parameters (since, until, server, role, ...) and reach the saved queries
  * only as the parameters they declare.
@@ -25,12 +26,14 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FORMATTERS } from '../../query/format-rows.js';
-import { parseSavedQuery } from '../../query/saved-queries.js';
+import { queryLimitsFromEnv } from '../../query/query-limits.js';
+import { ReadOnlySession } from '../../query/read-only-session.js';
+import { parseSavedQuery, resolveParams, type SavedQuery } from '../../query/saved-queries.js';
 import type { Route } from '../ops-server.js';
 import { DEFAULT_DASHBOARDS_DIR, loadDashboards, type Dashboard } from './dashboard-file.js';
-import { defaultQueryDirs, findQueryIn, panelParams, ReadSession } from './panel-query.js';
-import { checkUiToken } from './ui-token.js';
-import { readBody } from '../request-body.js';
+import { defaultQueryDirs, findQueryIn, panelParams } from './panel-query.js';
+import { checkUiToken, uiCaller } from './ui-token.js';
+import { BodyTooLarge, readBody } from '../request-body.js';
 
 /** An acknowledge request is a list of ids. */
 const MAX_ACK_BODY_BYTES = 64 * 1024;
@@ -51,8 +54,8 @@ export interface DashboardRoutesOptions {
   /** Required on every request when set (see ui-token.ts). */
   token?: string;
   log: Logger;
-  /** The session the reads queue on, when the caller must wait for them before closing `connection`. */
-  session?: ReadSession;
+  /** The session the reads queue on, when the caller must close it (interrupting a read) before closing `connection`. */
+  session?: ReadOnlySession;
   /** The writer's way to acknowledge alerts; absent in `serve`, which holds the store read-only. */
   acknowledgeAlert?: (ids: number[], by: string) => Promise<AcknowledgeResult>;
   /** Searched before the built-in dashboards/ and queries/. */
@@ -60,7 +63,8 @@ export interface DashboardRoutesOptions {
   queryDirs?: string[];
 }
 
-const AckSchema = z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(1000), by: z.string().max(200).optional() });
+/** No `by`: who acknowledged is who the request authenticated as, not what it claims. */
+const AckSchema = z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(1000) });
 
 const SERVERS_QUERY = parseSavedQuery('servers', '-- Servers in the store, for the server picker.\nSELECT server FROM log_records GROUP BY server ORDER BY server');
 
@@ -69,7 +73,9 @@ export const READ_ONLY_ACK_MESSAGE =
   'while nothing else holds the store, or the dashboards that `auditduck run` serves (AUDITDUCK_HTTP_PORT).';
 
 export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
-  const session = opts.session ?? new ReadSession(opts.connection);
+  const session = opts.session ?? new ReadOnlySession(opts.connection, queryLimitsFromEnv());
+  // Parameters resolve before the read queues: a bad picker value is the caller's error, not a query failure.
+  const runSaved = (query: SavedQuery, given: Readonly<Record<string, string | null>>) => session.run(query.sql, resolveParams(query, given));
   const dashboardDirs = [...(opts.dashboardDirs ?? []), DEFAULT_DASHBOARDS_DIR];
   const queryDirs = defaultQueryDirs(opts.queryDirs);
   const findDashboard = (name: string): Dashboard | undefined => loadDashboards(dashboardDirs).dashboards.find((d) => d.name === name);
@@ -111,7 +117,7 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
       return true;
     }
     if (path === '/api/servers') {
-      const rows = await session.run(SERVERS_QUERY, {});
+      const rows = await runSaved(SERVERS_QUERY, {});
       sendJson(res, 200, { servers: rows.rows.map((r) => String(r.server)) });
       return true;
     }
@@ -158,7 +164,7 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     let rows;
     try {
       const query = findQueryIn(queryDirs, panel.query);
-      rows = await session.run(query, panelParams(query, panel, page));
+      rows = await runSaved(query, panelParams(query, panel, page));
     } catch (error) {
       // The panel shows this in its place; the rest of the dashboard is unaffected.
       opts.log.debug({ dashboard: dashboardName, panel: panelId, err: error }, 'panel query failed');
@@ -194,20 +200,19 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
   }
 
   async function acknowledge(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // A JSON body and a same-origin check: a page on another site cannot make a browser send this.
+    // A JSON body (the server's request guard checks Host and Origin): a page on another site cannot make a browser send this.
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendJson(res, 415, { error: 'send JSON: {"ids": [1, 2]}' });
-    const origin = req.headers.origin;
-    if (origin !== undefined && new URL(origin).host !== req.headers.host) return sendJson(res, 403, { error: 'cross-origin request refused' });
     if (!opts.acknowledgeAlert) return sendJson(res, 409, { error: READ_ONLY_ACK_MESSAGE });
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, MAX_ACK_BODY_BYTES));
     } catch (error) {
+      if (error instanceof BodyTooLarge) return sendJson(res, 413, { error: error.message }, { connection: 'close' });
       return sendJson(res, 400, { error: `the body must be JSON {"ids": [...]}: ${(error as Error).message}` });
     }
     const parsed = AckSchema.safeParse(body);
     if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-    const by = parsed.data.by ?? 'web UI';
+    const by = uiCaller(opts.token);
     const result = await opts.acknowledgeAlert(parsed.data.ids, by);
     opts.log.info({ ids: result.acknowledged, by }, 'alerts acknowledged from the web UI');
     sendJson(res, 200, result);
@@ -237,9 +242,9 @@ async function sendFile(res: ServerResponse, file: string, type: string, cache =
   res.end(bytes);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 

@@ -5,6 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { confineDatabase } from '../../query/confine-database.js';
+import { queryLimitsFromEnv } from '../../query/query-limits.js';
+import { ReadOnlySession } from '../../query/read-only-session.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 import { processIsAlive, readDiscoveryFile } from '../api-discovery.js';
 import { startOpsServer } from '../ops-server.js';
@@ -40,10 +43,13 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
     if (/lock/i.test((error as Error).message)) throw new Error(heldMessage(opts.dbPath));
     throw error;
   }
+  const limits = queryLimitsFromEnv(opts.env);
+  await confineDatabase(db.connection);
   const connection = await db.instance.connect();
-  await connection.run(`SET TimeZone = 'UTC'`);
+  const session = new ReadOnlySession(connection, limits);
   const routes = createDashboardRoutes({
     connection,
+    session,
     log: opts.log,
     ...(token ? { token } : {}),
     ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
@@ -53,6 +59,7 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   try {
     server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ store: opts.dbPath, readOnly: true }), routes });
   } catch (error) {
+    await session.close();
     connection.closeSync();
     await closeDatabase(db);
     throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
@@ -66,6 +73,7 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
     tokenGenerated: generated,
     close: async () => {
       await server.close();
+      await session.close();
       connection.closeSync();
       await closeDatabase(db);
     },

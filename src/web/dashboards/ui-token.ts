@@ -28,6 +28,14 @@ export function resolveUiToken(host: string, env: NodeJS.ProcessEnv = process.en
 
 export type TokenCheck = 'ok' | 'answered';
 
+/**
+ * Who a request that passed checkUiToken is, as recorded in acknowledged_by. The UI has one shared token,
+ * so its holder is all it can name; on loopback without a token, any local user of the machine.
+ */
+export function uiCaller(token: string | undefined): string {
+  return token === undefined ? 'web UI, loopback without token' : 'web UI, UI token holder';
+}
+
 /** 'answered' when it already replied (401, or the redirect that drops ?token= from the URL). */
 export function checkUiToken(req: IncomingMessage, res: ServerResponse, url: URL, token: string | undefined): TokenCheck {
   if (token === undefined) return 'ok';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { rawRequest } from '../../support/raw-http.js';
 import { acknowledgeAlerts } from '../../../src/detect/acknowledge-alerts.js';
 import { closeDatabase, openDatabase, type Database } from '../../../src/store/open-database.js';
 import { createDashboardRoutes } from '../../../src/web/dashboards/index.js';
@@ -135,6 +136,32 @@ describe('dashboard routes over a synthetic store', () => {
     assert.deepEqual(acked, []);
   });
 
+  it('a request from a DNS-rebound page (foreign Host) is refused before any route, and acknowledges nothing', async () => {
+    const ack = await rawRequest(writableUi.port, {
+      method: 'POST',
+      path: '/api/alerts/acknowledge',
+      headers: { host: `evil.example:${writableUi.port}`, 'content-type': 'application/json' },
+      body: '{"ids":[1]}',
+    });
+    assert.equal(ack.status, 403);
+    assert.match((JSON.parse(ack.body) as { error: string }).error, /Host "evil.example:\d+" is not a name of this server/);
+    assert.equal((await rawRequest(writableUi.port, { path: '/api/dashboards/test/panels/alerts', headers: { host: 'evil.example' } })).status, 403);
+    assert.equal((await rawRequest(writableUi.port, { path: '/metrics', headers: { host: 'evil.example' } })).status, 403);
+    assert.deepEqual(acked, []);
+  });
+
+  it('an opaque origin (Origin: null, a sandboxed frame or a file:// page) is 403, not a server error', async () => {
+    const response = await post(writableUi, '{"ids":[1]}', { 'content-type': 'application/json', origin: 'null' });
+    assert.equal(response.status, 403);
+    assert.deepEqual(acked, []);
+  });
+
+  it('the acknowledger cannot be chosen by the client, and a body over the limit is 413', async () => {
+    assert.equal((await post(writableUi, '{"ids":[1],"by":"the-ciso"}')).status, 400);
+    assert.equal((await post(writableUi, JSON.stringify({ ids: [1], pad: 'x'.repeat(100_000) }))).status, 413);
+    assert.deepEqual(acked, []);
+  });
+
   it('acknowledges open alerts through the writer callback, once', async () => {
     const first = await post(writableUi, '{"ids":[1]}');
     assert.equal(first.status, 200);
@@ -143,5 +170,7 @@ describe('dashboard routes over a synthetic store', () => {
     assert.deepEqual(await again.json(), { acknowledged: [2] });
     const { body } = await get(writableUi, '/api/dashboards/test/panels/alerts');
     assert.deepEqual(body.rows, [], 'no open alerts left');
+    const by = await db.connection.runAndReadAll('SELECT DISTINCT acknowledged_by FROM alerts');
+    assert.deepEqual(by.getRows(), [['web UI, loopback without token']], 'who the request authenticated as');
   });
 });

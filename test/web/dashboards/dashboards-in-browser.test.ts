@@ -296,7 +296,7 @@ describe('acknowledging an alert in the dashboards that auditduck run serves', {
 
     await stop(run.child);
     const rows = await queryStore(db, `SELECT status, acknowledged_by FROM alerts WHERE alert_id = ${id}`);
-    assert.deepEqual(rows, [{ status: 'acknowledged', acknowledged_by: 'web UI' }]);
+    assert.deepEqual(rows, [{ status: 'acknowledged', acknowledged_by: 'web UI, loopback without token' }]);
     const others = await count(db, `SELECT count(*) FROM alerts WHERE alert_id <> ${id} AND status = 'acknowledged'`);
     assert.equal(others, 0, 'only the selected alert changed');
   });
