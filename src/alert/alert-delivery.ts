@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { runQuery } from '../query/run-query.js';
 import { ALERT_COLUMNS, toAlertMessage } from './alert-message.js';
 import type { AlertSink } from './alert-sink.js';
+import { redactStoredText } from '../parse/redact/index.js';
 
 export interface DeliveryOptions {
   connection: DuckDBConnection;
@@ -70,7 +71,8 @@ export function startAlertDelivery(opts: DeliveryOptions): AlertDelivery {
       attempts: String(attempts),
       next: delivered ? '' : new Date(Date.now() + backoffMs(attempts, initial, max)).toISOString(),
       delivered: delivered ? 'yes' : '',
-      error: error ?? '',
+      // A sink's error may quote what it was sent or where: it is stored text like any other.
+      error: error === null ? '' : redactStoredText(error),
     };
     const next = `nullif($next, '')::TIMESTAMPTZ`;
     const at = `CASE WHEN $delivered = 'yes' THEN now() END`;

@@ -7,6 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
+import { redactStoredText, redactStrings } from '../parse/redact/index.js';
 import type { MergedFinding } from './merge-findings.js';
 import type { Severity } from './rule.js';
 
@@ -33,7 +34,9 @@ const FINDINGS_PER_STATEMENT = 200;
  * them, not a few per finding: each await on DuckDB waits for the main thread, busy preparing the next batch.
  * Findings of one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
  */
-export async function recordFindings(connection: DuckDBConnection, rule: RuleIdentity, findings: readonly MergedFinding[]): Promise<number[]> {
+export async function recordFindings(connection: DuckDBConnection, rule: RuleIdentity, raw: readonly MergedFinding[]): Promise<number[]> {
+  // The alert's text (summary, actor, target, evidence) is output: it passes the redactor like a stored row.
+  const findings = raw.map(redactFinding);
   const ids = new Array<number>(findings.length);
   for (const round of roundsByKey(findings)) {
     for (let from = 0; from < round.length; from += FINDINGS_PER_STATEMENT) {
@@ -43,6 +46,16 @@ export async function recordFindings(connection: DuckDBConnection, rule: RuleIde
     }
   }
   return ids;
+}
+
+function redactFinding(f: MergedFinding): MergedFinding {
+  return {
+    ...f,
+    summary: redactStoredText(f.summary),
+    ...(f.actor ? { actor: redactStoredText(f.actor) } : {}),
+    ...(f.target ? { target: redactStoredText(f.target) } : {}),
+    samples: f.samples.map((s) => redactStrings(s)),
+  };
 }
 
 /** Indexes of the findings, in rounds where each server and key appears once, in their order. */

@@ -7,7 +7,7 @@ import type { DeadLetter, LogRecord } from '../decode/log-record.js';
 import { ParseError } from '../decode/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
 import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from './pgaudit/index.js';
-import { redactParameters, redactSecrets } from './redact/index.js';
+import { redactParameterDetail, redactParameters, redactSecrets } from './redact/index.js';
 import type { SecretFinding } from './redact/secret-finding.js';
 import { parseAuthFailure } from './session/auth-failure.js';
 import { mayBeSessionLine, parseSessionLine } from './session/session-line.js';
@@ -72,13 +72,19 @@ function parseAudit(raw: LogRecord, record: LogRecord, secrets: SecretFinding[])
   }
 }
 
+/** The statement a `parameters: $1 = …` DETAIL binds: the logged one (`execute S_1: …`) or the STATEMENT of an error. */
+function boundStatement(raw: LogRecord): string | null {
+  const logged = LOGGED_STATEMENT.exec(raw.message);
+  return logged ? raw.message.slice(logged[0].length) : raw.statement;
+}
+
 /** Every text column of a record, redacted; findings are collected once (from the message and statement). */
 function redactRecord(raw: LogRecord, secrets: SecretFinding[]): LogRecord {
   const message = redactSecrets(raw.message);
   secrets.push(...message.secrets);
   const statement = raw.statement === null ? null : redactSecrets(raw.statement);
   if (statement) secrets.push(...statement.secrets);
-  const detail = raw.detail === null ? null : redactSecrets(raw.detail).text;
+  const detail = raw.detail === null ? null : redactSecrets(redactParameterDetail(boundStatement(raw), raw.detail).text).text;
   const hint = raw.hint === null ? null : redactSecrets(raw.hint).text;
   const unchanged = message.text === raw.message && (statement === null || statement.text === raw.statement);
   if (unchanged && detail === raw.detail && hint === raw.hint) return raw;

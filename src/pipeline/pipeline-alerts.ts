@@ -4,6 +4,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
+import { redactStoredText, redactStrings } from '../parse/redact/index.js';
 import type { Severity } from '../detect/rule.js';
 
 export const PIPELINE_ALERTS = {
@@ -37,8 +38,9 @@ export async function raisePipelineAlert(connection: DuckDBConnection, alert: Pi
       severity: PIPELINE_ALERTS[alert.ruleId].severity,
       server: alert.source,
       now,
-      summary: alert.summary,
-      evidence: JSON.stringify(alert.evidence),
+      // An error message may quote the batch's data: the alert's text passes the redactor like a stored row.
+      summary: redactStoredText(alert.summary),
+      evidence: JSON.stringify(redactStrings(alert.evidence)),
       key: alert.dedupKey,
     },
   );

@@ -7,6 +7,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
+import { redactStoredText, redactStrings } from '../parse/redact/index.js';
 import { readEffectiveChanges } from '../store/role-tables.js';
 import {
   insertDriftWindow, loadRoleBase, pendingDriftWindows, snapshotServers, trailReachesTo, type SnapshotRef,
@@ -92,8 +93,9 @@ async function raiseAlert(connection: DuckDBConnection, d: DriftRow, from: Snaps
       first: d.window_start.toISOString(),
       last: d.window_end.toISOString(),
       target: d.role,
-      summary,
-      evidence: JSON.stringify(evidence),
+      // Role names and setting values come from the servers: the alert's text passes the redactor like a stored row.
+      summary: redactStoredText(summary),
+      evidence: JSON.stringify(redactStrings(evidence)),
       mitre: DRIFT_RULE.mitre,
       key: `${to.snapshotId}:${d.kind}:${d.role}:${d.attribute ?? ''}:${d.granted_role ?? ''}`,
     },

@@ -1,6 +1,7 @@
 import { DuckDBDataChunk, BIGINT, BOOLEAN, INTEGER, LIST, listValue, TIMESTAMPTZ, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import { createRequire } from 'node:module';
 import type bindingsModule from '@duckdb/node-bindings';
+import { redactStoredText } from '../parse/redact/index.js';
 
 /** The very bindings @duckdb/node-api uses (its own dependency, resolved from it): one native module. */
 const bindings = createRequire(createRequire(import.meta.url).resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof bindingsModule;
@@ -38,9 +39,17 @@ export interface AppendableRows {
   appendTo(appender: DuckDBAppender): void;
 }
 
+/**
+ * Every row of every table the ingest writes passes `push`, so this is where text meets the store: each
+ * text value (varchar, json, varchar[]) goes through the redactor here, whatever column it is, so a new
+ * column cannot skip it. Text redacted upstream (where the findings are collected) passes unchanged.
+ */
 export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
-  /** The values of the rows not yet written into a chunk, as given: no conversion until then. */
+  /** The values of the rows not yet written into a chunk, as given (text redacted): no conversion until then. */
   private columns: unknown[][];
+  /** Indexes of the text columns, and of the list-of-text ones. */
+  private readonly textColumns: number[];
+  private readonly textListColumns: number[];
   /** Full chunks already written. Holding rows in DuckDB's memory instead of as JS values keeps the heap small. */
   private readonly chunks: DuckDBDataChunk[] = [];
   private readonly types: DuckDBType[];
@@ -51,6 +60,8 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   ) {
     this.columns = spec.map(() => []);
     this.types = spec.map(([, kind]) => DUCKDB_TYPES[kind]);
+    this.textColumns = spec.flatMap(([, kind], i) => (kind === 'varchar' || kind === 'json' ? [i] : []));
+    this.textListColumns = spec.flatMap(([, kind], i) => (kind === 'varchar[]' ? [i] : []));
   }
 
   get size(): number {
@@ -60,6 +71,15 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
   push(row: RowOf<S>): void {
     const values = row as readonly unknown[];
     for (let i = 0; i < this.columns.length; i++) this.columns[i]!.push(values[i] ?? null);
+    const last = this.columns[0]!.length - 1;
+    for (const c of this.textColumns) {
+      const v = this.columns[c]![last];
+      if (typeof v === 'string') this.columns[c]![last] = redactStoredText(v);
+    }
+    for (const c of this.textListColumns) {
+      const v = this.columns[c]![last];
+      if (Array.isArray(v)) this.columns[c]![last] = v.map((s: unknown) => (typeof s === 'string' ? redactStoredText(s) : s));
+    }
     // The values are let go while young: a batch's rows no longer survive into V8's old generation.
     if (this.columns[0]!.length === CHUNK_ROWS) this.writeChunk();
   }

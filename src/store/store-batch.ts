@@ -3,7 +3,6 @@ import type { AuditEntry } from '../parse/pgaudit/audit-entry.js';
 import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { isLocalClient } from '../analyze/sessions/local-client.js';
-import { redactSecrets } from '../parse/redact/index.js';
 import { ColumnarTable } from './columnar-table.js';
 import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
 import { rendersAuditMessage } from '../parse/pgaudit/index.js';
@@ -66,7 +65,7 @@ export class StoreBatch {
 
   addDeadLetter(d: DeadLetter): void {
     const raw = d.raw.length > MAX_DEAD_LETTER_RAW ? `${d.raw.slice(0, MAX_DEAD_LETTER_RAW)}…[${d.raw.length - MAX_DEAD_LETTER_RAW} more characters]` : d.raw;
-    this.deadLetters.push([d.source, d.position, d.reason, redactSecrets(raw).text, new Date()]);
+    this.deadLetters.push([d.source, d.position, d.reason, raw, new Date()]);
   }
 
   addPrivilegeChange(c: PrivilegeChange, source: string, position: string): void {

@@ -92,4 +92,23 @@ describe('recordFindings', () => {
       await closeDatabase(db);
     }
   });
+
+  it('stores no secret in an alert: summary, actor, target and evidence pass the redactor', async () => {
+    const secret = 'Sup3rS3cret';
+    const db = await openDatabase(':memory:');
+    try {
+      const f: MergedFinding = {
+        server: 'pg-1', at: new Date(T0), actor: `postgresql://u:${secret}@h/db`, target: 'r', dedupKey: 'k',
+        summary: `ALTER ROLE r PASSWORD '${secret}'`, evidence: {},
+        samples: [{ statement: `ALTER SYSTEM SET primary_conninfo = 'host=h password=${secret}'`, values: [`{"password":"${secret}"}`] }],
+      };
+      await recordFindings(db.connection, RULE, [f]);
+      await recordFindings(db.connection, RULE, [{ ...f, at: new Date(T0 + 60_000) }]);
+      const stored = JSON.stringify(await contents(db), (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+      assert.ok(!stored.includes(secret), stored);
+      assert.match(stored, /PASSWORD '<REDACTED>'/);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
 });

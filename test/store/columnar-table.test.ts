@@ -108,4 +108,15 @@ describe('ColumnarTable', () => {
       instance.closeSync();
     }
   });
+
+  it('redacts secrets in every text column, whatever it is called: the store boundary', async () => {
+    const secret = 'Sup3rS3cret';
+    const rows = await roundTrip([
+      [1, `postgresql://app:${secret}@db.internal/prod`, JSON.stringify({ administratorLoginPassword: secret }), [`password=${secret}`], null, null],
+      [2, `ALTER ROLE r PASSWORD '${secret}'`, null, null, null, null],
+    ]);
+    assert.ok(!JSON.stringify(rows).includes(secret), JSON.stringify(rows));
+    assert.equal(rows[0]![1], 'postgresql://app:<REDACTED>@db.internal/prod');
+    assert.deepEqual(JSON.parse(String(rows[0]![2])), { administratorLoginPassword: '<REDACTED>' });
+  });
 });

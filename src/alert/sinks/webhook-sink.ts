@@ -5,6 +5,7 @@
 import type { AlertMessage } from '../alert-message.js';
 import type { AlertSink } from '../alert-sink.js';
 import { WEBHOOK_PAYLOADS, type WebhookFormat } from './webhook-payloads.js';
+import { redactStrings } from '../../parse/redact/index.js';
 
 export interface WebhookSinkOptions {
   url: string;
@@ -36,7 +37,8 @@ export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
         response = await fetch(opts.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': `auditduck-alert-${alert.alertId}`, ...opts.headers },
-          body: JSON.stringify(WEBHOOK_PAYLOADS[format](alert)),
+          // Alerts are stored redacted; the body passes the redactor once more, as every output does.
+          body: JSON.stringify(redactStrings(WEBHOOK_PAYLOADS[format](alert))),
           signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
         });
       } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Statement text → the privilege, role, password and security-setting changes it makes, read from the
- * real PostgreSQL grammar (libpg-query). Pure apart from a bounded cache keyed by the text.
+ * real PostgreSQL grammar (libpg-query). Pure apart from a bounded cache keyed by the texts that hold no secret hint.
  * Input: one SQL string (possibly several statements; unredacted when the caller has it, since a
  * password literal tells md5 / SCRAM / clear / NULL). Output never holds a password literal.
  */
@@ -12,6 +12,7 @@ import type { StatementChange, PrivilegeAction } from './privilege-change.js';
 import { passwordStrength } from './password-strength.js';
 import { settingValue, isSecurityParameter } from './security-parameters.js';
 import { entraCallChanges, entraLabelChanges, type EntraChange } from './entra-principals.js';
+import { redactSettingValue, SECRET_HINT } from '../../parse/redact/index.js';
 
 export interface StatementContext {
   /** pgaudit cut the text at `PASSWORD <REDACTED>`. */
@@ -57,12 +58,17 @@ export function analyzeStatement(sql: string, ctx: StatementContext): StatementE
     return hit;
   }
   const events = ctx.truncated ? truncatedEvents(sql, ctx.command) : parsedEvents(sql);
-  // A clear-text password is never kept as a cache key (it would outlive the entry in memory).
-  if (!events.some((e) => e.kind === 'change' && e.change.passwordStrength)) {
+  // A text that may hold a secret is never kept as a cache key (it would outlive the entry in memory).
+  if (!SECRET_HINT.test(sql)) {
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     cache.set(key, events);
   }
   return events;
+}
+
+/** The texts the cache holds, for diagnostics and for the test that none holds a secret. */
+export function cachedStatements(): IterableIterator<string> {
+  return cache.keys();
 }
 
 function parseStatements(sql: string): Node[] {
@@ -335,11 +341,13 @@ function objectName(o: Node): string | null {
 
 function settingChange(s: NodeOf<'VariableSetStmt'>, scope: string, objectName: string | null, role: string | null, truncated: boolean): StatementEvent {
   const reset = s.kind === 'VAR_RESET' || s.kind === 'VAR_RESET_ALL';
+  const value = reset ? null : settingValue(s);
   return change({
     action: reset ? 'reset-parameter' : 'set-parameter',
     roleName: role,
     attribute: s.kind === 'VAR_RESET_ALL' ? 'ALL' : (s.name ?? null),
-    value: reset ? null : settingValue(s),
+    // The value is what the rules and privilege_changes see: a credential setting's is redacted here.
+    value: value === null ? null : redactSettingValue(s.name ?? null, value),
     objectType: scope,
     objectName,
     truncated,

@@ -5,10 +5,7 @@
  * `AccountKey=` and SAS signatures). Bodies that Azure nests as JSON text (`requestbody`, `responseBody`) are
  * parsed and redacted the same way, then written back as text.
  */
-import { REDACTED, redactConnectionString, redactSecrets } from '../../parse/redact/index.js';
-
-/** Keys whose value is a secret, whatever the value looks like. */
-const SECRET_KEY = /password|passwd|^pwd$|secret|connectionstring|sharedaccess|sastoken|accesstoken|credential|keys?$/i;
+import { REDACTED, redactConnectionString, redactSecrets, SECRET_JSON_KEY as SECRET_KEY } from '../../parse/redact/index.js';
 
 /** Deeper than any real body: a guard against hostile input, not a limit that real records reach. */
 const MAX_DEPTH = 32;

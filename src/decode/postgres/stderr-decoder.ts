@@ -108,61 +108,95 @@ export function createStderrDecoder(opts: StderrDecoderOptions): LineDecoder<Dec
     return bySession === null || a[bySession] === b[bySession];
   }
 
-  return {
-    push(line: SourceLine): DecodeResult[] {
-      const { text } = line;
-      if (text.charCodeAt(0) === 9 /* \t */) {
-        if (held === null || !continuesHeld) {
-          return [dead(line, 'continuation line (starts with a tab) has no log entry before it')];
-        }
-        if (held.current !== null) held.text[held.current] += '\n' + text.slice(1);
-        return [];
+  /**
+   * The last dead-lettered line, held while tab lines continue it: a line and its continuations are one
+   * dead letter, so a password on a continuation line is redacted with the statement it belongs to.
+   */
+  let heldDead: { start: number; reason: string; raw: string } | null = null;
+
+  const releaseDead = (): DecodeResult[] => {
+    if (heldDead === null) return [];
+    const d = heldDead;
+    heldDead = null;
+    return [{ kind: 'dead', dead: { source, position: String(d.start), reason: d.reason, raw: d.raw } }];
+  };
+
+  function push(line: SourceLine): DecodeResult[] {
+    const continuesDead = line.text.charCodeAt(0) === 9 && heldDead !== null && !(held !== null && continuesHeld);
+    if (continuesDead) {
+      // The store keeps 64 KiB of a dead letter: what lies past that is not kept in memory either.
+      if (heldDead!.raw.length < MAX_HELD_DEAD) heldDead!.raw += '\n' + line.text;
+      return [];
+    }
+    const out = releaseDead();
+    for (const r of decodeLine(line)) {
+      if (r.kind === 'dead' && r.dead.position === String(line.start)) heldDead = { start: line.start, reason: r.dead.reason, raw: r.dead.raw };
+      else out.push(r);
+    }
+    return out;
+  }
+
+  function decodeLine(line: SourceLine): DecodeResult[] {
+    const { text } = line;
+    if (text.charCodeAt(0) === 9 /* \t */) {
+      if (held === null || !continuesHeld) {
+        return [dead(line, 'continuation line (starts with a tab) has no log entry before it')];
       }
-      const m = prefix.match(text);
-      const level = m?.level;
-      if (m === null || level === undefined) {
-        continuesHeld = false;
-        return [dead(line, noMatchReason)];
-      }
-      if (isMainLevel(level)) {
-        const out = held === null ? [] : [emit(held)];
-        held = {
-          start: line.start,
-          firstLine: text,
-          head: m,
-          level,
-          text: { message: textAfterLevel(m.rest, level), detail: null, hint: null, statement: null },
-          current: 'message',
-        };
-        continuesHeld = true;
-        return out;
-      }
-      if (isSubLevel(level)) {
-        if (held === null || !sameSession(held.head, m)) {
-          continuesHeld = false;
-          return [dead(line, `${level} line has no log entry of the same session before it`)];
-        }
-        const field = SUB_LEVEL_FIELD[level];
-        if (field !== null) {
-          const value = textAfterLevel(m.rest, level);
-          const before = held.text[field];
-          held.text[field] = before === null ? value : before + '\n' + value;
-        }
-        held.current = field;
-        continuesHeld = true;
-        return [];
-      }
+      if (held.current !== null) held.text[held.current] += '\n' + text.slice(1);
+      return [];
+    }
+    const m = prefix.match(text);
+    const level = m?.level;
+    if (m === null || level === undefined) {
       continuesHeld = false;
-      return [dead(line, `unknown level '${level}'`)];
-    },
+      return [dead(line, noMatchReason)];
+    }
+    if (isMainLevel(level)) {
+      const out = held === null ? [] : [emit(held)];
+      held = {
+        start: line.start,
+        firstLine: text,
+        head: m,
+        level,
+        text: { message: textAfterLevel(m.rest, level), detail: null, hint: null, statement: null },
+        current: 'message',
+      };
+      continuesHeld = true;
+      return out;
+    }
+    if (isSubLevel(level)) {
+      if (held === null || !sameSession(held.head, m)) {
+        continuesHeld = false;
+        return [dead(line, `${level} line has no log entry of the same session before it`)];
+      }
+      const field = SUB_LEVEL_FIELD[level];
+      if (field !== null) {
+        const value = textAfterLevel(m.rest, level);
+        const before = held.text[field];
+        held.text[field] = before === null ? value : before + '\n' + value;
+      }
+      held.current = field;
+      continuesHeld = true;
+      return [];
+    }
+    continuesHeld = false;
+    return [dead(line, `unknown level '${level}'`)];
+  }
+
+  return {
+    push,
     flush(): DecodeResult[] {
       const out = held === null ? [] : [emit(held)];
+      out.push(...releaseDead());
       held = null;
       continuesHeld = false;
       return out;
     },
     pendingStart(): number | null {
-      return held === null ? null : held.start;
+      const starts = [held?.start, heldDead?.start].filter((s): s is number => s !== undefined);
+      return starts.length === 0 ? null : Math.min(...starts);
     },
   };
 }
+
+const MAX_HELD_DEAD = 64 * 1024;

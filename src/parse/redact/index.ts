@@ -1,5 +1,7 @@
 export type { RedactionResult, SecretFinding } from './secret-finding.js';
-export { redactSecrets, redactParameters } from './redact-secrets.js';
+export { redactSecrets, redactParameters, redactStoredText, redactSettingValue } from './redact-secrets.js';
+export { isCredentialSetting, SECRET_JSON_KEY } from './credential-names.js';
+export { passwordType, type PasswordType } from './password-type.js';
 export { describeSecret } from './describe-secret.js';
 export { REDACTED, REDACTED_LITERAL } from './edit.js';
 export { SECRET_HINT, KEYWORD_RULES } from './sql-secret-scanner.js';
@@ -7,3 +9,5 @@ export { formatSecretArguments } from './call-shapes.js';
 export { isConninfo } from './conninfo.js';
 export { TEXT_PATTERNS } from './text-patterns.js';
 export { redactConnectionString, censorSecret, LOGGER_REDACT_PATHS } from './connection-string.js';
+export { redactParameterDetail } from './bind-detail.js';
+export { redactStrings } from './redact-strings.js';

@@ -15,10 +15,15 @@ import { decodeRange, decodeToken, encodeFor } from './literal-codec.js';
 import { identName, isLiteral, isOp, nextSignificant, nextToken, type Token } from './sql-lexer.js';
 import { REDACTED, REDACTED_LITERAL, type Edit } from './edit.js';
 import { conninfoEdit, isConninfo } from './conninfo.js';
+import { textPatternEdits } from './text-patterns.js';
 import { callArguments, concatenatedSecret, formatSecretArguments, loneValue, unwrapHashing } from './call-shapes.js';
+import { isCredentialSetting } from './credential-names.js';
 
-/** Cheap test for "may hold a secret": text that fails it is returned untouched. */
-export const SECRET_HINT = /passw|secret|pwd\s*=|:\/\/|key\w*"?\s*(?:=|to\s)|sig=/i;
+/**
+ * Cheap test for "may hold a secret": text that fails it is returned untouched. `not valid JSON` is
+ * V8's JSON.parse message, which quotes the input it choked on, as libpq's URI errors quote the token; a raw `DETAIL:  parameters:` line (or a record's `"detail":"parameters: …"`) has bind values.
+ */
+export const SECRET_HINT = /pass(?:w|phrase)|secret|pwd\s*=|:\/\/|(?:key|token|credential)\w*"?\s*(?:=|to\s)|sig=|set_config|not valid JSON|percent-encoded|unexpected spaces found|invalid URI query|missing "=" after|detail"?:\s*"?parameters: /i;
 
 export interface ScanResult {
   edits: Edit[];
@@ -44,11 +49,10 @@ interface KeywordRule {
   matches(word: string, ctx: RuleContext): boolean;
   /** `none`: the literal follows the word (`PASSWORD 'x'`); `assign`: after `=`, `:=` or SET's `TO`. */
   connectors: ReadonlyArray<'none' | 'assign'>;
+  /** The value may be a bare word or number (`SET app.api_key = abc123`), not only a literal. */
+  bareValue?: boolean;
   kind(ctx: RuleContext): SecretFinding['kind'];
 }
-
-/** Settings named like passwords whose values are policy, not secrets: the rules need them in clear. */
-const NOT_SECRET_SETTINGS = new Set(['password_encryption']);
 
 /** Words whose following literal is a secret. Order matters: the first rule that matches wins. */
 export const KEYWORD_RULES: readonly KeywordRule[] = [
@@ -60,27 +64,55 @@ export const KEYWORD_RULES: readonly KeywordRule[] = [
   },
   {
     name: 'assignment or comparison to a column or setting named like password/secret',
-    matches: (w) => /passw|secret/.test(w) && !NOT_SECRET_SETTINGS.has(w),
+    matches: (w) => /passw|secret/.test(w) && isCredentialSetting(w),
     connectors: ['assign'],
     kind: () => 'password',
   },
   {
-    name: 'SET / ALTER SYSTEM SET of a setting named like *key',
-    matches: (w, c) => c.afterSet && /key$/.test(w),
+    name: 'SET / ALTER SYSTEM|ROLE|DATABASE … SET of a setting named like a credential (*key, passphrase, token)',
+    matches: (w, c) => c.afterSet && isCredentialSetting(w),
     connectors: ['assign'],
+    bareValue: true,
     kind: () => 'password',
   },
 ];
 
 const MAX_DEPTH = 16;
 
-function literalEdit(src: string, t: Token, kind: SecretFinding['kind']): Edit | null {
-  const value = decodeToken(src, t).text;
+/**
+ * String constants separated only by whitespace with a newline are one constant in SQL
+ * (`PASSWORD 'a'` newline `'b'` is the password `ab`): the literal and its continuations.
+ */
+function continuedLiteral(src: string, t: Token): Token[] {
+  const parts = [t];
+  let last = t;
+  while (last.kind === 'string' && last.terminated) {
+    const gap = nextToken(src, last.end);
+    if (gap.kind !== 'space' || !src.slice(gap.start, gap.end).includes('\n')) break;
+    const next = nextToken(src, gap.end);
+    // PostgreSQL continues a constant only with a plain '…'; E'…' is taken too: a statement the server rejects is still logged.
+    if (next.kind !== 'string' || src[next.start] !== "'" && src[next.start]?.toLowerCase() !== 'e') break;
+    parts.push(next);
+    last = next;
+  }
+  return parts;
+}
+
+function bareEdit(src: string, t: Token, kind: SecretFinding['kind']): Edit | null {
+  const value = src.slice(t.start, t.end);
+  if (/^(default|local|session|from)$/i.test(value)) return null;
+  return { start: t.start, end: t.end, replacement: REDACTED_LITERAL, finding: describeSecret(kind, value) };
+}
+
+function literalEdit(src: string, first: Token, kind: SecretFinding['kind']): Edit | null {
+  const parts = continuedLiteral(src, first);
+  const t = parts[parts.length - 1] as Token;
+  const value = parts.map((p) => decodeToken(src, p).text).join('');
   // An empty unclosed quote is the opening half of a concatenation (`' PASSWORD ''' || …`): nothing here.
   if (value === REDACTED || (!t.terminated && value === '')) return null;
   // `$$x$$''` is two tokens, but `'<REDACTED>'''` would be one: keep them apart so a second pass agrees.
   const replacement = src[t.end] === "'" ? `${REDACTED_LITERAL} ` : REDACTED_LITERAL;
-  return { start: t.start, end: t.end, replacement, finding: describeSecret(kind, value) };
+  return { start: first.start, end: t.end, replacement, finding: describeSecret(kind, value) };
 }
 
 function paramIndex(src: string, t: Token | null): number | null {
@@ -106,7 +138,10 @@ function recurse(src: string, t: Token, ctx: ScanContext): Edit[] {
     conninfo: t.kind === 'string' && isConninfo(decoded.text),
     depth: ctx.depth + 1,
   });
-  return inner.edits.map((e) => ({
+  // Shapes inside the quoting too: `""password"":""x""` in a CSV-quoted pgaudit field is JSON one level down.
+  // Where a shape and a SQL rule overlap, applyEdits keeps the one that starts first.
+  const edits = [...inner.edits, ...textPatternEdits(decoded.text, inner.outOfStep)];
+  return edits.map((e) => ({
     start: decoded.map[e.start] as number,
     end: decoded.map[e.end] as number,
     replacement: encodeFor(t.style, e.replacement),
@@ -131,17 +166,31 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
   let optionsDepth = -1;
   let pendingOptions = false;
 
-  const takeValue = (value: Token | null, kind: SecretFinding['kind']): boolean => {
+  const takeValue = (value: Token | null, kind: SecretFinding['kind'], bare = false): boolean => {
     const n = paramIndex(src, value);
     if (n !== null) {
       paramIndexes.add(n);
       return true;
     }
+    if (bare && value !== null && (value.kind === 'ident' || value.kind === 'number')) {
+      const edit = bareEdit(src, value, kind);
+      if (edit) edits.push(edit);
+      return true;
+    }
     if (!isLiteral(value)) return false;
-    handled.add(value.start);
+    for (const part of continuedLiteral(src, value)) handled.add(part.start);
     const edit = literalEdit(src, value, kind);
     if (edit) edits.push(edit);
     return true;
+  };
+
+  /** The keyword rules for `word` at token `t`; true when one took a value. */
+  const applyRules = (word: string, t: Token, rctx: RuleContext): boolean => {
+    for (const rule of KEYWORD_RULES) {
+      if (!rule.matches(word, rctx)) continue;
+      if (takeValue(unwrapHashing(src, valueAfter(src, t, rule, rctx)), rule.kind(rctx), rule.bareValue)) return true;
+    }
+    return false;
   };
 
   let pos = 0;
@@ -162,6 +211,8 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
           if (after) takeValue(after.value, after.kind);
         }
         edits.push(...recurse(src, t, ctx));
+        // A quoted name is a name: `SET "password" = '…'`.
+        if (t.kind === 'qident') applyRules(decodeToken(src, t).text.toLowerCase(), t, { inOptions: optionsDepth !== -1, afterSet: isSetTarget(prev, src) });
       }
     } else if (t.kind === 'op') {
       if (isOp(t, src, '(')) {
@@ -175,7 +226,7 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
       const word = src.slice(t.start, t.end).toLowerCase();
       const rctx: RuleContext = { inOptions: optionsDepth !== -1, afterSet: isSetTarget(prev, src) };
       let done = false;
-      if (word === 'password') {
+      if (word === 'password' || word === 'sslpassword') {
         const conninfo = conninfoEdit(src, t, ctx.conninfo);
         const next = nextSignificant(src, t.end);
         if (conninfo && paramIndex(src, nextSignificant(src, (next as Token).end)) === null) {
@@ -184,10 +235,7 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
           done = true;
         }
       }
-      for (const rule of done ? [] : KEYWORD_RULES) {
-        if (!rule.matches(word, rctx)) continue;
-        if (takeValue(unwrapHashing(src, valueAfter(src, t, rule, rctx)), rule.kind(rctx))) break;
-      }
+      if (!done) applyRules(word, t, rctx);
       if (word === 'format' || word === 'set_config') {
         const open = nextSignificant(src, t.end);
         if (isOp(open, src, '(')) {
@@ -197,7 +245,7 @@ export function scanSql(src: string, ctx: ScanContext = { conninfo: false, depth
             const text = decodeToken(src, first).text;
             if (word === 'format') {
               for (const n of formatSecretArguments(text)) takeValue(loneValue(src, args[n]), 'password');
-            } else if (/passw|secret|key$/i.test(text)) {
+            } else if (isCredentialSetting(text)) {
               takeValue(loneValue(src, args[1]), 'password');
             }
           }

@@ -7,6 +7,7 @@
 import type { SecretFinding } from './secret-finding.js';
 import { describeSecret } from './describe-secret.js';
 import { REDACTED, REDACTED_LITERAL, type Edit } from './edit.js';
+import { isCredentialSetting, SECRET_JSON_KEY } from './credential-names.js';
 
 export interface TextPattern {
   name: string;
@@ -32,15 +33,16 @@ function percentDecoded(raw: string): string {
 
 export const TEXT_PATTERNS: readonly TextPattern[] = [
   {
+    // The password runs to the last `@` before a space or a `"`: it may hold `'`, `/` or `@` itself.
     name: 'URL with credentials: postgresql://user:secret@host/db (any scheme)',
-    pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*:(?<secret>[^\s/'"]*)@/dgi,
+    pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*:(?<secret>(?:[^\s"\\]|\\.)*)@/dgi,
     kind: 'connection-password',
     replacement: REDACTED,
     decode: percentDecoded,
   },
   {
     name: 'cloud connection-string keys: SharedAccessKey=, AccountKey=, SAS sig=, Pwd=',
-    pattern: /\b(?:SharedAccessKey|AccountKey|AccessKey|SharedAccessSignature|sig|pwd|client_secret)=(?<secret>[^;&\s'"]+)/dgi,
+    pattern: /\b(?:SharedAccessKey|AccountKey|AccessKey|SharedAccessSignature|sig|pwd|client_secret|sslpassword)=(?<secret>[^;&\s'"]+)/dgi,
     kind: 'connection-password',
     replacement: REDACTED,
   },
@@ -56,6 +58,36 @@ export const TEXT_PATTERNS: readonly TextPattern[] = [
     kind: 'password',
     replacement: REDACTED,
     accept: (m) => /passw|secret/i.test(m.groups?.['cols'] ?? ''),
+  },
+  {
+    name: 'JSON member whose key names a secret: {"password": "x"}, "administratorLoginPassword": "x", "client_secret": 12',
+    // A value that is not a JSON string (a number, or a bare word in broken JSON) runs to the next , } ] or space.
+    pattern: /"(?<key>(?:[^"\\]|\\.){1,200})"\s*:\s*(?<secret>"(?:[^"\\]|\\.)*"?|[^\s,}\]"]+)/dg,
+    kind: 'password',
+    replacement: `"${REDACTED}"`,
+    accept: (m) => SECRET_JSON_KEY.test(m.groups?.['key'] ?? '') && !/^(?:null|true|false|\{|\[)/.test(m.groups?.['secret'] ?? ''),
+    decode: (raw) => raw.replace(/^"/, '').replace(/"$/, ''),
+  },
+  {
+    name: 'V8 JSON.parse error quoting the input: Unexpected token \'x\', "…" is not valid JSON',
+    pattern: /(?<secret>"[^]*")(?:\.\.\.)? is not valid JSON/dg,
+    kind: 'password',
+    replacement: `"${REDACTED}"`,
+    decode: (raw) => raw.slice(1, -1),
+  },
+  {
+    name: 'postmaster reload of a credential setting: parameter "ssl_passphrase_command" changed to "…"',
+    pattern: /\bparameter "(?<name>[^"]+)" (?:changed|set|cannot be changed) to "(?<secret>(?:[^"]|"")*)"/dg,
+    kind: 'password',
+    replacement: REDACTED,
+    accept: (m) => isCredentialSetting(m.groups?.['name'] ?? ''),
+  },
+  {
+    // libpq (through dblink, postgres_fdw, a subscription) quotes the part of a URI or conninfo it could not read.
+    name: 'libpq error quoting a connection string fragment: invalid percent-encoded token: "…"',
+    pattern: /\b(?:invalid percent-encoded token|forbidden value %00 in percent-encoded value|unexpected spaces found in|invalid URI query parameter|missing "=" after):? "(?<secret>(?:[^"\\]|\\.)*)"/dg,
+    kind: 'connection-password',
+    replacement: REDACTED,
   },
   {
     name: "log prose out of step with SQL quoting: … password 'x' (doubled quotes are content)",
@@ -78,7 +110,7 @@ export function textPatternEdits(text: string, outOfStep: boolean): Edit[] {
       const raw = m.groups?.['secret'];
       if (!span || raw === undefined || (row.accept && !row.accept(m))) continue;
       const value = row.decode ? row.decode(raw) : raw;
-      if (value === REDACTED || raw === REDACTED || raw === REDACTED_LITERAL || value === '') continue;
+      if (value === REDACTED || raw === REDACTED || raw === REDACTED_LITERAL || raw === row.replacement || value === '') continue;
       edits.push({ start: span[0], end: span[1], replacement: row.replacement, finding: describeSecret(row.kind, value) });
     }
   }

@@ -57,7 +57,7 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   });
   let server;
   try {
-    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ store: opts.dbPath, readOnly: true }), routes });
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ readOnly: true }), routes });
   } catch (error) {
     await session.close();
     connection.closeSync();

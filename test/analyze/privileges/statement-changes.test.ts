@@ -107,7 +107,7 @@ const documentationForms: [string, string[]][] = [
     "create-role role=r1 value=ROLE",
     "set-password role=r1 attr=has_password value=md5"
   ]],
-  ["CREATE ROLE r1 PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy'", [
+  ["CREATE ROLE r1 PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc='", [
     "create-role role=r1 value=ROLE",
     "set-password role=r1 attr=has_password value=scram-sha-256"
   ]],

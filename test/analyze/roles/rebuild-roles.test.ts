@@ -44,7 +44,7 @@ describe('rebuildRoles', () => {
   it('a rename clears an MD5 password but keeps a SCRAM one', () => {
     const { roles } = replay([
       "create role a password 'md5a3556571e93b0d20722ba62be61e8c2d'", 'alter role a rename to b',
-      "create role c password 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy'", 'alter role c rename to d',
+      "create role c password 'SCRAM-SHA-256$4096:c2FsdA==$BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc='", 'alter role c rename to d',
     ]);
     assert.deepEqual(roles.map((r) => [r.rolname, r.has_password]), [['b', false], ['d', true]]);
   });

@@ -91,24 +91,35 @@ test('a DETAIL with continuation lines keeps them in detail', () => {
     'Role "nobody" does not exist.\nConnection matched pg_hba.conf line 91: "host    all             all             127.0.0.1/32            scram-sha-256"');
 });
 
-test('a STATEMENT of another session is a dead letter, not glued to the wrong entry', () => {
+test('a STATEMENT of another session is a dead letter with its continuation, not glued to the wrong entry', () => {
   const { records, dead } = decode(AZURE_LOG_LINE_PREFIX, [
     '2026-11-27 00:45:02 UTC-6b08d28e.1c58-ERROR:  boom',
     '2026-11-27 00:45:02 UTC-6b08d28e.9999-STATEMENT:  select boom();',
     '\tcontinued',
   ].join('\n'));
   assert.equal(records[0]?.statement, null);
-  assert.deepEqual(dead.map((d) => d.reason), [
-    'STATEMENT line has no log entry of the same session before it',
-    'continuation line (starts with a tab) has no log entry before it',
+  assert.deepEqual(dead.map((d) => [d.reason, d.raw]), [
+    ['STATEMENT line has no log entry of the same session before it', '2026-11-27 00:45:02 UTC-6b08d28e.9999-STATEMENT:  select boom();\n\tcontinued'],
   ]);
+});
+
+test('a dead line and its tab continuations are one dead letter: a password on the next line stays with its statement', () => {
+  const { dead } = decode(AZURE_LOG_LINE_PREFIX, [
+    '[2026-11-27 00:45:02] LOG:  statement: ALTER ROLE r PASSWORD',
+    "\t'Sup3rS3cret' VALID UNTIL 'infinity';",
+    '\tlonely first',
+  ].join('\n'));
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.raw, "[2026-11-27 00:45:02] LOG:  statement: ALTER ROLE r PASSWORD\n\t'Sup3rS3cret' VALID UNTIL 'infinity';\n\tlonely first");
+  assert.deepEqual(decode(AZURE_LOG_LINE_PREFIX, '\tlonely\n\tand another').dead.map((d) => [d.position, d.raw]), [['0', '\tlonely\n\tand another']]);
 });
 
 test('a wrong prefix turns lines into dead letters with the prefix in the reason, and decoding goes on', () => {
   const lines = fixtureLines('pg15-m-p-q.log');
   const { records, dead } = decodeAll(decoderFor(AZURE_LOG_LINE_PREFIX), lines);
   assert.equal(records.length, 0);
-  assert.equal(dead.length, lines.length);
+  assert.equal(dead.length, lines.filter((l) => !l.text.startsWith('\t')).length);
+  assert.equal(dead.map((d) => d.raw).join('\n'), lines.map((l) => l.text).join('\n'), 'every line is in a dead letter');
   assert.equal(dead[0]?.reason, "line does not match log_line_prefix '%t-%c-'");
   assert.equal(dead[0]?.raw, lines[0]?.text);
   assert.equal(dead[0]?.position, '0');
@@ -122,7 +133,7 @@ test('a foreign line in the middle of a good file is one dead letter; the entrie
     '2026-11-27 00:45:02 UTC-6b08d28e.1c58-LOG:  second',
   ].join('\n'));
   assert.deepEqual(records.map((r) => r.message), ['first', 'second']);
-  assert.deepEqual(dead.map((d) => d.raw), ['Segmentation fault (core dumped)', '\tnot a continuation of "first": it follows a dead line']);
+  assert.deepEqual(dead.map((d) => d.raw), ['Segmentation fault (core dumped)\n\tnot a continuation of "first": it follows a dead line']);
 });
 
 test('unknown levels, bad zones and prefixes without time become dead letters, never exceptions', () => {
