@@ -9,7 +9,7 @@ import { LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../redact/
  */
 export function createLogger(opts: { level?: string; pretty?: boolean; destination?: DestinationStream } = {}): Logger {
   const level = opts.level ?? process.env.AUDITDUCK_LOG_LEVEL ?? 'info';
-  const pretty = opts.pretty ?? (process.stderr.isTTY === true && process.env.AUDITDUCK_LOG_FORMAT !== 'json');
+  const pretty = opts.pretty ?? prettyWanted(process.env.AUDITDUCK_LOG_FORMAT, process.stderr.isTTY === true);
   const options: LoggerOptions = {
     level,
     redact: { paths: [...LOGGER_REDACT_PATHS], censor: '[REDACTED]' },
@@ -27,6 +27,14 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
     return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
   return pino(options, pino.destination({ dest: 2, sync: true }));
+}
+
+/** AUDITDUCK_LOG_FORMAT=pretty|json forces either (under Docker stderr is no TTY, yet a person may read it); unset follows the terminal. */
+export function prettyWanted(format: string | undefined, stderrIsTty: boolean): boolean {
+  if (format === 'pretty') return true;
+  if (format === 'json') return false;
+  if (format !== undefined && format !== '') throw new Error(`AUDITDUCK_LOG_FORMAT is "${format}": use pretty or json (or leave it unset to follow the terminal)`);
+  return stderrIsTty;
 }
 
 export type { Logger };

@@ -5,7 +5,7 @@ import { inputProblem } from '../sources/file/input-problem.js';
 import { AuditStore } from '../store/audit-store.js';
 import type { InTransactionWriter } from '../detect/written-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
-import { ingestPath } from './ingest-path.js';
+import { ingestPath, type IngestProgress } from './ingest-path.js';
 import { IngestSummary } from './ingest-summary.js';
 
 export interface IngestFilesOptions {
@@ -21,6 +21,8 @@ export interface IngestFilesOptions {
   observers?: InTransactionWriter[];
   /** Off only to measure what the privilege analysis costs (the bench). */
   analyzePrivileges?: boolean;
+  /** Told after each committed batch (the CLI's progress line). */
+  onCommitted?: (progress: IngestProgress) => void;
 }
 
 /** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
@@ -48,6 +50,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
         defaultServer: 'local',
         ...(opts.batchRecords ? { batchRecords: opts.batchRecords } : {}),
         ...(opts.stdinSourceId !== undefined ? { stdinSourceId: opts.stdinSourceId } : {}),
+        ...(opts.onCommitted ? { onCommitted: opts.onCommitted } : {}),
       });
     }
   } finally {

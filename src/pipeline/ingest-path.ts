@@ -24,6 +24,16 @@ export interface IngestPathOptions {
    * read on after the bytes already committed under this id. Without it stdin is read whole every time.
    */
   stdinSourceId?: string;
+  /** Told after each committed batch: how far into this input is stored (for a progress line). */
+  onCommitted?: (progress: IngestProgress) => void;
+}
+
+export interface IngestProgress {
+  source: string;
+  /** Byte offset in the input up to which everything is stored: a rerun resumes here. */
+  position: number;
+  /** Records stored by this run so far, over all inputs. */
+  records: number;
 }
 
 const DEFAULT_BATCH_RECORDS = 50_000;
@@ -87,6 +97,7 @@ export async function ingestPath(
       keptUpTo = resumeAt;
       keptRecords += summary.records;
       deps.summary.add(summary);
+      opts.onCommitted?.({ source, position: resumeAt, records: deps.summary.records });
       deps.log.debug({ source, position: resumeAt, records: summary.records }, 'batch committed');
     });
     inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection

@@ -3,7 +3,7 @@
  * (DuckDB then refuses every other process, even a reader), that process's query API found through the
  * discovery file next to the store. Callers (query, shell, export) see one interface.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,12 +24,18 @@ export interface QueryTarget {
   close(): Promise<void>;
 }
 
+/** Reading or acknowledging needs a store that exists: opening a missing one would create an empty one, or fail in DuckDB's words. */
+export function assertStoreExists(dbPath: string): void {
+  if (!existsSync(dbPath)) throw new Error(`no store at ${dbPath}: run \`auditduck ingest\` (or \`auditduck run\`) first, or pass --db (or set AUDITDUCK_DB) to name the store`);
+}
+
 export interface QueryTargetOptions {
   /** The one file `copyTo` may write; the confined store can write no other. */
   outputFile?: string;
 }
 
 export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
+  assertStoreExists(dbPath);
   const limits = queryLimitsFromEnv();
   const outputFile = opts.outputFile === undefined ? undefined : resolve(opts.outputFile);
   try {

@@ -102,30 +102,34 @@ describe('investigation commands on the fixture store', () => {
     assert.match(r.stderr, /cannot export .* the tables are: log_records, audit_events/);
   });
 
-  test('shell reads SQL and backslash commands from piped stdin, and keeps history', () => {
+  test('shell reads SQL and psql\'s backslash commands (\\d TABLE with types, \\x, \\i NAME, \\q) from piped stdin, and keeps history', () => {
     const history = join(dir, 'history');
     const input = [
       '\\d',
       '\\d roles',
+      '\\x',
+      'SELECT 42 AS answer;',
+      '\\x',
       '\\format csv',
       'SELECT rolname',
       "FROM roles WHERE server = 'pg-dev';",
-      '\\q login-roles-never-used server=pg-prod',
+      '\\i login-roles-never-used server=pg-prod',
       'DELETE FROM roles;',
       'SELECT count(*) AS n FROM roles;',
-      '\\quit',
+      '\\q',
       'SELECT 1;',
     ].join('\n');
     const r = cli(['shell', '--db', db], { input, env: { AUDITDUCK_HISTORY: history } });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^audit_events$/m);
-    assert.match(r.stdout, /^rolcanlogin$/m);
+    assert.match(r.stdout, /^rolcanlogin +│ BOOLEAN$/m, '\\d TABLE shows the types');
+    assert.match(r.stdout, /Expanded display is on\.\n-\[ RECORD 1 \]-*\nanswer │ 42\n/, '\\x: one field per line');
     assert.match(r.stdout, /rolname\ndev_admin\n/);
     assert.match(r.stdout, /server,role_name,created_at,created_by,has_password,rolsuper\npg-prod,backdoor,/);
     assert.match(r.stderr, /error: refused: statement 1 is DELETE/);
     assert.match(r.stdout, /n\n7\n/, 'nothing was deleted and the shell went on after the error');
-    assert.doesNotMatch(r.stdout, /^1$/m, 'nothing runs after \\quit');
-    assert.match(readFileSync(history, 'utf8'), /^\\q login-roles-never-used server=pg-prod$/m);
+    assert.doesNotMatch(r.stdout, /^1$/m, 'nothing runs after \\q');
+    assert.match(readFileSync(history, 'utf8'), /^\\i login-roles-never-used server=pg-prod$/m);
   });
 });
 
@@ -140,9 +144,9 @@ describe('shell completion', () => {
     assert.deepEqual(completeLine('SELECT roles.rols', vocab), [['roles.rolsuper'], 'roles.rols']);
   });
 
-  test('completes saved query names after \\q, their parameters after the name, and tables after \\d', () => {
-    assert.deepEqual(completeLine('\\q rol', vocab), [['role-history', 'rolled-back-changes'], 'rol']);
-    assert.deepEqual(completeLine('\\q role-history r', vocab), [['role='], 'r']);
+  test('completes saved query names after \\i, their parameters after the name, and tables after \\d', () => {
+    assert.deepEqual(completeLine('\\i rol', vocab), [['role-history', 'rolled-back-changes'], 'rol']);
+    assert.deepEqual(completeLine('\\i role-history r', vocab), [['role='], 'r']);
     assert.deepEqual(completeLine('\\d se', vocab), [['sessions'], 'se']);
     assert.deepEqual(completeLine('\\fo', vocab), [['\\format'], '\\fo']);
   });

@@ -99,7 +99,7 @@ describe('auditduck query while another process holds the store', () => {
   });
 
   test('the shell works through the running process too, and refuses writes there', () => {
-    const r = cli(['shell', '--db', db], `\\format csv\nSELECT count(*) > 0 AS some FROM audit_events;\nDROP TABLE audit_events;\n\\q session-activity session_id=s1\n`);
+    const r = cli(['shell', '--db', db], `\\format csv\nSELECT count(*) > 0 AS some FROM audit_events;\nDROP TABLE audit_events;\n\\i session-activity session_id=s1\n`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /some\ntrue\n/);
     assert.match(r.stderr, /error: refused: statement 1 is DROP/);

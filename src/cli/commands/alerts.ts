@@ -2,15 +2,19 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { requireTimeOrAgo } from '../../contracts/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
-import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
-import { openQueryTarget } from '../../query/query-target.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
+import { assertStoreExists, openQueryTarget, type QueryTarget } from '../../query/query-target.js';
+import { RULE_IDS, SEVERITIES, type Severity } from '../../detect/index.js';
+import { EXIT } from '../exit-codes.js';
+import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
 import { acknowledgeAlerts } from '../../detect/acknowledge-alerts.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 
 const STATUSES = ['open', 'acknowledged', 'retracted'] as const;
 
-interface ListOptions {
+interface ListOptions extends LayoutOptions {
   db?: string;
+  minSeverity?: Severity;
   since?: string;
   format: OutputFormat;
   status?: (typeof STATUSES)[number];
@@ -18,6 +22,9 @@ interface ListOptions {
   server?: string;
   evidence?: boolean;
 }
+
+const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre';
+const TERMINAL_COLUMNS = "alert_id AS id, status, severity, rule_id, server, strftime(last_seen, '%Y-%m-%d %H:%M') AS last_seen, summary";
 
 const ackCommand = new Command('ack')
   .description('acknowledge alerts as the OS user running the command: they stop being delivered and show as acknowledged (needs write access to the store)')
@@ -30,6 +37,7 @@ const ackCommand = new Command('ack')
       return id;
     });
     const dbPath = resolveDbPath(opts.db);
+    assertStoreExists(dbPath);
     let db;
     try {
       db = await openDatabase(dbPath);
@@ -51,14 +59,15 @@ const ackCommand = new Command('ack')
     }
   });
 
-export const alertsCommand = new Command('alerts')
-  .description('list alerts (newest first); `alerts ack ID...` acknowledges them')
+export const alertsCommand = withLayoutOptions(new Command('alerts'))
+  .description(`list alerts (newest first); \`alerts ack ID...\` acknowledges them. Exits ${EXIT.alertsFound} when it lists any alert, 0 when none, 1 on an error (for cron and CI)`)
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
   .option('--since <time>', 'only alerts seen since this time or this long ago (ISO 8601, or 24h, 7d…)')
   .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
   .addOption(new Option('--status <status>', 'only alerts in this status').choices([...STATUSES]))
   .option('--rule <id>', 'only alerts of this rule (auditduck rules list)')
   .option('--server <name>', 'only alerts of this server')
+  .addOption(new Option('--min-severity <severity>', 'only alerts of this severity or higher').choices([...SEVERITIES]))
   .option('--evidence', 'include the evidence column (JSON)')
   .addCommand(ackCommand)
   .action(async (opts: ListOptions) => {
@@ -68,18 +77,37 @@ export const alertsCommand = new Command('alerts')
       opts.status ? `status = $status` : null,
       opts.rule ? `rule_id = $rule` : null,
       opts.server ? `server = $server` : null,
+      opts.minSeverity ? `severity IN (${SEVERITIES.slice(SEVERITIES.indexOf(opts.minSeverity)).map((sev) => `'${sev}'`).join(', ')})` : null,
     ].filter((w) => w !== null);
     const params: Record<string, string> = {};
     if (since) params.since = since;
     if (opts.status) params.status = opts.status;
     if (opts.rule) params.rule = opts.rule;
     if (opts.server) params.server = opts.server;
-    const sql = `SELECT alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre${opts.evidence ? ', evidence' : ''}
+    // A table at a terminal shows what tells one alert from another; --wide, -x, CSV and JSON show every column.
+    const columns = opts.format === 'table' && !opts.wide && !opts.expanded ? TERMINAL_COLUMNS : ALL_COLUMNS;
+    const sql = `SELECT ${columns}${opts.evidence ? ', evidence' : ''}
       FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_seen DESC, alert_id DESC`;
     const target = await openQueryTarget(resolveDbPath(opts.db));
     try {
-      process.stdout.write(FORMATTERS[opts.format](await target.run(sql, params)));
+      await refuseUnknownFilters(target, opts);
+      const rows = await target.run(sql, params);
+      await writeOutput(renderRows(opts.format, rows, opts));
+      if (rows.rows.length > 0) process.exitCode = EXIT.alertsFound;
     } finally {
       await target.close();
     }
   });
+
+/** A mistyped --rule or --server would list nothing and exit 0 — "no alerts" — which is the one wrong answer. */
+async function refuseUnknownFilters(target: QueryTarget, opts: ListOptions): Promise<void> {
+  if (opts.rule) {
+    const stored = (await target.run('SELECT DISTINCT rule_id FROM alerts')).rows.map((r) => String(r.rule_id));
+    const known = [...new Set<string>([...RULE_IDS, ...stored])].sort();
+    if (!known.includes(opts.rule)) throw new Error(`unknown rule "${opts.rule}"; the rules are: ${known.join(', ')} (auditduck rules list)`);
+  }
+  if (opts.server) {
+    const known = (await target.run('SELECT server FROM sessions UNION SELECT server FROM alerts UNION SELECT server FROM roles ORDER BY 1')).rows.map((r) => String(r.server));
+    if (!known.includes(opts.server)) throw new Error(`unknown server "${opts.server}"; the store knows: ${known.length ? known.join(', ') : 'no server yet'}`);
+  }
+}

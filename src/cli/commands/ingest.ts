@@ -6,6 +6,8 @@ import { AZURE_LOG_LINE_PREFIX, validatePrefix } from '../../decode/prefix/compi
 import { ingestFiles } from '../../pipeline/ingest-files.js';
 import { loadRunConfig } from '../../config/run-config.js';
 import { createDetector } from '../../detect/index.js';
+import { EXIT } from '../exit-codes.js';
+import { createIngestProgressLine } from '../ingest-progress.js';
 
 export const ingestCommand = new Command('ingest')
   .description('read log files (plain or gzip) or stdin into the store; a file already read is resumed, never read twice')
@@ -28,6 +30,14 @@ export const ingestCommand = new Command('ingest')
     const observers = opts.detection && opts.privilegeAnalysis ? [createDetector((await loadRunConfig(opts.config, {})).detection)] : [];
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
+    const progress = createIngestProgressLine();
+    // Every batch commits with its position, so stopping between two is safe: say where, and exit as a shell expects.
+    const onInterrupt = () => {
+      progress.end();
+      process.stderr.write(`auditduck: ${progress.interruptedMessage()}\n`);
+      process.exit(EXIT.interrupted);
+    };
+    process.once('SIGINT', onInterrupt);
     const summary = await ingestFiles(paths, {
       dbPath: resolveDbPath(opts.db),
       format: opts.format as LogFormat | 'auto',
@@ -38,12 +48,28 @@ export const ingestCommand = new Command('ingest')
       ...(opts.sourceId !== undefined ? { stdinSourceId: opts.sourceId } : {}),
       analyzePrivileges: opts.privilegeAnalysis,
       observers,
+      onCommitted: (p) => progress.update(p),
+    }).finally(() => {
+      progress.end();
+      process.off('SIGINT', onInterrupt);
     });
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(renderSummary(result));
     if (summary.deadLetters > 0) log.warn({ deadLetters: summary.deadLetters }, 'some input could not be read: see the dead_letters table');
+    if (nothingParsed(summary)) {
+      process.stderr.write(
+        `auditduck: nothing was parsed: ${summary.deadLetters} line(s) went to dead_letters with the reason. ` +
+          'Check --format and --log-line-prefix against the input (docs/log-formats.md).\n',
+      );
+      process.exitCode = EXIT.nothingParsed;
+    }
   });
+
+/** Input was there but not one record came of it; an empty input, or one already read, is not this. */
+function nothingParsed(s: { records: number; deadLetters: number }): boolean {
+  return s.records === 0 && s.deadLetters > 0;
+}
 
 function renderSummary(s: Record<string, unknown>): string {
   const lines = [

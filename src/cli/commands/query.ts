@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
+import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
 import { openQueryTarget } from '../../query/query-target.js';
 import type { QueryParams } from '../../query/read-only-query.js';
 import { loadSavedQueries, parseParamAssignments, resolveParams } from '../../query/saved-queries.js';
@@ -9,7 +10,7 @@ import { loadSavedQueries, parseParamAssignments, resolveParams } from '../../qu
 const QUERY_FORMATS = [...OUTPUT_FORMATS, 'parquet'] as const;
 type QueryFormat = (typeof QUERY_FORMATS)[number];
 
-interface QueryOptions {
+interface QueryOptions extends LayoutOptions {
   db?: string;
   file?: string;
   format: QueryFormat;
@@ -21,7 +22,7 @@ interface QueryOptions {
 /** A saved query's name: what `[sql]` is when it names a file in queries/ rather than holding SQL. */
 const SAVED_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
-export const queryCommand = new Command('query')
+export const queryCommand = withLayoutOptions(new Command('query'))
   .description('run read-only SQL, a .sql file or a saved query (queries/) against the store; while `auditduck run` holds the store, through its query API')
   .argument('[sql]', 'SQL to run, or the name of a saved query')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
@@ -40,9 +41,10 @@ export const queryCommand = new Command('query')
         await target.copyTo(sql, params, opts.output, 'parquet');
         return;
       }
-      const text = FORMATTERS[opts.format satisfies OutputFormat](await target.run(sql, params));
-      if (opts.output) await writeFile(opts.output, text);
-      else process.stdout.write(text);
+      const rows = await target.run(sql, params);
+      // A file keeps every character: the terminal's width is no concern of it.
+      if (opts.output) await writeFile(opts.output, FORMATTERS[opts.format satisfies OutputFormat](rows, { expanded: opts.expanded === true }));
+      else await writeOutput(renderRows(opts.format, rows, opts));
     } finally {
       await target.close();
     }

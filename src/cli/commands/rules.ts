@@ -11,13 +11,14 @@ import { AZURE_LOG_LINE_PREFIX } from '../../decode/prefix/compile-prefix.js';
 import { ingestFiles } from '../../pipeline/ingest-files.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { runQuery } from '../../query/run-query.js';
+import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
 import { closeDatabase, openDatabase } from '../../store/open-database.js';
 
-const listCommand = new Command('list')
+const listCommand = withLayoutOptions(new Command('list'))
   .description('the built-in detection rules')
   .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
-  .action((opts: { format: OutputFormat }) => {
-    process.stdout.write(FORMATTERS[opts.format]({ columns: ['id', 'title', 'severity', 'mitre', 'default', 'kind', 'trigger'], rows: ruleRows().map((r) => ({ ...r })) }));
+  .action(async (opts: LayoutOptions & { format: OutputFormat }) => {
+    await writeOutput(renderRows(opts.format, { columns: ['id', 'title', 'severity', 'mitre', 'default', 'kind', 'trigger'], rows: ruleRows().map((r) => ({ ...r })) }, opts));
   });
 
 interface TestOptions {

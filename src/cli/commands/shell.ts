@@ -17,7 +17,7 @@ import { loadSavedQueries, parseParamAssignments, resolveParams, type SavedQuery
  * $AUDITDUCK_HISTORY or ~/.auditduck_history. While `auditduck run` holds the store, it goes through its API.
  */
 export const shellCommand = new Command('shell')
-  .description('interactive read-only SQL prompt over the store, with history, completion and the saved queries as \\q NAME')
+  .description('interactive read-only SQL prompt over the store, with history, completion and the saved queries as \\i NAME; as in psql \\q, \\x, \\dt, \\d TABLE and \\?')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
   .action(async (opts: { db?: string }) => {
     const target = await openQueryTarget(resolveDbPath(opts.db));
@@ -30,18 +30,20 @@ export const shellCommand = new Command('shell')
 
 export interface Vocabulary {
   tables: Map<string, string[]>;
+  /** `table.column` → its DuckDB type, for \\d TABLE. */
+  types?: Map<string, string>;
   savedQueries: SavedQuery[];
 }
 
-const COMMANDS = ['\\d', '\\q', '\\format', '\\quit', '\\help'];
+const COMMANDS = ['\\d', '\\dt', '\\i', '\\x', '\\q', '\\format', '\\quit', '\\help', '\\?'];
 const KEYWORDS = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'ORDER BY', 'LIMIT', 'JOIN', 'COUNT(*)', 'DESCRIBE', 'SUMMARIZE', 'EXPLAIN'];
 
 /** readline's completer: the last word of the line against what fits where it stands. */
 export function completeLine(line: string, vocab: Vocabulary): [string[], string] {
   const word = /[^\s,()]*$/.exec(line)?.[0] ?? '';
   let candidates: string[];
-  if (/^\\q\s+\S*$/.test(line)) candidates = vocab.savedQueries.map((q) => q.name);
-  else if (/^\\q\s+\S+\s/.test(line)) {
+  if (/^\\i\s+\S*$/.test(line)) candidates = vocab.savedQueries.map((q) => q.name);
+  else if (/^\\i\s+\S+\s/.test(line)) {
     const q = vocab.savedQueries.find((s) => s.name === line.split(/\s+/)[1]);
     candidates = (q?.params ?? []).map((p) => `${p.name}=`);
   } else if (/^\\d\s+\S*$/.test(line)) candidates = [...vocab.tables.keys()];
@@ -57,15 +59,17 @@ export function completeLine(line: string, vocab: Vocabulary): [string[], string
 
 export async function loadVocabulary(target: QueryTarget): Promise<Vocabulary> {
   const { rows } = await target.run(
-    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`,
+    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`,
   );
   const tables = new Map<string, string[]>();
+  const types = new Map<string, string>();
   for (const r of rows) {
     const t = String(r.table_name);
     if (!tables.has(t)) tables.set(t, []);
     tables.get(t)!.push(String(r.column_name));
+    types.set(`${t}.${String(r.column_name)}`, String(r.data_type));
   }
-  return { tables, savedQueries: loadSavedQueries() };
+  return { tables, types, savedQueries: loadSavedQueries() };
 }
 
 function historyPath(): string {
@@ -94,6 +98,7 @@ export async function runShell(target: QueryTarget, input: NodeJS.ReadableStream
     completer: (line: string) => completeLine(line, vocab),
   });
   let format: OutputFormat = 'table';
+  let expanded = false;
   let buffer = '';
   const say = (text: string) => output.write(text.endsWith('\n') ? text : `${text}\n`);
   const prompt = () => {
@@ -115,18 +120,21 @@ export async function runShell(target: QueryTarget, input: NodeJS.ReadableStream
     try {
       if (!buffer && line.startsWith('\\')) {
         const [command, ...args] = line.split(/\s+/);
-        if (command === '\\quit' || command === '\\exit') break;
+        if (command === '\\q' || command === '\\quit' || command === '\\exit') break;
         if (command === '\\help' || command === '\\?') say(HELP);
         else if (command === '\\format') {
           if (!(OUTPUT_FORMATS as readonly string[]).includes(args[0] ?? '')) throw new Error(`\\format takes one of ${OUTPUT_FORMATS.join(', ')}`);
           format = args[0] as OutputFormat;
-        } else if (command === '\\d') say(describe(vocab, args[0]));
-        else if (command === '\\q') {
+        } else if (command === '\\x') {
+          expanded = !expanded;
+          say(`Expanded display is ${expanded ? 'on' : 'off'}.`);
+        } else if (command === '\\d' || command === '\\dt') say(describe(vocab, command === '\\dt' ? undefined : args[0], format, expanded));
+        else if (command === '\\i') {
           if (!args[0]) say(vocab.savedQueries.map((q) => `${q.name.padEnd(28)}${q.description.slice(0, 90)}`).join('\n'));
           else {
             const saved = vocab.savedQueries.find((q) => q.name === args[0]);
-            if (!saved) throw new Error(`no saved query "${args[0]}"; \\q lists them`);
-            say(FORMATTERS[format](await target.run(saved.sql, resolveParams(saved, parseParamAssignments(args.slice(1))))));
+            if (!saved) throw new Error(`no saved query "${args[0]}"; \\i lists them`);
+            say(FORMATTERS[format](await target.run(saved.sql, resolveParams(saved, parseParamAssignments(args.slice(1)))), { expanded }));
           }
         } else throw new Error(`unknown command ${command}; \\help lists them`);
       } else if (line) {
@@ -134,7 +142,7 @@ export async function runShell(target: QueryTarget, input: NodeJS.ReadableStream
         if (line.endsWith(';')) {
           const sql = buffer;
           buffer = '';
-          say(FORMATTERS[format](await target.run(sql)));
+          say(FORMATTERS[format](await target.run(sql), { expanded }));
         }
       }
     } catch (error) {
@@ -146,17 +154,20 @@ export async function runShell(target: QueryTarget, input: NodeJS.ReadableStream
   rl.close();
 }
 
-function describe(vocab: Vocabulary, table: string | undefined): string {
-  if (!table) return [...vocab.tables.keys()].join('\n');
+function describe(vocab: Vocabulary, table: string | undefined, format: OutputFormat, expanded: boolean): string {
+  if (!table) return FORMATTERS[format]({ columns: ['table'], rows: [...vocab.tables.keys()].map((t) => ({ table: t })) }, { expanded });
   const columns = vocab.tables.get(table);
-  if (!columns) throw new Error(`no table ${table}; \\d lists them`);
-  return columns.join('\n');
+  if (!columns) throw new Error(`no table ${table}; \\dt lists them`);
+  const rows = columns.map((c) => ({ column: c, type: vocab.types?.get(`${table}.${c}`) ?? null }));
+  return FORMATTERS[format]({ columns: ['column', 'type'], rows }, { expanded });
 }
 
-const HELP = `\\d              list tables
-\\d TABLE        list a table's columns
-\\q              list saved queries
-\\q NAME k=v ... run a saved query with parameters
+const HELP = `\\dt, \\d         list tables
+\\d TABLE        list a table's columns and their types
+\\i              list saved queries (psql's \\i runs a file: these are the files of queries/)
+\\i NAME k=v ... run a saved query with parameters
+\\x              expanded display on/off (one field per line)
 \\format F       output as table, csv or json
-\\quit           leave (or Ctrl-D)
+\\q, \\quit       leave (or Ctrl-D)
+\\?              this help
 SQL runs when a line ends with ;  (read-only: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)`;
