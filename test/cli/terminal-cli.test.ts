@@ -50,7 +50,7 @@ describe('the CLI at a terminal', () => {
 
   test('alerts fit 80 columns: every line at most 80 wide, long cells cut with …; --wide and a pipe cut nothing', () => {
     const fitted = cli(['alerts', '--db', db], { COLUMNS: '80' });
-    assert.equal(fitted.code, 3, fitted.stderr);
+    assert.equal(fitted.code, 0, fitted.stderr);
     const lines = fitted.stdout.trimEnd().split('\n');
     for (const line of lines) assert.ok([...line].length <= 80, `${[...line].length} wide: ${line}`);
     assert.match(fitted.stdout, /…/);
@@ -70,7 +70,7 @@ describe('the CLI at a terminal', () => {
 
   test('-x prints one field per line under a record header, as psql \\x', () => {
     const r = cli(['alerts', '--db', db, '-x', '--rule', 'admin-granted'], { COLUMNS: '80' });
-    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^-\[ RECORD 1 \]-+$/);
     assert.match(r.stdout, /^rule_id +│ admin-granted$/m);
@@ -79,13 +79,14 @@ describe('the CLI at a terminal', () => {
     for (const line of lines) assert.ok([...line].length <= 80, line);
   });
 
-  test('alerts exits 3 when it lists alerts and 0 when none; --min-severity keeps that severity and above', () => {
-    const critical = cli(['alerts', '--db', db, '--format', 'json', '--min-severity', 'critical']);
+  test('alerts --exit-code exits 3 when it lists alerts and 0 when none, plain alerts 0; --min-severity keeps that severity and above', () => {
+    assert.equal(cli(['alerts', '--db', db, '--format', 'json']).code, 0);
+    const critical = cli(['alerts', '--db', db, '--format', 'json', '--exit-code', '--min-severity', 'critical']);
     assert.equal(critical.code, 3, critical.stderr);
     assert.deepEqual((JSON.parse(critical.stdout) as { rule_id: string; severity: string }[]).map((a) => [a.rule_id, a.severity]), [['admin-granted', 'critical']]);
     const high = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--min-severity', 'high']).stdout) as { severity: string }[];
     assert.deepEqual(high.map((a) => a.severity).sort(), ['critical', 'high']);
-    const none = cli(['alerts', '--db', db, '--since', '2099-01-01T00:00:00Z']);
+    const none = cli(['alerts', '--db', db, '--exit-code', '--since', '2099-01-01T00:00:00Z']);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stdout, /\(0 rows\)/);
   });
@@ -97,7 +98,7 @@ describe('the CLI at a terminal', () => {
     const server = cli(['alerts', '--db', db, '--server', 'pg2']);
     assert.equal(server.code, 1);
     assert.match(server.stderr, /unknown server "pg2"; the store knows: .*pg1/);
-    assert.equal(cli(['alerts', '--db', db, '--server', 'pg1', '--rule', 'admin-granted']).code, 3);
+    assert.equal(cli(['alerts', '--db', db, '--server', 'pg1', '--rule', 'admin-granted']).code, 0);
   });
 
   test('roles shows attributes in words and memberships, as psql \\du', () => {

@@ -21,6 +21,7 @@ interface ListOptions extends LayoutOptions {
   rule?: string;
   server?: string;
   evidence?: boolean;
+  exitCode?: boolean;
 }
 
 const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre';
@@ -60,7 +61,7 @@ const ackCommand = new Command('ack')
   });
 
 export const alertsCommand = withLayoutOptions(new Command('alerts'))
-  .description(`list alerts (newest first); \`alerts ack ID...\` acknowledges them. Exits ${EXIT.alertsFound} when it lists any alert, 0 when none, 1 on an error (for cron and CI)`)
+  .description('list alerts (newest first); `alerts ack ID...` acknowledges them. Exits 0, or 1 on an error')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
   .option('--since <time>', 'only alerts seen since this time or this long ago (ISO 8601, or 24h, 7d…)')
   .addOption(new Option('--format <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
@@ -69,6 +70,7 @@ export const alertsCommand = withLayoutOptions(new Command('alerts'))
   .option('--server <name>', 'only alerts of this server')
   .addOption(new Option('--min-severity <severity>', 'only alerts of this severity or higher').choices([...SEVERITIES]))
   .option('--evidence', 'include the evidence column (JSON)')
+  .option('--exit-code', `exit ${EXIT.alertsFound} when any alert is listed, 0 when none (for cron and CI)`)
   .addCommand(ackCommand)
   .action(async (opts: ListOptions) => {
     const since = opts.since ? requireTimeOrAgo('--since', opts.since, new Date()).toISOString() : null;
@@ -93,7 +95,8 @@ export const alertsCommand = withLayoutOptions(new Command('alerts'))
       await refuseUnknownFilters(target, opts);
       const rows = await target.run(sql, params);
       await writeOutput(renderRows(opts.format, rows, opts));
-      if (rows.rows.length > 0) process.exitCode = EXIT.alertsFound;
+      // Opt-in, as `git diff --exit-code`: scripts that list alerts rely on 0 for success.
+      if (opts.exitCode && rows.rows.length > 0) process.exitCode = EXIT.alertsFound;
     } finally {
       await target.close();
     }
