@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,20 @@ function finalStage(dockerfile: string): FinalStage {
   return { env, copies, user, run: lines.filter((l) => l.startsWith('RUN ')).map((l) => l.slice(4)), healthcheck, volume };
 }
 
+/**
+ * The checkout's node_modules in the layout, readable by the run user wherever the checkout lives (a link into
+ * a checkout under a private directory, such as a CI clone in a 0700 temp dir, is not): hard links where the
+ * file system allows (instant, no space), else a copy.
+ */
+async function layOutNodeModules(to: string): Promise<void> {
+  try {
+    await exec('cp', ['-al', resolve('node_modules'), to]);
+  } catch {
+    await rm(to, { recursive: true, force: true });
+    await exec('cp', ['-a', resolve('node_modules'), to], { maxBuffer: 1 << 20 });
+  }
+}
+
 describe('the container image', () => {
   let root: string;
   let app: string;
@@ -62,7 +76,7 @@ describe('the container image', () => {
     for (const { from, source, target } of stage.copies) {
       // Docker's rule: a target ending in / (or .) is a directory the source goes into.
       const to = target.endsWith('/') || target === '.' ? resolve(app, target, basename(source)) : resolve(app, target);
-      if (from !== null && source === '/app/node_modules') await symlink(resolve('node_modules'), to);
+      if (from !== null && source === '/app/node_modules') await layOutNodeModules(to);
       else if (from === 'build' && source === '/app/dist') await exec('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', to], { timeout: 240_000 });
       else if (from === null) await cp(source, to, { recursive: true });
       // A build stage's copy of a checkout file (its WORKDIR is /app).
