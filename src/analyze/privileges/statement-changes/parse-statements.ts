@@ -1,5 +1,5 @@
 /** SQL text → parse-tree statements, with PostgreSQL's own grammar (libpg-query, WebAssembly). */
-import '../wasm-baseline-compiler.js';
+import './wasm-baseline-compiler.js';
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node } from 'libpg-query';
 import { ParseError } from '../../../contracts/log-record.js';
