@@ -1,20 +1,26 @@
 /**
- * Acknowledging alerts: the one write a reader (the web UI) may ask for. Runs on the WRITER's connection;
- * in `auditduck run` the caller serializes it with the pipeline's commits (IngestPipeline.exclusive).
+ * Acknowledging alerts: the one write a reader (the web UI, `alerts ack`) may ask for. Runs on the WRITER's
+ * connection; in `auditduck run` the caller serializes it with the pipeline's commits (IngestPipeline.exclusive).
  * Only open alerts change: acknowledging twice, or a retracted alert, is a no-op that the result shows.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
+import { redactStoredText } from '../redact/index.js';
 
-/** The ids that were open and are now acknowledged. */
-export async function acknowledgeAlerts(connection: DuckDBConnection, ids: readonly number[], by: string): Promise<number[]> {
+/** A comment is a note, not a report: long enough for a ticket link and a sentence or two. */
+export const MAX_ACK_COMMENT_CHARS = 2000;
+
+/** The ids that were open and are now acknowledged. `comment` is stored with each of them. */
+export async function acknowledgeAlerts(connection: DuckDBConnection, ids: readonly number[], by: string, comment: string | null = null): Promise<number[]> {
   if (ids.length === 0) return [];
   for (const id of ids) if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`${id} is not an alert id`);
+  if (comment !== null && comment.length > MAX_ACK_COMMENT_CHARS) throw new Error(`the comment is ${comment.length} characters; at most ${MAX_ACK_COMMENT_CHARS}`);
+  // Written by SQL, not through the store's tables: the redaction every stored text gets is applied here.
   const result = await runQuery(
     connection,
-    `UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = $by, updated_at = now()
+    `UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = $by, ack_comment = nullif($comment, ''), updated_at = now()
      WHERE alert_id IN (SELECT unnest(string_split($ids, ','))::BIGINT) AND status = 'open' RETURNING alert_id`,
-    { ids: ids.join(','), by },
+    { ids: ids.join(','), by, comment: comment === null ? '' : redactStoredText(comment) },
   );
   return result.rows.map((r) => Number(r.alert_id)).sort((a, b) => a - b);
 }

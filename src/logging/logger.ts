@@ -2,6 +2,13 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 import { LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../redact/index.js';
 
 /**
+ * Fields whose line's message already says what a person needs: an alert (`[high] admin-granted ...`,
+ * alert/sinks/log-sink.ts) and the configuration at start (`starting: db=... http.port=...`). Pretty
+ * output leaves them out, so each stays one line on a terminal; JSON lines keep them for machines.
+ */
+export const FIELDS_IN_MESSAGE = ['alert', 'config'] as const;
+
+/**
  * One logger for the process: JSON lines on stderr by default (stdout belongs to command output such
  * as `query --format json`), pretty on a terminal. Keys and connection strings are censored by path, and
  * every string of a line (message, fields, an error's message and stack) passes the same redactor as a
@@ -24,7 +31,7 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
   };
   if (opts.destination) return pino(options, opts.destination);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: ['hostname', ...FIELDS_IN_MESSAGE].join(',') } } });
   }
   return pino(options, pino.destination({ dest: 2, sync: true }));
 }

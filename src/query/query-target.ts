@@ -12,6 +12,7 @@ import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contrac
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
 import { confineDatabase } from './confine-database.js';
+import { postToQueryApi } from './query-api-client.js';
 import { queryLimitsFromEnv } from './query-limits.js';
 import type { FileFormat, QueryParams } from './read-only-query.js';
 import { ReadOnlySession } from './read-only-session.js';
@@ -81,30 +82,7 @@ function readDiscoveryOrExplain(dbPath: string, lockError: Error): ApiDiscovery 
 }
 
 export function apiTarget(dbPath: string, api: ApiDiscovery): QueryTarget {
-  const url = `http://${api.host}:${api.port}/api/query`;
-  const post = async (body: object): Promise<Response> => {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new Error(`cannot reach the query API of process ${api.pid} at ${url} (from ${dbPath}.api.json): ${(error as Error).message}`);
-    }
-    if (!response.ok) {
-      const text = await response.text();
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { error?: string }).error ?? text;
-      } catch {
-        // not JSON: keep the text
-      }
-      throw new Error(message);
-    }
-    return response;
-  };
+  const post = (body: object) => postToQueryApi(dbPath, api, '/api/query', body);
   return {
     via: 'api',
     run: async (sql, params = {}) => (await (await post({ sql, params, format: 'json' })).json()) as Rows,

@@ -134,7 +134,19 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   const queryConnection = await store.db.instance.connect();
   undo.push(() => closeConnection(queryConnection));
   const token = newApiToken();
-  const queryApi = await startQueryApi({ connection: queryConnection, exportDir, limits: queryLimits, port: 0, token });
+  const queryApi = await startQueryApi({
+    connection: queryConnection,
+    exportDir,
+    limits: queryLimits,
+    port: 0,
+    token,
+    // `auditduck alerts ack` cannot open the store this process holds: it asks here, and waits its turn on the writer.
+    acknowledgeAlerts: async (ids, by, comment) => {
+      const acknowledged = await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, comment));
+      log.info({ ids: acknowledged, by }, 'alerts acknowledged with auditduck alerts ack');
+      return acknowledged;
+    },
+  });
   undo.push(() => queryApi.close());
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
   undo.push(() => removeDiscoveryFile(config.db));

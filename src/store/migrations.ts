@@ -226,4 +226,11 @@ export const migrations: readonly Migration[] = [
       WHERE client_addr IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    description: 'alerts.ack_comment: what the person who acknowledged an alert wrote about it (alerts ack --comment)',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN ack_comment VARCHAR;
+    `,
+  },
 ];

@@ -8,6 +8,13 @@
  *   → 401 bad token · 403 a statement that could write, a foreign Host or Origin · 408 past the time limit
  *   → 413 a body over 1 MiB, or a result over the row limit · 400 bad request or SQL error
  *
+ *   POST /api/alerts/acknowledge   Authorization: Bearer <token>   (only with an acknowledgeAlerts callback)
+ *   {"ids": [1, 2], "by": "OS user", "comment": "..." | null}
+ *   → 200 {"acknowledged": [1]} (the ids that were open) · 401 bad token · 400 bad request
+ *   `auditduck alerts ack` sends it, since it cannot open the store for writing while this process holds it.
+ *   `by` is taken as sent: the token holder could read the discovery file, which only the store's owner can,
+ *   so it is that user or root, and the CLI sends os.userInfo() — the same trust as opening the store directly.
+ *
  * Give it a connection of its own (`await instance.connect()`), not the writer's, on an instance confined
  * by confineDatabase with `exportDir` writable: files for parquet/csv answers are written there and
  * streamed back. Requests run one at a time through a ReadOnlySession (read-only transactions, time limit).
@@ -21,6 +28,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import { MAX_ACK_COMMENT_CHARS } from '../detect/acknowledge-alerts.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
@@ -38,6 +46,8 @@ export interface QueryApiOptions {
   /** 0 picks a free port. */
   port: number;
   token: string;
+  /** The writer's way to acknowledge alerts, between its commits; without it the route answers 404. */
+  acknowledgeAlerts?: (ids: number[], by: string, comment: string | null) => Promise<number[]>;
 }
 
 export interface QueryApi {
@@ -51,6 +61,12 @@ const RequestSchema = z.strictObject({
   sql: z.string().min(1),
   params: z.record(z.string(), z.string().nullable()).default({}),
   format: z.enum(['json', ...FILE_FORMATS]).default('json'),
+});
+
+const AckRequestSchema = z.strictObject({
+  ids: z.array(z.number().int().positive()).min(1).max(1000),
+  by: z.string().trim().min(1).max(256),
+  comment: z.string().max(MAX_ACK_COMMENT_CHARS).nullable().default(null),
 });
 
 const FILE_TYPES = { parquet: 'application/vnd.apache.parquet', csv: 'text/csv' } as const;
@@ -72,7 +88,8 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!guardRequest(req, res, hosts)) return;
-    if (req.url !== '/api/query') return send(res, 404, { error: 'not found: POST /api/query' });
+    const routes = opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'];
+    if (!routes.includes(req.url ?? '')) return send(res, 404, { error: `not found: POST ${routes.join(' or POST ')}` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const auth = Buffer.from(req.headers.authorization ?? '');
     if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(res, 401, { error: 'missing or wrong bearer token' });
@@ -81,8 +98,9 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
       body = JSON.parse(await readBody(req, MAX_BODY_BYTES));
     } catch (error) {
       if (error instanceof BodyTooLarge) return send(res, 413, { error: error.message }, { connection: 'close' });
-      return send(res, 400, { error: `the body must be JSON {sql, params, format}: ${(error as Error).message}` });
+      return send(res, 400, { error: `the body must be JSON: ${(error as Error).message}` });
     }
+    if (req.url === '/api/alerts/acknowledge' && opts.acknowledgeAlerts) return acknowledge(res, body, opts.acknowledgeAlerts);
     const parsed = RequestSchema.safeParse(body);
     if (!parsed.success) return send(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
     const { sql, params, format } = parsed.data;
@@ -98,6 +116,17 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
       }
     } catch (error) {
       send(res, statusOf(error), { error: (error as Error).message });
+    }
+  }
+
+  async function acknowledge(res: ServerResponse, body: unknown, acknowledgeAlerts: NonNullable<QueryApiOptions['acknowledgeAlerts']>): Promise<void> {
+    const parsed = AckRequestSchema.safeParse(body);
+    if (!parsed.success) return send(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    const { ids, by, comment } = parsed.data;
+    try {
+      send(res, 200, { acknowledged: await acknowledgeAlerts(ids, by, comment) });
+    } catch (error) {
+      send(res, 500, { error: `acknowledging failed: ${(error as Error).message}` });
     }
   }
 

@@ -163,7 +163,7 @@ describe('alert delivery through a failing webhook', () => {
     assert.ok(receiver.rejected >= 3);
     const delivered = await runQuery(deliveryConnection, `SELECT sink, count(*) AS n FROM alert_deliveries WHERE delivered_at IS NOT NULL GROUP BY sink ORDER BY sink`);
     assert.deepEqual(delivered.rows, [{ sink: 'log', n: 4 }, { sink: 'webhook', n: 4 }]);
-    assert.equal(logLines.filter((l) => l.includes('"msg":"alert: ')).length, 4, 'the log sink got each alert once');
+    assert.equal(logLines.filter((l) => l.includes('"alert":{"id":')).length, 4, 'the log sink got each alert once');
   });
 
   it('never logs or stores the webhook token', async () => {

@@ -1,6 +1,6 @@
 /** `auditduck alerts` (list, filter, ack) and `auditduck rules` (list, test) as a user runs them. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -61,15 +61,15 @@ describe('alerts and rules commands', () => {
     assert.deepEqual(since.map((r) => r.rule_id), ['brute-force']);
   });
 
-  test('alerts ack acknowledges as the OS user; --status filters; unknown ids are reported', () => {
-    const ack = cli(['alerts', 'ack', '1', '999', '--db', db]);
+  test('alerts ack acknowledges as the OS user with the --comment; --status filters; unknown ids are reported', () => {
+    const ack = cli(['alerts', 'ack', '1', '999', '--db', db, '--comment', 'planned: change CHG-42']);
     assert.equal(ack.code, 0, ack.stderr);
-    assert.match(ack.stdout, /acknowledged 1 alert\(s\): 1/);
+    assert.match(ack.stdout, /^acknowledged 1 alert\(s\): 1\n$/);
     assert.match(ack.stderr, /not open or not found: 999/);
-    const acked = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'acknowledged']).stdout) as { alert_id: number }[];
-    assert.deepEqual(acked.map((a) => a.alert_id), [1]);
-    const by = JSON.parse(cli(['query', '--db', db, '--format', 'json', 'SELECT acknowledged_by FROM alerts WHERE alert_id = 1']).stdout) as { acknowledged_by: string }[];
-    assert.deepEqual(by, [{ acknowledged_by: userInfo().username }]);
+    const acked = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'acknowledged']).stdout) as { alert_id: number; acknowledged_by: string; ack_comment: string }[];
+    assert.deepEqual(acked.map((a) => [a.alert_id, a.acknowledged_by, a.ack_comment]), [[1, userInfo().username, 'planned: change CHG-42']]);
+    const by = JSON.parse(cli(['query', '--db', db, '--format', 'json', 'SELECT acknowledged_by, ack_comment FROM alerts WHERE alert_id = 1']).stdout) as { acknowledged_by: string }[];
+    assert.deepEqual(by, [{ acknowledged_by: userInfo().username, ack_comment: 'planned: change CHG-42' }]);
     const open = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'open']).stdout) as { alert_id: number }[];
     assert.deepEqual(open.map((a) => a.alert_id), [2]);
   });
@@ -80,15 +80,52 @@ describe('alerts and rules commands', () => {
     assert.match(ack.stderr, /unknown option '--by'/);
   });
 
-  test('alerts ack says what to do when another process holds the store', async () => {
+  test('alerts ack refuses an empty or overlong --comment before touching the store', () => {
+    for (const [comment, error] of [['  ', /--comment is empty/], ['x'.repeat(2001), /--comment is 2001 characters; at most 2000/]] as const) {
+      const ack = cli(['alerts', 'ack', '2', '--db', db, '--comment', comment]);
+      assert.equal(ack.code, 1);
+      assert.match(ack.stderr, error);
+    }
+    const open = JSON.parse(cli(['alerts', '--db', db, '--format', 'json', '--status', 'open']).stdout) as { alert_id: number }[];
+    assert.deepEqual(open.map((a) => a.alert_id), [2]);
+  });
+
+  test('alerts ack on a store held by a process that is not run says what it is and what to do', async () => {
     const store = await AuditStore.open(db);
     try {
       const ack = cli(['alerts', 'ack', '2', '--db', db]);
-      assert.notEqual(ack.code, 0);
-      assert.match(ack.stderr, /held by another process.*Acknowledge in its web UI.*stop it, acknowledge/);
+      assert.equal(ack.code, 1);
+      assert.match(ack.stderr, /cannot acknowledge: .* is held by a process that is not `auditduck run`.*stop serve, then run this again/);
     } finally {
       await store.close();
     }
+  });
+
+  test('under auditduck serve, the CLI and the UI point at the one way that works, not at each other', async () => {
+    const serve = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        serve.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /at (http:\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        serve.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const ack = cli(['alerts', 'ack', '2', '--db', db]);
+      assert.equal(ack.code, 1);
+      assert.match(ack.stderr, /stop serve, then run this again/);
+      assert.doesNotMatch(ack.stderr, /web UI|dashboard/i);
+      const list = (await (await fetch(new URL('/api/dashboards', url))).json()) as { canAcknowledge: boolean; acknowledgeHelp: string };
+      assert.equal(list.canAcknowledge, false);
+      assert.match(list.acknowledgeHelp, /while it runs neither can `auditduck alerts ack`.*stop serve, then run `auditduck alerts ack ID\.\.\. \[--comment TEXT\]`/);
+    } finally {
+      const exited = new Promise((resolve) => serve.once('exit', resolve));
+      serve.kill('SIGTERM');
+      await exited;
+    }
+    assert.equal(cli(['alerts', 'ack', '2', '--db', db]).code, 0, 'once serve stopped, the ack the messages point at works');
   });
 
   test('rules list shows every rule', () => {

@@ -1,6 +1,7 @@
 /**
  * `auditduck serve` on a store another process holds: DuckDB refuses even a read-only open, so serve
- * exits with a message that names the holder and points at the dashboards `auditduck run` serves.
+ * exits with a message that names the holder and points at the dashboards `auditduck run` serves and at
+ * the CLI, which works through run.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 
 describe('auditduck serve', () => {
-  it('on a store held by a running writer says so and points at the UI of run', async () => {
+  it('on a store held by a running writer says so and points at the UI of run and the CLI that works through it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-serve-'));
     const db = join(dir, 'store.duckdb');
     // stdin stays open: the holding writer stops when its stdin ends.
@@ -30,6 +31,8 @@ describe('auditduck serve', () => {
       assert.equal(failed.code, 1);
       assert.match(failed.stderr, new RegExp(`is held by \`auditduck run\` \\(process ${writer.pid}\\)`));
       assert.match(failed.stderr, /serves these same dashboards: open http:\/\/<its AUDITDUCK_HTTP_HOST>:<its AUDITDUCK_HTTP_PORT>\//);
+      // The dashboards of run may be off (AUDITDUCK_HTTP_PORT=0); the CLI works through run either way.
+      assert.match(failed.stderr, /none when it runs with AUDITDUCK_HTTP_PORT=0\)\. The CLI works through it meanwhile: `auditduck alerts`, `alerts ack ID\.\.\. \[--comment TEXT\]`/);
     } finally {
       writer.kill('SIGTERM');
       await new Promise((r) => writer.once('exit', r));

@@ -9,7 +9,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { queryStore } from '../support/store-reader.js';
@@ -111,6 +111,19 @@ describe('auditduck run on the built-in demo stream', () => {
       return true;
     });
     assert.equal(await events(), before);
+  });
+
+  it('acknowledges alerts through the running process with `alerts ack --comment`, as the OS user', async () => {
+    const cli = async (...args: string[]) => (await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args])).stdout;
+    const open = JSON.parse(await cli('alerts', '--db', db, '--format', 'json', '--status', 'open')) as { alert_id: number }[];
+    assert.ok(open.length >= 2, 'the capture raised alerts');
+    const [first, second] = open.map((a) => a.alert_id);
+    const stdout = await cli('alerts', 'ack', String(first), String(second), '--db', db, '--comment', 'benign: the demo capture');
+    assert.match(stdout, new RegExp(`^acknowledged 2 alert\\(s\\): ${Math.min(first!, second!)}, ${Math.max(first!, second!)} \\(through \`auditduck run\`, process ${child.pid}\\)\n$`));
+    const rows = JSON.parse(await cli('query', '--db', db, '--format', 'json', `SELECT status, acknowledged_by, ack_comment FROM alerts WHERE alert_id IN (${first}, ${second})`));
+    const expectedRow = { status: 'acknowledged', acknowledged_by: userInfo().username, ack_comment: 'benign: the demo capture' };
+    assert.deepEqual(rows, [expectedRow, expectedRow]);
+    assert.match(stderr, /alerts acknowledged with auditduck alerts ack/);
   });
 
   it('stops cleanly on SIGTERM and adds nothing when restarted', async () => {

@@ -8,6 +8,7 @@ import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { waitFor } from '../support/local-ports.js';
 import { rawRequest } from '../support/raw-http.js';
+import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
 import { newApiToken, startQueryApi, type QueryApi } from '../../src/web/query-api.js';
 
 describe('query API', () => {
@@ -115,5 +116,78 @@ describe('query API shutdown', () => {
     await runaway;
     await closeDatabase(db);
     await rm(exportDir, { recursive: true, force: true });
+  });
+});
+
+describe('query API: acknowledging alerts for `auditduck alerts ack`', () => {
+  let db: Database;
+  let api: QueryApi;
+  let bare: QueryApi;
+  let exportDir: string;
+  const token = newApiToken();
+  const ack = (body: unknown, auth = `Bearer ${token}`, port = api.port) =>
+    fetch(`http://127.0.0.1:${port}/api/alerts/acknowledge`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const alert = async (id: number) =>
+    (await db.connection.runAndReadAll(`SELECT status, acknowledged_by, ack_comment FROM alerts WHERE alert_id = ${id}`)).getRowObjects()[0];
+
+  before(async () => {
+    db = await openDatabase(':memory:');
+    await db.connection.run(`INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES
+      ('admin-granted', 'high', 'pg1', now(), now(), 'a', 'k1'), ('admin-granted', 'high', 'pg1', now(), now(), 'b', 'k2'),
+      ('brute-force', 'medium', 'pg1', now(), now(), 'c', 'k3')`);
+    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    await confineDatabase(db.connection, { writableDirs: [exportDir] });
+    // As `run` does: the acknowledgement is written on the writer's connection, not the API's read connection.
+    const acknowledgeOnWriter = (ids: number[], by: string, comment: string | null) => acknowledgeAlerts(db.connection, ids, by, comment);
+    api = await startQueryApi({ connection: await db.instance.connect(), exportDir, port: 0, token, acknowledgeAlerts: acknowledgeOnWriter });
+    bare = await startQueryApi({ connection: await db.instance.connect(), exportDir, port: 0, token });
+  });
+  after(async () => {
+    await api.close();
+    await bare.close();
+    await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
+  });
+
+  test('acknowledges the open ones among the ids, recording who sent it and the comment with its secrets redacted', async () => {
+    const r = await ack({ ids: [1, 99], by: 'alice', comment: 'benign: rotation, see postgresql://app:hunter2secret@db.example/x' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { acknowledged: [1] });
+    assert.deepEqual(await alert(1), { status: 'acknowledged', acknowledged_by: 'alice', ack_comment: 'benign: rotation, see postgresql://app:<REDACTED>@db.example/x' });
+    assert.deepEqual(await (await ack({ ids: [1], by: 'bob' })).json(), { acknowledged: [] }, 'twice is a no-op');
+    assert.equal((await alert(1))!.acknowledged_by, 'alice');
+  });
+
+  test('without a comment, none is stored', async () => {
+    assert.deepEqual(await (await ack({ ids: [3], by: 'carol' })).json(), { acknowledged: [3] });
+    assert.deepEqual(await alert(3), { status: 'acknowledged', acknowledged_by: 'carol', ack_comment: null });
+  });
+
+  test('a missing or wrong token is 401 and changes nothing', async () => {
+    assert.equal((await ack({ ids: [2], by: 'mallory' }, 'Bearer nope')).status, 401);
+    assert.equal((await ack({ ids: [2], by: 'mallory' }, '')).status, 401);
+    assert.equal((await alert(2))!.status, 'open');
+  });
+
+  for (const [what, body] of [
+    ['no one to record', { ids: [2] }],
+    ['an empty name', { ids: [2], by: '  ' }],
+    ['no ids', { ids: [], by: 'alice' }],
+    ['an id that is not a number', { ids: ['2'], by: 'alice' }],
+    ['an unknown field', { ids: [2], by: 'alice', status: 'retracted' }],
+    ['a comment over 2000 characters', { ids: [2], by: 'alice', comment: 'x'.repeat(2001) }],
+  ] as const) {
+    test(`a request with ${what} is 400 with the reason, and changes nothing`, async () => {
+      const r = await ack(body);
+      assert.equal(r.status, 400);
+      assert.match(((await r.json()) as { error: string }).error, /bad request/);
+      assert.equal((await alert(2))!.status, 'open');
+    });
+  }
+
+  test('an API started without a way to acknowledge answers 404 and names what it serves', async () => {
+    const r = await ack({ ids: [2], by: 'alice' }, `Bearer ${token}`, bare.port);
+    assert.equal(r.status, 404);
+    assert.match(((await r.json()) as { error: string }).error, /POST \/api\/query/);
   });
 });

@@ -3,12 +3,12 @@ import { Command, Option } from 'commander';
 import { requireTimeOrAgo } from '../../contracts/duration.js';
 import { resolveDbPath } from '../../config/store-path.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
-import { assertStoreExists, openQueryTarget, type QueryTarget } from '../../query/query-target.js';
+import { openQueryTarget, type QueryTarget } from '../../query/query-target.js';
 import { RULE_IDS, SEVERITIES, type Severity } from '../../detect/index.js';
 import { EXIT } from '../exit-codes.js';
 import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
-import { acknowledgeAlerts } from '../../detect/acknowledge-alerts.js';
-import { closeDatabase, openDatabase } from '../../store/open-database.js';
+import { MAX_ACK_COMMENT_CHARS } from '../../detect/acknowledge-alerts.js';
+import { acknowledgeInStore } from '../acknowledge-target.js';
 
 const STATUSES = ['open', 'acknowledged', 'retracted'] as const;
 
@@ -24,40 +24,31 @@ interface ListOptions extends LayoutOptions {
   exitCode?: boolean;
 }
 
-const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre';
+const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre, acknowledged_at, acknowledged_by, ack_comment';
 const TERMINAL_COLUMNS = "alert_id AS id, status, severity, rule_id, server, strftime(last_seen, '%Y-%m-%d %H:%M') AS last_seen, summary";
 
 const ackCommand = new Command('ack')
-  .description('acknowledge alerts as the OS user running the command: they stop being delivered and show as acknowledged (needs write access to the store)')
+  .description('acknowledge alerts as the OS user running the command: they stop being delivered and show as acknowledged. ' +
+    'While `auditduck run` holds the store, it acknowledges them itself')
   .argument('<alert-ids...>', 'alert ids, as listed by auditduck alerts')
+  .option('--comment <text>', `why: stored with each acknowledgement (at most ${MAX_ACK_COMMENT_CHARS} characters; secrets in it are redacted)`)
   // --db belongs to `alerts` (commander hands it to the parent wherever it is typed).
   .action(async function (this: Command, ids: string[]) {
-    const opts = this.optsWithGlobals<{ db?: string }>();
+    const opts = this.optsWithGlobals<{ db?: string; comment?: string }>();
     const numbers = ids.map((id) => {
       if (!/^\d+$/.test(id)) throw new Error(`"${id}" is not an alert id (a whole number, as auditduck alerts lists them)`);
-      return id;
+      return Number(id);
     });
-    const dbPath = resolveDbPath(opts.db);
-    assertStoreExists(dbPath);
-    let db;
-    try {
-      db = await openDatabase(dbPath);
-    } catch (error) {
-      if (/lock|another process/i.test((error as Error).message)) {
-        throw new Error(`cannot acknowledge: ${dbPath} is held by another process (usually 'auditduck run'). Acknowledge in its web UI (the alerts dashboard), or stop it, acknowledge, and start it again; listing works while it runs.`);
-      }
-      throw error;
-    }
-    try {
-      // Who ran the command, as the OS knows it: $USER or a flag would let anyone sign as anyone.
-      const acknowledged = await acknowledgeAlerts(db.connection, numbers.map(Number), userInfo().username);
-      const done = new Set(acknowledged.map(String));
-      const missed = numbers.filter((id) => !done.has(id));
-      process.stdout.write(`acknowledged ${done.size} alert(s)${done.size ? `: ${[...done].join(', ')}` : ''}\n`);
-      if (missed.length > 0) process.stderr.write(`not open or not found: ${missed.join(', ')}\n`);
-    } finally {
-      await closeDatabase(db);
-    }
+    const comment = opts.comment === undefined ? null : opts.comment.trim();
+    if (comment === '') throw new Error('--comment is empty: say why, or leave --comment out');
+    if (comment !== null && comment.length > MAX_ACK_COMMENT_CHARS) throw new Error(`--comment is ${comment.length} characters; at most ${MAX_ACK_COMMENT_CHARS}`);
+    // Who ran the command, as the OS knows it: $USER or a flag would let anyone sign as anyone.
+    const { acknowledged, throughPid } = await acknowledgeInStore(resolveDbPath(opts.db), { ids: numbers, by: userInfo().username, comment });
+    const done = new Set(acknowledged);
+    const missed = numbers.filter((id) => !done.has(id));
+    const through = throughPid === null ? '' : ` (through \`auditduck run\`, process ${throughPid})`;
+    process.stdout.write(`acknowledged ${done.size} alert(s)${done.size ? `: ${[...done].join(', ')}` : ''}${through}\n`);
+    if (missed.length > 0) process.stderr.write(`not open or not found: ${missed.join(', ')}\n`);
   });
 
 export const alertsCommand = withLayoutOptions(new Command('alerts'))

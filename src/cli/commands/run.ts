@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describeConfig, loadRunConfig } from '../../config/run-config.js';
 import { createLogger } from '../../logging/logger.js';
+import { oneLineFields } from '../../logging/one-line-fields.js';
 
 /** After a failed start, what is left (an SDK's timers) gets this long before the process exits anyway. */
 const FAILED_START_EXIT_MS = 2_000;
@@ -11,7 +12,8 @@ export const runCommand = new Command('run')
   .action(async (opts: { config?: string }) => {
     const log = createLogger();
     const config = await loadRunConfig(opts.config);
-    log.info({ config: describeConfig(config) }, 'starting');
+    const described = describeConfig(config);
+    log.info({ config: described }, `starting: ${oneLineFields(described)}`);
     // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.
     const { startMainJob } = await import('../../run/start-main-job.js');
     let job;

@@ -68,9 +68,11 @@ const AckSchema = z.strictObject({ ids: z.array(z.number().int().positive()).min
 
 const SERVERS_QUERY = parseSavedQuery('servers', '-- Servers in the store, for the server picker.\nSELECT server FROM log_records GROUP BY server ORDER BY server');
 
+/** serve's reader keeps every writer out, `alerts ack` too: the way that works is to stop it first. */
 export const READ_ONLY_ACK_MESSAGE =
-  'this UI holds the store read-only (auditduck serve), so it cannot acknowledge alerts: use `auditduck alerts ack ID...` ' +
-  'while nothing else holds the store, or the dashboards that `auditduck run` serves (AUDITDUCK_HTTP_PORT).';
+  'this UI holds the store read-only (auditduck serve), so it cannot acknowledge alerts, and while it runs neither can ' +
+  '`auditduck alerts ack` (DuckDB lets no writer in beside a reader): stop serve, then run `auditduck alerts ack ID... [--comment TEXT]`. ' +
+  'Under `auditduck run` both work: the dashboards it serves acknowledge, and so does `auditduck alerts ack`, through it.';
 
 export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
   const session = opts.session ?? new ReadOnlySession(opts.connection, queryLimitsFromEnv());

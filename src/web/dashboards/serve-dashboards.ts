@@ -90,7 +90,8 @@ function heldMessage(dbPath: string): string {
   }
   return (
     `${dbPath} is held by ${who}, and DuckDB lets no other process open it, not even read-only. ` +
-    'The running process serves these same dashboards: open http://<its AUDITDUCK_HTTP_HOST>:<its AUDITDUCK_HTTP_PORT>/ (default http://127.0.0.1:8080/). ' +
-    'Or serve a copy of the file.'
+    'The running process serves these same dashboards: open http://<its AUDITDUCK_HTTP_HOST>:<its AUDITDUCK_HTTP_PORT>/ (default http://127.0.0.1:8080/; ' +
+    'none when it runs with AUDITDUCK_HTTP_PORT=0). The CLI works through it meanwhile: `auditduck alerts`, `alerts ack ID... [--comment TEXT]`, ' +
+    '`query`, `shell`, `export`. Or serve a copy of the file.'
   );
 }
