@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../redact/index.js';
+import { censorSecret, LOGGER_REDACT_PATHS, redactStoredText, redactStrings } from '../redact/index.js';
 
 /**
  * Fields whose line's message already says what a person needs: an alert (`[high] admin-granted ...`,
@@ -19,7 +19,7 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
   const pretty = opts.pretty ?? prettyWanted(process.env.AUDITDUCK_LOG_FORMAT, process.stderr.isTTY === true);
   const options: LoggerOptions = {
     level,
-    redact: { paths: [...LOGGER_REDACT_PATHS], censor: '[REDACTED]' },
+    redact: { paths: [...LOGGER_REDACT_PATHS], censor: censorSecret },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? redactStoredText(a) : a)) as Parameters<typeof method>);

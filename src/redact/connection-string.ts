@@ -20,7 +20,7 @@ export function redactConnectionString(s: string): string {
 
 /**
  * pino `redact.paths` for objects the logger may be handed (config, errors from the Azure SDK).
- * Use with `censor: censorSecret` so connection strings keep their non-secret parts.
+ * The logger censors them with `censorSecret`, so connection strings keep their non-secret parts.
  */
 export const LOGGER_REDACT_PATHS: readonly string[] = [
   'password',
@@ -45,6 +45,11 @@ export const LOGGER_REDACT_PATHS: readonly string[] = [
 /** pino `redact.censor`: masks inside strings that are connection strings, replaces anything else. */
 export function censorSecret(value: unknown): unknown {
   if (typeof value !== 'string') return value === undefined ? undefined : REDACTED_VALUE;
-  const masked = redactConnectionString(value);
-  return masked === value ? REDACTED_VALUE : masked;
+  // The logger's string redaction may already have masked the key: a string with the shape of a
+  // connection string keeps its readable parts either way.
+  return holdsConnectionSecret(value) ? redactConnectionString(value) : REDACTED_VALUE;
+}
+
+function holdsConnectionSecret(s: string): boolean {
+  return new RegExp(KEY_VALUE.source, 'i').test(s) || new RegExp(URL_CREDENTIALS.source, 'i').test(s);
 }

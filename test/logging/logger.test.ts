@@ -29,4 +29,23 @@ describe('logger', () => {
     for (const line of lines) assert.ok(!line.includes(S), line);
     assert.match(lines[0]!, /postgresql:\/\/app:<REDACTED>@db\/prod/);
   });
+
+  it('censors configured secret fields by path, keeping the readable part of a connection string', () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ level: 'info', pretty: false, destination: stream });
+    log.info(
+      {
+        config: { connectionString: `Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=${S}=` },
+        db: { password: S },
+        sharedAccessKey: 12345,
+      },
+      'starting',
+    );
+    const line = lines[0]!;
+    assert.ok(!line.includes(S), line);
+    const parsed = JSON.parse(line) as { config: { connectionString: string }; db: { password: string }; sharedAccessKey: string };
+    assert.equal(parsed.config.connectionString, 'Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=<REDACTED>');
+    assert.equal(parsed.db.password, '<REDACTED>');
+    assert.equal(parsed.sharedAccessKey, '<REDACTED>', 'a secret field that is not a string is replaced too');
+  });
 });
