@@ -227,7 +227,7 @@ describe('dashboards in a browser, over a store ingested from samples/', { skip:
     const lines = csv.trim().split('\n');
     assert.equal(lines[0], 'server,client_addr,user_names,failures,users,first_failure,last_failure');
     assert.equal(lines.length - 1, await tableRows(page, 'sprays'));
-    await Promise.all([page.waitForURL(/\/sql\/spray-sources$/), page.click(`${panel('sprays')} a.sql-link`)]);
+    await Promise.all([page.waitForURL(/\/sql\/spray-sources(\?|$)/), page.click(`${panel('sprays')} a.sql-link`)]);
     assert.match((await page.textContent('pre.sql'))!, /HAVING count\(DISTINCT user_name\) >= CAST\(\$min_users AS INTEGER\)/);
     await page.screenshot({ path: `${ARTIFACTS}/sql-page.png` });
   });
