@@ -121,8 +121,9 @@ export async function loadAlertPage(run: RunSaved, id: number): Promise<AlertPag
     })
   ).rows;
   // The rows the alert stands on, marked so the page can pick them out of their session.
-  const inAlert = new Set(changes.map((c) => `${String(c.session_id)}|${String(c.logged_at)}`));
-  for (const row of timeline) row.in_alert = row.kind === 'statement' && inAlert.has(`${String(row.session_id)}|${String(row.logged_at)}`);
+  const key = (session: PlainValue | undefined, at: PlainValue | undefined, statement: PlainValue | undefined) => `${String(session)}|${String(at)}|${String(statement)}`;
+  const inAlert = new Set(changes.map((c) => key(c.session_id, c.logged_at, c.statement)));
+  for (const row of timeline) row.in_alert = row.kind === 'statement' && inAlert.has(key(row.session_id, row.logged_at, row.detail));
   return { alert: { ...alert, evidence: null }, rule: ruleOf(String(alert.rule_id), alert.mitre), evidence, changes, timeline, entities, window: { from, to } };
 }
 

@@ -43,7 +43,7 @@ function summaryOf(alert) {
   const fields = [
     ['severity', el('span', { className: `badge sev-${alert.severity}`, text: alert.severity, id: 'alert-severity' })],
     ['status', el('span', { text: alert.status, id: 'alert-status' })],
-    ['summary', el('span', { text: alert.summary, id: 'alert-summary' })],
+    ['summary', el('span', { text: alert.summary, id: 'summary-text' })],
     ['server', entityLink('server', alert.server, alert)],
     ['actor', alert.actor ? entityLink('role', alert.actor, alert) : el('span', { text: '–' })],
     ['target', el('span', { text: alert.target ?? '–' })],

@@ -105,7 +105,7 @@ export async function renderPickers({ params, values, servers, extra = [] }) {
 export function zoomedOut(sinceIso, untilIso, now) {
   const start = Date.parse(sinceIso);
   const end = untilIso ? Date.parse(untilIso) : now;
-  const span = Math.max(end - start, 60_000);
+  const span = Math.max(end - start, 1000);
   const newEnd = end + span;
   return { since: new Date(Math.max(0, start - span)).toISOString(), until: newEnd >= now ? '' : new Date(newEnd).toISOString() };
 }
