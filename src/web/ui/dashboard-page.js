@@ -30,7 +30,9 @@ export async function renderDashboard(list, name) {
   delete pageValues.refresh;
   const dashboard = await getJson(`/api/dashboards/${encodeURIComponent(name)}`);
   const values = { ...dashboard.defaults, ...pageValues };
-  setTitle(dashboard.title, dashboard.description);
+  // A page about one thing (a role, a session) says which in its title, and so in the browser's history.
+  const subject = dashboard.params.filter((p) => p.required && values[p.name]).map((p) => values[p.name]).join(', ');
+  setTitle(subject ? `${dashboard.title}: ${subject}` : dashboard.title, dashboard.description);
 
   const servers = { list: [], error: null };
   try {

@@ -18,7 +18,7 @@ export function entityHref(kind, value, row = {}) {
   const page = PAGES[kind];
   if (!page || typeof value !== 'string' || value === '') return null;
   // An attribute column is a setting only on a parameter change; elsewhere it is a role attribute (rolsuper).
-  if (kind === 'setting' && typeof row.action === 'string' && !row.action.endsWith('-parameter')) return null;
+  if (kind === 'setting' && 'action' in row && !String(row.action).endsWith('-parameter')) return null;
   const [path, params] = page(value);
   const q = new URLSearchParams(params);
   if (kind !== 'server' && typeof row.server === 'string' && row.server !== '') q.set('server', row.server);

@@ -9,7 +9,7 @@ import { renderTable } from './render-table.js';
 const COLUMN_LINKS = {
   actor: 'role', acting_role: 'role', role_name: 'role', rolname: 'role', user_name: 'role', grantee: 'role', granted_role: 'role',
   member: 'role', created_by: 'role', power_role: 'role', session_id: 'session', client_addr: 'client', source_addr: 'client',
-  caller_ip: 'client', server: 'server', alert_id: 'alert', summary: 'alert', parameter: 'setting',
+  caller_ip: 'client', server: 'server', alert_id: 'alert', summary: 'alert', attribute: 'setting',
 };
 
 export async function renderQueryList() {

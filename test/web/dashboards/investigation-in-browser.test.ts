@@ -106,6 +106,8 @@ describe('investigating the sample capture in a browser', { skip: BROWSER_SKIP }
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    // A page that never settles fails its test rather than hanging the run.
+    page.setDefaultTimeout(20_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
   });
 
@@ -186,7 +188,7 @@ describe('investigating the sample capture in a browser', { skip: BROWSER_SKIP }
     // The capture's changes all came over TCP from the test server's loopback, in sessions pgaudit saw start.
     const addresses = new Set(await page.locator('#panel-recent-changes td[data-column="client_addr"]').allTextContents());
     assert.deepEqual([...addresses], ['127.0.0.1']);
-    assert.ok((await page.locator('#panel-recent-changes td[data-column="session_id"] a.session-link').count()) > 0);
+    assert.ok((await page.locator('#panel-recent-changes td[data-column="client_addr"] a.client-link').count()) > 0);
     await screenshots(page, 'overview');
   });
 
@@ -253,6 +255,7 @@ describe('investigating the sample capture in a browser', { skip: BROWSER_SKIP }
     const user = capture.sessions.find((s) => s.session === session)!.user;
     await open(page, `${base}/d/session?session_id=${session}&server=${SERVER}`);
     await noPanelErrors(page);
+    assert.equal(await page.textContent('#title'), `Session: ${session}`);
     assert.equal(await page.locator('#panel-statements tbody tr').count(), statements);
     const shown = await page.locator('#panel-statements td[data-column="logged_at"]').allTextContents();
     assert.deepEqual(shown, [...shown].sort(), 'in order');
@@ -304,6 +307,8 @@ describe('investigating the sample capture in a browser', { skip: BROWSER_SKIP }
     await page.waitForSelector('#query-rows[data-state="ready"]');
     assert.equal(Number(await page.getAttribute('#query-rows', 'data-rows')), capture.auditEvents.filter((e) => e.session === '6b08e8ef.43a5').length);
     assert.match(page.url(), /\/sql\/session-activity\?session_id=6b08e8ef\.43a5$/, 'the run is in the URL, to share');
+    assert.equal(await page.locator('#query-rows td[data-column="client_addr"] a.client-link').count(), capture.auditEvents.filter((e) => e.session === '6b08e8ef.43a5').length);
+    assert.equal(await page.locator('#query-rows td[data-column="parameter"] a').count(), 0, "pgaudit's parameter field is not a setting");
     await page.screenshot({ path: `${ARTIFACTS}/saved-query.png`, fullPage: true });
   });
 
