@@ -71,8 +71,9 @@ function readDiscoveryOrExplain(dbPath: string, lockError: Error): ApiDiscovery 
   if (api === null) {
     throw new Error(
       `${dbPath} is held by another process and it publishes no query API (${dbPath}.api.json is missing). ` +
-        `If that process is 'auditduck run', start it with the query API on (AUDITDUCK_HTTP_PORT not 0); otherwise wait for it to finish, ` +
-        `or query a copy of the file. (${lockError.message.split('\n')[0]})`,
+        `'auditduck run' always publishes one once it has started: if that is the process, retry in a moment. Anything else ` +
+        `(auditduck serve, another ingest, a DuckDB shell) must finish or be stopped first, or query a copy of the file. ` +
+        `(${lockError.message.split('\n')[0]})`,
     );
   }
   if (!processIsAlive(api.pid)) {

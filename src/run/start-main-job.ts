@@ -141,8 +141,8 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
     port: 0,
     token,
     // `auditduck alerts ack` cannot open the store this process holds: it asks here, and waits its turn on the writer.
-    acknowledgeAlerts: async (ids, by, comment) => {
-      const acknowledged = await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, comment));
+    acknowledgeAlerts: async (ids, by, comment, classification = null) => {
+      const acknowledged = await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, comment, classification));
       log.info({ ids: acknowledged, by }, 'alerts acknowledged with auditduck alerts ack');
       return acknowledged;
     },
@@ -213,7 +213,9 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         session: dashboardReads,
         log,
         ...(ui.token ? { token: ui.token } : {}),
-        acknowledgeAlert: async (ids, by) => ({ acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by)) }),
+        acknowledgeAlert: async (ids, by, note) => ({
+          acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, note.comment, note.classification)),
+        }),
       }),
     });
     undo.push(() => opsServer!.close());

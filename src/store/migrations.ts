@@ -233,4 +233,11 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE alerts ADD COLUMN ack_comment VARCHAR;
     `,
   },
+  {
+    version: 15,
+    description: 'alerts.ack_classification: what the person who acknowledged an alert judged it (true-positive, benign, false-positive)',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN ack_classification VARCHAR;
+    `,
+  },
 ];

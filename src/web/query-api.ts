@@ -9,7 +9,7 @@
  *   → 413 a body over 1 MiB, or a result over the row limit · 400 bad request or SQL error
  *
  *   POST /api/alerts/acknowledge   Authorization: Bearer <token>   (only with an acknowledgeAlerts callback)
- *   {"ids": [1, 2], "by": "OS user", "comment": "..." | null}
+ *   {"ids": [1, 2], "by": "OS user", "comment": "..." | null, "classification": "true-positive" | "benign" | "false-positive" | null}
  *   → 200 {"acknowledged": [1]} (the ids that were open) · 401 bad token · 400 bad request
  *   `auditduck alerts ack` sends it, since it cannot open the store for writing while this process holds it.
  *   `by` is taken as sent: the token holder could read the discovery file, which only the store's owner can,
@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
-import { MAX_ACK_COMMENT_CHARS } from '../detect/acknowledge-alerts.js';
+import { ACK_CLASSIFICATIONS, MAX_ACK_COMMENT_CHARS, type AckClassification } from '../detect/acknowledge-alerts.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
@@ -47,7 +47,7 @@ export interface QueryApiOptions {
   port: number;
   token: string;
   /** The writer's way to acknowledge alerts, between its commits; without it the route answers 404. */
-  acknowledgeAlerts?: (ids: number[], by: string, comment: string | null) => Promise<number[]>;
+  acknowledgeAlerts?: (ids: number[], by: string, comment: string | null, classification?: AckClassification | null) => Promise<number[]>;
 }
 
 export interface QueryApi {
@@ -67,6 +67,7 @@ const AckRequestSchema = z.strictObject({
   ids: z.array(z.number().int().positive()).min(1).max(1000),
   by: z.string().trim().min(1).max(256),
   comment: z.string().max(MAX_ACK_COMMENT_CHARS).nullable().default(null),
+  classification: z.enum(ACK_CLASSIFICATIONS).nullable().default(null),
 });
 
 const FILE_TYPES = { parquet: 'application/vnd.apache.parquet', csv: 'text/csv' } as const;
@@ -122,9 +123,9 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   async function acknowledge(res: ServerResponse, body: unknown, acknowledgeAlerts: NonNullable<QueryApiOptions['acknowledgeAlerts']>): Promise<void> {
     const parsed = AckRequestSchema.safeParse(body);
     if (!parsed.success) return send(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-    const { ids, by, comment } = parsed.data;
+    const { ids, by, comment, classification } = parsed.data;
     try {
-      send(res, 200, { acknowledged: await acknowledgeAlerts(ids, by, comment) });
+      send(res, 200, { acknowledged: await acknowledgeAlerts(ids, by, comment, classification) });
     } catch (error) {
       send(res, 500, { error: `acknowledging failed: ${(error as Error).message}` });
     }

@@ -86,6 +86,9 @@ INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, 
   (2, 'password-spray', 'high', 'pg-prod', '2026-11-24 07:00:00+00', '2026-11-24 07:00:03+00', NULL, '198.51.100.23', 'password spray from 198.51.100.23', 'acknowledged', 'a2', 4, '2026-11-24 08:00:00+00', 'soc'),
   (3, 'audit-disabled', 'high', 'pg-prod', '2026-11-23 20:00:00+00', '2026-11-23 20:00:00+00', 'mallory', 'pgaudit.log', 'pgaudit silenced in a session', 'open', 'a3', 1, NULL, NULL),
   (4, 'old-finding', 'low', 'pg-dev', '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00', 'dev_admin', 'dev_admin', 'an old finding', 'open', 'a4', 1, NULL, NULL);
+INSERT INTO alert_changes (alert_id, server, session_id, logged_at, seq) VALUES
+  (1, 'pg-prod', 'm1b', '2026-11-22 02:00:00+00', 6),
+  (3, 'pg-prod', 'm2', '2026-11-23 20:00:00+00', 11);
 
 `;
 

@@ -8,7 +8,7 @@ import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { waitFor } from '../support/local-ports.js';
 import { rawRequest } from '../support/raw-http.js';
-import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
+import { acknowledgeAlerts, type AckClassification } from '../../src/detect/acknowledge-alerts.js';
 import { newApiToken, startQueryApi, type QueryApi } from '../../src/web/query-api.js';
 
 describe('query API', () => {
@@ -134,11 +134,12 @@ describe('query API: acknowledging alerts for `auditduck alerts ack`', () => {
     db = await openDatabase(':memory:');
     await db.connection.run(`INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES
       ('admin-granted', 'high', 'pg1', now(), now(), 'a', 'k1'), ('admin-granted', 'high', 'pg1', now(), now(), 'b', 'k2'),
-      ('brute-force', 'medium', 'pg1', now(), now(), 'c', 'k3')`);
+      ('brute-force', 'medium', 'pg1', now(), now(), 'c', 'k3'), ('brute-force', 'medium', 'pg1', now(), now(), 'd', 'k4')`);
     exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
     await confineDatabase(db.connection, { writableDirs: [exportDir] });
     // As `run` does: the acknowledgement is written on the writer's connection, not the API's read connection.
-    const acknowledgeOnWriter = (ids: number[], by: string, comment: string | null) => acknowledgeAlerts(db.connection, ids, by, comment);
+    const acknowledgeOnWriter = (ids: number[], by: string, comment: string | null, classification?: AckClassification | null) =>
+      acknowledgeAlerts(db.connection, ids, by, comment, classification ?? null);
     api = await startQueryApi({ connection: await db.instance.connect(), exportDir, port: 0, token, acknowledgeAlerts: acknowledgeOnWriter });
     bare = await startQueryApi({ connection: await db.instance.connect(), exportDir, port: 0, token });
   });
@@ -161,6 +162,17 @@ describe('query API: acknowledging alerts for `auditduck alerts ack`', () => {
   test('without a comment, none is stored', async () => {
     assert.deepEqual(await (await ack({ ids: [3], by: 'carol' })).json(), { acknowledged: [3] });
     assert.deepEqual(await alert(3), { status: 'acknowledged', acknowledged_by: 'carol', ack_comment: null });
+  });
+
+  test('a classification is stored with the acknowledgement; one not in the list is 400 and changes nothing', async () => {
+    const classified = async (id: number) =>
+      (await db.connection.runAndReadAll(`SELECT ack_classification FROM alerts WHERE alert_id = ${id}`)).getRows()[0]![0];
+    assert.equal((await ack({ ids: [4], by: 'dave', classification: 'fine-i-guess' })).status, 400);
+    assert.equal((await alert(4))!.status, 'open');
+    assert.equal(await classified(3), null, 'none given, none stored');
+    const r = await ack({ ids: [4], by: 'dave', classification: 'false-positive' });
+    assert.deepEqual(await r.json(), { acknowledged: [4] });
+    assert.equal(await classified(4), 'false-positive');
   });
 
   test('a missing or wrong token is 401 and changes nothing', async () => {

@@ -130,7 +130,10 @@ describe('auditduck query against a store held by a process without the API', ()
       const r = cli(['query', '--db', db, 'SELECT 1']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /held by another process and it publishes no query API/);
-      assert.match(r.stderr, /AUDITDUCK_HTTP_PORT/);
+      // run always starts its query API: the message must not send the user to a setting that does not turn it off.
+      assert.doesNotMatch(r.stderr, /AUDITDUCK_HTTP_PORT/);
+      assert.match(r.stderr, /'auditduck run' always publishes one once it has started: if that is the process, retry in a moment/);
+      assert.match(r.stderr, /auditduck serve, another ingest, a DuckDB shell\) must finish or be stopped first, or query a copy/);
     } finally {
       const exited = new Promise((resolve) => holder.once('exit', resolve));
       holder.kill('SIGTERM');

@@ -11,8 +11,15 @@ import { z } from 'zod';
 /** `dashboards/` at the package root, from src/web/dashboards/ and dist/web/dashboards/ alike. */
 export const DEFAULT_DASHBOARDS_DIR = fileURLToPath(new URL('../../../dashboards/', import.meta.url));
 
-export const CHART_TYPES = ['line', 'bar', 'stacked-bar', 'table', 'number', 'graph'] as const;
+export const CHART_TYPES = ['line', 'bar', 'stacked-bar', 'table', 'number', 'graph', 'fields'] as const;
 export type ChartType = (typeof CHART_TYPES)[number];
+
+/**
+ * What a table cell can link to, each kind a page of its own: a role's timeline, a session's statements,
+ * a client address's sessions and failures, a setting's changes, a server's timeline, an alert's page.
+ */
+export const LINK_KINDS = ['role', 'session', 'client', 'setting', 'server', 'alert'] as const;
+export type LinkKind = (typeof LINK_KINDS)[number];
 
 /** Dashboard, panel and saved-query names: they become URL segments and file names. */
 export const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -25,14 +32,17 @@ const PanelSchema = z.strictObject({
   description: z.string().optional().describe('shown under the title; the saved query description when absent'),
   query: z.string().regex(NAME, 'a saved query name is a file name in queries/ without .sql').describe('saved query (queries/NAME.sql)'),
   chart: z.enum(CHART_TYPES),
-  params: z.record(z.string(), z.string().nullable()).default({}).describe('fixed parameter values; they win over the pickers'),
+  params: z
+    .record(z.string(), z.string().nullable())
+    .default({})
+    .describe('fixed parameter values; they win over the pickers. "$name" is the page value of name (e.g. {"actor": "$role"})'),
   x: columnName.optional().describe('line/bar/stacked-bar: the column along the x axis (default: the first)'),
   y: z.union([columnName, z.array(columnName).min(1)]).optional().describe('line/bar/stacked-bar: value column(s) (default: the last)'),
   series: columnName.optional().describe('line/bar/stacked-bar: a column whose values become one series each'),
   value: columnName.optional().describe('number: the column shown (default: the first) of the first row'),
   from: columnName.optional().describe('graph: the column an edge starts at (default: member)'),
   to: columnName.optional().describe('graph: the column an edge points to (default: role_name)'),
-  links: z.record(columnName, z.literal('role')).default({}).describe('columns whose values link to the role timeline'),
+  links: z.record(columnName, z.enum(LINK_KINDS)).default({}).describe('columns whose values link to the page of their kind'),
   acknowledge: z.boolean().default(false).describe('table: a checkbox per row (alert_id column) and an Acknowledge button'),
   width: z.enum(['full', 'half', 'third']).default('half'),
 });
@@ -47,6 +57,7 @@ export const DashboardSchema = z.strictObject({
   title: z.string().min(1),
   description: z.string().default(''),
   order: z.number().default(100).describe('position in the navigation; lower first'),
+  nav: z.boolean().default(true).describe('listed in the navigation; false for pages reached by links (a session, an address)'),
   defaults: z.record(z.string(), z.string()).default({}).describe('picker values when the URL gives none, e.g. {"since": "7 days"}'),
   params: z.array(PageParamSchema).default([]).describe('page inputs besides since/until/server (e.g. role)'),
   panels: z.array(PanelSchema).min(1),

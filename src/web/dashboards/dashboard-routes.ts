@@ -2,21 +2,23 @@
  * The dashboards' HTTP routes, mounted on the ops server of `auditduck run` or on the server of
  * `auditduck serve`:
  *
- *   GET  /, /d/NAME                         the page (plain HTML + JS from src/web/ui/, charts by Chart.js)
+ *   GET  /, /d/NAME, /alerts/ID, /queries, /sql/QUERY   the pages (plain HTML + ES modules from src/web/ui/, charts by Chart.js)
  *   GET  /ui/FILE, /ui/vendor/chart.js      static files, from the package itself (no CDN)
- *   GET  /api/dashboards                    the list, files that failed to load, whether acks are possible
+ *   GET  /api/dashboards                    the list, files that failed to load, whether acks are possible, whether live
  *   GET  /api/dashboards/NAME               one dashboard, its panels with their queries' descriptions
  *   GET  /api/dashboards/NAME/panels/ID     a panel's rows {columns, rows}, or {error} (422) in its place
  *   GET  /api/dashboards/NAME/panels/ID.csv the same rows as CSV
+ *   GET  /api/time-range?since=&until=      the range resolved, where the data lies, what is outside; 400 {field, error}
+ *   GET  /api/alerts/ID                     one alert: its rule, evidence, changes, timeline and entities
+ *   GET  /api/queries                       every saved query with its parameters
+ *   GET  /api/queries/NAME(.csv)?PARAM=...  a saved query's rows, or {error} (422)
  *   GET  /api/servers                       servers in the store, for the picker
- *   GET  /sql/QUERY                         the saved query's text
- *   POST /api/alerts/acknowledge            {"ids": [1, 2]}: only with an acknowledgeAlert callback (the writer);
- *                                           acknowledged_by is who the request authenticated as, never the body
+ *   POST /api/alerts/acknowledge            {"ids": [1, 2], "comment"?, "classification"?}: only with an acknowledgeAlert
+ *                                           callback (the writer); acknowledged_by is who the request authenticated as
  *
  * Picker values arrive as URL parameters (since, until, server, role, ...) and reach the saved queries
  * only as the parameters they declare.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -25,13 +27,16 @@ import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { FORMATTERS } from '../../query/format-rows.js';
+import { FORMATTERS, type Rows } from '../../query/format-rows.js';
 import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { parseSavedQuery, resolveParams, type SavedQuery } from '../../query/saved-queries.js';
 import type { Route } from '../ops-server.js';
+import { ACK_CLASSIFICATIONS, MAX_ACK_COMMENT_CHARS, type AckClassification } from '../../detect/acknowledge-alerts.js';
+import { AlertNotFound, loadAlertPage } from './alert-page.js';
 import { DEFAULT_DASHBOARDS_DIR, loadDashboards, type Dashboard } from './dashboard-file.js';
-import { defaultQueryDirs, findQueryIn, panelParams } from './panel-query.js';
+import { defaultQueryDirs, findQueryIn, listQueriesIn, panelParams, queryParamsFromUrl } from './panel-query.js';
+import { BadTime, describeRange } from './time-range.js';
 import { checkUiToken, uiCaller } from './ui-token.js';
 import { BodyTooLarge, readBody } from '../request-body.js';
 
@@ -48,6 +53,12 @@ export interface AcknowledgeResult {
   acknowledged: number[];
 }
 
+/** What the person acknowledging wrote and how they judged the alert(s). */
+export interface AcknowledgeNote {
+  comment: string | null;
+  classification: AckClassification | null;
+}
+
 export interface DashboardRoutesOptions {
   /** A read connection of its own: statements on one connection share its transaction. */
   connection: DuckDBConnection;
@@ -57,14 +68,18 @@ export interface DashboardRoutesOptions {
   /** The session the reads queue on, when the caller must close it (interrupting a read) before closing `connection`. */
   session?: ReadOnlySession;
   /** The writer's way to acknowledge alerts; absent in `serve`, which holds the store read-only. */
-  acknowledgeAlert?: (ids: number[], by: string) => Promise<AcknowledgeResult>;
+  acknowledgeAlert?: (ids: number[], by: string, note: AcknowledgeNote) => Promise<AcknowledgeResult>;
   /** Searched before the built-in dashboards/ and queries/. */
   dashboardDirs?: string[];
   queryDirs?: string[];
 }
 
 /** No `by`: who acknowledged is who the request authenticated as, not what it claims. */
-const AckSchema = z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(1000) });
+const AckSchema = z.strictObject({
+  ids: z.array(z.number().int().positive()).min(1).max(1000),
+  comment: z.string().max(MAX_ACK_COMMENT_CHARS).nullable().default(null),
+  classification: z.enum(ACK_CLASSIFICATIONS).nullable().default(null),
+});
 
 const SERVERS_QUERY = parseSavedQuery('servers', '-- Servers in the store, for the server picker.\nSELECT server FROM log_records GROUP BY server ORDER BY server');
 
@@ -95,7 +110,7 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
       sendJson(res, 405, { error: `${req.method} is not allowed on ${path}` });
       return true;
     }
-    if (path === '/' || /^\/d\/[a-z0-9_-]+$/.test(path)) {
+    if (path === '/' || /^\/d\/[a-z0-9_-]+$/.test(path) || /^\/alerts\/\d+$/.test(path) || path === '/queries' || /^\/sql\/[a-z0-9_-]+$/.test(path)) {
       await sendFile(res, join(UI_DIR, 'index.html'), STATIC_TYPES['.html']);
       return true;
     }
@@ -111,11 +126,46 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     if (path === '/api/dashboards') {
       const { dashboards, errors } = loadDashboards(dashboardDirs);
       sendJson(res, 200, {
-        dashboards: dashboards.map(({ name, title, description, params }) => ({ name, title, description, params })),
+        dashboards: dashboards.map(({ name, title, description, params, nav }) => ({ name, title, description, params, nav })),
         errors,
         canAcknowledge: opts.acknowledgeAlert !== undefined,
         acknowledgeHelp: opts.acknowledgeAlert ? null : READ_ONLY_ACK_MESSAGE,
+        classifications: ACK_CLASSIFICATIONS,
+        // Under `run` the store grows while the page is open: the page offers to refresh itself.
+        live: opts.acknowledgeAlert !== undefined,
       });
+      return true;
+    }
+    if (path === '/api/time-range') {
+      try {
+        sendJson(res, 200, await describeRange(runSaved, Object.fromEntries(url.searchParams)));
+      } catch (error) {
+        if (!(error instanceof BadTime)) throw error;
+        sendJson(res, 400, { field: error.field, error: error.message });
+      }
+      return true;
+    }
+    const alertPage = /^\/api\/alerts\/(\d+)$/.exec(path);
+    if (alertPage) {
+      try {
+        sendJson(res, 200, await loadAlertPage(runSaved, Number(alertPage[1])));
+      } catch (error) {
+        if (!(error instanceof AlertNotFound)) throw error;
+        notFound(res, error.message);
+      }
+      return true;
+    }
+    if (path === '/api/queries') {
+      const { queries, errors } = listQueriesIn(queryDirs);
+      sendJson(res, 200, {
+        queries: queries.map((q) => ({ name: q.name, description: q.description, params: q.params, sql: q.sql })),
+        errors,
+      });
+      return true;
+    }
+    const saved = /^\/api\/queries\/([a-z0-9_-]+?)(\.csv)?$/.exec(path);
+    if (saved) {
+      await savedQueryRows(res, url, saved[1]!, saved[2] === '.csv');
       return true;
     }
     if (path === '/api/servers') {
@@ -133,11 +183,6 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     const panel = /^\/api\/dashboards\/([a-z0-9_-]+)\/panels\/([a-z0-9_-]+?)(\.csv)?$/.exec(path);
     if (panel) {
       await panelRows(res, url, panel[1]!, panel[2]!, panel[3] === '.csv');
-      return true;
-    }
-    const sql = /^\/sql\/([a-z0-9_-]+)$/.exec(path);
-    if (sql) {
-      sendSqlPage(res, sql[1]!);
       return true;
     }
     return notFound(res, `not found: ${path}`);
@@ -172,38 +217,24 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
       opts.log.debug({ dashboard: dashboardName, panel: panelId, err: error }, 'panel query failed');
       return void sendJson(res, 422, { error: (error as Error).message });
     }
-    if (!csv) return void sendJson(res, 200, rows);
-    const body = FORMATTERS.csv(rows);
-    res.writeHead(200, {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${dashboardName}-${panelId}.csv"`,
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
+    sendRows(res, rows, csv, `${dashboardName}-${panelId}.csv`);
   }
 
-  function sendSqlPage(res: ServerResponse, name: string): void {
-    let text: string;
-    let title: string;
+  async function savedQueryRows(res: ServerResponse, url: URL, name: string, csv: boolean): Promise<void> {
+    let rows;
     try {
-      const q = findQueryIn(queryDirs, name);
-      title = `${q.name}.sql`;
-      text = readFileSync(q.path, 'utf8');
+      const query = findQueryIn(queryDirs, name);
+      rows = await runSaved(query, queryParamsFromUrl(query, url));
     } catch (error) {
-      title = name;
-      text = (error as Error).message;
+      opts.log.debug({ query: name, err: error }, 'saved query failed');
+      return void sendJson(res, 422, { error: (error as Error).message });
     }
-    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · auditduck</title>
-<link rel="stylesheet" href="/ui/style.css"></head><body><header class="top"><a href="/">auditduck</a></header>
-<main class="sql-page"><h1>${escapeHtml(title)}</h1><p>Saved query in <code>queries/</code>; run it with <code>auditduck query ${escapeHtml(name)} --param name=value</code>.</p>
-<pre class="sql">${escapeHtml(text)}</pre></main></body></html>`;
-    res.writeHead(200, { 'content-type': STATIC_TYPES['.html'] });
-    res.end(html);
+    sendRows(res, rows, csv, `${name}.csv`);
   }
 
   async function acknowledge(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // A JSON body (the server's request guard checks Host and Origin): a page on another site cannot make a browser send this.
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendJson(res, 415, { error: 'send JSON: {"ids": [1, 2]}' });
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendJson(res, 415, { error: 'send JSON: {"ids": [1, 2], "comment": "...", "classification": "benign"}' });
     if (!opts.acknowledgeAlert) return sendJson(res, 409, { error: READ_ONLY_ACK_MESSAGE });
     let body: unknown;
     try {
@@ -215,8 +246,9 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     const parsed = AckSchema.safeParse(body);
     if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
     const by = uiCaller(opts.token);
-    const result = await opts.acknowledgeAlert(parsed.data.ids, by);
-    opts.log.info({ ids: result.acknowledged, by }, 'alerts acknowledged from the web UI');
+    const { ids, comment, classification } = parsed.data;
+    const result = await opts.acknowledgeAlert(ids, by, { comment: comment?.trim() ? comment.trim() : null, classification });
+    opts.log.info({ ids: result.acknowledged, by, classification }, 'alerts acknowledged from the web UI');
     sendJson(res, 200, result);
   }
 
@@ -225,7 +257,19 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
 
 function isOurs(path: string): boolean {
   return path === '/' || path.startsWith('/d/') || path.startsWith('/ui/') || path.startsWith('/api/dashboards') ||
-    path === '/api/servers' || path === '/api/alerts/acknowledge' || path.startsWith('/sql/');
+    path === '/api/servers' || path.startsWith('/api/alerts/') || path.startsWith('/alerts/') || path.startsWith('/sql/') ||
+    path === '/queries' || path.startsWith('/api/queries') || path === '/api/time-range';
+}
+
+function sendRows(res: ServerResponse, rows: Rows, csv: boolean, filename: string): void {
+  if (!csv) return sendJson(res, 200, rows);
+  const body = FORMATTERS.csv(rows);
+  res.writeHead(200, {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${filename}"`,
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 function notFound(res: ServerResponse, message: string): true {
@@ -250,7 +294,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 

@@ -9,17 +9,33 @@ import { findQueryIn, defaultQueryDirs } from '../../../src/web/dashboards/panel
 describe('the built-in dashboards', () => {
   const { dashboards, errors } = loadDashboards([DEFAULT_DASHBOARDS_DIR]);
 
-  it('all load, in the navigation order overview, identities, authentication, alerts, role', () => {
+  it('all load, in the navigation order overview, identities, authentication, alerts, role; the pages links open stay out of it', () => {
     assert.deepEqual(errors, []);
-    assert.deepEqual(dashboards.map((d) => d.name), ['overview', 'identities', 'authentication', 'alerts', 'role']);
+    assert.deepEqual(dashboards.filter((d) => d.nav).map((d) => d.name), ['overview', 'identities', 'authentication', 'alerts', 'role']);
+    assert.deepEqual(dashboards.filter((d) => !d.nav).map((d) => d.name), ['session', 'client', 'setting', 'server']);
+  });
+
+  it('every kind of link lands on a page that takes the linked value as its input', () => {
+    const inputOf = { role: ['role', 'role'], session: ['session', 'session_id'], client: ['client', 'client_addr'], setting: ['setting', 'parameter'], server: ['server', 'server'] } as const;
+    const used = new Set(dashboards.flatMap((d) => d.panels.flatMap((p) => Object.values(p.links))));
+    for (const kind of used) {
+      if (kind === 'alert') continue; // /alerts/ID, not a dashboard
+      const [page, input] = inputOf[kind];
+      const target = dashboards.find((d) => d.name === page);
+      assert.ok(target, `links of kind ${kind} need the ${page} dashboard`);
+      assert.ok(target.params.some((p) => p.name === input && p.required), `${page} requires ${input}`);
+    }
+    assert.deepEqual([...used].sort(), ['alert', 'client', 'role', 'server', 'session', 'setting']);
   });
 
   it('name only saved queries that exist, with fixed params those queries declare', () => {
     for (const d of dashboards) {
       for (const p of d.panels) {
         const query = findQueryIn(defaultQueryDirs(), p.query);
-        for (const name of Object.keys(p.params)) {
+        for (const [name, value] of Object.entries(p.params)) {
           assert.ok(query.params.some((q) => q.name === name), `${d.name}/${p.id}: ${p.query} has no parameter ${name}`);
+          const ref = value?.startsWith('$') ? value.slice(1) : undefined;
+          if (ref) assert.ok(d.params.some((x) => x.name === ref), `${d.name}/${p.id}: ${value} names no input of the dashboard`);
         }
       }
     }
@@ -66,7 +82,7 @@ describe('a dashboard file', () => {
       assert.equal(errors.length, 1);
       assert.match(errors[0]!.error, /bad\.json is not JSON/);
       assert.equal(dashboards.find((d) => d.name === 'overview')!.title, 'My overview');
-      assert.equal(dashboards.length, 5);
+      assert.equal(dashboards.length, 9);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

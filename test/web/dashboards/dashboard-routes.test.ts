@@ -66,9 +66,9 @@ describe('dashboard routes over a synthetic store', () => {
       routes: createDashboardRoutes({
         ...common,
         connection: await db.instance.connect(),
-        acknowledgeAlert: async (ids, by) => {
+        acknowledgeAlert: async (ids, by, note) => {
           acked.push(ids);
-          return { acknowledged: await acknowledgeAlerts(db.connection, ids, by) };
+          return { acknowledged: await acknowledgeAlerts(db.connection, ids, by, note.comment, note.classification) };
         },
       }),
     });
@@ -162,15 +162,69 @@ describe('dashboard routes over a synthetic store', () => {
     assert.deepEqual(acked, []);
   });
 
-  it('acknowledges open alerts through the writer callback, once', async () => {
-    const first = await post(writableUi, '{"ids":[1]}');
+  it('a classification other than true-positive, benign or false-positive is refused', async () => {
+    const response = await post(writableUi, '{"ids":[1],"classification":"probably-fine"}');
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: string }).error, /classification/);
+    assert.deepEqual(acked, []);
+  });
+
+  it('acknowledges open alerts through the writer callback, once, with the comment and classification', async () => {
+    const first = await post(writableUi, '{"ids":[1],"comment":"  ticket SEC-9  ","classification":"false-positive"}');
     assert.equal(first.status, 200);
     assert.deepEqual(await first.json(), { acknowledged: [1] });
+    const note = await db.connection.runAndReadAll('SELECT ack_comment, ack_classification FROM alerts WHERE alert_id = 1');
+    assert.deepEqual(note.getRows(), [['ticket SEC-9', 'false-positive']]);
     const again = await post(writableUi, '{"ids":[1,2]}');
     assert.deepEqual(await again.json(), { acknowledged: [2] });
     const { body } = await get(writableUi, '/api/dashboards/test/panels/alerts');
     assert.deepEqual(body.rows, [], 'no open alerts left');
     const by = await db.connection.runAndReadAll('SELECT DISTINCT acknowledged_by FROM alerts');
     assert.deepEqual(by.getRows(), [['web UI, loopback without token']], 'who the request authenticated as');
+    const second = await db.connection.runAndReadAll('SELECT ack_comment, ack_classification FROM alerts WHERE alert_id = 2');
+    assert.deepEqual(second.getRows(), [[null, null]], 'no note given, none stored');
+  });
+
+  it('checks the time range once: a bad From or Until is 400 naming the picker', async () => {
+    const bad = await get(readOnlyUi, '/api/time-range?since=7+days&until=soon');
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, { field: 'until', error: 'Until "soon" is neither a time (2026-11-27 or 2026-11-27T02:20:00Z) nor a duration back from now (7 days, 36h, PT1H)' });
+    const good = await fetch(`http://127.0.0.1:${readOnlyUi.port}/api/time-range?since=2026-11-01T00:00:00Z&until=2026-11-02T00:00:00Z`);
+    const range = (await good.json()) as { since: string; until: string; openAlerts: { total: number; outside: number } };
+    assert.equal(range.since, '2026-11-01T00:00:00.000Z');
+    assert.equal(range.until, '2026-11-02T00:00:00.000Z');
+    // Both alerts were last seen now, outside that day; whichever are still open are counted outside.
+    assert.equal(range.openAlerts.outside, range.openAlerts.total);
+  });
+
+  it('runs any saved query by name with the parameters it declares, and refuses one that would write', async () => {
+    const list = (await (await fetch(`http://127.0.0.1:${readOnlyUi.port}/api/queries`)).json()) as { queries: { name: string }[] };
+    assert.ok(list.queries.some((q) => q.name === 'sneaky') && list.queries.some((q) => q.name === 'session-activity'));
+    const admins = await get(readOnlyUi, '/api/queries/admin-through-memberships?server=pg2&since=7+days');
+    assert.equal(admins.status, 200);
+    assert.deepEqual(admins.body.rows.map((r) => r.role_name), ['azure_pg_admin', 'carol']);
+    const missing = await get(readOnlyUi, '/api/queries/session-activity');
+    assert.equal(missing.status, 422);
+    assert.match(missing.body.error!, /needs --param session_id=VALUE/);
+    const sneaky = await get(readOnlyUi, '/api/queries/sneaky');
+    assert.equal(sneaky.status, 422);
+    assert.match(sneaky.body.error!, /refused: statement 1 is DELETE/);
+    const csv = await fetch(`http://127.0.0.1:${readOnlyUi.port}/api/queries/role-membership-graph.csv?server=pg2`);
+    assert.equal((await csv.text()).trim().split('\n')[0], 'server,member,role_name,admin_option,grantor,granted_at');
+  });
+
+  it('an alert page names a rule no built-in rule has any more, and an unknown alert is 404', async () => {
+    const page = (await (await fetch(`http://127.0.0.1:${readOnlyUi.port}/api/alerts/1`)).json()) as { alert: { summary: string }; rule: { id: string; description: string } };
+    assert.equal(page.alert.summary, 'one');
+    assert.deepEqual([page.rule.id, page.rule.description], ['r', 'This rule is not among the built-in rules of this version.']);
+    assert.equal((await fetch(`http://127.0.0.1:${readOnlyUi.port}/api/alerts/999`)).status, 404);
+  });
+
+  it('serves the page for an alert, the saved queries and one saved query', async () => {
+    for (const path of ['/alerts/1', '/queries', '/sql/spray-sources']) {
+      const response = await fetch(`http://127.0.0.1:${readOnlyUi.port}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.match(await response.text(), /<script type="module" src="\/ui\/main.js"><\/script>/);
+    }
   });
 });
