@@ -2,11 +2,15 @@
  * End-to-end ingest of Event Hubs bodies shaped like Flexible Server's (mostly READ/WRITE audit lines,
  * some role statements, sessions, failed logins) into a file store, against DuckDB's own `read_json`
  * loading the same records into one raw table, measured in the same run.
- * Target (issue 2): >= 150,000 records/s on 2 cores, peak RSS < 512 MB however large the input (so the
- * ingest also runs once on LARGE_INPUT_FACTOR times the records: its peak must be as low).
- * Also (issue 3): privilege analysis on costs less than 10% against the same ingest with it off.
+ * Figures in CPU terms too (issue 21): CPU microseconds per record of the whole process (user + system of every
+ * thread: the main one, workers, DuckDB's and V8's) next to records/s, with detection on and off.
+ * Targets: >= 150,000 records/s on 2 cores (issue 2); peak RSS < 512 MB however large the input (so the ingest
+ * also runs once on LARGE_INPUT_FACTOR times the records); privilege analysis < 10% of throughput (issue 3);
+ * detection on >= 0.9x the records/s of the core without it (issue 21).
+ * With BENCH_REFERENCE_CLI=<another build's dist/cli/main.js> the same scenarios also run on that build (e.g.
+ * main's, built in a scratch checkout), in the same rounds: "today's" figures to compare against, same noise.
  *
- *   npm run bench -- [records]        (default 500000; BENCH_RECORDS also works)
+ *   npm run bench -- [records]        (default 500000; BENCH_RECORDS also works; BENCH_ROUNDS, default 5)
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -19,20 +23,50 @@ import { writeSyntheticBodies } from './generate-bodies.js';
 const exec = promisify(execFile);
 const TARGET_RECORDS_PER_SECOND = 150_000;
 const TARGET_PEAK_RSS_MB = 512;
-const ROUNDS = 5;
+const TARGET_DETECTION_SHARE = 0.9;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LARGE_INPUT_FACTOR = 4;
+const CLI = 'dist/cli/main.js';
 
-interface Row {
+/**
+ * Loaded into the measured process: at its exit, the CPU it used (every thread) on stderr. A data: URL so that
+ * any build can be measured the same way, with nothing of the bench in it.
+ */
+const CPU_AT_EXIT = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('\\nbench-cpu-us '+(u.user+u.system)+'\\n')})`;
+
+export interface Row {
   scenario: string;
   records: number;
   seconds: number;
   recordsPerSecond: number;
+  /** CPU of the whole process (user + system, all threads) per record; null for the in-process baseline. */
+  cpuMicrosPerRecord: number | null;
   peakRssMb: number | null;
   /** How many runs the figures come from (their median). */
   runs: number;
+  /** Every run's records/s and CPU per record, for the ranges. */
+  all: { recordsPerSecond: number; cpuMicrosPerRecord: number | null }[];
 }
 
-export async function benchIngest(records: number): Promise<Row[]> {
+interface Scenario {
+  key: string;
+  run: (input: string, db: string, records: number) => Promise<Row>;
+}
+
+/** What runs each round: the baseline, then each build with detection off and on, and without privilege analysis. */
+function scenarios(reference: string | undefined): Scenario[] {
+  const builds = [...(reference ? [{ cli: reference, name: "today's auditduck ingest" }] : []), { cli: CLI, name: 'auditduck ingest' }];
+  return [
+    { key: 'baseline', run: (input, db, records) => baseline(input, db, records) },
+    ...builds.flatMap(({ cli, name }) => [
+      { key: `${cli} off`, run: (input: string, db: string) => auditduck(cli, `${name}, no detection`, input, db, ['--no-detection']) },
+      { key: `${cli} on`, run: (input: string, db: string) => auditduck(cli, `${name}, detection on`, input, db, []) },
+    ]),
+    { key: 'no-analysis', run: (input, db) => auditduck(CLI, 'auditduck ingest, no privilege analysis', input, db, ['--no-detection', '--no-privilege-analysis']) },
+  ];
+}
+
+export async function benchIngest(records: number, reference = process.env.BENCH_REFERENCE_CLI): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-bench-'));
   try {
     const input = join(dir, 'hub.jsonl');
@@ -40,20 +74,15 @@ export async function benchIngest(records: number): Promise<Row[]> {
     const mb = (await stat(input)).size / 1e6;
     console.log(`input: ${records} records in ${mb.toFixed(0)} MB of Event Hubs bodies (${Math.round((mb * 1e6) / records)} bytes a record)`);
 
-    // The ingest core (issue 2) and its privilege analysis (issue 3); the detection rules are measured by alert-latency.bench.ts.
     // Each scenario runs ROUNDS times, interleaved, and reports its median run: on a shared machine one
     // run can be 10-20% off, enough to decide a 10% comparison by noise. The order rotates each round, so
     // no scenario always follows the same one (the baseline leaves the disk busy flushing its file).
-    const scenarios: ((db: string) => Promise<Row>)[] = [
-      (db) => baseline(input, db, records),
-      (db) => auditduck('auditduck ingest', input, db, ['--no-detection']),
-      (db) => auditduck('auditduck ingest, no privilege analysis', input, db, ['--no-detection', '--no-privilege-analysis']),
-    ];
-    const runs: Row[][] = scenarios.map(() => []);
+    const list = scenarios(reference);
+    const runs: Row[][] = list.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < scenarios.length; k++) {
-        const which = (round + k) % scenarios.length;
-        runs[which]!.push(await once(join(dir, `scenario-${which}.duckdb`), scenarios[which]!));
+      for (let k = 0; k < list.length; k++) {
+        const which = (round + k) % list.length;
+        runs[which]!.push(await once(join(dir, `scenario-${which}.duckdb`), (db) => list[which]!.run(input, db, records)));
       }
     }
     const rows = runs.map(median);
@@ -62,7 +91,7 @@ export async function benchIngest(records: number): Promise<Row[]> {
     await rm(input);
     const largeInput = join(dir, 'hub-large.jsonl');
     await writeSyntheticBodies(largeInput, records * LARGE_INPUT_FACTOR);
-    rows.push(await once(join(dir, 'large.duckdb'), (db) => auditduck(`auditduck ingest, ${LARGE_INPUT_FACTOR}× the records`, largeInput, db, ['--no-detection'])));
+    rows.push(await once(join(dir, 'large.duckdb'), (db) => auditduck(CLI, `auditduck ingest, detection on, ${LARGE_INPUT_FACTOR}× the records`, largeInput, db, [])));
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -82,7 +111,7 @@ async function once(db: string, run: (db: string) => Promise<Row>): Promise<Row>
 function median(runs: Row[]): Row {
   const middle = [...runs].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond)[Math.floor(runs.length / 2)]!;
   const peaks = runs.map((r) => r.peakRssMb).filter((p) => p !== null);
-  return { ...middle, peakRssMb: peaks.length > 0 ? Math.max(...peaks) : null, runs: runs.length };
+  return { ...middle, peakRssMb: peaks.length > 0 ? Math.max(...peaks) : null, runs: runs.length, all: runs.flatMap((r) => r.all) };
 }
 
 /** DuckDB alone: read_json + unnest of the same bodies into one raw table, in this process. */
@@ -99,18 +128,27 @@ async function baseline(input: string, db: string, records: number): Promise<Row
   instance.closeSync();
   const seconds = (performance.now() - started) / 1000;
   if (n !== records) throw new Error(`baseline loaded ${n} records, expected ${records}`);
-  return { scenario: 'baseline: DuckDB read_json into one raw table', records: n, seconds, recordsPerSecond: Math.round(n / seconds), peakRssMb: null, runs: 1 };
+  const recordsPerSecond = Math.round(n / seconds);
+  return { scenario: 'baseline: DuckDB read_json into one raw table', records: n, seconds, recordsPerSecond, cpuMicrosPerRecord: null, peakRssMb: null, runs: 1, all: [{ recordsPerSecond, cpuMicrosPerRecord: null }] };
 }
 
-/** The real CLI, compiled, in its own process so its peak RSS is its own. */
-async function auditduck(scenario: string, input: string, db: string, flags: string[]): Promise<Row> {
-  const { stdout } = await exec(process.execPath, ['dist/cli/main.js', 'ingest', '--json', '--db', db, ...flags, input], {
+/** A build's CLI in its own process, so its peak RSS and CPU are its own. */
+async function auditduck(cli: string, scenario: string, input: string, db: string, flags: string[]): Promise<Row> {
+  const { stdout, stderr } = await exec(process.execPath, ['--import', CPU_AT_EXIT, cli, 'ingest', '--json', '--db', db, ...flags, input], {
     env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' },
     maxBuffer: 1 << 20,
   });
   const s = JSON.parse(stdout) as { records: number; seconds: number; recordsPerSecond: number; peakRssMb: number; deadLetters: number };
   if (s.deadLetters > 0) throw new Error(`${scenario}: ${s.deadLetters} dead letters on generated input`);
-  return { scenario, records: s.records, seconds: s.seconds, recordsPerSecond: s.recordsPerSecond, peakRssMb: s.peakRssMb, runs: 1 };
+  const cpu = /bench-cpu-us (\d+)/.exec(stderr);
+  if (!cpu) throw new Error(`${scenario}: the process did not report its CPU`);
+  const cpuMicrosPerRecord = Number((Number(cpu[1]) / s.records).toFixed(1));
+  return { scenario, records: s.records, seconds: s.seconds, recordsPerSecond: s.recordsPerSecond, cpuMicrosPerRecord, peakRssMb: s.peakRssMb, runs: 1, all: [{ recordsPerSecond: s.recordsPerSecond, cpuMicrosPerRecord }] };
+}
+
+function range(values: readonly (number | null)[]): string {
+  const v = values.filter((x) => x !== null);
+  return v.length === 0 ? '' : `${Math.min(...v)}–${Math.max(...v)}`;
 }
 
 export function reportIngest(rows: Row[]): void {
@@ -121,16 +159,28 @@ export function reportIngest(rows: Row[]): void {
       records: r.records,
       seconds: Number(r.seconds.toFixed(2)),
       'records/s': r.recordsPerSecond,
+      'records/s range': range(r.all.map((a) => a.recordsPerSecond)),
       'x baseline': Number((r.recordsPerSecond / base.recordsPerSecond).toFixed(2)),
+      'CPU µs/record': r.cpuMicrosPerRecord ?? '',
+      'CPU range': range(r.all.map((a) => a.cpuMicrosPerRecord)),
       'peak RSS MB': r.peakRssMb ?? '',
     })),
   );
-  const on = rows[1]!;
-  const off = rows[2]!;
-  const large = rows[3]!;
-  const peak = Math.max(on.peakRssMb ?? 0, large.peakRssMb ?? 0);
-  console.log(`target ${TARGET_RECORDS_PER_SECOND} records/s: ${on.recordsPerSecond >= TARGET_RECORDS_PER_SECOND ? 'met' : 'NOT met'} (${on.recordsPerSecond})`);
-  console.log(`target peak RSS < ${TARGET_PEAK_RSS_MB} MB at ${on.records} and ${large.records} records: ${peak < TARGET_PEAK_RSS_MB ? 'met' : 'NOT met'} (${on.peakRssMb} and ${large.peakRssMb} MB)`);
-  const cost = 1 - on.recordsPerSecond / off.recordsPerSecond;
+  const find = (start: string) => rows.find((r) => r.scenario.startsWith(start))!;
+  const off = find('auditduck ingest, no detection');
+  const on = find('auditduck ingest, detection on');
+  const noAnalysis = find('auditduck ingest, no privilege analysis');
+  const large = rows.at(-1)!;
+  const peak = Math.max(...rows.map((r) => r.peakRssMb ?? 0));
+  console.log(`target ${TARGET_RECORDS_PER_SECOND} records/s: ${off.recordsPerSecond >= TARGET_RECORDS_PER_SECOND ? 'met' : 'NOT met'} (${off.recordsPerSecond})`);
+  console.log(`target peak RSS < ${TARGET_PEAK_RSS_MB} MB at ${on.records} and ${large.records} records: ${peak < TARGET_PEAK_RSS_MB ? 'met' : 'NOT met'} (highest ${peak} MB)`);
+  const cost = 1 - off.recordsPerSecond / noAnalysis.recordsPerSecond;
   console.log(`privilege analysis costs ${(cost * 100).toFixed(1)}% of throughput (target < 10%): ${cost < 0.1 ? 'met' : 'NOT met'}`);
+  const share = on.recordsPerSecond / off.recordsPerSecond;
+  console.log(`detection on: ${share.toFixed(2)}x the records/s without it (target >= ${TARGET_DETECTION_SHARE}): ${share >= TARGET_DETECTION_SHARE ? 'met' : 'NOT met'}; CPU ${on.cpuMicrosPerRecord} vs ${off.cpuMicrosPerRecord} µs/record`);
+  const todayOn = rows.find((r) => r.scenario.startsWith("today's auditduck ingest, detection on"));
+  if (todayOn?.cpuMicrosPerRecord && on.cpuMicrosPerRecord) {
+    const ratio = on.cpuMicrosPerRecord / todayOn.cpuMicrosPerRecord;
+    console.log(`CPU per record with detection on: ${ratio.toFixed(2)}x today's (${on.cpuMicrosPerRecord} vs ${todayOn.cpuMicrosPerRecord} µs; target <= 0.7x): ${ratio <= 0.7 ? 'met' : 'NOT met'}`);
+  }
 }

@@ -29,20 +29,36 @@ export interface Evidence {
 /** Findings written per statement: bounds the SQL text (evidence samples included). */
 const FINDINGS_PER_STATEMENT = 200;
 
-/**
- * Writes a rule's findings of one batch; returns each finding's alert id, in order. A few statements for all of
- * them, not a few per finding: each await on DuckDB waits for the main thread, busy preparing the next batch.
- * Findings of one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
- */
+/** One rule's merged findings of a batch. */
+export interface RuleFindings {
+  rule: RuleIdentity;
+  findings: readonly MergedFinding[];
+}
+
+/** Writes a rule's findings of one batch; returns each finding's alert id, in order. */
 export async function recordFindings(connection: DuckDBConnection, rule: RuleIdentity, raw: readonly MergedFinding[]): Promise<number[]> {
+  return (await recordRulesFindings(connection, [{ rule, findings: raw }]))[0]!;
+}
+
+/**
+ * Writes every rule's findings of one batch; returns each finding's alert id, per rule, in order. Two statements
+ * for all of them (a look-up that also takes the new ids, then the writes), not a few per rule or per finding:
+ * each await on DuckDB waits for the main thread, busy preparing the next batch, and each query costs DuckDB
+ * a plan. A rule's findings are matched only with its own alerts, so the rules can share a round; findings of
+ * one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
+ */
+export async function recordRulesFindings(connection: DuckDBConnection, groups: readonly RuleFindings[]): Promise<number[][]> {
   // The alert's text (summary, actor, target, evidence) is output: it passes the redactor like a stored row.
-  const findings = raw.map(redactFinding);
-  const ids = new Array<number>(findings.length);
-  for (const round of roundsByKey(findings)) {
-    for (let from = 0; from < round.length; from += FINDINGS_PER_STATEMENT) {
-      const part = round.slice(from, from + FINDINGS_PER_STATEMENT);
-      const written = await recordDistinct(connection, rule, part.map((i) => findings[i]!));
-      part.forEach((i, k) => (ids[i] = written[k]!));
+  const findings = groups.map((g) => g.findings.map(redactFinding));
+  const ids = findings.map((f) => new Array<number>(f.length));
+  const rounds = findings.map(roundsByKey);
+  const depth = Math.max(0, ...rounds.map((r) => r.length));
+  for (let round = 0; round < depth; round++) {
+    const items = rounds.flatMap((r, g) => (r[round] ?? []).map((i) => ({ group: g, index: i })));
+    for (let from = 0; from < items.length; from += FINDINGS_PER_STATEMENT) {
+      const part = items.slice(from, from + FINDINGS_PER_STATEMENT);
+      const written = await recordDistinct(connection, part.map(({ group, index }) => ({ rule: groups[group]!.rule, finding: findings[group]![index]! })));
+      part.forEach(({ group, index }, k) => (ids[group]![index] = written[k]!));
     }
   }
   return ids;
@@ -71,28 +87,42 @@ function roundsByKey(findings: readonly MergedFinding[]): number[][] {
   return rounds;
 }
 
-/** Findings whose server and key all differ: none can grow an alert another one raises. */
-async function recordDistinct(connection: DuckDBConnection, rule: RuleIdentity, findings: readonly MergedFinding[]): Promise<number[]> {
-  const suppressMs = Math.round(rule.suppressMinutes * 60_000);
-  const existing = await runQuery(
+interface RuleFinding {
+  rule: RuleIdentity;
+  finding: MergedFinding;
+}
+
+/** Findings whose rule, server and key all differ: none can grow an alert another one raises. */
+async function recordDistinct(connection: DuckDBConnection, items: readonly RuleFinding[]): Promise<number[]> {
+  // A finding that grows no alert takes a new id from the alerts' own sequence in the same query (CASE takes
+  // it only for those); the ids are handed out ascending in finding order, as one INSERT a finding would.
+  const values = items.map(({ rule, finding: f }, i) => `(${i}, ${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.at)}, ${integer(Math.round(rule.suppressMinutes * 60_000))}::BIGINT)`);
+  const looked = await runQuery(
     connection,
-    `SELECT f.i, a.alert_id, a.evidence::VARCHAR AS evidence
-     FROM (VALUES ${findings.map((f, i) => `(${i}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.at)})`).join(', ')}) f(i, f_server, f_key, f_at)
-     JOIN alerts a ON a.rule_id = ${sqlString(rule.id)} AND a.server = f.f_server AND a.dedup_key = f.f_key AND a.status <> 'retracted'
-       AND f.f_at BETWEEN a.first_seen - to_milliseconds(${suppressMs}) AND a.last_seen + to_milliseconds(${suppressMs})
-     QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY a.last_seen DESC) = 1`,
+    `WITH f AS (SELECT * FROM (VALUES ${values.join(', ')}) v(i, f_rule, f_server, f_key, f_at, f_suppress_ms)),
+     hit AS (
+       SELECT f.i, a.alert_id, a.evidence
+       FROM f JOIN alerts a ON a.rule_id = f.f_rule AND a.server = f.f_server AND a.dedup_key = f.f_key AND a.status <> 'retracted'
+         AND f.f_at BETWEEN a.first_seen - to_milliseconds(f.f_suppress_ms) AND a.last_seen + to_milliseconds(f.f_suppress_ms)
+       QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY a.last_seen DESC) = 1)
+     SELECT f.i, hit.alert_id, hit.evidence::VARCHAR AS evidence, CASE WHEN hit.alert_id IS NULL THEN nextval('alert_id_seq') END AS fresh_id
+     FROM f LEFT JOIN hit ON hit.i = f.i ORDER BY f.i`,
   );
-  const grown = new Map(existing.rows.map((row) => [Number(row.i), { alertId: Number(row.alert_id), evidence: String(row.evidence ?? '{}') }]));
-  const fresh = findings.map((_, i) => i).filter((i) => !grown.has(i));
-  // Ids from the alerts' own sequence, ascending in finding order as one INSERT a finding would give them.
-  const allocated = fresh.length === 0 ? [] : (await runQuery(connection, `SELECT nextval('alert_id_seq') AS id FROM range(${fresh.length})`)).rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  const grown = new Map<number, { alertId: number; evidence: string }>();
+  const allocated: number[] = [];
+  for (const row of looked.rows) {
+    if (row.alert_id !== null) grown.set(Number(row.i), { alertId: Number(row.alert_id), evidence: String(row.evidence ?? '{}') });
+    else allocated.push(Number(row.fresh_id));
+  }
+  allocated.sort((a, b) => a - b);
+  const fresh = items.map((_, i) => i).filter((i) => !grown.has(i));
   const freshIds = new Map(fresh.map((i, k) => [i, allocated[k]!]));
-  const ids = findings.map((_, i) => grown.get(i)?.alertId ?? freshIds.get(i)!);
+  const ids = items.map((_, i) => grown.get(i)?.alertId ?? freshIds.get(i)!);
 
   const statements: string[] = [];
   if (grown.size > 0) {
     const rows = [...grown].map(([i, row]) => {
-      const f = findings[i]!;
+      const f = items[i]!.finding;
       const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, f.samples);
       return `(${row.alertId}, ${integer(f.increment ?? f.count ?? 1)}, ${timestamp(f.at)}, ${timestamp(f.firstAt ?? f.at)}, ${sqlString(JSON.stringify(evidence))})`;
     });
@@ -104,7 +134,7 @@ async function recordDistinct(connection: DuckDBConnection, rule: RuleIdentity, 
   }
   if (fresh.length > 0) {
     const rows = fresh.map((i) => {
-      const f = findings[i]!;
+      const { rule, finding: f } = items[i]!;
       return `(${ids[i]}, ${sqlString(rule.id)}, ${sqlString(f.severity ?? rule.severity)}, ${sqlString(f.server)}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)},
         ${optional(f.actor)}, ${optional(f.target)}, ${sqlString(f.summary)}, ${sqlString(JSON.stringify(addSamples({}, f.samples)))}::JSON, ${sqlString(rule.mitre)},
         'open', ${sqlString(f.dedupKey)}, ${integer(f.count ?? 1)})`;
@@ -114,7 +144,7 @@ async function recordDistinct(connection: DuckDBConnection, rule: RuleIdentity, 
        VALUES ${rows.join(', ')};`,
     );
   }
-  const changes = findings.flatMap((f, i) =>
+  const changes = items.flatMap(({ finding: f }, i) =>
     (f.changes ?? []).map((c) => `(${ids[i]}, ${sqlString(c.server)}, ${optional(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`),
   );
   if (changes.length > 0) statements.push(`INSERT INTO alert_changes VALUES ${changes.join(', ')};`);

@@ -10,7 +10,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordFindings, retractUndone } from './alert-outbox.js';
+import { recordRulesFindings, retractUndone, type RuleFindings } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
@@ -46,32 +46,42 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     config: config.rules[id] as { enabled: boolean; suppressMinutes: number },
   })).filter((r) => (opts.only ? opts.only.includes(r.id) : r.config.enabled));
 
-  const write = async (connection: DuckDBConnection, r: ActiveRule, findings: Finding[], ids: number[]) => {
-    const merged = mergeFindings(findings, r.config.suppressMinutes * 60_000);
-    for (const id of await recordFindings(connection, { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes }, merged)) ids.push(id);
-  };
+  const merged = (r: ActiveRule, findings: Finding[]): RuleFindings => ({
+    rule: { id: r.id, severity: r.rule.severity, mitre: r.rule.mitre, suppressMinutes: r.config.suppressMinutes },
+    findings: mergeFindings(findings, r.config.suppressMinutes * 60_000),
+  });
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
 
   return {
     ruleIds: active.map((r) => r.id),
 
-    keepsEntry(entry: ParsedEntry): boolean {
+    // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
+    // a rule reads, and those with privilege changes, whose session tells the rules who made the change.
+    keepsEntry(entry: ParsedEntry, madeChanges: boolean): boolean {
       if (!config.enabled) return false;
-      const readOrWrite = entry.kind === 'audit' && (entry.audit.className === 'READ' || entry.audit.className === 'WRITE');
-      return !readOrWrite || entryReaders.some((r) => r.rule.readsEntry!(entry));
+      return entry.kind !== 'audit' || madeChanges || entryReaders.some((r) => r.rule.readsEntry!(entry));
     },
 
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
       const facts = new BatchFacts(batch, config.exclude);
-      const ids: number[] = [];
+      const found: RuleFindings[] = [];
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
-          await write(connection, r, await r.rule.evaluate({ connection, facts, config: r.config }), ids);
+          const findings = await r.rule.evaluate({ connection, facts, config: r.config });
+          if (findings.length > 0) found.push(merged(r, findings));
         } catch (error) {
           throw new Error(`detection rule ${r.id} failed: ${(error as Error).message}`);
+        }
+      }
+      // Every rule's alerts in one outbox write: a few statements a batch, not a few a rule.
+      if (found.length > 0) {
+        try {
+          await recordRulesFindings(connection, found);
+        } catch (error) {
+          throw new Error(`detection could not write the alerts of ${found.map((f) => f.rule.id).join(', ')}: ${(error as Error).message}`);
         }
       }
       if (batch.ineffective.length > 0) await retractUndone(connection);
@@ -82,10 +92,12 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (!config.enabled) return ids;
       await connection.run('BEGIN TRANSACTION');
       try {
+        const found: RuleFindings[] = [];
         for (const r of active) {
           if (!r.rule.scheduled) continue;
-          await write(connection, r, await r.rule.scheduled({ connection, now, config: r.config }), ids);
+          found.push(merged(r, await r.rule.scheduled({ connection, now, config: r.config })));
         }
+        for (const written of await recordRulesFindings(connection, found)) ids.push(...written);
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);

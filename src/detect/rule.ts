@@ -77,8 +77,9 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   config: S;
   evaluate?(ctx: BatchRuleContext<z.infer<S>>): Promise<Finding[]> | Finding[];
   /**
-   * The READ and WRITE audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch
-   * keeps only those some rule reads; a rule that reads them must say which here. Every other entry is kept.
+   * The audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch keeps only those
+   * some rule reads, and those the privilege analysis found changes in; a rule that reads others must say which
+   * here. Every entry of another kind (sessions, auth failures, logged statements) is kept.
    */
   readsEntry?(entry: ParsedEntry): boolean;
   scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;

@@ -34,6 +34,9 @@ export interface WrittenBatch {
  */
 export interface InTransactionWriter {
   inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void>;
-  /** Whether it reads this entry from `WrittenBatch.entries`; without it, every entry is kept for it. */
-  keepsEntry?(entry: ParsedEntry): boolean;
+  /**
+   * Whether it reads this entry from `WrittenBatch.entries` (`madeChanges`: the privilege analysis found changes
+   * in it); without it, every entry is kept for it.
+   */
+  keepsEntry?(entry: ParsedEntry, madeChanges: boolean): boolean;
 }

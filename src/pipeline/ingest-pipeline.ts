@@ -187,14 +187,16 @@ export class IngestPipeline {
     for (const entry of parsed) {
       const { record } = entry;
       const who = this.sessions.attribute(record);
-      if (this.observers.some((o) => o.keepsEntry?.(entry) ?? true)) {
+      const changesBefore = open.changes.length;
+      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
+      const changed = open.changes.length > changesBefore;
+      if (this.observers.some((o) => o.keepsEntry?.(entry, changed) ?? true)) {
         open.entries.push(entry);
         open.attributions.push(who);
       }
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else batch.addLogRecord(record, entry.kind);
       if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
-      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
     }
     open.records += parsed.length;
     // Taken now, not at seal: another source's batch may be sealed before this one and must not carry these.

@@ -6,28 +6,29 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
-import { runQuery } from '../../query/run-query.js';
+import { runQueryOverValues } from '../../query/run-query.js';
+import { sqlString } from '../../store/sql-literal.js';
 import type { ChangeFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding } from './change-evidence.js';
 
 /**
- * The value `attribute` of the role had before `c`, by the trail: undefined when the trail has none since the
- * role was created or dropped (or ever), null when it was set to NULL.
+ * The value `attribute` of each role had before each change, by the trail: undefined when the trail has none since
+ * the role was created or dropped (or ever), null when it was set to NULL. One query for all of a batch's changes.
  */
-async function valueBefore(connection: DuckDBConnection, c: PrivilegeChange, attribute: string): Promise<string | null | undefined> {
-  const result = await runQuery(
+async function valuesBefore(connection: DuckDBConnection, changes: readonly PrivilegeChange[], attribute: string): Promise<(string | null | undefined)[]> {
+  const rows = await runQueryOverValues(
     connection,
-    `SELECT action, value FROM privilege_changes
-     WHERE server = $server AND role_name = $role AND effective
-       AND (action IN ('create-role', 'drop-role') OR (action = 'set-attribute' AND attribute = $attribute))
-       AND (logged_at < $at::TIMESTAMPTZ OR (logged_at = $at::TIMESTAMPTZ AND seq < $seq::BIGINT))
-     ORDER BY logged_at DESC, seq DESC LIMIT 1`,
-    { server: c.server, role: c.roleName ?? '', attribute, at: c.loggedAt.toISOString(), seq: String(c.seq) },
+    changes.map((c) => `${sqlString(c.server)}, ${sqlString(c.roleName ?? '')}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ, ${Number(c.seq)}::BIGINT`),
+    (list) => `SELECT w.i, r.action, r.value
+       FROM ${list} w(i, w_server, w_role, w_at, w_seq)
+       LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.effective
+         AND (r.action IN ('create-role', 'drop-role') OR (r.action = 'set-attribute' AND r.attribute = ${sqlString(attribute)}))
+         AND (r.logged_at < w.w_at OR (r.logged_at = w.w_at AND r.seq < w.w_seq))
+       QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY r.logged_at DESC, r.seq DESC) = 1
+       ORDER BY w.i`,
   );
-  const row = result.rows[0];
-  if (!row || row.action !== 'set-attribute') return undefined;
-  return row.value === null ? null : String(row.value);
+  return rows.map((row) => (row.action !== 'set-attribute' ? undefined : row.value === null ? null : String(row.value)));
 }
 
 function isEntraAttribute(fact: ChangeFact, attribute: string): boolean {
@@ -54,11 +55,14 @@ export const entraAdminGranted = defineRule({
   }),
   async evaluate({ connection, facts, config }) {
     const findings: Finding[] = [];
-    for (const fact of facts.changes) {
+    const made = facts.changes.filter((fact) => {
       const c = fact.change;
-      if (!isEntraAttribute(fact, 'entra_admin') || c.value !== 'true') continue;
-      if (c.actor !== null && config.allowActors.includes(c.actor)) continue;
-      if ((await valueBefore(connection, c, 'entra_admin')) === 'true') continue;
+      return isEntraAttribute(fact, 'entra_admin') && c.value === 'true' && !(c.actor !== null && config.allowActors.includes(c.actor));
+    });
+    const before = await valuesBefore(connection, made.map((f) => f.change), 'entra_admin');
+    for (const [k, fact] of made.entries()) {
+      const c = fact.change;
+      if (before[k] === 'true') continue;
       const type = typeSaid(fact, facts.changes);
       const finding = changeFinding(fact, {
         target: c.roleName,
@@ -83,10 +87,11 @@ export const entraPrincipalRemapped = defineRule({
   config: baseRuleConfig,
   async evaluate({ connection, facts }) {
     const findings: Finding[] = [];
-    for (const fact of facts.changes) {
+    const mapped = facts.changes.filter((fact) => isEntraAttribute(fact, 'entra_oid') && fact.change.value !== null);
+    const previous = await valuesBefore(connection, mapped.map((f) => f.change), 'entra_oid');
+    for (const [k, fact] of mapped.entries()) {
       const c = fact.change;
-      if (!isEntraAttribute(fact, 'entra_oid') || c.value === null) continue;
-      const before = await valueBefore(connection, c, 'entra_oid');
+      const before = previous[k];
       if (before === undefined || before === null || before === c.value) continue;
       const finding = changeFinding(fact, {
         target: c.roleName,
@@ -142,11 +147,12 @@ export const passwordOnEntraPrincipal = defineRule({
   config: baseRuleConfig,
   async evaluate({ connection, facts }) {
     const findings: Finding[] = [];
-    for (const fact of facts.changes) {
+    const passwords = facts.changes.filter((fact) => fact.change.action === 'set-password' && fact.change.roleName !== null);
+    const authBefore = await valuesBefore(connection, passwords.map((f) => f.change), 'auth_kind');
+    for (const [k, fact] of passwords.entries()) {
       const c = fact.change;
-      if (c.action !== 'set-password' || c.roleName === null) continue;
-      if ((await valueBefore(connection, c, 'auth_kind')) !== 'entra') continue;
-      findings.push(changeFinding(fact, { target: c.roleName, dedupKey: c.roleName, summary: `${actorName(c.actor)} set a password on Entra principal ${c.roleName}` }));
+      if (authBefore[k] !== 'entra') continue;
+      findings.push(changeFinding(fact, { target: c.roleName, dedupKey: c.roleName!, summary: `${actorName(c.actor)} set a password on Entra principal ${c.roleName}` }));
     }
     return findings;
   },

@@ -45,22 +45,32 @@ export interface WindowCount {
   aggregates: string;
 }
 
-/** One row of aggregates per window, in the order of `windows`, in one query for all of them. */
+/**
+ * One row of aggregates per window, in the order of `windows`, in one query for all of them. The table is read
+ * between the earliest window's start and the latest window's end only: DuckDB skips the row groups outside that
+ * span by their min/max, so a query reads about the batch's new rows, not the whole trail.
+ */
 export function countInWindows(
   connection: DuckDBConnection,
   windows: readonly Pick<FactWindow<unknown>, 'server' | 'key' | 'at'>[],
   count: WindowCount,
 ): Promise<Rows['rows']> {
+  if (windows.length === 0) return Promise.resolve([]);
+  const span = count.minutes * 60_000;
   const values = windows.map((w) => {
-    const since = new Date(w.at.getTime() - count.minutes * 60_000).toISOString();
+    const since = new Date(w.at.getTime() - span).toISOString();
     return `${sqlString(w.server)}, ${sqlString(w.key)}, ${sqlString(since)}::TIMESTAMPTZ, ${sqlString(w.at.toISOString())}::TIMESTAMPTZ`;
   });
+  const ends = windows.map((w) => w.at.getTime());
+  const from = sqlString(new Date(Math.min(...ends) - span).toISOString());
+  const to = sqlString(new Date(Math.max(...ends)).toISOString());
   return runQueryOverValues(
     connection,
     values,
     (list) => `SELECT ${count.aggregates}
        FROM ${list} w(i, w_server, w_key, w_since, w_at)
-       LEFT JOIN ${count.table} r ON r.server = w.w_server AND r.${count.keyColumn} = w.w_key AND (${count.where})
+       LEFT JOIN (SELECT * FROM ${count.table} WHERE logged_at > ${from}::TIMESTAMPTZ AND logged_at <= ${to}::TIMESTAMPTZ) r
+         ON r.server = w.w_server AND r.${count.keyColumn} = w.w_key AND (${count.where})
          AND r.logged_at > w.w_since AND r.logged_at <= w.w_at
        GROUP BY w.i ORDER BY w.i`,
   );
