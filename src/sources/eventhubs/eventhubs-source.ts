@@ -128,7 +128,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   const sourceKey = (partitionId: string): string => eventHubsSourceKey({ namespaceHost, hubName, consumerGroup }, partitionId);
   const sourceLabel = (partitionId: string): string => `eventhubs:${hubName}/${partitionId}`;
   const book = new PositionBook(defaultStartPosition(config.startPosition));
-  const partitionMetrics = new PartitionMetricsBook();
+  const partitionMetrics = new PartitionMetricsBook(sourceLabel);
   const storedSequenceNumber = async (partitionId: string): Promise<number | null> => parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
 
   /** Reads the committed positions; a leader also the fleet's (what earlier leaders stored in their stores). */
