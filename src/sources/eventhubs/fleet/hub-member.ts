@@ -157,7 +157,8 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       const at = new Date().toISOString();
       log?.error({ generation: status.generation, reason }, 'fenced: another instance leads this hub now; stopped writing and standing by');
       status = { ...status, role: 'standby', since: at, lastFenced: { at, reason } };
-      lease.abandon();
+      // Lets a standby take over at once when the lease merely lapsed; refused (and ignored) when it was taken.
+      await lease.release();
       const reader = await reading;
       reading = null;
       current = null;

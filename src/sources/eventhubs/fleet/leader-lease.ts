@@ -117,12 +117,6 @@ export class LeaderLease {
     if (lease) await lease.releaseLease().catch(() => undefined);
   }
 
-  /** Forgets the lead without telling the blob (it was already lost). */
-  abandon(): void {
-    this.lease = null;
-    this.validUntil = 0;
-  }
-
   private metadataFor(generation: number, at: number): Record<string, string> {
     return { generation: String(generation), leader: this.instanceId, heartbeat: new Date(at).toISOString() };
   }
