@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { alertingConfigSchema, describeUrl } from '../alert/index.js';
 import { detectionConfigSchema } from '../detect/index.js';
-import { eventHubsSourceConfigSchema } from '../sources/eventhubs/eventhubs-config.js';
+import { eventHubsSourceConfigSchema, type EventHubsSourceConfig } from '../sources/eventhubs/eventhubs-config.js';
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
 import { operationsConfigSchema } from './operations-config.js';
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
@@ -18,7 +18,11 @@ import { DEFAULT_DB_PATH } from './store-path.js';
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
   logLinePrefix: z.string().default(AZURE_LOG_LINE_PREFIX).describe("the servers' log_line_prefix"),
-  eventHubs: eventHubsSourceConfigSchema.optional().describe('absent: the demo stream from samples/'),
+  eventHubs: z
+    .union([eventHubsSourceConfigSchema, z.array(eventHubsSourceConfigSchema).min(1)])
+    .optional()
+    .describe('one hub, or a list of hubs this instance reads (docs/fleet.md); absent: the demo stream from samples/'),
+  instanceId: z.string().min(1).optional().describe('names this instance in the fleet of a hub (checkpointStore blob); default: host name and store path'),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -36,6 +40,7 @@ export type RunConfig = z.infer<typeof runConfigSchema>;
 /** DESIGN's fixed environment names → config paths. */
 const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_DB: (c, v) => (c.db = v),
+  AUDITDUCK_INSTANCE_ID: (c, v) => (c.instanceId = v),
   AUDITDUCK_EVENTHUB_CONNECTION_STRING: (c, v) => (hub(c).connectionString = v),
   AUDITDUCK_EVENTHUB_NAMESPACE: (c, v) => (hub(c).namespace = v),
   AUDITDUCK_EVENTHUB_NAME: (c, v) => (hub(c).hubName = v),
@@ -59,6 +64,9 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
 export const RUN_CONFIG_ENV_NAMES: readonly string[] = Object.keys(ENV);
 
 function hub(c: Record<string, any>): Record<string, unknown> {
+  if (Array.isArray(c.eventHubs)) {
+    throw new Error('the configuration is not valid:\n  eventHubs: the config file lists several hubs; the AUDITDUCK_EVENTHUB_*, _CONSUMER_GROUP, _START_POSITION, _CHECKPOINT_STORE and _BLOB_* variables name one: set each hub in the file');
+  }
   return (c.eventHubs ??= {});
 }
 
@@ -85,8 +93,10 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
     throw new Error(`the configuration is not valid:\n${problems}\n(see docs/configuration.md; environment variables override the file)`);
   }
   const config = parsed.data;
-  if (config.eventHubs && !config.eventHubs.hubName && !hubNameFromConnectionString(config.eventHubs.connectionString)) {
-    throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');
+  for (const hub of eventHubsOf(config)) {
+    if (!hub.hubName && !hubNameFromConnectionString(hub.connectionString)) {
+      throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');
+    }
   }
   return config;
 }
@@ -95,17 +105,30 @@ export function hubNameFromConnectionString(connectionString: string | undefined
   return connectionString ? /(?:^|;)EntityPath=([^;]+)/i.exec(connectionString)?.[1] : undefined;
 }
 
+/** The hubs `run` reads: none (the demo stream), one, or the list. */
+export function eventHubsOf(config: Pick<RunConfig, 'eventHubs'>): EventHubsSourceConfig[] {
+  if (!config.eventHubs) return [];
+  return Array.isArray(config.eventHubs) ? config.eventHubs : [config.eventHubs];
+}
+
+function describeHub(hub: EventHubsSourceConfig): Record<string, unknown> {
+  return {
+    ...hub,
+    connectionString: hub.connectionString ? redactConnectionString(hub.connectionString) : undefined,
+    blobConnectionString: hub.blobConnectionString ? redactConnectionString(hub.blobConnectionString) : undefined,
+  };
+}
+
 /** The configuration as it may be logged: secrets masked. */
 export function describeConfig(config: RunConfig): Record<string, unknown> {
   return {
     db: config.db,
+    ...(config.instanceId ? { instanceId: config.instanceId } : {}),
     logLinePrefix: config.logLinePrefix,
     eventHubs: config.eventHubs
-      ? {
-          ...config.eventHubs,
-          connectionString: config.eventHubs.connectionString ? redactConnectionString(config.eventHubs.connectionString) : undefined,
-          blobConnectionString: config.eventHubs.blobConnectionString ? redactConnectionString(config.eventHubs.blobConnectionString) : undefined,
-        }
+      ? Array.isArray(config.eventHubs)
+        ? config.eventHubs.map(describeHub)
+        : describeHub(config.eventHubs)
       : 'demo (samples/)',
     http: config.http,
     alerting: { ...config.alerting, webhook: { ...config.alerting.webhook, url: config.alerting.webhook.url ? describeUrl(config.alerting.webhook.url) : undefined, headers: Object.keys(config.alerting.webhook.headers) } },

@@ -7,7 +7,8 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
@@ -23,7 +24,8 @@ import { queryLimitsFromEnv, type QueryLimits } from '../query/query-limits.js';
 import { ReadOnlySession } from '../query/read-only-session.js';
 import { startSnapshotSchedule, type SnapshotSchedule } from '../snapshot/snapshot-schedule.js';
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
-import type { EventsLost, PartitionMetrics } from '../sources/eventhubs/index.js';
+import type { EventsLost, HubLeadership, PartitionMetrics } from '../sources/eventhubs/index.js';
+import { eventHubsOf } from '../config/run-config.js';
 import { AuditStore } from '../store/audit-store.js';
 import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
@@ -50,6 +52,8 @@ interface Source {
   close(): Promise<void>;
   /** Per-partition progress, for the periodic progress line (Event Hubs only). */
   partitions?(): PartitionMetrics[];
+  /** Per hub read with checkpointStore blob: whether this instance leads it or stands by. */
+  hubs?(): HubLeadership[];
 }
 
 /** How often `run` logs its throughput and each partition's lag. */
@@ -206,7 +210,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
-      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions }),
+      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions, ...(source.hubs ? { hubs: source.hubs() } : {}) }),
       readiness,
       routes: createDashboardRoutes({
         connection: dashboardConnection,
@@ -231,7 +235,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       {
         recordsPerSecond: Math.round(((records - lastRecords) * 1000) / PROGRESS_EVERY_MS),
         ...metrics.totals,
-        partitions: source.partitions?.().map((p) => ({ partition: p.partitionId, events: p.events, lag: p.lag, lastSequenceNumber: p.lastSequenceNumber })),
+        partitions: source.partitions?.().map((p) => ({ partition: p.source ?? p.partitionId, events: p.events, lag: p.lag, lastSequenceNumber: p.lastSequenceNumber })),
       },
       'progress',
     );
@@ -304,24 +308,44 @@ async function startEventHubs(
   log: Logger,
 ): Promise<Source> {
   const { startEventHubsSource } = await import('../sources/eventhubs/index.js');
-  const subscription = await startEventHubsSource({
-    config: config.eventHubs!,
-    readPosition: (key) => store.readPosition(key),
-    onBatch,
-    onEventsLost,
-    log,
-    metrics: {
-      partitionLag: metrics.partitionLag,
-      partitionLagSeconds: metrics.partitionLagSeconds,
-      ownedPartitions: metrics.ownedPartitions,
-      forgetPartition: (partition) => {
-        metrics.forgetPartition(partition);
-        health.released(partition);
-      },
-    },
-    // Half the shutdown time: the rest is for the alert in flight, the HTTP servers and the store.
-    closeTimeoutMs: Math.floor(config.operations.shutdownTimeoutMs / 2),
-  });
-  return { done: new Promise<void>(() => undefined), close: () => subscription.close(), partitions: () => subscription.metrics() };
+  const hubs = eventHubsOf(config);
+  // Several hubs each read on their own; the same store holds them all, keyed by hub and partition.
+  const subscriptions: Awaited<ReturnType<typeof startEventHubsSource>>[] = [];
+  const ownedPerHub = new Map<number, number>();
+  try {
+    for (const [index, hub] of hubs.entries()) {
+      subscriptions.push(
+        await startEventHubsSource({
+          config: hub,
+          readPosition: (key) => store.readPosition(key),
+          onBatch,
+          onEventsLost,
+          log,
+          instanceId: config.instanceId ?? `${hostname()}:${resolve(config.db)}`,
+          metrics: {
+            partitionLag: metrics.partitionLag,
+            partitionLagSeconds: metrics.partitionLagSeconds,
+            ownedPartitions: {
+              set: (owned) => metrics.ownedPartitions.set([...ownedPerHub.set(index, owned).values()].reduce((sum, n) => sum + n, 0)),
+            },
+            forgetPartition: (partition) => {
+              metrics.forgetPartition(partition);
+              health.released(partition);
+            },
+          },
+          // Half the shutdown time: the rest is for the alert in flight, the HTTP servers and the store.
+          closeTimeoutMs: Math.floor(config.operations.shutdownTimeoutMs / 2),
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
+    throw error;
+  }
+  return {
+    done: new Promise<void>(() => undefined),
+    close: async () => void (await Promise.all(subscriptions.map((subscription) => subscription.close()))),
+    partitions: () => subscriptions.flatMap((subscription) => subscription.metrics()),
+    hubs: () => subscriptions.flatMap((subscription) => (subscription.leadership ? [subscription.leadership()] : [])),
+  };
 }
-

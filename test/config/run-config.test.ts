@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeConfig, loadRunConfig } from '../../src/config/run-config.js';
+import { describeConfig, eventHubsOf, loadRunConfig } from '../../src/config/run-config.js';
 
 const CONNECTION = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0LWtleS12YWx1ZQ==;EntityPath=pg-audit';
 
@@ -35,10 +35,10 @@ describe('run configuration', () => {
     });
     assert.equal(config.db, 'from-env.duckdb');
     assert.equal(config.http.port, 0);
-    assert.equal(config.eventHubs?.hubName, 'env-hub');
-    assert.equal(config.eventHubs?.namespace, 'file.servicebus.windows.net');
-    assert.equal(config.eventHubs?.consumerGroup, 'auditduck');
-    assert.equal(config.eventHubs?.checkpointStore, 'blob');
+    assert.equal(eventHubsOf(config)[0]!.hubName, 'env-hub');
+    assert.equal(eventHubsOf(config)[0]!.namespace, 'file.servicebus.windows.net');
+    assert.equal(eventHubsOf(config)[0]!.consumerGroup, 'auditduck');
+    assert.equal(eventHubsOf(config)[0]!.checkpointStore, 'blob');
   });
 
   it('names the bad field, and never echoes a secret, when the configuration is invalid', async () => {
@@ -64,7 +64,7 @@ describe('run configuration', () => {
     const docs = await readFile('docs/configuration.md', 'utf8');
     const example = /```json\n([\s\S]*?)```/.exec(docs)![1]!;
     const config = await loadRunConfig(await configFile(JSON.parse(example)), {});
-    assert.equal(config.eventHubs?.hubName, 'pg-audit');
+    assert.equal(eventHubsOf(config)[0]!.hubName, 'pg-audit');
     assert.equal(config.snapshots.servers[0]?.name, 'prod-pg');
   });
 });

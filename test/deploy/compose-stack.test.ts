@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { RUN_CONFIG_ENV_NAMES, hubNameFromConnectionString, loadRunConfig } from '../../src/config/run-config.js';
+import { RUN_CONFIG_ENV_NAMES, eventHubsOf, hubNameFromConnectionString, loadRunConfig } from '../../src/config/run-config.js';
 import { emulatorConfigSchema } from './eventhubs-emulator-schema.js';
 
 interface Service {
@@ -40,8 +40,8 @@ describe('docker-compose stack', async () => {
     const env = services.auditduck!.environment!;
     for (const name of Object.keys(env)) assert.ok(RUN_CONFIG_ENV_NAMES.includes(name), `${name} is not read by run`);
     const config = await loadRunConfig(undefined, env);
-    assert.equal(config.eventHubs?.hubName, 'pg-audit-logs');
-    assert.match(config.eventHubs!.connectionString!, /UseDevelopmentEmulator=true/);
+    assert.equal(eventHubsOf(config)[0]!.hubName, 'pg-audit-logs');
+    assert.match(eventHubsOf(config)[0]!.connectionString!, /UseDevelopmentEmulator=true/);
     assert.equal(config.http.host, '0.0.0.0');
   });
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { RUN_CONFIG_ENV_NAMES, loadRunConfig } from '../../src/config/run-config.js';
+import { RUN_CONFIG_ENV_NAMES, eventHubsOf, loadRunConfig } from '../../src/config/run-config.js';
 
 /** Read by run besides its configuration: the dashboards' token, the log level, the Azure credential chain. */
 const OTHER_ENV = ['AUDITDUCK_UI_TOKEN', 'AUDITDUCK_LOG_LEVEL', 'AZURE_CLIENT_ID'];
@@ -24,7 +24,7 @@ async function checkEnvironment(env: EnvVar[]): Promise<Record<string, string>> 
   for (const { name } of env) assert.ok(RUN_CONFIG_ENV_NAMES.includes(name) || OTHER_ENV.includes(name), `${name} is not read by run`);
   const values = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
   const config = await loadRunConfig(undefined, values);
-  assert.ok(config.eventHubs?.namespace, 'reads Event Hubs with the managed identity (a namespace, no connection string)');
+  assert.ok(eventHubsOf(config)[0]!.namespace, 'reads Event Hubs with the managed identity (a namespace, no connection string)');
   assert.equal(config.http.host, '0.0.0.0');
   return values;
 }

@@ -17,6 +17,7 @@ interface QueryOptions extends LayoutOptions {
   output?: string;
   param: string[];
   list?: boolean;
+  fleet: string[];
 }
 
 /** A saved query's name: what `[sql]` is when it names a file in queries/ rather than holding SQL. */
@@ -31,9 +32,16 @@ export const queryCommand = withLayoutOptions(new Command('query'))
   .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
   .option('--output <file>', 'write to this file (required for parquet)')
   .option('--list', 'list the saved queries and their parameters')
+  .option(
+    '--fleet <db>',
+    "a store of the fleet (repeat for each instance's store): runs the SQL over all of them, one copy per (source, position) (docs/fleet.md)",
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .action(async (sqlOrName: string | undefined, opts: QueryOptions) => {
     if (opts.list) return void process.stdout.write(renderSavedList());
     const { sql, params } = await resolveInput(sqlOrName, opts);
+    if (opts.fleet.length > 0) return runOverFleet(sql, params, opts);
     const target = await openQueryTarget(resolveDbPath(opts.db), opts.format === 'parquet' && opts.output ? { outputFile: opts.output } : {});
     try {
       if (opts.format === 'parquet') {
@@ -49,6 +57,15 @@ export const queryCommand = withLayoutOptions(new Command('query'))
       await target.close();
     }
   });
+
+async function runOverFleet(sql: string, params: QueryParams, opts: QueryOptions): Promise<void> {
+  if (opts.db) throw new Error('give either --db (one store) or --fleet (each store of the fleet), not both');
+  if (opts.format === 'parquet') throw new Error('--fleet prints its result: use --format table, csv or json');
+  const { fleetMembers, runFleetQuery } = await import('../../query/fleet-query.js');
+  const rows = await runFleetQuery(fleetMembers(opts.fleet), sql, params);
+  if (opts.output) await writeFile(opts.output, FORMATTERS[opts.format satisfies OutputFormat](rows, { expanded: opts.expanded === true }));
+  else await writeOutput(renderRows(opts.format, rows, opts));
+}
 
 async function resolveInput(sqlOrName: string | undefined, opts: QueryOptions): Promise<{ sql: string; params: QueryParams }> {
   const given = parseParamAssignments(opts.param);

@@ -30,19 +30,29 @@ export const eventHubsSourceConfigSchema = z
     checkpointStore: z
       .enum(CHECKPOINT_STORE_KINDS)
       .default('duckdb')
-      .describe('duckdb: one instance owns every partition; blob: several instances share them through Azure Blob'),
+      .describe('duckdb: one instance reads the hub; blob: several instances elect one leader per hub through an Azure Blob lease, the others stand by'),
     blobConnectionString: z.string().optional().describe('Storage connection string for the blob checkpoint store'),
     blobAccountUrl: z.string().optional().describe('https://<account>.blob.core.windows.net, with the Azure credential chain'),
     blobContainer: z.string().default('auditduck-checkpoints'),
     trackLastEnqueuedEventProperties: z.boolean().default(true).describe('ask the service for the partition end, to report lag'),
-    loadBalancing: z
+    leadership: z
       .strictObject({
-        strategy: z.enum(['balanced', 'greedy']).default('balanced'),
-        updateIntervalInMs: z.number().int().positive().default(10_000),
-        partitionOwnershipExpirationIntervalInMs: z.number().int().positive().default(60_000),
+        leaseTimeMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .default(30_000)
+          .describe('how long a leader may stay silent before a standby takes the hub over (and how long a cut-off leader keeps writing at most)'),
+        heartbeatMs: z.number().int().positive().default(5_000).describe('how often the leader renews its lease; under a third of leaseTimeMs'),
+        inDoubtTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(300_000)
+          .describe('how long a new leader waits for a killed leader to come back and say whether its last batch committed'),
       })
       .prefault({})
-      .describe('blob only: how instances split the partitions'),
+      .describe('blob only: one instance leads the hub, the others stand by (docs/fleet.md)'),
     retry: z
       .strictObject({
         maxRetries: z.number().int().min(0).default(3),
@@ -58,10 +68,10 @@ export const eventHubsSourceConfigSchema = z
     (c) => c.checkpointStore !== 'blob' || Boolean(c.blobConnectionString) !== Boolean(c.blobAccountUrl),
     'checkpointStore blob needs either blobConnectionString or blobAccountUrl',
   )
-  .refine((c) => c.loadBalancing.partitionOwnershipExpirationIntervalInMs > c.loadBalancing.updateIntervalInMs, {
-    // At or below the update interval an owner's claim lapses before it renews it: partitions bounce between instances.
-    message: 'loadBalancing.partitionOwnershipExpirationIntervalInMs must be longer than loadBalancing.updateIntervalInMs (the SDK uses 6x)',
-    path: ['loadBalancing', 'partitionOwnershipExpirationIntervalInMs'],
+  .refine((c) => c.leadership.heartbeatMs * 3 <= c.leadership.leaseTimeMs, {
+    // Two missed heartbeats must not yet hand the hub over: a slow network would make leaders flap.
+    message: 'leadership.heartbeatMs must be at most a third of leadership.leaseTimeMs',
+    path: ['leadership', 'heartbeatMs'],
   })
   .refine((c) => !hubNamesDiffer(c.hubName, c.connectionString), {
     // The SDK reads EntityPath's hub, while positions would be stored under hubName's.

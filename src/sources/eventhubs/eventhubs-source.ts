@@ -19,8 +19,6 @@
 import {
   earliestEventPosition,
   EventHubConsumerClient,
-  type Checkpoint,
-  type CheckpointStore,
   type EventHubConsumerClientOptions,
   type PartitionContext,
   type ReceivedEventData,
@@ -29,9 +27,13 @@ import {
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import { redactConnectionString } from '../../redact/connection-string.js';
+import { hostname } from 'node:os';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
-import { blobCheckpointStore, openBlobContainer } from './checkpoint-store.js';
-import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfigInput } from './eventhubs-config.js';
+import { FencedError } from './fleet/partition-register.js';
+import { eventHubsSourceKey } from './source-key.js';
+import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
+import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
+import { openBlobContainer } from './fleet/blob-container.js';
 import { PartitionMetricsBook, type PartitionMetrics } from './partition-metrics.js';
 import { PositionBook, defaultStartPosition, parseSequencePosition } from './position-book.js';
 
@@ -76,6 +78,11 @@ export interface EventHubsSourceOptions {
   closeTimeoutMs?: number;
   /** For a namespace or blob account URL; default DefaultAzureCredential (managed identity in Azure). */
   credential?: TokenCredential;
+  /**
+   * Names this instance in the blob container (`checkpointStore: blob`): a restarted instance must come back
+   * with the same id to settle the batch it was killed in. Default: the host name.
+   */
+  instanceId?: string;
 }
 
 export interface EventHubsSubscription {
@@ -84,57 +91,75 @@ export interface EventHubsSubscription {
   readonly consumerGroup: string;
   /** Per-partition counters since start (only partitions this instance has read). */
   metrics(): PartitionMetrics[];
+  /** `checkpointStore: blob` only: whether this instance leads the hub or stands by. */
+  leadership?(): HubLeadership;
   /** Finishes the batches in flight, releases the partitions and closes the client. */
   close(): Promise<void>;
 }
 
+/**
+ * `checkpointStore: duckdb`: this instance reads every partition. `blob`: it joins the hub's fleet and
+ * reads every partition only while it leads (fleet/hub-member.ts), with its generation as owner level.
+ */
 export async function startEventHubsSource(options: EventHubsSourceOptions): Promise<EventHubsSubscription> {
   const config = parseEventHubsSourceConfig(options.config);
+  if (config.checkpointStore !== 'blob') return readHub(options, config, null);
+  const { namespaceHost, hubName } = resolveHubTarget(config);
+  const getCredential = credentialOnce(options.credential);
+  const member = await startHubMember({
+    container: await openBlobContainer(config, getCredential),
+    target: { namespaceHost, hubName, consumerGroup: config.consumerGroup },
+    instanceId: options.instanceId ?? hostname(),
+    leadership: config.leadership,
+    readPosition: options.readPosition,
+    log: options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup: config.consumerGroup }),
+    read: (lead) => readHub(options, config, lead),
+  });
+  return { namespaceHost, hubName, consumerGroup: config.consumerGroup, ...member };
+}
+
+/** Reads every partition of the hub; under a `lead`, with its owner level and its fence around each commit. */
+async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceConfig, lead: Lead | null): Promise<EventHubsSubscription> {
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const { consumerGroup } = config;
   const log = options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup });
-  let credential = options.credential;
-  const getCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
+  const getCredential = credentialOnce(options.credential);
 
-  const sourceKey = (partitionId: string): string => `eventhubs:${namespaceHost}/${hubName}/${consumerGroup}/${partitionId}`;
+  const sourceKey = (partitionId: string): string => eventHubsSourceKey({ namespaceHost, hubName, consumerGroup }, partitionId);
   const sourceLabel = (partitionId: string): string => `eventhubs:${hubName}/${partitionId}`;
   const book = new PositionBook(defaultStartPosition(config.startPosition));
-  const partitionMetrics = new PartitionMetricsBook();
+  const partitionMetrics = new PartitionMetricsBook(sourceLabel);
+  const storedSequenceNumber = async (partitionId: string): Promise<number | null> => parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
 
-  /** Re-reads the committed positions (and the blob checkpoints other instances left). */
-  const refreshPositions = async (partitionIds: readonly string[], checkpoints: readonly Checkpoint[] = []): Promise<void> => {
+  /** Reads the committed positions; a leader also the fleet's (what earlier leaders stored in their stores). */
+  const loadPositions = async (partitionIds: readonly string[]): Promise<void> => {
+    const fleet = lead ? await lead.takeOver(partitionIds, storedSequenceNumber) : new Map<string, number | null>();
     for (const partitionId of partitionIds) {
       book.know(partitionId);
-      const stored = parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
-      const shared = checkpoints.find((checkpoint) => checkpoint.partitionId === partitionId)?.sequenceNumber;
+      const stored = await storedSequenceNumber(partitionId);
+      const shared = fleet.get(partitionId) ?? null;
       if (stored !== null) book.commit(partitionId, stored);
-      if (shared !== undefined && shared >= 0) book.commit(partitionId, shared);
+      if (shared !== null) book.commit(partitionId, shared);
       partitionMetrics.recordResumePoint(partitionId, book.lastCommitted(partitionId));
     }
   };
 
+  // No SDK checkpoint store: the SDK then claims every partition, and a leader's owner level cuts off
+  // any reader of an earlier generation (the service detaches the lower epoch).
+  const clientOptions: EventHubConsumerClientOptions = { retryOptions: config.retry };
+  const client = createClient(config, hubName, consumerGroup, clientOptions, getCredential);
+
   let knownPartitions: string[] = [];
-  let checkpointStore: CheckpointStore | undefined;
-  if (config.checkpointStore === 'blob') {
-    const container = await openBlobContainer(config, getCredential);
-    checkpointStore = blobCheckpointStore(container, (checkpoints) => refreshPositions(knownPartitions, checkpoints));
-  }
-
-  const clientOptions: EventHubConsumerClientOptions = {
-    retryOptions: config.retry,
-    loadBalancingOptions: config.loadBalancing,
-  };
-  const client = createClient(config, hubName, consumerGroup, checkpointStore, clientOptions, getCredential);
-
   try {
     knownPartitions = await client.getPartitionIds();
-    await refreshPositions(knownPartitions);
+    await loadPositions(knownPartitions);
     await dropPositionsPastTheEnd(knownPartitions);
   } catch (error) {
     await client.close().catch(() => undefined);
+    if (error instanceof FencedError) throw error;
     throw new Error(`cannot read the partitions of event hub ${hubName} on ${namespaceHost}: ${safeMessage(error)}`);
   }
-  log?.info({ partitions: knownPartitions.length, checkpointStore: config.checkpointStore }, 'reading Event Hubs');
+  log?.info({ partitions: knownPartitions.length, checkpointStore: config.checkpointStore, ownerLevel: lead?.ownerLevel }, 'reading Event Hubs');
 
   let closing = false;
   const inFlight = new Set<Promise<void>>();
@@ -161,7 +186,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
         enqueuedTimeUtc: event.enqueuedTimeUtc,
       })),
     };
-    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last, context));
+    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
     inFlight.add(work);
     try {
       await work;
@@ -204,16 +229,17 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
     }
   }
 
-  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, context: PartitionContext): Promise<void> => {
-    await options.onBatch(batch);
-    book.commit(partitionId, last.sequenceNumber);
-    if (config.checkpointStore !== 'blob') return;
-    // Lets the instance that takes this partition over start after our commit, not before it.
+  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData): Promise<void> => {
+    // A leader says what it is about to commit, and is refused when another instance leads now.
+    await lead?.beforeCommit(partitionId, last.sequenceNumber, book.lastCommitted(partitionId));
     try {
-      await context.updateCheckpoint(last);
+      await options.onBatch(batch);
     } catch (error) {
-      log?.warn({ partition: partitionId, error: safeMessage(error) }, 'could not update the blob checkpoint (the DuckDB position is committed)');
+      await lead?.commitFailed(partitionId);
+      throw error;
     }
+    book.commit(partitionId, last.sequenceNumber);
+    await lead?.afterCommit(partitionId, last.sequenceNumber);
   };
 
   const reportLag = (entry: PartitionMetrics): void => {
@@ -247,6 +273,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
     {
       // A live object: the SDK looks a partition up here each time it (re)starts it.
       startPosition: book.positions,
+      ...(lead ? { ownerLevel: lead.ownerLevel } : {}),
       maxBatchSize: config.maxBatchSize,
       maxWaitTimeInSeconds: config.maxWaitTimeInSeconds,
       trackLastEnqueuedEventProperties: config.trackLastEnqueuedEventProperties,
@@ -277,29 +304,27 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
 }
 
 function createClient(
-  config: ReturnType<typeof parseEventHubsSourceConfig>,
+  config: EventHubsSourceConfig,
   hubName: string,
   consumerGroup: string,
-  checkpointStore: CheckpointStore | undefined,
   clientOptions: EventHubConsumerClientOptions,
   credential: () => TokenCredential,
 ): EventHubConsumerClient {
   if (config.connectionString) {
     // The SDK refuses a hub name next to a connection string that already names one.
     const named = /(?:^|;)\s*EntityPath\s*=/i.test(config.connectionString);
-    if (named) {
-      return checkpointStore
-        ? new EventHubConsumerClient(consumerGroup, config.connectionString, checkpointStore, clientOptions)
-        : new EventHubConsumerClient(consumerGroup, config.connectionString, clientOptions);
-    }
-    return checkpointStore
-      ? new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, checkpointStore, clientOptions)
+    return named
+      ? new EventHubConsumerClient(consumerGroup, config.connectionString, clientOptions)
       : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, clientOptions);
   }
   const namespace = config.namespace!.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
-  return checkpointStore
-    ? new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), checkpointStore, clientOptions)
-    : new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+  return new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+}
+
+/** DefaultAzureCredential is built on first use only: a connection string needs none. */
+function credentialOnce(given: TokenCredential | undefined): () => TokenCredential {
+  let credential = given;
+  return () => (credential ??= new DefaultAzureCredential());
 }
 
 const defaultCloseTimeoutMs = 15_000;

@@ -13,4 +13,5 @@ export {
   type EventHubsSourceConfig,
   type EventHubsSourceConfigInput,
 } from './eventhubs-config.js';
+export type { HubLeadership, HubRole } from './fleet/hub-member.js';
 export type { PartitionMetrics } from './partition-metrics.js';

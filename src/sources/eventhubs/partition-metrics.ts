@@ -1,6 +1,8 @@
 /** Per-partition counters of the Event Hubs source, in memory, for /metrics and the logs. */
 export interface PartitionMetrics {
   partitionId: string;
+  /** `eventhubs:<hub>/<partition>`: the label of the partition's rows, metrics and health. */
+  source?: string;
   events: number;
   batches: number;
   /** The last sequence number handed to onBatch and committed; null before the first batch. */
@@ -15,10 +17,12 @@ export interface PartitionMetrics {
 export class PartitionMetricsBook {
   private readonly partitions = new Map<string, PartitionMetrics>();
 
+  constructor(private readonly sourceOf?: (partitionId: string) => string) {}
+
   private entry(partitionId: string): PartitionMetrics {
     let entry = this.partitions.get(partitionId);
     if (!entry) {
-      entry = { partitionId, events: 0, batches: 0, lastSequenceNumber: null, lastEnqueuedSequenceNumber: null, lag: null, lastBatchAt: null };
+      entry = { partitionId, ...(this.sourceOf ? { source: this.sourceOf(partitionId) } : {}), events: 0, batches: 0, lastSequenceNumber: null, lastEnqueuedSequenceNumber: null, lag: null, lastBatchAt: null };
       this.partitions.set(partitionId, entry);
     }
     return entry;

@@ -14,7 +14,7 @@ describe('the Event Hubs source configuration', () => {
     assert.equal(config.maxWaitTimeInSeconds, 1);
     assert.equal(config.checkpointStore, 'duckdb');
     assert.equal(config.trackLastEnqueuedEventProperties, true);
-    assert.equal(config.loadBalancing.updateIntervalInMs, 10_000);
+    assert.deepEqual(config.leadership, { leaseTimeMs: 30_000, heartbeatMs: 5_000, inDoubtTimeoutMs: 300_000 });
   });
 
   const invalid: Array<{ name: string; input: Record<string, unknown>; field: string }> = [
@@ -25,16 +25,16 @@ describe('the Event Hubs source configuration', () => {
     { name: 'an unknown field', input: { connectionString, batchSize: 10 }, field: 'eventHubs' },
     // The SDK reads the EntityPath hub while positions would be kept under hubName's: two hubs mixed up.
     { name: 'a hubName other than the EntityPath of the connection string', input: { connectionString, hubName: 'other-hub' }, field: 'eventHubs.hubName' },
-    // A claim that lapses before its owner renews it: partitions bounce between instances.
+    // Two missed heartbeats would already hand the hub over: leaders would flap on a slow network.
     {
-      name: 'an ownership expiry at the update interval',
-      input: { connectionString, loadBalancing: { updateIntervalInMs: 10_000, partitionOwnershipExpirationIntervalInMs: 10_000 } },
-      field: 'eventHubs.loadBalancing.partitionOwnershipExpirationIntervalInMs',
+      name: 'a heartbeat longer than a third of the lease time',
+      input: { connectionString, leadership: { leaseTimeMs: 10_000, heartbeatMs: 4_000 } },
+      field: 'eventHubs.leadership.heartbeatMs',
     },
     {
-      name: 'an ownership expiry below the update interval',
-      input: { connectionString, loadBalancing: { updateIntervalInMs: 10_000, partitionOwnershipExpirationIntervalInMs: 5_000 } },
-      field: 'eventHubs.loadBalancing.partitionOwnershipExpirationIntervalInMs',
+      name: 'the balanced load balancing of earlier versions (it split sessions and stored batches twice)',
+      input: { connectionString, loadBalancing: { updateIntervalInMs: 10_000 } },
+      field: 'eventHubs',
     },
   ];
   for (const { name, input, field } of invalid) {

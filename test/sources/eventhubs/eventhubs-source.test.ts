@@ -9,7 +9,6 @@ const fast = {
   maxBatchSize: 25,
   maxWaitTimeInSeconds: 0.2,
   retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 },
-  loadBalancing: { updateIntervalInMs: 300 },
 };
 
 function records(partition: string, from: number, count: number): unknown[] {

@@ -138,4 +138,27 @@ describe('the Event Hubs test broker with the real SDK', () => {
     await first.subscription.close();
     await second.subscription.close();
   });
+
+  it('serves several hubs of one namespace, each with its partitions, and keeps one partition key on one partition', async () => {
+    const namespace = await startEventHubsBroker({ hubName: 'hub-one', partitionCount: 2, otherHubs: [{ hubName: 'hub-two', partitionCount: 3 }] });
+    const producer2 = new EventHubProducerClient(namespace.namespaceConnectionString, 'hub-two', { retryOptions: fastRetry });
+    const client = new EventHubConsumerClient('$default', namespace.namespaceConnectionString, 'hub-two', { retryOptions: fastRetry });
+    try {
+      assert.deepEqual((await producer2.getEventHubProperties()).partitionIds, ['0', '1', '2']);
+      for (const server of ['pg-a', 'pg-b', 'pg-c']) {
+        await producer2.sendBatch([1, 2, 3].map((n) => ({ body: { server, n } })), { partitionKey: server });
+      }
+      const partitionOf = (server: string): string[] =>
+        ['0', '1', '2'].filter((id) => namespace.hub('hub-two').events(id).some((e) => JSON.parse(String((e.message.body as { content: Buffer }).content)).server === server));
+      for (const server of ['pg-a', 'pg-b', 'pg-c']) assert.equal(partitionOf(server).length, 1, `${server} on one partition`);
+      assert.equal(namespace.hub('hub-one').events('0').length + namespace.hub('hub-one').events('1').length, 0, 'nothing leaked into the other hub');
+      const { events, subscription } = collect(client, earliestEventPosition);
+      await waitUntil(() => events.length === 9, 'the nine events of hub-two');
+      await subscription.close();
+    } finally {
+      await client.close();
+      await producer2.close();
+      await namespace.stop();
+    }
+  });
 });

@@ -18,6 +18,22 @@ import { firstMatchingIndex, parseSelectorFilter } from './selector-filter.js';
 export interface EventHubsBrokerOptions {
   hubName: string;
   partitionCount: number;
+  /** More hubs in the same namespace (a connection string without EntityPath reaches them all). */
+  otherHubs?: Array<{ hubName: string; partitionCount: number }>;
+}
+
+/** One hub of the namespace, as a test drives it. */
+export interface BrokerHub {
+  readonly hubName: string;
+  /** `Endpoint=...;EntityPath=<this hub>;UseDevelopmentEmulator=true` */
+  readonly connectionString: string;
+  publish(partitionId: string, bodies: unknown[]): void;
+  /**
+   * Appends events as a producer with `partitionKey` would: the key's hash picks the partition, so one
+   * key's events stay together (what `route` relies on; diagnostic settings publish without a key).
+   */
+  publishWithKey(partitionKey: string, bodies: unknown[]): void;
+  events(partitionId: string): readonly StoredEvent[];
 }
 
 export interface EventHubsBroker {
@@ -31,6 +47,10 @@ export interface EventHubsBroker {
   publish(partitionId: string, bodies: unknown[]): void;
   /** Every event stored so far on a partition, in order. */
   events(partitionId: string): readonly StoredEvent[];
+  /** A hub of the namespace by name (the first one is the broker's own `hubName`). */
+  hub(name: string): BrokerHub;
+  /** `Endpoint=sb://127.0.0.1:PORT;...;UseDevelopmentEmulator=true` with no EntityPath: give hubName beside it. */
+  namespaceConnectionString: string;
   /** Cuts every client socket without a goodbye, like a broker restart or a network loss. */
   dropConnections(): void;
   /** The hub's retention ran out for every event of the partition before `sequenceNumber`. */
@@ -46,6 +66,14 @@ const epochProperty = 'com.microsoft:epoch';
 const runtimeMetricCapability = 'com.microsoft:enable-receiver-runtime-metric';
 const selectorFilterName = 'apache.org:selector-filter:string';
 
+/** One hub: its partitions, in memory. */
+interface HubLogs {
+  name: string;
+  createdAt: Date;
+  logs: PartitionLog[];
+  roundRobin: number;
+}
+
 /** One consumer link reading a partition from its cursor onwards. */
 interface ConsumerLink {
   sender: Sender;
@@ -58,19 +86,24 @@ interface ConsumerLink {
 }
 
 export async function startEventHubsBroker(options: EventHubsBrokerOptions): Promise<EventHubsBroker> {
-  const { hubName, partitionCount } = options;
-  const createdAt = new Date();
-  const logs = Array.from({ length: partitionCount }, (_, i) => new PartitionLog(String(i)));
+  const { hubName } = options;
+  const hubs = new Map<string, HubLogs>();
+  for (const spec of [{ hubName, partitionCount: options.partitionCount }, ...(options.otherHubs ?? [])]) {
+    const logs = Array.from({ length: spec.partitionCount }, (_, i) => new PartitionLog(String(i)));
+    hubs.set(spec.hubName.toLowerCase(), { name: spec.hubName, createdAt: new Date(), logs, roundRobin: 0 });
+  }
+  const hubOf = (name: string): HubLogs | undefined => hubs.get(name.toLowerCase());
+  const mainHub = hubOf(hubName)!;
   const consumerGroups = new Map<string, Set<ConsumerLink>>();
   const consumerBySender = new Map<Sender, ConsumerLink>();
   const replySenders = new Map<Connection, Map<string, Sender>>();
   const sockets = new Set<Socket>();
-  let roundRobin = 0;
-
-  const logOf = (partitionId: string | null): PartitionLog | undefined => {
-    if (partitionId === null) return logs[roundRobin++ % logs.length];
-    return logs.find((log) => log.partitionId === partitionId);
+  const logOf = (hub: HubLogs | undefined, partitionId: string | null): PartitionLog | undefined => {
+    if (!hub) return undefined;
+    if (partitionId === null) return hub.logs[hub.roundRobin++ % hub.logs.length];
+    return hub.logs.find((log) => log.partitionId === partitionId);
   };
+  const keyedPartition = (hub: HubLogs, partitionKey: string): string => String(hash(partitionKey) % hub.logs.length);
 
   const container = rhea.create_container({ id: `eventhubs-test-broker-${hubName}` });
 
@@ -120,19 +153,27 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
       return epochs.length > 0 ? `an epoch receiver (epoch ${Math.max(...epochs)}) owns ${groupKey}` : null;
     }
     const highest = epochs.length > 0 ? Math.max(...epochs) : -Infinity;
-    if (epoch < highest) return `receiver with epoch ${epoch} refused: epoch ${highest} owns ${groupKey}`;
+    // The service's own words, which the SDK turns into ReceiverDisconnectedError.
+    if (epoch < highest) {
+      return `Receiver 'nil' with epoch '${epoch}' cannot be created: a receiver with a higher epoch '${highest}' already exists on ${groupKey}.`;
+    }
     for (const old of current) {
       removeConsumer(old.sender);
-      old.sender.close({ condition: 'amqp:link:stolen', description: `stolen by a receiver with epoch ${epoch}` });
+      old.sender.close({
+        condition: 'amqp:link:stolen',
+        description: `New receiver 'nil' with higher epoch of '${epoch}' is created hence current receiver 'nil' with epoch '${old.epoch ?? 0}' is getting disconnected. If you are recreating the receiver, make sure a higher epoch is used.`,
+      });
     }
     return null;
   };
 
-  const openConsumer = (sender: Sender, consumerGroup: string, partitionId: string): void => {
-    const log = logOf(partitionId);
+  const openConsumer = (sender: Sender, hubName: string, consumerGroup: string, partitionId: string): void => {
+    const hub = hubOf(hubName);
+    const log = logOf(hub, partitionId);
     const remote = remoteAttach(sender);
-    if (!log) return refuse(sender, 'amqp:not-found', `partition ${partitionId} does not exist in ${hubName}`);
-    const groupKey = `${consumerGroup.toLowerCase()}/${partitionId}`;
+    if (!hub) return refuse(sender, 'amqp:not-found', `The messaging entity '${hubName}' could not be found.`);
+    if (!log) return refuse(sender, 'amqp:not-found', `partition ${partitionId} does not exist in ${hub.name}`);
+    const groupKey = `${hub.name.toLowerCase()}/${consumerGroup.toLowerCase()}/${partitionId}`;
     const epochValue = remote.properties?.[epochProperty];
     const epoch = epochValue === undefined || epochValue === null ? undefined : Number(epochValue);
     let filter;
@@ -166,13 +207,15 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
 
   // --- producers and request/response nodes ----------------------------------------------------
   const storeProduced = (context: EventContext): void => {
-    const address = parseEntityAddress(context.receiver?.target?.address, hubName);
+    const address = parseEntityAddress(context.receiver?.target?.address);
     if (address.kind !== 'producer' || !context.message) return;
+    const hub = hubOf(address.hub);
+    if (!hub) return;
     const messages = isBatch(context) ? unbatch(decode(context.message as unknown as Buffer)) : [context.message];
     const keyed = messages[0]?.message_annotations?.['x-opt-partition-key'];
     // One batch goes to one partition, as in the service; a partition key picks it by hash.
-    const partitionId = address.partitionId ?? (typeof keyed === 'string' ? String(hash(keyed) % logs.length) : null);
-    const log = logOf(partitionId);
+    const partitionId = address.partitionId ?? (typeof keyed === 'string' ? keyedPartition(hub, keyed) : null);
+    const log = logOf(hub, partitionId);
     if (!log) return;
     for (const message of messages) log.append(message, rhea.message.encode(message).length);
   };
@@ -195,20 +238,21 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
   const readManagement = (request: Message): { status: number; description: string; body: unknown } => {
     const props = request.application_properties ?? {};
     if (props.operation !== 'READ') return { status: 400, description: `unsupported operation ${String(props.operation)}`, body: null };
-    if (String(props.name).toLowerCase() !== hubName.toLowerCase()) {
+    const hub = hubOf(String(props.name));
+    if (!hub) {
       return { status: 404, description: `The messaging entity '${String(props.name)}' could not be found.`, body: null };
     }
     if (props.type === 'com.microsoft:eventhub') {
       return {
         status: 200,
         description: 'OK',
-        body: { name: hubName, created_at: createdAt, partition_count: logs.length, partition_ids: logs.map((log) => log.partitionId) },
+        body: { name: hub.name, created_at: hub.createdAt, partition_count: hub.logs.length, partition_ids: hub.logs.map((log) => log.partitionId) },
       };
     }
     if (props.type === 'com.microsoft:partition') {
-      const log = logOf(String(props.partition));
+      const log = logOf(hub, String(props.partition));
       if (!log) return { status: 404, description: `partition ${String(props.partition)} does not exist`, body: null };
-      return { status: 200, description: 'OK', body: log.properties(hubName) };
+      return { status: 200, description: 'OK', body: log.properties(hub.name) };
     }
     return { status: 400, description: `unsupported type ${String(props.type)}`, body: null };
   };
@@ -216,12 +260,12 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
   // --- rhea events -------------------------------------------------------------------------------
   container.on('receiver_open', (context: EventContext) => {
     const receiver = context.receiver!;
-    const address = parseEntityAddress(receiver.target?.address, hubName);
-    if (address.kind === 'unknown' || address.kind === 'consumer') {
+    const address = parseEntityAddress(receiver.target?.address);
+    if (address.kind === 'unknown' || address.kind === 'consumer' || (address.kind === 'producer' && !hubOf(address.hub))) {
       return refuse(receiver, 'amqp:not-found', `no node ${receiver.target?.address ?? '(none)'} to send to`);
     }
-    if (address.kind === 'producer' && address.partitionId !== null && !logOf(address.partitionId)) {
-      return refuse(receiver, 'amqp:not-found', `partition ${address.partitionId} does not exist in ${hubName}`);
+    if (address.kind === 'producer' && address.partitionId !== null && !logOf(hubOf(address.hub), address.partitionId)) {
+      return refuse(receiver, 'amqp:not-found', `partition ${address.partitionId} does not exist in ${address.hub}`);
     }
     // The producer sizes its batches from the max_message_size the broker announces.
     (receiver as Receiver & { local: { attach: Record<string, unknown> } }).local.attach.max_message_size = maxMessageSize;
@@ -230,7 +274,7 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
 
   container.on('sender_open', (context: EventContext) => {
     const sender = context.sender!;
-    const address = parseEntityAddress(sender.source?.address, hubName);
+    const address = parseEntityAddress(sender.source?.address);
     switch (address.kind) {
       case 'cbs':
       case 'management': {
@@ -242,7 +286,7 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
         return mirrorTermini(sender);
       }
       case 'consumer':
-        return openConsumer(sender, address.consumerGroup, address.partitionId);
+        return openConsumer(sender, address.hub, address.consumerGroup, address.partitionId);
       case 'producer':
       case 'unknown':
         return refuse(sender, 'amqp:not-found', `no node ${sender.source?.address ?? '(none)'} to receive from`);
@@ -254,7 +298,7 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
   });
 
   container.on('message', (context: EventContext) => {
-    const address = parseEntityAddress(context.receiver?.target?.address, hubName);
+    const address = parseEntityAddress(context.receiver?.target?.address);
     if (address.kind === 'cbs' || address.kind === 'management') answerRequest(context, address.kind);
     else storeProduced(context);
   });
@@ -308,26 +352,41 @@ export async function startEventHubsBroker(options: EventHubsBrokerOptions): Pro
   });
   const port = (server.address() as AddressInfo).port;
 
+  const namespaceConnectionString = `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`;
+  const publishTo = (hub: HubLogs, partitionId: string, bodies: unknown[]): void => {
+    const log = logOf(hub, partitionId);
+    if (!log) throw new Error(`partition ${partitionId} does not exist in ${hub.name}`);
+    for (const body of bodies) {
+      const message = toProducedMessage(body);
+      log.append(message, rhea.message.encode(message).length);
+    }
+  };
+  const brokerHub = (name: string): BrokerHub => {
+    const hub = hubOf(name);
+    if (!hub) throw new Error(`the broker has no hub ${name}`);
+    return {
+      hubName: hub.name,
+      connectionString: `${namespaceConnectionString.replace(/;UseDevelopmentEmulator=true$/, '')};EntityPath=${hub.name};UseDevelopmentEmulator=true`,
+      publish: (partitionId, bodies) => publishTo(hub, partitionId, bodies),
+      publishWithKey: (partitionKey, bodies) => publishTo(hub, keyedPartition(hub, partitionKey), bodies),
+      events: (partitionId) => logOf(hub, partitionId)?.events ?? [],
+    };
+  };
+  const main = brokerHub(hubName);
+
   return {
     port,
-    connectionString: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=v;EntityPath=${hubName};UseDevelopmentEmulator=true`,
-    publish(partitionId, bodies) {
-      const log = logOf(partitionId);
-      if (!log) throw new Error(`partition ${partitionId} does not exist in ${hubName}`);
-      for (const body of bodies) {
-        const message = toProducedMessage(body);
-        log.append(message, rhea.message.encode(message).length);
-      }
-    },
-    events(partitionId) {
-      return logOf(partitionId)?.events ?? [];
-    },
+    connectionString: main.connectionString,
+    namespaceConnectionString,
+    publish: main.publish,
+    events: main.events,
+    hub: brokerHub,
     dropConnections: cutEveryConnection,
     expire(partitionId, beforeSequenceNumber) {
-      logOf(partitionId)!.expireBefore(beforeSequenceNumber);
+      logOf(mainHub, partitionId)!.expireBefore(beforeSequenceNumber);
     },
     recreate() {
-      for (const log of logs) log.clear();
+      for (const hub of hubs.values()) for (const log of hub.logs) log.clear();
       cutEveryConnection();
     },
     async stop() {

@@ -1,2 +1,2 @@
-export { startEventHubsBroker, type EventHubsBroker, type EventHubsBrokerOptions } from './broker.js';
+export { startEventHubsBroker, type BrokerHub, type EventHubsBroker, type EventHubsBrokerOptions } from './broker.js';
 export type { StoredEvent } from './partition-log.js';

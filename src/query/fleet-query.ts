@@ -1,0 +1,114 @@
+/**
+ * `auditduck query --fleet`: one read-only query over the stores of several instances (docs/fleet.md).
+ * Each member is a store path, read like `auditduck query --db` does (through the running instance's query
+ * API, or the file when no instance holds it). The tables the SQL names are fetched from every member into
+ * an in-memory DuckDB, each row tagged with its `fleet_member`, and a row whose `(source, position)` another
+ * member listed earlier also holds is dropped: a batch read twice around a takeover counts once. The SQL
+ * then runs there, confined like every other read.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Rows } from './format-rows.js';
+import { openQueryTarget, type QueryTarget } from './query-target.js';
+import type { QueryParams } from './read-only-query.js';
+import { confineDatabase } from './confine-database.js';
+import { queryLimitsFromEnv } from './query-limits.js';
+import { ReadOnlySession } from './read-only-session.js';
+
+export interface FleetMember {
+  /** How rows of this member are tagged (`fleet_member`): the store's file name without extension. */
+  name: string;
+  db: string;
+}
+
+interface Column {
+  name: string;
+  type: string;
+}
+
+/** Store paths → members named after their files (a.duckdb → a); two files of one name get a suffix. */
+export function fleetMembers(dbPaths: readonly string[]): FleetMember[] {
+  const seen = new Map<string, number>();
+  return dbPaths.map((db) => {
+    const base = basename(db).replace(/\.[^.]*$/, '') || db;
+    const count = (seen.get(base) ?? 0) + 1;
+    seen.set(base, count);
+    return { name: count === 1 ? base : `${base}-${count}`, db };
+  });
+}
+
+/** The member tables whose names appear as words in the SQL: only those are fetched. */
+export function tablesNamedIn(sql: string, tables: readonly string[]): string[] {
+  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
+  return tables.filter((table) => words.has(table.toLowerCase()));
+}
+
+/** The SELECT that keeps one copy per (source, position): the rows of the first member that has the key. */
+export function dedupSelect(table: string, columns: readonly string[]): string {
+  const hasKey = columns.includes('source') && columns.includes('position');
+  if (!hasKey) return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"`;
+  return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"
+    QUALIFY position IS NULL OR fleet_order = min(fleet_order) OVER (PARTITION BY source, position)`;
+}
+
+export async function runFleetQuery(members: readonly FleetMember[], sql: string, params: QueryParams = {}): Promise<Rows> {
+  if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
+  const targets: QueryTarget[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-fleet-'));
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: process.env.AUDITDUCK_MEMORY_LIMIT ?? '512MB' });
+  const local = await instance.connect();
+  try {
+    for (const member of members) targets.push(await openQueryTarget(member.db));
+    const schema = await tableColumns(targets[0]!);
+    const wanted = tablesNamedIn(sql, [...schema.keys()]);
+    for (const table of wanted) await gather(local, dir, table, schema.get(table)!, members, targets);
+    await confineDatabase(local);
+    const session = new ReadOnlySession(local, queryLimitsFromEnv());
+    try {
+      return await session.run(sql, params);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await Promise.allSettled(targets.map((target) => target.close()));
+    local.closeSync();
+    instance.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function tableColumns(target: QueryTarget): Promise<Map<string, Column[]>> {
+  const { rows } = await target.run(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`,
+  );
+  const tables = new Map<string, Column[]>();
+  for (const row of rows) {
+    const table = String(row.table_name);
+    if (!tables.has(table)) tables.set(table, []);
+    tables.get(table)!.push({ name: String(row.column_name), type: String(row.data_type) });
+  }
+  return tables;
+}
+
+/** Fetches one table from every member into `<table>__all`, then the deduplicated `<table>`. */
+async function gather(local: DuckDBConnection, dir: string, table: string, columns: Column[], members: readonly FleetMember[], targets: QueryTarget[]): Promise<void> {
+  const file = join(dir, `${table}.ndjson`);
+  const lines: string[] = [];
+  for (const [order, target] of targets.entries()) {
+    const { rows } = await target.run(`SELECT * FROM "${table}"`);
+    for (const row of rows) lines.push(JSON.stringify({ ...row, fleet_member: members[order]!.name, fleet_order: order }));
+  }
+  const all = [...columns, { name: 'fleet_member', type: 'VARCHAR' }, { name: 'fleet_order', type: 'INTEGER' }];
+  const quoted = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+  await local.run(`CREATE TABLE "${table}__all" (${all.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
+  if (lines.length > 0) {
+    // The rows come as `--format json` prints them; read_json casts them back to the member's column types.
+    await writeFile(file, lines.join('\n'));
+    const types = all.map((c) => `${quoted(c.name)}: ${quoted(c.type)}`).join(', ');
+    await local.run(`INSERT INTO "${table}__all" SELECT * FROM read_json(${quoted(file)}, columns = {${types}}, format = 'newline_delimited')`);
+  }
+  await local.run(`CREATE TABLE "${table}" AS ${dedupSelect(table, columns.map((c) => c.name))}`);
+  await local.run(`DROP TABLE "${table}__all"`);
+}

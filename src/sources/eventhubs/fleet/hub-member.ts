@@ -1,0 +1,212 @@
+/**
+ * One instance's part in a hub's fleet (`checkpointStore: blob`): it stands by until it wins the hub's
+ * lease, then reads every partition as the leader of a new generation, and stops writing the moment it
+ * learns that another instance leads (a lost heartbeat, or a commit refused by a partition register).
+ *
+ * Why this cannot store a batch twice across instances (docs/fleet.md has the long form):
+ * 1. A leader of generation g fences every partition register with g before it reads, so any writer of
+ *    an earlier generation is refused at its next `beforeCommit`, before its store commits.
+ * 2. A writer that passed `beforeCommit` has an intent open on the register; the new leader does not read
+ *    that partition until the intent is settled by its owner from its own store (committed or not).
+ * 3. The new leader starts each partition strictly after the register's committed sequence number, and
+ *    its owner level (= g) makes the service detach the old leader's receivers.
+ * The one way around 2 is an owner that never comes back within `inDoubtTimeoutMs`: then that one batch may
+ * be in both stores, with the same (source, position), which `query --fleet` drops.
+ */
+import type { ContainerClient } from '@azure/storage-blob';
+import type { Logger } from 'pino';
+import type { PositionReader } from '../../source-batch.js';
+import type { PartitionMetrics } from '../partition-metrics.js';
+import { parseSequencePosition } from '../position-book.js';
+import { eventHubsSourceKey, fleetBlobPrefix, type HubCoordinates } from '../source-key.js';
+import { LeaderLease, type LeaseTiming } from './leader-lease.js';
+import { FencedError, PartitionRegister } from './partition-register.js';
+
+/** What the reader of a hub needs from its lead: the owner level and the fence around each commit. */
+export interface Lead {
+  ownerLevel: number;
+  /** Fences every partition and settles open intents; returns the fleet's committed sequence numbers. */
+  takeOver(partitionIds: readonly string[], stored: (partitionId: string) => Promise<number | null>): Promise<Map<string, number | null>>;
+  /** Refused (FencedError) when this instance no longer leads; `committedSoFar` is what its store holds. */
+  beforeCommit(partitionId: string, lastSequenceNumber: number, committedSoFar: number | null): Promise<void>;
+  afterCommit(partitionId: string, lastSequenceNumber: number): Promise<void>;
+  commitFailed(partitionId: string): Promise<void>;
+}
+
+export type HubRole = 'standby' | 'leader';
+
+/** For /healthz and the logs. */
+export interface HubLeadership {
+  hub: string;
+  instanceId: string;
+  role: HubRole;
+  /** The generation this instance leads (or last led) with. */
+  generation: number | null;
+  since: string;
+  /** Set when this instance was cut off as leader: it stopped writing. */
+  lastFenced: { at: string; reason: string } | null;
+}
+
+export interface HubReader {
+  metrics(): PartitionMetrics[];
+  close(): Promise<void>;
+}
+
+export interface HubMemberOptions {
+  container: ContainerClient;
+  target: HubCoordinates;
+  instanceId: string;
+  leadership: LeaseTiming & { inDoubtTimeoutMs: number };
+  readPosition: PositionReader;
+  log?: Logger;
+  /** Starts reading every partition under the given lead. */
+  read(lead: Lead): Promise<HubReader>;
+}
+
+export interface HubMember {
+  metrics(): PartitionMetrics[];
+  leadership(): HubLeadership;
+  close(): Promise<void>;
+}
+
+export async function startHubMember(options: HubMemberOptions): Promise<HubMember> {
+  const { container, target, instanceId, leadership: timing, log } = options;
+  const prefix = fleetBlobPrefix(target);
+  const lease = new LeaderLease(container.getBlobClient(`${prefix}/leader`), instanceId, timing);
+  const register = new PartitionRegister(container, prefix, instanceId);
+  const stored = async (partitionId: string): Promise<number | null> =>
+    parseSequencePosition(await options.readPosition(eventHubsSourceKey(target, partitionId)));
+
+  // Back after a kill: settle what this instance left open, so a new leader waiting on it can go on.
+  for (const partitionId of await listRegisteredPartitions(container, prefix)) {
+    const before = await register.read(partitionId);
+    if (before.intent?.by !== instanceId) continue;
+    const after = await register.resolveOwn(partitionId, await stored(partitionId));
+    log?.info({ partition: partitionId, intent: before.intent.sequenceNumber, committed: after.committed }, 'settled the batch this instance was stopped in');
+  }
+
+  let status: HubLeadership = { hub: target.hubName, instanceId, role: 'standby', generation: null, since: new Date().toISOString(), lastFenced: null };
+  let reading: Promise<HubReader | null> | null = null;
+  /** The reader once started, for its metrics. */
+  let current: HubReader | null = null;
+  let lastMetrics: PartitionMetrics[] = [];
+  let closing = false;
+  let busy = false;
+
+  const lead = (generation: number): Lead => ({
+    ownerLevel: generation,
+    async takeOver(partitionIds, storedOf) {
+      const committed = new Map<string, number | null>();
+      for (const partitionId of partitionIds) await register.fence(partitionId, generation);
+      for (const partitionId of partitionIds) {
+        const { state, gaveUp } = await register.awaitSettled(partitionId, () => storedOf(partitionId), timing.inDoubtTimeoutMs, timing.heartbeatMs);
+        if (gaveUp) {
+          log?.warn(
+            { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
+            'the instance killed while committing did not come back within leadership.inDoubtTimeoutMs: reading its last batch again (a copy may exist in its store, with the same source and position)',
+          );
+        }
+        committed.set(partitionId, state.committed);
+      }
+      return committed;
+    },
+    async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
+      if (lease.currentGeneration() !== generation) {
+        const error = new FencedError(partitionId, generation, NaN);
+        error.message = `the lease on hub ${target.hubName} lapsed (no heartbeat for leadership.leaseTimeMs): not committing`;
+        void stepDown(error.message);
+        throw error;
+      }
+      try {
+        if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
+        await register.beginCommit(partitionId, generation, lastSequenceNumber);
+      } catch (error) {
+        if (error instanceof FencedError) void stepDown(error.message);
+        throw error;
+      }
+    },
+    async afterCommit(partitionId, lastSequenceNumber) {
+      try {
+        await register.endCommit(partitionId, generation, lastSequenceNumber);
+      } catch (error) {
+        // The store has the batch; the intent stays open and is settled at the next commit or restart.
+        log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
+      }
+    },
+    async commitFailed(partitionId) {
+      await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
+    },
+  });
+
+  const startLeading = (generation: number): void => {
+    status = { ...status, role: 'leader', generation, since: new Date().toISOString() };
+    log?.info({ generation }, 'leading the hub: reading every partition');
+    reading = options.read(lead(generation)).then((reader) => (current = reader), async (error: unknown) => {
+      log?.error({ generation, error: (error as Error).message }, 'could not start reading as leader; standing by');
+      reading = null;
+      await lease.release();
+      status = { ...status, role: 'standby', since: new Date().toISOString() };
+      return null;
+    });
+  };
+
+  let steppingDown: Promise<void> | null = null;
+  const stepDown = (reason: string): Promise<void> =>
+    (steppingDown ??= (async () => {
+      if (status.role !== 'leader') return;
+      const at = new Date().toISOString();
+      log?.error({ generation: status.generation, reason }, 'fenced: another instance leads this hub now; stopped writing and standing by');
+      status = { ...status, role: 'standby', since: at, lastFenced: { at, reason } };
+      // Lets a standby take over at once when the lease merely lapsed; refused (and ignored) when it was taken.
+      await lease.release();
+      const reader = await reading;
+      reading = null;
+      current = null;
+      if (reader) {
+        lastMetrics = reader.metrics();
+        await reader.close();
+      }
+    })().finally(() => (steppingDown = null)));
+
+  const tick = async (): Promise<void> => {
+    if (busy || closing || steppingDown) return;
+    busy = true;
+    try {
+      if (status.role === 'standby') {
+        const generation = await lease.tryTakeOver();
+        if (generation !== null && !closing) startLeading(generation);
+      } else if (!(await lease.heartbeat())) {
+        await stepDown('the lease was broken by a standby');
+      }
+    } catch (error) {
+      log?.warn({ role: status.role, error: (error as Error).message }, 'the hub lease could not be checked (storage unreachable?)');
+      if (status.role === 'leader' && lease.currentGeneration() === null) await stepDown('no heartbeat reached the storage account for leadership.leaseTimeMs');
+    } finally {
+      busy = false;
+    }
+  };
+  await tick();
+  const timer = setInterval(() => void tick(), timing.heartbeatMs);
+
+  return {
+    metrics: () => current?.metrics() ?? lastMetrics,
+    leadership: () => ({ ...status }),
+    async close() {
+      closing = true;
+      clearInterval(timer);
+      await steppingDown;
+      const reader = await reading;
+      reading = null;
+      current = null;
+      if (reader) await reader.close();
+      await lease.release();
+      log?.info({ role: status.role }, 'left the hub fleet');
+    },
+  };
+}
+
+async function listRegisteredPartitions(container: ContainerClient, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const blob of container.listBlobsFlat({ prefix: `${prefix}/partition/` })) ids.push(blob.name.slice(prefix.length + '/partition/'.length));
+  return ids;
+}
