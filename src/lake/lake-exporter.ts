@@ -63,6 +63,8 @@ export class LakeExporter {
     exporter.pendingSince = Date.now();
     exporter.timer = setInterval(() => void exporter.exportNow(), opts.intervalMs);
     exporter.timer.unref();
+    // What an earlier run left staged or unexported goes out now, not an interval later.
+    void exporter.exportNow();
     return exporter;
   }
 
@@ -80,6 +82,12 @@ export class LakeExporter {
 
   status(now = Date.now()): LakeStatus {
     return { ...this.state, lagSeconds: this.pendingSince === null ? 0 : Math.max(0, (now - this.pendingSince) / 1000) };
+  }
+
+  /** Stops exporting without a last export (a start that failed). */
+  cancel(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /** Stops the timer and tries one last export (what fails stays staged for the next start). */
