@@ -14,6 +14,7 @@ for (const [title, file] of [
   ['redaction', 'bench/redact-secrets.bench.ts'],
   ['saved queries on 10 million audit events', 'bench/saved-queries.bench.ts'],
   ['alert latency at 10,000 records/s', 'bench/alert-latency.bench.ts'],
+  ['lake export', 'bench/lake-export.bench.ts'],
 ] as const) {
   console.log(`\n# ${title}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });

@@ -174,6 +174,23 @@ describe('the lake in a directory', () => {
     assert.match(tailWithStore.stderr, new RegExp(`bad segment #${newest.seq}: .*newest the store published`));
   });
 
+  it('runs the DuckDB recipes of docs/lake.md on the lake, each returning rows', async () => {
+    const doc = await readFile('docs/lake.md', 'utf8');
+    const recipes = [...doc.matchAll(/```sql\n(-- tested[^\n]*\n[\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(recipes.length >= 3, `${recipes.length} tested recipes in docs/lake.md`);
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      for (const recipe of recipes) {
+        const rows = (await c.runAndReadAll(recipe.replaceAll('LAKE', lake))).getRows();
+        assert.ok(rows.length > 0, `no rows from:\n${recipe}`);
+      }
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  });
+
   it('query --lake answers with the store\'s table names from the lake alone', async () => {
     const sql = `SELECT (SELECT count(*) FROM audit_events) AS audit, (SELECT count(*) FROM log_records) AS records, (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM control_plane_events) AS control_plane`;
     const fromLake = await cli(['query', '--lake', lake, '--format', 'json', sql]);
