@@ -41,11 +41,20 @@ describe('run with the lake on, killed 20 times', () => {
     bodies.forEach((body, i) => broker.publish(String(i % 2), [Buffer.from(body)]));
     published += BODIES_PER_ROUND * RECORDS_PER_BODY;
   };
-  const startRun = (): ChildProcess => {
+  /** Starts `run`; `exporting` resolves once it has opened the store and started its lake export. */
+  const startRun = (): { child: ChildProcess; exporting: Promise<void> } => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.resume();
     children.push(child);
-    return child;
+    let seen = '';
+    const exporting = new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('exporting committed rows to the lake')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`run exited (${code}) before it started exporting: ${seen.slice(-2000)}`)));
+    });
+    exporting.catch(() => undefined);
+    return { child, exporting };
   };
   const healthz = async () => {
     try {
@@ -85,7 +94,8 @@ describe('run with the lake on, killed 20 times', () => {
       AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
       AUDITDUCK_EVENTHUB_NAME: HUB,
       AUDITDUCK_START_POSITION: 'earliest',
-      AUDITDUCK_LOG_LEVEL: 'error',
+      AUDITDUCK_LOG_LEVEL: 'info',
+      AUDITDUCK_LOG_FORMAT: 'json',
       AUDITDUCK_LAKE: lakeUrl,
       AUDITDUCK_LAKE_INTERVAL_MS: '1000',
     };
@@ -102,9 +112,10 @@ describe('run with the lake on, killed 20 times', () => {
     const started = Date.now();
     for (let kill = 0; kill < KILLS; kill++) {
       publishRound(kill);
-      const child = startRun();
-      // Anywhere from opening the store on: the first export at start, reading, committing, staging, uploading.
-      await new Promise((resolve) => setTimeout(resolve, 1500 + Math.floor(Math.random() * 3500)));
+      const { child, exporting } = startRun();
+      // Anywhere from the store open on: the first export at start, reading, committing, staging, uploading.
+      await exporting;
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 2000)));
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
@@ -114,7 +125,7 @@ describe('run with the lake on, killed 20 times', () => {
     t.diagnostic(`${KILLS} kills in ${Date.now() - started} ms; ${published} records published, ${String(between!.stored)} stored and ${String(between!.segments)} segments cut by then`);
     assert.ok(Number(between!.stored) > 0 && Number(between!.segments) >= 2, JSON.stringify(between));
 
-    const last = startRun();
+    const { child: last } = startRun();
     const remaining = published - Number(between!.stored);
     await waitFor(
       'the last run to store the rest and the lake to catch up',
