@@ -30,7 +30,7 @@ import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { createBatchHandler } from './batch-handler.js';
-import { assessReadiness, HealthBook, withLakeHealth } from '../web/health-book.js';
+import { assessReadiness, HealthBook, publicLakeStatus, withLakeHealth } from '../web/health-book.js';
 import { stagingDirOf, type LakeExporter } from '../lake/index.js';
 import { startLakeExport } from './start-lake-export.js';
 
@@ -224,7 +224,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
-      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions, ...(lake ? { lake: lake.status() } : {}) }),
+      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions, ...(lake ? { lake: publicLakeStatus(lake.status()) } : {}) }),
       readiness,
       routes: createDashboardRoutes({
         connection: dashboardConnection,

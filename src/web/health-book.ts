@@ -155,10 +155,15 @@ export function withoutPaths(text: string): string {
  * (ingestion goes on; the lake catches up once it answers).
  */
 export function withLakeHealth(readiness: Readiness, lake: LakeStatus, failingMs: number, now = new Date()): Readiness {
-  const status = { ...lake, lastError: lake.lastError === null ? null : withoutPaths(lake.lastError) };
+  const status = publicLakeStatus(lake);
   const reasons = [...readiness.reasons];
   if (status.failingSince && now.getTime() - Date.parse(status.failingSince) >= failingMs) {
     reasons.push(`the lake export has failed ${status.consecutiveFailures} times since ${status.failingSince} (${status.pendingSegments} segments wait beside the store): ${status.lastError}`);
   }
   return { ...readiness, ready: reasons.length === 0, reasons, lake: status };
+}
+
+/** The lake's status as /healthz and /readyz show it: its error without file paths, the lake without a SAS. */
+export function publicLakeStatus(lake: LakeStatus): LakeStatus {
+  return { ...lake, lake: lake.lake.split('?')[0]!, lastError: lake.lastError === null ? null : withoutPaths(lake.lastError) };
 }

@@ -41,20 +41,20 @@ describe('run with the lake on, killed 20 times', () => {
     bodies.forEach((body, i) => broker.publish(String(i % 2), [Buffer.from(body)]));
     published += BODIES_PER_ROUND * RECORDS_PER_BODY;
   };
-  /** Starts `run`; `exporting` resolves once it has opened the store and started its lake export. */
-  const startRun = (): { child: ChildProcess; exporting: Promise<void> } => {
+  /** Starts `run`; `committing` resolves at its first batch commit (so a kill then falls among commits and exports). */
+  const startRun = (): { child: ChildProcess; committing: Promise<void> } => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     let seen = '';
-    const exporting = new Promise<void>((resolve, reject) => {
+    const committing = new Promise<void>((resolve, reject) => {
       child.stderr!.on('data', (chunk: Buffer) => {
         seen += chunk.toString();
-        if (seen.includes('exporting committed rows to the lake')) resolve();
+        if (seen.includes('"batch committed"')) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`run exited (${code}) before it started exporting: ${seen.slice(-2000)}`)));
+      child.once('exit', (code) => reject(new Error(`run exited (${code}) before its first commit: ${seen.slice(-2000)}`)));
     });
-    exporting.catch(() => undefined);
-    return { child, exporting };
+    committing.catch(() => undefined);
+    return { child, committing };
   };
   const healthz = async () => {
     try {
@@ -94,7 +94,7 @@ describe('run with the lake on, killed 20 times', () => {
       AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
       AUDITDUCK_EVENTHUB_NAME: HUB,
       AUDITDUCK_START_POSITION: 'earliest',
-      AUDITDUCK_LOG_LEVEL: 'info',
+      AUDITDUCK_LOG_LEVEL: 'debug',
       AUDITDUCK_LOG_FORMAT: 'json',
       AUDITDUCK_LAKE: lakeUrl,
       AUDITDUCK_LAKE_INTERVAL_MS: '1000',
@@ -112,10 +112,10 @@ describe('run with the lake on, killed 20 times', () => {
     const started = Date.now();
     for (let kill = 0; kill < KILLS; kill++) {
       publishRound(kill);
-      const { child, exporting } = startRun();
-      // Anywhere from the store open on: the first export at start, reading, committing, staging, uploading.
-      await exporting;
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 2000)));
+      const { child, committing } = startRun();
+      // Anywhere from the first commit on: committing, staging a segment, uploading it, recording it, idle.
+      await committing;
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
