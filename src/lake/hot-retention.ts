@@ -1,8 +1,13 @@
 /**
  * `retention.hotDays`: the store keeps the last N days (UTC) of the events tables; older rows are deleted
- * once they are in the lake, verified. Only rows a published segment covers go (rowid at or below the
- * export watermark), so a row not yet exported is never lost. privilege_changes stay whole: the role
- * replay (`roles`, `roles --at`) and drift are rebuilt from them and they are few. State tables stay.
+ * once they are in the lake, verified. Only rows a verified segment covers go (rowid at or below its
+ * watermark), so a row not yet exported is never lost. privilege_changes stay whole: the role replay
+ * (`roles`, `roles --at`) and drift are rebuilt from them and they are few. State tables stay.
+ *
+ * Segments are cut by rowid (stage-segment.ts), and DuckDB renumbers rowids when a checkpoint compacts
+ * deleted rows. So one step on the writer does it all: cut a segment of everything committed, delete,
+ * checkpoint (the compaction happens now, with no row left unexported), and move the last segment's
+ * watermark to the renumbered end.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
@@ -10,6 +15,7 @@ import type { Exclusive } from './lake-exporter.js';
 import type { LakeStorage } from './lake-storage.js';
 import { LAKE_TABLES, type LakeTableName } from './lake-tables.js';
 import { verifyLake } from './verify-lake.js';
+import { stageSegment, type SegmentRanges } from './stage-segment.js';
 
 /** Tables retention may thin out, with their time column. */
 const HOT_TABLES: readonly LakeTableName[] = ['log_lines', 'audit_events', 'auth_failures', 'control_plane_events', 'dead_letters'];
@@ -27,8 +33,6 @@ export function hotCutoff(hotDays: number, now: Date): Date {
 export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, verifiedThrough: number): Promise<Partial<Record<LakeTableName, number>>> {
   const last = (await c.runAndReadAll(`SELECT ranges::VARCHAR FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
   if (last.length === 0) return {};
-  const pending = (await c.runAndReadAll(`SELECT count(*) FROM lake_segments WHERE state <> 'published'`)).getRows()[0]![0];
-  if (Number(pending) > 0) return {};
   const ranges = JSON.parse(String(last[0]![0])) as { events: Partial<Record<LakeTableName, [number, number]>> };
   const dropped: Partial<Record<LakeTableName, number>> = {};
   await c.run('BEGIN TRANSACTION');
@@ -50,6 +54,7 @@ export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, ver
 
 export interface HotRetentionOptions {
   lake: LakeStorage;
+  stagingDir: string;
   exclusive: Exclusive;
   hotDays: number;
   log: Logger;
@@ -71,8 +76,32 @@ export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<R
     }
     verifiedThrough = Math.max(verifiedThrough, ...verification.entries.map((e) => e.seq));
     const cutoff = hotCutoff(opts.hotDays, (opts.now ?? (() => new Date()))());
-    const dropped = await opts.exclusive((c) => dropExportedHotRows(c, cutoff, verifiedThrough));
+    const dropped = await opts.exclusive(async (c) => {
+      // Every committed row into a segment first: the checkpoint below may renumber rowids.
+      await stageSegment(c, opts.stagingDir);
+      const rows = await dropExportedHotRows(c, cutoff, verifiedThrough);
+      if (Object.values(rows).some((n) => n > 0)) {
+        await c.run('CHECKPOINT').catch(() => c.run('FORCE CHECKPOINT'));
+        await moveWatermarkToEnd(c);
+      }
+      return rows;
+    });
     if (Object.values(dropped).some((n) => n > 0)) opts.log.info({ dropped, before: cutoff.toISOString() }, 'hot retention: rows verified in the lake dropped from the store');
     return dropped;
   };
+}
+
+/** After a compaction: the next segment starts after the rows there are now (all of them in segments). */
+async function moveWatermarkToEnd(c: DuckDBConnection): Promise<void> {
+  const rows = (await c.runAndReadAll('SELECT seq, ranges::VARCHAR FROM lake_segments ORDER BY seq DESC LIMIT 1')).getRows();
+  if (rows.length === 0) return;
+  const ranges = JSON.parse(String(rows[0]![1])) as SegmentRanges;
+  for (const name of Object.keys(ranges.events) as LakeTableName[]) {
+    const end = Number((await c.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${name}`)).getRows()[0]![0]);
+    ranges.events[name] = [ranges.events[name]![0], end];
+  }
+  const update = await c.prepare('UPDATE lake_segments SET ranges = $1 WHERE seq = $2');
+  update.bindVarchar(1, JSON.stringify(ranges));
+  update.bindInteger(2, Number(rows[0]![0]));
+  await update.run();
 }

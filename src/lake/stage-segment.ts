@@ -60,7 +60,10 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, now 
     if (spec.kind === 'events') {
       const from = last?.ranges.events[name]?.[1] ?? -1;
       const to = await scalar(c, `SELECT coalesce(max(rowid), -1) FROM ${name}`);
-      ranges.events[name] = [from, Math.max(from, Number(to))];
+      // Rows are only appended (updates of events rows change no list column, so keep their rowid) and only
+      // hot retention deletes, moving the watermark itself: rowids going back means something else compacted.
+      if (Number(to) < from) throw new Error(`${name}'s rowids went back (${String(to)} < ${from}): rows were deleted outside hot retention, so the export stops rather than miss rows (docs/lake.md)`);
+      ranges.events[name] = [from, Number(to)];
       if (Number(to) > from) changed = true;
     } else {
       const fingerprint = String(await scalar(c, `SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM ${name} t`));

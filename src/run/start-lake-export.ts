@@ -17,7 +17,7 @@ export async function startLakeExport(config: RunConfig & { lake: string }, excl
       log.warn({ err: error, lake: lake.description }, 'the lake container cannot be reached or created now; segments wait beside the store until it can'),
     );
   }
-  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, exclusive, hotDays: config.retention.hotDays, log });
+  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, stagingDir: stagingDirOf(config.db), exclusive, hotDays: config.retention.hotDays, log });
   let retainedAt = 0;
   const exporter = await LakeExporter.start({
     lake,

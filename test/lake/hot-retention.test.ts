@@ -3,11 +3,11 @@
  * saved query over the whole span answers through the lake (`query --lake`) as it did on the store before.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportStoreToLake, hotRetention, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
+import { exportStoreToLake, hotRetention, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
 import { runReadOnly } from '../../src/query/read-only-query.js';
 import { loadSavedQueries, resolveParams, type SavedQuery } from '../../src/query/saved-queries.js';
 import type { QueryParams } from '../../src/query/read-only-query.js';
@@ -15,6 +15,8 @@ import { AuditStore } from '../../src/store/audit-store.js';
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
 import { buildInvestigationFixture, FIXTURE_NOW } from '../query/investigation-fixture.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
+import { syntheticBodies } from '../support/synthetic-events.js';
+import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 
 /** Values for the parameters that have no default: the fixture's intruder, her backdoor, one of her sessions. */
 const REQUIRED = { actor: 'mallory', role: 'backdoor', server: 'pg-prod', session_id: 'm1' };
@@ -61,7 +63,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
         queue = result.catch(() => undefined);
         return result;
       };
-      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
       const dropped = await retain();
       assert.ok((dropped.audit_events ?? 0) > 0, `dropped ${JSON.stringify(dropped)}`);
     } finally {
@@ -91,5 +93,39 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     }
     // Proof that the lake answered: the thinned store alone no longer gives these.
     assert.ok(differsOnStore.length >= 3, `only ${differsOnStore.join(', ')} changed on the store after retention`);
+  });
+
+  it('keeps exporting every new row once after retention compacted the store and renumbered its rows', async () => {
+    const db2 = join(dir, 'compacted.duckdb');
+    const lake2 = join(dir, 'compacted-lake');
+    const old = join(dir, 'old.jsonl');
+    const fresh = join(dir, 'fresh.jsonl');
+    await writeFile(old, [...syntheticBodies({ records: 30_000, seed: 3, start: new Date('2026-11-20T00:00:00Z') })].join('\n') + '\n');
+    await writeFile(fresh, [...syntheticBodies({ records: 3_000, seed: 4, start: new Date('2026-11-24T06:00:00Z') })].join('\n') + '\n');
+    await ingestFiles([old], { dbPath: db2, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db2, lake2, silentLogger);
+    const [before] = await queryStore(db2, `SELECT max(rowid) AS last FROM audit_events`);
+
+    const store = await AuditStore.open(db2);
+    try {
+      const exclusive: Exclusive = (work) => work(store.connection);
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake2)), stagingDir: stagingDirOf(db2), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      assert.ok(((await retain()).audit_events ?? 0) > 0);
+    } finally {
+      await store.close();
+    }
+    const [after_] = await queryStore(db2, `SELECT max(rowid) AS last, count(*) AS n FROM audit_events`);
+    assert.ok(after_!.last === null || Number(after_!.last) < Number(before!.last), `rowids after the compaction: ${String(after_!.last)}, before ${String(before!.last)}`);
+
+    await ingestFiles([fresh], { dbPath: db2, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db2, lake2, silentLogger);
+    const target = await openLakeQueryTarget(lake2);
+    try {
+      const [inLake] = (await target.run(`SELECT count(*) AS n, count(DISTINCT (source, position)) AS d FROM log_records`)).rows;
+      assert.deepEqual(inLake, { n: 33_000, d: 33_000 });
+    } finally {
+      await target.close();
+    }
+    assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake2)))).problems, []);
   });
 });
