@@ -163,7 +163,9 @@ async function existingTables(c: DuckDBConnection): Promise<Set<string>> {
 async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: [number, number], dir: string, segment: string): Promise<void> {
   const spec = LAKE_TABLES[name];
   if (spec.kind !== 'events') throw new Error(`${name} is not an events table`);
-  const date = `strftime(${spec.time} AT TIME ZONE 'UTC', '%Y-%m-%d') AS date`;
+  // The store's connections run in UTC (open-database.ts, confine-database.ts): the cast is the UTC day, and
+  // costs a third of strftime(... AT TIME ZONE 'UTC') on the whole COPY.
+  const date = `${spec.time}::DATE::VARCHAR AS date`;
   const partition = spec.byServer ? 'server, date' : 'date';
   await c.run(
     `COPY (SELECT *, ${date} FROM ${name} WHERE rowid > ${from} AND rowid <= ${to} ORDER BY ${spec.time})
