@@ -31,8 +31,7 @@ export class BlobLake implements LakeStorage {
     return new BlobLake(service.getContainerClient(location.container), location.prefix);
   }
 
-  /** Creates the container when the credential may (tests, a first run); an existing one is left as is. */
-  async ensureContainer(): Promise<void> {
+  async ensureReady(): Promise<void> {
     await this.container.createIfNotExists();
   }
 

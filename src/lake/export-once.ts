@@ -11,7 +11,7 @@ import { LakeExporter, type LakeStatus } from './lake-exporter.js';
 
 export async function exportStoreToLake(dbPath: string, lakeText: string, log: Logger): Promise<LakeStatus> {
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
-  if ('ensureContainer' in lake) await (lake as { ensureContainer(): Promise<void> }).ensureContainer();
+  await lake.ensureReady();
   const store = await AuditStore.open(dbPath);
   try {
     let queue: Promise<unknown> = Promise.resolve();

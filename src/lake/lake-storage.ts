@@ -12,6 +12,8 @@ import type { LakeLocation } from './lake-location.js';
 export interface LakeStorage {
   /** Where the lake is, as it may be logged (no secrets). */
   readonly description: string;
+  /** Creates the container when it is missing and the credential may (a first run, tests). */
+  ensureReady(): Promise<void>;
   put(path: string, localFile: string, sha256: string): Promise<void>;
   putText(path: string, text: string): Promise<void>;
   /** The object's bytes; null when there is none. */
@@ -44,6 +46,9 @@ export class DirectoryLake implements LakeStorage {
   constructor(private readonly root: string) {
     this.description = root;
   }
+
+  /** The folder is created with the first file put. */
+  async ensureReady(): Promise<void> {}
 
   async put(path: string, localFile: string, sha256: string): Promise<void> {
     const target = this.resolve(path);

@@ -12,11 +12,10 @@ const RETENTION_EVERY_MS = 60 * 60_000;
 
 export async function startLakeExport(config: RunConfig & { lake: string }, exclusive: Exclusive, metrics: PipelineMetrics, log: Logger): Promise<LakeExporter> {
   const lake = await openLakeStorage(parseLakeLocation(config.lake));
-  if ('ensureContainer' in lake) {
-    await (lake as { ensureContainer(): Promise<void> }).ensureContainer().catch((error: unknown) =>
-      log.warn({ err: error, lake: lake.description }, 'the lake container cannot be reached or created now; segments wait beside the store until it can'),
-    );
-  }
+  // Not awaited: an unreachable lake must not hold up the start (the SDK retries for a while); a failed export retries.
+  void lake.ensureReady().catch((error: unknown) =>
+    log.warn({ err: error, lake: lake.description }, 'the lake cannot be reached or created now; segments wait beside the store until it can'),
+  );
   const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, stagingDir: stagingDirOf(config.db), exclusive, hotDays: config.retention.hotDays, log });
   let retainedAt = 0;
   const exporter = await LakeExporter.start({
