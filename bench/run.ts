@@ -15,6 +15,7 @@ for (const [title, file] of [
   ['saved queries on 10 million audit events', 'bench/saved-queries.bench.ts'],
   ['alert latency at 10,000 records/s', 'bench/alert-latency.bench.ts'],
   ['run from Event Hubs, one instance, next to ingest', 'bench/fleet-run.bench.ts'],
+  ['lake export', 'bench/lake-export.bench.ts'],
 ] as const) {
   console.log(`\n# ${title}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });

@@ -9,6 +9,8 @@ export const EXIT = {
   alertsFound: 3,
   /** `ingest` read input but parsed not one record from it: wrong --format or --log-line-prefix, or not a log. */
   nothingParsed: 4,
+  /** `lake verify` found the lake incomplete or altered; each bad segment is named on stderr. */
+  lakeDamaged: 5,
   /** Stopped by Ctrl-C (128 + SIGINT), as shells report it. */
   interrupted: 130,
 } as const;

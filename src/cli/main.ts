@@ -15,6 +15,7 @@ import { rolesCommand } from './commands/roles.js';
 import { alertsCommand } from './commands/alerts.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
+import { lakeCommand } from './commands/lake.js';
 
 // V8 lets its heap grow to about 4× the live data between full collections. A pipeline that runs for weeks
 // wants a bounded footprint more than the last few percent of speed: 2× (docs/configuration.md, Memory).
@@ -36,7 +37,8 @@ const program = new Command('auditduck')
   .addCommand(rolesCommand)
   .addCommand(alertsCommand)
   .addCommand(rulesCommand)
-  .addCommand(serveCommand);
+  .addCommand(serveCommand)
+  .addCommand(lakeCommand);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,6 +20,7 @@ export const operationsConfigSchema = z.strictObject({
     .strictObject({
       partitionFailingMs: z.number().int().min(0).default(60_000).describe('a partition failing this long fails /readyz (AUDITDUCK_PARTITION_FAILING_MS)'),
       sinkFailingMs: z.number().int().min(0).default(300_000).describe('an alert sink failing this long fails /readyz (AUDITDUCK_SINK_FAILING_MS)'),
+      lakeFailingMs: z.number().int().min(0).default(900_000).describe('lake exports failing this long fail /readyz (AUDITDUCK_LAKE_FAILING_MS)'),
     })
     .prefault({}),
 });

@@ -11,6 +11,7 @@ import { detectionConfigSchema } from '../detect/index.js';
 import { eventHubsSourceConfigSchema, type EventHubsSourceConfig } from '../sources/eventhubs/eventhubs-config.js';
 import { snapshotConfigSchema } from '../snapshot/watched-server.js';
 import { operationsConfigSchema } from './operations-config.js';
+import { describeLake, lakeExportConfigSchema, retentionConfigSchema } from '../lake/index.js';
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
 import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
@@ -33,6 +34,9 @@ export const runConfigSchema = z.strictObject({
   detection: detectionConfigSchema.prefault({}),
   snapshots: snapshotConfigSchema.prefault({}).describe('live pg_roles snapshots of watched servers (none by default)'),
   operations: operationsConfigSchema.prefault({}).describe('retries, readiness thresholds, shutdown time (docs/operations.md)'),
+  lake: z.string().min(1).optional().describe('the audit lake: a directory or a Blob container URL (AUDITDUCK_LAKE, docs/lake.md); absent: no lake'),
+  lakeExport: lakeExportConfigSchema.prefault({}),
+  retention: retentionConfigSchema.prefault({}).describe('hot store retention; needs a lake'),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
@@ -58,6 +62,10 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_POISON_BATCH_ATTEMPTS: (c, v) => ((ops(c).retry ??= {}).maxAttempts = Number(v)),
   AUDITDUCK_PARTITION_FAILING_MS: (c, v) => ((ops(c).readiness ??= {}).partitionFailingMs = Number(v)),
   AUDITDUCK_SINK_FAILING_MS: (c, v) => ((ops(c).readiness ??= {}).sinkFailingMs = Number(v)),
+  AUDITDUCK_LAKE_FAILING_MS: (c, v) => ((ops(c).readiness ??= {}).lakeFailingMs = Number(v)),
+  AUDITDUCK_LAKE: (c, v) => (c.lake = v),
+  AUDITDUCK_LAKE_INTERVAL_MS: (c, v) => ((c.lakeExport ??= {}).intervalMs = Number(v)),
+  AUDITDUCK_RETENTION_HOT_DAYS: (c, v) => ((c.retention ??= {}).hotDays = Number(v)),
 };
 
 /** Every environment variable `run` reads for its configuration. */
@@ -93,6 +101,9 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
     throw new Error(`the configuration is not valid:\n${problems}\n(see docs/configuration.md; environment variables override the file)`);
   }
   const config = parsed.data;
+  if (config.retention.hotDays !== undefined && !config.lake) {
+    throw new Error('the configuration is not valid:\n  retention.hotDays: drops rows from the store once they are in the lake, so it needs a lake (lake, AUDITDUCK_LAKE)');
+  }
   for (const hub of eventHubsOf(config)) {
     if (!hub.hubName && !hubNameFromConnectionString(hub.connectionString)) {
       throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');
@@ -131,6 +142,7 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
         : describeHub(config.eventHubs)
       : 'demo (samples/)',
     http: config.http,
+    ...(config.lake ? { lake: describeLake(config.lake), lakeExport: config.lakeExport, retention: config.retention } : {}),
     alerting: { ...config.alerting, webhook: { ...config.alerting.webhook, url: config.alerting.webhook.url ? describeUrl(config.alerting.webhook.url) : undefined, headers: Object.keys(config.alerting.webhook.headers) } },
   };
 }

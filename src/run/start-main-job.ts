@@ -5,7 +5,7 @@
  * finishes the batch in flight, commits it, releases the partitions and closes the store, within
  * `operations.shutdownTimeoutMs`. A start that fails undoes what it started and throws.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,7 +32,9 @@ import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { createBatchHandler } from './batch-handler.js';
-import { assessReadiness, HealthBook } from '../web/health-book.js';
+import { assessReadiness, HealthBook, publicLakeStatus, withLakeHealth } from '../web/health-book.js';
+import { stagingDirOf, type LakeExporter } from '../lake/index.js';
+import { startLakeExport } from './start-lake-export.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
 const SCHEDULED_RULES_EVERY_MS = 60 * 60_000;
@@ -112,7 +114,13 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   }, SCHEDULED_RULES_EVERY_MS);
   undo.push(() => clearInterval(scheduledRules));
 
-  const onBatch = createBatchHandler({ pipeline, prefix, policy: ops.retry, signal: stopping.signal, health, metrics, committed: () => delivery.wake(), log });
+  // The lake's one hook on the commit path: it counts its lag from the first commit it has not exported.
+  let lake: LakeExporter | null = null;
+  const committed = () => {
+    delivery.wake();
+    lake?.committed();
+  };
+  const onBatch = createBatchHandler({ pipeline, prefix, policy: ops.retry, signal: stopping.signal, health, metrics, committed, log });
 
   const onEventsLost = async (lost: EventsLost): Promise<void> => {
     metrics.retentionGaps.inc({ partition: lost.source });
@@ -134,7 +142,15 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   // From here on the instance reads and writes no file but the store and the API's export folder.
   const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-files-'));
   undo.push(() => rm(exportDir, { recursive: true, force: true }));
-  await confineDatabase(store.db.connection, { writableDirs: [exportDir] });
+  // The lake's segments are written by DuckDB into a staging folder beside the store, then uploaded.
+  const lakeStaging = config.lake ? stagingDirOf(config.db) : null;
+  if (lakeStaging) await mkdir(lakeStaging, { recursive: true });
+  await confineDatabase(store.db.connection, { writableDirs: [exportDir, ...(lakeStaging ? [lakeStaging] : [])] });
+  if (config.lake) {
+    const exporter = await startLakeExport({ ...config, lake: config.lake }, (work) => pipeline.exclusive(work), metrics, log);
+    lake = exporter;
+    undo.push(() => exporter.cancel());
+  }
   const queryConnection = await store.db.instance.connect();
   undo.push(() => closeConnection(queryConnection));
   const token = newApiToken();
@@ -189,13 +205,15 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       : null;
   if (snapshots) undo.push(() => snapshots.stop());
 
-  const readiness = () =>
-    assessReadiness(
+  const readiness = () => {
+    const verdict = assessReadiness(
       health.view(),
       delivery.health(),
       (snapshots?.status() ?? []).map((s) => ({ server: s.server, consecutiveFailures: s.consecutiveFailures, lastError: s.lastError })),
       ops.readiness,
     );
+    return lake ? withLakeHealth(verdict, lake.status(), ops.readiness.lakeFailingMs) : verdict;
+  };
   metrics.observeReadiness(readiness);
 
   let opsServer: OpsServer | null = null;
@@ -210,7 +228,13 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
-      health: () => ({ source: sourceKind, ...metrics.totals, partitions: health.view().partitions, ...(source.hubs ? { hubs: source.hubs() } : {}) }),
+      health: () => ({
+        source: sourceKind,
+        ...metrics.totals,
+        partitions: health.view().partitions,
+        ...(source.hubs ? { hubs: source.hubs() } : {}),
+        ...(lake ? { lake: publicLakeStatus(lake.status()) } : {}),
+      }),
       readiness,
       routes: createDashboardRoutes({
         connection: dashboardConnection,
@@ -263,6 +287,8 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         if (snapshots) clean = (await inTime(snapshots.stop(), 'the snapshot in flight')) && clean;
         if (opsServer) clean = (await inTime(opsServer.close(), 'closing the HTTP server')) && clean;
         clean = (await inTime(queryApi.close(), 'the query in flight')) && clean;
+        // No batch commits any more: what was committed goes to the lake now, or waits staged for the next start.
+        if (lake) clean = (await inTime(lake.stop(), 'the last lake export')) && clean;
         removeDiscoveryFile(config.db);
         // DuckDB blocks for good when a connection closes under a running statement: close only when all finished.
         clean = (await inTime(pipeline.drain(), 'the commit in flight')) && clean;

@@ -234,7 +234,20 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    version: 15,
+    version: 11,
+    description: 'the audit lake: each segment exported to Parquet, staged then published (src/lake/)',
+    sql: `
+      -- One row per segment, written in the transaction that staged its files: a segment is either staged
+      -- (files written locally, not yet in the lake), or published (in the lake, its manifest entry written).
+      -- ranges: per table the rowids it covers, {"audit_events": [from, to]}; files: path, rows, min/max time.
+      CREATE TABLE lake_segments (
+        seq INTEGER PRIMARY KEY, segment VARCHAR NOT NULL, state VARCHAR NOT NULL, positions JSON NOT NULL,
+        ranges JSON NOT NULL, files JSON NOT NULL, created_at TIMESTAMPTZ NOT NULL, entry_hash VARCHAR
+      );
+    `,
+  },
+  {
+    version: 12,
     description: 'alerts.ack_classification: what the person who acknowledged an alert judged it (true-positive, benign, false-positive)',
     sql: `
       ALTER TABLE alerts ADD COLUMN ack_classification VARCHAR;

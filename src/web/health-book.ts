@@ -6,6 +6,7 @@
  * be reachable by more people than the host's file system is.
  */
 import type { CommitFailureCause } from '../pipeline/batch-retry.js';
+import type { LakeStatus } from '../lake/index.js';
 
 export type PartitionState = 'ok' | 'retrying';
 
@@ -54,6 +55,8 @@ export interface Readiness {
   store: StoreHealth;
   sinks: { sink: string; consecutiveFailures: number; failingSince: string | null; lastError: string | null }[];
   snapshots: SnapshotServerHealth[];
+  /** The lake export, when `run` has a lake. */
+  lake?: LakeStatus;
 }
 
 export class HealthBook {
@@ -145,4 +148,22 @@ export function assessReadiness(
 /** Absolute file paths (two or more segments) replaced: an error message keeps its meaning, not the layout of the host. */
 export function withoutPaths(text: string): string {
   return text.replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]+){2,}[\\/]?/g, '<path>');
+}
+
+/**
+ * The lake's part of readiness: failing exports for longer than `failingMs` make the instance not ready
+ * (ingestion goes on; the lake catches up once it answers).
+ */
+export function withLakeHealth(readiness: Readiness, lake: LakeStatus, failingMs: number, now = new Date()): Readiness {
+  const status = publicLakeStatus(lake);
+  const reasons = [...readiness.reasons];
+  if (status.failingSince && now.getTime() - Date.parse(status.failingSince) >= failingMs) {
+    reasons.push(`the lake export has failed ${status.consecutiveFailures} times since ${status.failingSince} (${status.pendingSegments} segments wait beside the store): ${status.lastError}`);
+  }
+  return { ...readiness, ready: reasons.length === 0, reasons, lake: status };
+}
+
+/** The lake's status as /healthz and /readyz show it: its error without file paths, the lake without a SAS. */
+export function publicLakeStatus(lake: LakeStatus): LakeStatus {
+  return { ...lake, lake: lake.lake.split('?')[0]!, lastError: lake.lastError === null ? null : withoutPaths(lake.lastError) };
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Readiness } from './health-book.js';
 import type { CommitFailureCause } from '../pipeline/batch-retry.js';
 import type { CommittedBatchCounts } from '../pipeline/ingest-pipeline.js';
+import type { LakeStatus } from '../lake/index.js';
 
 /**
  * The Prometheus metrics of the main job, served on /metrics. Per-partition series are removed when this
@@ -57,6 +58,22 @@ export class PipelineMetrics {
   private readonly sinkFailures = new Gauge({ name: 'auditduck_alert_sink_consecutive_failures', help: 'failed deliveries in a row, per alert sink', labelNames: ['sink'], registers: [this.registry] });
   private readonly ready = new Gauge({ name: 'auditduck_ready', help: '1 when /readyz answers 200', registers: [this.registry] });
   private readiness: (() => Readiness) | null = null;
+  readonly lakeRows = new Counter({ name: 'auditduck_lake_rows_total', help: 'rows published to the lake (events tables and state snapshots)', registers: [this.registry] });
+  readonly lakeBytes = new Counter({ name: 'auditduck_lake_bytes_total', help: 'Parquet bytes published to the lake', registers: [this.registry] });
+  readonly lakeFailures = new Counter({ name: 'auditduck_lake_export_failures_total', help: 'lake exports that failed (retried at the next interval; ingestion goes on)', registers: [this.registry] });
+  private lake: (() => LakeStatus) | null = null;
+  private readonly lakeLag = new Gauge({
+    name: 'auditduck_lake_lag_seconds',
+    help: 'age of the oldest committed batch not yet in the lake (0 when the lake has everything)',
+    registers: [this.registry],
+    collect: () => {
+      const status = this.lake?.();
+      if (!status) return;
+      this.lakeLag.set(status.lagSeconds);
+      this.lakePending.set(status.pendingSegments);
+    },
+  });
+  private readonly lakePending = new Gauge({ name: 'auditduck_lake_pending_segments', help: 'segments staged beside the store, waiting to be published to the lake', registers: [this.registry] });
 
   /** Totals since start, for /healthz. */
   readonly totals = { batches: 0, records: 0, auditEvents: 0, deadLetters: 0, lastBatchAt: null as string | null };
@@ -87,6 +104,11 @@ export class PipelineMetrics {
   /** Health gauges are read from here at each scrape. */
   observeReadiness(readiness: () => Readiness): void {
     this.readiness = readiness;
+  }
+
+  /** The lake export's status, read at each scrape. */
+  observeLake(status: () => LakeStatus): void {
+    this.lake = status;
   }
 
   forgetPartition(partition: string): void {

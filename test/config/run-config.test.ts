@@ -67,4 +67,18 @@ describe('run configuration', () => {
     assert.equal(eventHubsOf(config)[0]!.hubName, 'pg-audit');
     assert.equal(config.snapshots.servers[0]?.name, 'prod-pg');
   });
+
+  it('takes the lake from AUDITDUCK_LAKE with its interval and hot days, prints it without its SAS, and refuses hot days without a lake', async () => {
+    const config = await loadRunConfig(undefined, {
+      AUDITDUCK_LAKE: 'https://acct.blob.core.windows.net/audit-lake/prod?sv=2024&sig=SASSECRET',
+      AUDITDUCK_LAKE_INTERVAL_MS: '30000',
+      AUDITDUCK_RETENTION_HOT_DAYS: '7',
+    });
+    assert.equal(config.lakeExport.intervalMs, 30_000);
+    assert.equal(config.retention.hotDays, 7);
+    const text = JSON.stringify(describeConfig(config));
+    assert.match(text, /acct\.blob\.core\.windows\.net\/audit-lake\/prod/);
+    assert.doesNotMatch(text, /SASSECRET/);
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_RETENTION_HOT_DAYS: '7' }), /retention\.hotDays: .* needs a lake/);
+  });
 });

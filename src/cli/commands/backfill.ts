@@ -8,6 +8,7 @@ import { runBackfill, type BackfillScope } from '../../sources/loganalytics/back
 import { LOG_ANALYTICS_TABLES, validateServerName, type LogAnalyticsTable } from '../../sources/loganalytics/log-analytics-tables.js';
 import { AuditStore } from '../../store/audit-store.js';
 import { createProgressBar } from '../progress-bar.js';
+import { exportStoreToLake } from '../../lake/index.js';
 
 interface BackfillCliOptions {
   db?: string;
@@ -21,6 +22,7 @@ interface BackfillCliOptions {
   logLinePrefix: string;
   endpoint?: string;
   json?: boolean;
+  lake?: string;
 }
 
 export const backfillCommand = new Command('backfill')
@@ -36,6 +38,7 @@ export const backfillCommand = new Command('backfill')
   .option('--log-line-prefix <prefix>', "the server's log_line_prefix", AZURE_LOG_LINE_PREFIX)
   .option('--endpoint <url>', 'Logs Query API endpoint (default https://api.loganalytics.io/v1; other clouds differ)')
   .option('--json', 'print the summary as JSON')
+  .option('--lake <dirOrUrl>', 'then export what the store committed to this lake (default $AUDITDUCK_LAKE)')
   .action(async (opts: BackfillCliOptions) => {
     if (Boolean(opts.workspace) === Boolean(opts.resource)) throw new Error('give exactly one of --workspace ID or --resource ARM_ID');
     const scope: BackfillScope = opts.workspace ? { kind: 'workspace', id: opts.workspace } : { kind: 'resource', id: opts.resource! };
@@ -68,6 +71,8 @@ export const backfillCommand = new Command('backfill')
     } finally {
       await store.close();
     }
+    const lake = opts.lake ?? process.env.AUDITDUCK_LAKE;
+    if (lake) await exportStoreToLake(resolveDbPath(opts.db), lake, log);
   });
 
 function renderSummary(s: Awaited<ReturnType<typeof runBackfill>>): string {

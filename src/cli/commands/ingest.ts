@@ -7,6 +7,7 @@ import { ingestFiles } from '../../pipeline/ingest-files.js';
 import { loadRunConfig } from '../../config/run-config.js';
 import { createDetector } from '../../detect/index.js';
 import { EXIT } from '../exit-codes.js';
+import { exportStoreToLake } from '../../lake/index.js';
 import { createIngestProgressLine } from '../ingest-progress.js';
 
 export const ingestCommand = new Command('ingest')
@@ -21,13 +22,16 @@ export const ingestCommand = new Command('ingest')
   .option('--config <file>', "a run configuration file: its `detection` section tunes the rules (default: Azure's maintenance traffic excluded)")
   .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
+  .option('--lake <dirOrUrl>', 'then export what the store committed to this lake (default $AUDITDUCK_LAKE, or `lake` of --config)')
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string }) => {
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string; lake?: string }) => {
     if (opts.sourceId !== undefined && !paths.includes('-')) throw new Error('--source-id names the stream on stdin: give - among the paths, or leave it out (files are known by their content)');
     if (opts.sourceId !== undefined && opts.sourceId.trim() === '') throw new Error('--source-id needs a name, e.g. --source-id pg-prod-2026-11');
     const log = createLogger();
     // The rules stand on the privilege analysis: without it they would see no changes.
-    const observers = opts.detection && opts.privilegeAnalysis ? [createDetector((await loadRunConfig(opts.config, {})).detection)] : [];
+    const fileConfig = await loadRunConfig(opts.config, {});
+    const observers = opts.detection && opts.privilegeAnalysis ? [createDetector(fileConfig.detection)] : [];
+    const lake = opts.lake ?? process.env.AUDITDUCK_LAKE ?? fileConfig.lake;
     // Azure records bring their own millisecond times and the default prefix is known to lack %u/%d: only a custom prefix is worth a warning.
     if (opts.logLinePrefix !== AZURE_LOG_LINE_PREFIX) for (const warning of validatePrefix(opts.logLinePrefix)) log.warn({ prefix: opts.logLinePrefix }, warning);
     const progress = createIngestProgressLine();
@@ -53,6 +57,11 @@ export const ingestCommand = new Command('ingest')
       progress.end();
       process.off('SIGINT', onInterrupt);
     });
+    // After the summary's numbers are final: the rows are stored whatever becomes of the export.
+    if (lake) {
+      const exported = await exportStoreToLake(resolveDbPath(opts.db), lake, log);
+      log.info({ lake: exported.lake, segments: exported.publishedSegments }, 'exported to the lake');
+    }
     const result = summary.toJSON();
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(renderSummary(result));

@@ -4,6 +4,7 @@ import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
 import { openQueryTarget } from '../../query/query-target.js';
+import { openLakeQueryTarget } from '../../lake/index.js';
 import type { QueryParams } from '../../query/read-only-query.js';
 import { loadSavedQueries, parseParamAssignments, resolveParams } from '../../query/saved-queries.js';
 
@@ -18,6 +19,7 @@ interface QueryOptions extends LayoutOptions {
   param: string[];
   list?: boolean;
   fleet: string[];
+  lake?: string;
 }
 
 /** A saved query's name: what `[sql]` is when it names a file in queries/ rather than holding SQL. */
@@ -38,11 +40,14 @@ export const queryCommand = withLayoutOptions(new Command('query'))
     (v: string, acc: string[]) => [...acc, v],
     [] as string[],
   )
+  .option('--lake <dirOrUrl>', "query the lake instead of the store: its Parquet as views with the store's table names (docs/lake.md)")
   .action(async (sqlOrName: string | undefined, opts: QueryOptions) => {
     if (opts.list) return void process.stdout.write(renderSavedList());
     const { sql, params } = await resolveInput(sqlOrName, opts);
+    if (opts.fleet.length > 0 && opts.lake) throw new Error('give either --fleet (the stores of the fleet) or --lake (the lake), not both');
     if (opts.fleet.length > 0) return runOverFleet(sql, params, opts);
-    const target = await openQueryTarget(resolveDbPath(opts.db), opts.format === 'parquet' && opts.output ? { outputFile: opts.output } : {});
+    const targetOptions = opts.format === 'parquet' && opts.output ? { outputFile: opts.output } : {};
+    const target = opts.lake ? await openLakeQueryTarget(opts.lake, targetOptions) : await openQueryTarget(resolveDbPath(opts.db), targetOptions);
     try {
       if (opts.format === 'parquet') {
         if (!opts.output) throw new Error('--format parquet writes a file: give --output FILE.parquet');

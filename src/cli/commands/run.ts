@@ -9,9 +9,10 @@ const FAILED_START_EXIT_MS = 2_000;
 export const runCommand = new Command('run')
   .description('the main job: consume Event Hubs (or the demo stream from samples/), store, detect, alert, serve')
   .option('--config <file>', 'a JSON configuration file (environment variables override it)')
-  .action(async (opts: { config?: string }) => {
+  .option('--lake <dirOrUrl>', 'export every committed row to this lake (a directory or a Blob container URL; overrides AUDITDUCK_LAKE)')
+  .action(async (opts: { config?: string; lake?: string }) => {
     const log = createLogger();
-    const config = await loadRunConfig(opts.config);
+    const config = await loadRunConfig(opts.config, opts.lake ? { ...process.env, AUDITDUCK_LAKE: opts.lake } : process.env);
     const described = describeConfig(config);
     log.info({ config: described }, `starting: ${oneLineFields(described)}`);
     // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.

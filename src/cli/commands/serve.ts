@@ -9,6 +9,7 @@ interface ServeOptions {
   host: string;
   dashboards: string[];
   queries: string[];
+  lake?: string;
 }
 
 export const serveCommand = new Command('serve')
@@ -17,6 +18,7 @@ export const serveCommand = new Command('serve')
   .option('--port <n>', 'HTTP port (0 picks a free one)', '8080')
   .option('--host <address>', `address to bind; anything but loopback requires a token (${UI_TOKEN_ENV}, generated if unset)`, '127.0.0.1')
   .option('--dashboards <dir>', 'a folder of your own dashboard files, searched before the built-in ones; repeat for more', collect, [] as string[])
+  .option('--lake <dirOrUrl>', "serve the lake instead of the store: its Parquet as the store's tables (docs/lake.md)")
   .option('--queries <dir>', 'a folder of your own saved queries, searched before the built-in ones; repeat for more', collect, [] as string[])
   .action(async (opts: ServeOptions) => {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
@@ -29,6 +31,7 @@ export const serveCommand = new Command('serve')
       log,
       dashboardDirs: opts.dashboards,
       queryDirs: opts.queries,
+      ...(opts.lake ? { open: () => openLakeForServe(opts.lake!) } : {}),
     });
     process.stdout.write(`auditduck dashboards (read-only) at ${server.url}\n`);
     if (server.tokenGenerated) process.stdout.write(`a token was generated for this run; set ${UI_TOKEN_ENV} to choose one\n`);
@@ -38,6 +41,12 @@ export const serveCommand = new Command('serve')
     });
     await server.close();
   });
+
+async function openLakeForServe(lake: string) {
+  const { openLakeDatabase } = await import('../../lake/index.js');
+  const opened = await openLakeDatabase(lake);
+  return { db: opened.db, readableDirs: [opened.dir], close: opened.close };
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { confineDatabase } from '../../query/confine-database.js';
 import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
-import { closeDatabase, openDatabase } from '../../store/open-database.js';
+import { closeDatabase, openDatabase, type Database } from '../../store/open-database.js';
 import { processIsAlive, readDiscoveryFile } from '../../contracts/query-api-discovery.js';
 import { startOpsServer } from '../ops-server.js';
 import { createDashboardRoutes } from './dashboard-routes.js';
@@ -23,6 +23,8 @@ export interface ServeDashboardsOptions {
   env?: NodeJS.ProcessEnv;
   dashboardDirs?: string[];
   queryDirs?: string[];
+  /** Serve another read-only database instead of the store (`serve --lake`), with the folders its views read. */
+  open?: () => Promise<{ db: Database; readableDirs: string[]; close(): Promise<void> }>;
 }
 
 export interface DashboardServer {
@@ -36,15 +38,23 @@ export interface DashboardServer {
 
 export async function serveDashboards(opts: ServeDashboardsOptions): Promise<DashboardServer> {
   const { token, generated } = resolveUiToken(opts.host, opts.env);
-  let db;
-  try {
-    db = await openDatabase(opts.dbPath, { readOnly: true });
-  } catch (error) {
-    if (/lock/i.test((error as Error).message)) throw new Error(heldMessage(opts.dbPath));
-    throw error;
+  let db: Database;
+  let readableDirs: string[] = [];
+  let closeDb = () => closeDatabase(db);
+  if (opts.open) {
+    const opened = await opts.open();
+    ({ db, readableDirs } = opened);
+    closeDb = opened.close;
+  } else {
+    try {
+      db = await openDatabase(opts.dbPath, { readOnly: true });
+    } catch (error) {
+      if (/lock/i.test((error as Error).message)) throw new Error(heldMessage(opts.dbPath));
+      throw error;
+    }
   }
   const limits = queryLimitsFromEnv(opts.env);
-  await confineDatabase(db.connection);
+  await confineDatabase(db.connection, { writableDirs: readableDirs });
   const connection = await db.instance.connect();
   const session = new ReadOnlySession(connection, limits);
   const routes = createDashboardRoutes({
@@ -61,7 +71,7 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   } catch (error) {
     await session.close();
     connection.closeSync();
-    await closeDatabase(db);
+    await closeDb();
     throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
   }
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
@@ -75,7 +85,7 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
       await server.close();
       await session.close();
       connection.closeSync();
-      await closeDatabase(db);
+      await closeDb();
     },
   };
 }

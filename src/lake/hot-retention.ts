@@ -1,0 +1,107 @@
+/**
+ * `retention.hotDays`: the store keeps the last N days (UTC) of the events tables; older rows are deleted
+ * once they are in the lake, verified. Only rows a verified segment covers go (rowid at or below its
+ * watermark), so a row not yet exported is never lost. privilege_changes stay whole: the role replay
+ * (`roles`, `roles --at`) and drift are rebuilt from them and they are few. State tables stay.
+ *
+ * Segments are cut by rowid (stage-segment.ts), and DuckDB renumbers rowids when a checkpoint compacts
+ * deleted rows. So one step on the writer does it all: cut a segment of everything committed, delete,
+ * checkpoint (the compaction happens now, with no row left unexported), and move the last segment's
+ * watermark to the renumbered end.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import type { Exclusive } from './lake-exporter.js';
+import type { LakeStorage } from './lake-storage.js';
+import { LAKE_TABLES, type LakeTableName } from './lake-tables.js';
+import { verifyLake } from './verify-lake.js';
+import { stageSegment, type SegmentRanges } from './stage-segment.js';
+
+/** Tables retention may thin out, with their time column. */
+const HOT_TABLES: readonly LakeTableName[] = ['log_lines', 'audit_events', 'auth_failures', 'control_plane_events', 'dead_letters'];
+
+/** The first instant kept: midnight UTC `hotDays - 1` days before `now` (hotDays = 1 keeps today). */
+export function hotCutoff(hotDays: number, now: Date): Date {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(midnight - (hotDays - 1) * 86_400_000);
+}
+
+/**
+ * Deletes rows older than the cutoff that verified segments (up to `verifiedThrough`) hold. Runs on the
+ * writer; does nothing while a segment is staged but not published.
+ */
+export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, verifiedThrough: number): Promise<Partial<Record<LakeTableName, number>>> {
+  const last = (await c.runAndReadAll(`SELECT ranges::VARCHAR FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
+  if (last.length === 0) return {};
+  const ranges = JSON.parse(String(last[0]![0])) as { events: Partial<Record<LakeTableName, [number, number]>> };
+  const dropped: Partial<Record<LakeTableName, number>> = {};
+  await c.run('BEGIN TRANSACTION');
+  try {
+    for (const name of HOT_TABLES) {
+      const spec = LAKE_TABLES[name];
+      const watermark = ranges.events[name]?.[1];
+      if (spec.kind !== 'events' || watermark === undefined) continue;
+      const result = await c.run(`DELETE FROM ${name} WHERE ${spec.time} < '${cutoff.toISOString()}'::TIMESTAMPTZ AND rowid <= ${watermark}`);
+      dropped[name] = Number(result.rowsChanged);
+    }
+    await c.run('COMMIT');
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return dropped;
+}
+
+export interface HotRetentionOptions {
+  lake: LakeStorage;
+  stagingDir: string;
+  exclusive: Exclusive;
+  hotDays: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Retention as `run` applies it after an export that caught up: the segments published since the last
+ * pass are verified (checksums of their files, the whole chain), then the old rows go. A lake that fails
+ * verification keeps everything in the store and says why.
+ */
+export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<Record<LakeTableName, number>>> {
+  let verifiedThrough = 0;
+  return async () => {
+    const verification = await verifyLake(opts.lake, { checksumsFrom: verifiedThrough + 1 });
+    if (verification.problems.length > 0) {
+      opts.log.error({ problems: verification.problems.slice(0, 10) }, 'lake verification failed: hot retention keeps every row in the store until the lake is intact (auditduck lake verify)');
+      return {};
+    }
+    verifiedThrough = Math.max(verifiedThrough, ...verification.entries.map((e) => e.seq));
+    const cutoff = hotCutoff(opts.hotDays, (opts.now ?? (() => new Date()))());
+    const dropped = await opts.exclusive(async (c) => {
+      // Every committed row into a segment first: the checkpoint below may renumber rowids.
+      await stageSegment(c, opts.stagingDir);
+      const rows = await dropExportedHotRows(c, cutoff, verifiedThrough);
+      if (Object.values(rows).some((n) => n > 0)) {
+        await c.run('CHECKPOINT').catch(() => c.run('FORCE CHECKPOINT'));
+        await moveWatermarkToEnd(c);
+      }
+      return rows;
+    });
+    if (Object.values(dropped).some((n) => n > 0)) opts.log.info({ dropped, before: cutoff.toISOString() }, 'hot retention: rows verified in the lake dropped from the store');
+    return dropped;
+  };
+}
+
+/** After a compaction: the next segment starts after the rows there are now (all of them in segments). */
+async function moveWatermarkToEnd(c: DuckDBConnection): Promise<void> {
+  const rows = (await c.runAndReadAll('SELECT seq, ranges::VARCHAR FROM lake_segments ORDER BY seq DESC LIMIT 1')).getRows();
+  if (rows.length === 0) return;
+  const ranges = JSON.parse(String(rows[0]![1])) as SegmentRanges;
+  for (const name of Object.keys(ranges.events) as LakeTableName[]) {
+    const end = Number((await c.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${name}`)).getRows()[0]![0]);
+    ranges.events[name] = [ranges.events[name]![0], end];
+  }
+  const update = await c.prepare('UPDATE lake_segments SET ranges = $1 WHERE seq = $2');
+  update.bindVarchar(1, JSON.stringify(ranges));
+  update.bindInteger(2, Number(rows[0]![0]));
+  await update.run();
+}

@@ -1,0 +1,9 @@
+/** The audit lake: every committed row also in Parquet, in a directory or a Blob container (docs/lake.md). */
+export { parseLakeLocation, describeLake, type LakeLocation } from './lake-location.js';
+export { openLakeStorage, type LakeStorage } from './lake-storage.js';
+export { LakeExporter, type LakeStatus, type Exclusive } from './lake-exporter.js';
+export { exportStoreToLake, stagingDirOf } from './export-once.js';
+export { verifyLake, type LakeProblem, type LakeVerification } from './verify-lake.js';
+export { openLakeDatabase, openLakeQueryTarget } from './lake-query-target.js';
+export { hotCutoff, dropExportedHotRows, hotRetention } from './hot-retention.js';
+export { lakeExportConfigSchema, retentionConfigSchema } from './lake-config.js';

@@ -1,0 +1,138 @@
+/**
+ * The continuous export of `run`: every `intervalMs` (and when stopping), the rows committed since the last
+ * segment are staged on the store's writer between two batch commits, then published to the lake off it.
+ * The lake being unreachable never holds up ingestion: staged segments wait in the store and the staging
+ * folder, and go out in order once it answers again. Lag and failures are in `status()` for /metrics and
+ * /readyz.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import type { LakeStorage } from './lake-storage.js';
+import { publishSegment } from './publish-segment.js';
+import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
+
+export type Exclusive = <T>(work: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
+
+export interface LakeStatus {
+  lake: string;
+  /** Seconds since the oldest commit not yet in the lake; 0 when the lake has everything committed. */
+  lagSeconds: number;
+  pendingSegments: number;
+  publishedSegments: number;
+  consecutiveFailures: number;
+  failingSince: string | null;
+  lastError: string | null;
+  lastPublishedAt: string | null;
+}
+
+export interface LakeExportOptions {
+  lake: LakeStorage;
+  stagingDir: string;
+  /** Runs work on the store's writer between batch commits. */
+  exclusive: Exclusive;
+  intervalMs: number;
+  log: Logger;
+  /** Told after each segment is in the lake (counts for /metrics). */
+  onPublished?: (rows: number, bytes: number) => void;
+  onFailure?: (error: Error) => void;
+  /** Told after each export that left nothing pending (hot retention hooks in here). */
+  onCaughtUp?: () => Promise<void>;
+}
+
+export class LakeExporter {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** When the oldest commit not yet in the lake was told (null when none is waiting). */
+  private pendingSince: number | null = null;
+  private commitsTold = 0;
+  private readonly state: Omit<LakeStatus, 'lagSeconds'>;
+
+  private constructor(private readonly opts: LakeExportOptions) {
+    this.state = { lake: opts.lake.description, pendingSegments: 0, publishedSegments: 0, consecutiveFailures: 0, failingSince: null, lastError: null, lastPublishedAt: null };
+  }
+
+  /** Clears what a killed stage left in the staging folder, then exports every `intervalMs`. */
+  static async start(opts: LakeExportOptions): Promise<LakeExporter> {
+    await mkdir(opts.stagingDir, { recursive: true });
+    const exporter = new LakeExporter(opts);
+    const removed = await opts.exclusive((c) => removeUnrecordedStaging(c, opts.stagingDir));
+    if (removed.length > 0) opts.log.info({ segments: removed }, 'lake: removed files of segments staged but never recorded (the process stopped mid-stage); their rows go into the next segment');
+    // Rows committed before this start (an ingest, a run killed before its export) are waiting too.
+    exporter.pendingSince = Date.now();
+    exporter.timer = setInterval(() => void exporter.exportNow(), opts.intervalMs);
+    exporter.timer.unref();
+    // What an earlier run left staged or unexported goes out now, not an interval later.
+    void exporter.exportNow();
+    return exporter;
+  }
+
+  /** Called after each batch commit: the lag is counted from the first commit not yet exported. */
+  committed(): void {
+    this.commitsTold++;
+    this.pendingSince ??= Date.now();
+  }
+
+  /** Stages what was committed and publishes every staged segment; one export at a time. */
+  exportNow(): Promise<void> {
+    this.running ??= this.exportOnce().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  status(now = Date.now()): LakeStatus {
+    return { ...this.state, lagSeconds: this.pendingSince === null ? 0 : Math.max(0, (now - this.pendingSince) / 1000) };
+  }
+
+  /** Stops exporting without a last export (a start that failed). */
+  cancel(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Stops the timer and tries one last export (what fails stays staged for the next start). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+    await this.exportNow();
+  }
+
+  private async exportOnce(): Promise<void> {
+    const { lake, stagingDir, exclusive, log } = this.opts;
+    const told = this.commitsTold;
+    const startedAt = Date.now();
+    try {
+      const { staged } = await exclusive(async (c) => {
+        await stageSegment(c, stagingDir);
+        return { staged: await stagedSegments(c) };
+      });
+      this.state.pendingSegments = staged.length;
+      for (const segment of staged) {
+        const previous = await exclusive((c) => lastPublishedHash(c, segment.seq));
+        if (previous === null && segment.seq > 1) throw new Error(`lake segment ${segment.seq - 1} is not published yet, so ${segment.segment} cannot chain to it`);
+        const entry = await publishSegment(lake, stagingDir, segment, previous);
+        await exclusive((c) => markPublished(c, segment.seq, entry.hash));
+        await rm(join(stagingDir, segment.segment), { recursive: true, force: true });
+        this.state.pendingSegments--;
+        this.state.publishedSegments++;
+        this.state.lastPublishedAt = new Date().toISOString();
+        const rows = entry.files.reduce((n, f) => n + f.rows, 0);
+        this.opts.onPublished?.(rows, entry.files.reduce((n, f) => n + f.bytes, 0));
+        log.debug({ segment: entry.segment, files: entry.files.length, rows }, 'lake segment published');
+      }
+      this.state.consecutiveFailures = 0;
+      this.state.failingSince = null;
+      this.state.lastError = null;
+      // Commits told while this export ran may be in it or not: count the lag from its start to be safe.
+      this.pendingSince = this.commitsTold === told ? null : startedAt;
+      if (this.opts.onCaughtUp) await this.opts.onCaughtUp();
+    } catch (error) {
+      this.state.consecutiveFailures++;
+      this.state.failingSince ??= new Date().toISOString();
+      this.state.lastError = (error as Error).message;
+      this.opts.onFailure?.(error as Error);
+      log.warn({ err: error, lake: lake.description, failures: this.state.consecutiveFailures }, 'lake export failed; ingestion goes on and the export catches up');
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What the lake holds, one entry per store table: the layout every reader relies on (docs/lake.md).
+ *
+ * - `events` tables only grow: each segment holds the rows appended since the last one, hive-partitioned
+ *   `<folder>/server=<server>/date=<YYYY-MM-DD>/part-<segment>-<n>.parquet`, sorted by time. A row is in
+ *   exactly one segment.
+ * - `state` tables are rewritten in place by the pipeline (sessions, rebuilt roles, alert status): a segment
+ *   holds the whole table when it changed since the last one, `<folder>/snapshot=<segment>/part-<segment>.parquet`;
+ *   the latest snapshot is the table.
+ *
+ * `version` is the table's lake schema version: a change to its columns gets a new version and a new folder
+ * (`audit_events_v2/`), so files already written are never rewritten and old readers keep working.
+ */
+export interface EventTable {
+  kind: 'events';
+  version: number;
+  /** The time the rows are sorted and partitioned by. */
+  time: string;
+  /** Whether rows carry a `server` column to partition by. */
+  byServer: boolean;
+}
+
+export interface StateTable {
+  kind: 'state';
+  version: number;
+}
+
+export type LakeTable = EventTable | StateTable;
+
+export const LAKE_TABLES = {
+  log_lines: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  audit_events: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  auth_failures: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  privilege_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  control_plane_events: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  dead_letters: { kind: 'events', version: 1, time: 'ingested_at', byServer: false },
+  sessions: { kind: 'state', version: 1 },
+  roles: { kind: 'state', version: 1 },
+  role_memberships: { kind: 'state', version: 1 },
+  alerts: { kind: 'state', version: 1 },
+  snapshots: { kind: 'state', version: 1 },
+  role_snapshots: { kind: 'state', version: 1 },
+  membership_snapshots: { kind: 'state', version: 1 },
+  role_setting_snapshots: { kind: 'state', version: 1 },
+  setting_snapshots: { kind: 'state', version: 1 },
+  drift: { kind: 'state', version: 1 },
+} as const satisfies Record<string, LakeTable>;
+
+export type LakeTableName = keyof typeof LAKE_TABLES;
+
+export const LAKE_TABLE_NAMES = Object.keys(LAKE_TABLES) as LakeTableName[];
+
+/** The table's folder in the lake: its name for version 1, `<name>_v<n>` after a schema change. */
+export function lakeFolder(name: LakeTableName): string {
+  const { version } = LAKE_TABLES[name];
+  return version === 1 ? name : `${name}_v${version}`;
+}
+
+/** The table a lake file belongs to, from its path (`audit_events/server=…/…`); undefined for other files. */
+export function tableOfPath(path: string): LakeTableName | undefined {
+  const folder = path.split('/', 1)[0]!;
+  return LAKE_TABLE_NAMES.find((name) => lakeFolder(name) === folder);
+}

@@ -1,0 +1,77 @@
+/**
+ * The lake as the store's tables: a DuckDB connection gets one view per table over the lake's Parquet, so
+ * saved queries and the dashboards run on it unchanged. Events tables read every file of their folder
+ * (hive partitions `server`, `date`); state tables read their latest snapshot. A Blob lake is mirrored to a
+ * local folder first (DuckDB's azure extension cannot be loaded here).
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { migrations } from '../store/migrations.js';
+import { DirectoryLake, type LakeStorage } from './lake-storage.js';
+import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder } from './lake-tables.js';
+import type { ManifestEntry } from './manifest.js';
+import { verifyLake } from './verify-lake.js';
+
+/** A local folder holding the lake's files: the lake itself when it is a directory, else a fresh mirror. */
+export async function localLakeFolder(lake: LakeStorage, root: string | null): Promise<{ dir: string; entries: ManifestEntry[] }> {
+  const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
+  if (root !== null) return { dir: root, entries };
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-mirror-'));
+  for (const entry of entries) {
+    for (const file of entry.files) {
+      const bytes = await lake.get(file.path);
+      if (bytes === null) throw new Error(`${file.path} of lake segment ${entry.segment} is missing: run auditduck lake verify`);
+      const target = join(dir, ...file.path.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, bytes);
+    }
+  }
+  return { dir, entries };
+}
+
+/** Creates the views in `c` (an in-memory database): every table the lake has a file of. */
+export async function createLakeViews(c: DuckDBConnection, dir: string, entries: readonly ManifestEntry[]): Promise<string[]> {
+  const created: string[] = [];
+  const latest = entries.at(-1);
+  for (const name of LAKE_TABLE_NAMES) {
+    const spec = LAKE_TABLES[name];
+    const columns = latest?.tables[name]?.columns;
+    const files = entries.flatMap((e) => e.files).filter((f) => f.table === name);
+    if (files.length === 0) {
+      // A table with no row yet: empty, with the columns the manifest gives it.
+      if (columns) await c.run(`CREATE VIEW ${name} AS SELECT ${columns.map(([col, type]) => `NULL::${type} AS "${col}"`).join(', ')} WHERE false`);
+      if (columns) created.push(name);
+      continue;
+    }
+    if (spec.kind === 'events') {
+      const glob = join(dir, lakeFolder(name), '**', '*.parquet');
+      const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
+      // The store's column order; `date` is the lake's partition, not a column of the store's table.
+      const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '* EXCLUDE (date)';
+      await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true)`);
+    } else {
+      const path = files.at(-1)!.path;
+      await c.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${literal(join(dir, ...path.split('/')))})`);
+    }
+    created.push(name);
+  }
+  if (created.includes('log_lines') && created.includes('audit_events')) await c.run(logRecordsView());
+  return created;
+}
+
+/** The store's log_records view (migration 7), over the lake's log_lines and audit_events. */
+function logRecordsView(): string {
+  const sql = migrations.find((m) => m.version === 7)!.sql;
+  return sql.slice(sql.indexOf('CREATE MACRO'));
+}
+
+export function directoryRoot(lake: LakeStorage): string | null {
+  return lake instanceof DirectoryLake ? lake.description : null;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+

@@ -1,0 +1,79 @@
+/**
+ * `auditduck lake verify`: the lake is complete and intact when its manifest chain has no gap and no
+ * broken link, every file an entry names is there with its SHA-256, and no data file is outside the
+ * manifest (a row would be read twice, or a file was slipped in). Each problem names its segment.
+ * The lake alone cannot show that its newest segments were removed together with their entries: given
+ * the store's published segments (`expected`), that is checked too.
+ */
+import { entryHash, MANIFEST_FOLDER, parseEntry, type ManifestEntry } from './manifest.js';
+import { sha256Hex, type LakeStorage } from './lake-storage.js';
+
+export interface LakeProblem {
+  /** The segment's name, or `#<seq>` for a segment whose entry is gone. */
+  segment: string;
+  problem: string;
+}
+
+export interface LakeVerification {
+  segments: number;
+  files: number;
+  rows: number;
+  problems: LakeProblem[];
+  entries: ManifestEntry[];
+}
+
+export interface VerifyOptions {
+  /** Check the SHA-256 of data files only from this segment on (entries and the chain are always checked). */
+  checksumsFrom?: number;
+  /** Segments the store published, seq → entry hash: each must be in the lake as it was written. */
+  expected?: ReadonlyMap<number, string>;
+}
+
+export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): Promise<LakeVerification> {
+  const problems: LakeProblem[] = [];
+  const entries: ManifestEntry[] = [];
+  for (const path of await lake.list(`${MANIFEST_FOLDER}/`)) {
+    const text = await lake.get(path);
+    const parsed = text === null ? { problem: 'vanished while read' } : parseEntry(text.toString('utf8'));
+    if ('problem' in parsed) problems.push({ segment: path, problem: `manifest entry ${path} ${parsed.problem}` });
+    else entries.push(parsed);
+  }
+  entries.sort((a, b) => a.seq - b.seq);
+
+  const bySeq = new Map(entries.map((e) => [e.seq, e]));
+  const last = Math.max(0, ...entries.map((e) => e.seq), ...(opts.expected?.keys() ?? []));
+  for (let seq = 1; seq <= last; seq++) {
+    const entry = bySeq.get(seq);
+    if (!entry) {
+      const next = entries.find((e) => e.seq > seq);
+      problems.push({ segment: `#${seq}`, problem: `segment ${seq} is missing: its manifest entry is gone${next ? ` (the chain breaks before ${next.segment})` : ' (it was the newest the store published)'}` });
+      continue;
+    }
+    if (entryHash(entry) !== entry.hash) problems.push({ segment: entry.segment, problem: `manifest entry of ${entry.segment} was altered (its hash does not match its content)` });
+    const before = bySeq.get(seq - 1);
+    if (seq > 1 && before && entry.previous !== before.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} does not chain to ${before.segment} (previous hash differs)` });
+    const expected = opts.expected?.get(seq);
+    if (expected !== undefined && expected !== entry.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} differs from the entry the store published` });
+  }
+
+  const listed = new Set<string>();
+  let files = 0;
+  let rows = 0;
+  for (const entry of entries) {
+    for (const file of entry.files) {
+      listed.add(file.path);
+      files++;
+      rows += file.rows;
+      if (entry.seq < (opts.checksumsFrom ?? 1)) continue;
+      const bytes = await lake.get(file.path);
+      if (bytes === null) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} is missing` });
+      else if (sha256Hex(bytes) !== file.sha256) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} was altered (SHA-256 differs)` });
+    }
+  }
+  for (const path of await lake.list('')) {
+    if (path.startsWith(`${MANIFEST_FOLDER}/`) || listed.has(path)) continue;
+    const segment = /part-(\d{8}-[0-9a-f]{12})/.exec(path)?.[1] ?? 'unknown';
+    problems.push({ segment, problem: `${path} is in the lake but in no manifest entry` });
+  }
+  return { segments: entries.length, files, rows, problems, entries };
+}

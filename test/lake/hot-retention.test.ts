@@ -1,0 +1,131 @@
+/**
+ * Hot retention over a capture spanning weeks: with hotDays = 1 the store keeps one day of events, and every
+ * saved query over the whole span answers through the lake (`query --lake`) as it did on the store before.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { exportStoreToLake, hotRetention, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
+import { runReadOnly } from '../../src/query/read-only-query.js';
+import { loadSavedQueries, resolveParams, type SavedQuery } from '../../src/query/saved-queries.js';
+import type { QueryParams } from '../../src/query/read-only-query.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
+import { buildInvestigationFixture, FIXTURE_NOW } from '../query/investigation-fixture.js';
+import { queryStore, silentLogger } from '../support/store-reader.js';
+import { syntheticBodies } from '../support/synthetic-events.js';
+import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+
+/** Values for the parameters that have no default: the fixture's intruder, her backdoor, one of her sessions. */
+const REQUIRED = { actor: 'mallory', role: 'backdoor', server: 'pg-prod', session_id: 'm1' };
+
+function paramsOf(query: SavedQuery): QueryParams {
+  const given = Object.fromEntries(query.params.filter((p) => p.defaultValue === undefined).map((p) => [p.name, REQUIRED[p.name as keyof typeof REQUIRED]]));
+  return resolveParams(query, given, FIXTURE_NOW);
+}
+
+const HOT_EVENTS = `SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM auth_failures) + (SELECT count(*) FROM control_plane_events) AS events,
+  (SELECT min(t) FROM (SELECT min(logged_at) AS t FROM audit_events UNION ALL SELECT min(logged_at) FROM auth_failures UNION ALL SELECT min(logged_at) FROM control_plane_events)) AS oldest`;
+
+describe('hot retention (retention.hotDays) with the lake', () => {
+  let dir: string;
+  let db: string;
+  let lake: string;
+  const before_: Record<string, unknown> = {};
+  const queries = loadSavedQueries();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-retention-'));
+    db = join(dir, 'store.duckdb');
+    lake = join(dir, 'lake');
+    await buildInvestigationFixture(db);
+    await exportStoreToLake(db, lake, silentLogger);
+    const store = await AuditStore.open(db);
+    try {
+      for (const q of queries) before_[q.name] = (await runReadOnly(store.connection, q.sql, paramsOf(q))).rows;
+    } finally {
+      await store.close();
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps one day of events in the store once the lake is verified', async () => {
+    const [full] = await queryStore(db, HOT_EVENTS);
+    const store = await AuditStore.open(db);
+    try {
+      let queue: Promise<unknown> = Promise.resolve();
+      const exclusive: Exclusive = (work) => {
+        const result = queue.then(() => work(store.connection));
+        queue = result.catch(() => undefined);
+        return result;
+      };
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      const dropped = await retain();
+      assert.ok((dropped.audit_events ?? 0) > 0, `dropped ${JSON.stringify(dropped)}`);
+    } finally {
+      await store.close();
+    }
+    const [hot] = await queryStore(db, HOT_EVENTS);
+    assert.ok(Number(hot!.events) < Number(full!.events), `events before ${String(full!.events)}, after ${String(hot!.events)}`);
+    assert.ok(new Date(String(hot!.oldest)) >= new Date('2026-11-24T00:00:00Z'), `oldest kept ${String(hot!.oldest)}`);
+    const [kept] = await queryStore(db, `SELECT count(*) AS n FROM privilege_changes`);
+    assert.ok(Number(kept!.n) > 0, 'privilege_changes are kept whole for the role replay');
+  });
+
+  it('answers every saved query through --lake as the store did before retention', async () => {
+    const target = await openLakeQueryTarget(lake);
+    const store = await openDatabase(db, { readOnly: true });
+    const differsOnStore: string[] = [];
+    try {
+      for (const q of queries) {
+        const rows = (await target.run(q.sql, paramsOf(q))).rows;
+        assert.deepEqual(rows, before_[q.name], `${q.name} answers differently through the lake`);
+        const thinned = (await runReadOnly(store.connection, q.sql, paramsOf(q))).rows;
+        if (JSON.stringify(thinned) !== JSON.stringify(before_[q.name])) differsOnStore.push(q.name);
+      }
+    } finally {
+      await target.close();
+      await closeDatabase(store);
+    }
+    // Proof that the lake answered: the thinned store alone no longer gives these.
+    assert.ok(differsOnStore.length >= 3, `only ${differsOnStore.join(', ')} changed on the store after retention`);
+  });
+
+  it('keeps exporting every new row once after retention compacted the store and renumbered its rows', async () => {
+    const db2 = join(dir, 'compacted.duckdb');
+    const lake2 = join(dir, 'compacted-lake');
+    const old = join(dir, 'old.jsonl');
+    const fresh = join(dir, 'fresh.jsonl');
+    await writeFile(old, [...syntheticBodies({ records: 30_000, seed: 3, start: new Date('2026-11-20T00:00:00Z') })].join('\n') + '\n');
+    await writeFile(fresh, [...syntheticBodies({ records: 3_000, seed: 4, start: new Date('2026-11-24T06:00:00Z') })].join('\n') + '\n');
+    await ingestFiles([old], { dbPath: db2, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db2, lake2, silentLogger);
+    const [before] = await queryStore(db2, `SELECT max(rowid) AS last FROM audit_events`);
+
+    const store = await AuditStore.open(db2);
+    try {
+      const exclusive: Exclusive = (work) => work(store.connection);
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake2)), stagingDir: stagingDirOf(db2), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      assert.ok(((await retain()).audit_events ?? 0) > 0);
+    } finally {
+      await store.close();
+    }
+    const [after_] = await queryStore(db2, `SELECT max(rowid) AS last, count(*) AS n FROM audit_events`);
+    assert.ok(after_!.last === null || Number(after_!.last) < Number(before!.last), `rowids after the compaction: ${String(after_!.last)}, before ${String(before!.last)}`);
+
+    await ingestFiles([fresh], { dbPath: db2, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db2, lake2, silentLogger);
+    const target = await openLakeQueryTarget(lake2);
+    try {
+      const [inLake] = (await target.run(`SELECT count(*) AS n, count(DISTINCT (source, position)) AS d FROM log_records`)).rows;
+      assert.deepEqual(inLake, { n: 33_000, d: 33_000 });
+    } finally {
+      await target.close();
+    }
+    assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake2)))).problems, []);
+  });
+});
