@@ -23,11 +23,6 @@ const KNOWN_BACKWARD_IMPORTS: readonly { from: string; to: string; removedBy: st
   { from: 'sources/loganalytics/backfill.ts', to: 'parse/parse-record.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
   { from: 'sources/loganalytics/backfill.ts', to: 'pipeline/ingest-pipeline.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
   { from: 'sources/loganalytics/backfill.ts', to: 'store/audit-store.ts', removedBy: 'issue 15 item 1 (deduplication belongs to the store)' },
-  {
-    from: 'redact/raw-log-lines.ts',
-    to: 'parse/pgaudit/index.ts',
-    removedBy: 'issue 15 item 2 (not finished): the pgaudit line grammar, a leaf that needs only contracts/, moves above redact',
-  },
   { from: 'store/snapshot-tables.ts', to: 'snapshot/drift.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
   { from: 'store/snapshot-tables.ts', to: 'snapshot/posture.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
   { from: 'store/snapshot-tables.ts', to: 'snapshot/read-snapshot.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
