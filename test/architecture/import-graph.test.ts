@@ -17,16 +17,7 @@ const SRC = join(ROOT, 'src');
  * Arrows against the flow that stay until the issue item named removes them. Each entry must still exist
  * (a stale entry fails), so the list can only shrink.
  */
-const KNOWN_BACKWARD_IMPORTS: readonly { from: string; to: string; removedBy: string }[] = [
-  { from: 'sources/loganalytics/backfill.ts', to: 'decode/azure/azure-record.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'decode/prefix/compile-prefix.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'parse/parse-record.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'pipeline/ingest-pipeline.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'store/audit-store.ts', removedBy: 'issue 15 item 1 (deduplication belongs to the store)' },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/drift.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/posture.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/read-snapshot.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-];
+const KNOWN_BACKWARD_IMPORTS: readonly { from: string; to: string; removedBy: string }[] = [];
 
 export interface Import {
   /** Both relative to src/, with `/`. */

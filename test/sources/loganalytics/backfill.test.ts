@@ -8,7 +8,7 @@ import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { decodeAzureRecord } from '../../../src/decode/azure/azure-record.js';
 import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../../src/decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
-import { runBackfill, type BackfillOptions } from '../../../src/sources/loganalytics/backfill.js';
+import { runBackfill, type BackfillOptions } from '../../../src/pipeline/ingest-backfill.js';
 import { buildWindowQuery, rowsToAzureRecords } from '../../../src/sources/loganalytics/log-analytics-tables.js';
 import { gridWindows } from '../../../src/sources/loganalytics/time-windows.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
