@@ -1,7 +1,7 @@
 /**
  * The one driver of the flow: it pulls a source's batches, decodes them, gathers their rows through the
- * pipeline and commits each with its position, then tells the batch (`committed`) and every after-commit
- * hook. Files, stdin, Event Hubs, the demo stream and Log Analytics all go through here.
+ * pipeline and commits each with its position, then tells the batch (`committed`: Event Hubs checkpoints)
+ * and every after-commit hook. Files, stdin, Event Hubs, the demo stream and Log Analytics all go through here.
  * Input contract: a `BatchSource` (sources/source-batch.ts). Commits happen in the order batches were pulled;
  * while one commits, the next is read and prepared (DuckDB commits off the main thread).
  * After commit: hooks run in commit order, after COMMIT returned; what they do is outside the transaction
@@ -28,7 +28,7 @@ export interface CommittedBatch<B> {
   counts: CommittedBatchCounts;
 }
 
-/** Told after each commit, in commit order; a hook that throws stops the drive (the batch is committed). */
+/** Told after each commit (and after the batch's own `committed`), in commit order; a hook that throws stops the drive. */
 export type AfterCommit<B> = (committed: CommittedBatch<B>) => void | Promise<void>;
 
 /** How a prepared batch is committed: plainly (a failure ends the drive), or retried (run: pipeline/batch-retry.ts). */
@@ -66,8 +66,9 @@ export async function driveSource<B extends SourceBatch<unknown>>(source: AsyncI
       for (const b of covered) b.abandoned?.(error);
       throw error;
     }
-    for (const hook of opts.afterCommit ?? []) await hook({ batch: last, target: prepared.target, counts });
+    // The source first (Event Hubs checkpoints): its rows are committed whatever a hook does next.
     for (const b of covered) await b.committed?.();
+    for (const hook of opts.afterCommit ?? []) await hook({ batch: last, target: prepared.target, counts });
   };
 
   const start = async (last: B, covered: readonly B[], prepared: SealedBatch, prepareAgain: () => SealedBatch): Promise<void> => {

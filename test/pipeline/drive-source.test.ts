@@ -74,7 +74,7 @@ describe('the driver of the pipeline', () => {
       { position: '4', rows: 5, stored: '4' },
       { position: '5', rows: 6, stored: '5' },
     ]);
-    assert.deepEqual(told, ['hook 1 (2 records)', 'committed 1', 'hook 4 (3 records)', 'committed 4', 'hook 5 (1 records)', 'committed 5']);
+    assert.deepEqual(told, ['committed 1', 'hook 1 (2 records)', 'committed 4', 'hook 4 (3 records)', 'committed 5', 'hook 5 (1 records)']);
   });
 
   it('gives a batch that did not commit back to its source, stops, and tells no hook of it', async () => {
@@ -89,7 +89,7 @@ describe('the driver of the pipeline', () => {
       driveSource([batch(20, 1, told), batch(21, 1, told), batch(22, 1, told)], { pipeline, decoder: hubEventDecoder(prefix), afterCommit: [({ target }) => void told.push(`hook ${target.position}`)] }),
       /storing the batch of eventhubs:hub\/0 up to 21 failed, nothing of it was stored: the rule failed/,
     );
-    assert.deepEqual(told.slice(0, 3), ['hook 20', 'committed 20', 'abandoned 21: storing the batch of eventhubs:hub/0 up to 21 failed, nothing of it was stored: the rule failed']);
+    assert.deepEqual(told.slice(0, 3), ['committed 20', 'hook 20', 'abandoned 21: storing the batch of eventhubs:hub/0 up to 21 failed, nothing of it was stored: the rule failed']);
     assert.ok(!told.includes('hook 21') && !told.includes('committed 21'));
     assert.equal(await count(reader, `SELECT count(*) FROM log_records WHERE message LIKE '%10.0.0.21 %'`), 0);
     assert.equal(String((await reader.runAndReadAll(`SELECT position FROM source_positions WHERE source_key = 'eventhubs:test/hub/$default/0'`)).getRows()[0]![0]), '20');
