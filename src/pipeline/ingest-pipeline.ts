@@ -48,14 +48,14 @@ export interface SealedBatch {
 }
 
 /**
- * A batch being gathered: a source pushes results as it decodes them and seals the batch where it cuts it.
+ * A batch being gathered: the driver (drive-source.ts) pushes results as it decodes them and seals the batch where it cuts it.
  * Rows go into the store's chunks as they are gathered, so a large batch is not held as JS objects until its commit.
  */
 export interface GatheringBatch {
   readonly rows: BatchRows;
   /** Decoded, not yet gathered. */
   pending: DecodeResult[];
-  /** Results pushed so far, gathered or pending: what a source cuts its batches by. */
+  /** Results pushed so far, gathered or pending: what the driver cuts transactions by. */
   results: number;
   /** The entries some observer keeps (`InTransactionWriter.keepsEntry`), with their attributions below. */
   readonly entries: ParsedEntry[];
@@ -138,8 +138,8 @@ export class IngestPipeline {
   }
 
   /**
-   * Results as a source decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
-   * synchronous, so a source can prepare its next batch while DuckDB commits the one before.
+   * Results as the driver decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
+   * synchronous, so the driver can prepare the next batch while DuckDB commits the one before.
    */
   push(open: GatheringBatch, results: Iterable<DecodeResult>): void {
     for (const result of results) {
