@@ -22,7 +22,7 @@ function snapshot(takenAt: number, rolnames: string[]): ServerSnapshot {
   };
 }
 
-const names = (base: { roles: { rolname: string }[] } | undefined) => base?.roles.map((r) => r.rolname) ?? null;
+const names = (base: { roles: readonly { rolname: string }[] } | undefined) => base?.roles.map((r) => r.rolname) ?? null;
 
 describe('ReplayBases', () => {
   it('keeps a base until a snapshot of its server commits, then reads the new one', async () => {
