@@ -54,7 +54,9 @@ export async function driveSource<B extends SourceBatch<unknown>>(source: AsyncI
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
   let open: GatheringBatch | null = null;
-  let gathered = { bytes: 0, batches: [] as B[] };
+  // Only the batches that want to hear of their commit are kept: a file's reads hold their lines, and a
+  // transaction gathers thousands of them (kept, they cost tens of MB of peak memory).
+  let gathered = { bytes: 0, told: [] as B[], last: null as B | null };
 
   const targetOf = (batch: B): CommitTarget => ({ sourceKey: batch.sourceKey, source: batch.source, position: decoder.resumeAt?.(batch) ?? batch.position });
 
@@ -95,14 +97,15 @@ export async function driveSource<B extends SourceBatch<unknown>>(source: AsyncI
       open ??= pipeline.openBatch();
       pipeline.push(open, results);
       gathered.bytes += opts.group.bytesOf(batch);
-      gathered.batches.push(batch);
+      if (batch.committed || batch.abandoned) gathered.told.push(batch);
+      gathered.last = batch;
       const last = opts.group.isLast(batch);
       if (last && decoder.flush) pipeline.push(open, decoder.flush(batch));
       if (last || open.results >= opts.group.results || gathered.bytes >= opts.group.bytes) {
         const sealed = pipeline.seal(open, targetOf(batch));
-        const covered = gathered.batches;
+        const covered = gathered.told;
         open = null;
-        gathered = { bytes: 0, batches: [] };
+        gathered = { bytes: 0, told: [], last: null };
         await start(batch, covered, sealed, () => {
           throw new Error('a gathered transaction cannot be prepared again');
         });
@@ -110,8 +113,8 @@ export async function driveSource<B extends SourceBatch<unknown>>(source: AsyncI
     }
     // A source that ended without saying its last batch was: what is gathered still commits.
     if (open && !failure) {
-      const last = gathered.batches.at(-1)!;
-      await start(last, gathered.batches, pipeline.seal(open, targetOf(last)), () => {
+      const last = gathered.last!;
+      await start(last, gathered.told, pipeline.seal(open, targetOf(last)), () => {
         throw new Error('a gathered transaction cannot be prepared again');
       });
     }
