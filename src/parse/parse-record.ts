@@ -6,7 +6,7 @@
 import type { DeadLetter, LogRecord } from '../contracts/log-record.js';
 import { ParseError } from '../contracts/log-record.js';
 import type { ParsedEntry } from './parsed-entry.js';
-import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from './pgaudit/index.js';
+import { isAuditMessage, parseAuditMessage, renderAuditMessage, renderCsv } from '../pgaudit/index.js';
 import { redactParameterDetail, redactParameters, redactSecrets } from '../redact/index.js';
 import type { SecretFinding } from '../redact/secret-finding.js';
 import { parseAuthFailure } from './session/auth-failure.js';

@@ -1,5 +1,5 @@
 import type { LogRecord } from '../contracts/log-record.js';
-import type { AuditEntry } from './pgaudit/audit-entry.js';
+import type { AuditEntry } from '../pgaudit/audit-entry.js';
 import type { SecretFinding } from '../redact/secret-finding.js';
 
 /**

@@ -11,6 +11,8 @@ import { SessionTracker, type Attribution, type SessionState } from '../analyze/
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
+import { ReplayBases } from '../snapshot/replay-bases.js';
+import { DerivedRows } from './derived-rows.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
@@ -25,6 +27,8 @@ import { logTimeProblem } from '../decode/log-time.js';
 const RESULTS_PER_ADD = 1024;
 
 export interface CommittedBatchCounts extends CommitCounts {
+  /** Rows of earlier batches whose user this batch's session lines filled in. */
+  lateAttributed: number;
   records: number;
   skipped: number;
   /** Skipped records by Azure category. */
@@ -44,14 +48,14 @@ export interface SealedBatch {
 }
 
 /**
- * A batch being gathered: a source pushes results as it decodes them and seals the batch where it cuts it.
+ * A batch being gathered: the driver (drive-source.ts) pushes results as it decodes them and seals the batch where it cuts it.
  * Rows go into the store's chunks as they are gathered, so a large batch is not held as JS objects until its commit.
  */
 export interface GatheringBatch {
   readonly rows: BatchRows;
   /** Decoded, not yet gathered. */
   pending: DecodeResult[];
-  /** Results pushed so far, gathered or pending: what a source cuts its batches by. */
+  /** Results pushed so far, gathered or pending: what the driver cuts transactions by. */
   results: number;
   /** The entries some observer keeps (`InTransactionWriter.keepsEntry`), with their attributions below. */
   readonly entries: ParsedEntry[];
@@ -93,12 +97,16 @@ export class IngestPipeline {
     private readonly observers: readonly InTransactionWriter[],
     /** Off only to measure what the analysis costs (the bench). */
     private readonly analyzePrivileges: boolean,
+    private readonly derived: DerivedRows,
+    /** The replay bases of this store: whoever stores a snapshot in it while this pipeline runs must tell them. */
+    readonly replayBases: ReplayBases,
   ) {}
 
   static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
     const analyze = opts.analyzePrivileges ?? true;
     if (analyze) await loadStatementParser();
-    return new IngestPipeline(store, opts.observers ?? [], analyze);
+    const bases = new ReplayBases();
+    return new IngestPipeline(store, opts.observers ?? [], analyze, await DerivedRows.load(store.connection, bases), bases);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<CommittedBatchCounts> {
@@ -130,8 +138,8 @@ export class IngestPipeline {
   }
 
   /**
-   * Results as a source decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
-   * synchronous, so a source can prepare its next batch while DuckDB commits the one before.
+   * Results as the driver decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
+   * synchronous, so the driver can prepare the next batch while DuckDB commits the one before.
    */
   push(open: GatheringBatch, results: Iterable<DecodeResult>): void {
     for (const result of results) {
@@ -232,6 +240,14 @@ export class IngestPipeline {
     return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
 
+  /**
+   * A stream's last committed position, read in turn with the commits: a source asking while a batch commits
+   * must not run a statement on the writer's connection in the middle of that transaction.
+   */
+  readPosition(sourceKey: string): Promise<string | null> {
+    return this.exclusive(() => this.store.readPosition(sourceKey));
+  }
+
   /** Resolves when every commit and exclusive write asked for so far has finished. */
   drain(): Promise<unknown> {
     return this.commits;
@@ -252,11 +268,20 @@ export class IngestPipeline {
   commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
     const { batch, written, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<CommittedBatchCounts> => {
-      const counts = await this.store.commit(batch, target, async (connection) => {
-        for (const observer of this.observers) await observer.inTransaction(connection, written);
-        if (alsoInTransaction) await alsoInTransaction(connection);
-      });
-      return { ...counts, records, skipped, skippedCategories, deadLetterReasons };
+      // Taken before the transaction begins: what it reads of the snapshots is as of then.
+      const derive = this.derived.forBatch(batch);
+      let lateAttributed = 0;
+      try {
+        const counts = await this.store.commit(batch, target, async (connection) => {
+          lateAttributed = await derive(connection);
+          for (const observer of this.observers) await observer.inTransaction(connection, written);
+          if (alsoInTransaction) await alsoInTransaction(connection);
+        });
+        return { ...counts, lateAttributed, records, skipped, skippedCategories, deadLetterReasons };
+      } catch (error) {
+        this.derived.forget();
+        throw error;
+      }
     };
     const result = this.commits.then(work, work);
     this.commits = result.catch(() => undefined);

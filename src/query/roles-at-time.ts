@@ -6,7 +6,7 @@
  */
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles, type MembershipRow, type RoleBase, type RoleRow } from '../analyze/roles/rebuild-roles.js';
-import { ROLE_BASE_SQL, roleBaseFromRows } from '../store/snapshot-tables.js';
+import { ROLE_BASE_SQL, roleBaseFromRows } from './role-base-rows.js';
 import type { Rows } from './format-rows.js';
 import type { QueryTarget } from './query-target.js';
 import type { PlainValue } from './row-values.js';

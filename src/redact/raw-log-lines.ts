@@ -4,7 +4,7 @@
  * `DETAIL:  parameters: $1 = '…'`, whose statement is on another line. The pgaudit field is redacted by the
  * positions its own statement gives; a DETAIL line's statement is out of sight, so all its values are.
  */
-import { parseAuditMessage, renderAuditMessage, renderCsv } from '../parse/pgaudit/index.js';
+import { parseAuditMessage, renderAuditMessage, renderCsv } from '../pgaudit/index.js';
 import { REDACTED } from './edit.js';
 import { redactParameters } from './redact-secrets.js';
 

@@ -7,8 +7,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
@@ -18,20 +17,18 @@ import { createDetector } from '../detect/index.js';
 import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { raisePipelineAlert } from '../pipeline/pipeline-alerts.js';
-import { startDemoSource } from '../sources/demo/demo-hub.js';
 import { confineDatabase } from '../query/confine-database.js';
 import { queryLimitsFromEnv, type QueryLimits } from '../query/query-limits.js';
 import { ReadOnlySession } from '../query/read-only-session.js';
 import { startSnapshotSchedule, type SnapshotSchedule } from '../snapshot/snapshot-schedule.js';
-import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
-import type { EventsLost, HubLeadership, PartitionMetrics } from '../sources/eventhubs/index.js';
-import { eventHubsOf } from '../config/run-config.js';
+import type { EventsLost } from '../sources/eventhubs/index.js';
 import { AuditStore } from '../store/audit-store.js';
 import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
-import { createBatchHandler } from './batch-handler.js';
+import { driveRunBatches } from './run-batches.js';
+import { RUN_SOURCES, selectRunSource, type RunSource } from './source-registry.js';
 import { assessReadiness, HealthBook, publicLakeStatus, withLakeHealth } from '../web/health-book.js';
 import { stagingDirOf, type LakeExporter } from '../lake/index.js';
 import { startLakeExport } from './start-lake-export.js';
@@ -47,15 +44,6 @@ export interface MainJob {
   caughtUp: Promise<void>;
   /** Resolves true when everything closed in time; false when the time ran out first (the caller exits anyway). */
   stop(): Promise<boolean>;
-}
-
-interface Source {
-  done: Promise<void>;
-  close(): Promise<void>;
-  /** Per-partition progress, for the periodic progress line (Event Hubs only). */
-  partitions?(): PartitionMetrics[];
-  /** Per hub read with checkpointStore blob: whether this instance leads it or stands by. */
-  hubs?(): HubLeadership[];
 }
 
 /** How often `run` logs its throughput and each partition's lag. */
@@ -114,13 +102,8 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   }, SCHEDULED_RULES_EVERY_MS);
   undo.push(() => clearInterval(scheduledRules));
 
-  // The lake's one hook on the commit path: it counts its lag from the first commit it has not exported.
+  // The lake hears of every commit: it counts its lag from the first commit it has not exported.
   let lake: LakeExporter | null = null;
-  const committed = () => {
-    delivery.wake();
-    lake?.committed();
-  };
-  const onBatch = createBatchHandler({ pipeline, prefix, policy: ops.retry, signal: stopping.signal, health, metrics, committed, log });
 
   const onEventsLost = async (lost: EventsLost): Promise<void> => {
     metrics.retentionGaps.inc({ partition: lost.source });
@@ -171,32 +154,25 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
   undo.push(() => removeDiscoveryFile(config.db));
 
-  let source: Source;
-  let sourceKind: 'eventhubs' | 'demo';
-  if (config.eventHubs) {
-    sourceKind = 'eventhubs';
-    source = await startEventHubs(config, store, onBatch, onEventsLost, metrics, health, log);
-  } else {
-    sourceKind = 'demo';
-    log.warn(
-      'no Event Hub configured: running the DEMO stream from samples/ (a real PostgreSQL + pgaudit capture). ' +
-        'To read your servers, set AUDITDUCK_EVENTHUB_CONNECTION_STRING (or AUDITDUCK_EVENTHUB_NAMESPACE) and AUDITDUCK_EVENTHUB_NAME; see docs/eventhubs.md',
-    );
-    source = await startDemoSource({ readPosition: (key) => store.readPosition(key), onBatch });
-    source.done.then(
-      () => log.info({ records: metrics.totals.records }, 'demo stream delivered all samples; still serving (Ctrl-C to stop)'),
-      (error: unknown) => log.error({ err: error }, 'the demo stream failed'),
-    );
-  }
+  const sourceKind = selectRunSource(config);
+  const source: RunSource = await RUN_SOURCES[sourceKind].open({ config, readPosition: (key) => pipeline.readPosition(key), metrics, health, log, onEventsLost });
   undo.push(() => {
     stopping.abort();
     return source.close();
   });
+  // The one driver pulls the source's batches until it is closed. After each commit: health, metrics, then
+  // these hooks (alerts may be waiting in the outbox; an exporter of committed rows subscribes here too).
+  const driving = driveRunBatches(source.batches, {
+    pipeline, prefix, policy: ops.retry, signal: stopping.signal, health, metrics, log,
+    afterCommit: [() => delivery.wake(), () => lake?.committed()],
+  });
+  driving.catch((error: unknown) => log.error({ err: error }, 'the pipeline stopped reading the source'));
 
   const snapshots: SnapshotSchedule | null =
     config.snapshots.servers.length > 0
       ? startSnapshotSchedule({
           store,
+          bases: pipeline.replayBases,
           servers: config.snapshots.servers,
           intervalMs: config.snapshots.interval,
           passwordMaxAgeDays: config.snapshots.passwordMaxAgeDays,
@@ -283,6 +259,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         queryConnection.interrupt();
         dashboardConnection?.interrupt();
         let clean = await inTime(source.close(), 'releasing the source');
+        clean = (await inTime(driving.catch(() => undefined), 'the batches in flight')) && clean;
         clean = (await inTime(delivery.stop(), 'the alert delivery in flight')) && clean;
         if (snapshots) clean = (await inTime(snapshots.stop(), 'the snapshot in flight')) && clean;
         if (opsServer) clean = (await inTime(opsServer.close(), 'closing the HTTP server')) && clean;
@@ -322,56 +299,4 @@ async function settleBy(work: Promise<unknown>, deadline: number, onLate: () => 
   clearTimeout(timer);
   if (!finished) onLate();
   return finished;
-}
-
-async function startEventHubs(
-  config: RunConfig,
-  store: AuditStore,
-  onBatch: (batch: SourceBatch<HubEvent>) => Promise<void>,
-  onEventsLost: (lost: EventsLost) => Promise<void>,
-  metrics: PipelineMetrics,
-  health: HealthBook,
-  log: Logger,
-): Promise<Source> {
-  const { startEventHubsSource } = await import('../sources/eventhubs/index.js');
-  const hubs = eventHubsOf(config);
-  // Several hubs each read on their own; the same store holds them all, keyed by hub and partition.
-  const subscriptions: Awaited<ReturnType<typeof startEventHubsSource>>[] = [];
-  const ownedPerHub = new Map<number, number>();
-  try {
-    for (const [index, hub] of hubs.entries()) {
-      subscriptions.push(
-        await startEventHubsSource({
-          config: hub,
-          readPosition: (key) => store.readPosition(key),
-          onBatch,
-          onEventsLost,
-          log,
-          instanceId: config.instanceId ?? `${hostname()}:${resolve(config.db)}`,
-          metrics: {
-            partitionLag: metrics.partitionLag,
-            partitionLagSeconds: metrics.partitionLagSeconds,
-            ownedPartitions: {
-              set: (owned) => metrics.ownedPartitions.set([...ownedPerHub.set(index, owned).values()].reduce((sum, n) => sum + n, 0)),
-            },
-            forgetPartition: (partition) => {
-              metrics.forgetPartition(partition);
-              health.released(partition);
-            },
-          },
-          // Half the shutdown time: the rest is for the alert in flight, the HTTP servers and the store.
-          closeTimeoutMs: Math.floor(config.operations.shutdownTimeoutMs / 2),
-        }),
-      );
-    }
-  } catch (error) {
-    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
-    throw error;
-  }
-  return {
-    done: new Promise<void>(() => undefined),
-    close: async () => void (await Promise.all(subscriptions.map((subscription) => subscription.close()))),
-    partitions: () => subscriptions.flatMap((subscription) => subscription.metrics()),
-    hubs: () => subscriptions.flatMap((subscription) => (subscription.leadership ? [subscription.leadership()] : [])),
-  };
 }

@@ -10,8 +10,8 @@ import { runQuery } from '../query/run-query.js';
 import { redactStoredText, redactStrings } from '../redact/index.js';
 import { readEffectiveChanges } from '../store/role-tables.js';
 import {
-  insertDriftWindow, loadRoleBase, pendingDriftWindows, snapshotServers, trailReachesTo, type SnapshotRef,
-} from '../store/snapshot-tables.js';
+  insertDriftWindow, pendingDriftWindows, readRoleBase, snapshotServers, trailReachesTo, type SnapshotRef,
+} from './snapshot-tables.js';
 import { computeDrift, type DriftRow } from './drift.js';
 
 export const DRIFT_RULE = {
@@ -52,7 +52,7 @@ export async function evaluateDrift(connection: DuckDBConnection, opts: Evaluate
       await connection.run('BEGIN TRANSACTION');
       try {
         const changes = await readEffectiveChanges(connection, server, to.takenAt);
-        const drift = computeDrift(await loadRoleBase(connection, from), await loadRoleBase(connection, to), changes);
+        const drift = computeDrift(await readRoleBase(connection, from), await readRoleBase(connection, to), changes);
         await insertDriftWindow(connection, from, to, drift);
         for (const d of drift) await raiseAlert(connection, d, from, to);
         await connection.run('COMMIT');

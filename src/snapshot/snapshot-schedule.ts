@@ -15,12 +15,15 @@ import type { AuditStore } from '../store/audit-store.js';
 import { evaluateDrift, describeDrift } from './evaluate-drift.js';
 import { passwordFor, ServerConnectError, type PasswordProvider } from './server-connection.js';
 import { takeSnapshot } from './take-snapshot.js';
+import type { ReplayBases } from './replay-bases.js';
 import type { WatchedServer } from './watched-server.js';
 
 export interface SnapshotScheduleOptions {
   /** The running store (a new connection on its DuckDB instance is used), or a connection provider. */
   store?: AuditStore;
   connect?: () => Promise<DuckDBConnection>;
+  /** The bases the pipeline writing the same store replays roles on: each snapshot committed invalidates its server's. */
+  bases?: ReplayBases;
   servers: readonly WatchedServer[];
   intervalMs: number;
   log: Logger;
@@ -83,7 +86,7 @@ export function startSnapshotSchedule(opts: SnapshotScheduleOptions): SnapshotSc
     const state = states.get(server.name)!;
     try {
       const result = await serialized((connection) =>
-        takeSnapshot(server, { connection, password: passwords.get(server.name)!, passwordMaxAgeDays: opts.passwordMaxAgeDays ?? 365 }),
+        takeSnapshot(server, { connection, password: passwords.get(server.name)!, passwordMaxAgeDays: opts.passwordMaxAgeDays ?? 365, ...(opts.bases ? { bases: opts.bases } : {}) }),
       );
       state.lastSuccessAt = new Date();
       state.lastSnapshotId = result.snapshotId;

@@ -5,9 +5,10 @@
  * server cannot be reached; the caller decides whether to retry.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { AppendableRows } from '../store/columnar-table.js';
+import { appendRows } from '../store/append-rows.js';
 import { readEffectiveChanges, writeRoleTables } from '../store/role-tables.js';
-import { insertPostureFindings, insertSnapshot, passwordChanges, type SnapshotRef } from '../store/snapshot-tables.js';
+import type { ReplayBases } from './replay-bases.js';
+import { insertPostureFindings, insertSnapshot, latestRoleBase, passwordChanges, type SnapshotRef } from './snapshot-tables.js';
 import { postureFindings, type PostureFinding } from './posture.js';
 import { readSnapshot, type ServerSnapshot } from './read-snapshot.js';
 import { connectToServer, ServerConnectError, type PasswordProvider } from './server-connection.js';
@@ -25,6 +26,8 @@ export interface TakeSnapshotOptions {
   connection: DuckDBConnection;
   password: PasswordProvider;
   passwordMaxAgeDays: number;
+  /** The bases the running pipeline replays roles on: told after the snapshot commits. */
+  bases?: ReplayBases;
 }
 
 export async function takeSnapshot(server: WatchedServer, opts: TakeSnapshotOptions): Promise<SnapshotResult> {
@@ -37,19 +40,23 @@ export async function takeSnapshot(server: WatchedServer, opts: TakeSnapshotOpti
   } finally {
     await client.end().catch(() => undefined);
   }
-  return storeSnapshot(opts.connection, snapshot, opts.passwordMaxAgeDays);
+  return storeSnapshot(opts.connection, snapshot, opts.passwordMaxAgeDays, opts.bases);
 }
 
-/** Stores a snapshot read elsewhere (also what the tests use to store hand-made snapshots). */
-export async function storeSnapshot(connection: DuckDBConnection, snapshot: ServerSnapshot, passwordMaxAgeDays: number): Promise<SnapshotResult> {
+/**
+ * Stores a snapshot read elsewhere (also what the tests use to store hand-made snapshots). `bases`, when a
+ * pipeline writes the same store, is told once the snapshot is committed: its next batch replays on it.
+ */
+export async function storeSnapshot(connection: DuckDBConnection, snapshot: ServerSnapshot, passwordMaxAgeDays: number, bases?: ReplayBases): Promise<SnapshotResult> {
   await connection.run('BEGIN TRANSACTION');
   try {
     const ref = await insertSnapshot(connection, snapshot);
     const changes = await readEffectiveChanges(connection, snapshot.server);
-    await writeRoleTables(connection, snapshot.server, changes, (_table, rows) => appendTo(connection, rows));
+    await writeRoleTables(connection, snapshot.server, changes, await latestRoleBase(connection, snapshot.server), (_table, rows) => appendRows(connection, rows));
     const findings = postureFindings({ snapshot, passwordChangedAt: await passwordChanges(connection, snapshot.server), passwordMaxAgeDays });
     await insertPostureFindings(connection, ref, findings);
     await connection.run('COMMIT');
+    bases?.invalidate(snapshot.server);
     return {
       ...ref,
       roles: snapshot.roles.length,
@@ -61,14 +68,5 @@ export async function storeSnapshot(connection: DuckDBConnection, snapshot: Serv
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw new Error(`storing the snapshot of ${snapshot.server} failed, nothing of it was stored: ${(error as Error).message}`);
-  }
-}
-
-async function appendTo(connection: DuckDBConnection, rows: AppendableRows): Promise<void> {
-  const appender = await connection.createAppender(rows.table);
-  try {
-    rows.appendTo(appender);
-  } finally {
-    appender.closeSync();
   }
 }

@@ -1,17 +1,29 @@
 /**
- * What every source hands to the pipeline: a batch of items plus the position to resume after it.
- * The store commits the batch's rows and `position` under `sourceKey` in one transaction, so a
- * restarted source that asks for its last committed position never adds a row twice.
+ * What every source yields to the pipeline's driver: a batch of items plus the position to resume after it.
+ * A source is an `AsyncIterable` of these (`BatchSource`); the driver pulls, decodes, stores and commits
+ * each batch's rows with `position` under `sourceKey` in one transaction, so a restarted source that asks
+ * for its last committed position never adds a row twice.
+ * Input contract for the driver: within one `sourceKey`, batches come in order and the next is yielded only
+ * when the source may read on; batches of different streams (partitions) may interleave.
  */
 export interface SourceBatch<T> {
-  /** Stable identity of the stream for resuming: `file:<fingerprint>`, `eventhubs:<namespace>/<hub>/<consumer group>/<partition>`. */
-  sourceKey: string;
+  /**
+   * Stable identity of the stream for resuming: `file:<fingerprint>`, `eventhubs:<namespace>/<hub>/<consumer group>/<partition>`.
+   * null for a stream that cannot be resumed (stdin without an id, a partial Log Analytics window): rows are stored, no position is kept.
+   */
+  sourceKey: string | null;
   /** Human label stored with rows and dead letters: a path, `stdin`, `eventhubs:<hub>/<partition>`. */
   source: string;
   /** Opaque to the store; the source knows how to resume from it (a byte offset, a sequence number). */
   position: string;
   items: T[];
+  /** Told once the batch and its position are committed (Event Hubs checkpoints here). */
+  committed?(): Promise<void> | void;
+  /** Told when the driver gives the batch up uncommitted (stopping): the source reads it again after a restart. */
+  abandoned?(reason: unknown): void;
 }
+
+export type BatchSource<B extends SourceBatch<unknown>> = AsyncIterable<B>;
 
 /** One Event Hubs event as the consumer receives it; `body` is parsed JSON, bytes or a string. */
 export interface HubEvent {

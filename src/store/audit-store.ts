@@ -4,16 +4,12 @@
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
 import { type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { readEffectiveChanges, snapshotBase, writeRoleRows, type WrittenRoles } from './role-tables.js';
-import { byTimeThenSeq, RoleReplay, type RoleBase } from '../analyze/roles/rebuild-roles.js';
-import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
-import { snapshotsStored } from './snapshot-tables.js';
-import { INEFFECTIVE_MARKS, SESSION_KEYS, SESSIONS } from './table-specs.js';
-import { sessionKey } from '../contracts/session-key.js';
+import { StoredRecords } from './stored-records.js';
+import { INEFFECTIVE_MARKS, SESSIONS } from './table-specs.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -28,22 +24,10 @@ export interface CommitCounts {
   deadLetters: number;
   sessions: number;
   privilegeChanges: number;
-  lateAttributed: number;
   controlPlaneEvents: number;
 }
 
 export class AuditStore {
-  /** Sessions with rows still lacking their user: late attribution looks for them in each batch. */
-  private readonly unattributed = new Map<string, { server: string; sessionId: string }>();
-  /** Each server's effective changes in order, as last replayed: most batches only append to them. */
-  private readonly replayed = new Map<string, PrivilegeChange[]>();
-  /** Each server's replay, kept to be extended by the next batch. */
-  private readonly replays = new Map<string, { base: RoleBase | undefined; replay: RoleReplay }>();
-  /** Each server's role rows as last written, so a batch rewrites only the roles it changed. */
-  private readonly writtenRoles = new Map<string, WrittenRoles>();
-  /** Each server's replay base as last read, with the count of snapshots stored then: read again only after a new one. */
-  private readonly bases = new Map<string, { stored: number; base: RoleBase | undefined }>();
-
   private constructor(readonly db: Database) {}
 
   static async open(path: string): Promise<AuditStore> {
@@ -51,9 +35,7 @@ export class AuditStore {
     await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * FROM sessions LIMIT 0`);
     await db.connection.run(`CREATE TEMP TABLE attribution_keys (server VARCHAR, session_id VARCHAR)`);
     await db.connection.run(`CREATE TEMP TABLE ineffective_marks (server VARCHAR, session_id VARCHAR, from_ts TIMESTAMPTZ, until_ts TIMESTAMPTZ, seq BIGINT)`);
-    const store = new AuditStore(db);
-    await store.loadUnattributed();
-    return store;
+    return new AuditStore(db);
   }
 
   get connection(): DuckDBConnection {
@@ -71,6 +53,11 @@ export class AuditStore {
     return rows.length > 0 ? String(rows[0]![0]) : null;
   }
 
+  /** The records stored in [from, until): what a source whose records may have come another way drops (deduplication). */
+  storedRecords(from: Date, until: Date): Promise<StoredRecords> {
+    return StoredRecords.read(this.connection, from, until);
+  }
+
   /** Committed positions of the sources whose key starts with `keyPrefix`, where the position is a number below `below`. */
   async readPositionsBelow(keyPrefix: string, below: number): Promise<{ sourceKey: string; position: number }[]> {
     const stmt = await this.connection.prepare(
@@ -81,7 +68,10 @@ export class AuditStore {
     return (await stmt.runAndReadAll()).getRows().map(([key, p]) => ({ sourceKey: String(key), position: Number(p) }));
   }
 
-  /** `beforeCommit` runs in the same transaction, after the rows are in: what it writes commits with them. */
+  /**
+   * `beforeCommit` runs in the same transaction, after the rows are in: what it writes (late attribution, the
+   * roles, alerts) commits with them.
+   */
   async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const c = this.connection;
     const counts: CommitCounts = {
@@ -90,7 +80,6 @@ export class AuditStore {
       deadLetters: batch.deadLetters.size,
       sessions: batch.sessions.size,
       privilegeChanges: batch.privilegeChanges.size,
-      lateAttributed: 0,
       controlPlaneEvents: batch.controlPlaneEvents.size,
     };
     await c.run('BEGIN TRANSACTION');
@@ -101,18 +90,11 @@ export class AuditStore {
       await this.completeControlPlane(batch.completedControlPlane);
       if (batch.sessions.size > 0) await this.upsertSessions(batch.sessions);
       await this.markIneffective(batch.ineffective);
-      const late = await this.attributeLate(batch);
-      counts.lateAttributed = late.rows;
-      await this.replayRoles(batch, late.privilegeServers);
       if (beforeCommit) await beforeCommit(c);
       // Position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
       const position = target.sourceKey === null ? '' : `INSERT OR REPLACE INTO source_positions VALUES (${sqlString(target.sourceKey)}, ${sqlString(target.source)}, ${sqlString(target.position)}, now());`;
       await c.run(`${position} COMMIT`);
     } catch (error) {
-      this.replayed.clear();
-      this.replays.clear();
-      this.writtenRoles.clear();
-      this.bases.clear();
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
     }
@@ -123,6 +105,7 @@ export class AuditStore {
     await closeDatabase(this.db);
   }
 
+  /** `table` may differ from the rows' own: the sessions go to a staging table first. */
   private async append(table: string, rows: AppendableRows): Promise<void> {
     const appender: DuckDBAppender = await this.connection.createAppender(table);
     try {
@@ -143,49 +126,6 @@ export class AuditStore {
       )
       .join(', ');
     await this.connection.run(`INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}; DELETE FROM sessions_stage`);
-  }
-
-  /**
-   * Replays the roles of servers the batch touched. Appending the batch's changes to the cached list is
-   * enough unless rows already stored changed (rolled back, attributed late): then the list is read again.
-   */
-  private async replayRoles(batch: BatchRows, lateServers: readonly string[]): Promise<void> {
-    const stale = new Set(lateServers);
-    const servers = new Set([...batch.serversWithChanges, ...stale]);
-    for (const server of servers) {
-      const added = batch.changes.filter((ch) => ch.server === server && ch.effective);
-      let changes = stale.has(server) ? undefined : this.replayed.get(server);
-      const marked = markedChanges(batch.ineffective, server);
-      if (changes) {
-        if (marked.size > 0) changes = changes.filter((ch) => !isMarked(ch, marked));
-        if (added.length > 0) changes = appendInOrder(changes, added);
-      } else {
-        changes = await readEffectiveChanges(this.connection, server);
-      }
-      this.replayed.set(server, changes);
-
-      // Most batches only add changes after the last one replayed: extend the replay instead of redoing it.
-      const base = await this.baseOf(server);
-      let replay = this.replays.get(server);
-      const extended = replay !== undefined && replay.base === base && marked.size === 0 && !stale.has(server) && replay.replay.extend(added);
-      if (!extended) {
-        replay = { base, replay: new RoleReplay(server, base) };
-        replay.replay.extend(changes);
-      }
-      this.replays.set(server, replay!);
-      const written = await writeRoleRows(this.connection, server, replay!.replay.rows(), base, (t, rows) => this.append(t, rows), this.writtenRoles.get(server));
-      this.writtenRoles.set(server, written);
-    }
-  }
-
-  /** The server's replay base (its latest snapshot), read from the store only when a snapshot was stored since. */
-  private async baseOf(server: string): Promise<RoleBase | undefined> {
-    const stored = snapshotsStored();
-    const cached = this.bases.get(server);
-    if (cached?.stored === stored) return cached.base;
-    const base = await snapshotBase(this.connection, server);
-    this.bases.set(server, { stored, base });
-    return base;
   }
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
@@ -218,95 +158,4 @@ export class AuditStore {
     );
     await this.connection.run('DELETE FROM ineffective_marks');
   }
-
-  /**
-   * Fills user, database, client and application into rows stored before their session's lines
-   * arrived. Only sessions that are both pending and known in `sessions` are touched, and only rows
-   * from the session's start on, so DuckDB's zone maps skip most of the table.
-   */
-  private async attributeLate(batch: BatchRows): Promise<{ rows: number; privilegeServers: string[] }> {
-    for (const [k, v] of batch.unattributed) this.unattributed.set(k, v);
-    const candidates = [...batch.unattributed.values()];
-    for (const k of batch.sessionKeys) {
-      const pending = this.unattributed.get(k);
-      if (pending && !batch.unattributed.has(k)) candidates.push(pending);
-    }
-    if (candidates.length === 0) return { rows: 0, privilegeServers: [] };
-
-    const keys = new ColumnarTable('attribution_keys', SESSION_KEYS);
-    for (const { server, sessionId } of candidates) keys.push([server, sessionId]);
-    await this.append('attribution_keys', keys);
-    const known = await this.connection.runAndReadAll(
-      `SELECT s.server, s.session_id, s.user_name IS NOT NULL AS complete, min(s.started_at) OVER () AS since
-       FROM sessions s JOIN attribution_keys k USING (server, session_id)`,
-    );
-    const rows = known.getRows();
-    let updated = 0;
-    const privilegeServers: string[] = [];
-    if (rows.length > 0) {
-      const since = rows[0]![3] === null ? null : String(rows[0]![3]);
-      // The literal bound lets DuckDB prune row groups by logged_at before joining.
-      const bound = since === null ? '' : `AND t.logged_at >= TIMESTAMPTZ '${since}' - INTERVAL 1 MINUTE`;
-      const audit = await this.connection.run(
-        `UPDATE audit_events t SET user_name = coalesce(t.user_name, s.user_name), database_name = coalesce(t.database_name, s.database_name),
-           client_addr = coalesce(t.client_addr, s.client_addr), application_name = coalesce(t.application_name, s.application_name)
-         FROM sessions s JOIN attribution_keys k USING (server, session_id)
-         WHERE t.server = s.server AND t.session_id = s.session_id AND t.user_name IS NULL ${bound}`,
-      );
-      const auth = await this.connection.run(
-        `UPDATE auth_failures t SET client_addr = coalesce(t.client_addr, s.client_addr), user_name = coalesce(t.user_name, s.user_name),
-           database_name = coalesce(t.database_name, s.database_name)
-         FROM sessions s JOIN attribution_keys k USING (server, session_id)
-         WHERE t.server = s.server AND t.session_id = s.session_id AND (t.client_addr IS NULL OR t.user_name IS NULL) ${bound}`,
-      );
-      const privilege = await this.connection.runAndReadAll(
-        `UPDATE privilege_changes t SET actor = s.user_name
-         FROM sessions s JOIN attribution_keys k USING (server, session_id)
-         WHERE t.server = s.server AND t.session_id = s.session_id AND t.actor IS NULL AND s.user_name IS NOT NULL ${bound}
-         RETURNING t.server`,
-      );
-      for (const [server] of privilege.getRows()) privilegeServers.push(String(server));
-      updated = Number(audit.rowsChanged) + Number(auth.rowsChanged) + privilegeServers.length;
-      for (const [server, sessionId, complete] of rows) {
-        if (complete) this.unattributed.delete(sessionKey(String(server), String(sessionId)));
-      }
-    }
-    await this.connection.run('DELETE FROM attribution_keys');
-    return { rows: updated, privilegeServers };
-  }
-
-  private async loadUnattributed(): Promise<void> {
-    const reader = await this.connection.runAndReadAll(
-      `SELECT DISTINCT server, session_id FROM audit_events WHERE user_name IS NULL AND session_id IS NOT NULL
-       UNION SELECT DISTINCT server, session_id FROM auth_failures WHERE client_addr IS NULL AND session_id IS NOT NULL
-       UNION SELECT DISTINCT server, session_id FROM privilege_changes WHERE actor IS NULL AND session_id IS NOT NULL`,
-    );
-    for (const [server, sessionId] of reader.getRows()) {
-      this.unattributed.set(sessionKey(String(server), String(sessionId)), { server: String(server), sessionId: String(sessionId) });
-    }
-  }
-}
-
-/** `session\0seq` → the time range the mark covers, for one server. */
-function markedChanges(marks: BatchRows['ineffective'], server: string): Map<string, { from: number; until: number }> {
-  const out = new Map<string, { from: number; until: number }>();
-  for (const m of marks) {
-    if (m.server !== server) continue;
-    for (const seq of m.seqs) out.set(`${m.sessionId ?? ''}\u0000${seq}`, { from: m.from.getTime(), until: m.until.getTime() });
-  }
-  return out;
-}
-
-function isMarked(change: PrivilegeChange, marked: Map<string, { from: number; until: number }>): boolean {
-  const range = marked.get(`${change.sessionId ?? ''}\u0000${change.seq}`);
-  const at = change.loggedAt.getTime();
-  return range !== undefined && at >= range.from && at <= range.until;
-}
-
-/** `changes` (in order) and `added`, in order: most batches only add changes later than all before, so no full sort. */
-function appendInOrder(changes: PrivilegeChange[], added: PrivilegeChange[]): PrivilegeChange[] {
-  const sorted = [...added].sort(byTimeThenSeq);
-  const lastBefore = changes.at(-1);
-  if (lastBefore === undefined || byTimeThenSeq(lastBefore, sorted[0]!) <= 0) return changes.concat(sorted);
-  return changes.concat(sorted).sort(byTimeThenSeq);
 }

@@ -1,11 +1,11 @@
 import type { DeadLetter, LogRecord } from '../contracts/log-record.js';
-import type { AuditEntry } from '../parse/pgaudit/audit-entry.js';
+import type { AuditEntry } from '../pgaudit/audit-entry.js';
 import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { isLocalClient } from '../analyze/sessions/local-client.js';
 import { ColumnarTable } from './columnar-table.js';
 import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
-import { rendersAuditMessage } from '../parse/pgaudit/index.js';
+import { rendersAuditMessage } from '../pgaudit/index.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';

@@ -1,14 +1,14 @@
 /**
  * Keeps `roles` and `role_memberships` equal to a replay of each server's effective privilege changes,
- * on top of the server's latest live snapshot when there is one (src/snapshot). Runs inside the batch's
- * transaction, for the servers whose changes the batch touched, and after each snapshot.
+ * on top of the server's latest live snapshot when there is one (src/snapshot reads it). Runs inside the
+ * batch's transaction, for the servers whose changes the batch touched, and after each snapshot.
  */
 import { DuckDBTimestampTZValue, DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles, type MembershipRow, type RoleBase, type RoleRow } from '../analyze/roles/rebuild-roles.js';
+import { appendRows } from './append-rows.js';
 import { ColumnarTable } from './columnar-table.js';
 import { sqlString } from './sql-literal.js';
-import { latestSnapshot, loadRoleBase } from './snapshot-tables.js';
 import { ROLE_MEMBERSHIPS, ROLES } from './table-specs.js';
 
 type Append = (table: string, rows: ColumnarTable<typeof ROLES> | ColumnarTable<typeof ROLE_MEMBERSHIPS>) => Promise<void>;
@@ -25,24 +25,18 @@ type MembershipRowValues = Parameters<ColumnarTable<typeof ROLE_MEMBERSHIPS>['pu
 
 /**
  * Makes one server's `roles` and `role_memberships` the replay of `changes` (its effective changes, in
- * order). Given what it wrote last time (`previous`), it deletes and inserts only the rows that differ:
- * a batch usually touches a handful of roles of thousands. Returns what is written now.
+ * order) on `base` (its latest snapshot, if any). Given what it wrote last time (`previous`), it deletes and
+ * inserts only the rows that differ: a batch usually touches a handful of roles of thousands.
  */
 export async function writeRoleTables(
   connection: DuckDBConnection,
   server: string,
   changes: PrivilegeChange[],
+  base: RoleBase | undefined,
   append: Append,
   previous?: WrittenRoles,
 ): Promise<WrittenRoles> {
-  const base = await snapshotBase(connection, server);
   return writeRoleRows(connection, server, rebuildRoles(changes, base ? { base } : {}), base, append, previous);
-}
-
-/** A live snapshot is exact at its time: the replay starts from the server's latest one (src/snapshot). */
-export async function snapshotBase(connection: DuckDBConnection, server: string): Promise<RoleBase | undefined> {
-  const snapshot = await latestSnapshot(connection, server);
-  return snapshot ? loadRoleBase(connection, snapshot) : undefined;
 }
 
 /** Writes a replay's rows for one server: only those that differ from `previous` when it rests on the same snapshot. */
@@ -90,6 +84,21 @@ export async function writeRoleRows(
   if (roleTable.size > 0) await append('roles', roleTable);
   if (memberTable.size > 0) await append('role_memberships', memberTable);
   return written;
+}
+
+/** Writes each server's role rows, remembering what it wrote so the next write touches only what changed. */
+export class RoleTableWriter {
+  private readonly written = new Map<string, WrittenRoles>();
+
+  async write(connection: DuckDBConnection, server: string, rows: { roles: readonly RoleRow[]; memberships: readonly MembershipRow[] }, base: RoleBase | undefined): Promise<void> {
+    const append: Append = (_table, table) => appendRows(connection, table);
+    this.written.set(server, await writeRoleRows(connection, server, rows, base, append, this.written.get(server)));
+  }
+
+  /** What was written may not have committed: write each server in full next time. */
+  forget(): void {
+    this.written.clear();
+  }
 }
 
 /** Keys whose row must go (gone or changed) and keys whose row must be written (new or changed). */

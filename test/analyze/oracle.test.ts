@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { startPostgres, type PgServer } from '../support/postgres-server.js';
-import { parseAuditMessage, isAuditMessage } from '../../src/parse/pgaudit/index.js';
+import { parseAuditMessage, isAuditMessage } from '../../src/pgaudit/index.js';
 import type { ParsedEntry } from '../../src/parse/parsed-entry.js';
 import type { LogRecord } from '../../src/contracts/log-record.js';
 import { createPrivilegeAnalyzer } from '../../src/analyze/privileges/privilege-analyzer.js';

@@ -14,24 +14,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
 
 /**
- * Arrows against the flow that stay until the issue item named removes them. Each entry must still exist
- * (a stale entry fails), so the list can only shrink.
+ * Arrows against the flow allowed for now, each with the issue item that removes it; none are left (issue 15
+ * removed the last). An entry must still exist (a stale one fails), so the list can only shrink.
  */
-const KNOWN_BACKWARD_IMPORTS: readonly { from: string; to: string; removedBy: string }[] = [
-  { from: 'sources/loganalytics/backfill.ts', to: 'decode/azure/azure-record.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'decode/prefix/compile-prefix.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'parse/parse-record.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'pipeline/ingest-pipeline.ts', removedBy: 'issue 15 item 1 (sources yield, one driver drives)' },
-  { from: 'sources/loganalytics/backfill.ts', to: 'store/audit-store.ts', removedBy: 'issue 15 item 1 (deduplication belongs to the store)' },
-  {
-    from: 'redact/raw-log-lines.ts',
-    to: 'parse/pgaudit/index.ts',
-    removedBy: 'issue 15 item 2 (not finished): the pgaudit line grammar, a leaf that needs only contracts/, moves above redact',
-  },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/drift.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/posture.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-  { from: 'store/snapshot-tables.ts', to: 'snapshot/read-snapshot.ts', removedBy: 'issue 15 item 3 (snapshot owns its tables)' },
-];
+const KNOWN_BACKWARD_IMPORTS: readonly { from: string; to: string; removedBy: string }[] = [];
 
 export interface Import {
   /** Both relative to src/, with `/`. */

@@ -1,13 +1,14 @@
 /**
  * The control-plane rules, each on its positive and negative cases, fed as Event Hubs events through the
- * consumer's batch handler (`ingestHubBatch`) — the same path as the server logs.
+ * consumer's decoder through the driver (`driveSource`) — the same path as the server logs.
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDetector, type DetectionConfigInput } from '../../src/detect/index.js';
 import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
-import { ingestHubBatch } from '../../src/pipeline/ingest-hub-batch.js';
+import { driveSource } from '../../src/pipeline/drive-source.js';
+import { hubEventDecoder } from '../../src/pipeline/source-decoders.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';
 import type { PlainValue } from '../../src/query/row-values.js';
@@ -38,7 +39,7 @@ async function consumer(config: DetectionConfigInput = {}): Promise<Consumer> {
   open = {
     async deliver(...bodies) {
       const position = String(++batches);
-      await ingestHubBatch(pipeline, prefix, { sourceKey: 'eventhubs:test/insights-activity-logs/$default/0', source: 'eventhubs:insights-activity-logs/0', position, items: hubEvents(...bodies) });
+      await driveSource([{ sourceKey: 'eventhubs:test/insights-activity-logs/$default/0', source: 'eventhubs:insights-activity-logs/0', position, items: hubEvents(...bodies) }], { pipeline, decoder: hubEventDecoder(prefix) });
     },
     async alerts(rule) {
       const sql = `SELECT * EXCLUDE (evidence), evidence::VARCHAR AS evidence FROM alerts ${rule ? 'WHERE rule_id = $rule' : ''} ORDER BY alert_id`;

@@ -15,7 +15,7 @@ import { LogsQueryClient } from '@azure/monitor-query-logs';
 import { exportStoreToLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, verifyLake } from '../../src/lake/index.js';
 import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
-import { runBackfill } from '../../src/sources/loganalytics/backfill.js';
+import { runBackfill } from '../../src/pipeline/ingest-backfill.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { sessionRows, startFakeLogsService } from '../sources/loganalytics/fake-logs-service.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';

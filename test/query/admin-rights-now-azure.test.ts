@@ -6,7 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
-import { ingestHubBatch } from '../../src/pipeline/ingest-hub-batch.js';
+import { driveSource } from '../../src/pipeline/drive-source.js';
+import { hubEventDecoder } from '../../src/pipeline/source-decoders.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runReadOnly } from '../../src/query/read-only-query.js';
 import { findSavedQuery, resolveParams } from '../../src/query/saved-queries.js';
@@ -48,10 +49,10 @@ describe('admin-rights-now with Azure identities', () => {
       entraAdmin('u-1', 'write', 'ops@contoso.com', T0),
       entraAdmin('u-1', 'delete', 'ops@contoso.com', new Date(T0.getTime() + 60_000)),
     ];
-    await ingestHubBatch(pipeline, compilePrefix('%t-%c-'), {
+    await driveSource([{
       sourceKey: 'eventhubs:test/insights-activity-logs/$default/0', source: 'eventhubs:insights-activity-logs/0', position: '1',
       items: events.map((records, i) => ({ body: { records }, partitionId: '0', sequenceNumber: i, enqueuedTimeUtc: new Date() })),
-    });
+    }], { pipeline, decoder: hubEventDecoder(compilePrefix('%t-%c-')) });
     const query = findSavedQuery('admin-rights-now');
     rows = (await runReadOnly(store.connection, query.sql, resolveParams(query, { server: 'pg-prod' }))).rows;
   });

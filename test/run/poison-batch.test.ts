@@ -13,13 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pino from 'pino';
 import { alertingConfigSchema, createSinks, startAlertDelivery, type AlertDelivery } from '../../src/alert/index.js';
-import { createBatchHandler } from '../../src/run/batch-handler.js';
+import { driveRunBatches } from '../../src/run/run-batches.js';
 import { assessReadiness, HealthBook } from '../../src/web/health-book.js';
 import { AZURE_LOG_LINE_PREFIX, compilePrefix } from '../../src/decode/prefix/compile-prefix.js';
 import type { InTransactionWriter } from '../../src/detect/written-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQuery } from '../../src/query/run-query.js';
-import { startEventHubsSource, type EventHubsSubscription } from '../../src/sources/eventhubs/index.js';
+import { openEventHubsBatches, type EventHubsBatches } from '../../src/sources/eventhubs/index.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { PipelineMetrics } from '../../src/web/metrics.js';
 import { startOpsServer, type OpsServer } from '../../src/web/ops-server.js';
@@ -55,10 +55,11 @@ describe('a poison batch in run', () => {
   let dir: string;
   let store: AuditStore;
   let reader: DuckDBConnection;
-  let source: EventHubsSubscription;
+  let source: EventHubsBatches;
   let delivery: AlertDelivery;
   let ops: OpsServer;
   const stopping = new AbortController();
+  let driving: Promise<void> | undefined;
 
   const readyz = async () => {
     const res = await fetch(`http://127.0.0.1:${ops.port}/readyz`);
@@ -89,27 +90,28 @@ describe('a poison batch in run', () => {
     const readiness = () => assessReadiness(health.view(), delivery.health(), [], { partitionFailingMs: 300, sinkFailingMs: 0 });
     metrics.observeReadiness(readiness);
     ops = await startOpsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry, health: () => ({}), readiness });
-    const onBatch = createBatchHandler({
+    const hub = await openEventHubsBatches([{
+      config: { connectionString: broker.connectionString, maxBatchSize: 1, maxWaitTimeInSeconds: 0.2, retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 } },
+      readPosition: (key) => store.readPosition(key),
+      metrics,
+      log,
+    }]);
+    source = hub;
+    driving = driveRunBatches(hub.batches, {
       pipeline,
       prefix: compilePrefix(AZURE_LOG_LINE_PREFIX),
       policy: { maxAttempts: ATTEMPTS, initialBackoffMs: 400, maxBackoffMs: 1_600 },
       signal: stopping.signal,
       health,
       metrics,
-      committed: () => delivery.wake(),
       log,
-    });
-    source = await startEventHubsSource({
-      config: { connectionString: broker.connectionString, maxBatchSize: 1, maxWaitTimeInSeconds: 0.2, retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 } },
-      readPosition: (key) => store.readPosition(key),
-      onBatch,
-      metrics,
-      log,
+      afterCommit: [() => delivery.wake()],
     });
   });
   after(async () => {
     stopping.abort();
     await source?.close();
+    await driving?.catch(() => undefined);
     await delivery?.stop();
     await ops?.close();
     reader?.closeSync();

@@ -15,9 +15,9 @@ import { parseRecord } from '../../src/parse/parse-record.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { migrations } from '../../src/store/migrations.js';
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
-import { auditEntry } from '../parse/pgaudit/audit-entry-arbitrary.js';
-import { extractAuditEntries } from '../parse/pgaudit/regress-output-extractor.js';
-import { serializeLikePgaudit } from '../parse/pgaudit/serialize-like-pgaudit.js';
+import { auditEntry } from '../pgaudit/audit-entry-arbitrary.js';
+import { extractAuditEntries } from '../pgaudit/regress-output-extractor.js';
+import { serializeLikePgaudit } from '../pgaudit/serialize-like-pgaudit.js';
 
 const NOBODY = { userName: null, databaseName: null, clientAddr: null, applicationName: null };
 

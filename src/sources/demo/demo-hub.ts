@@ -1,12 +1,13 @@
 /**
  * The built-in default of `auditduck run` when no Event Hub is configured: the bundled captures in
  * samples/eventhubs/ replayed as if they were the partitions of a hub, one file a partition, in small
- * timed batches, through the same batch handler as the real consumer. It resumes like a real partition:
- * from the last committed sequence number (a line's index), so a restart adds nothing twice.
+ * timed batches, yielded like the real consumer's. It resumes like a real partition: from the last
+ * committed sequence number (a line's index), so a restart adds nothing twice.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PushedBatches } from '../pushed-batches.js';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
 
 /** samples/eventhubs/ of the installed package (from src/ under tsx and from dist/ alike). */
@@ -15,14 +16,15 @@ export const BUNDLED_SAMPLES = fileURLToPath(new URL('../../../samples/eventhubs
 export interface DemoSourceOptions {
   dir?: string;
   readPosition: PositionReader;
-  onBatch(batch: SourceBatch<HubEvent>): Promise<void>;
   maxBatchSize?: number;
   /** Pause between batches, so the demo looks like a stream. */
   intervalMs?: number;
 }
 
 export interface DemoSource {
-  /** Resolves when every sample has been delivered. */
+  /** One batch at a time per partition: the next is yielded once the driver committed the one before. */
+  batches: AsyncIterable<SourceBatch<HubEvent>>;
+  /** Resolves when every sample has been delivered and committed. */
   done: Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export async function startDemoSource(opts: DemoSourceOptions): Promise<DemoSour
       return { partitionId, sourceKey, source: `demo:${basename(file, '.jsonl')}`, lines, next: committed === null ? 0 : Number(committed) + 1 };
     }),
   );
+  const batches = new PushedBatches<HubEvent>();
   let closed = false;
   let wake: (() => void) | null = null;
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -63,7 +66,7 @@ export async function startDemoSource(opts: DemoSourceOptions): Promise<DemoSour
           enqueuedTimeUtc: new Date(),
         }));
         const last = items.at(-1)!.sequenceNumber;
-        await opts.onBatch({ sourceKey: p.sourceKey, source: p.source, position: String(last), items });
+        await batches.push({ sourceKey: p.sourceKey, source: p.source, position: String(last), items });
         p.next = last + 1;
       }
       if (!closed) await sleep(opts.intervalMs ?? 250);
@@ -71,11 +74,13 @@ export async function startDemoSource(opts: DemoSourceOptions): Promise<DemoSour
   };
   const done = run();
   return {
+    batches,
     done,
     async close() {
       closed = true;
       (wake as (() => void) | null)?.();
       await done.catch(() => undefined);
+      batches.end();
     },
   };
 }

@@ -1,3 +1,4 @@
+export { openEventHubsBatches, type EventHubsBatches } from './eventhubs-batches.js';
 export {
   startEventHubsSource,
   type EventHubsSourceOptions,

@@ -29,10 +29,12 @@ export class MemoryStore {
       this.failNextCommit = false;
       throw new Error('simulated commit failure');
     }
+    // Event Hubs batches always name their stream.
+    const sourceKey = batch.sourceKey!;
     for (const item of batch.items) {
-      this.rows.push({ sourceKey: batch.sourceKey, source: batch.source, partitionId: item.partitionId, sequenceNumber: item.sequenceNumber, body: item.body });
+      this.rows.push({ sourceKey, source: batch.source, partitionId: item.partitionId, sequenceNumber: item.sequenceNumber, body: item.body });
     }
-    this.positions.set(batch.sourceKey, batch.position);
+    this.positions.set(sourceKey, batch.position);
     this.batches++;
   };
 

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import type { AuditEntry } from '../../../src/parse/pgaudit/audit-entry.js';
-import { parseAuditMessage } from '../../../src/parse/pgaudit/index.js';
+import type { AuditEntry } from '../../src/pgaudit/audit-entry.js';
+import { parseAuditMessage } from '../../src/pgaudit/index.js';
 import { extractAuditEntries } from './regress-output-extractor.js';
 import { serializeLikePgaudit } from './serialize-like-pgaudit.js';
 
@@ -15,7 +15,7 @@ const CORPUS = ['pgaudit-main.out', 'pgaudit-REL_16_STABLE.out'] as const;
 type CorpusFile = (typeof CORPUS)[number];
 
 function readCorpus(file: CorpusFile): string {
-  return readFileSync(new URL(`../../fixtures/pgaudit-regress/${file}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`../fixtures/pgaudit-regress/${file}`, import.meta.url), 'utf8');
 }
 
 for (const file of CORPUS) {

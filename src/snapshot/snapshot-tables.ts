@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { DuckDBListValue, DuckDBTimestampTZValue, LIST, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { RoleBase } from '../analyze/roles/rebuild-roles.js';
-import type { DriftRow } from '../snapshot/drift.js';
-import type { PostureFinding } from '../snapshot/posture.js';
-import type { ServerSnapshot } from '../snapshot/read-snapshot.js';
-import { ColumnarTable, type AppendableRows, type ColumnSpec } from './columnar-table.js';
+import { ROLE_BASE_SQL, roleBaseFromRows } from '../query/role-base-rows.js';
+import { appendRows } from '../store/append-rows.js';
+import { ColumnarTable, type ColumnSpec } from '../store/columnar-table.js';
+import type { DriftRow } from './drift.js';
+import type { PostureFinding } from './posture.js';
+import type { ServerSnapshot } from './read-snapshot.js';
 
 const ROLE_SNAPSHOTS = [
   ['snapshot_id', 'varchar'], ['server', 'varchar'], ['taken_at', 'timestamptz'], ['rolname', 'varchar'], ['rolsuper', 'boolean'],
@@ -38,19 +40,8 @@ export interface SnapshotRef {
   takenAt: Date;
 }
 
-/**
- * Snapshots stored by this process. A store file has one writing process, so while it runs no snapshot
- * appears that this count missed: readers of the latest snapshot can cache it until the count moves.
- */
-let storedSnapshots = 0;
-
-export function snapshotsStored(): number {
-  return storedSnapshots;
-}
-
 /** Appends one snapshot in the caller's transaction; returns its id. */
 export async function insertSnapshot(connection: DuckDBConnection, snap: ServerSnapshot): Promise<SnapshotRef> {
-  storedSnapshots++;
   const id = randomUUID();
   const { server, takenAt } = snap;
   const head = await connection.prepare('INSERT INTO snapshots VALUES ($1, $2, $3, $4, $5, $6)');
@@ -100,65 +91,16 @@ export async function latestSnapshot(connection: DuckDBConnection, server: strin
   return r ? { snapshotId: String(r.snapshot_id), server: String(r.server), takenAt: date(r.taken_at)! } : null;
 }
 
-/** Snapshots never change once stored: the latest few are kept, so each ingest batch does not read them again. */
-const baseCache = new Map<string, RoleBase>();
-const BASE_CACHE_SIZE = 16;
+/** A live snapshot is exact at its time: a server's replay starts from its latest one. */
+export async function latestRoleBase(connection: DuckDBConnection, server: string): Promise<RoleBase | undefined> {
+  const snapshot = await latestSnapshot(connection, server);
+  return snapshot ? readRoleBase(connection, snapshot) : undefined;
+}
 
 /** A stored snapshot as the base of a replay (rebuildRoles' `base`). */
-export async function loadRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
-  const cached = baseCache.get(ref.snapshotId);
-  if (cached) return cached;
-  const base = await readRoleBase(connection, ref);
-  baseCache.set(ref.snapshotId, base);
-  if (baseCache.size > BASE_CACHE_SIZE) baseCache.delete(baseCache.keys().next().value!);
-  return base;
-}
-
-/** A column value of a snapshot row: as DuckDB gives it, or as the query API's plain JSON. */
-type SnapshotValue = string | number | bigint | boolean | null | undefined | object;
-
-/** The rows of a stored snapshot that make a replay base; both take the snapshot id as `$id`. */
-export const ROLE_BASE_SQL = {
-  roles: 'SELECT * FROM role_snapshots WHERE snapshot_id = $id ORDER BY rolname',
-  memberships: 'SELECT * FROM membership_snapshots WHERE snapshot_id = $id ORDER BY role_name, member, grantor',
-} as const;
-
-async function readRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
+export async function readRoleBase(connection: DuckDBConnection, ref: SnapshotRef): Promise<RoleBase> {
   const rows = async (sql: string) => (await connection.runAndReadAll(sql, { id: ref.snapshotId })).getRowObjects();
   return roleBaseFromRows(ref, await rows(ROLE_BASE_SQL.roles), await rows(ROLE_BASE_SQL.memberships));
-}
-
-/** The replay base made of a snapshot's rows (read with `ROLE_BASE_SQL`), however they were read. */
-export function roleBaseFromRows(
-  ref: Pick<SnapshotRef, 'server' | 'takenAt'>,
-  roles: readonly Record<string, SnapshotValue>[],
-  members: readonly Record<string, SnapshotValue>[],
-): RoleBase {
-  return {
-    server: ref.server,
-    takenAt: ref.takenAt,
-    roles: roles.map((r) => ({
-      rolname: String(r.rolname), rolsuper: flag(r.rolsuper), rolinherit: flag(r.rolinherit), rolcreaterole: flag(r.rolcreaterole),
-      rolcreatedb: flag(r.rolcreatedb), rolcanlogin: flag(r.rolcanlogin), rolreplication: flag(r.rolreplication),
-      rolconnlimit: r.rolconnlimit === null || r.rolconnlimit === undefined ? null : Number(r.rolconnlimit), rolvaliduntil: text(r.rolvaliduntil),
-      rolbypassrls: flag(r.rolbypassrls), has_password: flag(r.has_password), password_md5: flag(r.password_md5),
-      // NULL auth_kind: pg_seclabels was not readable (or the snapshot predates migration 8): the trail's values stand.
-      ...(r.auth_kind === null || r.auth_kind === undefined
-        ? {}
-        : { auth_kind: String(r.auth_kind), entra_type: text(r.entra_type), entra_oid: text(r.entra_oid), entra_admin: flag(r.entra_admin) }),
-    })),
-    memberships: members.map((m) => ({
-      role_name: String(m.role_name), member: String(m.member), admin_option: flag(m.admin_option), grantor: text(m.grantor),
-    })),
-  };
-}
-
-function flag(v: SnapshotValue): boolean | null {
-  return v === null || v === undefined ? null : v === true || v === 'true';
-}
-
-function text(v: SnapshotValue): string | null {
-  return v === null || v === undefined ? null : String(v);
 }
 
 export function timestamptz(d: Date): DuckDBTimestampTZValue {
@@ -239,14 +181,4 @@ export async function passwordChanges(connection: DuckDBConnection, server: stri
   stmt.bindVarchar(1, server);
   const rows = (await stmt.runAndReadAll()).getRowObjects();
   return new Map(rows.map((r) => [String(r.rolname), date(r.password_changed_at)]));
-}
-
-async function appendRows(connection: DuckDBConnection, rows: AppendableRows): Promise<void> {
-  if (rows.size === 0) return;
-  const appender = await connection.createAppender(rows.table);
-  try {
-    rows.appendTo(appender);
-  } finally {
-    appender.closeSync();
-  }
 }

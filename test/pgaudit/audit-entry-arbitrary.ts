@@ -1,8 +1,8 @@
 /** fast-check arbitraries for pgaudit entries: anything pgaudit can write, with quoting-hostile text. */
 import fc from 'fast-check';
 
-import type { AuditEntry } from '../../../src/parse/pgaudit/audit-entry.js';
-import { KNOWN_AUDIT_CLASSES } from '../../../src/parse/pgaudit/index.js';
+import type { AuditEntry } from '../../src/pgaudit/audit-entry.js';
+import { KNOWN_AUDIT_CLASSES } from '../../src/pgaudit/index.js';
 import { appendValidCsv } from './serialize-like-pgaudit.js';
 
 const MARKERS = new Set(['<not logged>', '<previously logged>', '<none>']);

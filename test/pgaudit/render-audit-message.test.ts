@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { renderAuditMessage, rendersAuditMessage } from '../../../src/parse/pgaudit/index.js';
+import { renderAuditMessage, rendersAuditMessage } from '../../src/pgaudit/index.js';
 import { auditEntry } from './audit-entry-arbitrary.js';
 import { serializeLikePgaudit } from './serialize-like-pgaudit.js';
 

@@ -8,7 +8,7 @@
  * the strings it keeps and can read numbers straight from the text. It is used twice per entry: for the
  * AUDIT fields and for the bind parameters inside the PARAMETER field (CSV in CSV).
  */
-import { ParseError } from '../../contracts/log-record.js';
+import { ParseError } from '../contracts/log-record.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { ParseError } from '../../../src/contracts/log-record.js';
-import { parseAuditMessage } from '../../../src/parse/pgaudit/index.js';
+import { ParseError } from '../../src/contracts/log-record.js';
+import { parseAuditMessage } from '../../src/pgaudit/index.js';
 import { auditEntry, parameterList, unit } from './audit-entry-arbitrary.js';
 import { serializeLikePgaudit, serializeParameters } from './serialize-like-pgaudit.js';
 

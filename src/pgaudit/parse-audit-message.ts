@@ -10,7 +10,7 @@
  * no regular expressions and no per-field objects; see csv-field-scanner.ts for the quoting rules.
  * Anything malformed throws ParseError; the caller turns it into a dead letter.
  */
-import { ParseError } from '../../contracts/log-record.js';
+import { ParseError } from '../contracts/log-record.js';
 import type { AuditEntry } from './audit-entry.js';
 import { FieldCursor, scanCsvFields } from './csv-field-scanner.js';
 

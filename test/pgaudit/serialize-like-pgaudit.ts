@@ -2,7 +2,7 @@
  * Writes an AuditEntry back the way pgaudit.c does (`append_valid_csv` and the parameter loop), so tests
  * can check that parsing loses nothing. Test-only: the pipeline never writes pgaudit text.
  */
-import type { AuditEntry } from '../../../src/parse/pgaudit/audit-entry.js';
+import type { AuditEntry } from '../../src/pgaudit/audit-entry.js';
 
 /** pgaudit's append_valid_csv: quote only when the value holds `,` `"` CR or LF; NULL writes nothing. */
 export function appendValidCsv(value: string | null): string {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ParseError } from '../../../src/contracts/log-record.js';
-import { isAuditMessage, parseAuditMessage } from '../../../src/parse/pgaudit/index.js';
+import { ParseError } from '../../src/contracts/log-record.js';
+import { isAuditMessage, parseAuditMessage } from '../../src/pgaudit/index.js';
 
 const MALFORMED: { name: string; text: string; reason: RegExp }[] = [
   { name: 'empty text', text: '', reason: /empty pgaudit AUDIT message/ },
