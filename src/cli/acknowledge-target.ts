@@ -4,7 +4,7 @@
  * between two commits. Found as `query` finds it: through `<db>.api.json` and its token.
  */
 import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contracts/query-api-discovery.js';
-import { acknowledgeAlerts } from '../detect/acknowledge-alerts.js';
+import { acknowledgeAlerts, type AckClassification } from '../detect/acknowledge-alerts.js';
 import { postToQueryApi } from '../query/query-api-client.js';
 import { assertStoreExists } from '../query/query-target.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
@@ -14,6 +14,7 @@ export interface Acknowledgement {
   /** The OS user running the command: $USER or a flag would let anyone sign as anyone. */
   by: string;
   comment: string | null;
+  classification: AckClassification | null;
 }
 
 export interface Acknowledged {
@@ -35,7 +36,7 @@ export async function acknowledgeInStore(dbPath: string, ack: Acknowledgement): 
     return { acknowledged: ((await response.json()) as { acknowledged: number[] }).acknowledged, throughPid: api.pid };
   }
   try {
-    return { acknowledged: await acknowledgeAlerts(db.connection, ack.ids, ack.by, ack.comment), throughPid: null };
+    return { acknowledged: await acknowledgeAlerts(db.connection, ack.ids, ack.by, ack.comment, ack.classification), throughPid: null };
   } finally {
     await closeDatabase(db);
   }

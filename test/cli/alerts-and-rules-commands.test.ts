@@ -145,4 +145,20 @@ describe('alerts and rules commands', () => {
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no rule "no-such-rule"; auditduck rules list/);
   });
+
+  test('alerts ack records a --classification, shown by alerts; an unknown one is refused before touching the store', async () => {
+    const own = join(dir, 'classified.duckdb');
+    const h = await openHarness(undefined, own);
+    const s = login({ user: 'dba', at: T0 });
+    await h.feed([...s.records, audit('pg1', s.sessionId, minutes(T0, 1), 1, 'ROLE', 'ALTER ROLE', 'ALTER ROLE mallory SUPERUSER;')]);
+    await h.close();
+    const bad = cli(['alerts', 'ack', '1', '--db', own, '--classification', 'maybe']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /argument 'maybe' is invalid.*true-positive, benign, false-positive/s);
+    assert.equal((JSON.parse(cli(['alerts', '--db', own, '--format', 'json', '--status', 'open']).stdout) as unknown[]).length, 1, 'a refused ack acknowledged nothing');
+    const ack = cli(['alerts', 'ack', '1', '--db', own, '--classification', 'benign', '--comment', 'DBA on call']);
+    assert.equal(ack.code, 0, ack.stderr);
+    const acked = JSON.parse(cli(['alerts', '--db', own, '--format', 'json', '--status', 'acknowledged']).stdout) as { alert_id: number; ack_classification: string | null; ack_comment: string }[];
+    assert.deepEqual(acked.map((a) => [a.alert_id, a.ack_classification, a.ack_comment]), [[1, 'benign', 'DBA on call']]);
+  });
 });

@@ -7,7 +7,7 @@ import { openQueryTarget, type QueryTarget } from '../../query/query-target.js';
 import { RULE_IDS, SEVERITIES, type Severity } from '../../detect/index.js';
 import { EXIT } from '../exit-codes.js';
 import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
-import { MAX_ACK_COMMENT_CHARS } from '../../detect/acknowledge-alerts.js';
+import { ACK_CLASSIFICATIONS, MAX_ACK_COMMENT_CHARS, type AckClassification } from '../../detect/acknowledge-alerts.js';
 import { acknowledgeInStore } from '../acknowledge-target.js';
 
 const STATUSES = ['open', 'acknowledged', 'retracted'] as const;
@@ -24,7 +24,7 @@ interface ListOptions extends LayoutOptions {
   exitCode?: boolean;
 }
 
-const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre, acknowledged_at, acknowledged_by, ack_comment';
+const ALL_COLUMNS = 'alert_id, status, severity, rule_id, server, first_seen, last_seen, count, actor, target, summary, mitre, acknowledged_at, acknowledged_by, ack_comment, ack_classification';
 const TERMINAL_COLUMNS = "alert_id AS id, status, severity, rule_id, server, strftime(last_seen, '%Y-%m-%d %H:%M') AS last_seen, summary";
 
 const ackCommand = new Command('ack')
@@ -32,9 +32,10 @@ const ackCommand = new Command('ack')
     'While `auditduck run` holds the store, it acknowledges them itself')
   .argument('<alert-ids...>', 'alert ids, as listed by auditduck alerts')
   .option('--comment <text>', `why: stored with each acknowledgement (at most ${MAX_ACK_COMMENT_CHARS} characters; secrets in it are redacted)`)
+  .addOption(new Option('--classification <verdict>', 'what the alert turned out to be, stored with the acknowledgement').choices([...ACK_CLASSIFICATIONS]))
   // --db belongs to `alerts` (commander hands it to the parent wherever it is typed).
   .action(async function (this: Command, ids: string[]) {
-    const opts = this.optsWithGlobals<{ db?: string; comment?: string }>();
+    const opts = this.optsWithGlobals<{ db?: string; comment?: string; classification?: AckClassification }>();
     const numbers = ids.map((id) => {
       if (!/^\d+$/.test(id)) throw new Error(`"${id}" is not an alert id (a whole number, as auditduck alerts lists them)`);
       return Number(id);
@@ -43,7 +44,7 @@ const ackCommand = new Command('ack')
     if (comment === '') throw new Error('--comment is empty: say why, or leave --comment out');
     if (comment !== null && comment.length > MAX_ACK_COMMENT_CHARS) throw new Error(`--comment is ${comment.length} characters; at most ${MAX_ACK_COMMENT_CHARS}`);
     // Who ran the command, as the OS knows it: $USER or a flag would let anyone sign as anyone.
-    const { acknowledged, throughPid } = await acknowledgeInStore(resolveDbPath(opts.db), { ids: numbers, by: userInfo().username, comment });
+    const { acknowledged, throughPid } = await acknowledgeInStore(resolveDbPath(opts.db), { ids: numbers, by: userInfo().username, comment, classification: opts.classification ?? null });
     const done = new Set(acknowledged);
     const missed = numbers.filter((id) => !done.has(id));
     const through = throughPid === null ? '' : ` (through \`auditduck run\`, process ${throughPid})`;
