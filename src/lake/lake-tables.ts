@@ -33,6 +33,8 @@ export const LAKE_TABLES = {
   auth_failures: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   privilege_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   control_plane_events: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  // Which privilege changes an alert stands on (the alert page's evidence, session-alerts): written once with the alert.
+  alert_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   dead_letters: { kind: 'events', version: 1, time: 'ingested_at', byServer: false },
   sessions: { kind: 'state', version: 1 },
   roles: { kind: 'state', version: 1 },
@@ -44,9 +46,14 @@ export const LAKE_TABLES = {
   role_setting_snapshots: { kind: 'state', version: 1 },
   setting_snapshots: { kind: 'state', version: 1 },
   drift: { kind: 'state', version: 1 },
+  drift_windows: { kind: 'state', version: 1 },
+  posture_findings: { kind: 'state', version: 1 },
 } as const satisfies Record<string, LakeTable>;
 
 export type LakeTableName = keyof typeof LAKE_TABLES;
+
+/** The store's own bookkeeping (positions, delivery attempts, the lake's segments): every other table is in the lake. */
+export const TABLES_NOT_IN_LAKE = ['source_positions', 'alert_deliveries', 'lake_segments', 'schema_version'] as const;
 
 export const LAKE_TABLE_NAMES = Object.keys(LAKE_TABLES) as LakeTableName[];
 

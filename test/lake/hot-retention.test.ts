@@ -18,8 +18,8 @@ import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 
-/** Values for the parameters that have no default: the fixture's intruder, her backdoor, one of her sessions. */
-const REQUIRED = { actor: 'mallory', role: 'backdoor', server: 'pg-prod', session_id: 'm1' };
+/** Values for the parameters that have no default: the fixture's intruder, her backdoor, one of her sessions, her address, the setting she turned off. */
+const REQUIRED = { actor: 'mallory', role: 'backdoor', server: 'pg-prod', session_id: 'm1', client_addr: '203.0.113.7', parameter: 'pgaudit.log' };
 
 function paramsOf(query: SavedQuery): QueryParams {
   const given = Object.fromEntries(query.params.filter((p) => p.defaultValue === undefined).map((p) => [p.name, REQUIRED[p.name as keyof typeof REQUIRED]]));
