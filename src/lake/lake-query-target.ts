@@ -3,12 +3,8 @@
  * DuckDB confined to the lake's folder (or its local mirror) like any query surface.
  */
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { confineDatabase } from '../query/confine-database.js';
-import { queryLimitsFromEnv } from '../query/query-limits.js';
-import type { QueryTarget } from '../query/query-target.js';
-import { ReadOnlySession } from '../query/read-only-session.js';
+import { confinedLocalTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
 import type { Database } from '../store/open-database.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
@@ -42,26 +38,7 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
   return { db, dir, close };
 }
 
-export async function openLakeQueryTarget(lakeText: string, opts: { outputFile?: string } = {}): Promise<QueryTarget> {
+export async function openLakeQueryTarget(lakeText: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
   const { db, dir, close } = await openLakeDatabase(lakeText);
-  const outputFile = opts.outputFile === undefined ? undefined : resolve(opts.outputFile);
-  try {
-    await confineDatabase(db.connection, { writableDirs: [dir], ...(outputFile ? { writablePaths: [outputFile] } : {}) });
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  const session = new ReadOnlySession(db.connection, queryLimitsFromEnv());
-  return {
-    via: 'local',
-    run: (sql, params = {}) => session.run(sql, params),
-    copyTo: async (sql, params, file, format) => {
-      if (resolve(file) !== outputFile) throw new Error(`this query target was opened to write ${outputFile ?? 'no file'}, not ${file}`);
-      await session.copyTo(sql, params, outputFile, format);
-    },
-    close: async () => {
-      await session.close();
-      await close();
-    },
-  };
+  return confinedLocalTarget(db.connection, close, { ...opts, writableDirs: [dir] });
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contracts/query-api-discovery.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
@@ -35,31 +36,45 @@ export interface QueryTargetOptions {
   outputFile?: string;
 }
 
+/**
+ * Read-only SQL on a database this process opened: limits read and confined first (no file access but
+ * `writableDirs` and the one `outputFile`), then read through a `ReadOnlySession`. `closeDb` runs when the target closes, or
+ * at once when confining fails.
+ */
+export async function confinedLocalTarget(
+  connection: DuckDBConnection,
+  closeDb: () => Promise<void>,
+  opts: QueryTargetOptions & { writableDirs?: string[] } = {},
+): Promise<QueryTarget> {
+  const outputFile = opts.outputFile === undefined ? undefined : resolve(opts.outputFile);
+  let limits;
+  try {
+    limits = queryLimitsFromEnv();
+    await confineDatabase(connection, { ...(opts.writableDirs ? { writableDirs: opts.writableDirs } : {}), ...(outputFile ? { writablePaths: [outputFile] } : {}) });
+  } catch (error) {
+    await closeDb();
+    throw error;
+  }
+  const session = new ReadOnlySession(connection, limits);
+  return {
+    via: 'local',
+    run: (sql, params = {}) => session.run(sql, params),
+    copyTo: async (sql, params, file, format) => {
+      if (resolve(file) !== outputFile) throw new Error(`this query target was opened to write ${outputFile ?? 'no file'}, not ${file}`);
+      await session.copyTo(sql, params, outputFile, format);
+    },
+    close: async () => {
+      await session.close();
+      await closeDb();
+    },
+  };
+}
+
 export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
   assertStoreExists(dbPath);
-  const limits = queryLimitsFromEnv();
-  const outputFile = opts.outputFile === undefined ? undefined : resolve(opts.outputFile);
   try {
     const db = await openDatabase(dbPath, { readOnly: true });
-    try {
-      await confineDatabase(db.connection, outputFile ? { writablePaths: [outputFile] } : {});
-    } catch (error) {
-      await closeDatabase(db);
-      throw error;
-    }
-    const session = new ReadOnlySession(db.connection, limits);
-    return {
-      via: 'local',
-      run: (sql, params = {}) => session.run(sql, params),
-      copyTo: async (sql, params, file, format) => {
-        if (resolve(file) !== outputFile) throw new Error(`this query target was opened to write ${outputFile ?? 'no file'}, not ${file}`);
-        await session.copyTo(sql, params, outputFile, format);
-      },
-      close: async () => {
-        await session.close();
-        await closeDatabase(db);
-      },
-    };
+    return await confinedLocalTarget(db.connection, () => closeDatabase(db), opts);
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
     return apiTarget(dbPath, readDiscoveryOrExplain(dbPath, error as Error));
