@@ -1,0 +1,82 @@
+/**
+ * How a segment's events files are cut: one file per (server, date), sorted by time within it whether the
+ * rows arrived in time order or not, the partition columns in the path only, and a server name DuckDB must
+ * escape placed where DuckDB's own partitioned write puts it (readers glob those paths).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { stageSegment } from '../../src/lake/stage-segment.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+
+/** Audit rows of one server, at the given minutes past 2026-11-20 23:50 UTC (some cross midnight), in that insert order. */
+function auditRows(server: string, minutes: number[]): string {
+  return minutes
+    .map((m, i) => `('${server}', TIMESTAMPTZ '2026-11-20 23:50:00+00' + INTERVAL ${m} MINUTE, 'SESSION', 'READ', 'SELECT ${i}', 'src', '${server}:${i}')`)
+    .join(', ');
+}
+
+describe('staging a lake segment', () => {
+  let dir: string;
+  let staged: NonNullable<Awaited<ReturnType<typeof stageSegment>>>;
+  const odd = 'pg one/eu=2';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    try {
+      const insert = (rows: string) =>
+        store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
+      // In time order; out of order (late arrivals, interleaved partitions) on both days; an escaped name.
+      await insert(auditRows('pg-in-order', [1, 2, 3, 12, 13]));
+      await insert(auditRows('pg-shuffled', [5, 1, 4, 2, 3, 15, 11, 14, 12]));
+      await insert(auditRows(odd, [3, 1, 2, 11]));
+      const s = await stageSegment(store.connection, join(dir, 'staging'));
+      assert.ok(s);
+      staged = s;
+    } finally {
+      await store.close();
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes one file per server and UTC day, each sorted by time, with the rows and time span the manifest gives', async () => {
+    const files = staged.files.filter((f) => f.table === 'audit_events');
+    const seg = staged.segment;
+    assert.deepEqual(files.map((f) => f.path).sort(), [
+      `audit_events/server=pg%20one%2Feu%3D2/date=2026-11-20/part-${seg}-0.parquet`,
+      `audit_events/server=pg%20one%2Feu%3D2/date=2026-11-21/part-${seg}-0.parquet`,
+      `audit_events/server=pg-in-order/date=2026-11-20/part-${seg}-0.parquet`,
+      `audit_events/server=pg-in-order/date=2026-11-21/part-${seg}-0.parquet`,
+      `audit_events/server=pg-shuffled/date=2026-11-20/part-${seg}-0.parquet`,
+      `audit_events/server=pg-shuffled/date=2026-11-21/part-${seg}-0.parquet`,
+    ].sort());
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      await c.run(`SET TimeZone = 'UTC'`);
+      for (const file of files) {
+        const full = join(dir, 'staging', seg, ...file.path.split('/'));
+        const rows = (await c.runAndReadAll(`SELECT logged_at::VARCHAR FROM read_parquet('${full}') ORDER BY file_row_number`)).getRows().map(([t]) => String(t));
+        assert.deepEqual(rows, [...rows].sort(), `${file.path} is sorted by time`);
+        assert.equal(rows.length, file.rows);
+        assert.equal(file.minTime, rows[0]);
+        assert.equal(file.maxTime, rows.at(-1));
+        const columns = (await c.runAndReadAll(`SELECT name FROM parquet_schema('${full}')`)).getRows().map(([n]) => String(n));
+        assert.ok(!columns.includes('server') && !columns.includes('date'), `${file.path} leaves the partition columns to its path`);
+      }
+      const hive = (await c.runAndReadAll(
+        `SELECT DISTINCT server FROM read_parquet('${join(dir, 'staging', seg, 'audit_events', '**', '*.parquet')}', hive_partitioning = true, hive_types = {'server': VARCHAR, 'date': DATE}) ORDER BY 1`,
+      )).getRows().map(([s]) => String(s));
+      assert.deepEqual(hive, [odd, 'pg-in-order', 'pg-shuffled']);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  });
+});
