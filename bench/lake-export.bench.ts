@@ -4,7 +4,9 @@
  * Each round ingests the same synthetic Event Hubs bodies into a fresh store, then exports it; the figures
  * are the medians of the rounds. The export is timed on the open store, as `run` pays it (staging with DuckDB's
  * COPY, checksums, the copy into the lake, the records), in one segment for everything; `run` cuts one a
- * minute, which writes the same rows in more, smaller files.
+ * minute, which writes the same rows in more, smaller files. Besides its wall time: the time it held the
+ * store's writer (all `run`'s ingestion waits for; the COPYs run on a connection beside it) and its CPU
+ * seconds against the ingest's (steadier than wall time on a shared machine).
  *
  *   node --import tsx bench/lake-export.bench.ts [records]     (default 200000)
  */
@@ -24,6 +26,11 @@ const log = pino({ level: 'silent' });
 interface Round {
   ingestSeconds: number;
   exportSeconds: number;
+  /** CPU seconds of this process (DuckDB's threads included): on a shared machine, less moved by other load than the wall time. */
+  ingestCpuSeconds: number;
+  exportCpuSeconds: number;
+  /** How long the export held the store's writer: what ingestion waits for in `run`. */
+  writerHeldSeconds: number;
   storeBytes: number;
   lakeBytes: number;
   eventsBytes: number;
@@ -38,14 +45,19 @@ export async function benchLakeExport(records: number): Promise<Round> {
     for (let round = 0; round < ROUNDS; round++) {
       const db = join(dir, `store-${round}.duckdb`);
       const lake = join(dir, `lake-${round}`);
-      let started = performance.now();
+      const started = performance.now();
+      const cpu = process.cpuUsage();
       await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log });
+      const ingestCpuSeconds = cpuSecondsSince(cpu);
       const ingestSeconds = (performance.now() - started) / 1000;
-      const exportSeconds = await timeExport(db, lake);
+      const { seconds: exportSeconds, cpuSeconds: exportCpuSeconds, writerHeldSeconds } = await timeExport(db, lake);
       const files = await sizes(lake);
       rounds.push({
         ingestSeconds,
         exportSeconds,
+        ingestCpuSeconds,
+        exportCpuSeconds,
+        writerHeldSeconds,
         storeBytes: (await stat(db)).size,
         lakeBytes: files.reduce((n, f) => n + f.bytes, 0),
         eventsBytes: files.filter((f) => !f.path.includes('snapshot=') && !f.path.startsWith('_manifest')).reduce((n, f) => n + f.bytes, 0),
@@ -61,22 +73,34 @@ export function reportLakeExport(records: number, r: Round): void {
   const fraction = r.exportSeconds / r.ingestSeconds;
   console.log(`ingest into the store     ${r.ingestSeconds.toFixed(2)} s  (${Math.round(records / r.ingestSeconds)} records/s)`);
   console.log(`export to the lake        ${r.exportSeconds.toFixed(2)} s  = ${(fraction * 100).toFixed(1)}% of the ingest (target < ${TARGET_FRACTION * 100}%) ${fraction < TARGET_FRACTION ? 'ok' : 'MISSED'}`);
+  console.log(`  of it, writer held      ${r.writerHeldSeconds.toFixed(2)} s  = ${((r.writerHeldSeconds / r.ingestSeconds) * 100).toFixed(1)}% (ingestion waits only for this; the COPYs run on a connection beside it)`);
+  console.log(`  in CPU seconds          ${r.exportCpuSeconds.toFixed(2)} of ${r.ingestCpuSeconds.toFixed(2)} s = ${((r.exportCpuSeconds / r.ingestCpuSeconds) * 100).toFixed(1)}%`);
   console.log(`DuckDB store              ${(r.storeBytes / records).toFixed(1)} bytes/record (${(r.storeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, all files           ${(r.lakeBytes / records).toFixed(1)} bytes/record (${(r.lakeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, events tables only  ${(r.eventsBytes / records).toFixed(1)} bytes/record (zstd Parquet)`);
 }
 
 /** Stage and publish everything the store holds, as `run` does on its open store (opening it is not timed). */
-async function timeExport(db: string, lakeDir: string): Promise<number> {
+async function timeExport(db: string, lakeDir: string): Promise<{ seconds: number; cpuSeconds: number; writerHeldSeconds: number }> {
   const store = await AuditStore.open(db);
   try {
-    const exclusive: Exclusive = (work) => work(store.connection);
+    let writerHeldSeconds = 0;
+    const exclusive: Exclusive = async (work) => {
+      const held = performance.now();
+      try {
+        return await work(store.connection);
+      } finally {
+        writerHeldSeconds += (performance.now() - held) / 1000;
+      }
+    };
     const started = performance.now();
-    const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, intervalMs: 3_600_000, log });
+    const cpu = process.cpuUsage();
+    const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log });
     await exporter.stop();
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpuSecondsSince(cpu);
     if (exporter.status().lastError !== null) throw new Error(exporter.status().lastError!);
-    return seconds;
+    return { seconds, cpuSeconds, writerHeldSeconds };
   } finally {
     await store.close();
   }
@@ -92,9 +116,23 @@ async function sizes(root: string): Promise<{ path: string; bytes: number }[]> {
   );
 }
 
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 function median(rounds: Round[]): Round {
   const pick = (key: keyof Round) => [...rounds].sort((a, b) => a[key] - b[key])[Math.floor(rounds.length / 2)]![key];
-  return { ingestSeconds: pick('ingestSeconds'), exportSeconds: pick('exportSeconds'), storeBytes: pick('storeBytes'), lakeBytes: pick('lakeBytes'), eventsBytes: pick('eventsBytes') };
+  return {
+    ingestSeconds: pick('ingestSeconds'),
+    exportSeconds: pick('exportSeconds'),
+    ingestCpuSeconds: pick('ingestCpuSeconds'),
+    exportCpuSeconds: pick('exportCpuSeconds'),
+    writerHeldSeconds: pick('writerHeldSeconds'),
+    storeBytes: pick('storeBytes'),
+    lakeBytes: pick('lakeBytes'),
+    eventsBytes: pick('eventsBytes'),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -32,6 +32,11 @@ export interface LakeExportOptions {
   stagingDir: string;
   /** Runs work on the store's writer between batch commits. */
   exclusive: Exclusive;
+  /**
+   * Opens another connection to the store's database: segments are then written on it, beside the ingestion,
+   * and the writer is held only while the cut is read. Without it, staging runs on the writer.
+   */
+  connect?: () => Promise<DuckDBConnection>;
   intervalMs: number;
   log: Logger;
   /** Told after each segment is in the lake (counts for /metrics). */
@@ -47,6 +52,7 @@ export class LakeExporter {
   /** When the oldest commit not yet in the lake was told (null when none is waiting). */
   private pendingSince: number | null = null;
   private commitsTold = 0;
+  private stageConnection: Promise<DuckDBConnection> | null = null;
   private readonly state: Omit<LakeStatus, 'lagSeconds'>;
 
   private constructor(private readonly opts: LakeExportOptions) {
@@ -88,6 +94,7 @@ export class LakeExporter {
   cancel(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    void Promise.resolve(this.running).finally(() => this.closeStageConnection());
   }
 
   /** Stops the timer and tries one last export (what fails stays staged for the next start). */
@@ -96,6 +103,34 @@ export class LakeExporter {
     this.timer = null;
     await this.running;
     await this.exportNow();
+    await this.closeStageConnection();
+  }
+
+  /** Stages the next segment: on a connection of its own when there is one, holding the writer only for the cut. */
+  private async stage(): Promise<void> {
+    const { connect, exclusive, stagingDir } = this.opts;
+    if (!connect) {
+      await exclusive((c) => stageSegment(c, stagingDir));
+      return;
+    }
+    this.stageConnection ??= connect().then(async (c) => {
+      // Days are cut in UTC: connections are per-session on the time zone, unless `run` set it globally.
+      const zone = String((await c.runAndReadAll(`SELECT current_setting('TimeZone')`)).getRows()[0]![0]);
+      if (zone !== 'UTC' && zone !== 'Etc/UTC') await c.run(`SET TimeZone = 'UTC'`);
+      return c;
+    });
+    const c = await this.stageConnection.catch((error: unknown) => {
+      this.stageConnection = null;
+      throw error;
+    });
+    await stageSegment(c, stagingDir, new Date(), (cut) => exclusive(() => cut()));
+  }
+
+  private async closeStageConnection(): Promise<void> {
+    const opening = this.stageConnection;
+    this.stageConnection = null;
+    const c = await opening?.catch(() => null);
+    c?.closeSync();
   }
 
   private async exportOnce(): Promise<void> {
@@ -103,10 +138,8 @@ export class LakeExporter {
     const told = this.commitsTold;
     const startedAt = Date.now();
     try {
-      const { staged } = await exclusive(async (c) => {
-        await stageSegment(c, stagingDir);
-        return { staged: await stagedSegments(c) };
-      });
+      await this.stage();
+      const staged = await exclusive((c) => stagedSegments(c));
       this.state.pendingSegments = staged.length;
       for (const segment of staged) {
         const previous = await exclusive((c) => lastPublishedHash(c, segment.seq));

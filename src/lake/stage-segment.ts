@@ -42,8 +42,76 @@ export interface StagedSegment {
   createdAt: string;
 }
 
-/** Stages the next segment, or returns null when nothing was committed since the last one. */
-export async function stageSegment(c: DuckDBConnection, stagingDir: string, now = new Date()): Promise<StagedSegment | null> {
+/**
+ * Runs the cut while the store's writer is held between two batch commits. Given one, `stageSegment` works on
+ * a connection of its own: the writer waits only while the cut is read (the transaction's snapshot is taken
+ * then), not while the files are written, so ingestion goes on during the COPYs.
+ */
+export type HoldWriter = <T>(cut: () => Promise<T>) => Promise<T>;
+
+/** The cut: what the segment covers, read in the staging transaction's snapshot. */
+interface Cut {
+  seq: number;
+  segment: string;
+  positions: Record<string, string>;
+  ranges: SegmentRanges;
+  /** The state tables' fingerprints in the segment before: those that differ are written whole. */
+  lastState: SegmentRanges['state'];
+}
+
+/**
+ * Stages the next segment, or returns null when nothing was committed since the last one. On the writer's own
+ * connection (hot retention) `hold` is not needed; on another connection of the same database, `hold` takes
+ * the snapshot between two commits and the rest runs beside the ingestion (MVCC: rows committed meanwhile
+ * get higher rowids and go into the next segment).
+ */
+export async function stageSegment(c: DuckDBConnection, stagingDir: string, now = new Date(), hold: HoldWriter = (cut) => cut()): Promise<StagedSegment | null> {
+  await c.run('BEGIN TRANSACTION');
+  let cut: Cut | null;
+  try {
+    cut = await hold(() => cutSegment(c));
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  if (cut === null) {
+    await c.run('ROLLBACK');
+    return null;
+  }
+  const { seq, segment, positions, ranges, lastState } = cut;
+  const dir = join(stagingDir, segment);
+  try {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const files: StagedFile[] = [];
+    for (const [name, range] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
+      if (range[1] > range[0]) files.push(...(await copyEvents(c, name, range, dir, segment)));
+    }
+    for (const name of Object.keys(ranges.state) as LakeTableName[]) {
+      if (ranges.state[name] !== lastState[name]) files.push(await copyState(c, name, dir, segment));
+    }
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    await checkCounts(c, ranges, files);
+    const staged: StagedSegment = { seq, segment, positions, ranges, files, createdAt: now.toISOString() };
+    const insert = await c.prepare(`INSERT INTO lake_segments VALUES ($1, $2, 'staged', $3, $4, $5, $6, NULL)`);
+    insert.bindInteger(1, seq);
+    insert.bindVarchar(2, segment);
+    insert.bindVarchar(3, JSON.stringify(positions));
+    insert.bindVarchar(4, JSON.stringify(ranges));
+    insert.bindVarchar(5, JSON.stringify(files));
+    insert.bindVarchar(6, staged.createdAt);
+    await insert.run();
+    await c.run('COMMIT');
+    return staged;
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`staging lake segment ${segment} failed, nothing of it was recorded (it is cut again next time): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads what the next segment covers, in the open transaction; null when nothing changed since the last one. */
+async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   const last = await lastSegment(c);
   const ranges: SegmentRanges = { events: {}, state: {}, columns: {} };
   let changed = false;
@@ -78,37 +146,7 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, now 
   for (const [key, position] of (await c.runAndReadAll('SELECT source_key, position FROM source_positions ORDER BY source_key')).getRows()) positions[String(key)] = String(position);
   const seq = (last?.seq ?? 0) + 1;
   const segment = `${String(seq).padStart(8, '0')}-${sha256Hex(JSON.stringify({ positions, ranges })).slice(0, 12)}`;
-  const dir = join(stagingDir, segment);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-
-  await c.run('BEGIN TRANSACTION');
-  try {
-    const files: StagedFile[] = [];
-    for (const [name, range] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
-      if (range[1] > range[0]) files.push(...(await copyEvents(c, name, range, dir, segment)));
-    }
-    for (const name of Object.keys(ranges.state) as LakeTableName[]) {
-      if (ranges.state[name] !== last?.ranges.state[name]) files.push(await copyState(c, name, dir, segment));
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    await checkCounts(c, ranges, files);
-    const staged: StagedSegment = { seq, segment, positions, ranges, files, createdAt: now.toISOString() };
-    const insert = await c.prepare(`INSERT INTO lake_segments VALUES ($1, $2, 'staged', $3, $4, $5, $6, NULL)`);
-    insert.bindInteger(1, seq);
-    insert.bindVarchar(2, segment);
-    insert.bindVarchar(3, JSON.stringify(positions));
-    insert.bindVarchar(4, JSON.stringify(ranges));
-    insert.bindVarchar(5, JSON.stringify(files));
-    insert.bindVarchar(6, staged.createdAt);
-    await insert.run();
-    await c.run('COMMIT');
-    return staged;
-  } catch (error) {
-    await c.run('ROLLBACK').catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`staging lake segment ${segment} failed, nothing of it was recorded (it is cut again next time): ${(error as Error).message}`, { cause: error });
-  }
+  return { seq, segment, positions, ranges, lastState: last?.ranges.state ?? {} };
 }
 
 /** Segments staged and not yet published, oldest first. */
@@ -220,23 +258,28 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
 /** Partition values written into paths as they are; DuckDB would escape any other character. */
 const SAFE_PARTITION_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** The range's partitions with their counts, time span and whether they are in time order, in one scan. */
+/**
+ * The range's partitions with their counts and time span, and whether each is in time order, in one scan.
+ * Order is checked per server (cheaper than per server and day, and a server's rows in order are in order
+ * on each of its days): a row earlier than the one before it puts all of its server's partitions to a sort.
+ */
 async function eventsPartitions(c: DuckDBConnection, name: LakeTableName, spec: EventTable, range: string): Promise<EventsPartition[]> {
   const server = spec.byServer ? 'server' : 'NULL::VARCHAR';
   const rows = (await c.runAndReadAll(
-    `SELECT server, day::VARCHAR, count(*), min(t)::VARCHAR, max(t)::VARCHAR, count(*) FILTER (WHERE t < previous) = 0
+    `SELECT server, day::VARCHAR, count(*), min(t)::VARCHAR, max(t)::VARCHAR, count(*) FILTER (WHERE t < previous)
      FROM (SELECT ${server} AS server, ${spec.time}::DATE AS day, ${spec.time} AS t,
-                  lag(${spec.time}) OVER (PARTITION BY ${server}, ${spec.time}::DATE ORDER BY rowid) AS previous
+                  lag(${spec.time}) OVER (PARTITION BY ${server} ORDER BY rowid) AS previous
            FROM ${name} WHERE ${range})
      GROUP BY ALL ORDER BY ALL`,
   )).getRows();
-  return rows.map(([server, date, count, min, max, inOrder]) => ({
+  const outOfOrder = new Set(rows.filter((r) => Number(r[5]) > 0).map(([server]) => server));
+  return rows.map(([server, date, count, min, max]) => ({
     server: server === null ? null : String(server),
     date: String(date),
     rows: Number(count),
     minTime: String(min),
     maxTime: String(max),
-    inOrder: inOrder === true,
+    inOrder: !outOfOrder.has(server),
   }));
 }
 

@@ -1,8 +1,10 @@
 /**
- * The lake in `auditduck run`: the exporter on the store's writer, its counts on /metrics, and hot retention
- * after exports that caught up (at most once an hour). An unreachable lake never stops the start or the
- * ingestion: the exporter keeps its segments staged beside the store and retries every interval.
+ * The lake in `auditduck run`: the exporter (segments cut on the store's writer, written on a connection
+ * beside it), its counts on /metrics, and hot retention after exports that caught up (at most once an hour).
+ * An unreachable lake never stops the start or the ingestion: the exporter keeps its segments staged beside
+ * the store and retries every interval.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
 import { hotRetention, LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../lake/index.js';
@@ -10,7 +12,14 @@ import type { PipelineMetrics } from '../web/metrics.js';
 
 const RETENTION_EVERY_MS = 60 * 60_000;
 
-export async function startLakeExport(config: RunConfig & { lake: string }, exclusive: Exclusive, metrics: PipelineMetrics, log: Logger): Promise<LakeExporter> {
+/** `connect` opens another connection to the store: segments are written on it, beside the ingestion. */
+export async function startLakeExport(
+  config: RunConfig & { lake: string },
+  exclusive: Exclusive,
+  connect: () => Promise<DuckDBConnection>,
+  metrics: PipelineMetrics,
+  log: Logger,
+): Promise<LakeExporter> {
   const lake = await openLakeStorage(parseLakeLocation(config.lake));
   // Not awaited: an unreachable lake must not hold up the start (the SDK retries for a while); a failed export retries.
   void lake.ensureReady().catch((error: unknown) =>
@@ -22,6 +31,7 @@ export async function startLakeExport(config: RunConfig & { lake: string }, excl
     lake,
     stagingDir: stagingDirOf(config.db),
     exclusive,
+    connect,
     intervalMs: config.lakeExport.intervalMs,
     log,
     onPublished: (rows, bytes) => {

@@ -130,7 +130,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   if (lakeStaging) await mkdir(lakeStaging, { recursive: true });
   await confineDatabase(store.db.connection, { writableDirs: [exportDir, ...(lakeStaging ? [lakeStaging] : [])] });
   if (config.lake) {
-    const exporter = await startLakeExport({ ...config, lake: config.lake }, (work) => pipeline.exclusive(work), metrics, log);
+    const exporter = await startLakeExport({ ...config, lake: config.lake }, (work) => pipeline.exclusive(work), () => store.db.instance.connect(), metrics, log);
     lake = exporter;
     undo.push(() => exporter.cancel());
   }

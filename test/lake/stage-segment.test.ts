@@ -34,6 +34,8 @@ describe('staging a lake segment', () => {
       await insert(auditRows('pg-in-order', [1, 2, 3, 12, 13]));
       await insert(auditRows('pg-shuffled', [5, 1, 4, 2, 3, 15, 11, 14, 12]));
       await insert(auditRows(odd, [3, 1, 2, 11]));
+      // Next day, this day, next day again: out of order within the next day only across the other day's row.
+      await insert(auditRows('pg-crossing', [12, 5, 11]));
       const s = await stageSegment(store.connection, join(dir, 'staging'));
       assert.ok(s);
       staged = s;
@@ -51,6 +53,8 @@ describe('staging a lake segment', () => {
     assert.deepEqual(files.map((f) => f.path).sort(), [
       `audit_events/server=pg%20one%2Feu%3D2/date=2026-11-20/part-${seg}-0.parquet`,
       `audit_events/server=pg%20one%2Feu%3D2/date=2026-11-21/part-${seg}-0.parquet`,
+      `audit_events/server=pg-crossing/date=2026-11-20/part-${seg}-0.parquet`,
+      `audit_events/server=pg-crossing/date=2026-11-21/part-${seg}-0.parquet`,
       `audit_events/server=pg-in-order/date=2026-11-20/part-${seg}-0.parquet`,
       `audit_events/server=pg-in-order/date=2026-11-21/part-${seg}-0.parquet`,
       `audit_events/server=pg-shuffled/date=2026-11-20/part-${seg}-0.parquet`,
@@ -73,10 +77,48 @@ describe('staging a lake segment', () => {
       const hive = (await c.runAndReadAll(
         `SELECT DISTINCT server FROM read_parquet('${join(dir, 'staging', seg, 'audit_events', '**', '*.parquet')}', hive_partitioning = true, hive_types = {'server': VARCHAR, 'date': DATE}) ORDER BY 1`,
       )).getRows().map(([s]) => String(s));
-      assert.deepEqual(hive, [odd, 'pg-in-order', 'pg-shuffled']);
+      assert.deepEqual(hive, [odd, 'pg-crossing', 'pg-in-order', 'pg-shuffled']);
     } finally {
       c.closeSync();
       instance.closeSync();
+    }
+  });
+});
+
+describe('staging beside the writer', () => {
+  let dir: string;
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds the writer only for the cut: rows committed while the files are written go into the next segment, once', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-beside-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const side = await store.db.instance.connect();
+    try {
+      const insert = (rows: string) =>
+        store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
+      await insert(auditRows('pg-a', [1, 2, 3]));
+      let heldWhileCut = false;
+      const first = await stageSegment(side, join(dir, 'staging'), new Date(), async (cut) => {
+        heldWhileCut = true;
+        const taken = await cut();
+        // The writer is released: a batch commits on it while the segment's transaction is still open.
+        await insert(auditRows('pg-a', [4, 5]));
+        return taken;
+      });
+      assert.ok(first && heldWhileCut);
+      const second = await stageSegment(store.connection, join(dir, 'staging'));
+      assert.ok(second);
+      const rowsOf = (s: typeof first) => s.files.filter((f) => f.table === 'audit_events').reduce((n, f) => n + f.rows, 0);
+      assert.equal(rowsOf(first), 3);
+      assert.equal(rowsOf(second), 2);
+      assert.deepEqual(second.ranges.events.audit_events, [first.ranges.events.audit_events![1], first.ranges.events.audit_events![1] + 2]);
+      const recorded = (await store.connection.runAndReadAll(`SELECT seq FROM lake_segments ORDER BY seq`)).getRows().map(([s]) => Number(s));
+      assert.deepEqual(recorded, [1, 2]);
+    } finally {
+      side.closeSync();
+      await store.close();
     }
   });
 });
