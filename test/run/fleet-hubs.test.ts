@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { startAzuriteBlob, type AzuriteBlob } from '../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
@@ -62,7 +63,7 @@ describe('auditduck run with two hubs and two instances', () => {
       const port = await freePort();
       stores.push(db);
       ports.push(port);
-      const env = { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_INSTANCE_ID: name, AUDITDUCK_LOG_LEVEL: 'warn' };
+      const env = runEnv({ db, port, instanceId: name });
       children.push(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', config], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
     }
   });

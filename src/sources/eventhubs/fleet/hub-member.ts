@@ -112,6 +112,13 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   let lastMetrics: PartitionMetrics[] = [];
   let closing = false;
   let busy = false;
+  /** Batches between an accepted intent and its outcome: a hand-over waits for them before settling. */
+  let openCommits = 0;
+  const onNoOpenCommits: Array<() => void> = [];
+  const commitEnded = (): void => {
+    if (--openCommits === 0) for (const resolve of onNoOpenCommits.splice(0)) resolve();
+  };
+  const noOpenCommits = (): Promise<void> => (openCommits === 0 ? Promise.resolve() : new Promise((resolve) => onNoOpenCommits.push(resolve)));
 
   const lead = (generation: number): Lead => ({
     ownerLevel: generation,
@@ -140,6 +147,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       try {
         if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
         await register.beginCommit(partitionId, generation, lastSequenceNumber);
+        openCommits++;
       } catch (error) {
         if (error instanceof FencedError) void stepDown(error.message);
         throw error;
@@ -149,12 +157,17 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       try {
         await register.endCommit(partitionId, generation, lastSequenceNumber);
       } catch (error) {
-        // The store has the batch; the intent stays open and is settled at the next commit or restart.
+        // The store has the batch; the intent stays open and is settled at the next commit, hand-over or restart.
         log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
+      } finally {
+        commitEnded();
       }
     },
     async commitFailed(partitionId) {
-      await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
+      await register
+        .abortCommit(partitionId)
+        .catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'))
+        .finally(commitEnded);
     },
   });
 
@@ -212,6 +225,9 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
           lastMetrics = reader.metrics();
           await reader.close();
         }
+        // The reader's close gives up on a slow batch after its timeout; its outcome must be known before
+        // the intents are settled from the store, or a batch still committing would be read again.
+        await noOpenCommits();
         await settleOwnIntents();
       } finally {
         await lease.release();
