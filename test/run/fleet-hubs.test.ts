@@ -98,7 +98,8 @@ describe('auditduck run with two hubs and two instances', () => {
     const perHub = JSON.parse(stdout) as Array<{ hub: string; records: number; members: number }>;
     assert.deepEqual(perHub.map((row) => row.hub), HUBS.map((hub) => `eventhubs:${hub}`));
     assert.equal(perHub.reduce((sum, row) => sum + row.records, 0), published);
-    assert.ok(perHub.every((row) => row.members === 1), 'each hub stored by one instance');
+    // Not one member per hub: an instance that led both before it saw the other hands one over (fleet-spread.test.ts).
+    assert.ok(perHub.every((row) => row.members >= 1 && row.members <= 2), 'each hub stored by the instances');
   });
 
   it('drops a copy that two stores hold under the same (source, position)', async () => {
