@@ -24,6 +24,10 @@ export const runConfigSchema = z.strictObject({
     .optional()
     .describe('one hub, or a list of hubs this instance reads (docs/fleet.md); absent: the demo stream from samples/'),
   instanceId: z.string().min(1).optional().describe('names this instance in the fleet of a hub (checkpointStore blob); default: host name and store path'),
+  fleetPeers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("the other instances' stores, as `query --fleet` takes them: the dashboards then show the whole fleet, each record once (docs/fleet.md)"),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

@@ -53,14 +53,22 @@ export function dedupSelect(table: string, columns: readonly string[]): string {
     QUALIFY position IS NULL OR fleet_order = min(fleet_order) OVER (PARTITION BY source, position)`;
 }
 
-export async function runFleetQuery(members: readonly FleetMember[], sql: string, params: QueryParams = {}): Promise<Rows> {
+/** How a member's store is read; `run`'s dashboards read their own store on their own session. */
+export type OpenMemberTarget = (member: FleetMember) => Promise<QueryTarget>;
+
+export async function runFleetQuery(
+  members: readonly FleetMember[],
+  sql: string,
+  params: QueryParams = {},
+  openTarget: OpenMemberTarget = (member) => openQueryTarget(member.db),
+): Promise<Rows> {
   if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
   const targets: QueryTarget[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-fleet-'));
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: process.env.AUDITDUCK_MEMORY_LIMIT ?? '512MB' });
   const local = await instance.connect();
   try {
-    for (const member of members) targets.push(await openQueryTarget(member.db));
+    for (const member of members) targets.push(await openTarget(member));
     const schema = await tableColumns(targets[0]!);
     const wanted = tablesNamedIn(sql, [...schema.keys()]);
     for (const table of wanted) await gather(local, dir, table, schema.get(table)!, members, targets);
@@ -111,4 +119,41 @@ async function gather(local: DuckDBConnection, dir: string, table: string, colum
   }
   await local.run(`CREATE TABLE "${table}" AS ${dedupSelect(table, columns.map((c) => c.name))}`);
   await local.run(`DROP TABLE "${table}__all"`);
+}
+
+/** Read-only SQL with named parameters over one store or the fleet. */
+export type FleetRead = (sql: string, params: QueryParams) => Promise<Rows>;
+
+/**
+ * The fleet seen from one of its instances (`run` with `fleetPeers`): its own store first, read by `own`
+ * (the process holds it), then each peer's store as `query --fleet` reads it. Own rows win a duplicate.
+ */
+export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: FleetRead): { members: string[]; read: FleetRead } {
+  const members = fleetMembers([ownDb, ...peers]);
+  const ownTarget: QueryTarget = {
+    via: 'local',
+    run: (sql, params = {}) => own(sql, params),
+    copyTo: () => Promise.reject(new Error('the fleet reads rows; it writes no files')),
+    close: async () => undefined,
+  };
+  const openTarget: OpenMemberTarget = (member) => (member === members[0] ? Promise.resolve(ownTarget) : openQueryTarget(member.db));
+  return { members: members.map((member) => member.name), read: (sql, params) => runFleetQuery(members, sql, params, openTarget) };
+}
+
+/** `serve --fleet`: every store as `query --fleet` reads it; the first is the one alert pages read. */
+export function fleetOfStores(dbs: readonly string[]): { members: string[]; read: FleetRead; readFirst: FleetRead } {
+  const members = fleetMembers(dbs);
+  if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
+  return {
+    members: members.map((member) => member.name),
+    read: (sql, params) => runFleetQuery(members, sql, params),
+    readFirst: async (sql, params) => {
+      const target = await openQueryTarget(members[0]!.db);
+      try {
+        return await target.run(sql, params);
+      } finally {
+        await target.close();
+      }
+    },
+  };
 }

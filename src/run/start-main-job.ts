@@ -26,6 +26,7 @@ import { AuditStore } from '../store/audit-store.js';
 import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.js';
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
+import { fleetWithOwnStore } from '../query/fleet-query.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { driveRunBatches } from './run-batches.js';
 import { RUN_SOURCES, selectRunSource, type RunSource } from './source-registry.js';
@@ -215,6 +216,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       routes: createDashboardRoutes({
         connection: dashboardConnection,
         session: dashboardReads,
+        ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params)) } : {}),
         log,
         ...(ui.token ? { token: ui.token } : {}),
         acknowledgeAlert: async (ids, by, note) => ({

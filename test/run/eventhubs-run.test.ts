@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { queryStore } from '../support/store-reader.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const exec = promisify(execFile);
 const HUB = 'pg-audit-logs';
@@ -44,15 +45,7 @@ describe('auditduck run on Event Hubs', () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-eh-run-'));
     db = join(dir, 'store.duckdb');
     port = await freePort();
-    env = {
-      ...process.env,
-      AUDITDUCK_DB: db,
-      AUDITDUCK_HTTP_PORT: String(port),
-      AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
-      AUDITDUCK_EVENTHUB_NAME: HUB,
-      AUDITDUCK_START_POSITION: 'earliest',
-      AUDITDUCK_LOG_LEVEL: 'warn',
-    };
+    env = runEnv({ db, port, hub: { connectionString: broker.connectionString, hubName: HUB } });
     sampleFiles = (await readdir('samples/eventhubs')).map((f) => join('samples/eventhubs', f));
     sampleBodies = (await Promise.all(sampleFiles.map((f) => readFile(f, 'utf8')))).flatMap((t) => t.split('\n').filter(Boolean));
     expected = sampleBodies.reduce((n, b) => n + (JSON.parse(b) as { records: unknown[] }).records.length, 0);

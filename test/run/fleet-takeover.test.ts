@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startAzuriteBlob, type AzuriteBlob } from '../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
@@ -73,7 +74,7 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
         port,
         config,
         child: null,
-        env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_INSTANCE_ID: name, AUDITDUCK_LOG_LEVEL: 'warn' },
+        env: runEnv({ db, port, instanceId: name }),
       });
     }
   });

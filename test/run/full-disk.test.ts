@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const HUB = 'fulldisk';
 
@@ -57,16 +58,13 @@ describe('run on a full disk', () => {
     const db = join(disk, 'store.duckdb');
     const port = await freePort();
     child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-      env: {
-        ...process.env,
-        AUDITDUCK_DB: db,
-        AUDITDUCK_HTTP_PORT: String(port),
-        AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
-        AUDITDUCK_EVENTHUB_NAME: HUB,
-        AUDITDUCK_START_POSITION: 'earliest',
-        AUDITDUCK_POISON_BATCH_ATTEMPTS: '2',
-        AUDITDUCK_LOG_LEVEL: 'error',
-      },
+      env: runEnv({
+        db,
+        port,
+        hub: { connectionString: broker.connectionString, hubName: HUB },
+        logLevel: 'error',
+        extra: { AUDITDUCK_POISON_BATCH_ATTEMPTS: '2' },
+      }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;

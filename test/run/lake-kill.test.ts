@@ -15,6 +15,7 @@ import { openLakeQueryTarget } from '../../src/lake/index.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 
@@ -87,18 +88,13 @@ describe('run with the lake on, killed 20 times', () => {
     port = await freePort();
     lakeUrl = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
     process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
-    env = {
-      ...process.env,
-      AUDITDUCK_DB: db,
-      AUDITDUCK_HTTP_PORT: String(port),
-      AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
-      AUDITDUCK_EVENTHUB_NAME: HUB,
-      AUDITDUCK_START_POSITION: 'earliest',
-      AUDITDUCK_LOG_LEVEL: 'debug',
-      AUDITDUCK_LOG_FORMAT: 'json',
-      AUDITDUCK_LAKE: lakeUrl,
-      AUDITDUCK_LAKE_INTERVAL_MS: '1000',
-    };
+    env = runEnv({
+      db,
+      port,
+      hub: { connectionString: broker.connectionString, hubName: HUB },
+      logLevel: 'debug',
+      extra: { AUDITDUCK_LOG_FORMAT: 'json', AUDITDUCK_LAKE: lakeUrl, AUDITDUCK_LAKE_INTERVAL_MS: '1000' },
+    });
   });
   after(async () => {
     delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;

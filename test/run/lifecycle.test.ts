@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const HUB = 'lifecycle';
 
@@ -41,14 +42,13 @@ describe('run: start and stop as a service', () => {
     const db = join(dir, 'failed.duckdb');
     const closed = await freePort();
     const started = Date.now();
-    const run = startRun({
-      ...process.env,
-      AUDITDUCK_DB: db,
-      AUDITDUCK_HTTP_PORT: '0',
-      AUDITDUCK_EVENTHUB_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${closed};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
-      AUDITDUCK_EVENTHUB_NAME: HUB,
-      AUDITDUCK_LOG_LEVEL: 'warn',
-    });
+    const run = startRun(
+      runEnv({
+        db,
+        port: '0',
+        hub: { connectionString: `Endpoint=sb://127.0.0.1:${closed};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`, hubName: HUB },
+      }),
+    );
     children.push(run.child);
     const timeout = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
     const outcome = await Promise.race([run.exit, timeout]);
@@ -64,15 +64,7 @@ describe('run: start and stop as a service', () => {
   it('ends within 10 s of SIGTERM under load, with a long query running', async (t) => {
     const db = join(dir, 'load.duckdb');
     const port = await freePort();
-    const env = {
-      ...process.env,
-      AUDITDUCK_DB: db,
-      AUDITDUCK_HTTP_PORT: String(port),
-      AUDITDUCK_EVENTHUB_CONNECTION_STRING: broker.connectionString,
-      AUDITDUCK_EVENTHUB_NAME: HUB,
-      AUDITDUCK_START_POSITION: 'earliest',
-      AUDITDUCK_LOG_LEVEL: 'warn',
-    };
+    const env = runEnv({ db, port, hub: { connectionString: broker.connectionString, hubName: HUB } });
     const samples = (await readFile('samples/eventhubs/partition-0.jsonl', 'utf8')).split('\n').filter(Boolean);
     // Enough that the job is still busy when it is told to stop.
     for (let i = 0; i < 40; i++) for (const partition of ['0', '1']) broker.publish(partition, samples.map((s) => Buffer.from(s)));

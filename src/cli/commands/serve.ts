@@ -10,6 +10,7 @@ interface ServeOptions {
   dashboards: string[];
   queries: string[];
   lake?: string;
+  fleet: string[];
 }
 
 export const serveCommand = new Command('serve')
@@ -19,9 +20,16 @@ export const serveCommand = new Command('serve')
   .option('--host <address>', `address to bind; anything but loopback requires a token (${UI_TOKEN_ENV}, generated if unset)`, '127.0.0.1')
   .option('--dashboards <dir>', 'a folder of your own dashboard files, searched before the built-in ones; repeat for more', collect, [] as string[])
   .option('--lake <dirOrUrl>', "serve the lake instead of the store: its Parquet as the store's tables (docs/lake.md)")
+  .option(
+    '--fleet <db>',
+    "a store of the fleet (repeat for each instance's store, as `query --fleet` takes them): every panel counts each record of the fleet once (docs/fleet.md)",
+    collect,
+    [] as string[],
+  )
   .option('--queries <dir>', 'a folder of your own saved queries, searched before the built-in ones; repeat for more', collect, [] as string[])
   .action(async (opts: ServeOptions) => {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
+    if (opts.fleet.length > 0 && (opts.lake || opts.db)) throw new Error('give either --fleet (each store of the fleet) or --db / --lake (one store), not both');
     const log = pino({ level: process.env.AUDITDUCK_LOG_LEVEL ?? 'info' }, pino.destination(2));
     const { serveDashboards } = await import('../../web/dashboards/serve-dashboards.js');
     const server = await serveDashboards({
@@ -32,6 +40,7 @@ export const serveCommand = new Command('serve')
       dashboardDirs: opts.dashboards,
       queryDirs: opts.queries,
       ...(opts.lake ? { open: () => openLakeForServe(opts.lake!) } : {}),
+      ...(opts.fleet.length > 0 ? { fleet: opts.fleet } : {}),
     });
     process.stdout.write(`auditduck dashboards (read-only) at ${server.url}\n`);
     if (server.tokenGenerated) process.stdout.write(`a token was generated for this run; set ${UI_TOKEN_ENV} to choose one\n`);

@@ -6,7 +6,9 @@
  */
 import { PushedBatches } from '../pushed-batches.js';
 import type { HubEvent, SourceBatch } from '../source-batch.js';
+import { parseEventHubsSourceConfig } from './eventhubs-config.js';
 import { startEventHubsSource, type EventHubsSourceOptions, type EventHubsSubscription } from './eventhubs-source.js';
+import { InstanceLeads } from './fleet/fair-share.js';
 
 export interface EventHubsBatches {
   batches: AsyncIterable<SourceBatch<HubEvent>>;
@@ -20,8 +22,10 @@ export async function openEventHubsBatches(hubs: readonly Omit<EventHubsSourceOp
   const batches = new PushedBatches<HubEvent>();
   const subscriptions: EventHubsSubscription[] = [];
   const closeAll = async () => void (await Promise.allSettled(subscriptions.map((subscription) => subscription.close())));
+  // The hubs of a fleet are spread over its instances: each leads its fair share of them (fleet/fair-share.ts).
+  const leads = new InstanceLeads(hubs.filter((hub) => parseEventHubsSourceConfig(hub.config).checkpointStore === 'blob').length);
   try {
-    for (const hub of hubs) subscriptions.push(await startEventHubsSource({ ...hub, onBatch: (batch) => batches.push(batch) }));
+    for (const hub of hubs) subscriptions.push(await startEventHubsSource({ leads, ...hub, onBatch: (batch) => batches.push(batch) }));
   } catch (error) {
     await closeAll();
     batches.end();

@@ -34,6 +34,7 @@ import { eventHubsSourceKey } from './source-key.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
 import { openBlobContainer } from './fleet/blob-container.js';
+import type { InstanceLeads } from './fleet/fair-share.js';
 import { PartitionMetricsBook, type PartitionMetrics } from './partition-metrics.js';
 import { PositionBook, defaultStartPosition, parseSequencePosition } from './position-book.js';
 
@@ -83,6 +84,8 @@ export interface EventHubsSourceOptions {
    * with the same id to settle the batch it was killed in. Default: the host name.
    */
   instanceId?: string;
+  /** Shared by the hubs of one instance, so that the fleet spreads them (default: this hub alone). */
+  leads?: InstanceLeads;
 }
 
 export interface EventHubsSubscription {
@@ -112,6 +115,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
     instanceId: options.instanceId ?? hostname(),
     leadership: config.leadership,
     readPosition: options.readPosition,
+    leads: options.leads,
     log: options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup: config.consumerGroup }),
     read: (lead) => readHub(options, config, lead),
   });

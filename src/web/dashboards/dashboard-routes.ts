@@ -28,6 +28,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FORMATTERS, type Rows } from '../../query/format-rows.js';
+import type { QueryParams } from '../../query/read-only-query.js';
 import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { parseSavedQuery, resolveParams, type SavedQuery } from '../../query/saved-queries.js';
@@ -59,9 +60,20 @@ export interface AcknowledgeNote {
   classification: AckClassification | null;
 }
 
+/** Runs read-only SQL with named parameters. */
+export type ReadRows = (sql: string, params: QueryParams) => Promise<Rows>;
+
 export interface DashboardRoutesOptions {
   /** A read connection of its own: statements on one connection share its transaction. */
-  connection: DuckDBConnection;
+  connection?: DuckDBConnection;
+  /** Instead of `connection`: how this instance's own store is read (`serve --fleet` reads its first store this way). */
+  read?: ReadRows;
+  /**
+   * The fleet (`fleetPeers`, `serve --fleet`): panels, saved queries, the time range and the server picker read
+   * every member's store, one copy per (source, position) (fleet-query.ts). Alert pages and acknowledging stay
+   * with this instance's store: alert ids are per store.
+   */
+  fleet?: { members: string[]; read: ReadRows };
   /** Required on every request when set (see ui-token.ts). */
   token?: string;
   log: Logger;
@@ -90,9 +102,11 @@ export const READ_ONLY_ACK_MESSAGE =
   'Under `auditduck run` both work: the dashboards it serves acknowledge, and so does `auditduck alerts ack`, through it.';
 
 export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
-  const session = opts.session ?? new ReadOnlySession(opts.connection, queryLimitsFromEnv());
+  const home = homeReader(opts);
+  const read = opts.fleet?.read ?? home;
   // Parameters resolve before the read queues: a bad picker value is the caller's error, not a query failure.
-  const runSaved = (query: SavedQuery, given: Readonly<Record<string, string | null>>) => session.run(query.sql, resolveParams(query, given));
+  const runSaved = (query: SavedQuery, given: Readonly<Record<string, string | null>>) => read(query.sql, resolveParams(query, given));
+  const runHome = (query: SavedQuery, given: Readonly<Record<string, string | null>>) => home(query.sql, resolveParams(query, given));
   const dashboardDirs = [...(opts.dashboardDirs ?? []), DEFAULT_DASHBOARDS_DIR];
   const queryDirs = defaultQueryDirs(opts.queryDirs);
   const findDashboard = (name: string): Dashboard | undefined => loadDashboards(dashboardDirs).dashboards.find((d) => d.name === name);
@@ -133,6 +147,8 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
         classifications: ACK_CLASSIFICATIONS,
         // Under `run` the store grows while the page is open: the page offers to refresh itself.
         live: opts.acknowledgeAlert !== undefined,
+        // The page says whose stores it shows: every panel counts each record of the fleet once.
+        fleet: opts.fleet ? opts.fleet.members : null,
       });
       return true;
     }
@@ -148,7 +164,7 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
     const alertPage = /^\/api\/alerts\/(\d+)$/.exec(path);
     if (alertPage) {
       try {
-        sendJson(res, 200, await loadAlertPage(runSaved, Number(alertPage[1])));
+        sendJson(res, 200, await loadAlertPage(runHome, Number(alertPage[1])));
       } catch (error) {
         if (!(error instanceof AlertNotFound)) throw error;
         notFound(res, error.message);
@@ -253,6 +269,14 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
   }
 
   return [route];
+}
+
+function homeReader(opts: DashboardRoutesOptions): ReadRows {
+  if (opts.read) return opts.read;
+  if (opts.session) return (sql, params) => opts.session!.run(sql, params);
+  if (!opts.connection) throw new Error('the dashboards need a store to read: a connection, a session or a reader');
+  const session = new ReadOnlySession(opts.connection, queryLimitsFromEnv());
+  return (sql, params) => session.run(sql, params);
 }
 
 function isOurs(path: string): boolean {

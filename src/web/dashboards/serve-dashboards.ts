@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { confineDatabase } from '../../query/confine-database.js';
+import { fleetOfStores } from '../../query/fleet-query.js';
 import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { closeDatabase, openDatabase, type Database } from '../../store/open-database.js';
@@ -25,6 +26,8 @@ export interface ServeDashboardsOptions {
   queryDirs?: string[];
   /** Serve another read-only database instead of the store (`serve --lake`), with the folders its views read. */
   open?: () => Promise<{ db: Database; readableDirs: string[]; close(): Promise<void> }>;
+  /** `serve --fleet`: the stores of the fleet, read as `query --fleet` reads them; no store is opened here. */
+  fleet?: string[];
 }
 
 export interface DashboardServer {
@@ -37,6 +40,7 @@ export interface DashboardServer {
 }
 
 export async function serveDashboards(opts: ServeDashboardsOptions): Promise<DashboardServer> {
+  if (opts.fleet) return serveFleetDashboards({ ...opts, fleet: opts.fleet });
   const { token, generated } = resolveUiToken(opts.host, opts.env);
   let db: Database;
   let readableDirs: string[] = [];
@@ -74,19 +78,44 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
     await closeDb();
     throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
   }
-  const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
-  const base = `http://${host}:${server.port}/`;
+  return served(opts.host, server.port, token, generated, async () => {
+    await server.close();
+    await session.close();
+    connection.closeSync();
+    await closeDb();
+  });
+}
+
+/** Each read fetches from every store of the fleet (through the running instances' query APIs): nothing is held open. */
+async function serveFleetDashboards(opts: ServeDashboardsOptions & { fleet: string[] }): Promise<DashboardServer> {
+  const { token, generated } = resolveUiToken(opts.host, opts.env);
+  const fleet = fleetOfStores(opts.fleet);
+  const routes = createDashboardRoutes({
+    read: fleet.readFirst,
+    fleet: { members: fleet.members, read: fleet.read },
+    log: opts.log,
+    ...(token ? { token } : {}),
+    ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
+    ...(opts.queryDirs ? { queryDirs: opts.queryDirs } : {}),
+  });
+  let server;
+  try {
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ readOnly: true, fleet: fleet.members }), routes });
+  } catch (error) {
+    throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
+  }
+  return served(opts.host, server.port, token, generated, () => server.close());
+}
+
+function served(bindHost: string, port: number, token: string | undefined, generated: boolean, close: () => Promise<void>): DashboardServer {
+  const host = bindHost.includes(':') && !bindHost.startsWith('[') ? `[${bindHost}]` : bindHost;
+  const base = `http://${host}:${port}/`;
   return {
     url: generated && token ? `${base}?token=${token}` : base,
-    port: server.port,
+    port,
     ...(token ? { token } : {}),
     tokenGenerated: generated,
-    close: async () => {
-      await server.close();
-      await session.close();
-      connection.closeSync();
-      await closeDb();
-    },
+    close,
   };
 }
 

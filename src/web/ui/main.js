@@ -23,6 +23,8 @@ async function main() {
   const dashboard = path.startsWith('/d/') ? decodeURIComponent(path.slice(3)) : path === '/' ? list.dashboards.find((d) => d.nav !== false)?.name : undefined;
   renderNav(list.dashboards, alert ? 'alerts' : sql || path === '/queries' ? 'queries' : dashboard);
   for (const e of list.errors) showNotice(`${e.path}: ${e.error}`);
+  // Alert pages read one store (alert ids are per store); everything else reads the fleet.
+  if (list.fleet && !alert) showNotice(`Fleet: ${list.fleet.join(', ')} — every record counted once across these stores.`, 'fleet');
   if (alert) return renderAlertPage(list, alert[1]);
   if (path === '/queries') return renderQueryList();
   if (sql) return renderQueryPage(sql[1]);

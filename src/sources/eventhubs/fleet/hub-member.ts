@@ -20,6 +20,8 @@ import type { PartitionMetrics } from '../partition-metrics.js';
 import { parseSequencePosition } from '../position-book.js';
 import { eventHubsSourceKey, fleetBlobPrefix, type HubCoordinates } from '../source-key.js';
 import { LeaderLease, type LeaseTiming } from './leader-lease.js';
+import { fairShare, InstanceLeads, mayTakeHub, shouldHandOver } from './fair-share.js';
+import { MemberPresence, type LiveMember } from './member-presence.js';
 import { FencedError, PartitionRegister } from './partition-register.js';
 
 /** What the reader of a hub needs from its lead: the owner level and the fence around each commit. */
@@ -45,6 +47,8 @@ export interface HubLeadership {
   since: string;
   /** Set when this instance was cut off as leader: it stopped writing. */
   lastFenced: { at: string; reason: string } | null;
+  /** Set when this instance last gave the hub to an instance with room (it led more than its fair share). */
+  lastHandedOver: string | null;
 }
 
 export interface HubReader {
@@ -59,6 +63,8 @@ export interface HubMemberOptions {
   leadership: LeaseTiming & { inDoubtTimeoutMs: number };
   readPosition: PositionReader;
   log?: Logger;
+  /** Shared by the hubs of this instance, for spreading hubs over instances (default: this hub alone). */
+  leads?: InstanceLeads;
   /** Starts reading every partition under the given lead. */
   read(lead: Lead): Promise<HubReader>;
 }
@@ -74,24 +80,45 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   const prefix = fleetBlobPrefix(target);
   const lease = new LeaderLease(container.getBlobClient(`${prefix}/leader`), instanceId, timing);
   const register = new PartitionRegister(container, prefix, instanceId);
+  const presence = new MemberPresence(container, prefix, instanceId, timing.leaseTimeMs);
+  const leads = options.leads ?? new InstanceLeads(1);
   const stored = async (partitionId: string): Promise<number | null> =>
     parseSequencePosition(await options.readPosition(eventHubsSourceKey(target, partitionId)));
 
-  // Back after a kill: settle what this instance left open, so a new leader waiting on it can go on.
-  for (const partitionId of await listRegisteredPartitions(container, prefix)) {
-    const before = await register.read(partitionId);
-    if (before.intent?.by !== instanceId) continue;
-    const after = await register.resolveOwn(partitionId, await stored(partitionId));
-    log?.info({ partition: partitionId, intent: before.intent.sequenceNumber, committed: after.committed }, 'settled the batch this instance was stopped in');
-  }
+  /** Settles what this instance left open, so a new leader waiting on it can go on. */
+  const settleOwnIntents = async (): Promise<void> => {
+    for (const partitionId of await listRegisteredPartitions(container, prefix)) {
+      const before = await register.read(partitionId);
+      if (before.intent?.by !== instanceId) continue;
+      const after = await register.resolveOwn(partitionId, await stored(partitionId));
+      log?.info({ partition: partitionId, intent: before.intent.sequenceNumber, committed: after.committed }, 'settled the batch this instance was stopped in');
+    }
+  };
+  // Back after a kill.
+  await settleOwnIntents();
 
-  let status: HubLeadership = { hub: target.hubName, instanceId, role: 'standby', generation: null, since: new Date().toISOString(), lastFenced: null };
+  let status: HubLeadership = {
+    hub: target.hubName,
+    instanceId,
+    role: 'standby',
+    generation: null,
+    since: new Date().toISOString(),
+    lastFenced: null,
+    lastHandedOver: null,
+  };
   let reading: Promise<HubReader | null> | null = null;
   /** The reader once started, for its metrics. */
   let current: HubReader | null = null;
   let lastMetrics: PartitionMetrics[] = [];
   let closing = false;
   let busy = false;
+  /** Batches between an accepted intent and its outcome: a hand-over waits for them before settling. */
+  let openCommits = 0;
+  const onNoOpenCommits: Array<() => void> = [];
+  const commitEnded = (): void => {
+    if (--openCommits === 0) for (const resolve of onNoOpenCommits.splice(0)) resolve();
+  };
+  const noOpenCommits = (): Promise<void> => (openCommits === 0 ? Promise.resolve() : new Promise((resolve) => onNoOpenCommits.push(resolve)));
 
   const lead = (generation: number): Lead => ({
     ownerLevel: generation,
@@ -120,6 +147,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       try {
         if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
         await register.beginCommit(partitionId, generation, lastSequenceNumber);
+        openCommits++;
       } catch (error) {
         if (error instanceof FencedError) void stepDown(error.message);
         throw error;
@@ -129,22 +157,29 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       try {
         await register.endCommit(partitionId, generation, lastSequenceNumber);
       } catch (error) {
-        // The store has the batch; the intent stays open and is settled at the next commit or restart.
+        // The store has the batch; the intent stays open and is settled at the next commit, hand-over or restart.
         log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
+      } finally {
+        commitEnded();
       }
     },
     async commitFailed(partitionId) {
-      await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
+      await register
+        .abortCommit(partitionId)
+        .catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'))
+        .finally(commitEnded);
     },
   });
 
   const startLeading = (generation: number): void => {
+    leads.leading++;
     status = { ...status, role: 'leader', generation, since: new Date().toISOString() };
     log?.info({ generation }, 'leading the hub: reading every partition');
     reading = options.read(lead(generation)).then((reader) => (current = reader), async (error: unknown) => {
       log?.error({ generation, error: (error as Error).message }, 'could not start reading as leader; standing by');
       reading = null;
       await lease.release();
+      if (status.role === 'leader') leads.leading--;
       status = { ...status, role: 'standby', since: new Date().toISOString() };
       return null;
     });
@@ -156,6 +191,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       if (status.role !== 'leader') return;
       const at = new Date().toISOString();
       log?.error({ generation: status.generation, reason }, 'fenced: another instance leads this hub now; stopped writing and standing by');
+      leads.leading--;
       status = { ...status, role: 'standby', since: at, lastFenced: { at, reason } };
       // Lets a standby take over at once when the lease merely lapsed; refused (and ignored) when it was taken.
       await lease.release();
@@ -168,15 +204,62 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       }
     })().finally(() => (steppingDown = null)));
 
+  /**
+   * A clean hand-over to an instance with room: stop reading (the batches in flight commit under the fence),
+   * settle any intent left open, then release the lease. The next leader starts after what this one stored.
+   */
+  const handOver = (share: number, live: readonly LiveMember[]): Promise<void> =>
+    (steppingDown ??= (async () => {
+      const at = new Date().toISOString();
+      log?.info(
+        { generation: status.generation, leads: leads.leading, share, live: live.map((member) => `${member.instanceId}:${member.leads}`) },
+        'handing the hub over: this instance leads more than its fair share and another live instance has room',
+      );
+      leads.leading--;
+      status = { ...status, role: 'standby', since: at, lastHandedOver: at };
+      try {
+        const reader = await reading;
+        reading = null;
+        current = null;
+        if (reader) {
+          lastMetrics = reader.metrics();
+          await reader.close();
+        }
+        // The reader's close gives up on a slow batch after its timeout; its outcome must be known before
+        // the intents are settled from the store, or a batch still committing would be read again.
+        await noOpenCommits();
+        await settleOwnIntents();
+      } finally {
+        await lease.release();
+        leads.handOverDone();
+      }
+    })().finally(() => (steppingDown = null)));
+
+  /** Who is alive; on a storage failure this instance alone (it then takes what is free, as before spreading). */
+  const liveMembers = async (): Promise<LiveMember[]> => {
+    try {
+      await presence.announce(leads.leading);
+      return await presence.live();
+    } catch (error) {
+      log?.warn({ error: (error as Error).message }, 'the fleet members could not be read (storage unreachable?): not spreading hubs');
+      return [{ instanceId, leads: leads.leading }];
+    }
+  };
+
   const tick = async (): Promise<void> => {
     if (busy || closing || steppingDown) return;
     busy = true;
     try {
+      const live = await liveMembers();
+      const share = fairShare(leads.hubs, live.length);
       if (status.role === 'standby') {
-        const generation = await lease.tryTakeOver();
+        const generation = await lease.tryTakeOver((unledForMs) => mayTakeHub(leads.leading, share, unledForMs, timing.leaseTimeMs));
         if (generation !== null && !closing) startLeading(generation);
       } else if (!(await lease.heartbeat())) {
         await stepDown('the lease was broken by a standby');
+      } else {
+        const others = live.filter((member) => member.instanceId !== instanceId).map((member) => member.leads);
+        if (shouldHandOver(leads.leading, share, others) && leads.claimHandOver()) await handOver(share, live);
       }
     } catch (error) {
       log?.warn({ role: status.role, error: (error as Error).message }, 'the hub lease could not be checked (storage unreachable?)');
@@ -200,6 +283,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       current = null;
       if (reader) await reader.close();
       await lease.release();
+      await presence.withdraw().catch(() => undefined);
       log?.info({ role: status.role }, 'left the hub fleet');
     },
   };

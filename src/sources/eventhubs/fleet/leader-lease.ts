@@ -36,6 +36,8 @@ export function generationOf(metadata: Record<string, string> | undefined): numb
 export class LeaderLease {
   private lease: BlobLeaseClient | null = null;
   private observed: Observation | null = null;
+  /** Local time this standby first saw the hub free (or its leader silent), for the spreading grace. */
+  private unledSince: number | null = null;
   private generation = 0;
   /** Local time until which this instance may act as leader (start of the last good heartbeat + leaseTimeMs). */
   private validUntil = 0;
@@ -55,19 +57,26 @@ export class LeaderLease {
 
   /**
    * One standby round: takes the lease when it is free, or breaks it when the leader has been silent for
-   * leaseTimeMs. Returns the new generation when this instance now leads.
+   * leaseTimeMs. Returns the new generation when this instance now leads. `admit` (given how long the hub
+   * has been free for this standby) may decline a free hub: it is left to an instance with room (fair-share.ts).
    */
-  async tryTakeOver(): Promise<number | null> {
+  async tryTakeOver(admit: (unledForMs: number) => boolean = () => true): Promise<number | null> {
     await this.ensureBlob();
     const properties = await this.blob.getProperties();
     const started = this.now();
-    if (properties.leaseState === 'leased' || properties.leaseState === 'breaking') {
+    const leased = properties.leaseState === 'leased' || properties.leaseState === 'breaking';
+    if (leased) {
       const etag = properties.etag ?? '';
       if (this.observed?.etag !== etag) this.observed = { etag, since: started };
-      if (started - this.observed.since < this.timing.leaseTimeMs) return null;
-      // Silent for a whole lease time on our clock: the leader is dead or cut off.
-      await this.blob.getBlobLeaseClient().breakLease(0);
+      if (started - this.observed.since < this.timing.leaseTimeMs) {
+        this.unledSince = null;
+        return null;
+      }
     }
+    this.unledSince ??= started;
+    if (!admit(started - this.unledSince)) return null;
+    // Silent for a whole lease time on our clock: the leader is dead or cut off.
+    if (leased) await this.blob.getBlobLeaseClient().breakLease(0);
     const lease = this.blob.getBlobLeaseClient();
     try {
       await lease.acquireLease(azureLeaseSeconds(this.timing.leaseTimeMs));
@@ -82,6 +91,7 @@ export class LeaderLease {
     this.generation = generation;
     this.validUntil = started + this.timing.leaseTimeMs;
     this.observed = null;
+    this.unledSince = null;
     return generation;
   }
 
