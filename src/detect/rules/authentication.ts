@@ -28,8 +28,15 @@ const byUser = (r: StoredAuthFailure) => r.userName;
 const byHost = (r: StoredAuthFailure) => r.clientAddr;
 
 /** A user's password failures in a window: how many, since when, from which hosts. */
-function failuresOfUser(rows: readonly StoredAuthFailure[]) {
+export function failuresOfUser(rows: readonly StoredAuthFailure[]) {
   return { n: rows.length, first: earliest(rows), hosts: distinctSorted(rows.map((r) => r.clientAddr)) };
+}
+
+/** A host's failed logins in a window: how many, since when, for how many users and which (a NULL name last). */
+export function failuresFromHost(rows: readonly StoredAuthFailure[]) {
+  const names = distinctSorted(rows.map((r) => r.userName));
+  const withNull = rows.some((r) => r.userName === null) ? [...(names ?? []), null] : names;
+  return { n: rows.length, first: earliest(rows), users: names?.length ?? 0, names: withNull };
 }
 
 /** Brute force's windows: one per user with password failures in the batch. */
@@ -107,21 +114,20 @@ export const passwordSpray = defineRule({
     if (span === null) return findings;
     const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes });
     for (const [k, { server, key: clientAddr, at, facts: group }] of windows.entries()) {
-      const rows = inWindows[k]!;
-      const names = distinctSorted(rows.map((r) => r.userName));
-      const users = names?.length ?? 0;
+      const row = failuresFromHost(inWindows[k]!);
+      const users = row.users;
       if (users < config.distinctUsers) continue;
       findings.push({
         server,
         at,
-        firstAt: earliest(rows)!,
+        firstAt: row.first!,
         actor: null,
         target: clientAddr,
         dedupKey: clientAddr,
-        count: rows.length,
+        count: row.n,
         increment: group.length,
         summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr)} within ${config.windowMinutes} minutes`,
-        evidence: { clientAddr, users: rows.some((r) => r.userName === null) ? [...names!, null] : names, failuresInWindow: rows.length, lastFailure: at.toISOString() },
+        evidence: { clientAddr, users: row.names, failuresInWindow: row.n, lastFailure: at.toISOString() },
       });
     }
     return findings;

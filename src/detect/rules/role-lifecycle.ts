@@ -4,7 +4,7 @@ import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import type { BatchFacts } from '../batch-facts.js';
-import type { StoredSpan } from '../stored-windows.js';
+import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
 const DAY_MS = 86_400_000;
@@ -59,22 +59,12 @@ export const roleCreatedAndDropped = defineRule({
     const drops = droppedRoles(facts);
     const span = dropSpan(drops, config.windowMinutes);
     if (span === null) return findings;
-    const creates = stored.rows(span).filter((r) => r.action === 'create-role' && r.effective && r.roleName !== null);
-    const windowMicros = Math.round(config.windowMinutes * 60_000) * 1000;
+    const creates = stored.rows(span).filter((r) => r.action === 'create-role' && r.effective);
     for (const fact of drops) {
       const c = fact.change;
       if (c.roleName === null) continue;
-      const dropMicros = c.loggedAt.getTime() * 1000;
-      let at = -Infinity;
-      // The latest CREATE in the window, and who made the latest one that names its maker (as arg_max skips NULLs).
-      let by: { at: number; actor: string } | null = null;
-      for (const r of creates) {
-        if (r.server !== c.server || r.roleName !== c.roleName || r.atMicros < dropMicros - windowMicros || r.atMicros > dropMicros) continue;
-        at = Math.max(at, r.atMicros);
-        if (r.actor !== null && (by === null || r.atMicros > by.at)) by = { at: r.atMicros, actor: r.actor };
-      }
-      if (at === -Infinity) continue;
-      const row = { created_at: new Date(Math.trunc(at / 1000)).toISOString(), created_by: by?.actor ?? null };
+      const row = latestCreate(creates, c.server, c.roleName, c.loggedAt.getTime(), config.windowMinutes);
+      if (row === null) continue;
       const minutes = Math.round((c.loggedAt.getTime() - Date.parse(row.created_at)) / 60_000);
       const finding = changeFinding(fact, {
         target: c.roleName,
@@ -89,6 +79,29 @@ export const roleCreatedAndDropped = defineRule({
     return findings;
   },
 });
+
+/**
+ * The latest effective CREATE of `role` on `server` within `minutes` before (inclusive) a drop at `dropMs`, and
+ * who made the latest one that names its maker (`arg_max` skips NULLs); null when there is none.
+ */
+export function latestCreate(
+  creates: readonly StoredPrivilegeChange[],
+  server: string,
+  role: string,
+  dropMs: number,
+  minutes: number,
+): { created_at: string; created_by: string | null } | null {
+  const to = dropMs * 1000;
+  const from = (dropMs - Math.round(minutes * 60_000)) * 1000;
+  let at = -Infinity;
+  let by: { at: number; actor: string } | null = null;
+  for (const r of creates) {
+    if (r.action !== 'create-role' || !r.effective || r.server !== server || r.roleName !== role || r.atMicros < from || r.atMicros > to) continue;
+    at = Math.max(at, r.atMicros);
+    if (r.actor !== null && (by === null || r.atMicros > by.at)) by = { at: r.atMicros, actor: r.actor };
+  }
+  return at === -Infinity ? null : { created_at: new Date(Math.trunc(at / 1000)).toISOString(), created_by: by?.actor ?? null };
+}
 
 /** DROP ROLEs of the batch that name their role. */
 function droppedRoles(facts: BatchFacts) {
