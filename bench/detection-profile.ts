@@ -41,9 +41,17 @@ function counting(connection: DuckDBConnection): DuckDBConnection {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       if (typeof prop === 'string' && /^(run|runAndRead|runAndReadAll|stream|prepare)/.test(prop)) {
-        return (...args: unknown[]) => {
-          tally(phase).queries++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        return async (...args: unknown[]) => {
+          // The detector's own reads before the rules: the windowed rules' stored rows, one query a table.
+          const name = phase === 'outbox' && typeof args[0] === 'string' && args[0].includes('epoch_us(logged_at)') ? 'stored windows' : phase;
+          const started = performance.now();
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            const t = tally(name);
+            t.queries++;
+            if (name !== phase) t.ms += performance.now() - started;
+          }
         };
       }
       return (value as (...a: unknown[]) => unknown).bind(target);
@@ -89,13 +97,14 @@ try {
   const started = performance.now();
   await ingestFiles([input], { dbPath: join(dir, 'store.duckdb'), format: 'auto', logLinePrefix: '%t-%c-', log: pino({ level: 'warn' }), batchRecords, observers: [observer] });
   const totalMs = performance.now() - started;
+  // The rest of the detector's time: building BatchFacts, the outbox's look-up and write, retractions.
   const rulesMs = [...tallies].filter(([k]) => k !== 'outbox').reduce((s, [, t]) => s + t.ms, 0);
   tally('outbox').ms = detectionMs - rulesMs;
   console.log(`${records} records, ${batches} batches of up to ${batchRecords}; ingest ${(totalMs / 1000).toFixed(2)} s, detection ${(detectionMs / 1000).toFixed(2)} s in the transactions`);
   const rows = [...tallies]
     .filter(([, t]) => t.queries > 0 || t.ms / batches >= 0.05)
     .sort((a, b) => b[1].ms - a[1].ms)
-    .map(([name, t]) => ({ phase: name, 'ms/batch': Number((t.ms / batches).toFixed(2)), 'queries/batch': Number((t.queries / batches).toFixed(2)) }));
+    .map(([name, t]) => ({ phase: name === 'outbox' ? 'facts + outbox' : name, 'ms/batch': Number((t.ms / batches).toFixed(2)), 'queries/batch': Number((t.queries / batches).toFixed(2)) }));
   console.table(rows);
   const queries = [...tallies.values()].reduce((s, t) => s + t.queries, 0);
   console.log(`DuckDB statements per batch from detection: ${(queries / batches).toFixed(2)}`);
