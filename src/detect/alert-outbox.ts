@@ -97,21 +97,29 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
   // A finding that grows no alert takes a new id from the alerts' own sequence in the same query (CASE takes
   // it only for those); the ids are handed out ascending in finding order, as one INSERT a finding would.
   const values = items.map(({ rule, finding: f }, i) => `(${i}, ${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.at)}, ${integer(Math.round(rule.suppressMinutes * 60_000))}::BIGINT)`);
+  // The look-up reads the key table (alert_keys), not alerts: alerts holds every alert's evidence and texts.
   const looked = await runQuery(
     connection,
     `WITH f AS (SELECT * FROM (VALUES ${values.join(', ')}) v(i, f_rule, f_server, f_key, f_at, f_suppress_ms)),
      hit AS (
-       SELECT f.i, a.alert_id, a.evidence
-       FROM f JOIN alerts a ON a.rule_id = f.f_rule AND a.server = f.f_server AND a.dedup_key = f.f_key AND a.status <> 'retracted'
-         AND f.f_at BETWEEN a.first_seen - to_milliseconds(f.f_suppress_ms) AND a.last_seen + to_milliseconds(f.f_suppress_ms)
-       QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY a.last_seen DESC) = 1)
-     SELECT f.i, hit.alert_id, hit.evidence::VARCHAR AS evidence, CASE WHEN hit.alert_id IS NULL THEN nextval('alert_id_seq') END AS fresh_id
+       SELECT f.i, k.alert_id
+       FROM f JOIN alert_keys k ON k.rule_id = f.f_rule AND k.server = f.f_server AND k.dedup_key = f.f_key
+         AND f.f_at BETWEEN k.first_seen - to_milliseconds(f.f_suppress_ms) AND k.last_seen + to_milliseconds(f.f_suppress_ms)
+       QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY k.last_seen DESC) = 1)
+     SELECT f.i, hit.alert_id, CASE WHEN hit.alert_id IS NULL THEN nextval('alert_id_seq') END AS fresh_id
      FROM f LEFT JOIN hit ON hit.i = f.i ORDER BY f.i`,
   );
+  const hits = looked.rows.filter((row) => row.alert_id !== null).map((row) => Number(row.alert_id));
+  // Only the alerts that grow are read, by id (DuckDB skips the other row groups by their min/max).
+  const evidenceOf = new Map<number, string>();
+  if (hits.length > 0) {
+    const read = await runQuery(connection, `SELECT alert_id, evidence::VARCHAR AS evidence FROM alerts WHERE alert_id IN (${hits.map(integer).join(', ')})`);
+    for (const row of read.rows) evidenceOf.set(Number(row.alert_id), String(row.evidence ?? '{}'));
+  }
   const grown = new Map<number, { alertId: number; evidence: string }>();
   const allocated: number[] = [];
   for (const row of looked.rows) {
-    if (row.alert_id !== null) grown.set(Number(row.i), { alertId: Number(row.alert_id), evidence: String(row.evidence ?? '{}') });
+    if (row.alert_id !== null) grown.set(Number(row.i), { alertId: Number(row.alert_id), evidence: evidenceOf.get(Number(row.alert_id)) ?? '{}' });
     else allocated.push(Number(row.fresh_id));
   }
   allocated.sort((a, b) => a - b);
@@ -126,10 +134,13 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
       const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, f.samples);
       return `(${row.alertId}, ${integer(f.increment ?? f.count ?? 1)}, ${timestamp(f.at)}, ${timestamp(f.firstAt ?? f.at)}, ${sqlString(JSON.stringify(evidence))})`;
     });
+    const spans = [...grown].map(([i, row]) => `(${row.alertId}, ${timestamp(items[i]!.finding.at)}, ${timestamp(items[i]!.finding.firstAt ?? items[i]!.finding.at)})`);
     statements.push(
       `UPDATE alerts SET count = count + g.inc, last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at),
          evidence = g.evidence::JSON, updated_at = now()
        FROM (VALUES ${rows.join(', ')}) g(id, inc, seen_at, first_at, evidence) WHERE alert_id = g.id;`,
+      `UPDATE alert_keys SET last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at)
+       FROM (VALUES ${spans.join(', ')}) g(id, seen_at, first_at) WHERE alert_id = g.id;`,
     );
   }
   if (fresh.length > 0) {
@@ -139,9 +150,14 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
         ${optional(f.actor)}, ${optional(f.target)}, ${sqlString(f.summary)}, ${sqlString(JSON.stringify(addSamples({}, f.samples)))}::JSON, ${sqlString(rule.mitre)},
         'open', ${sqlString(f.dedupKey)}, ${integer(f.count ?? 1)})`;
     });
+    const keys = fresh.map((i) => {
+      const { rule, finding: f } = items[i]!;
+      return `(${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${ids[i]}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)})`;
+    });
     statements.push(
       `INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence, mitre, status, dedup_key, count)
        VALUES ${rows.join(', ')};`,
+      `INSERT INTO alert_keys (rule_id, server, dedup_key, alert_id, first_seen, last_seen) VALUES ${keys.join(', ')};`,
     );
   }
   const changes = items.flatMap(({ finding: f }, i) =>
@@ -180,6 +196,9 @@ export async function retractUndone(connection: DuckDBConnection): Promise<numbe
        GROUP BY l.alert_id HAVING bool_and(NOT p.effective))
      RETURNING alert_id`,
   );
+  // A retracted alert never grows: its key leaves the outbox's key table.
+  const ids = result.rows.map((row) => integer(Number(row.alert_id)));
+  if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.join(', ')})`);
   return result.rows.length;
 }
 

@@ -13,6 +13,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { recordRulesFindings, retractUndone, type RuleFindings } from './alert-outbox.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
+import { StoredWindows } from './stored-windows.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
 import type { Finding, RuleDefinition } from './rule.js';
 import { RULE_IDS, RULES, type RuleId } from './rules/registry.js';
@@ -66,11 +67,13 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
       const facts = new BatchFacts(batch, config.exclude);
+      // Every windowed rule's stored rows in one read a table, not one query a rule.
+      const stored = await StoredWindows.read(connection, active.flatMap((r) => (r.rule.evaluate && r.rule.spans ? r.rule.spans(facts, r.config) : [])));
       const found: RuleFindings[] = [];
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
-          const findings = await r.rule.evaluate({ connection, facts, config: r.config });
+          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored });
           if (findings.length > 0) found.push(merged(r, findings));
         } catch (error) {
           throw new Error(`detection rule ${r.id} failed: ${(error as Error).message}`);

@@ -8,6 +8,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { BatchFacts } from './batch-facts.js';
+import type { StoredSpan, StoredWindows } from './stored-windows.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -57,6 +58,8 @@ export interface BatchRuleContext<C> {
   connection: DuckDBConnection;
   facts: BatchFacts;
   config: C;
+  /** The stored rows of the spans every rule named in `spans`, read once a batch. */
+  stored: StoredWindows;
 }
 
 export interface ScheduledRuleContext<C> {
@@ -76,6 +79,11 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   config: S;
   evaluate?(ctx: BatchRuleContext<z.infer<S>>): Promise<Finding[]> | Finding[];
+  /**
+   * The spans of stored tables this rule's windows count over in a batch: the detector reads each table once a
+   * batch over every rule's spans and hands the rows to `evaluate` as `stored` (one query, not one a rule).
+   */
+  spans?(facts: BatchFacts, config: z.infer<S>): (StoredSpan | null)[];
   /**
    * The audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch keeps only those
    * some rule reads, and those the privilege analysis found changes in; a rule that reads others must say which

@@ -253,4 +253,21 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE alerts ADD COLUMN ack_classification VARCHAR;
     `,
   },
+  {
+    version: 13,
+    description: 'alert_keys: the outbox looks up the alerts a finding may grow here, not in alerts (issue 21)',
+    sql: `
+      -- One row per alert the outbox may grow: a detection rule's alert that is not retracted (its rule, server,
+      -- dedup key and seen span, kept in step with alerts by the outbox and the retraction). A batch's look-up
+      -- reads these six narrow columns instead of alerts, whose evidence and texts grow with every alert.
+      -- No primary key, as alerts: DuckDB can report a false duplicate when a row is updated twice in one
+      -- transaction. Drift and pipeline alerts (ids with a dot) are written once and never grown: not here.
+      CREATE TABLE alert_keys (
+        rule_id VARCHAR NOT NULL, server VARCHAR NOT NULL, dedup_key VARCHAR NOT NULL, alert_id BIGINT NOT NULL,
+        first_seen TIMESTAMPTZ NOT NULL, last_seen TIMESTAMPTZ NOT NULL
+      );
+      INSERT INTO alert_keys SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM alerts
+        WHERE status <> 'retracted' AND rule_id NOT LIKE '%.%' ORDER BY alert_id;
+    `,
+  },
 ];

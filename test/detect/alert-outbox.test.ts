@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { recordFindings, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import { recordFindings, retractUndone, type RuleIdentity } from '../../src/detect/alert-outbox.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 
@@ -79,11 +79,15 @@ describe('recordFindings', () => {
     const db = await openDatabase(':memory:');
     try {
       const base = { server: 'pg-1', actor: 'admin', target: 'alice', summary: 'granted admin to alice', dedupKey: 'alice', evidence: {}, samples: [{ n: 1 }] };
-      const [first] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0) }]);
+      const change = { server: 'pg-1', sessionId: 's.1', loggedAt: new Date(T0), seq: 1 };
+      const [first] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0), changes: [change] }]);
       const [grown, other] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0 + 30 * 60_000) }, { ...base, dedupKey: 'bob', at: new Date(T0) }]);
       assert.equal(grown, first);
       assert.notEqual(other, first);
-      await db.connection.run(`UPDATE alerts SET status = 'retracted' WHERE alert_id = ${first}`);
+      // Retracted as the pipeline retracts: a later batch rolls back the change the alert stands on.
+      await db.connection.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, effective, seq, source, position)
+        VALUES ('pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', 's.1', 'grant-role', false, 1, 't', '0')`);
+      assert.equal(await retractUndone(db.connection), 1);
       const [afterRetraction] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0 + 40 * 60_000) }]);
       assert.notEqual(afterRetraction, first);
       const counts = (await db.connection.runAndReadAll('SELECT alert_id, count FROM alerts ORDER BY alert_id')).getRows().map(([id, n]) => [Number(id), Number(n)]);

@@ -1,12 +1,14 @@
 /**
  * Authentication attacks, as windowed counts over `auth_failures` (this batch's rows are already in the
- * table when the rules run, so a window spanning several batches is counted whole).
+ * table when the rules run, so a window spanning several batches is counted whole). The three rules count over
+ * one read of the table a batch (`spans`, `StoredWindows`).
  */
 import { z } from 'zod';
-import { sqlString } from '../../store/sql-literal.js';
 import { isLocalClient } from '../../analyze/sessions/local-client.js';
+import type { BatchFacts } from '../batch-facts.js';
+import type { StoredAuthFailure } from '../stored-windows.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import { countInWindows, windowsOf } from './windowed-counts.js';
+import { distinctSorted, earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
 const GUESSING_SQLSTATES = ['28P01', '28000'];
@@ -16,11 +18,43 @@ function hostPhrase(host: string): string {
   return isLocalClient(host) ? `${host} (the server itself: on Azure, clients of the built-in PgBouncer; their own address is not in the log)` : host;
 }
 
-function failuresWith(sqlstates: readonly string[]): string {
-  return `r.sqlstate IN (${sqlstates.map(sqlString).join(', ')})`;
+function failuresWith(sqlstates: readonly string[]): (r: StoredAuthFailure) => boolean {
+  return (r) => r.sqlstate !== null && sqlstates.includes(r.sqlstate);
 }
 
-const FAILURES_OF_USER = `count(r.logged_at) AS n, min(r.logged_at) AS first, list(DISTINCT r.client_addr ORDER BY r.client_addr) FILTER (WHERE r.client_addr IS NOT NULL) AS hosts`;
+const PASSWORD_FAILURE = failuresWith(['28P01']);
+const GUESSING_FAILURE = failuresWith(GUESSING_SQLSTATES);
+const byUser = (r: StoredAuthFailure) => r.userName;
+const byHost = (r: StoredAuthFailure) => r.clientAddr;
+
+/** A user's password failures in a window: how many, since when, from which hosts. */
+export function failuresOfUser(rows: readonly StoredAuthFailure[]) {
+  return { n: rows.length, first: earliest(rows), hosts: distinctSorted(rows.map((r) => r.clientAddr)) };
+}
+
+/** A host's failed logins in a window: how many, since when, for how many users and which (a NULL name last). */
+export function failuresFromHost(rows: readonly StoredAuthFailure[]) {
+  const names = distinctSorted(rows.map((r) => r.userName));
+  const withNull = rows.some((r) => r.userName === null) ? [...(names ?? []), null] : names;
+  return { n: rows.length, first: earliest(rows), users: names?.length ?? 0, names: withNull };
+}
+
+/** Brute force's windows: one per user with password failures in the batch. */
+function bruteForceWindows(facts: BatchFacts) {
+  const failures = facts.authFailures.filter((f) => f.sqlstate === '28P01');
+  return windowsOf(failures, (f) => ({ server: f.server, key: f.userName }), (f) => f.at);
+}
+
+/** A spray's windows: one per client host with guessing failures in the batch. */
+function sprayWindows(facts: BatchFacts) {
+  const failures = facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate));
+  return windowsOf(failures, (f) => ({ server: f.server, key: f.clientAddr }), (f) => f.at);
+}
+
+/** A user's last login in the batch: failures before any of its logins in the window are counted. */
+function loginWindows(facts: BatchFacts) {
+  return facts.loginsByUser().map((g) => ({ ...g, server: g.last.server, key: g.userName, at: g.last.at }));
+}
 
 export const bruteForce = defineRule({
   id: 'brute-force',
@@ -33,21 +67,21 @@ export const bruteForce = defineRule({
     threshold: z.number().int().positive().default(10).describe('failures that make a burst'),
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
   }),
-  async evaluate({ connection, facts, config }) {
+  spans: (facts, config) => [spanOf('auth_failures', bruteForceWindows(facts), config.windowMinutes)],
+  evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const failures = facts.authFailures.filter((f) => f.sqlstate === '28P01');
-    const windows = windowsOf(failures, (f) => ({ server: f.server, key: f.userName }), (f) => f.at);
-    const rows = await countInWindows(connection, windows, {
-      table: 'auth_failures', keyColumn: 'user_name', where: failuresWith(['28P01']), minutes: config.windowMinutes, aggregates: FAILURES_OF_USER,
-    });
+    const windows = bruteForceWindows(facts);
+    const span = spanOf('auth_failures', windows, config.windowMinutes);
+    if (span === null) return findings;
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes });
     for (const [k, { server, key: userName, at, facts: group }] of windows.entries()) {
-      const row = rows[k]!;
-      const n = Number(row.n);
+      const row = failuresOfUser(inWindows[k]!);
+      const n = row.n;
       if (n < config.threshold) continue;
       findings.push({
         server,
         at,
-        firstAt: new Date(String(row.first)),
+        firstAt: row.first!,
         actor: null,
         target: userName,
         dedupKey: userName,
@@ -72,32 +106,28 @@ export const passwordSpray = defineRule({
     distinctUsers: z.number().int().positive().default(5).describe('different users that make a spray'),
     windowMinutes: z.number().positive().default(10).describe('sliding window'),
   }),
-  async evaluate({ connection, facts, config }) {
+  spans: (facts, config) => [spanOf('auth_failures', sprayWindows(facts), config.windowMinutes)],
+  evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const failures = facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate));
-    const windows = windowsOf(failures, (f) => ({ server: f.server, key: f.clientAddr }), (f) => f.at);
-    const rows = await countInWindows(connection, windows, {
-      table: 'auth_failures',
-      keyColumn: 'client_addr',
-      where: failuresWith(GUESSING_SQLSTATES),
-      minutes: config.windowMinutes,
-      aggregates: `count(DISTINCT r.user_name) AS users, count(r.logged_at) AS n, min(r.logged_at) AS first, list(DISTINCT r.user_name ORDER BY r.user_name) AS names`,
-    });
+    const windows = sprayWindows(facts);
+    const span = spanOf('auth_failures', windows, config.windowMinutes);
+    if (span === null) return findings;
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes });
     for (const [k, { server, key: clientAddr, at, facts: group }] of windows.entries()) {
-      const row = rows[k]!;
-      const users = Number(row.users);
+      const row = failuresFromHost(inWindows[k]!);
+      const users = row.users;
       if (users < config.distinctUsers) continue;
       findings.push({
         server,
         at,
-        firstAt: new Date(String(row.first)),
+        firstAt: row.first!,
         actor: null,
         target: clientAddr,
         dedupKey: clientAddr,
-        count: Number(row.n),
+        count: row.n,
         increment: group.length,
         summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr)} within ${config.windowMinutes} minutes`,
-        evidence: { clientAddr, users: row.names, failuresInWindow: Number(row.n), lastFailure: at.toISOString() },
+        evidence: { clientAddr, users: row.names, failuresInWindow: row.n, lastFailure: at.toISOString() },
       });
     }
     return findings;
@@ -115,23 +145,21 @@ export const failuresThenSuccess = defineRule({
     minFailures: z.number().int().positive().default(3).describe('failures before the success'),
     windowMinutes: z.number().positive().default(10).describe('how far back failures count'),
   }),
-  async evaluate({ connection, facts, config }) {
+  spans: (facts, config) => [spanOf('auth_failures', loginWindows(facts), config.windowMinutes)],
+  evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    // A user's last login in the batch: failures before any of its logins in the window are counted.
-    const logins = facts.loginsByUser();
-    const rows = await countInWindows(
-      connection,
-      logins.map(({ userName, last }) => ({ server: last.server, key: userName, at: last.at })),
-      { table: 'auth_failures', keyColumn: 'user_name', where: failuresWith(['28P01']), minutes: config.windowMinutes, aggregates: FAILURES_OF_USER },
-    );
+    const logins = loginWindows(facts);
+    const span = spanOf('auth_failures', logins, config.windowMinutes);
+    if (span === null) return findings;
+    const inWindows = rowsInWindows(stored.rows(span), logins, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes });
     for (const [k, { userName: user, last: login }] of logins.entries()) {
-      const row = rows[k]!;
-      const n = Number(row.n);
+      const row = failuresOfUser(inWindows[k]!);
+      const n = row.n;
       if (n < config.minFailures) continue;
       findings.push({
         server: login.server,
         at: login.at,
-        firstAt: new Date(String(row.first)),
+        firstAt: row.first!,
         actor: user,
         target: user,
         dedupKey: user,

@@ -1,10 +1,11 @@
 /** Change control: bursts of privilege statements by one actor, privilege changes outside a change window. */
 import { z } from 'zod';
 import type { PrivilegeAction, PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
-import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeEvidence, changeRef } from './change-evidence.js';
-import { countInWindows, windowsOf } from './windowed-counts.js';
+import type { BatchFacts } from '../batch-facts.js';
+import type { StoredPrivilegeChange } from '../stored-windows.js';
+import { earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
 
 /** Actions that switch who the session is, not who may do what. */
 const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
@@ -18,9 +19,14 @@ export function isPrivilegeChange(c: Pick<PrivilegeChange, 'action' | 'objectTyp
   return !(SETTING_CHANGES.includes(c.action) && c.objectType === SESSION_SCOPE);
 }
 
-/** `isPrivilegeChange` over a `privilege_changes` row `r`, written from the same lists. */
-export const IS_PRIVILEGE_CHANGE_SQL = `r.action NOT IN (${SESSION_SWITCHES.map(sqlString).join(', ')})
-  AND NOT (r.action IN (${SETTING_CHANGES.map(sqlString).join(', ')}) AND r.object_type IS NOT DISTINCT FROM ${sqlString(SESSION_SCOPE)})`;
+/** A burst's windows: one per actor with privilege changes in the batch (but allowed actors). */
+function burstWindows(facts: BatchFacts, allowActors: readonly string[]) {
+  const changes = facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
+  return windowsOf(changes, (f) => ({ server: f.change.server, key: f.change.actor }), (f) => f.change.loggedAt);
+}
+
+const byActor = (r: StoredPrivilegeChange) => r.actor;
+const effectivePrivilegeChange = (r: StoredPrivilegeChange) => r.effective && isPrivilegeChange({ action: r.action as PrivilegeAction, objectType: r.objectType });
 
 export const privilegeBurst = defineRule({
   id: 'privilege-burst',
@@ -34,24 +40,20 @@ export const privilegeBurst = defineRule({
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
-  async evaluate({ connection, facts, config }) {
-    const changes = facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && config.allowActors.includes(f.change.actor)));
-    const windows = windowsOf(changes, (f) => ({ server: f.change.server, key: f.change.actor }), (f) => f.change.loggedAt);
-    const rows = await countInWindows(connection, windows, {
-      table: 'privilege_changes',
-      keyColumn: 'actor',
-      where: `r.effective AND ${IS_PRIVILEGE_CHANGE_SQL}`,
-      minutes: config.windowMinutes,
-      aggregates: 'count(r.logged_at) AS n, min(r.logged_at) AS first',
-    });
+  spans: (facts, config) => [spanOf('privilege_changes', burstWindows(facts, config.allowActors), config.windowMinutes)],
+  evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
+    const windows = burstWindows(facts, config.allowActors);
+    const span = spanOf('privilege_changes', windows, config.windowMinutes);
+    if (span === null) return findings;
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes });
     for (const [k, { server, key: actor, at, facts: group }] of windows.entries()) {
-      const n = Number(rows[k]!.n);
+      const n = inWindows[k]!.length;
       if (n < config.threshold) continue;
       findings.push({
         server,
         at,
-        firstAt: new Date(String(rows[k]!.first)),
+        firstAt: earliest(inWindows[k]!)!,
         actor,
         target: null,
         dedupKey: actor,

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
+import type { BatchFacts } from '../batch-facts.js';
+import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
 const DAY_MS = 86_400_000;
@@ -51,27 +53,22 @@ export const roleCreatedAndDropped = defineRule({
   config: baseRuleConfig.extend({
     windowMinutes: z.number().positive().default(60).describe('created and dropped within this many minutes'),
   }),
-  async evaluate({ connection, facts, config }) {
+  spans: (facts, config) => [dropSpan(droppedRoles(facts), config.windowMinutes)],
+  evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const drops = facts.changes.filter((f) => f.change.action === 'drop-role' && f.change.roleName !== null);
-    const created = await runQueryOverValues(
-      connection,
-      drops.map(({ change: c }) => `${sqlString(c.server)}, ${sqlString(c.roleName!)}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ`),
-      (list) => `SELECT max(r.logged_at) AS created_at, arg_max(r.actor, r.logged_at) AS created_by
-         FROM ${list} w(i, w_server, w_role, w_drop)
-         LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.action = 'create-role' AND r.effective
-           AND r.logged_at BETWEEN w.w_drop - to_milliseconds(${config.windowMinutes * 60_000}::BIGINT) AND w.w_drop
-         GROUP BY w.i ORDER BY w.i`,
-    );
-    for (const [k, fact] of drops.entries()) {
+    const drops = droppedRoles(facts);
+    const span = dropSpan(drops, config.windowMinutes);
+    if (span === null) return findings;
+    const creates = stored.rows(span).filter((r) => r.action === 'create-role' && r.effective);
+    for (const fact of drops) {
       const c = fact.change;
       if (c.roleName === null) continue;
-      const row = created[k];
-      if (!row || row.created_at === null) continue;
-      const minutes = Math.round((c.loggedAt.getTime() - Date.parse(String(row.created_at))) / 60_000);
+      const row = latestCreate(creates, c.server, c.roleName, c.loggedAt.getTime(), config.windowMinutes);
+      if (row === null) continue;
+      const minutes = Math.round((c.loggedAt.getTime() - Date.parse(row.created_at)) / 60_000);
       const finding = changeFinding(fact, {
         target: c.roleName,
-        firstAt: new Date(String(row.created_at)),
+        firstAt: new Date(row.created_at),
         dedupKey: c.roleName,
         summary: `role ${c.roleName} was created by ${actorName(row.created_by === null ? null : String(row.created_by))} and dropped by ${actorName(c.actor)} ${minutes} minutes later`,
       });
@@ -82,6 +79,41 @@ export const roleCreatedAndDropped = defineRule({
     return findings;
   },
 });
+
+/**
+ * The latest effective CREATE of `role` on `server` within `minutes` before (inclusive) a drop at `dropMs`, and
+ * who made the latest one that names its maker (`arg_max` skips NULLs); null when there is none.
+ */
+export function latestCreate(
+  creates: readonly StoredPrivilegeChange[],
+  server: string,
+  role: string,
+  dropMs: number,
+  minutes: number,
+): { created_at: string; created_by: string | null } | null {
+  const to = dropMs * 1000;
+  const from = (dropMs - Math.round(minutes * 60_000)) * 1000;
+  let at = -Infinity;
+  let by: { at: number; actor: string } | null = null;
+  for (const r of creates) {
+    if (r.action !== 'create-role' || !r.effective || r.server !== server || r.roleName !== role || r.atMicros < from || r.atMicros > to) continue;
+    at = Math.max(at, r.atMicros);
+    if (r.actor !== null && (by === null || r.atMicros > by.at)) by = { at: r.atMicros, actor: r.actor };
+  }
+  return at === -Infinity ? null : { created_at: new Date(Math.trunc(at / 1000)).toISOString(), created_by: by?.actor ?? null };
+}
+
+/** DROP ROLEs of the batch that name their role. */
+function droppedRoles(facts: BatchFacts) {
+  return facts.changes.filter((f) => f.change.action === 'drop-role' && f.change.roleName !== null);
+}
+
+/** The span of `privilege_changes` holding every CREATE within `minutes` before (inclusive) one of the drops. */
+function dropSpan(drops: ReturnType<typeof droppedRoles>, minutes: number): StoredSpan<'privilege_changes'> | null {
+  if (drops.length === 0) return null;
+  const times = drops.map((f) => f.change.loggedAt.getTime());
+  return { table: 'privilege_changes', fromMicros: (Math.min(...times) - Math.round(minutes * 60_000)) * 1000 - 1, toMicros: Math.max(...times) * 1000 };
+}
 
 export const dormantRoleLogin = defineRule({
   id: 'dormant-role-login',

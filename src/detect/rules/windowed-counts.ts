@@ -1,12 +1,10 @@
 /**
  * The shape every windowed rule shares: group a batch's facts by (server, key), end each group's window at its
- * latest fact, and count over the stored table for all groups in one query (the batch's rows are already in the
- * table, so a window spanning several batches is counted whole).
+ * latest fact, and count the stored rows in each window. The rows come from `StoredWindows` (the detector reads
+ * each table once a batch over every rule's span, and the batch's own rows are already in the table), so a window
+ * spanning several batches is counted whole, and counting costs no query of its own.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Rows } from '../../query/format-rows.js';
-import { runQueryOverValues } from '../../query/run-query.js';
-import { sqlString } from '../../store/sql-literal.js';
+import type { StoredSpan, StoredTable } from '../stored-windows.js';
 
 /** The facts of one (server, key) in the batch, and the end of the window to count them in. */
 export interface FactWindow<T> {
@@ -34,44 +32,70 @@ export function windowsOf<T>(facts: readonly T[], keyOf: (t: T) => { server: str
   return [...groups.values()];
 }
 
-/** What to count in each window: rows `r` of `table` whose `keyColumn` is the window's key, and which pass `where`. */
-export interface WindowCount {
-  table: 'auth_failures' | 'privilege_changes';
-  keyColumn: string;
-  /** SQL over `r`, e.g. `r.sqlstate = '28P01'`. */
-  where: string;
-  minutes: number;
-  /** Aggregates over `r`; count a column of `r` (`count(r.logged_at)`), not `*`: an empty window is one NULL row. */
-  aggregates: string;
+/** The stretch of `table` that windows of `minutes` ending at each window's `at` cover; null for no windows. */
+export function spanOf<T extends StoredTable>(table: T, windows: readonly Pick<FactWindow<unknown>, 'at'>[], minutes: number): StoredSpan<T> | null {
+  if (windows.length === 0) return null;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const w of windows) {
+    first = Math.min(first, w.at.getTime());
+    last = Math.max(last, w.at.getTime());
+  }
+  return { table, fromMicros: windowStart(first, minutes) * 1000, toMicros: last * 1000 };
+}
+
+/** Where a window of `minutes` ending at `atMs` starts, in whole milliseconds (as a Date made from it would). */
+function windowStart(atMs: number, minutes: number): number {
+  return Math.trunc(atMs - minutes * 60_000);
+}
+
+/** A stored row as windows count it: its server, its time in epoch microseconds. */
+export interface TimedRow {
+  server: string;
+  atMicros: number;
 }
 
 /**
- * One row of aggregates per window, in the order of `windows`, in one query for all of them. The table is read
- * between the earliest window's start and the latest window's end only: DuckDB skips the row groups outside that
- * span by their min/max, so a query reads about the batch's new rows, not the whole trail.
+ * The rows of each window, in the order of `windows`: rows of the window's server whose key is the window's key,
+ * which pass `where`, and whose time is after the window's start (`at` − `minutes`) and at or before its end.
  */
-export function countInWindows(
-  connection: DuckDBConnection,
+export function rowsInWindows<R extends TimedRow>(
+  rows: readonly R[],
   windows: readonly Pick<FactWindow<unknown>, 'server' | 'key' | 'at'>[],
-  count: WindowCount,
-): Promise<Rows['rows']> {
-  if (windows.length === 0) return Promise.resolve([]);
-  const span = count.minutes * 60_000;
-  const values = windows.map((w) => {
-    const since = new Date(w.at.getTime() - span).toISOString();
-    return `${sqlString(w.server)}, ${sqlString(w.key)}, ${sqlString(since)}::TIMESTAMPTZ, ${sqlString(w.at.toISOString())}::TIMESTAMPTZ`;
+  count: { keyOf: (row: R) => string | null; where: (row: R) => boolean; minutes: number },
+): R[][] {
+  if (windows.length === 0) return [];
+  const byKey = new Map<string, R[]>();
+  for (const row of rows) {
+    const key = count.keyOf(row);
+    if (key === null || !count.where(row)) continue;
+    const k = `${row.server}\u0000${key}`;
+    const list = byKey.get(k);
+    if (list) list.push(row);
+    else byKey.set(k, [row]);
+  }
+  return windows.map((w) => {
+    const to = w.at.getTime() * 1000;
+    const from = windowStart(w.at.getTime(), count.minutes) * 1000;
+    return (byKey.get(`${w.server}\u0000${w.key}`) ?? []).filter((r) => r.atMicros > from && r.atMicros <= to);
   });
-  const ends = windows.map((w) => w.at.getTime());
-  const from = sqlString(new Date(Math.min(...ends) - span).toISOString());
-  const to = sqlString(new Date(Math.max(...ends)).toISOString());
-  return runQueryOverValues(
-    connection,
-    values,
-    (list) => `SELECT ${count.aggregates}
-       FROM ${list} w(i, w_server, w_key, w_since, w_at)
-       LEFT JOIN (SELECT * FROM ${count.table} WHERE logged_at > ${from}::TIMESTAMPTZ AND logged_at <= ${to}::TIMESTAMPTZ) r
-         ON r.server = w.w_server AND r.${count.keyColumn} = w.w_key AND (${count.where})
-         AND r.logged_at > w.w_since AND r.logged_at <= w.w_at
-       GROUP BY w.i ORDER BY w.i`,
-  );
+}
+
+/** The earliest time of some rows (as the store reads it back: milliseconds), or null for none. */
+export function earliest(rows: readonly TimedRow[]): Date | null {
+  if (rows.length === 0) return null;
+  let min = Infinity;
+  for (const r of rows) min = Math.min(min, r.atMicros);
+  return new Date(Math.trunc(min / 1000));
+}
+
+/**
+ * The distinct non-null values, sorted as DuckDB sorts text (by UTF-8 bytes, which JavaScript's UTF-16 order
+ * is not for characters beyond the BMP); null when there are none, as `list(DISTINCT x) FILTER (x IS NOT NULL)`.
+ */
+export function distinctSorted(values: readonly (string | null)[]): string[] | null {
+  const set = new Set<string>();
+  for (const v of values) if (v !== null) set.add(v);
+  if (set.size === 0) return null;
+  return [...set].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
