@@ -10,7 +10,7 @@ import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
 import { StoredRecords } from './stored-records.js';
 import { INEFFECTIVE_MARKS, SESSIONS } from './table-specs.js';
-import { batchTables, CHUNK_CATALOG, parquetPath, type ChunkFile } from './chunk-file.js';
+import { batchTables, CHUNK_CATALOG, type ChunkFile } from './chunk-file.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -88,18 +88,16 @@ export class AuditStore {
    * closed the file: a second instance on one file corrupts it.
    */
   async commitChunk(chunk: ChunkFile, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
-    const parquet = chunk.format === 'parquet';
-    const from = (table: string) => (parquet ? `read_parquet(${sqlString(parquetPath(chunk.path, table))})` : `${CHUNK_CATALOG}.${table}`);
-    if (!parquet) await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
+    await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
     try {
       return await this.commitRows(new Map(Object.entries(chunk.sizes)), chunk, target, async () => {
         for (const [table, size] of Object.entries(chunk.sizes)) {
           if (size === 0) continue;
-          await this.connection.run(`INSERT INTO ${table === 'sessions' ? 'sessions_stage' : table} SELECT * FROM ${from(table)}`);
+          await this.connection.run(`INSERT INTO ${table === 'sessions' ? 'sessions_stage' : table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
         }
       }, beforeCommit);
     } finally {
-      if (!parquet) await this.connection.run(`DETACH ${CHUNK_CATALOG}`);
+      await this.connection.run(`DETACH ${CHUNK_CATALOG}`);
     }
   }
 

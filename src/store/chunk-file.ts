@@ -15,9 +15,7 @@ export const CHUNK_CATALOG = 'chunk';
 
 /** What the store's writer needs of a chunk beyond its file: the rows per table, and the updates it makes to earlier rows. */
 export interface ChunkFile {
-  /** A DuckDB file, or with `parquet` the prefix of one Parquet file per table (`parquetPath`). */
   path: string;
-  format: 'duckdb' | 'parquet';
   /** Rows per table (`sessions` included); tables without rows are not in the file. */
   sizes: Record<string, number>;
   completedControlPlane: ControlPlaneEvent[];
@@ -33,23 +31,8 @@ export function batchTables(batch: BatchRows): AppendableRows[] {
  * Writes the batch's rows into a new file at `path`. `connection` is the worker's own instance, migrated like the
  * store, whose tables give the chunk's their exact column types.
  */
-export async function writeChunkFile(connection: DuckDBConnection, path: string, batch: BatchRows, format: ChunkFile['format'] = 'duckdb'): Promise<ChunkFile> {
+export async function writeChunkFile(connection: DuckDBConnection, path: string, batch: BatchRows): Promise<ChunkFile> {
   const sizes: Record<string, number> = {};
-  if (format === 'parquet') {
-    // Appended to the worker's own (in-memory) tables, copied out, emptied again.
-    for (const rows of [...batchTables(batch), batch.sessions]) {
-      sizes[rows.table] = rows.size;
-      if (rows.size === 0) continue;
-      const appender = await connection.createAppender(rows.table);
-      try {
-        rows.appendTo(appender);
-      } finally {
-        appender.closeSync();
-      }
-      await connection.run(`COPY ${rows.table} TO ${sqlString(parquetPath(path, rows.table))} (FORMAT parquet, COMPRESSION uncompressed); DELETE FROM ${rows.table}`);
-    }
-    return { path, format, sizes, completedControlPlane: batch.completedControlPlane, ineffective: batch.ineffective };
-  }
   await connection.run(`ATTACH ${sqlString(path)} AS ${CHUNK_CATALOG}`);
   try {
     for (const rows of [...batchTables(batch), batch.sessions]) {
@@ -66,10 +49,6 @@ export async function writeChunkFile(connection: DuckDBConnection, path: string,
   } finally {
     await connection.run(`DETACH ${CHUNK_CATALOG}`);
   }
-  return { path, format, sizes, completedControlPlane: batch.completedControlPlane, ineffective: batch.ineffective };
+  return { path, sizes, completedControlPlane: batch.completedControlPlane, ineffective: batch.ineffective };
 }
 
-/** The Parquet file of one table of a chunk written as Parquet. */
-export function parquetPath(path: string, table: string): string {
-  return `${path}.${table}.parquet`;
-}

@@ -24,7 +24,7 @@ export const ingestCommand = new Command('ingest')
   .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--lake <dirOrUrl>', 'then export what the store committed to this lake (default $AUDITDUCK_LAKE, or `lake` of --config)')
-  .option('--workers <n>', 'worker threads reading plain files in ranges (default: cores - 1, at least 1; docs/ingest.md)', (v) => parsePositive(v), defaultWorkers())
+  .option('--workers <n>', 'threads that read, decode and parse plain files in ranges; 1: the main thread alone (default: cores - 1, at least 1; docs/ingest.md)', (v) => parsePositive(v), defaultWorkers())
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
   .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; workers: number; privilegeAnalysis: boolean; detection: boolean; config?: string; lake?: string }) => {
     if (opts.sourceId !== undefined && !paths.includes('-')) throw new Error('--source-id names the stream on stdin: give - among the paths, or leave it out (files are known by their content)');
@@ -106,9 +106,9 @@ function defaultWorkers(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-/** WORKER_SEMANTICS */
+/** One worker is the main thread itself; more are that many threads, the main thread folding in what they gather. */
 function workerThreads(workers: number): number {
-  return process.env.AUDITDUCK_INPROCESS === '1' ? 0 : workers;
+  return workers > 1 ? workers : 0;
 }
 
 function parsePositive(value: string): number {

@@ -12,7 +12,6 @@ import { openFileSource } from '../../sources/file/file-source.js';
 import { planFileRanges } from '../../sources/file/file-ranges.js';
 import { isGzipFile } from '../../sources/file/read-lines.js';
 import type { AuditStore } from '../../store/audit-store.js';
-import { parquetPath, type ChunkFile } from '../../store/chunk-file.js';
 import type { ChunkBatch, IngestPipeline } from '../ingest-pipeline.js';
 import type { IngestProgress } from '../ingest-path.js';
 import type { IngestSummary } from '../ingest-summary.js';
@@ -80,16 +79,14 @@ export async function ingestRanges(
       const batch = await gathering.shift()!;
       startMore();
       try {
-        const t0 = performance.now();
         const counts = await deps.pipeline.commitChunk(batch);
-        if (process.env.TRACE) console.error(`fold ${batch.target.position} ${(performance.now() - t0).toFixed(0)} ms`);
         keptUpTo = Number(batch.target.position);
         keptRecords += counts.records;
         deps.summary.add(counts);
         opts.onCommitted?.({ source, position: keptUpTo, records: deps.summary.records });
         deps.log.debug({ source, position: keptUpTo, records: counts.records }, 'range committed');
       } finally {
-        await removeChunk(batch.chunk);
+        await rm(batch.chunk.path, { force: true });
       }
     }
   } catch (error) {
@@ -101,7 +98,3 @@ export async function ingestRanges(
   return true;
 }
 
-async function removeChunk(chunk: ChunkFile): Promise<void> {
-  if (chunk.format === 'duckdb') await rm(chunk.path, { force: true });
-  else for (const table of Object.keys(chunk.sizes)) await rm(parquetPath(chunk.path, table), { force: true });
-}

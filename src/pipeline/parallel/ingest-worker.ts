@@ -20,7 +20,6 @@ import { fileLineDecoder } from '../source-decoders.js';
 import type { RangeResult, RangeTask, WorkerSetup } from './range-task.js';
 
 const setup = workerData as WorkerSetup;
-const tStart = performance.now();
 const port = parentPort!;
 const log = createLogger();
 // Only what a batch keeps for detection matters here: detection itself runs in the store's writer.
@@ -30,7 +29,6 @@ const observers: InTransactionWriter[] = keeper ? [{ keepsEntry: (entry, changed
 const own = await AuditStore.open(':memory:');
 await own.connection.run('SET threads = 1');
 const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges });
-if (process.env.TRACE) console.error(`worker ready ${(performance.now() - tStart).toFixed(0)} ms`);
 const prefixes = new Map<string, CompiledPrefix>();
 
 async function gather(task: RangeTask): Promise<ChunkBatch> {
@@ -41,15 +39,12 @@ async function gather(task: RangeTask): Promise<ChunkBatch> {
     source: target.source, format: task.format, firstLine: null, stdin: false, prefix,
     ...(task.server ? { server: task.server } : {}), defaultServer: task.defaultServer, log,
   });
-  const t0 = performance.now();
   const open = pipeline.openBatch();
   const last: FileBatch = { sourceKey: target.sourceKey, source: target.source, position: target.position, items: [], bytes: 0, last: true };
   for await (const chunk of readLines(task.path, task.start, task.end)) pipeline.push(open, await decoder.decode({ ...last, items: [chunk], last: false }));
   pipeline.push(open, decoder.flush!(last));
   const { batch, ...sealed } = pipeline.seal(open, target);
-  const t1 = performance.now();
-  const chunk = await writeChunkFile(own.connection, task.out, batch, process.env.AUDITDUCK_CHUNK_FORMAT === 'parquet' ? 'parquet' : 'duckdb');
-  if (process.env.TRACE) console.error(`worker range ${task.start} gather ${(t1 - t0).toFixed(0)} ms write ${(performance.now() - t1).toFixed(0)} ms cpu ${JSON.stringify(process.cpuUsage())}`);
+  const chunk = await writeChunkFile(own.connection, task.out, batch);
   const { unattributed, sessionKeys, serversWithChanges, changes, ineffective } = batch;
   return { ...sealed, chunk, derived: { unattributed, sessionKeys, serversWithChanges, changes, ineffective } };
 }

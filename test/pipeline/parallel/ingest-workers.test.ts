@@ -1,8 +1,8 @@
 /**
  * Parallel ingest (`--workers`): the worker threads gather ranges of each plain file into chunk files that the
  * store's writer folds in, and the store ends with the same rows and alerts as the main thread alone gives:
- * row counts and a content hash per table over samples/ and generated input, with 0 (the main thread alone), 1
- * and 2 workers, ranges small enough that sessions and transactions cross them.
+ * row counts and a content hash per table over samples/ and generated input, with the main thread alone, 1 and 2
+ * worker threads, and ranges small enough that sessions and transactions cross them and the workers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ const TABLES: Record<string, string[]> = {
   auth_failures: [],
   dead_letters: ['ingested_at'],
   sessions: [],
-  // The order of observation inside one analyzer: each worker has its own.
+  // seq: the order of observation inside one analyzer, and each worker has its own.
   privilege_changes: ['seq'],
   control_plane_events: [],
   source_positions: ['updated_at'],
@@ -31,9 +31,17 @@ const TABLES: Record<string, string[]> = {
   alerts: ['alert_id', 'created_at', 'updated_at'],
 };
 
-async function tableHashes(db: string): Promise<Record<string, string>> {
+/**
+ * What depends on where batches are cut, whoever cuts them (`--batch-records` changes it on the main thread too):
+ * the position a privilege change was committed with, and the alerts of rules that look at one batch at a time.
+ */
+const BY_BATCH = { privilege_changes: ['seq', 'position'], alerts: null };
+
+async function tableHashes(db: string, differing: Record<string, string[] | null> = {}): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [table, exclude] of Object.entries(TABLES)) {
+  for (const [table, always] of Object.entries(TABLES)) {
+    const exclude = table in differing ? differing[table] : always;
+    if (exclude === null || exclude === undefined) continue;
     const rows = exclude.length === 0 ? `SELECT * FROM ${table}` : `SELECT * EXCLUDE (${exclude.join(', ')}) FROM ${table}`;
     const [row] = await queryStore(db, `SELECT count(*) AS n, md5(coalesce(string_agg(t::VARCHAR, chr(10) ORDER BY t::VARCHAR), '')) AS h FROM (${rows}) t`);
     out[table] = `${String(row!.n)} rows ${String(row!.h)}`;
@@ -62,20 +70,26 @@ describe('parallel ingest with worker threads', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('stores the same rows and alerts with 0, 1 and 2 workers, over samples/ and generated input', async () => {
+  it('stores the same rows and alerts with the main thread alone and with 2 workers, batch for batch', async () => {
+    // Each input under 16 MiB: one batch on the main thread, one range for the workers; the inputs cross workers.
     const inputs = [...samples, generated];
     const reference = await ingest(inputs, join(dir, 'main-thread.duckdb'), 0);
-    const expected = await tableHashes(join(dir, 'main-thread.duckdb'));
     assert.ok(reference.records > 20_000 && reference.auditEvents > 0 && reference.privilegeChanges > 0);
     const [alerts] = await queryStore(join(dir, 'main-thread.duckdb'), 'SELECT count(*) AS n FROM alerts');
-    assert.ok(Number(alerts!.n) > 0, 'the input raises alerts');
-    for (const workers of [1, 2]) {
-      const db = join(dir, `workers-${workers}.duckdb`);
-      // 512 KiB ranges: ~20 of the generated file, so sessions, transactions and role changes cross them.
-      const summary = await ingest(inputs, db, workers, 512 * 1024);
-      assert.equal(summary.records, reference.records, `${workers} workers: records`);
-      assert.deepEqual(await tableHashes(db), expected, `${workers} workers: per-table content`);
-    }
+    assert.ok(Number(alerts!.n) > 10, 'the input raises alerts');
+    const summary = await ingest(inputs, join(dir, 'workers-2.duckdb'), 2);
+    assert.equal(summary.records, reference.records);
+    assert.deepEqual(await tableHashes(join(dir, 'workers-2.duckdb')), await tableHashes(join(dir, 'main-thread.duckdb')));
+  });
+
+  it('stores the same rows and alerts with 1 and 2 workers when sessions, transactions and role changes cross ranges', async () => {
+    const inputs = [...samples, generated];
+    // 512 KiB ranges: ~20 of the generated file, gathered by one worker, or alternately by two.
+    await ingest(inputs, join(dir, 'one-small.duckdb'), 1, 512 * 1024);
+    await ingest(inputs, join(dir, 'two-small.duckdb'), 2, 512 * 1024);
+    assert.deepEqual(await tableHashes(join(dir, 'two-small.duckdb')), await tableHashes(join(dir, 'one-small.duckdb')));
+    // And the rows as the main thread alone stores them, but for what depends on where batches are cut.
+    assert.deepEqual(await tableHashes(join(dir, 'two-small.duckdb'), BY_BATCH), await tableHashes(join(dir, 'main-thread.duckdb'), BY_BATCH));
   });
 
   it('reads nothing twice when the same files are ingested again with workers', async () => {
