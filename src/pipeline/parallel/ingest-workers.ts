@@ -18,6 +18,8 @@ function spawn(setup: WorkerSetup): Worker {
 
 interface PooledWorker {
   worker: Worker;
+  /** Why it stopped, once it has: a range given to it then would wait for good. */
+  stopped: Error | null;
   waiting: Map<number, { resolve: (batch: ChunkBatch) => void; reject: (error: Error) => void }>;
 }
 
@@ -31,7 +33,7 @@ export class IngestWorkers {
     const pool: PooledWorker[] = [];
     for (let i = 0; i < count; i++) {
       const worker = spawn(setup);
-      const pooled: PooledWorker = { worker, waiting: new Map() };
+      const pooled: PooledWorker = { worker, stopped: null, waiting: new Map() };
       worker.on('message', (result: RangeResult) => {
         const waiter = pooled.waiting.get(result.id);
         if (!waiter) return;
@@ -41,6 +43,7 @@ export class IngestWorkers {
       });
       // A worker that dies takes its ranges with it: each is reported, nothing of them was committed.
       const failAll = (error: Error) => {
+        pooled.stopped ??= error;
         for (const waiter of pooled.waiting.values()) waiter.reject(error);
         pooled.waiting.clear();
       };
@@ -59,6 +62,7 @@ export class IngestWorkers {
     if (this.closed) return Promise.reject(new Error('the ingest workers are closed'));
     const id = this.nextId++;
     const pooled = this.pool.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
+    if (pooled.stopped) return Promise.reject(pooled.stopped);
     return new Promise((resolve, reject) => {
       pooled.waiting.set(id, { resolve, reject });
       pooled.worker.postMessage({ ...task, id } satisfies RangeTask);
