@@ -190,10 +190,10 @@ export function reportIngest(rows: Row[]): void {
     const speedUp = w2.recordsPerSecond / w1.recordsPerSecond;
     // Amdahl from the 2-thread figure: the share that ran in parallel, spread over 8 cores. An extrapolation, not a measurement.
     const parallel = 2 * (1 - 1 / speedUp);
-    const eight = parallel > 0 ? 1 / (1 - parallel + parallel / 8) : speedUp;
+    const eight = parallel > 0 ? `${(1 / (1 - parallel + parallel / 8)).toFixed(2)}x` : 'none (no speed-up at 2)';
     console.log(
       `--workers 2 vs 1, ${detection}: ${speedUp.toFixed(2)}x the records/s (target >= 1.5x: ${speedUp >= 1.5 ? 'met' : 'NOT met'}); ` +
-        `CPU ${w2.cpuMicrosPerRecord} vs ${w1.cpuMicrosPerRecord} µs/record; extrapolated to 8 cores (Amdahl, not measured): ${eight.toFixed(2)}x`,
+        `CPU ${w2.cpuMicrosPerRecord} vs ${w1.cpuMicrosPerRecord} µs/record; extrapolated to 8 cores (Amdahl, not measured): ${eight}`,
     );
   }
   const todayOn = rows.find((r) => r.scenario.startsWith("today's auditduck ingest, detection on"));

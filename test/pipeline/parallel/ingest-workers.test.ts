@@ -104,7 +104,8 @@ describe('parallel ingest with worker threads', () => {
   it('ends with the rows of one clean run after a SIGKILL between ranges, and leaves no chunk file folded twice', async () => {
     const clean = join(dir, 'clean.duckdb');
     await ingestFiles([generated], { dbPath: clean, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
-    const expected = await tableHashes(clean);
+    // Against the main thread alone: what depends on where batches are cut aside (no detection here).
+    const expected = await tableHashes(clean, BY_BATCH);
     const db = join(dir, 'killed.duckdb');
     const chunks = join(dir, 'chunks');
     await mkdir(chunks);
@@ -135,6 +136,6 @@ describe('parallel ingest with worker threads', () => {
     assert.ok(Number(partial[0]!.n) > 0);
     const restart = spawn(process.execPath, cli, { env, stdio: 'ignore' });
     assert.equal(await new Promise<number | null>((resolve) => restart.on('exit', resolve)), 0);
-    assert.deepEqual(await tableHashes(db), expected, `after the kill (${left.length} chunk files left unfolded)`);
+    assert.deepEqual(await tableHashes(db, BY_BATCH), expected, `after the kill (${left.length} chunk files left unfolded)`);
   });
 });
