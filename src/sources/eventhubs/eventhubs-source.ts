@@ -153,7 +153,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   try {
     knownPartitions = await client.getPartitionIds();
     await loadPositions(knownPartitions);
-    await dropPositionsPastTheEnd(knownPartitions);
+    await readPartitionEnds(knownPartitions);
   } catch (error) {
     await client.close().catch(() => undefined);
     if (error instanceof FencedError) throw error;
@@ -214,13 +214,17 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
   };
 
-  /** A stored position past the partition's end: the hub was created again, its sequence numbers restarted. */
-  async function dropPositionsPastTheEnd(partitionIds: readonly string[]): Promise<void> {
+  /**
+   * Where each partition ends, so that its lag is known before any event arrives (a caught-up partition
+   * receives none, and the SDK reports the end only with events). A stored position past the end means the
+   * hub was created again, its sequence numbers restarted: that partition is read from its earliest event.
+   */
+  async function readPartitionEnds(partitionIds: readonly string[]): Promise<void> {
     for (const partitionId of partitionIds) {
-      const committed = book.lastCommitted(partitionId);
-      if (committed === null) continue;
       const properties = await client.getPartitionProperties(partitionId);
-      if (committed <= properties.lastEnqueuedSequenceNumber) continue;
+      partitionMetrics.recordLastEnqueued(partitionId, properties.lastEnqueuedSequenceNumber);
+      const committed = book.lastCommitted(partitionId);
+      if (committed === null || committed <= properties.lastEnqueuedSequenceNumber) continue;
       log?.error(
         { partition: partitionId, storedPosition: committed, lastEnqueuedSequenceNumber: properties.lastEnqueuedSequenceNumber },
         'the stored position is past the end of the partition (was the event hub deleted and created again?): reading it from its earliest event',
@@ -250,6 +254,8 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     const seconds = entry.lag === 0 || storedAt === undefined ? 0 : Math.max(0, (Date.now() - storedAt) / 1000);
     options.metrics?.partitionLagSeconds?.set({ partition }, seconds);
   };
+
+  for (const entry of partitionMetrics.snapshot()) reportLag(entry);
 
   const subscription: Subscription = client.subscribe(
     {

@@ -8,7 +8,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { startAzuriteBlob, type AzuriteBlob } from '../../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../../support/eventhubs-broker/index.js';
 import { waitUntil } from '../../support/eventhubs-broker/wait-until.js';
-import { startEventHubsSource, type EventHubsSubscription } from '../../../src/sources/eventhubs/index.js';
+import { startEventHubsSource, type EventHubsSubscription, type SourceMetricsSink } from '../../../src/sources/eventhubs/index.js';
 import { MemoryStore, duplicatesAndMissing, expectedKeys } from './memory-store.js';
 
 const PARTITIONS = ['0', '1', '2', '3'];
@@ -28,7 +28,7 @@ describe('two instances on one hub through the blob checkpoint store (Azurite)',
     await azurite.stop();
   });
 
-  const startInstance = async (broker: EventHubsBroker, container: string, store: MemoryStore, instanceId: string): Promise<EventHubsSubscription> => {
+  const startInstance = async (broker: EventHubsBroker, container: string, store: MemoryStore, instanceId: string, metrics?: SourceMetricsSink): Promise<EventHubsSubscription> => {
     const subscription = await startEventHubsSource({
       config: {
         connectionString: broker.connectionString,
@@ -42,6 +42,7 @@ describe('two instances on one hub through the blob checkpoint store (Azurite)',
       },
 
       instanceId,
+      ...(metrics ? { metrics } : {}),
       readPosition: store.readPosition,
       onBatch: store.onBatch,
     });
@@ -99,6 +100,25 @@ describe('two instances on one hub through the blob checkpoint store (Azurite)',
     assert.ok(storeB.rows.length > 0 && storeA.rows.length < total, 'both stored a part');
     const { duplicates, missing } = duplicatesAndMissing(union(storeA, storeB).counts(), expectedKeys(PARTITIONS.map(() => BACKLOG)));
     assert.deepEqual({ duplicates: duplicates.length, missing: missing.length }, { duplicates: 0, missing: 0 });
+  });
+
+  it('reports a caught-up partition with lag 0 (not null) after a takeover, in its metrics and its lag gauge', async () => {
+    const broker = await startEventHubsBroker({ hubName: 'caught-up', partitionCount: 4 });
+    brokers.push(broker);
+    for (const partition of PARTITIONS) broker.publish(partition, Array.from({ length: 50 }, (_, i) => ({ records: [{ partition, i }] })));
+    const storeA = new MemoryStore();
+    const storeB = new MemoryStore();
+    const a = await startInstance(broker, 'caught-up', storeA, 'a');
+    const gauge = new Map<string, number>();
+    const b = await startInstance(broker, 'caught-up', storeB, 'b', { partitionLag: { set: ({ partition }, value) => void gauge.set(partition, value) } });
+    await waitUntil(() => storeA.rows.length >= PARTITIONS.length * 50, 'A to store the whole backlog', 30_000);
+    await a.close();
+    await waitUntil(() => b.leadership?.().role === 'leader', 'B to take over', 15_000);
+    // Nothing new arrives: B reads nothing, and still knows where each partition ends.
+    await waitUntil(() => b.metrics().length === PARTITIONS.length && b.metrics().every((m) => m.lag !== null), 'B to know the lag of every partition', 10_000).catch(() => undefined);
+    assert.deepEqual(b.metrics().map((m) => [m.partitionId, m.lag]), PARTITIONS.map((p) => [p, 0]));
+    assert.deepEqual([...gauge].sort(), PARTITIONS.map((p) => [`eventhubs:caught-up/${p}`, 0]));
+    assert.equal(storeB.rows.length, 0);
   });
 
   it('cuts off a leader whose lease was broken: it stops writing, says so, and nothing is stored twice', async () => {
