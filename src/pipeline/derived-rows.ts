@@ -26,6 +26,11 @@ export class DerivedRows {
     return new DerivedRows(new PendingAttribution(await readPendingAttribution(connection)), bases);
   }
 
+  /** Of these sessions (`sessionKey`s), those with stored rows still waiting for their user. */
+  pendingAmong(keys: Iterable<string>): string[] {
+    return this.pending.pendingAmong(keys);
+  }
+
   /**
    * The work for one batch, to run inside its transaction; taken before the transaction begins (a snapshot
    * committed after that is not seen by it). Resolves to the rows attributed late.

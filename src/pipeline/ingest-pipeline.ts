@@ -8,6 +8,7 @@ import type { DeadLetter, DecodeResult } from '../contracts/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
+import { decodeSessionHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
@@ -239,6 +240,22 @@ export class IngestPipeline {
     };
     return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
+
+  /** What this pipeline knows of sessions, for the next leader of a hub (a number that moves with it, and the body). */
+  readonly sessionHandover = {
+    version: (): number => this.sessions.version(),
+    encode: (): Uint8Array => encodeSessionHandover(this.sessions.handOver()),
+    /**
+     * Takes the sessions a previous leader knew. Those with rows in this store still waiting for their user
+     * (stored when this instance led before) are upserted with the next batch, whose late attribution fills them.
+     * Returns how many sessions were taken; throws on a body that is not a handover.
+     */
+    adopt: (body: Uint8Array): number => {
+      const keys = this.sessions.adopt(decodeSessionHandover(body));
+      this.sessions.markChanged(this.derived.pendingAmong(keys));
+      return keys.length;
+    },
+  };
 
   /**
    * A stream's last committed position, read in turn with the commits: a source asking while a batch commits

@@ -32,6 +32,11 @@ export class PendingAttribution {
     return out;
   }
 
+  /** Of these sessions, those with stored rows still waiting for their user. */
+  pendingAmong(keys: Iterable<string>): string[] {
+    return [...keys].filter((k) => this.pending.has(k));
+  }
+
   /** Sessions whose user is now known: their rows are filled in, nothing is pending for them any more. */
   completed(sessions: Iterable<SessionRef>): void {
     for (const s of sessions) this.pending.delete(sessionKey(s.server, s.sessionId));

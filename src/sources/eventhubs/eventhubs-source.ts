@@ -34,6 +34,7 @@ import { eventHubsSourceKey } from './source-key.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
 import { openBlobContainer } from './fleet/blob-container.js';
+import type { SessionHandoverBody } from './fleet/session-handover-blob.js';
 import { PartitionMetricsBook, type PartitionMetrics } from './partition-metrics.js';
 import { PositionBook, defaultStartPosition, parseSequencePosition } from './position-book.js';
 
@@ -83,6 +84,8 @@ export interface EventHubsSourceOptions {
    * with the same id to settle the batch it was killed in. Default: the host name.
    */
   instanceId?: string;
+  /** `checkpointStore: blob`: what the pipeline knows of sessions, handed over between the leaders of the hub. */
+  sessions?: SessionHandoverBody;
 }
 
 export interface EventHubsSubscription {
@@ -112,6 +115,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
     instanceId: options.instanceId ?? hostname(),
     leadership: config.leadership,
     readPosition: options.readPosition,
+    ...(options.sessions ? { sessions: options.sessions } : {}),
     log: options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup: config.consumerGroup }),
     read: (lead) => readHub(options, config, lead),
   });
@@ -185,6 +189,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
         sequenceNumber: event.sequenceNumber,
         enqueuedTimeUtc: event.enqueuedTimeUtc,
       })),
+      ...(lead ? { beforeCommit: () => lead.handOverSessions() } : {}),
     };
     const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
     inFlight.add(work);

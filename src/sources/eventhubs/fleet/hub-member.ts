@@ -21,6 +21,7 @@ import { parseSequencePosition } from '../position-book.js';
 import { eventHubsSourceKey, fleetBlobPrefix, type HubCoordinates } from '../source-key.js';
 import { LeaderLease, type LeaseTiming } from './leader-lease.js';
 import { FencedError, PartitionRegister } from './partition-register.js';
+import { SessionHandoverBlob, type SessionHandoverBody } from './session-handover-blob.js';
 
 /** What the reader of a hub needs from its lead: the owner level and the fence around each commit. */
 export interface Lead {
@@ -30,6 +31,8 @@ export interface Lead {
   /** Refused (FencedError) when this instance no longer leads; `committedSoFar` is what its store holds. */
   beforeCommit(partitionId: string, lastSequenceNumber: number, committedSoFar: number | null): Promise<void>;
   afterCommit(partitionId: string, lastSequenceNumber: number): Promise<void>;
+  /** Before a batch's COMMIT (after its intent): writes what this instance knows of sessions when it changed. */
+  handOverSessions(): Promise<void>;
   commitFailed(partitionId: string): Promise<void>;
 }
 
@@ -58,6 +61,8 @@ export interface HubMemberOptions {
   instanceId: string;
   leadership: LeaseTiming & { inDoubtTimeoutMs: number };
   readPosition: PositionReader;
+  /** What the pipeline knows of sessions: handed to the next leader, taken from the last one. */
+  sessions?: SessionHandoverBody;
   log?: Logger;
   /** Starts reading every partition under the given lead. */
   read(lead: Lead): Promise<HubReader>;
@@ -74,6 +79,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   const prefix = fleetBlobPrefix(target);
   const lease = new LeaderLease(container.getBlobClient(`${prefix}/leader`), instanceId, timing);
   const register = new PartitionRegister(container, prefix, instanceId);
+  const handover = options.sessions ? { blob: new SessionHandoverBlob(container, prefix), body: options.sessions } : null;
   const stored = async (partitionId: string): Promise<number | null> =>
     parseSequencePosition(await options.readPosition(eventHubsSourceKey(target, partitionId)));
 
@@ -93,50 +99,87 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   let closing = false;
   let busy = false;
 
-  const lead = (generation: number): Lead => ({
-    ownerLevel: generation,
-    async takeOver(partitionIds, storedOf) {
-      const committed = new Map<string, number | null>();
-      for (const partitionId of partitionIds) await register.fence(partitionId, generation);
-      for (const partitionId of partitionIds) {
-        const { state, gaveUp } = await register.awaitSettled(partitionId, () => storedOf(partitionId), timing.inDoubtTimeoutMs, timing.heartbeatMs);
-        if (gaveUp) {
-          log?.warn(
-            { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
-            'the instance killed while committing did not come back within leadership.inDoubtTimeoutMs: reading its last batch again (a copy may exist in its store, with the same source and position)',
-          );
+  /** At takeover, once every batch of the last leader is settled (it wrote its handover before each COMMIT). */
+  const adoptSessions = async (): Promise<void> => {
+    if (!handover) return;
+    try {
+      const last = await handover.blob.read();
+      if (!last) return;
+      const sessions = handover.body.adopt(last.body);
+      log?.info({ sessions, fromGeneration: last.generation }, 'took over the sessions the last leader knew');
+    } catch (error) {
+      log?.error({ error: (error as Error).message }, 'could not take over the sessions of the last leader: rows of sessions open at the takeover may lack their user');
+    }
+  };
+
+  const lead = (generation: number): Lead => {
+    let handedOver = -1;
+    let handingOver: Promise<void> = Promise.resolve();
+    const handOver = async (): Promise<void> => {
+      const version = handover!.body.version();
+      // Written even when the lease lapsed: this batch's intent was accepted, so it commits, and the next
+      // leader reads the handover only after it settled; the blob refuses this write once a later one wrote.
+      if (version === handedOver) return;
+      try {
+        await handover!.blob.write(generation, handover!.body.encode());
+        handedOver = version;
+      } catch (error) {
+        // The batch commits anyway: its intent was accepted, and attribution is not worth stopping the hub for.
+        if (error instanceof FencedError) log?.info({ generation }, 'a later leader wrote the session handover: not overwriting it');
+        else log?.warn({ error: (error as Error).message }, 'could not write the session handover: a takeover now may leave rows of open sessions without their user');
+      }
+    };
+    return {
+      ownerLevel: generation,
+      handOverSessions() {
+        if (!handover) return Promise.resolve();
+        handingOver = handingOver.then(handOver, handOver);
+        return handingOver;
+      },
+      async takeOver(partitionIds, storedOf) {
+        const committed = new Map<string, number | null>();
+        for (const partitionId of partitionIds) await register.fence(partitionId, generation);
+        for (const partitionId of partitionIds) {
+          const { state, gaveUp } = await register.awaitSettled(partitionId, () => storedOf(partitionId), timing.inDoubtTimeoutMs, timing.heartbeatMs);
+          if (gaveUp) {
+            log?.warn(
+              { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
+              'the instance killed while committing did not come back within leadership.inDoubtTimeoutMs: reading its last batch again (a copy may exist in its store, with the same source and position)',
+            );
+          }
+          committed.set(partitionId, state.committed);
         }
-        committed.set(partitionId, state.committed);
-      }
-      return committed;
-    },
-    async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
-      if (lease.currentGeneration() !== generation) {
-        const error = new FencedError(partitionId, generation, NaN);
-        error.message = `the lease on hub ${target.hubName} lapsed (no heartbeat for leadership.leaseTimeMs): not committing`;
-        void stepDown(error.message);
-        throw error;
-      }
-      try {
-        if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
-        await register.beginCommit(partitionId, generation, lastSequenceNumber);
-      } catch (error) {
-        if (error instanceof FencedError) void stepDown(error.message);
-        throw error;
-      }
-    },
-    async afterCommit(partitionId, lastSequenceNumber) {
-      try {
-        await register.endCommit(partitionId, generation, lastSequenceNumber);
-      } catch (error) {
-        // The store has the batch; the intent stays open and is settled at the next commit or restart.
-        log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
-      }
-    },
-    async commitFailed(partitionId) {
-      await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
-    },
-  });
+        await adoptSessions();
+        return committed;
+      },
+      async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
+        if (lease.currentGeneration() !== generation) {
+          const error = new FencedError(partitionId, generation, NaN);
+          error.message = `the lease on hub ${target.hubName} lapsed (no heartbeat for leadership.leaseTimeMs): not committing`;
+          void stepDown(error.message);
+          throw error;
+        }
+        try {
+          if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
+          await register.beginCommit(partitionId, generation, lastSequenceNumber);
+        } catch (error) {
+          if (error instanceof FencedError) void stepDown(error.message);
+          throw error;
+        }
+      },
+      async afterCommit(partitionId, lastSequenceNumber) {
+        try {
+          await register.endCommit(partitionId, generation, lastSequenceNumber);
+        } catch (error) {
+          // The store has the batch; the intent stays open and is settled at the next commit or restart.
+          log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
+        }
+      },
+      async commitFailed(partitionId) {
+        await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
+      },
+    };
+  };
 
   const startLeading = (generation: number): void => {
     status = { ...status, role: 'leader', generation, since: new Date().toISOString() };
