@@ -255,6 +255,17 @@ export class IngestPipeline {
       this.sessions.markChanged(this.derived.pendingAmong(keys));
       return keys.length;
     },
+    /** Whether rows in this store wait for their user: a standby then reads the leader's handover. */
+    waiting: (): boolean => this.derived.anyPending(),
+    /**
+     * A standby's turn: takes the leader's sessions and fills its own waiting rows now, in a transaction of its
+     * own (no batch of the hub comes to carry them). Resolves to the rows filled.
+     */
+    fill: async (body: Uint8Array): Promise<number> => {
+      this.sessionHandover.adopt(body);
+      const counts = await this.processBatch([], { sourceKey: null, source: 'fleet:session-handover', position: '' });
+      return counts.lateAttributed;
+    },
   };
 
   /**

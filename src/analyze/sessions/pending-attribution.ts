@@ -32,6 +32,11 @@ export class PendingAttribution {
     return out;
   }
 
+  /** Whether rows of some session still wait for their user. */
+  any(): boolean {
+    return this.pending.size > 0;
+  }
+
   /** Of these sessions, those with stored rows still waiting for their user. */
   pendingAmong(keys: Iterable<string>): string[] {
     return [...keys].filter((k) => this.pending.has(k));

@@ -108,4 +108,18 @@ describe('session handover between the leaders of a hub', () => {
       assert.deepEqual(sessions, [[1n]]);
     });
   });
+
+  it("lets a standby fill the rows it stored while it led from the leader's sessions, in a transaction of its own", async () => {
+    await withStores(async (a, b, bStore) => {
+      const s = login({ user: 'read_by_the_leader', at: T0 });
+      await b.processBatch([audit('pg1', s.sessionId, at(5000), 1, 'READ', 'SELECT', 'SELECT 1')], { sourceKey: null, source: 'eventhubs:hub/1', position: '1' });
+      assert.equal(b.sessionHandover.waiting(), true);
+      await a.processBatch(s.records, { sourceKey: null, source: 'eventhubs:hub/0', position: '1' });
+      assert.equal(await b.sessionHandover.fill(a.sessionHandover.encode()), 1);
+      assert.deepEqual(await usersOf(bStore, s.sessionId), [['read_by_the_leader', 'appdb', '10.0.0.5', 'psql']]);
+      assert.equal(b.sessionHandover.waiting(), false);
+      const positions = (await bStore.connection.runAndReadAll(`SELECT count(*) FROM source_positions WHERE source = 'fleet:session-handover'`)).getRows();
+      assert.deepEqual(positions, [[0n]], 'the fill keeps no position');
+    });
+  });
 });

@@ -112,6 +112,34 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
     }
   };
 
+  /**
+   * A standby whose store holds rows still waiting for their user (it stored them while it led, and the
+   * session's lines went to the leader after the takeover) fills them from the leader's handover, each time the
+   * handover moves.
+   */
+  let filledFrom: string | null = null;
+  let filling = false;
+  const fillFromLeader = async (): Promise<void> => {
+    if (filling || !handover?.body.waiting()) return;
+    filling = true;
+    try {
+      await fillOnce(handover);
+    } catch (error) {
+      log?.warn({ error: (error as Error).message }, "could not fill in rows from the leader's sessions");
+    } finally {
+      filling = false;
+    }
+  };
+  const fillOnce = async (handover: { blob: SessionHandoverBlob; body: SessionHandoverBody }): Promise<void> => {
+    const version = await handover.blob.version();
+    if (version === null || version === filledFrom) return;
+    const last = await handover.blob.read();
+    if (!last) return;
+    filledFrom = version;
+    const rows = await handover.body.fill(last.body);
+    if (rows > 0) log?.info({ rows, fromGeneration: last.generation }, "filled in the user of rows this instance stored while it led, from the leader's sessions");
+  };
+
   const lead = (generation: number): Lead => {
     let handedOver = -1;
     let handingOver: Promise<void> = Promise.resolve();
@@ -218,6 +246,8 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       if (status.role === 'standby') {
         const generation = await lease.tryTakeOver();
         if (generation !== null && !closing) startLeading(generation);
+        // Not awaited: a slow store must not delay the next look at the lease.
+        else if (!closing) void fillFromLeader();
       } else if (!(await lease.heartbeat())) {
         await stepDown('the lease was broken by a standby');
       }

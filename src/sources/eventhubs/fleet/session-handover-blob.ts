@@ -15,6 +15,10 @@ export interface SessionHandoverBody {
   encode(): Uint8Array;
   /** Takes a previous leader's handover in; returns how many sessions it held. */
   adopt(body: Uint8Array): number;
+  /** Whether rows of this instance's store wait for their user (a standby then reads the leader's handover). */
+  waiting(): boolean;
+  /** A standby takes the leader's handover and fills its waiting rows now; resolves to the rows filled. */
+  fill(body: Uint8Array): Promise<number>;
 }
 
 export class SessionHandoverBlob {
@@ -32,6 +36,16 @@ export class SessionHandoverBlob {
       const body = await streamToBuffer(response.readableStreamBody!);
       this.etag = response.etag ?? null;
       return { body, generation: generationOf(response.metadata) };
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  /** The blob's ETag (null when it does not exist): a standby reads the body again only when it moved. */
+  async version(): Promise<string | null> {
+    try {
+      return (await this.blob.getProperties()).etag ?? null;
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw error;
