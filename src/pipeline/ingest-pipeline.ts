@@ -250,11 +250,7 @@ export class IngestPipeline {
      * (stored when this instance led before) are upserted with the next batch, whose late attribution fills them.
      * Returns how many sessions were taken; throws on a body that is not a handover.
      */
-    adopt: (body: Uint8Array): number => {
-      const keys = this.sessions.adopt(decodeSessionHandover(body));
-      this.sessions.markChanged(this.derived.pendingAmong(keys));
-      return keys.length;
-    },
+    adopt: (body: Uint8Array): number => this.adoptSessions(body).taken,
     /** Whether rows in this store wait for their user: a standby then reads the leader's handover. */
     waiting: (): boolean => this.derived.anyPending(),
     /**
@@ -262,11 +258,19 @@ export class IngestPipeline {
      * own (no batch of the hub comes to carry them). Resolves to the rows filled.
      */
     fill: async (body: Uint8Array): Promise<number> => {
-      this.sessionHandover.adopt(body);
+      // No transaction unless the handover brings the user of a session whose rows wait here.
+      if (this.adoptSessions(body).completing === 0) return 0;
       const counts = await this.processBatch([], { sourceKey: null, source: 'fleet:session-handover', position: '' });
       return counts.lateAttributed;
     },
   };
+
+  private adoptSessions(body: Uint8Array): { taken: number; completing: number } {
+    const keys = this.sessions.adopt(decodeSessionHandover(body));
+    const waiting = this.derived.pendingAmong(keys).filter((k) => this.sessions.knowsUser(k));
+    this.sessions.markChanged(waiting);
+    return { taken: keys.length, completing: waiting.length };
+  }
 
   /**
    * A stream's last committed position, read in turn with the commits: a source asking while a batch commits

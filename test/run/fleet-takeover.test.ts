@@ -161,6 +161,11 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
       const { rows } = await runFleetQuery(fleetMembers(instances.map((i) => i.db)), 'SELECT count(*) AS n FROM log_records');
       return Number(rows[0]!.n) === published ? true : undefined;
     }, 300_000);
+    // A standby fills the rows it stored while it led once the leader's handover brings their sessions.
+    await waitFor('every audit row attributed in its own store', async () => {
+      const { rows } = await runFleetQuery(fleetMembers(instances.map((i) => i.db)), 'SELECT count(*) FILTER (WHERE user_name IS NULL) AS n FROM audit_events');
+      return Number(rows[0]!.n) === 0 ? true : undefined;
+    }, 30_000).catch(() => undefined);
     for (const instance of instances) {
       const child = instance.child!;
       child.kill('SIGTERM');

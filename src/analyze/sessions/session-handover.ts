@@ -10,52 +10,28 @@ import type { SessionState } from './session-tracker.js';
 
 const FORMAT = 'auditduck.sessions.v1';
 
-type TextField = 'userName' | 'databaseName' | 'applicationName' | 'clientAddr' | 'authMethod' | 'authIdentity' | 'sslProtocol' | 'sslCipher';
-const TEXT_FIELDS: readonly TextField[] = ['userName', 'databaseName', 'applicationName', 'clientAddr', 'authMethod', 'authIdentity', 'sslProtocol', 'sslCipher'];
-
-interface HandedSession {
-  server: string;
-  sessionId: string;
-  pid: number | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  clientPort: number | null;
-  ssl: boolean | null;
-  replication: boolean | null;
-  userName: string | null;
-  databaseName: string | null;
-  applicationName: string | null;
-  clientAddr: string | null;
-  authMethod: string | null;
-  authIdentity: string | null;
-  sslProtocol: string | null;
-  sslCipher: string | null;
-}
+/** One row per session, its values in this order: arrays, not objects, halve what is encoded before every commit. */
+const FIELDS = [
+  'server', 'sessionId', 'pid', 'startedAt', 'endedAt', 'userName', 'databaseName', 'applicationName', 'clientAddr',
+  'clientPort', 'authMethod', 'authIdentity', 'ssl', 'sslProtocol', 'sslCipher', 'replication',
+] as const satisfies readonly (keyof SessionState)[];
+type Field = (typeof FIELDS)[number];
+const TEXT: ReadonlySet<Field> = new Set(['userName', 'databaseName', 'applicationName', 'clientAddr', 'authMethod', 'authIdentity', 'sslProtocol', 'sslCipher']);
+const TIME: ReadonlySet<Field> = new Set(['startedAt', 'endedAt']);
+const NUMBER: ReadonlySet<Field> = new Set(['pid', 'clientPort']);
+const FLAG: ReadonlySet<Field> = new Set(['ssl', 'replication']);
 
 export function encodeSessionHandover(sessions: readonly SessionState[]): Buffer {
-  const handed = sessions.map((s): HandedSession => {
-    const out: HandedSession = {
-      server: s.server,
-      sessionId: s.sessionId,
-      pid: s.pid,
-      startedAt: s.startedAt?.toISOString() ?? null,
-      endedAt: s.endedAt?.toISOString() ?? null,
-      clientPort: s.clientPort,
-      ssl: s.ssl,
-      replication: s.replication,
-      userName: null,
-      databaseName: null,
-      applicationName: null,
-      clientAddr: null,
-      authMethod: null,
-      authIdentity: null,
-      sslProtocol: null,
-      sslCipher: null,
-    };
-    for (const field of TEXT_FIELDS) out[field] = s[field] === null ? null : redactStoredText(s[field]);
-    return out;
-  });
-  return gzipSync(JSON.stringify({ format: FORMAT, sessions: handed }));
+  const rows = sessions.map((s) =>
+    FIELDS.map((field) => {
+      const value = s[field];
+      if (value === null) return null;
+      if (value instanceof Date) return value.toISOString();
+      return TEXT.has(field) ? redactStoredText(value as string) : value;
+    }),
+  );
+  // Level 1: this runs before every commit that changed a session; level 6 costs three times as much for 10% less.
+  return gzipSync(JSON.stringify({ format: FORMAT, fields: FIELDS, sessions: rows }), { level: 1 });
 }
 
 /** Throws a clear error on a body that is not a handover of this format (nothing is adopted then). */
@@ -66,41 +42,35 @@ export function decodeSessionHandover(body: Uint8Array): SessionState[] {
   } catch (error) {
     throw new Error(`the session handover is not gzipped JSON: ${(error as Error).message}`);
   }
-  const doc = parsed as { format?: unknown; sessions?: unknown };
-  if (doc?.format !== FORMAT || !Array.isArray(doc.sessions)) throw new Error(`the session handover is not of format ${FORMAT}`);
+  const doc = parsed as { format?: unknown; fields?: unknown; sessions?: unknown };
+  if (doc?.format !== FORMAT || !Array.isArray(doc.sessions) || JSON.stringify(doc.fields) !== JSON.stringify(FIELDS)) {
+    throw new Error(`the session handover is not of format ${FORMAT}`);
+  }
   return doc.sessions.map((raw: unknown, i: number) => toState(raw, i));
 }
 
 function toState(raw: unknown, index: number): SessionState {
-  const s = raw as Partial<Record<keyof HandedSession, unknown>>;
   const bad = (field: string): never => {
     throw new Error(`the session handover's session ${index} has no valid ${field}`);
   };
-  const text = (field: keyof HandedSession): string | null => (s[field] === null || s[field] === undefined ? null : typeof s[field] === 'string' ? s[field] : bad(field));
-  const number = (field: keyof HandedSession): number | null => (s[field] === null || s[field] === undefined ? null : Number.isSafeInteger(s[field]) ? (s[field] as number) : bad(field));
-  const flag = (field: keyof HandedSession): boolean | null => (s[field] === null || s[field] === undefined ? null : typeof s[field] === 'boolean' ? s[field] : bad(field));
-  const time = (field: keyof HandedSession): Date | null => {
-    const value = text(field);
-    if (value === null) return null;
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? bad(field) : date;
-  };
-  return {
-    server: text('server') ?? bad('server'),
-    sessionId: text('sessionId') ?? bad('sessionId'),
-    pid: number('pid'),
-    startedAt: time('startedAt'),
-    endedAt: time('endedAt'),
-    userName: text('userName'),
-    databaseName: text('databaseName'),
-    applicationName: text('applicationName'),
-    clientAddr: text('clientAddr'),
-    clientPort: number('clientPort'),
-    authMethod: text('authMethod'),
-    authIdentity: text('authIdentity'),
-    ssl: flag('ssl'),
-    sslProtocol: text('sslProtocol'),
-    sslCipher: text('sslCipher'),
-    replication: flag('replication'),
-  };
+  if (!Array.isArray(raw) || raw.length !== FIELDS.length) bad('row');
+  const state = {} as Record<Field, unknown>;
+  FIELDS.forEach((field, i) => {
+    const value: unknown = (raw as unknown[])[i];
+    if (value === null) {
+      state[field] = null;
+    } else if (TIME.has(field)) {
+      const date = new Date(typeof value === 'string' ? value : NaN);
+      state[field] = Number.isNaN(date.getTime()) ? bad(field) : date;
+    } else if (NUMBER.has(field)) {
+      state[field] = Number.isSafeInteger(value) ? value : bad(field);
+    } else if (FLAG.has(field)) {
+      state[field] = typeof value === 'boolean' ? value : bad(field);
+    } else {
+      state[field] = typeof value === 'string' ? value : bad(field);
+    }
+  });
+  if (state.server === null) bad('server');
+  if (state.sessionId === null) bad('sessionId');
+  return state as unknown as SessionState;
 }

@@ -121,6 +121,11 @@ export class SessionTracker {
     return keys;
   }
 
+  /** Whether the user of a session (`sessionKey`) is known. */
+  knowsUser(key: string): boolean {
+    return (this.sessions.get(key)?.userName ?? null) !== null;
+  }
+
   /** Sessions the store must upsert with the next batch (rows of them wait there for their user). */
   markChanged(keys: Iterable<string>): void {
     for (const k of keys) {

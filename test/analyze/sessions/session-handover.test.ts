@@ -75,7 +75,7 @@ describe('session handover between the leaders of a hub', () => {
     await withStores(async (_a, b) => {
       assert.throws(() => b.sessionHandover.adopt(Buffer.from('not gzip')), /the session handover is not gzipped JSON/);
       const { gzipSync } = await import('node:zlib');
-      assert.throws(() => b.sessionHandover.adopt(gzipSync('{"format":"auditduck.sessions.v1","sessions":[{"server":"pg1"}]}')), /session 0 has no valid sessionId/);
+      assert.throws(() => b.sessionHandover.adopt(gzipSync(JSON.stringify({ format: 'auditduck.sessions.v1', fields: JSON.parse(gunzipSync(b.sessionHandover.encode()).toString()).fields, sessions: [['pg1', null, ...Array(14).fill(null)]] }))), /session 0 has no valid sessionId/);
       assert.equal(b.sessions.handOver().length, 0);
     });
   });
