@@ -99,7 +99,8 @@ export class SessionTracker {
    */
   adopt(states: readonly SessionState[]): string[] {
     const keys: string[] = [];
-    for (const given of states) {
+    // Oldest first (a handover lists the newest first), so that the newest stay the newest here too.
+    for (const given of [...states].reverse()) {
       const state = this.getOrCreate(given.server, given.sessionId, given.pid);
       state.startedAt ??= given.startedAt;
       state.endedAt ??= given.endedAt;

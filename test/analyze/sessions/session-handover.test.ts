@@ -71,6 +71,14 @@ describe('session handover between the leaders of a hub', () => {
     assert.deepEqual(handed, ['user_5', 'user_4', 'user_2']);
   });
 
+  it('keeps the newest sessions newest through a takeover, so the next handover holds them within its bounds', () => {
+    const old = new SessionTracker();
+    for (let i = 0; i < 4; i++) observeAll(old, login({ user: `user_${i}`, at: at(i * 1000) }).records);
+    const next = new SessionTracker();
+    next.adopt(decodeSessionHandover(encodeSessionHandover(old.handOver())));
+    assert.deepEqual(next.handOver({ open: 2, ended: 0 }).map((h) => h.userName), ['user_3', 'user_2']);
+  });
+
   it('refuses a body that is not a handover, with a clear error, and takes nothing', async () => {
     await withStores(async (_a, b) => {
       assert.throws(() => b.sessionHandover.adopt(Buffer.from('not gzip')), /the session handover is not gzipped JSON/);
