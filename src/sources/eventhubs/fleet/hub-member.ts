@@ -140,7 +140,8 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
     if (rows > 0) log?.info({ rows, fromGeneration: last.generation }, "filled in the user of rows this instance stored while it led, from the leader's sessions");
   };
 
-  const lead = (generation: number): Lead => {
+  /** The handover writer of one generation's lead: one write at a time, each only when the sessions changed. */
+  const sessionWriter = (generation: number): (() => Promise<void>) => {
     let handedOver = -1;
     let handingOver: Promise<void> = Promise.resolve();
     const handOver = async (): Promise<void> => {
@@ -157,57 +158,59 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
         else log?.warn({ error: (error as Error).message }, 'could not write the session handover: a takeover now may leave rows of open sessions without their user');
       }
     };
-    return {
-      ownerLevel: generation,
-      handOverSessions() {
-        if (!handover) return Promise.resolve();
-        handingOver = handingOver.then(handOver, handOver);
-        return handingOver;
-      },
-      async takeOver(partitionIds, storedOf) {
-        const committed = new Map<string, number | null>();
-        for (const partitionId of partitionIds) await register.fence(partitionId, generation);
-        for (const partitionId of partitionIds) {
-          const { state, gaveUp } = await register.awaitSettled(partitionId, () => storedOf(partitionId), timing.inDoubtTimeoutMs, timing.heartbeatMs);
-          if (gaveUp) {
-            log?.warn(
-              { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
-              'the instance killed while committing did not come back within leadership.inDoubtTimeoutMs: reading its last batch again (a copy may exist in its store, with the same source and position)',
-            );
-          }
-          committed.set(partitionId, state.committed);
-        }
-        await adoptSessions();
-        return committed;
-      },
-      async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
-        if (lease.currentGeneration() !== generation) {
-          const error = new FencedError(partitionId, generation, NaN);
-          error.message = `the lease on hub ${target.hubName} lapsed (no heartbeat for leadership.leaseTimeMs): not committing`;
-          void stepDown(error.message);
-          throw error;
-        }
-        try {
-          if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
-          await register.beginCommit(partitionId, generation, lastSequenceNumber);
-        } catch (error) {
-          if (error instanceof FencedError) void stepDown(error.message);
-          throw error;
-        }
-      },
-      async afterCommit(partitionId, lastSequenceNumber) {
-        try {
-          await register.endCommit(partitionId, generation, lastSequenceNumber);
-        } catch (error) {
-          // The store has the batch; the intent stays open and is settled at the next commit or restart.
-          log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
-        }
-      },
-      async commitFailed(partitionId) {
-        await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
-      },
+    return () => {
+      if (!handover) return Promise.resolve();
+      handingOver = handingOver.then(handOver, handOver);
+      return handingOver;
     };
   };
+
+  const lead = (generation: number): Lead => ({
+    ownerLevel: generation,
+    handOverSessions: sessionWriter(generation),
+    async takeOver(partitionIds, storedOf) {
+      const committed = new Map<string, number | null>();
+      for (const partitionId of partitionIds) await register.fence(partitionId, generation);
+      for (const partitionId of partitionIds) {
+        const { state, gaveUp } = await register.awaitSettled(partitionId, () => storedOf(partitionId), timing.inDoubtTimeoutMs, timing.heartbeatMs);
+        if (gaveUp) {
+          log?.warn(
+            { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
+            'the instance killed while committing did not come back within leadership.inDoubtTimeoutMs: reading its last batch again (a copy may exist in its store, with the same source and position)',
+          );
+        }
+        committed.set(partitionId, state.committed);
+      }
+      await adoptSessions();
+      return committed;
+    },
+    async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
+      if (lease.currentGeneration() !== generation) {
+        const error = new FencedError(partitionId, generation, NaN);
+        error.message = `the lease on hub ${target.hubName} lapsed (no heartbeat for leadership.leaseTimeMs): not committing`;
+        void stepDown(error.message);
+        throw error;
+      }
+      try {
+        if (committedSoFar !== null) await register.resolveOwn(partitionId, committedSoFar);
+        await register.beginCommit(partitionId, generation, lastSequenceNumber);
+      } catch (error) {
+        if (error instanceof FencedError) void stepDown(error.message);
+        throw error;
+      }
+    },
+    async afterCommit(partitionId, lastSequenceNumber) {
+      try {
+        await register.endCommit(partitionId, generation, lastSequenceNumber);
+      } catch (error) {
+        // The store has the batch; the intent stays open and is settled at the next commit or restart.
+        log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not record the commit in the partition register');
+      }
+    },
+    async commitFailed(partitionId) {
+      await register.abortCommit(partitionId).catch((error: unknown) => log?.warn({ partition: partitionId, error: (error as Error).message }, 'could not withdraw the intent'));
+    },
+  });
 
   const startLeading = (generation: number): void => {
     status = { ...status, role: 'leader', generation, since: new Date().toISOString() };
