@@ -213,11 +213,24 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
     const oneRecordStories = [...expected].filter(([story]) => !WINDOWED_RULES.has(story.split('|')[0]!));
     assert.ok(oneRecordStories.length >= 5, `the input holds stories to check: ${[...expected.keys()].join(', ')}`);
     // A story of one piece of evidence is in one store; one of several (the same role created twice) in one store per side at most.
-    const wrong = oneRecordStories.filter(([story, count]) => (raisedIn.get(story)?.length ?? 0) !== 1 && !(count > 1 && raisedIn.get(story)?.length === 2));
-    assert.deepEqual(wrong.map(([story]) => [story, raisedIn.get(story) ?? []]), [], 'each story raised in exactly one store');
+    const twice = oneRecordStories.filter(([story, count]) => (raisedIn.get(story)?.length ?? 0) > 1 && !(count > 1 && raisedIn.get(story)?.length === 2));
+    assert.deepEqual(twice.map(([story]) => [story, raisedIn.get(story)]), [], 'no story raised in both stores');
+    // A privilege change is judged in the store that reads it, from the transaction lines of its session that
+    // store read: when the session's COMMIT went to the other store, its change looks rolled back at the
+    // disconnection (docs/fleet.md). Such a miss is allowed only for a session whose rows are in both stores.
+    const missed = oneRecordStories.filter(([story]) => !raisedIn.has(story)).map(([story]) => story);
+    for (const story of missed) {
+      const role = story.split('|')[2]!;
+      const itsSessions = new Set<string>();
+      for (const instance of instances) {
+        for (const row of await queryStore(instance.db, `SELECT DISTINCT session_id FROM audit_events WHERE statement LIKE '%${role}%'`)) itsSessions.add(String(row.session_id));
+      }
+      const inStores = await Promise.all(instances.map(async (instance) => (await queryStore(instance.db, `SELECT DISTINCT session_id FROM log_records WHERE session_id IN (${[...itsSessions].map((id) => `'${id}'`).join(', ') || "''"})`)).length > 0));
+      assert.ok(inStores.every(Boolean), `${story} raised in no store, though its session was read by one instance only`);
+    }
     const unexpected = [...raisedIn.keys()].filter((story) => !expected.has(story) && !WINDOWED_RULES.has(story.split('|')[0]!));
     assert.deepEqual(unexpected, [], 'no alert the input does not hold');
     const windowed = [...expected.keys()].filter((story) => WINDOWED_RULES.has(story.split('|')[0]!));
-    t.diagnostic(`stories: ${oneRecordStories.length} of one record, each in one store; windowed ${windowed.map((story) => `${story} in ${raisedIn.get(story)?.join('+') || 'no store'}`).join(', ') || 'none'}`);
+    t.diagnostic(`stories: ${oneRecordStories.length} of one record, ${oneRecordStories.length - missed.length} in exactly one store, missed across a takeover: ${missed.join(', ') || 'none'}; windowed ${windowed.map((story) => `${story} in ${raisedIn.get(story)?.join('+') || 'no store'}`).join(', ') || 'none'}`);
   });
 });
