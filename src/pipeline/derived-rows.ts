@@ -29,6 +29,16 @@ export class DerivedRows {
     return new DerivedRows(new PendingAttribution(await readPendingAttribution(connection)), bases);
   }
 
+  /** Whether rows of some session still wait for their user. */
+  anyPending(): boolean {
+    return this.pending.any();
+  }
+
+  /** Of these sessions (`sessionKey`s), those with stored rows still waiting for their user. */
+  pendingAmong(keys: Iterable<string>): string[] {
+    return this.pending.pendingAmong(keys);
+  }
+
   /**
    * The work for one batch, to run inside its transaction; taken before the transaction begins (a snapshot
    * committed after that is not seen by it). Resolves to the rows attributed late.

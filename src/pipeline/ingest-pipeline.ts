@@ -8,6 +8,7 @@ import type { DeadLetter, DecodeResult } from '../contracts/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
+import { decodeSessionHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
@@ -245,6 +246,37 @@ export class IngestPipeline {
       source: target.source,
     };
     return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
+  }
+
+  /** What this pipeline knows of sessions, for the next leader of a hub (a number that moves with it, and the body). */
+  readonly sessionHandover = {
+    version: (): number => this.sessions.version(),
+    encode: (): Uint8Array => encodeSessionHandover(this.sessions.handOver()),
+    /**
+     * Takes the sessions a previous leader knew. Those with rows in this store still waiting for their user
+     * (stored when this instance led before) are upserted with the next batch, whose late attribution fills them.
+     * Returns how many sessions were taken; throws on a body that is not a handover.
+     */
+    adopt: (body: Uint8Array): number => this.adoptSessions(body).taken,
+    /** Whether rows in this store wait for their user: a standby then reads the leader's handover. */
+    waiting: (): boolean => this.derived.anyPending(),
+    /**
+     * A standby's turn: takes the leader's sessions and fills its own waiting rows now, in a transaction of its
+     * own (no batch of the hub comes to carry them). Resolves to the rows filled.
+     */
+    fill: async (body: Uint8Array): Promise<number> => {
+      // No transaction unless the handover brings the user of a session whose rows wait here.
+      if (this.adoptSessions(body).completing === 0) return 0;
+      const counts = await this.processBatch([], { sourceKey: null, source: 'fleet:session-handover', position: '' });
+      return counts.lateAttributed;
+    },
+  };
+
+  private adoptSessions(body: Uint8Array): { taken: number; completing: number } {
+    const keys = this.sessions.adopt(decodeSessionHandover(body));
+    const waiting = this.derived.pendingAmong(keys).filter((k) => this.sessions.knowsUser(k));
+    this.sessions.markChanged(waiting);
+    return { taken: keys.length, completing: waiting.length };
   }
 
   /**

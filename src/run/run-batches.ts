@@ -43,9 +43,11 @@ export function driveRunBatches(batches: AsyncIterable<HubBatch>, opts: RunBatch
       started.set(batch, performance.now());
       let first = true;
       return commitWithRetry({
-        commit: () => {
+        commit: async () => {
           const sealed = first ? prepared : prepareAgain();
           first = false;
+          // Sealed: the batch's session lines are observed; a fleet leader hands them over before the COMMIT.
+          await batch.beforeCommit?.();
           return pipeline.commitBatch(sealed);
         },
         quarantine: async (error, attempts) => {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { eventHubsOf, type RunConfig } from '../config/run-config.js';
 import { startDemoSource } from '../sources/demo/demo-hub.js';
-import type { EventsLost, HubLeadership, PartitionMetrics } from '../sources/eventhubs/index.js';
+import type { EventsLost, HubLeadership, PartitionMetrics, SessionHandoverBody } from '../sources/eventhubs/index.js';
 import type { HubEvent, PositionReader, SourceBatch } from '../sources/source-batch.js';
 import type { HealthBook } from '../web/health-book.js';
 import type { PipelineMetrics } from '../web/metrics.js';
@@ -28,6 +28,8 @@ export interface RunSourceContext {
   config: RunConfig;
   /** The last committed position of a stream, read in turn with the pipeline's commits. */
   readPosition: PositionReader;
+  /** What the pipeline knows of sessions, handed over between the leaders of a hub (checkpointStore blob). */
+  sessions?: SessionHandoverBody;
   metrics: PipelineMetrics;
   health: HealthBook;
   log: Logger;
@@ -52,13 +54,14 @@ export function selectRunSource(config: RunConfig): RunSourceName {
   return name;
 }
 
-async function openEventHubs({ config, readPosition, metrics, health, log, onEventsLost }: RunSourceContext): Promise<RunSource> {
+async function openEventHubs({ config, readPosition, sessions, metrics, health, log, onEventsLost }: RunSourceContext): Promise<RunSource> {
   const { openEventHubsBatches } = await import('../sources/eventhubs/index.js');
   const ownedPerHub = new Map<number, number>();
   const hubs = await openEventHubsBatches(
     eventHubsOf(config).map((hub, index) => ({
       config: hub,
       readPosition,
+      ...(sessions ? { sessions } : {}),
       onEventsLost,
       log,
       instanceId: config.instanceId ?? `${hostname()}:${resolve(config.db)}`,

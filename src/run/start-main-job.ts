@@ -156,7 +156,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   undo.push(() => removeDiscoveryFile(config.db));
 
   const sourceKind = selectRunSource(config);
-  const source: RunSource = await RUN_SOURCES[sourceKind].open({ config, readPosition: (key) => pipeline.readPosition(key), metrics, health, log, onEventsLost });
+  const source: RunSource = await RUN_SOURCES[sourceKind].open({ config, readPosition: (key) => pipeline.readPosition(key), sessions: pipeline.sessionHandover, metrics, health, log, onEventsLost });
   undo.push(() => {
     stopping.abort();
     return source.close();

@@ -17,6 +17,11 @@ export interface SourceBatch<T> {
   /** Opaque to the store; the source knows how to resume from it (a byte offset, a sequence number). */
   position: string;
   items: T[];
+  /**
+   * Told after the batch was prepared (what it says of sessions is known), before its transaction commits, once
+   * per attempt: a fleet leader hands its sessions over here, so no committed batch is missing from them.
+   */
+  beforeCommit?(): Promise<void>;
   /** Told once the batch and its position are committed (Event Hubs checkpoints here). */
   committed?(): Promise<void> | void;
   /** Told when the driver gives the batch up uncommitted (stopping): the source reads it again after a restart. */

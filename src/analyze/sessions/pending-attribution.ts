@@ -32,6 +32,16 @@ export class PendingAttribution {
     return out;
   }
 
+  /** Whether rows of some session still wait for their user. */
+  any(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Of these sessions, those with stored rows still waiting for their user. */
+  pendingAmong(keys: Iterable<string>): string[] {
+    return [...keys].filter((k) => this.pending.has(k));
+  }
+
   /** Sessions whose user is now known: their rows are filled in, nothing is pending for them any more. */
   completed(sessions: Iterable<SessionRef>): void {
     for (const s of sessions) this.pending.delete(sessionKey(s.server, s.sessionId));

@@ -41,12 +41,20 @@ const MAX_SESSIONS = 100_000;
  */
 const MAX_ENDED_SESSIONS = 10_000;
 
+/**
+ * What a leader hands over at most (fleet takeover): the newest open sessions and the newest ended ones (for
+ * lines of theirs still to come from other partitions, and for rows the next leader's store holds unattributed).
+ */
+export const HANDOVER_LIMITS = { open: 10_000, ended: 1_000 };
+
 export class SessionTracker {
   private readonly sessions = new Map<string, SessionState>();
   /** Keys of ended sessions, oldest first. */
   private readonly ended = new Set<string>();
   private changed = new Set<SessionState>();
   private readonly strings = new StringCopies();
+  /** Moves with every change to what is known: a handover is written again only when it moved. */
+  private changes = 0;
 
   constructor(private readonly limits = { sessions: MAX_SESSIONS, endedSessions: MAX_ENDED_SESSIONS }) {}
 
@@ -62,7 +70,69 @@ export class SessionTracker {
     state.clientAddr ??= this.strings.of(record.clientAddr);
     state.applicationName ??= this.strings.of(record.applicationName);
     this.changed.add(state);
+    this.changes++;
     if (fact.event === 'disconnected') this.noteEnded(sessionKey(record.server, record.sessionId));
+  }
+
+  /** A number that moves whenever what is known of the sessions changes. */
+  version(): number {
+    return this.changes;
+  }
+
+  /** The sessions to hand to the next leader of a hub: the newest open ones and the newest ended ones. */
+  handOver(limits = HANDOVER_LIMITS): SessionState[] {
+    const open: SessionState[] = [];
+    const ended: SessionState[] = [];
+    for (const state of [...this.sessions.values()].reverse()) {
+      if (state.endedAt === null) {
+        if (open.length < limits.open) open.push(state);
+      } else if (ended.length < limits.ended) ended.push(state);
+      if (open.length >= limits.open && ended.length >= limits.ended) break;
+    }
+    return [...open, ...ended];
+  }
+
+  /**
+   * Sessions another instance knew (a hub's handover): what is not known here is taken from them, what is known
+   * here stays. They are not marked changed: the store upserts a session here only when its own lines arrive,
+   * or when `markChanged` says rows of it wait for their user. Returns the keys of the sessions taken.
+   */
+  adopt(states: readonly SessionState[]): string[] {
+    const keys: string[] = [];
+    // Oldest first (a handover lists the newest first), so that the newest stay the newest here too.
+    for (const given of [...states].reverse()) {
+      const state = this.getOrCreate(given.server, given.sessionId, given.pid);
+      state.startedAt ??= given.startedAt;
+      state.endedAt ??= given.endedAt;
+      state.clientPort ??= given.clientPort;
+      state.ssl ??= given.ssl;
+      state.replication ??= given.replication;
+      state.userName ??= this.strings.of(given.userName);
+      state.databaseName ??= this.strings.of(given.databaseName);
+      state.applicationName ??= this.strings.of(given.applicationName);
+      state.clientAddr ??= this.strings.of(given.clientAddr);
+      state.authMethod ??= this.strings.of(given.authMethod);
+      state.authIdentity ??= this.strings.of(given.authIdentity);
+      state.sslProtocol ??= this.strings.of(given.sslProtocol);
+      state.sslCipher ??= this.strings.of(given.sslCipher);
+      const k = sessionKey(given.server, given.sessionId);
+      if (state.endedAt !== null && !this.ended.has(k)) this.noteEnded(k);
+      keys.push(k);
+    }
+    return keys;
+  }
+
+  /** Whether the user of a session (`sessionKey`) is known. */
+  knowsUser(key: string): boolean {
+    return (this.sessions.get(key)?.userName ?? null) !== null;
+  }
+
+  /** Sessions the store must upsert with the next batch (rows of them wait there for their user). */
+  markChanged(keys: Iterable<string>): void {
+    for (const k of keys) {
+      const state = this.sessions.get(k);
+      if (state) this.changed.add(state);
+    }
   }
 
   /** What is known now about the session of a record; the record's own prefix fields win. */

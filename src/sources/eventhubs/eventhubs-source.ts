@@ -35,6 +35,7 @@ import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfi
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
 import { openBlobContainer } from './fleet/blob-container.js';
 import type { InstanceLeads } from './fleet/fair-share.js';
+import type { SessionHandoverBody } from './fleet/session-handover-blob.js';
 import { PartitionMetricsBook, type PartitionMetrics } from './partition-metrics.js';
 import { PositionBook, defaultStartPosition, parseSequencePosition } from './position-book.js';
 
@@ -86,6 +87,8 @@ export interface EventHubsSourceOptions {
   instanceId?: string;
   /** Shared by the hubs of one instance, so that the fleet spreads them (default: this hub alone). */
   leads?: InstanceLeads;
+  /** `checkpointStore: blob`: what the pipeline knows of sessions, handed over between the leaders of the hub. */
+  sessions?: SessionHandoverBody;
 }
 
 export interface EventHubsSubscription {
@@ -116,6 +119,7 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
     leadership: config.leadership,
     readPosition: options.readPosition,
     leads: options.leads,
+    ...(options.sessions ? { sessions: options.sessions } : {}),
     log: options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup: config.consumerGroup }),
     read: (lead) => readHub(options, config, lead),
   });
@@ -157,7 +161,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   try {
     knownPartitions = await client.getPartitionIds();
     await loadPositions(knownPartitions);
-    await dropPositionsPastTheEnd(knownPartitions);
+    await readPartitionEnds(knownPartitions);
   } catch (error) {
     await client.close().catch(() => undefined);
     if (error instanceof FencedError) throw error;
@@ -189,6 +193,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
         sequenceNumber: event.sequenceNumber,
         enqueuedTimeUtc: event.enqueuedTimeUtc,
       })),
+      ...(lead ? { beforeCommit: () => lead.handOverSessions() } : {}),
     };
     const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
     inFlight.add(work);
@@ -218,13 +223,17 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
   };
 
-  /** A stored position past the partition's end: the hub was created again, its sequence numbers restarted. */
-  async function dropPositionsPastTheEnd(partitionIds: readonly string[]): Promise<void> {
+  /**
+   * Where each partition ends, so that its lag is known before any event arrives (a caught-up partition
+   * receives none, and the SDK reports the end only with events). A stored position past the end means the
+   * hub was created again, its sequence numbers restarted: that partition is read from its earliest event.
+   */
+  async function readPartitionEnds(partitionIds: readonly string[]): Promise<void> {
     for (const partitionId of partitionIds) {
-      const committed = book.lastCommitted(partitionId);
-      if (committed === null) continue;
       const properties = await client.getPartitionProperties(partitionId);
-      if (committed <= properties.lastEnqueuedSequenceNumber) continue;
+      partitionMetrics.recordLastEnqueued(partitionId, properties.lastEnqueuedSequenceNumber);
+      const committed = book.lastCommitted(partitionId);
+      if (committed === null || committed <= properties.lastEnqueuedSequenceNumber) continue;
       log?.error(
         { partition: partitionId, storedPosition: committed, lastEnqueuedSequenceNumber: properties.lastEnqueuedSequenceNumber },
         'the stored position is past the end of the partition (was the event hub deleted and created again?): reading it from its earliest event',
@@ -254,6 +263,8 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     const seconds = entry.lag === 0 || storedAt === undefined ? 0 : Math.max(0, (Date.now() - storedAt) / 1000);
     options.metrics?.partitionLagSeconds?.set({ partition }, seconds);
   };
+
+  for (const entry of partitionMetrics.snapshot()) reportLag(entry);
 
   const subscription: Subscription = client.subscribe(
     {

@@ -15,4 +15,5 @@ export {
   type EventHubsSourceConfigInput,
 } from './eventhubs-config.js';
 export type { HubLeadership, HubRole } from './fleet/hub-member.js';
+export type { SessionHandoverBody } from './fleet/session-handover-blob.js';
 export type { PartitionMetrics } from './partition-metrics.js';

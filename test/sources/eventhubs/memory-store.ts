@@ -23,7 +23,12 @@ export class MemoryStore {
 
   readonly readPosition = async (sourceKey: string): Promise<string | null> => this.positions.get(sourceKey) ?? null;
 
+  /** Told of each batch as the pipeline's seal would be, before the batch's `beforeCommit` and its commit. */
+  observe?: (batch: SourceBatch<HubEvent>) => void;
+
   readonly onBatch = async (batch: SourceBatch<HubEvent>): Promise<void> => {
+    this.observe?.(batch);
+    await batch.beforeCommit?.();
     if (this.commitDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.commitDelayMs));
     if (this.failNextCommit) {
       this.failNextCommit = false;

@@ -23,6 +23,7 @@ import { LeaderLease, type LeaseTiming } from './leader-lease.js';
 import { fairShare, InstanceLeads, mayTakeHub, shouldHandOver } from './fair-share.js';
 import { MemberPresence, type LiveMember } from './member-presence.js';
 import { FencedError, PartitionRegister } from './partition-register.js';
+import { SessionHandoverBlob, type SessionHandoverBody } from './session-handover-blob.js';
 
 /** What the reader of a hub needs from its lead: the owner level and the fence around each commit. */
 export interface Lead {
@@ -32,6 +33,8 @@ export interface Lead {
   /** Refused (FencedError) when this instance no longer leads; `committedSoFar` is what its store holds. */
   beforeCommit(partitionId: string, lastSequenceNumber: number, committedSoFar: number | null): Promise<void>;
   afterCommit(partitionId: string, lastSequenceNumber: number): Promise<void>;
+  /** Before a batch's COMMIT (after its intent): writes what this instance knows of sessions when it changed. */
+  handOverSessions(): Promise<void>;
   commitFailed(partitionId: string): Promise<void>;
 }
 
@@ -62,6 +65,8 @@ export interface HubMemberOptions {
   instanceId: string;
   leadership: LeaseTiming & { inDoubtTimeoutMs: number };
   readPosition: PositionReader;
+  /** What the pipeline knows of sessions: handed to the next leader, taken from the last one. */
+  sessions?: SessionHandoverBody;
   log?: Logger;
   /** Shared by the hubs of this instance, for spreading hubs over instances (default: this hub alone). */
   leads?: InstanceLeads;
@@ -82,6 +87,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   const register = new PartitionRegister(container, prefix, instanceId);
   const presence = new MemberPresence(container, prefix, instanceId, timing.leaseTimeMs);
   const leads = options.leads ?? new InstanceLeads(1);
+  const handover = options.sessions ? { blob: new SessionHandoverBlob(container, prefix), body: options.sessions } : null;
   const stored = async (partitionId: string): Promise<number | null> =>
     parseSequencePosition(await options.readPosition(eventHubsSourceKey(target, partitionId)));
 
@@ -120,8 +126,75 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   };
   const noOpenCommits = (): Promise<void> => (openCommits === 0 ? Promise.resolve() : new Promise((resolve) => onNoOpenCommits.push(resolve)));
 
+  /** At takeover, once every batch of the last leader is settled (it wrote its handover before each COMMIT). */
+  const adoptSessions = async (): Promise<void> => {
+    if (!handover) return;
+    try {
+      const last = await handover.blob.read();
+      if (!last) return;
+      const sessions = handover.body.adopt(last.body);
+      log?.info({ sessions, fromGeneration: last.generation }, 'took over the sessions the last leader knew');
+    } catch (error) {
+      log?.error({ error: (error as Error).message }, 'could not take over the sessions of the last leader: rows of sessions open at the takeover may lack their user');
+    }
+  };
+
+  /**
+   * A standby whose store holds rows still waiting for their user (it stored them while it led, and the
+   * session's lines went to the leader after the takeover) fills them from the leader's handover, each time the
+   * handover moves.
+   */
+  let filledFrom: string | null = null;
+  let filling = false;
+  const fillFromLeader = async (): Promise<void> => {
+    if (filling || !handover?.body.waiting()) return;
+    filling = true;
+    try {
+      await fillOnce(handover);
+    } catch (error) {
+      log?.warn({ error: (error as Error).message }, "could not fill in rows from the leader's sessions");
+    } finally {
+      filling = false;
+    }
+  };
+  const fillOnce = async (handover: { blob: SessionHandoverBlob; body: SessionHandoverBody }): Promise<void> => {
+    const version = await handover.blob.version();
+    if (version === null || version === filledFrom) return;
+    const last = await handover.blob.read();
+    if (!last) return;
+    filledFrom = version;
+    const rows = await handover.body.fill(last.body);
+    if (rows > 0) log?.info({ rows, fromGeneration: last.generation }, "filled in the user of rows this instance stored while it led, from the leader's sessions");
+  };
+
+  /** The handover writer of one generation's lead: one write at a time, each only when the sessions changed. */
+  const sessionWriter = (generation: number): (() => Promise<void>) => {
+    let handedOver = -1;
+    let handingOver: Promise<void> = Promise.resolve();
+    const handOver = async (): Promise<void> => {
+      const version = handover!.body.version();
+      // Written even when the lease lapsed: this batch's intent was accepted, so it commits, and the next
+      // leader reads the handover only after it settled; the blob refuses this write once a later one wrote.
+      if (version === handedOver) return;
+      try {
+        await handover!.blob.write(generation, handover!.body.encode());
+        handedOver = version;
+      } catch (error) {
+        // The batch commits anyway: its intent was accepted, and attribution is not worth stopping the hub for.
+        if (error instanceof FencedError) log?.info({ generation }, 'a later leader wrote the session handover: not overwriting it');
+        else log?.warn({ error: (error as Error).message }, 'could not write the session handover: a takeover now may leave rows of open sessions without their user');
+      }
+    };
+    return () => {
+      if (!handover) return Promise.resolve();
+      handingOver = handingOver.then(handOver, handOver);
+      return handingOver;
+    };
+  };
+
   const lead = (generation: number): Lead => ({
     ownerLevel: generation,
+    handOverSessions: sessionWriter(generation),
     async takeOver(partitionIds, storedOf) {
       const committed = new Map<string, number | null>();
       for (const partitionId of partitionIds) await register.fence(partitionId, generation);
@@ -135,6 +208,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
         }
         committed.set(partitionId, state.committed);
       }
+      await adoptSessions();
       return committed;
     },
     async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
@@ -255,6 +329,8 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       if (status.role === 'standby') {
         const generation = await lease.tryTakeOver((unledForMs) => mayTakeHub(leads.leading, share, unledForMs, timing.leaseTimeMs));
         if (generation !== null && !closing) startLeading(generation);
+        // Not awaited: a slow store must not delay the next look at the lease.
+        else if (!closing) void fillFromLeader();
       } else if (!(await lease.heartbeat())) {
         await stepDown('the lease was broken by a standby');
       } else {
