@@ -29,7 +29,10 @@ import type { Logger } from 'pino';
 import { redactConnectionString } from '../../redact/connection-string.js';
 import { hostname } from 'node:os';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
+import { parseOrigin } from '../../contracts/record-origin.js';
+import { BlobCheckpointStore } from './balanced/blob-checkpoint-store.js';
 import { FencedError } from './fleet/partition-register.js';
+import { RoutedOrigins } from './routed-origins.js';
 import { eventHubsSourceKey } from './source-key.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
@@ -106,6 +109,10 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   if (config.checkpointStore !== 'blob') return readHub(options, config, null);
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const getCredential = credentialOnce(options.credential);
+  if (config.ownership === 'balanced') {
+    const store = new BlobCheckpointStore(await openBlobContainer(config, getCredential));
+    return readHub(options, config, null, store);
+  }
   const member = await startHubMember({
     container: await openBlobContainer(config, getCredential),
     target: { namespaceHost, hubName, consumerGroup: config.consumerGroup },
@@ -118,8 +125,17 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   return { namespaceHost, hubName, consumerGroup: config.consumerGroup, ...member };
 }
 
-/** Reads every partition of the hub; under a `lead`, with its owner level and its fence around each commit. */
-async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceConfig, lead: Lead | null): Promise<EventHubsSubscription> {
+/**
+ * Reads every partition of the hub; under a `lead`, with its owner level and its fence around each commit.
+ * With a `balanced` checkpoint store (a keyed hub), the partitions the SDK's balancing gives this instance,
+ * checkpointed after each commit.
+ */
+async function readHub(
+  options: EventHubsSourceOptions,
+  config: EventHubsSourceConfig,
+  lead: Lead | null,
+  balanced: BlobCheckpointStore | null = null,
+): Promise<EventHubsSubscription> {
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const { consumerGroup } = config;
   const log = options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup });
@@ -129,6 +145,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   const sourceLabel = (partitionId: string): string => `eventhubs:${hubName}/${partitionId}`;
   const book = new PositionBook(defaultStartPosition(config.startPosition));
   const partitionMetrics = new PartitionMetricsBook(sourceLabel);
+  const origins = new RoutedOrigins(options.readPosition);
   const storedSequenceNumber = async (partitionId: string): Promise<number | null> => parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
 
   /** Reads the committed positions; a leader also the fleet's (what earlier leaders stored in their stores). */
@@ -144,10 +161,21 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
   };
 
-  // No SDK checkpoint store: the SDK then claims every partition, and a leader's owner level cuts off
-  // any reader of an earlier generation (the service detaches the lower epoch).
-  const clientOptions: EventHubConsumerClientOptions = { retryOptions: config.retry };
-  const client = createClient(config, hubName, consumerGroup, clientOptions, getCredential);
+  // No SDK checkpoint store (leader, duckdb): the SDK then claims every partition, and a leader's owner level
+  // cuts off any reader of an earlier generation (the service detaches the lower epoch).
+  const clientOptions: EventHubConsumerClientOptions = {
+    retryOptions: config.retry,
+    ...(balanced
+      ? {
+          loadBalancingOptions: {
+            strategy: 'balanced',
+            updateIntervalInMs: config.balancing.updateIntervalMs,
+            partitionOwnershipExpirationIntervalInMs: config.balancing.ownershipExpirationMs,
+          },
+        }
+      : {}),
+  };
+  const client = createClient(config, hubName, consumerGroup, clientOptions, getCredential, balanced);
 
   let knownPartitions: string[] = [];
   try {
@@ -167,26 +195,32 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   /** Enqueued time (ms) of the last committed event per partition: lag in seconds is measured from it. */
   const lastStoredEnqueuedAt = new Map<string, number>();
 
-  const processEvents = async (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
+  const processEvents = async (received: ReceivedEventData[], context: PartitionContext): Promise<void> => {
     const { partitionId } = context;
     const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
+    // Balanced: the SDK resumes after the Blob checkpoint, which trails this store by the batch a kill interrupted.
+    const storedUpTo = balanced ? book.lastCommitted(partitionId) : null;
+    const events = storedUpTo === null ? received : received.filter((event) => event.sequenceNumber > storedUpTo);
     if (events.length === 0 || closing) {
       reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
+      if (balanced && received.length > 0 && !closing) await checkpoint(context, received.at(-1)!);
       return;
     }
     const last = events[events.length - 1]!;
+    const admitted = await origins.admit(events.map((event) => hubEvent(event, partitionId)));
+    if (admitted.duplicates > 0) log?.info({ partition: partitionId, duplicates: admitted.duplicates }, 'dropped routed records this store holds already');
     const batch: SourceBatch<HubEvent> = {
       sourceKey: sourceKey(partitionId),
       source: sourceLabel(partitionId),
       position: String(last.sequenceNumber),
-      items: events.map((event) => ({
-        body: event.body,
-        partitionId,
-        sequenceNumber: event.sequenceNumber,
-        enqueuedTimeUtc: event.enqueuedTimeUtc,
-      })),
+      items: admitted.events,
+      ...(admitted.marks.length > 0 ? { marks: admitted.marks } : {}),
     };
-    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
+    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(async () => {
+      await commitBatch(batch, partitionId, last);
+      origins.committed(admitted.marks);
+      if (balanced) await checkpoint(context, last);
+    });
     inFlight.add(work);
     try {
       await work;
@@ -203,7 +237,8 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
 
   /** Within a partition sequence numbers are dense: a jump past the next one is events that expired unread. */
   const reportGap = async (partitionId: string, first: number): Promise<void> => {
-    const committed = book.lastCommitted(partitionId);
+    // Balanced: other instances read parts of the partition; a jump past this store's position is theirs.
+    const committed = balanced ? null : book.lastCommitted(partitionId);
     if (committed === null || first <= committed + 1) return;
     const lost: EventsLost = { source: sourceLabel(partitionId), partitionId, count: first - committed - 1, afterSequenceNumber: committed, resumedAt: first };
     log?.error(lost, 'events expired from the hub before they were read');
@@ -240,6 +275,15 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
     book.commit(partitionId, last.sequenceNumber);
     await lead?.afterCommit(partitionId, last.sequenceNumber);
+  };
+
+  /** Balanced: the next owner of the partition resumes after this; stored already, so a failure only costs a re-read. */
+  const checkpoint = async (context: PartitionContext, last: ReceivedEventData): Promise<void> => {
+    try {
+      await context.updateCheckpoint(last);
+    } catch (error) {
+      log?.warn({ partition: context.partitionId, error: safeMessage(error) }, 'could not write the checkpoint (the batch is stored; another owner may read it again)');
+    }
   };
 
   const reportLag = (entry: PartitionMetrics): void => {
@@ -309,16 +353,36 @@ function createClient(
   consumerGroup: string,
   clientOptions: EventHubConsumerClientOptions,
   credential: () => TokenCredential,
+  store: BlobCheckpointStore | null,
 ): EventHubConsumerClient {
   if (config.connectionString) {
     // The SDK refuses a hub name next to a connection string that already names one.
     const named = /(?:^|;)\s*EntityPath\s*=/i.test(config.connectionString);
+    if (store) {
+      return named
+        ? new EventHubConsumerClient(consumerGroup, config.connectionString, store, clientOptions)
+        : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, store, clientOptions);
+    }
     return named
       ? new EventHubConsumerClient(consumerGroup, config.connectionString, clientOptions)
       : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, clientOptions);
   }
   const namespace = config.namespace!.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
-  return new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+  return store
+    ? new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), store, clientOptions)
+    : new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+}
+
+/** The event as the pipeline sees it; a routed one with its origin (contracts/record-origin.ts). */
+function hubEvent(event: ReceivedEventData, partitionId: string): HubEvent {
+  const origin = parseOrigin(event.properties);
+  return {
+    body: event.body,
+    partitionId,
+    sequenceNumber: event.sequenceNumber,
+    enqueuedTimeUtc: event.enqueuedTimeUtc,
+    ...(origin ? { origin, ...(event.partitionKey ? { partitionKey: event.partitionKey } : {}) } : {}),
+  };
 }
 
 /** DefaultAzureCredential is built on first use only: a connection string needs none. */
