@@ -28,6 +28,8 @@ const KEYED = 'pg-busy-keyed';
 const DUPLICATES = 'pg-republished';
 const PARTITIONS = 4;
 const SERVERS = 4;
+const RECORDS = 1_500;
+const BODIES = RECORDS / 10;
 /** Set to a directory to keep each process's log there (debugging). */
 const LOG_DIR = process.env.FLEET_TEST_LOG_DIR;
 
@@ -148,7 +150,8 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
         ownership: 'balanced',
         ...blob,
         blobContainer: 'keyed',
-        maxBatchSize: 25,
+        // One record an event: a keyed hub's batches want more events than a diagnostic setting's.
+        maxBatchSize: 200,
         maxWaitTimeInSeconds: 0.2,
         balancing,
         retry,
@@ -163,7 +166,7 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
       broker.hub(SOURCE).publish(String(bodyNumber++ % PARTITIONS), [Buffer.from(body)]);
       published += (JSON.parse(body) as { records: unknown[] }).records.length;
     };
-    const bodies = syntheticBodies({ records: 3_000, recordsPerBody: 10, servers: SERVERS });
+    const bodies = syntheticBodies({ records: RECORDS, recordsPerBody: 10, servers: SERVERS });
     const publishSome = (count: number): void => {
       for (let i = 0; i < count; i++) {
         const next = bodies.next();
@@ -172,9 +175,10 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
       }
     };
     const stories = attackStories();
-    publishSome(100);
+    publishSome(50);
     for (const proc of [...routes, ...runs]) start(proc);
-    const trickle = setInterval(() => publishSome(3), 100);
+    // Up to the last 20 bodies, which wait for the restarted run instance.
+    const trickle = setInterval(() => bodyNumber < BODIES - 20 && publishSome(1), 100);
     try {
       await waitFor('both run instances storing', async () => ((await records(runs[0]!.port)) > 0 && (await records(runs[1]!.port)) > 0 ? true : undefined), 120_000);
       publish(stories.bruteForce);
@@ -185,10 +189,23 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
       await new Promise((resolve) => setTimeout(resolve, 700));
       await kill(runs[0]!, 'SIGKILL');
       start(runs[0]!);
-      await waitFor('every body published', async () => (bodyNumber >= 302 ? true : undefined), 120_000);
+      // Up before any fleet query: a store no instance holds is opened as a file, which would keep it from starting.
+      await waitFor('the killed run instance back', async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${runs[0]!.port}/healthz`)).ok || undefined;
+        } catch {
+          return undefined;
+        }
+      }, 120_000);
     } finally {
       clearInterval(trickle);
     }
+    // The restarted instance is given partitions again by the balancing, and stores what arrives now.
+    await waitFor('the restarted run instance storing', async () => {
+      publishSome(1);
+      return (await records(runs[0]!.port)) > 0 ? true : undefined;
+    }, 120_000);
+    publishSome(BODIES);
 
     const members = fleetMembers(runs.map((r) => r.db));
     await waitFor('every record stored', async () => {
@@ -199,6 +216,7 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
         return undefined; // an instance restarting: its query API is not up yet
       }
     }, 150_000);
+    assert.equal(bodyNumber, BODIES + 2);
     const routed = await runFleetQuery(members, 'SELECT count(*) AS n, count(DISTINCT source || position) AS distinct_origins FROM log_records');
     assert.deepEqual(routed.rows.map((r) => [Number(r.n), Number(r.distinct_origins)]), [[published, published]], 'every origin once in the fleet');
     // The rows are those of the source hub, not of the keyed hub.
