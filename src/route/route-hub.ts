@@ -60,7 +60,7 @@ export async function startRoute({ config, log, credential: given }: RouteOption
   const toHub = hubNameOf(config.to)!;
   const instanceId = config.instanceId ?? `${hostname()}:${process.pid}`;
   const container = await openBlobContainer(config.from, getCredential);
-  const consumer = createConsumer(config.from, fromHub, new BlobCheckpointStore(container), getCredential);
+  const consumer = createConsumer(config.from, fromHub, new BlobCheckpointStore(container), getCredential, instanceId);
   const producer = createProducer(config.to, toHub, getCredential);
 
   const partitions = new Map<string, RoutePartitionStats>();
@@ -187,8 +187,10 @@ async function publishKeyed(producer: EventHubProducerClient, partitionKey: stri
   if (batch.count > 0) await producer.sendBatch(batch);
 }
 
-function createConsumer(from: RouteHubFrom, hubName: string, store: BlobCheckpointStore, credential: () => TokenCredential): EventHubConsumerClient {
+function createConsumer(from: RouteHubFrom, hubName: string, store: BlobCheckpointStore, credential: () => TokenCredential, instanceId: string): EventHubConsumerClient {
   const options = {
+    // The owner id in the ownership blobs: which instance reads which partition.
+    identifier: instanceId,
     retryOptions: from.retry,
     loadBalancingOptions: {
       strategy: 'balanced' as const,

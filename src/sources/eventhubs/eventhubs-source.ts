@@ -167,6 +167,8 @@ async function readHub(
     retryOptions: config.retry,
     ...(balanced
       ? {
+          // The owner id in the ownership blobs; a restarted instance (same id) resumes its partitions at once.
+          ...(options.instanceId ? { identifier: options.instanceId } : {}),
           loadBalancingOptions: {
             strategy: 'balanced',
             updateIntervalInMs: config.balancing.updateIntervalMs,
