@@ -34,7 +34,8 @@ const BODIES = RECORDS / 10;
 const LOG_DIR = process.env.FLEET_TEST_LOG_DIR;
 
 const retry = { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 };
-const balancing = { updateIntervalMs: 500, ownershipExpirationMs: 3_000 };
+/** Short, for a quick takeover after the kill; not so short that a loaded machine's late renewals move partitions. */
+const balancing = { updateIntervalMs: 1_000, ownershipExpirationMs: 10_000 };
 
 interface Proc {
   name: string;
