@@ -53,8 +53,9 @@ const toSchema = z
   .refine((c) => Boolean(c.connectionString) !== Boolean(c.namespace), 'give either connectionString or namespace (not both)');
 
 export const routeConfigSchema = z.strictObject({
-  from: fromSchema,
-  to: toSchema,
+  // Missing, each says which of its settings it needs.
+  from: fromSchema.prefault({}),
+  to: toSchema.prefault({}),
   /** Names this instance's claims in the checkpoint container (default: host name and process id). */
   instanceId: z.string().optional(),
   logIntervalMs: z.number().int().positive().default(60_000).describe('how often a line with records routed and lag is logged'),
