@@ -45,6 +45,12 @@ export const eventHubsSourceConfigSchema = z
       .strictObject({
         updateIntervalMs: z.number().int().positive().default(10_000).describe('how often an instance claims and renews partitions'),
         ownershipExpirationMs: z.number().int().positive().default(60_000).describe('after how long a silent instance loses its partitions'),
+        inDoubtTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(300_000)
+          .describe('how long a new owner of a partition waits for an instance killed while committing to come back and say whether its last batch committed'),
       })
       .prefault({})
       .describe('ownership balanced only: the SDK\'s load balancing'),

@@ -31,9 +31,10 @@ import { hostname } from 'node:os';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
 import { parseOrigin } from '../../contracts/record-origin.js';
 import { BlobCheckpointStore } from './balanced/blob-checkpoint-store.js';
-import { FencedError } from './fleet/partition-register.js';
+import { FencedError, PartitionRegister } from './fleet/partition-register.js';
+import { BalancedFence, type PartitionHold } from './balanced/partition-fence.js';
 import { RoutedOrigins } from './routed-origins.js';
-import { eventHubsSourceKey } from './source-key.js';
+import { eventHubsSourceKey, fleetBlobPrefix } from './source-key.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
 import { openBlobContainer } from './fleet/blob-container.js';
@@ -110,8 +111,9 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const getCredential = credentialOnce(options.credential);
   if (config.ownership === 'balanced') {
-    const store = new BlobCheckpointStore(await openBlobContainer(config, getCredential));
-    return readHub(options, config, null, store);
+    const container = await openBlobContainer(config, getCredential);
+    const register = new PartitionRegister(container, fleetBlobPrefix({ namespaceHost, hubName, consumerGroup: config.consumerGroup }), options.instanceId ?? hostname());
+    return readHub(options, config, null, { store: new BlobCheckpointStore(container), register });
   }
   const member = await startHubMember({
     container: await openBlobContainer(config, getCredential),
@@ -134,8 +136,9 @@ async function readHub(
   options: EventHubsSourceOptions,
   config: EventHubsSourceConfig,
   lead: Lead | null,
-  balanced: BlobCheckpointStore | null = null,
+  shared: { store: BlobCheckpointStore; register: PartitionRegister } | null = null,
 ): Promise<EventHubsSubscription> {
+  const balanced = shared?.store ?? null;
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const { consumerGroup } = config;
   const log = options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup });
@@ -147,6 +150,21 @@ async function readHub(
   const partitionMetrics = new PartitionMetricsBook(sourceLabel);
   const origins = new RoutedOrigins(options.readPosition);
   const storedSequenceNumber = async (partitionId: string): Promise<number | null> => parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
+  // Balanced: each partition open takes the partition's register, each commit is fenced by it.
+  const fence = shared
+    ? new BalancedFence(shared.register, storedSequenceNumber, { inDoubtTimeoutMs: config.balancing.inDoubtTimeoutMs, pollMs: Math.min(1_000, config.balancing.updateIntervalMs) }, log)
+    : null;
+  const holds = new Map<string, Promise<PartitionHold>>();
+  const holdOf = (partitionId: string): Promise<PartitionHold> | null => {
+    if (!fence) return null;
+    let hold = holds.get(partitionId);
+    if (!hold) {
+      hold = fence.open(partitionId);
+      hold.catch(() => undefined); // awaited by the partition's next batch, which reports the failure
+      holds.set(partitionId, hold);
+    }
+    return hold;
+  };
 
   /** Reads the committed positions; a leader also the fleet's (what earlier leaders stored in their stores). */
   const loadPositions = async (partitionIds: readonly string[]): Promise<void> => {
@@ -184,6 +202,7 @@ async function readHub(
     knownPartitions = await client.getPartitionIds();
     await loadPositions(knownPartitions);
     await dropPositionsPastTheEnd(knownPartitions);
+    await fence?.settleOwn();
   } catch (error) {
     await client.close().catch(() => undefined);
     if (error instanceof FencedError) throw error;
@@ -200,8 +219,15 @@ async function readHub(
   const processEvents = async (received: ReceivedEventData[], context: PartitionContext): Promise<void> => {
     const { partitionId } = context;
     const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
-    // Balanced: the SDK resumes after the Blob checkpoint, which trails this store by the batch a kill interrupted.
-    const storedUpTo = balanced ? book.lastCommitted(partitionId) : null;
+    let hold: PartitionHold | null = null;
+    try {
+      hold = await holdOf(partitionId);
+    } catch (error) {
+      holds.delete(partitionId);
+      throw new Error(`cannot take partition ${partitionId} in the partition register: ${safeMessage(error)}`);
+    }
+    // Balanced: the SDK resumes after the Blob checkpoint, which trails the stores by the batch a move or kill interrupted.
+    const storedUpTo = hold ? maxOf(book.lastCommitted(partitionId), hold.committed) : null;
     const events = storedUpTo === null ? received : received.filter((event) => event.sequenceNumber > storedUpTo);
     if (events.length === 0 || closing) {
       reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
@@ -219,7 +245,7 @@ async function readHub(
       ...(admitted.marks.length > 0 ? { marks: admitted.marks } : {}),
     };
     const work = reportGap(partitionId, events[0]!.sequenceNumber).then(async () => {
-      await commitBatch(batch, partitionId, last);
+      await commitBatch(batch, partitionId, last, hold);
       origins.committed(admitted.marks);
       if (balanced) await checkpoint(context, last);
     });
@@ -227,6 +253,12 @@ async function readHub(
     try {
       await work;
     } catch (error) {
+      if (hold && error instanceof FencedError) {
+        // Another instance opened the partition since: it stores this batch; this one stops reading it.
+        holds.delete(partitionId);
+        log?.warn({ partition: partitionId, from: events[0]!.sequenceNumber, to: last.sequenceNumber }, 'partition moved to another instance: dropped the batch in flight (the new owner stores it)');
+        throw new PartitionMovedError(partitionId);
+      }
       // A plain Error: one carrying `retryable: true` would make the SDK skip the batch.
       throw new Error(`storing ${batch.source} up to ${batch.position} failed: ${safeMessage(error)}`);
     } finally {
@@ -266,7 +298,12 @@ async function readHub(
     }
   }
 
-  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData): Promise<void> => {
+  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, hold: PartitionHold | null): Promise<void> => {
+    if (fence && hold) {
+      await fence.commit(partitionId, hold, last.sequenceNumber, book.lastCommitted(partitionId), () => options.onBatch(batch));
+      book.commit(partitionId, last.sequenceNumber);
+      return;
+    }
     // A leader says what it is about to commit, and is refused when another instance leads now.
     await lead?.beforeCommit(partitionId, last.sequenceNumber, book.lastCommitted(partitionId));
     try {
@@ -302,15 +339,19 @@ async function readHub(
       processInitialize: async (context) => {
         if (!knownPartitions.includes(context.partitionId)) knownPartitions = [...knownPartitions, context.partitionId];
         owned.add(context.partitionId);
+        holds.delete(context.partitionId);
+        holdOf(context.partitionId);
         options.metrics?.ownedPartitions?.set(owned.size);
         log?.info({ partition: context.partitionId, after: book.lastCommitted(context.partitionId) }, 'partition started');
       },
       processEvents,
       processError: async (error, context) => {
+        if (error instanceof PartitionMovedError) return; // logged where it happened
         log?.warn({ partition: context.partitionId || undefined, error: safeMessage(error) }, 'Event Hubs error (the SDK retries)');
       },
       processClose: async (reason, context) => {
         owned.delete(context.partitionId);
+        holds.delete(context.partitionId);
         options.metrics?.ownedPartitions?.set(owned.size);
         options.metrics?.forgetPartition?.(sourceLabel(context.partitionId));
         log?.info({ partition: context.partitionId, reason }, 'partition stopped');
@@ -385,6 +426,18 @@ function hubEvent(event: ReceivedEventData, partitionId: string): HubEvent {
     enqueuedTimeUtc: event.enqueuedTimeUtc,
     ...(origin ? { origin, ...(event.partitionKey ? { partitionKey: event.partitionKey } : {}) } : {}),
   };
+}
+
+/** Balanced: the partition was opened by another instance; stops this instance's reading of it (not retryable). */
+class PartitionMovedError extends Error {
+  constructor(readonly partitionId: string) {
+    super(`partition ${partitionId} moved to another instance`);
+    this.name = 'PartitionMovedError';
+  }
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 /** DefaultAzureCredential is built on first use only: a connection string needs none. */

@@ -104,6 +104,19 @@ export class PartitionRegister {
     });
   }
 
+  /** Takes the partition with the next generation (balanced ownership: one claim per partition open). */
+  claimNext(partitionId: string): Promise<PartitionState> {
+    return this.update(partitionId, (state) => ({ ...state, generation: state.generation + 1 }));
+  }
+
+  /** The partitions with a register blob. */
+  async partitionIds(): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = `${this.prefix}/partition/`;
+    for await (const blob of this.container.listBlobsFlat({ prefix })) ids.push(blob.name.slice(prefix.length));
+    return ids;
+  }
+
   beginCommit(partitionId: string, generation: number, sequenceNumber: number): Promise<PartitionState> {
     return this.update(partitionId, (state) => {
       if (state.generation !== generation) throw new FencedError(partitionId, generation, state.generation);
