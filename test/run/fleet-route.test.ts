@@ -250,16 +250,23 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
     let withoutUserInOwnStore = 0;
     for (const run of runs) withoutUserInOwnStore += Number((await queryStore(run.db, `SELECT count(*) FILTER (WHERE user_name IS NULL) AS n FROM audit_events`))[0]!.n);
 
-    // The stories: alerted once across the fleet, and nothing raised in both stores.
+    // The stories: alerted once across the fleet, and nothing raised in both stores. The same alert key from
+    // two statements (the synthetic data creates report_10011 twice in one session) is two alerts when a
+    // partition move puts the statements in different stores; from the same statement it is a copy.
     const alerts = new Map<string, number>();
+    const raised = new Map<string, number>();
     for (const run of runs) {
-      for (const row of await queryStore(run.db, `SELECT rule_id || '|' || coalesce(server, '') || '|' || coalesce(target, '') AS k FROM alerts WHERE status <> 'retracted'`)) {
+      for (const row of await queryStore(
+        run.db,
+        `SELECT rule_id || '|' || coalesce(server, '') || '|' || coalesce(target, '') AS k, CAST(first_seen AS VARCHAR) AS at FROM alerts WHERE status <> 'retracted'`,
+      )) {
         alerts.set(String(row.k), (alerts.get(String(row.k)) ?? 0) + 1);
+        raised.set(`${row.k}@${row.at}`, (raised.get(`${row.k}@${row.at}`) ?? 0) + 1);
       }
     }
     assert.equal(alerts.get(`brute-force|${stories.server}|mallory`), 1, `brute force alerted once: ${[...alerts.keys()].join(', ')}`);
     assert.equal(alerts.get(`admin-granted|${stories.server}|mallory`), 1, 'the superuser grant alerted once');
-    assert.deepEqual([...alerts].filter(([, n]) => n > 1), [], 'an alert raised in both stores');
+    assert.deepEqual([...raised].filter(([, n]) => n > 1), [], 'an alert raised in both stores from the same statement');
     t.diagnostic(
       `${published} records: ${perStore.join(' + ')} in the stores, ` +
         `${alerts.size} alerts, ${withoutUserInOwnStore} audit rows whose user is in the other store`,
