@@ -26,6 +26,8 @@ describe('balanced ownership: a partition moved while a batch is in flight', () 
     await Promise.all(open.map((subscription) => subscription.close()));
     await broker.stop();
     await azurite.stop();
+    // TODO: something of the SDK clients outlives close() here and keeps the process up; until found, leave.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
   });
 
   const startInstance = async (instanceId: string, store: { readPosition: MemoryStore['readPosition']; onBatch(batch: SourceBatch<HubEvent>): Promise<void> }, owned: { n: number }) => {
