@@ -376,6 +376,7 @@ async function readHub(
     close() {
       closed ??= (async () => {
         closing = true;
+        fence?.close();
         // Finish (commit and checkpoint) what is in flight before giving the partitions away.
         // The SDK can wait forever when the connection dies during shutdown; do not hang the process.
         // One budget for the whole close: Docker and Kubernetes kill after 30 s.

@@ -33,6 +33,8 @@ type Stored = (partitionId: string) => Promise<number | null>;
 export class BalancedFence {
   /** A commit of this instance in progress per partition: a re-open waits for it before settling intents. */
   private readonly committing = new Map<string, Promise<unknown>>();
+  /** Aborted at close: an open waiting on another instance's intent gives up instead of keeping the process up. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly register: PartitionRegister,
@@ -55,7 +57,7 @@ export class BalancedFence {
   async open(partitionId: string): Promise<PartitionHold> {
     const claimed = await this.register.claimNext(partitionId);
     await this.committing.get(partitionId)?.catch(() => undefined);
-    const { state, gaveUp } = await this.register.awaitSettled(partitionId, () => this.stored(partitionId), this.timing.inDoubtTimeoutMs, this.timing.pollMs);
+    const { state, gaveUp } = await this.register.awaitSettled(partitionId, () => this.stored(partitionId), this.timing.inDoubtTimeoutMs, this.timing.pollMs, this.closing.signal);
     if (gaveUp) {
       this.log?.warn(
         { partition: partitionId, instance: gaveUp.by, intent: gaveUp.sequenceNumber, committed: state.committed },
@@ -63,6 +65,11 @@ export class BalancedFence {
       );
     }
     return { generation: claimed.generation, committed: state.committed };
+  }
+
+  /** Stops every wait of `open`: the subscription is closing. */
+  close(): void {
+    this.closing.abort(new Error('the Event Hubs source is closing'));
   }
 
   /**

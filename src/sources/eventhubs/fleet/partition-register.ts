@@ -14,6 +14,7 @@
  * does the new leader read the batch again; the copy then carries the same (source, position) and fleet
  * queries drop it (docs/fleet.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { statusOf } from './leader-lease.js';
 
@@ -152,14 +153,17 @@ export class PartitionRegister {
     storedSequenceNumber: () => Promise<number | null>,
     timeoutMs: number,
     pollMs: number,
+    signal?: AbortSignal,
   ): Promise<{ state: PartitionState; gaveUp: CommitIntent | null }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       let state = await this.read(partitionId);
       if (state.intent?.by === this.instanceId) state = await this.resolveOwn(partitionId, await storedSequenceNumber());
       if (!state.intent) return { state, gaveUp: null };
       if (Date.now() >= deadline) return { state, gaveUp: state.intent };
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A closing instance stops waiting at once: the wait may last `inDoubtTimeoutMs` (minutes).
+      await sleep(pollMs, undefined, signal ? { signal } : undefined);
     }
   }
 
