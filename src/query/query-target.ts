@@ -70,11 +70,28 @@ export async function confinedLocalTarget(
   };
 }
 
-export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
+/**
+ * More for the store opened here to read before it is confined (the lake's rows hot retention dropped): the
+ * folders it must still read, and what to undo when the target closes. Null: nothing more.
+ */
+export type ReadAlso = (connection: DuckDBConnection) => Promise<{ dirs: string[]; close(): Promise<void> } | null>;
+
+export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}, readAlso?: ReadAlso): Promise<QueryTarget> {
   assertStoreExists(dbPath);
   try {
     const db = await openDatabase(dbPath, { readOnly: true });
-    return await confinedLocalTarget(db.connection, () => closeDatabase(db), opts);
+    let also: Awaited<ReturnType<ReadAlso>> = null;
+    try {
+      also = readAlso ? await readAlso(db.connection) : null;
+    } catch (error) {
+      await closeDatabase(db);
+      throw error;
+    }
+    const closeDb = async () => {
+      await closeDatabase(db);
+      await also?.close();
+    };
+    return await confinedLocalTarget(db.connection, closeDb, { ...opts, ...(also ? { writableDirs: also.dirs } : {}) });
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
     return apiTarget(dbPath, readDiscoveryOrExplain(dbPath, error as Error));
