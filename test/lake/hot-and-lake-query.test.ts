@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
+import { rolesAtTime } from '../../src/query/roles-at-time.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
@@ -49,6 +50,8 @@ describe('query over the store and the lake after hot retention', () => {
   let db: string;
   let lake: string;
   let full: Record<string, unknown>;
+  const ROLES_AT = { at: new Date('2026-11-22T12:00:00Z') };
+  let rolesBefore: unknown;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-hot-lake-'));
@@ -63,6 +66,12 @@ describe('query over the store and the lake after hot retention', () => {
     await ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
     await exportStoreToLake(db, lake, silentLogger);
     full = (await queryStore(db, COUNTS))[0]!;
+    const target = await openQueryTarget(db);
+    try {
+      rolesBefore = await rolesAtTime(target, ROLES_AT);
+    } finally {
+      await target.close();
+    }
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -99,6 +108,17 @@ describe('query over the store and the lake after hot retention', () => {
       await assert.rejects(target.run(`SELECT * FROM read_text('/etc/hostname')`), /Permission|not allowed|read-only|statement/i);
       await assert.rejects(target.run(`CREATE TABLE x AS SELECT 1`), /read-only|not allowed|statement/i);
       await assert.rejects(target.run(`COPY (SELECT 1) TO '${join(lake, 'x.csv')}'`), /read-only|not allowed|statement|Permission/i);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('rebuilds `roles --at` for a dropped day from the store alone: retention keeps its privilege_changes', async () => {
+    const target = await openQueryTarget(db);
+    try {
+      const rows = await rolesAtTime(target, ROLES_AT);
+      assert.ok(rows.rows.length > 0);
+      assert.deepEqual(rows, rolesBefore);
     } finally {
       await target.close();
     }
