@@ -78,24 +78,27 @@ export type ReadAlso = (connection: DuckDBConnection) => Promise<{ dirs: string[
 
 export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}, readAlso?: ReadAlso): Promise<QueryTarget> {
   assertStoreExists(dbPath);
+  let db;
   try {
-    const db = await openDatabase(dbPath, { readOnly: true });
-    let also: Awaited<ReturnType<ReadAlso>> = null;
-    try {
-      also = readAlso ? await readAlso(db.connection) : null;
-    } catch (error) {
-      await closeDatabase(db);
-      throw error;
-    }
-    const closeDb = async () => {
-      await closeDatabase(db);
-      await also?.close();
-    };
-    return await confinedLocalTarget(db.connection, closeDb, { ...opts, ...(also ? { writableDirs: also.dirs } : {}) });
+    db = await openDatabase(dbPath, { readOnly: true });
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
     return apiTarget(dbPath, readDiscoveryOrExplain(dbPath, error as Error));
   }
+  const opened = db;
+  let also: Awaited<ReturnType<ReadAlso>> = null;
+  try {
+    // Outside the lock check above: a lake's error (a Blob "block", say) must not send the query to run's API.
+    also = readAlso ? await readAlso(opened.connection) : null;
+  } catch (error) {
+    await closeDatabase(opened);
+    throw error;
+  }
+  const closeDb = async () => {
+    await closeDatabase(opened);
+    await also?.close();
+  };
+  return confinedLocalTarget(opened.connection, closeDb, { ...opts, ...(also ? { writableDirs: also.dirs } : {}) });
 }
 
 function readDiscoveryOrExplain(dbPath: string, lockError: Error): ApiDiscovery {
