@@ -28,9 +28,10 @@ export async function readHotHorizons(c: DuckDBConnection): Promise<HotHorizon[]
 }
 
 /**
- * The horizons as disjoint bands, oldest first: [from, before) of the segments up to `throughSeq`. With the
- * covered passes deleted, a later `before` comes with a lower `throughSeq`, so each band starts where the
- * previous one ended.
+ * The horizons as disjoint time bands, oldest first: [from, before) of the segments up to `throughSeq`. Pass i
+ * dropped the rows of segments up to its through_seq older than its cutoff, so a row in band i is dropped when
+ * a pass with that cutoff or a later one covered its segment: the highest through_seq from band i on. (Passes
+ * differ so only when hotDays was raised between them; usually one horizon covers all.)
  */
 export function horizonBands(horizons: readonly HotHorizon[]): { from: Date | null; before: Date; throughSeq: number }[] {
   const sorted = [...horizons].sort((a, b) => a.before.getTime() - b.before.getTime());
