@@ -18,7 +18,7 @@ import { verifyLake } from './verify-lake.js';
 import { stageSegment, type SegmentRanges } from './stage-segment.js';
 
 /** Tables retention may thin out, with their time column. */
-const HOT_TABLES: readonly LakeTableName[] = ['log_lines', 'audit_events', 'auth_failures', 'control_plane_events', 'dead_letters'];
+export const HOT_TABLES: readonly LakeTableName[] = ['log_lines', 'audit_events', 'auth_failures', 'control_plane_events', 'dead_letters'];
 
 /** The first instant kept: midnight UTC `hotDays - 1` days before `now` (hotDays = 1 keeps today). */
 export function hotCutoff(hotDays: number, now: Date): Date {
@@ -31,7 +31,7 @@ export function hotCutoff(hotDays: number, now: Date): Date {
  * writer; does nothing while a segment is staged but not published.
  */
 export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, verifiedThrough: number): Promise<Partial<Record<LakeTableName, number>>> {
-  const last = (await c.runAndReadAll(`SELECT ranges::VARCHAR FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
+  const last = (await c.runAndReadAll(`SELECT ranges::VARCHAR, seq FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
   if (last.length === 0) return {};
   const ranges = JSON.parse(String(last[0]![0])) as { events: Partial<Record<LakeTableName, [number, number]>> };
   const dropped: Partial<Record<LakeTableName, number>> = {};
@@ -44,12 +44,24 @@ export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, ver
       const result = await c.run(`DELETE FROM ${name} WHERE ${spec.time} < '${cutoff.toISOString()}'::TIMESTAMPTZ AND rowid <= ${watermark}`);
       dropped[name] = Number(result.rowsChanged);
     }
+    if (Object.values(dropped).some((n) => n > 0)) await recordHorizon(c, cutoff, Number(last[0]![1]));
     await c.run('COMMIT');
   } catch (error) {
     await c.run('ROLLBACK').catch(() => undefined);
     throw error;
   }
   return dropped;
+}
+
+/**
+ * What this pass dropped: rows of segments up to `throughSeq` older than `cutoff` (the rows still in the
+ * store then are exactly those). A query reads them back from the lake (hot-and-lake-views.ts). A pass
+ * that covers an earlier one (no older cutoff, no lower segment) replaces it.
+ */
+async function recordHorizon(c: DuckDBConnection, cutoff: Date, throughSeq: number): Promise<void> {
+  const before = `'${cutoff.toISOString()}'::TIMESTAMPTZ`;
+  await c.run(`DELETE FROM hot_horizons WHERE before <= ${before} AND through_seq <= ${Math.floor(throughSeq)}`);
+  await c.run(`INSERT INTO hot_horizons VALUES (${before}, ${Math.floor(throughSeq)})`);
 }
 
 export interface HotRetentionOptions {

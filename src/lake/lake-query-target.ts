@@ -4,7 +4,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { confinedLocalTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
+import { confinedLocalTarget, openQueryTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
+import { readDroppedRowsFromLake } from './hot-and-lake-views.js';
 import type { Database } from '../store/open-database.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
@@ -41,4 +42,12 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
 export async function openLakeQueryTarget(lakeText: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
   const { db, dir, close } = await openLakeDatabase(lakeText);
   return confinedLocalTarget(db.connection, close, { ...opts, writableDirs: [dir] });
+}
+
+/**
+ * The store, with a lake configured: each events table reads the store's rows and, for what hot retention
+ * dropped, the lake's. While `auditduck run` holds the store, its query API answers (the store alone).
+ */
+export async function openStoreAndLakeQueryTarget(dbPath: string, lakeText: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
+  return openQueryTarget(dbPath, opts, (connection) => readDroppedRowsFromLake(connection, lakeText));
 }

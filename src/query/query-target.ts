@@ -70,15 +70,35 @@ export async function confinedLocalTarget(
   };
 }
 
-export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
+/**
+ * More for the store opened here to read before it is confined (the lake's rows hot retention dropped): the
+ * folders it must still read, and what to undo when the target closes. Null: nothing more.
+ */
+export type ReadAlso = (connection: DuckDBConnection) => Promise<{ dirs: string[]; close(): Promise<void> } | null>;
+
+export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}, readAlso?: ReadAlso): Promise<QueryTarget> {
   assertStoreExists(dbPath);
+  let db;
   try {
-    const db = await openDatabase(dbPath, { readOnly: true });
-    return await confinedLocalTarget(db.connection, () => closeDatabase(db), opts);
+    db = await openDatabase(dbPath, { readOnly: true });
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
     return apiTarget(dbPath, readDiscoveryOrExplain(dbPath, error as Error));
   }
+  const opened = db;
+  let also: Awaited<ReturnType<ReadAlso>> = null;
+  try {
+    // Outside the lock check above: a lake's error (a Blob "block", say) must not send the query to run's API.
+    also = readAlso ? await readAlso(opened.connection) : null;
+  } catch (error) {
+    await closeDatabase(opened);
+    throw error;
+  }
+  const closeDb = async () => {
+    await closeDatabase(opened);
+    await also?.close();
+  };
+  return confinedLocalTarget(opened.connection, closeDb, { ...opts, ...(also ? { writableDirs: also.dirs } : {}) });
 }
 
 function readDiscoveryOrExplain(dbPath: string, lockError: Error): ApiDiscovery {

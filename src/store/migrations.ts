@@ -270,4 +270,13 @@ export const migrations: readonly Migration[] = [
         WHERE status <> 'retracted' AND rule_id NOT LIKE '%.%' ORDER BY alert_id;
     `,
   },
+  {
+    version: 14,
+    description: 'hot_horizons: what hot retention dropped, so a query reads those rows from the lake (issue 18)',
+    sql: `
+      -- One row per retention pass that dropped rows: every row of lake segments up to through_seq older than
+      -- before is gone from the store (and nothing else is). Passes a later one covers are deleted.
+      CREATE TABLE hot_horizons (before TIMESTAMPTZ NOT NULL, through_seq INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -1,0 +1,148 @@
+/**
+ * Plain `auditduck query` after hot retention: with a lake configured, each events table is the store's rows
+ * plus the lake's rows retention dropped, so counts over a capture spanning days are what they were before
+ * retention, no row twice, and the query stays confined.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { horizonBands } from '../../src/lake/hot-and-lake-views.js';
+import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
+import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+import { openQueryTarget } from '../../src/query/query-target.js';
+import { rolesAtTime } from '../../src/query/roles-at-time.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+import { queryStore, silentLogger } from '../support/store-reader.js';
+import { syntheticBodies } from '../support/synthetic-events.js';
+
+const exec = promisify(execFile);
+
+const COUNTS = `SELECT (SELECT count(*) FROM log_lines) AS log_lines, (SELECT count(*) FROM audit_events) AS audit_events,
+  (SELECT count(*) FROM auth_failures) AS auth_failures, (SELECT count(*) FROM privilege_changes) AS privilege_changes,
+  (SELECT count(*) FROM log_records) AS log_records, (SELECT count(DISTINCT (source, position)) FROM log_records) AS distinct_records,
+  (SELECT min(logged_at)::VARCHAR FROM log_records) AS oldest, (SELECT count(DISTINCT logged_at::DATE) FROM audit_events) AS days`;
+
+async function retain(db: string, lake: string, now: Date): Promise<number> {
+  const store = await AuditStore.open(db);
+  try {
+    const exclusive: Exclusive = (work) => work(store.connection);
+    const pass = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => now });
+    return (await pass()).audit_events ?? 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function countsThrough(db: string, lake: string): Promise<Record<string, unknown>> {
+  const target = await openStoreAndLakeQueryTarget(db, lake);
+  try {
+    return (await target.run(COUNTS)).rows[0]!;
+  } finally {
+    await target.close();
+  }
+}
+
+describe('query over the store and the lake after hot retention', () => {
+  let dir: string;
+  let db: string;
+  let lake: string;
+  let full: Record<string, unknown>;
+  const ROLES_AT = { at: new Date('2026-11-22T12:00:00Z') };
+  let rolesBefore: unknown;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-hot-lake-'));
+    db = join(dir, 'store.duckdb');
+    lake = join(dir, 'lake');
+    const files: string[] = [];
+    for (const [i, day] of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24'].entries()) {
+      const file = join(dir, `${day}.jsonl`);
+      await writeFile(file, [...syntheticBodies({ records: 2_000, seed: 10 + i, start: new Date(`${day}T06:00:00Z`) })].join('\n') + '\n');
+      files.push(file);
+    }
+    await ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db, lake, silentLogger);
+    full = (await queryStore(db, COUNTS))[0]!;
+    const target = await openQueryTarget(db);
+    try {
+      rolesBefore = await rolesAtTime(target, ROLES_AT);
+    } finally {
+      await target.close();
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts every row once, as before retention, while the store keeps one day', async () => {
+    assert.equal(Number(full.days), 4);
+    assert.ok((await retain(db, lake, new Date('2026-11-24T12:00:00Z'))) > 0);
+    const [hot] = await queryStore(db, COUNTS);
+    assert.equal(Number(hot!.days), 1, 'the store alone keeps one day');
+    assert.deepEqual(await countsThrough(db, lake), full);
+  });
+
+  it('still counts every row once after a later pass drops the last day too', async () => {
+    await exportStoreToLake(db, lake, silentLogger);
+    assert.ok((await retain(db, lake, new Date('2026-11-25T12:00:00Z'))) > 0);
+    const [hot] = await queryStore(db, COUNTS);
+    assert.equal(Number(hot!.audit_events), 0);
+    const [horizons] = await queryStore(db, `SELECT count(*) AS n FROM hot_horizons`);
+    assert.equal(Number(horizons!.n), 1, 'the later pass covers the earlier one');
+    assert.deepEqual(await countsThrough(db, lake), full);
+  });
+
+  it('answers plain `auditduck query` with AUDITDUCK_LAKE set from the store and the lake', async () => {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', COUNTS], {
+      env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
+    });
+    assert.deepEqual(JSON.parse(stdout)[0], JSON.parse(JSON.stringify(full, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))));
+  });
+
+  it('keeps the query confined: no file beyond the store and the lake, nothing written', async () => {
+    const target = await openStoreAndLakeQueryTarget(db, lake);
+    try {
+      await assert.rejects(target.run(`SELECT * FROM read_text('/etc/hostname')`), /Permission|not allowed|read-only|statement/i);
+      await assert.rejects(target.run(`CREATE TABLE x AS SELECT 1`), /read-only|not allowed|statement/i);
+      await assert.rejects(target.run(`COPY (SELECT 1) TO '${join(lake, 'x.csv')}'`), /read-only|not allowed|statement|Permission/i);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('rebuilds `roles --at` for a dropped day from the store alone: retention keeps its privilege_changes', async () => {
+    const target = await openQueryTarget(db);
+    try {
+      const rows = await rolesAtTime(target, ROLES_AT);
+      assert.ok(rows.rows.length > 0);
+      assert.deepEqual(rows, rolesBefore);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('reads the store alone without a lake', async () => {
+    const target = await openQueryTarget(db);
+    try {
+      assert.equal(Number((await target.run(`SELECT count(*) AS n FROM audit_events`)).rows[0]!.n), 0);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+describe('horizon bands', () => {
+  it('splits passes into disjoint time bands, each reading the segments a pass at or after it dropped', () => {
+    const d = (day: string) => new Date(`2026-11-${day}T00:00:00Z`);
+    // hotDays raised between passes: the later pass has an earlier cutoff but covers more segments.
+    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }, { before: d('20'), throughSeq: 12 }]), [
+      { from: null, before: d('20'), throughSeq: 12 },
+      { from: d('20'), before: d('22'), throughSeq: 9 },
+    ]);
+    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }]), [{ from: null, before: d('22'), throughSeq: 9 }]);
+  });
+});
