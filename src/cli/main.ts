@@ -16,7 +16,6 @@ import { alertsCommand } from './commands/alerts.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { lakeCommand } from './commands/lake.js';
-import { routeCommand } from './commands/route.js';
 
 // V8 lets its heap grow to about 4× the live data between full collections. A pipeline that runs for weeks
 // wants a bounded footprint more than the last few percent of speed: 2× (docs/configuration.md, Memory).
@@ -39,8 +38,7 @@ const program = new Command('auditduck')
   .addCommand(alertsCommand)
   .addCommand(rulesCommand)
   .addCommand(serveCommand)
-  .addCommand(lakeCommand)
-  .addCommand(routeCommand);
+  .addCommand(lakeCommand);
 
 try {
   await program.parseAsync(process.argv);

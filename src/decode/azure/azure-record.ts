@@ -74,10 +74,9 @@ export function decodeAzureRecord(value: unknown, ctx: AzureDecodeContext): Deco
 
 /**
  * An Event Hubs body: `{"records":[...]}` as parsed JSON (the SDK parses bodies by default), bytes or a string.
- * A body nested deeper than MAX_JSON_DEPTH is a dead letter before anything walks it. `firstIndex` numbers the
- * records of a body that is one record of a larger one (republished by `auditduck route`).
+ * A body nested deeper than MAX_JSON_DEPTH is a dead letter before anything walks it.
  */
-export function decodeEventBody(body: unknown, ctx: AzureDecodeContext, firstIndex = 0): DecodeResult[] {
+export function decodeEventBody(body: unknown, ctx: AzureDecodeContext): DecodeResult[] {
   let value = body;
   let text: string | null = null;
   if (value instanceof Uint8Array) value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
@@ -93,7 +92,7 @@ export function decodeEventBody(body: unknown, ctx: AzureDecodeContext, firstInd
   if (!isObject(value) || !Array.isArray(value.records)) {
     return [dead(ctx, 'event body is not {"records":[...]}', value)];
   }
-  return value.records.map((record, index) => decodeAzureRecord(record, { ...ctx, position: `${ctx.position}#${firstIndex + index}` }));
+  return value.records.map((record, index) => decodeAzureRecord(record, { ...ctx, position: `${ctx.position}#${index}` }));
 }
 
 interface RenderedLine {
