@@ -39,6 +39,10 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
     throw new Error(`${problems.length} of ${paths.length} inputs cannot be read, so nothing was stored:\n${list}`);
   }
   const store = await AuditStore.open(opts.dbPath);
+  // Every statement of an ingest is small (a batch's appends, its sessions' upsert, detection's reads of a window):
+  // DuckDB's parallel execution only adds thread hand-offs to them, 8-10% of the process's CPU with no gain in wall
+  // time (docs/benchmarks.md). The closing checkpoint is large, so it gets every thread back.
+  await store.connection.run('SET threads = 1');
   const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
   try {
@@ -54,6 +58,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
       });
     }
   } finally {
+    await store.connection.run('RESET threads').catch(() => undefined);
     await store.close();
   }
   return summary;
