@@ -58,9 +58,12 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     ruleIds: active.map((r) => r.id),
 
     // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
-    // a rule reads, and those with privilege changes, whose session tells the rules who made the change.
+    // a rule reads, and those with privilege changes, whose session tells the rules who made the change. Of the
+    // session lines only logins are read (`BatchFacts.logins`): who a session is comes from the batch's sessions,
+    // which every session line of the batch changed, so received and disconnected lines are not held to the commit.
     keepsEntry(entry: ParsedEntry, madeChanges: boolean): boolean {
       if (!config.enabled) return false;
+      if (entry.kind === 'session') return entry.session.event === 'authorized';
       return entry.kind !== 'audit' || madeChanges || entryReaders.some((r) => r.rule.readsEntry!(entry));
     },
 

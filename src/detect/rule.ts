@@ -87,7 +87,7 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   /**
    * The audit entries this rule reads from `facts.entries`. They are most of a trail, so a batch keeps only those
    * some rule reads, and those the privilege analysis found changes in; a rule that reads others must say which
-   * here. Every entry of another kind (sessions, auth failures, logged statements) is kept.
+   * here. Every entry of another kind (logins, auth failures, logged statements) is kept; other session lines are not.
    */
   readsEntry?(entry: ParsedEntry): boolean;
   scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;
