@@ -4,7 +4,9 @@ import type { TokenCredential } from '@azure/identity';
 import type { EventHubsSourceConfig } from '../eventhubs-config.js';
 
 /** Created when missing (and allowed). */
-export async function openBlobContainer(config: EventHubsSourceConfig, credential: () => TokenCredential): Promise<ContainerClient> {
+export async function openBlobContainer(
+  config: Pick<EventHubsSourceConfig, 'blobConnectionString' | 'blobAccountUrl' | 'blobContainer'>,
+  credential: () => TokenCredential): Promise<ContainerClient> {
   const container = config.blobConnectionString
     ? new ContainerClient(config.blobConnectionString, config.blobContainer)
     : new ContainerClient(`${config.blobAccountUrl!.replace(/\/+$/, '')}/${config.blobContainer}`, credential());

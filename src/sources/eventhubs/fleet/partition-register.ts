@@ -14,6 +14,7 @@
  * does the new leader read the batch again; the copy then carries the same (source, position) and fleet
  * queries drop it (docs/fleet.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { statusOf } from './leader-lease.js';
 
@@ -104,6 +105,19 @@ export class PartitionRegister {
     });
   }
 
+  /** Takes the partition with the next generation (balanced ownership: one claim per partition open). */
+  claimNext(partitionId: string): Promise<PartitionState> {
+    return this.update(partitionId, (state) => ({ ...state, generation: state.generation + 1 }));
+  }
+
+  /** The partitions with a register blob. */
+  async partitionIds(): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = `${this.prefix}/partition/`;
+    for await (const blob of this.container.listBlobsFlat({ prefix })) ids.push(blob.name.slice(prefix.length));
+    return ids;
+  }
+
   beginCommit(partitionId: string, generation: number, sequenceNumber: number): Promise<PartitionState> {
     return this.update(partitionId, (state) => {
       if (state.generation !== generation) throw new FencedError(partitionId, generation, state.generation);
@@ -139,14 +153,17 @@ export class PartitionRegister {
     storedSequenceNumber: () => Promise<number | null>,
     timeoutMs: number,
     pollMs: number,
+    signal?: AbortSignal,
   ): Promise<{ state: PartitionState; gaveUp: CommitIntent | null }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       let state = await this.read(partitionId);
       if (state.intent?.by === this.instanceId) state = await this.resolveOwn(partitionId, await storedSequenceNumber());
       if (!state.intent) return { state, gaveUp: null };
       if (Date.now() >= deadline) return { state, gaveUp: state.intent };
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A closing instance stops waiting at once: the wait may last `inDoubtTimeoutMs` (minutes).
+      await sleep(pollMs, undefined, signal ? { signal } : undefined);
     }
   }
 
