@@ -60,7 +60,10 @@ export async function startRoute({ config, log, credential: given }: RouteOption
   const toHub = hubNameOf(config.to)!;
   const instanceId = config.instanceId ?? `${hostname()}:${process.pid}`;
   const container = await openBlobContainer(config.from, getCredential);
-  const consumer = createConsumer(config.from, fromHub, new BlobCheckpointStore(container), getCredential, instanceId);
+  const checkpointStore = new BlobCheckpointStore(container);
+  const consumer = createConsumer(config.from, fromHub, checkpointStore, getCredential, instanceId);
+  // A stable id (configured) may find its killed predecessor's claims: released, they are claimed again at once.
+  if (config.instanceId) await checkpointStore.releaseOwnership(consumer.fullyQualifiedNamespace, consumer.eventHubName, config.from.consumerGroup, instanceId);
   const producer = createProducer(config.to, toHub, getCredential);
 
   const partitions = new Map<string, RoutePartitionStats>();

@@ -193,7 +193,7 @@ async function readHub(
     retryOptions: config.retry,
     ...(balanced
       ? {
-          // The owner id in the ownership blobs; a restarted instance (same id) resumes its partitions at once.
+          // The owner id in the ownership blobs; a restarted instance (same id) releases its stale claims first.
           ...(options.instanceId ? { identifier: options.instanceId } : {}),
           loadBalancingOptions: {
             strategy: 'balanced',
@@ -211,6 +211,10 @@ async function readHub(
     await loadPositions(knownPartitions);
     await readPartitionEnds(knownPartitions);
     await fence?.settleOwn();
+    if (balanced && options.instanceId) {
+      const released = await balanced.releaseOwnership(client.fullyQualifiedNamespace, client.eventHubName, consumerGroup, options.instanceId);
+      if (released.length > 0) log?.info({ partitions: released }, 'released the partitions an earlier run of this instance still claimed');
+    }
   } catch (error) {
     await client.close().catch(() => undefined);
     if (error instanceof FencedError) throw error;

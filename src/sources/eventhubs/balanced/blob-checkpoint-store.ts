@@ -52,6 +52,18 @@ export class BlobCheckpointStore implements CheckpointStore {
     return won;
   }
 
+  /**
+   * Releases the claims `ownerId` holds, as the SDK does at a clean stop. Called before an instance with a
+   * stable id subscribes: a killed predecessor's claims are still fresh, and the SDK's balanced strategy would
+   * count them as this instance's share (claiming nothing) without renewing them (it renews only partitions it
+   * is receiving from), leaving them unread until they expire. Released, they are free to claim at once.
+   */
+  async releaseOwnership(namespace: string, hubName: string, consumerGroup: string, ownerId: string): Promise<string[]> {
+    const own = (await this.listOwnership(namespace, hubName, consumerGroup)).filter((ownership) => ownership.ownerId === ownerId);
+    const released = await this.claimOwnership(own.map((ownership) => ({ ...ownership, ownerId: '' })));
+    return released.map((ownership) => ownership.partitionId).sort();
+  }
+
   async listCheckpoints(namespace: string, hubName: string, consumerGroup: string): Promise<Checkpoint[]> {
     const checkpoints: Checkpoint[] = [];
     const prefix = `${hubPrefix(namespace, hubName, consumerGroup)}/checkpoint/`;
