@@ -163,6 +163,7 @@ async function readHub(
     ? new BalancedFence(shared.register, storedSequenceNumber, { inDoubtTimeoutMs: config.balancing.inDoubtTimeoutMs, pollMs: Math.min(1_000, config.balancing.updateIntervalMs) }, log)
     : null;
   const holds = new Map<string, Promise<PartitionHold>>();
+  const adopted = new WeakSet<PartitionHold>();
   const holdOf = (partitionId: string): Promise<PartitionHold> | null => {
     if (!fence) return null;
     let hold = holds.get(partitionId);
@@ -237,6 +238,11 @@ async function readHub(
     } catch (error) {
       holds.delete(partitionId);
       throw new Error(`cannot take partition ${partitionId} in the partition register: ${safeMessage(error)}`);
+    }
+    // Balanced: what earlier owners of the partition stored of routed origins, once per opening.
+    if (hold && !adopted.has(hold)) {
+      await origins.adopt(hold.marks);
+      adopted.add(hold);
     }
     // Balanced: the SDK resumes after the Blob checkpoint, which trails the stores by the batch a move or kill interrupted.
     const storedUpTo = hold ? maxOf(book.lastCommitted(partitionId), hold.committed) : null;
@@ -317,7 +323,8 @@ async function readHub(
 
   const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, hold: PartitionHold | null): Promise<void> => {
     if (fence && hold) {
-      await fence.commit(partitionId, hold, last.sequenceNumber, book.lastCommitted(partitionId), () => options.onBatch(batch));
+      const marks = Object.fromEntries((batch.marks ?? []).map((mark) => [mark.sourceKey, mark.position]));
+      await fence.commit(partitionId, hold, last.sequenceNumber, book.lastCommitted(partitionId), () => options.onBatch(batch), marks);
       book.commit(partitionId, last.sequenceNumber);
       return;
     }

@@ -10,7 +10,9 @@
  * partition, a record's copy always comes after the record itself, so anything at or before the mark
  * is a copy of something stored (here, or by the instance that read that part of the keyed partition).
  * The marks are cached: only this process writes its store's marks, and one key lives on one keyed
- * partition, which is read one batch at a time.
+ * partition, which is read one batch at a time. Under balanced ownership the instances that read a keyed
+ * partition before this one stored part of it: their marks come with the partition (`adopt`, from the
+ * partition register), so a copy whose original another store holds is dropped too.
  */
 import { compareOrigins, originPosition, originSource, parseOriginPosition, type RecordOrigin } from '../../contracts/record-origin.js';
 import type { HubEvent, OriginMark, PositionReader } from '../source-batch.js';
@@ -54,6 +56,18 @@ export class RoutedOrigins {
       moved.set(key, { sourceKey: key, source: originSource(event.origin), position: originPosition(event.origin), mark: event.origin });
     }
     return { events: admitted, marks: [...moved.values()].map(({ sourceKey, source, position }) => ({ sourceKey, source, position })), duplicates };
+  }
+
+  /**
+   * Marks of origins stored by other instances from the partition this one now reads (the partition register's):
+   * each replaces this store's mark where it is later.
+   */
+  async adopt(marks: Readonly<Record<string, string>>): Promise<void> {
+    for (const [key, position] of Object.entries(marks)) {
+      const fleet = parseOriginPosition(position);
+      const own = await this.stored(key);
+      if (fleet !== null && (own === null || compareOrigins(fleet, own) > 0)) this.marks.set(key, fleet);
+    }
   }
 
   /** The batch's marks are committed: they are the store's now. */

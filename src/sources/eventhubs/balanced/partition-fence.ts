@@ -9,12 +9,16 @@
  *   before COMMIT   beginCommit(g, n): refused (FencedError) once another instance opened the partition
  *   after COMMIT    endCommit(n): committed := n (allowed to a fenced instance: its intent, its store)
  *
+ * An intent carries the batch's marks of routed origins; committed, they join the partition's, and a new owner
+ * starts from them (`PartitionHold.marks`): a record route published twice is dropped by whichever instance
+ * reads the later copy, not only by the one that stored the first.
+ *
  * So a batch is stored by one instance only, whichever way a move and a COMMIT interleave. The one way
  * around it is an instance killed between intent and outcome that stays away past `inDoubtTimeoutMs`:
  * the new owner then reads that batch again (docs/fleet.md).
  */
 import type { Logger } from 'pino';
-import type { PartitionRegister } from '../fleet/partition-register.js';
+import type { PartitionRegister, RoutedMarks } from '../fleet/partition-register.js';
 
 export interface FenceTiming {
   /** How long a new owner waits for an instance killed while committing to come back and settle its batch. */
@@ -26,6 +30,8 @@ export interface FenceTiming {
 export interface PartitionHold {
   generation: number;
   committed: number | null;
+  /** The marks of routed origins stored from the partition by any instance, up to `committed`. */
+  marks: RoutedMarks;
 }
 
 type Stored = (partitionId: string) => Promise<number | null>;
@@ -64,7 +70,7 @@ export class BalancedFence {
         'the instance killed while committing did not come back within balancing.inDoubtTimeoutMs: reading its last batch again (it may be in its store too)',
       );
     }
-    return { generation: claimed.generation, committed: state.committed };
+    return { generation: claimed.generation, committed: state.committed, marks: state.marks ?? {} };
   }
 
   /** Stops every wait of `open`: the subscription is closing. */
@@ -74,12 +80,20 @@ export class BalancedFence {
 
   /**
    * Stores a batch under the hold: intent first, refused (FencedError, nothing stored) when another instance
-   * opened the partition since; the outcome recorded after. `committedSoFar` is what this store holds.
+   * opened the partition since; the outcome recorded after. `committedSoFar` is what this store holds;
+   * `marks` the routed origins' marks the batch moves.
    */
-  async commit(partitionId: string, hold: PartitionHold, sequenceNumber: number, committedSoFar: number | null, store: () => Promise<void>): Promise<void> {
+  async commit(
+    partitionId: string,
+    hold: PartitionHold,
+    sequenceNumber: number,
+    committedSoFar: number | null,
+    store: () => Promise<void>,
+    marks: RoutedMarks = {},
+  ): Promise<void> {
     const work = (async () => {
       if (committedSoFar !== null) await this.register.resolveOwn(partitionId, committedSoFar);
-      await this.register.beginCommit(partitionId, hold.generation, sequenceNumber);
+      await this.register.beginCommit(partitionId, hold.generation, sequenceNumber, marks);
       try {
         await store();
       } catch (error) {

@@ -18,3 +18,10 @@ export async function openBlobContainer(
   }
   return container;
 }
+
+/** A downloaded blob's body (`download().readableStreamBody`) as bytes. */
+export async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
