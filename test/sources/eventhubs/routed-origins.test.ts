@@ -58,6 +58,16 @@ describe('RoutedOrigins: run drops a routed origin its store holds', () => {
     assert.equal(again.duplicates, 0);
   });
 
+  it("adopts the marks other instances stored from the partition: their copies drop, this store's later marks stay", async () => {
+    const store = memoryPositions();
+    store.write([{ sourceKey: 'routed:eventhubs:src/1|pg-a', position: '30#0' }]);
+    const origins = new RoutedOrigins(store.read);
+    await origins.adopt({ 'routed:eventhubs:src/0|pg-a': '12#0', 'routed:eventhubs:src/1|pg-a': '20#0' });
+    const { events, duplicates } = await origins.admit([routed('pg-a', 11, 0), routed('pg-a', 12, 0), routed('pg-a', 25, 0, '1'), routed('pg-a', 13, 0), routed('pg-a', 31, 0, '1')]);
+    assert.equal(duplicates, 3);
+    assert.deepEqual(originsOf(events), ['pg-a:0:13#0', 'pg-a:1:31#0']);
+  });
+
   it('lets events that were not routed pass', async () => {
     const plain: HubEvent = { body: {}, partitionId: '0', sequenceNumber: 1, enqueuedTimeUtc: new Date(0) };
     const { events, marks } = await new RoutedOrigins(memoryPositions().read).admit([plain, plain]);
