@@ -16,6 +16,7 @@ import { alertsCommand } from './commands/alerts.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { lakeCommand } from './commands/lake.js';
+import { routeCommand } from './commands/route.js';
 
 // V8 lets its heap grow to about 4× the live data between full collections. A pipeline that runs for weeks
 // wants a bounded footprint more than the last few percent of speed: 2× (docs/configuration.md, Memory).
@@ -38,7 +39,8 @@ const program = new Command('auditduck')
   .addCommand(alertsCommand)
   .addCommand(rulesCommand)
   .addCommand(serveCommand)
-  .addCommand(lakeCommand);
+  .addCommand(lakeCommand)
+  .addCommand(routeCommand);
 
 try {
   await program.parseAsync(process.argv);

@@ -58,7 +58,12 @@ export async function driveSource<B extends SourceBatch<unknown>>(source: AsyncI
   // transaction gathers thousands of them (kept, they cost tens of MB of peak memory).
   let gathered = { bytes: 0, told: [] as B[], last: null as B | null };
 
-  const targetOf = (batch: B): CommitTarget => ({ sourceKey: batch.sourceKey, source: batch.source, position: decoder.resumeAt?.(batch) ?? batch.position });
+  const targetOf = (batch: B): CommitTarget => ({
+    sourceKey: batch.sourceKey,
+    source: batch.source,
+    position: decoder.resumeAt?.(batch) ?? batch.position,
+    ...(batch.marks ? { marks: batch.marks } : {}),
+  });
 
   const commit = async (last: B, covered: readonly B[], prepared: SealedBatch, prepareAgain: () => SealedBatch): Promise<void> => {
     let counts: CommittedBatchCounts;

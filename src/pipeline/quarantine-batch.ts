@@ -1,7 +1,7 @@
 /**
  * A poison batch set aside: every event of it becomes a dead letter (its body, redacted by the store, and the
- * reason), its position is committed so the partition moves on, and a `pipeline.poison-batch` alert is raised,
- * all in one transaction.
+ * reason), its position (and the marks of the routed origins it held) is committed so the partition moves on,
+ * and a `pipeline.poison-batch` alert is raised, all in one transaction.
  */
 import type { HubEvent, SourceBatch } from '../sources/source-batch.js';
 import type { DecodeResult } from '../contracts/log-record.js';
@@ -20,7 +20,7 @@ export function quarantineHubBatch(pipeline: IngestPipeline, batch: SourceBatch<
   const open = pipeline.openBatch();
   pipeline.push(open, dead);
   const first = batch.items[0]?.sequenceNumber;
-  return pipeline.commitBatch(pipeline.seal(open, { sourceKey: batch.sourceKey, source: batch.source, position: batch.position }), (connection) =>
+  return pipeline.commitBatch(pipeline.seal(open, { sourceKey: batch.sourceKey, source: batch.source, position: batch.position, ...(batch.marks ? { marks: batch.marks } : {}) }), (connection) =>
     raisePipelineAlert(connection, {
       ruleId: 'pipeline.poison-batch',
       source: batch.source,

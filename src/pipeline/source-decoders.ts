@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { DecodeResult } from '../contracts/log-record.js';
+import { originSource } from '../contracts/record-origin.js';
 import { decodeAzureRecord, decodeEventBody } from '../decode/azure/index.js';
 import { DECODERS, detectFormat, type LogFormat } from '../decode/formats/log-formats.js';
 import type { CompiledPrefix } from '../decode/prefix/compile-prefix.js';
@@ -17,10 +18,19 @@ import type { AuditStore } from '../store/audit-store.js';
 import type { BatchDecoder } from './drive-source.js';
 import type { IngestPipeline } from './ingest-pipeline.js';
 
-/** Each event body holds many records; a record's position is `<sequence number>#<index in the body>`. */
+/**
+ * Each event body holds many records; a record's position is `<sequence number>#<index in the body>`.
+ * A record republished by `auditduck route` is stored under its origin's source and position: the rows a
+ * `run` on the keyed hub stores are those a `run` on the source hub would have stored.
+ */
 export function hubEventDecoder(prefix: CompiledPrefix): BatchDecoder<SourceBatch<HubEvent>> {
   return {
-    decode: (batch) => batch.items.flatMap((event) => decodeEventBody(event.body, { source: batch.source, position: String(event.sequenceNumber), prefix })),
+    decode: (batch) =>
+      batch.items.flatMap(({ body, sequenceNumber, origin }) =>
+        origin
+          ? decodeEventBody(body, { source: originSource(origin), position: String(origin.sequenceNumber), prefix }, origin.index ?? 0)
+          : decodeEventBody(body, { source: batch.source, position: String(sequenceNumber), prefix }),
+      ),
   };
 }
 

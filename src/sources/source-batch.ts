@@ -6,6 +6,8 @@
  * Input contract for the driver: within one `sourceKey`, batches come in order and the next is yielded only
  * when the source may read on; batches of different streams (partitions) may interleave.
  */
+import type { RecordOrigin } from '../contracts/record-origin.js';
+
 export interface SourceBatch<T> {
   /**
    * Stable identity of the stream for resuming: `file:<fingerprint>`, `eventhubs:<namespace>/<hub>/<consumer group>/<partition>`.
@@ -22,6 +24,11 @@ export interface SourceBatch<T> {
    * per attempt: a fleet leader hands its sessions over here, so no committed batch is missing from them.
    */
   beforeCommit?(): Promise<void>;
+  /**
+   * More positions to commit in the same transaction: the marks of the routed origins the batch stores
+   * (`run` on a keyed hub, sources/eventhubs/routed-origins.ts).
+   */
+  marks?: readonly OriginMark[];
   /** Told once the batch and its position are committed (Event Hubs checkpoints here). */
   committed?(): Promise<void> | void;
   /** Told when the driver gives the batch up uncommitted (stopping): the source reads it again after a restart. */
@@ -36,6 +43,17 @@ export interface HubEvent {
   partitionId: string;
   sequenceNumber: number;
   enqueuedTimeUtc: Date;
+  /** Republished by `auditduck route`: where its record came from; its rows are stored under the origin. */
+  origin?: RecordOrigin;
+  /** The key it was published with (route: the record's server). */
+  partitionKey?: string;
+}
+
+/** A position committed beside the batch's own (same shape as the store's positions). */
+export interface OriginMark {
+  sourceKey: string;
+  source: string;
+  position: string;
 }
 
 /** Reads the last committed position of a stream; null when it was never seen. */

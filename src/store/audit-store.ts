@@ -16,6 +16,8 @@ export interface CommitTarget {
   sourceKey: string | null;
   source: string;
   position: string;
+  /** More positions committed in the same transaction (the marks of routed origins: sources/eventhubs/routed-origins.ts). */
+  marks?: readonly { sourceKey: string; source: string; position: string }[];
 }
 
 export interface CommitCounts {
@@ -92,8 +94,10 @@ export class AuditStore {
       await this.markIneffective(batch.ineffective);
       if (beforeCommit) await beforeCommit(c);
       // Position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
-      const position = target.sourceKey === null ? '' : `INSERT OR REPLACE INTO source_positions VALUES (${sqlString(target.sourceKey)}, ${sqlString(target.source)}, ${sqlString(target.position)}, now());`;
-      await c.run(`${position} COMMIT`);
+      const positions = [...(target.sourceKey === null ? [] : [target]), ...(target.marks ?? [])]
+        .map((p) => `INSERT OR REPLACE INTO source_positions VALUES (${sqlString(p.sourceKey!)}, ${sqlString(p.source)}, ${sqlString(p.position)}, now());`)
+        .join(' ');
+      await c.run(`${positions} COMMIT`);
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);

@@ -39,7 +39,13 @@ export async function startAzuriteBlob(): Promise<AzuriteBlob> {
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, 20_000);
+  try {
+    await waitForPort(port, 20_000);
+  } catch (error) {
+    // Left running, it would keep the test file's process alive after the failed hook: a hang, not a failure.
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     port,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,

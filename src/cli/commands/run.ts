@@ -5,6 +5,8 @@ import { oneLineFields } from '../../logging/one-line-fields.js';
 
 /** After a failed start, what is left (an SDK's timers) gets this long before the process exits anyway. */
 const FAILED_START_EXIT_MS = 2_000;
+/** After a clean stop, what is left gets this long before the process exits with the stop's code. */
+const AFTER_STOP_EXIT_MS = 2_000;
 
 export const runCommand = new Command('run')
   .description('the main job: consume Event Hubs (or the demo stream from samples/), store, detect, alert, serve')
@@ -38,6 +40,9 @@ export const runCommand = new Command('run')
           (clean) => {
             // Not clean: the store is still open under a statement that would not finish; leave now.
             if (!clean) process.exit(1);
+            // Stopped cleanly; an SDK timer may outlive its client (@azure/event-hubs 6.0.0 keeps a receiver's
+            // 45-minute token-renewal loop after its processing ended in an error): it must not hold the exit.
+            setTimeout(() => process.exit(process.exitCode ?? 0), AFTER_STOP_EXIT_MS).unref();
             resolve();
           },
           (error: unknown) => {

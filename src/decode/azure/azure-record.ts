@@ -74,9 +74,10 @@ export function decodeAzureRecord(value: unknown, ctx: AzureDecodeContext): Deco
 
 /**
  * An Event Hubs body: `{"records":[...]}` as parsed JSON (the SDK parses bodies by default), bytes or a string.
- * A body nested deeper than MAX_JSON_DEPTH is a dead letter before anything walks it.
+ * A body nested deeper than MAX_JSON_DEPTH is a dead letter before anything walks it. `firstIndex` numbers the
+ * records of a body that is one record of a larger one (republished by `auditduck route`).
  */
-export function decodeEventBody(body: unknown, ctx: AzureDecodeContext): DecodeResult[] {
+export function decodeEventBody(body: unknown, ctx: AzureDecodeContext, firstIndex = 0): DecodeResult[] {
   let value = body;
   let text: string | null = null;
   if (value instanceof Uint8Array) value = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
@@ -92,7 +93,7 @@ export function decodeEventBody(body: unknown, ctx: AzureDecodeContext): DecodeR
   if (!isObject(value) || !Array.isArray(value.records)) {
     return [dead(ctx, 'event body is not {"records":[...]}', value)];
   }
-  return value.records.map((record, index) => decodeAzureRecord(record, { ...ctx, position: `${ctx.position}#${index}` }));
+  return value.records.map((record, index) => decodeAzureRecord(record, { ...ctx, position: `${ctx.position}#${firstIndex + index}` }));
 }
 
 interface RenderedLine {

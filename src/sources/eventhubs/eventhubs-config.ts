@@ -17,6 +17,7 @@ const startPosition = z
   .describe('where partitions never seen before start (a seen partition always resumes after its stored position)');
 
 export const CHECKPOINT_STORE_KINDS = ['duckdb', 'blob'] as const;
+export const OWNERSHIP_KINDS = ['leader', 'balanced'] as const;
 
 export const eventHubsSourceConfigSchema = z
   .strictObject({
@@ -34,6 +35,25 @@ export const eventHubsSourceConfigSchema = z
     blobConnectionString: z.string().optional().describe('Storage connection string for the blob checkpoint store'),
     blobAccountUrl: z.string().optional().describe('https://<account>.blob.core.windows.net, with the Azure credential chain'),
     blobContainer: z.string().default('auditduck-checkpoints'),
+    ownership: z
+      .enum(OWNERSHIP_KINDS)
+      .default('leader')
+      .describe(
+        'blob only. leader: one instance reads every partition of the hub (a hub fed by diagnostic settings: one server spread over all partitions). balanced: the SDK spreads the partitions over the instances (only a keyed hub written by `auditduck route`, where a partition holds whole servers)',
+      ),
+    balancing: z
+      .strictObject({
+        updateIntervalMs: z.number().int().positive().default(10_000).describe('how often an instance claims and renews partitions'),
+        ownershipExpirationMs: z.number().int().positive().default(60_000).describe('after how long a silent instance loses its partitions'),
+        inDoubtTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(300_000)
+          .describe('how long a new owner of a partition waits for an instance killed while committing to come back and say whether its last batch committed'),
+      })
+      .prefault({})
+      .describe('ownership balanced only: the SDK\'s load balancing'),
     trackLastEnqueuedEventProperties: z.boolean().default(true).describe('ask the service for the partition end, to report lag'),
     leadership: z
       .strictObject({
@@ -68,6 +88,10 @@ export const eventHubsSourceConfigSchema = z
     (c) => c.checkpointStore !== 'blob' || Boolean(c.blobConnectionString) !== Boolean(c.blobAccountUrl),
     'checkpointStore blob needs either blobConnectionString or blobAccountUrl',
   )
+  .refine((c) => c.ownership !== 'balanced' || c.checkpointStore === 'blob', {
+    message: 'ownership balanced shares the partitions through the Blob checkpoint container: set checkpointStore blob',
+    path: ['ownership'],
+  })
   .refine((c) => c.leadership.heartbeatMs * 3 <= c.leadership.leaseTimeMs, {
     // Two missed heartbeats must not yet hand the hub over: a slow network would make leaders flap.
     message: 'leadership.heartbeatMs must be at most a third of leadership.leaseTimeMs',

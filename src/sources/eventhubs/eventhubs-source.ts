@@ -29,8 +29,12 @@ import type { Logger } from 'pino';
 import { redactConnectionString } from '../../redact/connection-string.js';
 import { hostname } from 'node:os';
 import type { HubEvent, PositionReader, SourceBatch } from '../source-batch.js';
-import { FencedError } from './fleet/partition-register.js';
-import { eventHubsSourceKey } from './source-key.js';
+import { parseOrigin } from '../../contracts/record-origin.js';
+import { BlobCheckpointStore } from './balanced/blob-checkpoint-store.js';
+import { FencedError, PartitionRegister } from './fleet/partition-register.js';
+import { BalancedFence, type PartitionHold } from './balanced/partition-fence.js';
+import { RoutedOrigins } from './routed-origins.js';
+import { eventHubsSourceKey, fleetBlobPrefix } from './source-key.js';
 import { parseEventHubsSourceConfig, resolveHubTarget, type EventHubsSourceConfig, type EventHubsSourceConfigInput } from './eventhubs-config.js';
 import { startHubMember, type HubLeadership, type Lead } from './fleet/hub-member.js';
 import { openBlobContainer } from './fleet/blob-container.js';
@@ -112,6 +116,11 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   if (config.checkpointStore !== 'blob') return readHub(options, config, null);
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const getCredential = credentialOnce(options.credential);
+  if (config.ownership === 'balanced') {
+    const container = await openBlobContainer(config, getCredential);
+    const register = new PartitionRegister(container, fleetBlobPrefix({ namespaceHost, hubName, consumerGroup: config.consumerGroup }), options.instanceId ?? hostname());
+    return readHub(options, config, null, { store: new BlobCheckpointStore(container), register });
+  }
   const member = await startHubMember({
     container: await openBlobContainer(config, getCredential),
     target: { namespaceHost, hubName, consumerGroup: config.consumerGroup },
@@ -126,8 +135,18 @@ export async function startEventHubsSource(options: EventHubsSourceOptions): Pro
   return { namespaceHost, hubName, consumerGroup: config.consumerGroup, ...member };
 }
 
-/** Reads every partition of the hub; under a `lead`, with its owner level and its fence around each commit. */
-async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceConfig, lead: Lead | null): Promise<EventHubsSubscription> {
+/**
+ * Reads every partition of the hub; under a `lead`, with its owner level and its fence around each commit.
+ * With a `balanced` checkpoint store (a keyed hub), the partitions the SDK's balancing gives this instance,
+ * checkpointed after each commit.
+ */
+async function readHub(
+  options: EventHubsSourceOptions,
+  config: EventHubsSourceConfig,
+  lead: Lead | null,
+  shared: { store: BlobCheckpointStore; register: PartitionRegister } | null = null,
+): Promise<EventHubsSubscription> {
+  const balanced = shared?.store ?? null;
   const { namespaceHost, hubName } = resolveHubTarget(config);
   const { consumerGroup } = config;
   const log = options.log?.child({ component: 'eventhubs', namespace: namespaceHost, hub: hubName, consumerGroup });
@@ -137,7 +156,24 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   const sourceLabel = (partitionId: string): string => `eventhubs:${hubName}/${partitionId}`;
   const book = new PositionBook(defaultStartPosition(config.startPosition));
   const partitionMetrics = new PartitionMetricsBook(sourceLabel);
+  const origins = new RoutedOrigins(options.readPosition);
   const storedSequenceNumber = async (partitionId: string): Promise<number | null> => parseSequencePosition(await options.readPosition(sourceKey(partitionId)));
+  // Balanced: each partition open takes the partition's register, each commit is fenced by it.
+  const fence = shared
+    ? new BalancedFence(shared.register, storedSequenceNumber, { inDoubtTimeoutMs: config.balancing.inDoubtTimeoutMs, pollMs: Math.min(1_000, config.balancing.updateIntervalMs) }, log)
+    : null;
+  const holds = new Map<string, Promise<PartitionHold>>();
+  const adopted = new WeakSet<PartitionHold>();
+  const holdOf = (partitionId: string): Promise<PartitionHold> | null => {
+    if (!fence) return null;
+    let hold = holds.get(partitionId);
+    if (!hold) {
+      hold = fence.open(partitionId);
+      hold.catch(() => undefined); // awaited by the partition's next batch, which reports the failure
+      holds.set(partitionId, hold);
+    }
+    return hold;
+  };
 
   /** Reads the committed positions; a leader also the fleet's (what earlier leaders stored in their stores). */
   const loadPositions = async (partitionIds: readonly string[]): Promise<void> => {
@@ -152,16 +188,34 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
   };
 
-  // No SDK checkpoint store: the SDK then claims every partition, and a leader's owner level cuts off
-  // any reader of an earlier generation (the service detaches the lower epoch).
-  const clientOptions: EventHubConsumerClientOptions = { retryOptions: config.retry };
-  const client = createClient(config, hubName, consumerGroup, clientOptions, getCredential);
+  // No SDK checkpoint store (leader, duckdb): the SDK then claims every partition, and a leader's owner level
+  // cuts off any reader of an earlier generation (the service detaches the lower epoch).
+  const clientOptions: EventHubConsumerClientOptions = {
+    retryOptions: config.retry,
+    ...(balanced
+      ? {
+          // The owner id in the ownership blobs; a restarted instance (same id) releases its stale claims first.
+          ...(options.instanceId ? { identifier: options.instanceId } : {}),
+          loadBalancingOptions: {
+            strategy: 'balanced',
+            updateIntervalInMs: config.balancing.updateIntervalMs,
+            partitionOwnershipExpirationIntervalInMs: config.balancing.ownershipExpirationMs,
+          },
+        }
+      : {}),
+  };
+  const client = createClient(config, hubName, consumerGroup, clientOptions, getCredential, balanced);
 
   let knownPartitions: string[] = [];
   try {
     knownPartitions = await client.getPartitionIds();
     await loadPositions(knownPartitions);
     await readPartitionEnds(knownPartitions);
+    await fence?.settleOwn();
+    if (balanced && options.instanceId) {
+      const released = await balanced.releaseOwnership(client.fullyQualifiedNamespace, client.eventHubName, consumerGroup, options.instanceId);
+      if (released.length > 0) log?.info({ partitions: released }, 'released the partitions an earlier run of this instance still claimed');
+    }
   } catch (error) {
     await client.close().catch(() => undefined);
     if (error instanceof FencedError) throw error;
@@ -175,31 +229,55 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
   /** Enqueued time (ms) of the last committed event per partition: lag in seconds is measured from it. */
   const lastStoredEnqueuedAt = new Map<string, number>();
 
-  const processEvents = async (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
+  const processEvents = async (received: ReceivedEventData[], context: PartitionContext): Promise<void> => {
     const { partitionId } = context;
     const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
+    let hold: PartitionHold | null = null;
+    try {
+      hold = await holdOf(partitionId);
+    } catch (error) {
+      holds.delete(partitionId);
+      throw new Error(`cannot take partition ${partitionId} in the partition register: ${safeMessage(error)}`);
+    }
+    // Balanced: what earlier owners of the partition stored of routed origins, once per opening.
+    if (hold && !adopted.has(hold)) {
+      await origins.adopt(hold.marks);
+      adopted.add(hold);
+    }
+    // Balanced: the SDK resumes after the Blob checkpoint, which trails the stores by the batch a move or kill interrupted.
+    const storedUpTo = hold ? maxOf(book.lastCommitted(partitionId), hold.committed) : null;
+    const events = storedUpTo === null ? received : received.filter((event) => event.sequenceNumber > storedUpTo);
     if (events.length === 0 || closing) {
       reportLag(partitionMetrics.recordLastEnqueued(partitionId, lastEnqueued));
+      if (balanced && received.length > 0 && !closing) await checkpoint(context, received.at(-1)!);
       return;
     }
     const last = events[events.length - 1]!;
+    const admitted = await origins.admit(events.map((event) => hubEvent(event, partitionId)));
+    if (admitted.duplicates > 0) log?.info({ partition: partitionId, duplicates: admitted.duplicates }, 'dropped routed records this store holds already');
     const batch: SourceBatch<HubEvent> = {
       sourceKey: sourceKey(partitionId),
       source: sourceLabel(partitionId),
       position: String(last.sequenceNumber),
-      items: events.map((event) => ({
-        body: event.body,
-        partitionId,
-        sequenceNumber: event.sequenceNumber,
-        enqueuedTimeUtc: event.enqueuedTimeUtc,
-      })),
+      items: admitted.events,
+      ...(admitted.marks.length > 0 ? { marks: admitted.marks } : {}),
       ...(lead ? { beforeCommit: () => lead.handOverSessions() } : {}),
     };
-    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
+    const work = reportGap(partitionId, events[0]!.sequenceNumber).then(async () => {
+      await commitBatch(batch, partitionId, last, hold);
+      origins.committed(admitted.marks);
+      if (balanced) await checkpoint(context, last);
+    });
     inFlight.add(work);
     try {
       await work;
     } catch (error) {
+      if (hold && error instanceof FencedError) {
+        // Another instance opened the partition since: it stores this batch; this one stops reading it.
+        holds.delete(partitionId);
+        log?.warn({ partition: partitionId, from: events[0]!.sequenceNumber, to: last.sequenceNumber }, 'partition moved to another instance: dropped the batch in flight (the new owner stores it)');
+        throw new PartitionMovedError(partitionId);
+      }
       // A plain Error: one carrying `retryable: true` would make the SDK skip the batch.
       throw new Error(`storing ${batch.source} up to ${batch.position} failed: ${safeMessage(error)}`);
     } finally {
@@ -212,7 +290,8 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
 
   /** Within a partition sequence numbers are dense: a jump past the next one is events that expired unread. */
   const reportGap = async (partitionId: string, first: number): Promise<void> => {
-    const committed = book.lastCommitted(partitionId);
+    // Balanced: other instances read parts of the partition; a jump past this store's position is theirs.
+    const committed = balanced ? null : book.lastCommitted(partitionId);
     if (committed === null || first <= committed + 1) return;
     const lost: EventsLost = { source: sourceLabel(partitionId), partitionId, count: first - committed - 1, afterSequenceNumber: committed, resumedAt: first };
     log?.error(lost, 'events expired from the hub before they were read');
@@ -242,7 +321,13 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
   }
 
-  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData): Promise<void> => {
+  const commitBatch = async (batch: SourceBatch<HubEvent>, partitionId: string, last: ReceivedEventData, hold: PartitionHold | null): Promise<void> => {
+    if (fence && hold) {
+      const marks = Object.fromEntries((batch.marks ?? []).map((mark) => [mark.sourceKey, mark.position]));
+      await fence.commit(partitionId, hold, last.sequenceNumber, book.lastCommitted(partitionId), () => options.onBatch(batch), marks);
+      book.commit(partitionId, last.sequenceNumber);
+      return;
+    }
     // A leader says what it is about to commit, and is refused when another instance leads now.
     await lead?.beforeCommit(partitionId, last.sequenceNumber, book.lastCommitted(partitionId));
     try {
@@ -253,6 +338,15 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     }
     book.commit(partitionId, last.sequenceNumber);
     await lead?.afterCommit(partitionId, last.sequenceNumber);
+  };
+
+  /** Balanced: the next owner of the partition resumes after this; stored already, so a failure only costs a re-read. */
+  const checkpoint = async (context: PartitionContext, last: ReceivedEventData): Promise<void> => {
+    try {
+      await context.updateCheckpoint(last);
+    } catch (error) {
+      log?.warn({ partition: context.partitionId, error: safeMessage(error) }, 'could not write the checkpoint (the batch is stored; another owner may read it again)');
+    }
   };
 
   const reportLag = (entry: PartitionMetrics): void => {
@@ -271,15 +365,19 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
       processInitialize: async (context) => {
         if (!knownPartitions.includes(context.partitionId)) knownPartitions = [...knownPartitions, context.partitionId];
         owned.add(context.partitionId);
+        holds.delete(context.partitionId);
+        holdOf(context.partitionId);
         options.metrics?.ownedPartitions?.set(owned.size);
         log?.info({ partition: context.partitionId, after: book.lastCommitted(context.partitionId) }, 'partition started');
       },
       processEvents,
       processError: async (error, context) => {
+        if (error instanceof PartitionMovedError) return; // logged where it happened
         log?.warn({ partition: context.partitionId || undefined, error: safeMessage(error) }, 'Event Hubs error (the SDK retries)');
       },
       processClose: async (reason, context) => {
         owned.delete(context.partitionId);
+        holds.delete(context.partitionId);
         options.metrics?.ownedPartitions?.set(owned.size);
         options.metrics?.forgetPartition?.(sourceLabel(context.partitionId));
         log?.info({ partition: context.partitionId, reason }, 'partition stopped');
@@ -304,6 +402,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
     close() {
       closed ??= (async () => {
         closing = true;
+        fence?.close();
         // Finish (commit and checkpoint) what is in flight before giving the partitions away.
         // The SDK can wait forever when the connection dies during shutdown; do not hang the process.
         // One budget for the whole close: Docker and Kubernetes kill after 30 s.
@@ -324,16 +423,48 @@ function createClient(
   consumerGroup: string,
   clientOptions: EventHubConsumerClientOptions,
   credential: () => TokenCredential,
+  store: BlobCheckpointStore | null,
 ): EventHubConsumerClient {
   if (config.connectionString) {
     // The SDK refuses a hub name next to a connection string that already names one.
     const named = /(?:^|;)\s*EntityPath\s*=/i.test(config.connectionString);
+    if (store) {
+      return named
+        ? new EventHubConsumerClient(consumerGroup, config.connectionString, store, clientOptions)
+        : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, store, clientOptions);
+    }
     return named
       ? new EventHubConsumerClient(consumerGroup, config.connectionString, clientOptions)
       : new EventHubConsumerClient(consumerGroup, config.connectionString, hubName, clientOptions);
   }
   const namespace = config.namespace!.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
-  return new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+  return store
+    ? new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), store, clientOptions)
+    : new EventHubConsumerClient(consumerGroup, namespace, hubName, credential(), clientOptions);
+}
+
+/** The event as the pipeline sees it; a routed one with its origin (contracts/record-origin.ts). */
+function hubEvent(event: ReceivedEventData, partitionId: string): HubEvent {
+  const origin = parseOrigin(event.properties);
+  return {
+    body: event.body,
+    partitionId,
+    sequenceNumber: event.sequenceNumber,
+    enqueuedTimeUtc: event.enqueuedTimeUtc,
+    ...(origin ? { origin, ...(event.partitionKey ? { partitionKey: event.partitionKey } : {}) } : {}),
+  };
+}
+
+/** Balanced: the partition was opened by another instance; stops this instance's reading of it (not retryable). */
+class PartitionMovedError extends Error {
+  constructor(readonly partitionId: string) {
+    super(`partition ${partitionId} moved to another instance`);
+    this.name = 'PartitionMovedError';
+  }
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 /** DefaultAzureCredential is built on first use only: a connection string needs none. */

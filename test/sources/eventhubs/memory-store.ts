@@ -2,6 +2,7 @@
  * Stands in for the DuckDB store in source tests: a batch's rows and its position are applied together
  * (as one transaction would), and a commit can be made slow or made to fail.
  */
+import { originPosition, originSource } from '../../../src/contracts/record-origin.js';
 import type { HubEvent, SourceBatch } from '../../../src/sources/source-batch.js';
 
 export interface StoredRow {
@@ -10,6 +11,8 @@ export interface StoredRow {
   partitionId: string;
   sequenceNumber: number;
   body: unknown;
+  /** A routed event's origin, `<source>@<position>` (stored under it, as the DuckDB store does). */
+  origin?: string;
 }
 
 export class MemoryStore {
@@ -37,9 +40,11 @@ export class MemoryStore {
     // Event Hubs batches always name their stream.
     const sourceKey = batch.sourceKey!;
     for (const item of batch.items) {
-      this.rows.push({ sourceKey, source: batch.source, partitionId: item.partitionId, sequenceNumber: item.sequenceNumber, body: item.body });
+      const origin = item.origin ? { origin: `${originSource(item.origin)}@${originPosition(item.origin)}` } : {};
+      this.rows.push({ sourceKey, source: batch.source, partitionId: item.partitionId, sequenceNumber: item.sequenceNumber, body: item.body, ...origin });
     }
     this.positions.set(sourceKey, batch.position);
+    for (const mark of batch.marks ?? []) this.positions.set(mark.sourceKey, mark.position);
     this.batches++;
   };
 

@@ -4,7 +4,9 @@ import type { TokenCredential } from '@azure/identity';
 import type { EventHubsSourceConfig } from '../eventhubs-config.js';
 
 /** Created when missing (and allowed). */
-export async function openBlobContainer(config: EventHubsSourceConfig, credential: () => TokenCredential): Promise<ContainerClient> {
+export async function openBlobContainer(
+  config: Pick<EventHubsSourceConfig, 'blobConnectionString' | 'blobAccountUrl' | 'blobContainer'>,
+  credential: () => TokenCredential): Promise<ContainerClient> {
   const container = config.blobConnectionString
     ? new ContainerClient(config.blobConnectionString, config.blobContainer)
     : new ContainerClient(`${config.blobAccountUrl!.replace(/\/+$/, '')}/${config.blobContainer}`, credential());
@@ -15,4 +17,11 @@ export async function openBlobContainer(config: EventHubsSourceConfig, credentia
     if ((error as { statusCode?: number }).statusCode !== 403) throw error;
   }
   return container;
+}
+
+/** A downloaded blob's body (`download().readableStreamBody`) as bytes. */
+export async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
 }

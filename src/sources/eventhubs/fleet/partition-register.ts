@@ -13,14 +13,28 @@
  * stored once whichever way its COMMIT went. Only when that instance stays away past `inDoubtTimeoutMs`
  * does the new leader read the batch again; the copy then carries the same (source, position) and fleet
  * queries drop it (docs/fleet.md).
+ *
+ * Balanced ownership of a keyed hub (`run` behind `auditduck route`) also keeps the fleet's marks of routed
+ * origins here (sources/eventhubs/routed-origins.ts): an intent carries its batch's marks, and they join the
+ * partition's marks when the intent is settled as committed. A new owner thus drops a routed record that
+ * another instance stored from an earlier event of the partition, not only one its own store holds. The marks
+ * are the blob's body (they outgrow metadata); the rest stays in metadata.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { statusOf } from './leader-lease.js';
+import { streamToBuffer } from './blob-container.js';
+import { compareOrigins, parseOriginPosition } from '../../../contracts/record-origin.js';
+
+/** Mark key → the last routed origin stored under it (`<sequence>#<index>`): see routed-origins.ts. */
+export type RoutedMarks = Readonly<Record<string, string>>;
 
 export interface CommitIntent {
   sequenceNumber: number;
   by: string;
   generation: number;
+  /** The marks the batch moves (balanced ownership of a keyed hub): the partition's once the intent is committed. */
+  marks?: RoutedMarks;
 }
 
 export interface PartitionState {
@@ -31,6 +45,8 @@ export interface PartitionState {
   committedBy: string | null;
   /** A batch being committed (written before the store's COMMIT, cleared after it). */
   intent: CommitIntent | null;
+  /** Balanced ownership of a keyed hub: the marks of every batch committed on the partition, by any instance. */
+  marks?: RoutedMarks;
 }
 
 /** The writer's generation is older than the partition's: another instance leads now. */
@@ -72,9 +88,40 @@ export function resolveIntent(state: PartitionState, instanceId: string, storedS
   const intent = state.intent;
   if (!intent || intent.by !== instanceId) return null;
   const stored = storedSequenceNumber !== null && storedSequenceNumber >= intent.sequenceNumber;
-  return stored
-    ? { ...state, committed: Math.max(intent.sequenceNumber, state.committed ?? -1), committedBy: instanceId, intent: null }
-    : { ...state, intent: null };
+  return stored ? committedState(state, instanceId) : { ...state, intent: null };
+}
+
+/** The state once the open intent is committed: its sequence number and its marks are the partition's. */
+function committedState(state: PartitionState, instanceId: string): PartitionState {
+  const intent = state.intent!;
+  const marks = intent.marks && Object.keys(intent.marks).length > 0 ? { marks: mergeMarks(state.marks ?? {}, intent.marks) } : {};
+  return { ...state, committed: Math.max(intent.sequenceNumber, state.committed ?? -1), committedBy: instanceId, intent: null, ...marks };
+}
+
+/** Per key, the later of two marks (a mark that does not parse as an origin position yields to one that does). */
+export function mergeMarks(base: RoutedMarks, more: RoutedMarks): RoutedMarks {
+  const merged: Record<string, string> = { ...base };
+  for (const [key, position] of Object.entries(more)) {
+    const before = parseOriginPosition(merged[key] ?? null);
+    const after = parseOriginPosition(position);
+    if (after !== null && (before === null || compareOrigins(after, before) > 0)) merged[key] = position;
+  }
+  return merged;
+}
+
+/** The blob's body: the marks of the partition and of the open intent (empty without routed marks). */
+function marksBody(state: PartitionState): string {
+  const marks = state.marks ?? {};
+  const intentMarks = state.intent?.marks ?? {};
+  return Object.keys(marks).length === 0 && Object.keys(intentMarks).length === 0 ? '' : JSON.stringify({ marks, intentMarks });
+}
+
+function withMarksBody(state: PartitionState, body: string): PartitionState {
+  if (body.trim() === '') return state;
+  const parsed = JSON.parse(body) as { marks?: Record<string, string>; intentMarks?: Record<string, string> };
+  const marks = parsed.marks && Object.keys(parsed.marks).length > 0 ? { marks: parsed.marks } : {};
+  const intent = state.intent && parsed.intentMarks && Object.keys(parsed.intentMarks).length > 0 ? { ...state.intent, marks: parsed.intentMarks } : state.intent;
+  return { ...state, ...marks, intent };
 }
 
 interface Versioned {
@@ -104,10 +151,23 @@ export class PartitionRegister {
     });
   }
 
-  beginCommit(partitionId: string, generation: number, sequenceNumber: number): Promise<PartitionState> {
+  /** Takes the partition with the next generation (balanced ownership: one claim per partition open). */
+  claimNext(partitionId: string): Promise<PartitionState> {
+    return this.update(partitionId, (state) => ({ ...state, generation: state.generation + 1 }));
+  }
+
+  /** The partitions with a register blob. */
+  async partitionIds(): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = `${this.prefix}/partition/`;
+    for await (const blob of this.container.listBlobsFlat({ prefix })) ids.push(blob.name.slice(prefix.length));
+    return ids;
+  }
+
+  beginCommit(partitionId: string, generation: number, sequenceNumber: number, marks?: RoutedMarks): Promise<PartitionState> {
     return this.update(partitionId, (state) => {
       if (state.generation !== generation) throw new FencedError(partitionId, generation, state.generation);
-      return { ...state, intent: { sequenceNumber, by: this.instanceId, generation } };
+      return { ...state, intent: { sequenceNumber, by: this.instanceId, generation, ...(marks && Object.keys(marks).length > 0 ? { marks } : {}) } };
     });
   }
 
@@ -116,7 +176,7 @@ export class PartitionRegister {
     return this.update(partitionId, (state) => {
       const ours = state.intent?.by === this.instanceId && state.intent.sequenceNumber === sequenceNumber;
       if (!ours) throw new FencedError(partitionId, generation, state.generation);
-      return { ...state, committed: Math.max(sequenceNumber, state.committed ?? -1), committedBy: this.instanceId, intent: null };
+      return committedState(state, this.instanceId);
     });
   }
 
@@ -139,14 +199,17 @@ export class PartitionRegister {
     storedSequenceNumber: () => Promise<number | null>,
     timeoutMs: number,
     pollMs: number,
+    signal?: AbortSignal,
   ): Promise<{ state: PartitionState; gaveUp: CommitIntent | null }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       let state = await this.read(partitionId);
       if (state.intent?.by === this.instanceId) state = await this.resolveOwn(partitionId, await storedSequenceNumber());
       if (!state.intent) return { state, gaveUp: null };
       if (Date.now() >= deadline) return { state, gaveUp: state.intent };
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A closing instance stops waiting at once: the wait may last `inDoubtTimeoutMs` (minutes).
+      await sleep(pollMs, undefined, signal ? { signal } : undefined);
     }
   }
 
@@ -157,8 +220,9 @@ export class PartitionRegister {
   private async fetch(partitionId: string): Promise<Versioned> {
     const blob = this.blob(partitionId);
     try {
-      const properties = await blob.getProperties();
-      const versioned = { state: parseState(properties.metadata), etag: properties.etag ?? '' };
+      const response = await blob.download();
+      const body = response.readableStreamBody ? (await streamToBuffer(response.readableStreamBody)).toString('utf8') : '';
+      const versioned = { state: withMarksBody(parseState(response.metadata), body), etag: response.etag ?? '' };
       this.known.set(partitionId, versioned);
       return versioned;
     } catch (error) {
@@ -183,7 +247,10 @@ export class PartitionRegister {
       const next = change(current.state);
       if (next === null) return current.state;
       try {
-        const written = await this.blob(partitionId).setMetadata(stateMetadata(next), { conditions: { ifMatch: current.etag } });
+        const body = marksBody(next);
+        const written = await this.blob(partitionId)
+          .getBlockBlobClient()
+          .upload(body, Buffer.byteLength(body), { metadata: stateMetadata(next), conditions: { ifMatch: current.etag } });
         current = { state: next, etag: written.etag ?? '' };
         this.known.set(partitionId, current);
         return next;

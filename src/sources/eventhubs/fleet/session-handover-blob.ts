@@ -8,6 +8,7 @@
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { generationOf, statusOf } from './leader-lease.js';
 import { FencedError } from './partition-register.js';
+import { streamToBuffer } from './blob-container.js';
 
 export interface SessionHandoverBody {
   /** Encodes what the instance knows now; `version` moves whenever that changes. */
@@ -83,10 +84,4 @@ export class SessionHandoverBlob {
       this.etag = '';
     }
   }
-}
-
-async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks);
 }

@@ -14,6 +14,20 @@ describe('settling a commit intent from the store of the instance that opened it
     { name: 'a store that never had the partition: withdrawn', state: open({ sequenceNumber: 19, by: 'a', generation: 3 }, null), instance: 'a', stored: null, expected: { generation: 3, committed: null, committedBy: 'a', intent: null } },
     { name: "another instance's intent: untouched", state: open({ sequenceNumber: 19, by: 'b', generation: 3 }), instance: 'a', stored: 19, expected: null },
     { name: 'no intent: nothing to do', state: open(null), instance: 'a', stored: 19, expected: null },
+    {
+      name: "killed between COMMIT and the register's update: the batch's routed marks join the partition's",
+      state: { ...open({ sequenceNumber: 19, by: 'a', generation: 3, marks: { 'routed:x|s1': '40#2', 'routed:y|s1': '7#0' } }), marks: { 'routed:x|s1': '39#5', 'routed:z|s1': '3#0' } },
+      instance: 'a',
+      stored: 19,
+      expected: { generation: 3, committed: 19, committedBy: 'a', intent: null, marks: { 'routed:x|s1': '40#2', 'routed:y|s1': '7#0', 'routed:z|s1': '3#0' } },
+    },
+    {
+      name: 'withdrawn: its marks are dropped with it',
+      state: { ...open({ sequenceNumber: 19, by: 'a', generation: 3, marks: { 'routed:x|s1': '40#2' } }), marks: { 'routed:x|s1': '39#5' } },
+      instance: 'a',
+      stored: 9,
+      expected: { generation: 3, committed: 9, committedBy: 'a', intent: null, marks: { 'routed:x|s1': '39#5' } },
+    },
   ];
   for (const { name, state, instance, stored, expected } of cases) {
     it(name, () => assert.deepEqual(resolveIntent(state, instance, stored), expected));
@@ -58,6 +72,18 @@ describe('the partition register in Azurite', () => {
     const { state, gaveUp } = await settled;
     assert.equal(gaveUp, null);
     assert.equal(state.committed, 30, 'the new leader starts after the batch the killed one stored');
+  });
+
+  it("keeps routed marks in the blob: a batch's marks reach the next owner, also when its instance was killed before recording the commit", async () => {
+    const a = new PartitionRegister(container, 'ns/hub4/cg', 'a');
+    const generation = (await a.claimNext('0')).generation;
+    await a.beginCommit('0', generation, 10, { 'routed:eventhubs:busy/0|pg-1': '41#0' });
+    await a.endCommit('0', generation, 10);
+    await a.beginCommit('0', generation, 20, { 'routed:eventhubs:busy/0|pg-1': '57#0', 'routed:eventhubs:busy/1|pg-1': '3#0' }); // then SIGKILL after COMMIT
+    await new PartitionRegister(container, 'ns/hub4/cg', 'a').resolveOwn('0', 20);
+    const next = await new PartitionRegister(container, 'ns/hub4/cg', 'b').read('0');
+    assert.deepEqual(next.marks, { 'routed:eventhubs:busy/0|pg-1': '57#0', 'routed:eventhubs:busy/1|pg-1': '3#0' });
+    assert.equal(next.committed, 20);
   });
 
   it('gives up after the timeout and reads the batch again, saying which intent it gave up on', async () => {
