@@ -2,10 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { dedupSelect, fleetMembers, tablesNamedIn } from '../../src/query/fleet-query.js';
+import { parsePeerUrl, peerEndpoint } from '../../src/query/fleet-peer.js';
 
 describe('query --fleet', () => {
   it('names members after their store files, telling apart two files of one name', () => {
     assert.deepEqual(fleetMembers(['/vm1/auditduck.duckdb', '/vm2/auditduck.duckdb', 'b.duckdb']).map((m) => m.name), ['auditduck', 'auditduck-2', 'b']);
+  });
+
+  it('names a peer given by URL after its host and port (and a proxy path)', () => {
+    assert.deepEqual(fleetMembers(['https://10.0.0.5:8081', 'https://10.0.0.6:8081/', 'https://proxy.example/auditduck-a/']).map((m) => m.name), ['10.0.0.5:8081', '10.0.0.6:8081', 'proxy.example/auditduck-a']);
+  });
+
+  it('takes a peer URL without credentials, query or fragment, and only with the fleet token', () => {
+    assert.equal(parsePeerUrl('https://proxy.example/auditduck-a').href, 'https://proxy.example/auditduck-a/');
+    assert.throws(() => parsePeerUrl('https://user:secret@10.0.0.5:8081'), /no credentials/);
+    assert.throws(() => parsePeerUrl('https://10.0.0.5:8081/?token=x'), /no query or fragment/);
+    assert.throws(() => parsePeerUrl('ftp://10.0.0.5'), /http or https/);
+    assert.throws(() => peerEndpoint('https://10.0.0.5:8081', undefined), /set AUDITDUCK_QUERY_API_TOKEN/);
+    assert.throws(() => peerEndpoint('https://10.0.0.5:8081', 'too-short'), /at least 32 characters/);
+    assert.equal(new URL('api/query', peerEndpoint('https://proxy.example/a', 'x'.repeat(32)).base).href, 'https://proxy.example/a/api/query');
   });
 
   it('fetches only the tables the SQL names', () => {
