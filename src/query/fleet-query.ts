@@ -48,12 +48,41 @@ export function tablesNamedIn(sql: string, tables: readonly string[]): string[] 
   return tables.filter((table) => words.has(table.toLowerCase()));
 }
 
-/** The SELECT that keeps one copy per (source, position): the rows of the first member that has the key. */
+/**
+ * Tables whose rows are one per key in a store, not per record, and that two stores may both hold after a
+ * takeover: a session whose lines were read partly by the old leader and partly by the new one is in both
+ * `sessions` tables, each knowing part of it (the connection lines in one, the disconnection in the other).
+ * The fleet shows it once, merged as one store merges what it learns of a session (AuditStore.upsertSessions):
+ * the latest start (a store that missed the connection lines has the session id's whole second, the one that
+ * read them its millisecond), the latest end, and each other column from the first member (in --fleet order:
+ * an instance's own store first) that knows it.
+ */
+const MERGED_BY_KEY: Readonly<Record<string, { key: readonly string[]; latest: readonly string[] }>> = {
+  sessions: { key: ['server', 'session_id'], latest: ['started_at', 'ended_at'] },
+};
+
+/**
+ * The SELECT over `<table>__all` (every member's rows, tagged) that the fleet's `<table>` is: one copy per
+ * (source, position), the rows of the first member that has the key; one row per key for MERGED_BY_KEY; else
+ * the union.
+ */
 export function dedupSelect(table: string, columns: readonly string[]): string {
+  const merged = MERGED_BY_KEY[table];
+  if (merged && merged.key.every((column) => columns.includes(column))) return mergedSelect(table, columns, merged);
   const hasKey = columns.includes('source') && columns.includes('position');
   if (!hasKey) return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"`;
   return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"
     QUALIFY position IS NULL OR fleet_order = min(fleet_order) OVER (PARTITION BY source, position)`;
+}
+
+function mergedSelect(table: string, columns: readonly string[], merged: (typeof MERGED_BY_KEY)[string]): string {
+  const q = (column: string) => `"${column}"`;
+  const pick = (column: string): string => {
+    if (merged.key.includes(column)) return q(column);
+    if (merged.latest.includes(column)) return `max(${q(column)}) AS ${q(column)}`;
+    return `arg_min(${q(column)}, fleet_order) FILTER (WHERE ${q(column)} IS NOT NULL) AS ${q(column)}`;
+  };
+  return `SELECT ${[...columns, 'fleet_member'].map(pick).join(', ')} FROM "${table}__all" GROUP BY ${merged.key.map(q).join(', ')}`;
 }
 
 /** How a member's store is read; `run`'s dashboards read their own store on their own session. */
