@@ -8,9 +8,8 @@
  * stays on loopback, and `run` refuses to open the API to the network without a token.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +21,9 @@ import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { startCli, stopChild, waitServing } from '../support/run-child.js';
 import { queryStore } from '../support/store-reader.js';
-import { readCapture, SAMPLE_FILES } from '../web/dashboards/sample-capture.js';
+import { readCapture, writeCaptureParts } from '../web/dashboards/sample-capture.js';
 
 const run = promisify(execFile);
 const ALL_TIME = 'since=1970-01-01T00:00:00Z';
@@ -32,21 +32,6 @@ const ALL_TIME = 'since=1970-01-01T00:00:00Z';
 const ADDRESS = Object.values(networkInterfaces())
   .flat()
   .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-
-function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  return { child, output: () => output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 /** `auditduck query` as a separate process; its exit code, stdout and stderr. */
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -58,8 +43,6 @@ async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-
-const httpUp = (url: string) => async () => ((await fetch(url)).ok ? true : undefined);
 
 describe('a fleet queried across machines, through the query API for peers', { skip: ADDRESS ? false : 'this machine has no non-loopback IPv4 address' }, () => {
   const token = randomBytes(32).toString('base64url');
@@ -76,13 +59,7 @@ describe('a fleet queried across machines, through the query API for peers', { s
     dir = await mkdtemp(join(tmpdir(), 'auditduck-fleet-remote-'));
     stores = { a: join(dir, 'a.duckdb'), b: join(dir, 'b.duckdb') };
     // The capture in three parts: A holds the first two, B the last two; the middle one is in both stores.
-    const lines = SAMPLE_FILES.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean));
-    const parts: string[] = [];
-    for (let p = 0; p < 3; p++) {
-      const file = join(dir, `part-${p}.jsonl`);
-      await writeFile(file, lines.filter((_, i) => Math.floor((i * 3) / lines.length) === p).join('\n') + '\n');
-      parts.push(file);
-    }
+    const parts = await writeCaptureParts(dir, 3);
     const ingest = (db: string, files: string[]) => ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: pino({ level: 'silent' }) });
     await ingest(stores.a, parts.slice(0, 2));
     await ingest(stores.b, parts.slice(1));
@@ -102,12 +79,12 @@ describe('a fleet queried across machines, through the query API for peers', { s
     children.push(startCli(['run', '--config', configA], runEnv({ db: stores.a, port: httpA, hub, instanceId: 'a', extra: fleetEnv(apiA) })).child);
     children.push(startCli(['run'], runEnv({ db: stores.b, port: httpB, hub, instanceId: 'b', extra: fleetEnv(apiB) })).child);
     dashboardsOfA = `http://127.0.0.1:${httpA}`;
-    await waitFor('run A to serve', httpUp(`${dashboardsOfA}/healthz`), 120_000);
-    await waitFor('run B to serve', httpUp(`http://127.0.0.1:${httpB}/healthz`), 120_000);
+    await waitServing('run A', httpA);
+    await waitServing('run B', httpB);
   });
 
   after(async () => {
-    for (const child of children) await stop(child);
+    for (const child of children) await stopChild(child);
     await broker?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -165,7 +142,7 @@ describe('a fleet queried across machines, through the query API for peers', { s
     const base = await waitFor('serve to print its URL', async () => /at (http:\S+?)\/?\s/.exec(serve.output())?.[1], 60_000);
     const body = (await (await fetch(`${base}/api/dashboards/overview/panels/audit-events?${ALL_TIME}`)).json()) as { rows: { audit_events: number }[]; error?: string };
     assert.equal(Number(body.rows?.[0]?.audit_events), expected, body.error);
-    await stop(serve.child);
+    await stopChild(serve.child);
     const refused = await cli(['serve', '--fleet', peers.a, '--fleet', peers.b, '--port', '0'], { ...process.env, AUDITDUCK_QUERY_API_TOKEN: '' });
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /set AUDITDUCK_QUERY_API_TOKEN/);
