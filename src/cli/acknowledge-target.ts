@@ -5,7 +5,7 @@
  */
 import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contracts/query-api-discovery.js';
 import { acknowledgeAlerts, type AckClassification } from '../detect/acknowledge-alerts.js';
-import { postToQueryApi } from '../query/query-api-client.js';
+import { localEndpoint, postToQueryApi } from '../query/query-api-client.js';
 import { assertStoreExists } from '../query/query-target.js';
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 
@@ -32,7 +32,7 @@ export async function acknowledgeInStore(dbPath: string, ack: Acknowledgement): 
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
     const api = runHoldingStore(dbPath, error as Error);
-    const response = await postToQueryApi(dbPath, api, '/api/alerts/acknowledge', ack);
+    const response = await postToQueryApi(localEndpoint(dbPath, api), '/api/alerts/acknowledge', ack);
     return { acknowledged: ((await response.json()) as { acknowledged: number[] }).acknowledged, throughPid: api.pid };
   }
   try {

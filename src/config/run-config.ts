@@ -15,6 +15,7 @@ import { describeLake, lakeExportConfigSchema, retentionConfigSchema } from '../
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
 import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
+import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV } from '../query/fleet-peer.js';
 
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
@@ -28,6 +29,14 @@ export const runConfigSchema = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .describe("the other instances' stores, as `query --fleet` takes them: the dashboards then show the whole fleet, each record once (docs/fleet.md)"),
+  queryApi: z
+    .strictObject({
+      host: z.string().min(1).optional().describe('an address for the fleet\'s peers on other machines (AUDITDUCK_QUERY_API_HOST); absent: the query API is on loopback only'),
+      port: z.number().int().min(0).max(65535).default(8081).describe('its port (AUDITDUCK_QUERY_API_PORT)'),
+      token: z.string().optional().describe('the fleet\'s shared token (AUDITDUCK_QUERY_API_TOKEN): required with host, sent to fleetPeers given as URLs; never printed'),
+    })
+    .prefault({})
+    .describe('the query API for the fleet across machines (docs/fleet.md)'),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -58,6 +67,9 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_BLOB_CONNECTION_STRING: (c, v) => (hub(c).blobConnectionString = v),
   AUDITDUCK_BLOB_ACCOUNT_URL: (c, v) => (hub(c).blobAccountUrl = v),
   AUDITDUCK_BLOB_CONTAINER: (c, v) => (hub(c).blobContainer = v),
+  AUDITDUCK_QUERY_API_HOST: (c, v) => ((c.queryApi ??= {}).host = v),
+  AUDITDUCK_QUERY_API_PORT: (c, v) => ((c.queryApi ??= {}).port = Number(v)),
+  [QUERY_API_TOKEN_ENV]: (c, v) => ((c.queryApi ??= {}).token = v),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
@@ -108,12 +120,43 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
   if (config.retention.hotDays !== undefined && !config.lake) {
     throw new Error('the configuration is not valid:\n  retention.hotDays: drops rows from the store once they are in the lake, so it needs a lake (lake, AUDITDUCK_LAKE)');
   }
+  checkFleetQueryApi(config);
   for (const hub of eventHubsOf(config)) {
     if (!hub.hubName && !hubNameFromConnectionString(hub.connectionString)) {
       throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');
     }
   }
   return config;
+}
+
+/**
+ * The query API opens to other machines only with the fleet's token, and peers given as URLs need it too:
+ * refused at start, with what to set, rather than a listener anyone may query or a dashboard full of 401s.
+ */
+function checkFleetQueryApi(config: RunConfig): void {
+  const invalid = (field: string, message: string) => new Error(`the configuration is not valid:\n  ${field}: ${message}`);
+  const token = (missing: string, field: string) => {
+    try {
+      fleetToken(config.queryApi.token, missing);
+    } catch (error) {
+      throw invalid(field, (error as Error).message);
+    }
+  };
+  if (config.queryApi.host !== undefined) {
+    token(
+      `queryApi.host (AUDITDUCK_QUERY_API_HOST=${config.queryApi.host}) opens the query API to the fleet's other machines, so it needs the fleet's token: ` +
+        `set ${QUERY_API_TOKEN_ENV} (at least 32 characters: openssl rand -base64 32), the same on every instance; the query API stays on loopback without queryApi.host`,
+      'queryApi.token',
+    );
+  }
+  for (const peer of config.fleetPeers.filter(isPeerUrl)) {
+    try {
+      parsePeerUrl(peer);
+    } catch (error) {
+      throw invalid('fleetPeers', (error as Error).message);
+    }
+    token(peerNeedsToken(peer), 'fleetPeers');
+  }
 }
 
 export function hubNameFromConnectionString(connectionString: string | undefined): string | undefined {
@@ -146,6 +189,8 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
         : describeHub(config.eventHubs)
       : 'demo (samples/)',
     http: config.http,
+    ...(config.queryApi.host !== undefined ? { queryApi: { host: config.queryApi.host, port: config.queryApi.port, token: config.queryApi.token ? '(set)' : '(not set)' } } : {}),
+    ...(config.fleetPeers.length > 0 ? { fleetPeers: config.fleetPeers } : {}),
     ...(config.lake ? { lake: describeLake(config.lake), lakeExport: config.lakeExport, retention: config.retention } : {}),
     alerting: { ...config.alerting, webhook: { ...config.alerting.webhook, url: config.alerting.webhook.url ? describeUrl(config.alerting.webhook.url) : undefined, headers: Object.keys(config.alerting.webhook.headers) } },
   };

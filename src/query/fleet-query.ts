@@ -1,7 +1,8 @@
 /**
  * `auditduck query --fleet`: one read-only query over the stores of several instances (docs/fleet.md).
  * Each member is a store path, read like `auditduck query --db` does (through the running instance's query
- * API, or the file when no instance holds it). The tables the SQL names are fetched from every member into
+ * API, or the file when no instance holds it), or the URL of a peer's query API on another machine
+ * (fleet-peer.ts). The tables the SQL names are fetched from every member into
  * an in-memory DuckDB, each row tagged with its `fleet_member`, and a row whose `(source, position)` another
  * member listed earlier also holds is dropped: a batch read twice around a takeover counts once. The SQL
  * then runs there, confined like every other read.
@@ -11,15 +12,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Rows } from './format-rows.js';
-import { openQueryTarget, type QueryTarget } from './query-target.js';
+import { apiTarget, openQueryTarget, type QueryTarget } from './query-target.js';
+import { isPeerUrl, parsePeerUrl, peerEndpoint, peerName, QUERY_API_TOKEN_ENV } from './fleet-peer.js';
 import type { QueryParams } from './read-only-query.js';
 import { confineDatabase } from './confine-database.js';
 import { queryLimitsFromEnv } from './query-limits.js';
 import { ReadOnlySession } from './read-only-session.js';
 
 export interface FleetMember {
-  /** How rows of this member are tagged (`fleet_member`): the store's file name without extension. */
+  /** How rows of this member are tagged (`fleet_member`): the store's file name without extension, or the peer's host:port. */
   name: string;
+  /** A store path, or a peer's URL. */
   db: string;
 }
 
@@ -28,11 +31,11 @@ interface Column {
   type: string;
 }
 
-/** Store paths → members named after their files (a.duckdb → a); two files of one name get a suffix. */
+/** Store paths and peer URLs → members named after their files (a.duckdb → a) or host:port; two of one name get a suffix. */
 export function fleetMembers(dbPaths: readonly string[]): FleetMember[] {
   const seen = new Map<string, number>();
   return dbPaths.map((db) => {
-    const base = basename(db).replace(/\.[^.]*$/, '') || db;
+    const base = isPeerUrl(db) ? peerName(parsePeerUrl(db)) : basename(db).replace(/\.[^.]*$/, '') || db;
     const count = (seen.get(base) ?? 0) + 1;
     seen.set(base, count);
     return { name: count === 1 ? base : `${base}-${count}`, db };
@@ -45,22 +48,57 @@ export function tablesNamedIn(sql: string, tables: readonly string[]): string[] 
   return tables.filter((table) => words.has(table.toLowerCase()));
 }
 
-/** The SELECT that keeps one copy per (source, position): the rows of the first member that has the key. */
+/**
+ * Tables whose rows are one per key in a store, not per record, and that two stores may both hold after a
+ * takeover: a session whose lines were read partly by the old leader and partly by the new one is in both
+ * `sessions` tables, each knowing part of it (the connection lines in one, the disconnection in the other).
+ * The fleet shows it once, merged as one store merges what it learns of a session (AuditStore.upsertSessions):
+ * the latest start (a store that missed the connection lines has the session id's whole second, the one that
+ * read them its millisecond), the latest end, and each other column from the first member (in --fleet order:
+ * an instance's own store first) that knows it.
+ */
+const MERGED_BY_KEY: Readonly<Record<string, { key: readonly string[]; latest: readonly string[] }>> = {
+  sessions: { key: ['server', 'session_id'], latest: ['started_at', 'ended_at'] },
+};
+
+/**
+ * The SELECT over `<table>__all` (every member's rows, tagged) that the fleet's `<table>` is: one copy per
+ * (source, position), the rows of the first member that has the key; one row per key for MERGED_BY_KEY; else
+ * the union.
+ */
 export function dedupSelect(table: string, columns: readonly string[]): string {
+  const merged = MERGED_BY_KEY[table];
+  if (merged && merged.key.every((column) => columns.includes(column))) return mergedSelect(table, columns, merged);
   const hasKey = columns.includes('source') && columns.includes('position');
   if (!hasKey) return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"`;
   return `SELECT * EXCLUDE (fleet_order) FROM "${table}__all"
     QUALIFY position IS NULL OR fleet_order = min(fleet_order) OVER (PARTITION BY source, position)`;
 }
 
+function mergedSelect(table: string, columns: readonly string[], merged: (typeof MERGED_BY_KEY)[string]): string {
+  const q = (column: string) => `"${column}"`;
+  const pick = (column: string): string => {
+    if (merged.key.includes(column)) return q(column);
+    if (merged.latest.includes(column)) return `max(${q(column)}) AS ${q(column)}`;
+    return `arg_min(${q(column)}, fleet_order) FILTER (WHERE ${q(column)} IS NOT NULL) AS ${q(column)}`;
+  };
+  return `SELECT ${[...columns, 'fleet_member'].map(pick).join(', ')} FROM "${table}__all" GROUP BY ${merged.key.map(q).join(', ')}`;
+}
+
 /** How a member's store is read; `run`'s dashboards read their own store on their own session. */
 export type OpenMemberTarget = (member: FleetMember) => Promise<QueryTarget>;
+
+/** A store as `query --db` reads it, or a peer through its query API with the fleet's token. */
+export function openFleetMember(member: FleetMember, token: string | undefined = process.env[QUERY_API_TOKEN_ENV]): Promise<QueryTarget> {
+  if (isPeerUrl(member.db)) return Promise.resolve(apiTarget(peerEndpoint(member.db, token)));
+  return openQueryTarget(member.db);
+}
 
 export async function runFleetQuery(
   members: readonly FleetMember[],
   sql: string,
   params: QueryParams = {},
-  openTarget: OpenMemberTarget = (member) => openQueryTarget(member.db),
+  openTarget: OpenMemberTarget = (member) => openFleetMember(member),
 ): Promise<Rows> {
   if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
   const targets: QueryTarget[] = [];
@@ -128,7 +166,7 @@ export type FleetRead = (sql: string, params: QueryParams) => Promise<Rows>;
  * The fleet seen from one of its instances (`run` with `fleetPeers`): its own store first, read by `own`
  * (the process holds it), then each peer's store as `query --fleet` reads it. Own rows win a duplicate.
  */
-export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: FleetRead): { members: string[]; read: FleetRead } {
+export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: FleetRead, token?: string): { members: string[]; read: FleetRead } {
   const members = fleetMembers([ownDb, ...peers]);
   const ownTarget: QueryTarget = {
     via: 'local',
@@ -136,7 +174,7 @@ export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: 
     copyTo: () => Promise.reject(new Error('the fleet reads rows; it writes no files')),
     close: async () => undefined,
   };
-  const openTarget: OpenMemberTarget = (member) => (member === members[0] ? Promise.resolve(ownTarget) : openQueryTarget(member.db));
+  const openTarget: OpenMemberTarget = (member) => (member === members[0] ? Promise.resolve(ownTarget) : openFleetMember(member, token));
   return { members: members.map((member) => member.name), read: (sql, params) => runFleetQuery(members, sql, params, openTarget) };
 }
 
@@ -144,11 +182,13 @@ export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: 
 export function fleetOfStores(dbs: readonly string[]): { members: string[]; read: FleetRead; readFirst: FleetRead } {
   const members = fleetMembers(dbs);
   if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
+  // A peer's URL or a missing token is an error at start, not in every panel.
+  for (const member of members) if (isPeerUrl(member.db)) peerEndpoint(member.db, process.env[QUERY_API_TOKEN_ENV]);
   return {
     members: members.map((member) => member.name),
     read: (sql, params) => runFleetQuery(members, sql, params),
     readFirst: async (sql, params) => {
-      const target = await openQueryTarget(members[0]!.db);
+      const target = await openFleetMember(members[0]!);
       try {
         return await target.run(sql, params);
       } finally {

@@ -13,7 +13,7 @@ import { processIsAlive, readDiscoveryFile, type ApiDiscovery } from '../contrac
 import { closeDatabase, openDatabase } from '../store/open-database.js';
 import type { Rows } from './format-rows.js';
 import { confineDatabase } from './confine-database.js';
-import { postToQueryApi } from './query-api-client.js';
+import { localEndpoint, postToQueryApi, type QueryApiEndpoint } from './query-api-client.js';
 import { queryLimitsFromEnv } from './query-limits.js';
 import type { FileFormat, QueryParams } from './read-only-query.js';
 import { ReadOnlySession } from './read-only-session.js';
@@ -83,7 +83,7 @@ export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions =
     db = await openDatabase(dbPath, { readOnly: true });
   } catch (error) {
     if (!/lock/i.test((error as Error).message)) throw error;
-    return apiTarget(dbPath, readDiscoveryOrExplain(dbPath, error as Error));
+    return apiTarget(localEndpoint(dbPath, readDiscoveryOrExplain(dbPath, error as Error)));
   }
   const opened = db;
   let also: Awaited<ReturnType<ReadAlso>> = null;
@@ -117,14 +117,15 @@ function readDiscoveryOrExplain(dbPath: string, lockError: Error): ApiDiscovery 
   return api;
 }
 
-export function apiTarget(dbPath: string, api: ApiDiscovery): QueryTarget {
-  const post = (body: object) => postToQueryApi(dbPath, api, '/api/query', body);
+/** Read-only SQL sent to a query API: the local one of the process holding a store, or a fleet peer's. */
+export function apiTarget(endpoint: QueryApiEndpoint): QueryTarget {
+  const post = (body: object) => postToQueryApi(endpoint, '/api/query', body);
   return {
     via: 'api',
     run: async (sql, params = {}) => (await (await post({ sql, params, format: 'json' })).json()) as Rows,
     copyTo: async (sql, params, file, format) => {
       const response = await post({ sql, params, format });
-      if (!response.body) throw new Error(`the query API of process ${api.pid} sent no file`);
+      if (!response.body) throw new Error(`the query API of ${endpoint.who} sent no file`);
       await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(file));
     },
     close: async () => undefined,

@@ -144,6 +144,8 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
     limits: queryLimits,
     port: 0,
     token,
+    // Peers on other machines query here with the fleet's token (loadRunConfig refused a host without one).
+    ...(config.queryApi.host !== undefined ? { fleet: { host: config.queryApi.host, port: config.queryApi.port, token: config.queryApi.token! } } : {}),
     // `auditduck alerts ack` cannot open the store this process holds: it asks here, and waits its turn on the writer.
     acknowledgeAlerts: async (ids, by, comment, classification = null) => {
       const acknowledged = await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, comment, classification));
@@ -154,6 +156,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   undo.push(() => queryApi.close());
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
   undo.push(() => removeDiscoveryFile(config.db));
+  if (queryApi.fleetPort !== null) log.info({ host: config.queryApi.host, port: queryApi.fleetPort }, "the query API answers the fleet's peers (POST /api/query with the fleet's token)");
 
   const sourceKind = selectRunSource(config);
   const source: RunSource = await RUN_SOURCES[sourceKind].open({ config, readPosition: (key) => pipeline.readPosition(key), sessions: pipeline.sessionHandover, metrics, health, log, onEventsLost });
@@ -216,7 +219,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       routes: createDashboardRoutes({
         connection: dashboardConnection,
         session: dashboardReads,
-        ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params)) } : {}),
+        ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params), config.queryApi.token) } : {}),
         log,
         ...(ui.token ? { token: ui.token } : {}),
         acknowledgeAlert: async (ids, by, note) => ({

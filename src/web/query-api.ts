@@ -15,6 +15,11 @@
  *   `by` is taken as sent: the token holder could read the discovery file, which only the store's owner can,
  *   so it is that user or root, and the CLI sends os.userInfo() — the same trust as opening the store directly.
  *
+ * With `fleet`, a second listener on a configured address answers POST /api/query only (no acknowledging:
+ * `by` is trusted only from the discovery file's reader), for the fleet's shared token, which must be set:
+ * the peers on other machines (`query --fleet https://...`, `fleetPeers`). The same session, so the same
+ * read-only confinement, time and row limits, one request at a time with the local ones.
+ *
  * Give it a connection of its own (`await instance.connect()`), not the writer's, on an instance confined
  * by confineDatabase with `exportDir` writable: files for parquet/csv answers are written there and
  * streamed back. Requests run one at a time through a ReadOnlySession (read-only transactions, time limit).
@@ -22,18 +27,19 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { ACK_CLASSIFICATIONS, MAX_ACK_COMMENT_CHARS, type AckClassification } from '../detect/acknowledge-alerts.js';
+import { MIN_FLEET_TOKEN_CHARS } from '../query/fleet-peer.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
 import { BodyTooLarge, readBody } from './request-body.js';
-import { allowedHosts, guardRequest } from './request-guard.js';
+import { allowedHosts, guardRequest, type AllowedHosts } from './request-guard.js';
 
 export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-discovery.js';
 
@@ -46,13 +52,26 @@ export interface QueryApiOptions {
   /** 0 picks a free port. */
   port: number;
   token: string;
+  /** The listener for the fleet's peers on other machines (`queryApi` of run's config); absent: loopback only. */
+  fleet?: { host: string; port: number; token: string };
   /** The writer's way to acknowledge alerts, between its commits; without it the route answers 404. */
   acknowledgeAlerts?: (ids: number[], by: string, comment: string | null, classification?: AckClassification | null) => Promise<number[]>;
 }
 
 export interface QueryApi {
   port: number;
+  /** The fleet listener's port, when there is one. */
+  fleetPort: number | null;
   close(): Promise<void>;
+}
+
+/** One listener: who it lets in (its token, its Host names) and what it answers. */
+interface Listener {
+  host: string;
+  port: number;
+  expected: Buffer;
+  hosts: AllowedHosts;
+  routes: string[];
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -78,18 +97,23 @@ export function newApiToken(): string {
 
 export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   if (opts.token.length < 16) throw new Error('the query API token must be at least 16 characters');
-  const expected = Buffer.from(`Bearer ${opts.token}`);
+  if (opts.fleet && opts.fleet.token.length < MIN_FLEET_TOKEN_CHARS) throw new Error(`the fleet's query API token must be at least ${MIN_FLEET_TOKEN_CHARS} characters`);
   const session = new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
   const host = opts.host ?? '127.0.0.1';
-  const hosts = allowedHosts(host);
+  const local: Listener = {
+    host,
+    port: opts.port,
+    expected: Buffer.from(`Bearer ${opts.token}`),
+    hosts: allowedHosts(host),
+    routes: opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'],
+  };
+  const fleet: Listener | null = opts.fleet
+    ? { host: opts.fleet.host, port: opts.fleet.port, expected: Buffer.from(`Bearer ${opts.fleet.token}`), hosts: allowedHosts(opts.fleet.host), routes: ['/api/query'] }
+    : null;
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!guardRequest(req, res, hosts)) return;
-    const routes = opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'];
+  async function handle(listener: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!guardRequest(req, res, listener.hosts)) return;
+    const { routes, expected } = listener;
     if (!routes.includes(req.url ?? '')) return send(res, 404, { error: `not found: POST ${routes.join(' or POST ')}` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const auth = Buffer.from(req.headers.authorization ?? '');
@@ -131,21 +155,39 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => resolve());
-  });
+  const servers: Server[] = [];
+  const closeServers = () => Promise.all(servers.map((server) => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  })));
+  try {
+    for (const listener of fleet ? [local, fleet] : [local]) servers.push(await listen(listener, handle));
+  } catch (error) {
+    await closeServers();
+    await session.close();
+    if (!fleet || servers.length === 0) throw error;
+    throw new Error(`the query API for the fleet cannot listen on ${fleet.host}:${fleet.port} (queryApi.host, queryApi.port): ${(error as Error).message}`);
+  }
   return {
-    port: (server.address() as AddressInfo).port,
+    port: (servers[0]!.address() as AddressInfo).port,
+    fleetPort: servers[1] ? (servers[1].address() as AddressInfo).port : null,
     // Interrupts the statement in flight and resolves once it has ended: closing DuckDB under a running statement hangs.
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServers();
       await session.close();
     },
   };
+}
+
+async function listen(listener: Listener, handle: (listener: Listener, req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(listener, req, res).catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listener.port, listener.host, () => resolve());
+  });
+  return server;
 }
 
 function statusOf(error: unknown): number {

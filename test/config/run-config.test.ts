@@ -60,6 +60,23 @@ describe('run configuration', () => {
     assert.match(text, /ns\.servicebus\.windows\.net/);
   });
 
+  it('opens the query API to peers only with the fleet token, which it never prints', async () => {
+    const token = 'a'.repeat(40);
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4' }), /queryApi\.token: .*needs the fleet's token: set AUDITDUCK_QUERY_API_TOKEN/);
+    await assert.rejects(loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN: 'short' }), /at least 32 characters/);
+    await assert.rejects(loadRunConfig(await configFile({ fleetPeers: ['https://10.0.0.5:8081'] }), {}), /fleetPeers: https:\/\/10\.0\.0\.5:8081 is the query API of another machine's run: set AUDITDUCK_QUERY_API_TOKEN/);
+    await assert.rejects(loadRunConfig(await configFile({ fleetPeers: ['https://u:p@10.0.0.5:8081'] }), { AUDITDUCK_QUERY_API_TOKEN: token }), /fleetPeers: .*no credentials/);
+    const config = await loadRunConfig(await configFile({ fleetPeers: ['https://10.0.0.5:8081', '/data/b.duckdb'] }), {
+      AUDITDUCK_QUERY_API_HOST: '10.0.0.4',
+      AUDITDUCK_QUERY_API_PORT: '9443',
+      AUDITDUCK_QUERY_API_TOKEN: token,
+    });
+    assert.deepEqual(config.queryApi, { host: '10.0.0.4', port: 9443, token });
+    const text = JSON.stringify(describeConfig(config));
+    assert.ok(!text.includes(token), text);
+    assert.match(text, /"token":"\(set\)"/);
+  });
+
   it('accepts the example in docs/configuration.md', async () => {
     const docs = await readFile('docs/configuration.md', 'utf8');
     const example = /```json\n([\s\S]*?)```/.exec(docs)![1]!;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -171,7 +172,7 @@ describe('escape attempts', () => {
     const db = join(held, 'store.duckdb');
     const run = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
       cwd: ROOT,
-      env: { ...env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(await freePort()), AUDITDUCK_LOG_FORMAT: 'json' },
+      env: runEnv({ base: env, db, port: await freePort(), logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json' } }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {

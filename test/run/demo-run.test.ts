@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { queryStore } from '../support/store-reader.js';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const exec = promisify(execFile);
 
@@ -28,7 +29,7 @@ async function sampleRecordCount(): Promise<number> {
 
 function startRun(db: string, port: number, webhook?: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-    env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json', ...(webhook ? { AUDITDUCK_WEBHOOK_URL: webhook } : {}) },
+    env: runEnv({ db, port, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json', ...(webhook ? { AUDITDUCK_WEBHOOK_URL: webhook } : {}) } }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

@@ -6,8 +6,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,32 +13,20 @@ import { startAzuriteBlob, type AzuriteBlob } from '../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { exited, ledHubs, startFleetInstance, stopChild, waitServing, type FleetInstance } from '../support/run-child.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
 
 const HUBS = ['pg-prod', 'pg-test'];
 const PARTITIONS = 2;
-/** Set to a directory to keep each instance's log there (debugging). */
-const LOG_DIR = process.env.FLEET_TEST_LOG_DIR;
-
-interface Instance {
-  name: string;
-  db: string;
-  port: number;
-  child: ChildProcess | null;
-}
-
-interface Health {
-  hubs?: Array<{ hub: string; role: string }>;
-}
 
 describe('auditduck run: two hubs spread over two instances', () => {
   let azurite: AzuriteBlob;
   let broker: EventHubsBroker;
   let dir: string;
   let config: string;
-  const instances: Instance[] = [];
+  const instances: FleetInstance[] = [];
   let published = 0;
   let bodyNumber = 0;
   const bodies = HUBS.map((_, h) => syntheticBodies({ records: 1_000_000, recordsPerBody: 10, servers: 2, seed: 30 + h }));
@@ -82,41 +68,15 @@ describe('auditduck run: two hubs spread over two instances', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start = (instance: Instance): void => {
-    const env = runEnv({ db: instance.db, port: instance.port, instanceId: instance.name, logLevel: LOG_DIR ? 'info' : 'warn' });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', config], { env, stdio: ['ignore', 'ignore', LOG_DIR ? 'pipe' : 'inherit'] });
-    if (LOG_DIR) child.stderr!.pipe(createWriteStream(join(LOG_DIR, `${instance.name}.log`), { flags: 'a' }));
-    instance.child = child;
-  };
-  const exited = (child: ChildProcess): Promise<void> =>
-    new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-  /** The hubs each instance leads (an instance that does not answer leads nothing). */
-  const ledHubs = async (): Promise<string[][]> =>
-    Promise.all(
-      instances.map(async (instance) => {
-        if (!instance.child || instance.child.exitCode !== null || instance.child.signalCode !== null) return [];
-        try {
-          const health = (await (await fetch(`http://127.0.0.1:${instance.port}/healthz`)).json()) as Health;
-          return (health.hubs ?? []).filter((h) => h.role === 'leader').map((h) => h.hub).sort();
-        } catch {
-          return [];
-        }
-      }),
-    );
+  const start = (instance: FleetInstance): void =>
+    startFleetInstance(instance, { config, env: runEnv({ db: instance.db, port: instance.port, instanceId: instance.name }) });
   const until = (what: string, ok: (led: string[][]) => boolean, ms: number): Promise<string[][]> =>
     waitFor(what, async () => {
-      const led = await ledHubs();
+      const led = await ledHubs(instances);
       return ok(led) ? led : undefined;
     }, ms);
   /** Booting takes long on a loaded machine: the hand-over is timed from when the instance answers. */
-  const serving = (instance: Instance): Promise<unknown> =>
-    waitFor(`${instance.name} to serve /healthz`, async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${instance.port}/healthz`)).ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 120_000);
+  const serving = (instance: FleetInstance): Promise<unknown> => waitServing(instance.name, instance.port);
   const spread = (led: string[][]): boolean => led.every((hubs) => hubs.length === 1) && new Set(led.flat()).size === HUBS.length;
 
   it('leads one hub per instance, both after a kill, and one each again after the restart; every record once', async () => {
@@ -145,10 +105,7 @@ describe('auditduck run: two hubs spread over two instances', () => {
       const { rows } = await runFleetQuery(fleetMembers(instances.map((i) => i.db)), 'SELECT count(*) AS n FROM log_records');
       return Number(rows[0]!.n) === published ? true : undefined;
     }, 120_000);
-    for (const instance of instances) {
-      instance.child!.kill('SIGTERM');
-      await exited(instance.child!);
-    }
+    for (const instance of instances) await stopChild(instance.child!);
 
     const keys = new Map<string, number>();
     const perStore: number[] = [];

@@ -7,9 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { startAzuriteBlob, type AzuriteBlob } from '../support/azurite-blob.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { exited, healthz, startFleetInstance, stopChild, type FleetInstance } from '../support/run-child.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
@@ -25,21 +25,15 @@ const HUB = 'fleet-audit';
 const PARTITIONS = 4;
 const KILLS = Number(process.env.FLEET_TEST_KILLS ?? 10);
 const MAX_BODIES = 400;
-/** Set to a directory to keep each instance's log there (debugging). */
-const LOG_DIR = process.env.FLEET_TEST_LOG_DIR;
 /**
  * Rules that count over a window of stored rows: each store counts its own, so a story whose evidence spans a
  * takeover may be raised in both stores or in neither (docs/fleet.md). The others need one record.
  */
 const WINDOWED_RULES = new Set(['brute-force', 'password-spray', 'failures-then-success', 'privilege-burst', 'role-created-and-dropped', 'dormant-role-login']);
 
-interface Instance {
-  name: string;
-  db: string;
-  port: number;
+interface Instance extends FleetInstance {
   env: NodeJS.ProcessEnv;
   config: string;
-  child: ChildProcess | null;
 }
 
 interface Health {
@@ -93,27 +87,12 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start = (instance: Instance): void => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', instance.config], {
-      env: LOG_DIR ? { ...instance.env, AUDITDUCK_LOG_LEVEL: 'info' } : instance.env,
-      stdio: ['ignore', 'ignore', LOG_DIR ? 'pipe' : 'ignore'],
-    });
-    if (LOG_DIR) child.stderr!.pipe(createWriteStream(join(LOG_DIR, `${instance.name}.log`), { flags: 'a' }));
-    instance.child = child;
-  };
-  const exited = (child: ChildProcess): Promise<void> => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-  const health = async (instance: Instance): Promise<Health | null> => {
-    try {
-      return (await (await fetch(`http://127.0.0.1:${instance.port}/healthz`)).json()) as Health;
-    } catch {
-      return null;
-    }
-  };
+  const start = (instance: Instance): void => startFleetInstance(instance, { config: instance.config, env: instance.env, quiet: true });
   /** The instance that leads and has stored something since it started (so it is killed mid-stream). */
   const workingLeader = (): Promise<Instance> =>
     waitFor('a leader that stores', async () => {
       for (const instance of instances) {
-        const body = await health(instance);
+        const body = await healthz<Health>(instance.port);
         if (body?.hubs?.[0]?.role === 'leader' && (body.records ?? 0) > 0) return instance;
       }
       return undefined;
@@ -167,11 +146,7 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
       const { rows } = await runFleetQuery(fleetMembers(instances.map((i) => i.db)), 'SELECT count(*) FILTER (WHERE user_name IS NULL) AS n FROM audit_events');
       return Number(rows[0]!.n) === 0 ? true : undefined;
     }, 30_000).catch(() => undefined);
-    for (const instance of instances) {
-      const child = instance.child!;
-      child.kill('SIGTERM');
-      await exited(child);
-    }
+    for (const instance of instances) await stopChild(instance.child!);
 
     const perStore = [];
     for (const instance of instances) {

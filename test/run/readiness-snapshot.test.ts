@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 describe('run with a snapshot server that cannot be reached', () => {
   let dir: string;
@@ -35,7 +36,7 @@ describe('run with a snapshot server that cannot be reached', () => {
       }),
     );
     child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', config], {
-      env: { ...process.env, AUDITDUCK_DB: join(dir, 'store.duckdb'), AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_LEVEL: 'error', PGPASSWORD_PROD: 'not-used' },
+      env: runEnv({ db: join(dir, 'store.duckdb'), port, logLevel: 'error', extra: { PGPASSWORD_PROD: 'not-used' } }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;

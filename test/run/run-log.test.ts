@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../support/local-ports.js';
+import { runEnv } from '../support/run-env.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -24,7 +25,7 @@ describe('the log of auditduck run on a terminal', () => {
     db = join(dir, 'store.duckdb');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
       cwd: ROOT,
-      env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: '0', AUDITDUCK_LOG_FORMAT: 'pretty' },
+      env: runEnv({ db, port: 0, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'pretty' } }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

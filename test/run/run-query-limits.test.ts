@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { rawRequest } from '../support/raw-http.js';
+import { runEnv } from '../support/run-env.js';
 
 interface Api {
   host: string;
@@ -22,7 +23,7 @@ interface Api {
 async function startRun(db: string, env: Record<string, string>): Promise<{ child: ChildProcess; api: Api; httpPort: number }> {
   const httpPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-    env: { ...process.env, AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(httpPort), AUDITDUCK_LOG_FORMAT: 'json', ...env },
+    env: runEnv({ db, port: httpPort, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json', ...env } }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const api = await waitFor('the query API of run', async () => JSON.parse(readFileSync(`${db}.api.json`, 'utf8')) as Api);

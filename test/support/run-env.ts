@@ -13,11 +13,13 @@ export interface RunEnvOptions {
   /** Default 'warn'. */
   logLevel?: string;
   extra?: NodeJS.ProcessEnv;
+  /** What the child inherits; default this process's environment (a sandbox gives its own). */
+  base?: NodeJS.ProcessEnv;
 }
 
-export function runEnv({ db, port, hub, instanceId, logLevel = 'warn', extra = {} }: RunEnvOptions): NodeJS.ProcessEnv {
+export function runEnv({ db, port, hub, instanceId, logLevel = 'warn', extra = {}, base = process.env }: RunEnvOptions): NodeJS.ProcessEnv {
   return {
-    ...process.env,
+    ...base,
     AUDITDUCK_DB: db,
     AUDITDUCK_HTTP_PORT: String(port),
     ...(hub

@@ -203,3 +203,68 @@ describe('query API: acknowledging alerts for `auditduck alerts ack`', () => {
     assert.match(((await r.json()) as { error: string }).error, /POST \/api\/query/);
   });
 });
+
+describe('query API: the listener for fleet peers on other machines', () => {
+  let db: Database;
+  let api: QueryApi;
+  let exportDir: string;
+  const token = newApiToken();
+  const fleetToken = newApiToken();
+  const post = (port: number, auth: string, sql: string) =>
+    fetch(`http://127.0.0.1:${port}/api/query`, { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body: JSON.stringify({ sql }) });
+
+  before(async () => {
+    db = await openDatabase(':memory:');
+    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    await confineDatabase(db.connection, { writableDirs: [exportDir] });
+    api = await startQueryApi({
+      connection: await db.instance.connect(),
+      exportDir,
+      limits: { timeoutMs: 1_000, maxRows: 1_000 },
+      port: 0,
+      token,
+      fleet: { host: '127.0.0.1', port: 0, token: fleetToken },
+      acknowledgeAlerts: async (ids) => ids,
+    });
+  });
+  after(async () => {
+    await api.close();
+    await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
+  });
+
+  test("each listener takes its own token only: the local one's key opens nothing on the fleet's, and back", async () => {
+    assert.ok(api.fleetPort !== null && api.fleetPort !== api.port);
+    assert.equal((await post(api.fleetPort, fleetToken, 'SELECT 1')).status, 200);
+    assert.equal((await post(api.fleetPort, token, 'SELECT 1')).status, 401);
+    assert.equal((await post(api.port, fleetToken, 'SELECT 1')).status, 401);
+    assert.equal((await post(api.port, token, 'SELECT 1')).status, 200);
+  });
+
+  test('the same confinement and limits: a write is 403, a result over the row limit 413', async () => {
+    assert.equal((await post(api.fleetPort!, fleetToken, 'DELETE FROM dead_letters')).status, 403);
+    assert.equal((await post(api.fleetPort!, fleetToken, 'SELECT range FROM range(5000)')).status, 413);
+  });
+
+  test('no acknowledging through it: who acknowledges is trusted only from the discovery file', async () => {
+    const r = await fetch(`http://127.0.0.1:${api.fleetPort}/api/alerts/acknowledge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fleetToken}` },
+      body: JSON.stringify({ ids: [1], by: 'someone' }),
+    });
+    assert.equal(r.status, 404);
+  });
+
+  test('a short fleet token, or an address it cannot listen on, stops the start with the reason', async () => {
+    const connection = await db.instance.connect();
+    try {
+      await assert.rejects(startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: 0, token: 'short' } }), /at least 32 characters/);
+      await assert.rejects(
+        startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: api.fleetPort!, token: fleetToken } }),
+        /the query API for the fleet cannot listen on 127\.0\.0\.1:\d+ \(queryApi\.host, queryApi\.port\): .*EADDRINUSE/,
+      );
+    } finally {
+      connection.closeSync();
+    }
+  });
+});

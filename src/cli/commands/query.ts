@@ -38,7 +38,7 @@ export const queryCommand = withLayoutOptions(new Command('query'))
   .option('--list', 'list the saved queries and their parameters')
   .option(
     '--fleet <db>',
-    "a store of the fleet (repeat for each instance's store): runs the SQL over all of them, one copy per (source, position) (docs/fleet.md)",
+    "a store of the fleet, or a peer's query API URL (https://HOST:PORT, with $AUDITDUCK_QUERY_API_TOKEN); repeat for each instance: runs the SQL over all of them, one copy per (source, position) (docs/fleet.md)",
     (v: string, acc: string[]) => [...acc, v],
     [] as string[],
   )

@@ -22,7 +22,7 @@ export const serveCommand = new Command('serve')
   .option('--lake <dirOrUrl>', "serve the lake instead of the store: its Parquet as the store's tables (docs/lake.md)")
   .option(
     '--fleet <db>',
-    "a store of the fleet (repeat for each instance's store, as `query --fleet` takes them): every panel counts each record of the fleet once (docs/fleet.md)",
+    "a store of the fleet or a peer's query API URL (repeat for each instance, as `query --fleet` takes them): every panel counts each record of the fleet once (docs/fleet.md)",
     collect,
     [] as string[],
   )

@@ -11,8 +11,8 @@ import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { closeDatabase, openDatabase, type Database } from '../../store/open-database.js';
 import { processIsAlive, readDiscoveryFile } from '../../contracts/query-api-discovery.js';
-import { startOpsServer } from '../ops-server.js';
-import { createDashboardRoutes } from './dashboard-routes.js';
+import { startOpsServer, type OpsServer, type Route } from '../ops-server.js';
+import { createDashboardRoutes, type DashboardRoutesOptions } from './dashboard-routes.js';
 import { resolveUiToken } from './ui-token.js';
 
 export interface ServeDashboardsOptions {
@@ -61,25 +61,8 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   await confineDatabase(db.connection, { writableDirs: readableDirs });
   const connection = await db.instance.connect();
   const session = new ReadOnlySession(connection, limits);
-  const routes = createDashboardRoutes({
-    connection,
-    session,
-    log: opts.log,
-    ...(token ? { token } : {}),
-    ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
-    ...(opts.queryDirs ? { queryDirs: opts.queryDirs } : {}),
-  });
-  let server;
-  try {
-    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ readOnly: true }), routes });
-  } catch (error) {
-    await session.close();
-    connection.closeSync();
-    await closeDb();
-    throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
-  }
-  return served(opts.host, server.port, token, generated, async () => {
-    await server.close();
+  const routes = createDashboardRoutes({ connection, session, ...sharedRouteOptions(opts, token) });
+  return startServing(opts, { readOnly: true }, routes, { token, generated }, async () => {
     await session.close();
     connection.closeSync();
     await closeDb();
@@ -90,32 +73,46 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
 async function serveFleetDashboards(opts: ServeDashboardsOptions & { fleet: string[] }): Promise<DashboardServer> {
   const { token, generated } = resolveUiToken(opts.host, opts.env);
   const fleet = fleetOfStores(opts.fleet);
-  const routes = createDashboardRoutes({
-    read: fleet.readFirst,
-    fleet: { members: fleet.members, read: fleet.read },
+  const routes = createDashboardRoutes({ read: fleet.readFirst, fleet: { members: fleet.members, read: fleet.read }, ...sharedRouteOptions(opts, token) });
+  return startServing(opts, { readOnly: true, fleet: fleet.members }, routes, { token, generated }, async () => undefined);
+}
+
+/** What the dashboards' routes take the same way over one store or a fleet. */
+function sharedRouteOptions(opts: ServeDashboardsOptions, token: string | undefined): Pick<DashboardRoutesOptions, 'log' | 'token' | 'dashboardDirs' | 'queryDirs'> {
+  return {
     log: opts.log,
     ...(token ? { token } : {}),
     ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
     ...(opts.queryDirs ? { queryDirs: opts.queryDirs } : {}),
-  });
-  let server;
-  try {
-    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => ({ readOnly: true, fleet: fleet.members }), routes });
-  } catch (error) {
-    throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
-  }
-  return served(opts.host, server.port, token, generated, () => server.close());
+  };
 }
 
-function served(bindHost: string, port: number, token: string | undefined, generated: boolean, close: () => Promise<void>): DashboardServer {
-  const host = bindHost.includes(':') && !bindHost.startsWith('[') ? `[${bindHost}]` : bindHost;
-  const base = `http://${host}:${port}/`;
+/** Starts the HTTP server; when it cannot listen, `release` undoes what was opened for it and the error names --port. */
+async function startServing(
+  opts: ServeDashboardsOptions,
+  health: Record<string, unknown>,
+  routes: Route[],
+  ui: { token: string | undefined; generated: boolean },
+  release: () => Promise<void>,
+): Promise<DashboardServer> {
+  let server: OpsServer;
+  try {
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => health, routes });
+  } catch (error) {
+    await release();
+    throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
+  }
+  const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  const base = `http://${host}:${server.port}/`;
   return {
-    url: generated && token ? `${base}?token=${token}` : base,
-    port,
-    ...(token ? { token } : {}),
-    tokenGenerated: generated,
-    close,
+    url: ui.generated && ui.token ? `${base}?token=${ui.token}` : base,
+    port: server.port,
+    ...(ui.token ? { token: ui.token } : {}),
+    tokenGenerated: ui.generated,
+    close: async () => {
+      await server.close();
+      await release();
+    },
   };
 }
 

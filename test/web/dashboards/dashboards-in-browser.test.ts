@@ -25,6 +25,7 @@ import { startOpsServer } from '../../../src/web/ops-server.js';
 import { queryStore } from '../../support/store-reader.js';
 import { freePort, waitFor } from '../../support/local-ports.js';
 import { readCapture } from './sample-capture.js';
+import { runEnv } from '../../support/run-env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** On a developer's machine without Chromium these tests skip; in CI (which installs it) a missing browser fails them. */
@@ -261,7 +262,7 @@ describe('acknowledging an alert in the dashboards that auditduck run serves', {
     db = join(dir, 'store.duckdb');
     const port = await freePort();
     // No Event Hub configured: run ingests the demo stream (the same capture) through its writer.
-    run = startCli(['run'], { AUDITDUCK_DB: db, AUDITDUCK_HTTP_PORT: String(port), AUDITDUCK_LOG_FORMAT: 'json' });
+    run = startCli(['run'], runEnv({ db, port, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json' } }));
     base = `http://127.0.0.1:${port}`;
     await waitFor('run to store alerts', async () => {
       const response = await fetch(`${base}/api/dashboards/alerts/panels/alert-list?${ALL_TIME}`);

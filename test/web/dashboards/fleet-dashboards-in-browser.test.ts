@@ -9,9 +9,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,8 +20,9 @@ import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
 import { startEventHubsBroker, type EventHubsBroker } from '../../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../../support/local-ports.js';
 import { runEnv } from '../../support/run-env.js';
+import { startCli, stopChild, waitServing } from '../../support/run-child.js';
 import { queryStore } from '../../support/store-reader.js';
-import { readCapture, SAMPLE_FILES } from './sample-capture.js';
+import { readCapture, writeCaptureParts } from './sample-capture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BROWSER_SKIP = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is not installed (scripts/install-system-deps.sh installs it)`;
@@ -30,21 +31,6 @@ const ALL_TIME = 'since=1970-01-01T00:00:00Z';
 
 async function auditEvents(db: string): Promise<number> {
   return Number((await queryStore(db, 'SELECT count(*) AS n FROM audit_events'))[0]!.n);
-}
-
-function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  return { child, output: () => output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 describe('dashboards over a fleet of two stores, in a browser', { skip: BROWSER_SKIP }, () => {
@@ -63,13 +49,7 @@ describe('dashboards over a fleet of two stores, in a browser', { skip: BROWSER_
     stores = { a: join(dir, 'a.duckdb'), b: join(dir, 'b.duckdb') };
     // The capture cut in four files: A holds the first three, B the last three. The two in the middle are
     // read from the same paths by both, so their rows have the same (source, position) in each store.
-    const lines = SAMPLE_FILES.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean));
-    const quarters: string[] = [];
-    for (let q = 0; q < 4; q++) {
-      const file = join(dir, `quarter-${q}.jsonl`);
-      await writeFile(file, lines.filter((_, i) => Math.floor((i * 4) / lines.length) === q).join('\n') + '\n');
-      quarters.push(file);
-    }
+    const quarters = await writeCaptureParts(dir, 4);
     const ingest = (db: string, files: string[]) => ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: pino({ level: 'silent' }) });
     await ingest(stores.a, quarters.slice(0, 3));
     await ingest(stores.b, quarters.slice(1));
@@ -89,7 +69,7 @@ describe('dashboards over a fleet of two stores, in a browser', { skip: BROWSER_
   });
   after(async () => {
     await browser?.close();
-    for (const child of children) await stop(child);
+    for (const child of children) await stopChild(child);
     await broker?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -111,7 +91,7 @@ describe('dashboards over a fleet of two stores, in a browser', { skip: BROWSER_
     assert.equal(await auditEventsShown(base), expected);
     assert.match((await page.textContent('#notice #fleet'))!, /Fleet: a, b/);
     await page.screenshot({ path: `${ARTIFACTS}/fleet-overview.png`, fullPage: true });
-    await stop(serve.child);
+    await stopChild(serve.child);
     assert.deepEqual(pageErrors, []);
   });
 
@@ -123,29 +103,17 @@ describe('dashboards over a fleet of two stores, in a browser', { skip: BROWSER_
     const run = startCli(['run', '--config', config], runEnv({ db: stores.a, port, hub: { connectionString: broker.connectionString, hubName: 'fleet-ui' } }));
     children.push(run.child);
     const base = `http://127.0.0.1:${port}`;
-    await waitFor('run to serve its dashboards', async () => {
-      try {
-        return (await fetch(`${base}/healthz`)).ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 120_000);
+    await waitServing('run', port);
     assert.equal(await auditEventsShown(base), expected);
     assert.match((await page.textContent('#notice #fleet'))!, /Fleet: a, b/);
     // Without peers the same page counts this instance's store alone.
-    await stop(run.child);
+    await stopChild(run.child);
     const alone = startCli(['run'], runEnv({ db: stores.a, port, hub: { connectionString: broker.connectionString, hubName: 'fleet-ui' } }));
     children.push(alone.child);
-    await waitFor('run without peers to serve', async () => {
-      try {
-        return (await fetch(`${base}/healthz`)).ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 120_000);
+    await waitServing('run without peers', port);
     assert.equal(await auditEventsShown(base), onlyInA);
     assert.equal(await page.locator('#notice #fleet').count(), 0);
-    await stop(alone.child);
+    await stopChild(alone.child);
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -3,6 +3,8 @@
  * counts the browser tests compare the pages against, known without the pipeline or the store.
  */
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export const SAMPLE_FILES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/partition-1.jsonl'];
 
@@ -46,4 +48,20 @@ export function readCapture(files = SAMPLE_FILES): CaptureFacts {
     }
   }
   return facts;
+}
+
+/**
+ * The capture cut in `count` files of consecutive bodies in `dir` (`part-N.jsonl`): two stores that ingest
+ * overlapping runs of them hold the same (source, position) for the parts both read, as a fleet does for a
+ * batch read twice around a takeover.
+ */
+export async function writeCaptureParts(dir: string, count: number): Promise<string[]> {
+  const lines = SAMPLE_FILES.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean));
+  const parts: string[] = [];
+  for (let p = 0; p < count; p++) {
+    const file = join(dir, `part-${p}.jsonl`);
+    await writeFile(file, lines.filter((_, i) => Math.floor((i * count) / lines.length) === p).join('\n') + '\n');
+    parts.push(file);
+  }
+  return parts;
 }

@@ -259,6 +259,17 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
     });
   };
 
+  /** Stops this leader's reader (its batches in flight end under the fence), keeping its last metrics for /healthz. */
+  const stopReading = async (): Promise<void> => {
+    const reader = await reading;
+    reading = null;
+    current = null;
+    if (reader) {
+      lastMetrics = reader.metrics();
+      await reader.close();
+    }
+  };
+
   let steppingDown: Promise<void> | null = null;
   const stepDown = (reason: string): Promise<void> =>
     (steppingDown ??= (async () => {
@@ -269,13 +280,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       status = { ...status, role: 'standby', since: at, lastFenced: { at, reason } };
       // Lets a standby take over at once when the lease merely lapsed; refused (and ignored) when it was taken.
       await lease.release();
-      const reader = await reading;
-      reading = null;
-      current = null;
-      if (reader) {
-        lastMetrics = reader.metrics();
-        await reader.close();
-      }
+      await stopReading();
     })().finally(() => (steppingDown = null)));
 
   /**
@@ -292,13 +297,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
       leads.leading--;
       status = { ...status, role: 'standby', since: at, lastHandedOver: at };
       try {
-        const reader = await reading;
-        reading = null;
-        current = null;
-        if (reader) {
-          lastMetrics = reader.metrics();
-          await reader.close();
-        }
+        await stopReading();
         // The reader's close gives up on a slow batch after its timeout; its outcome must be known before
         // the intents are settled from the store, or a batch still committing would be read again.
         await noOpenCommits();
