@@ -46,8 +46,18 @@ export async function openLakeQueryTarget(lakeText: string, opts: QueryTargetOpt
 
 /**
  * The store, with a lake configured: each events table reads the store's rows and, for what hot retention
- * dropped, the lake's. While `auditduck run` holds the store, its query API answers (the store alone).
+ * dropped, the lake's. While `auditduck run` holds the store, its query API answers (reading through its lake).
  */
 export async function openStoreAndLakeQueryTarget(dbPath: string, lakeText: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
-  return openQueryTarget(dbPath, opts, (connection) => readDroppedRowsFromLake(connection, lakeText));
+  return openQueryTarget(dbPath, opts, async (connection) => {
+    const dropped = await readDroppedRowsFromLake(connection, lakeText);
+    if (dropped === null) return null;
+    try {
+      await dropped.shadow(connection);
+    } catch (error) {
+      await dropped.close();
+      throw error;
+    }
+    return dropped;
+  });
 }

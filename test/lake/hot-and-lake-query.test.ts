@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { horizonBands } from '../../src/lake/hot-and-lake-views.js';
 import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
@@ -132,17 +131,5 @@ describe('query over the store and the lake after hot retention', () => {
     } finally {
       await target.close();
     }
-  });
-});
-
-describe('horizon bands', () => {
-  it('splits passes into disjoint time bands, each reading the segments a pass at or after it dropped', () => {
-    const d = (day: string) => new Date(`2026-11-${day}T00:00:00Z`);
-    // hotDays raised between passes: the later pass has an earlier cutoff but covers more segments.
-    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }, { before: d('20'), throughSeq: 12 }]), [
-      { from: null, before: d('20'), throughSeq: 12 },
-      { from: d('20'), before: d('22'), throughSeq: 9 },
-    ]);
-    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }]), [{ from: null, before: d('22'), throughSeq: 9 }]);
   });
 });
