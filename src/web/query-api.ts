@@ -39,6 +39,8 @@ export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-
 
 export interface QueryApiOptions {
   connection: DuckDBConnection;
+  /** The reads on `connection`, when the caller sets the connection up between them (run's lake read-through). */
+  session?: ReadOnlySession;
   /** Where parquet/csv answers are written before they are sent; the confined instance must allow it. */
   exportDir: string;
   limits?: QueryLimits;
@@ -79,7 +81,7 @@ export function newApiToken(): string {
 export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   if (opts.token.length < 16) throw new Error('the query API token must be at least 16 characters');
   const expected = Buffer.from(`Bearer ${opts.token}`);
-  const session = new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
+  const session = opts.session ?? new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
   const host = opts.host ?? '127.0.0.1';
   const hosts = allowedHosts(host);
 
