@@ -17,6 +17,8 @@ import { openQueryTarget } from '../../src/query/query-target.js';
 import { rolesAtTime } from '../../src/query/roles-at-time.js';
 import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
 import { waitFor } from '../support/local-ports.js';
+import { startAzuriteBlob } from '../support/azurite-blob.js';
+import { sha256Hex } from '../../src/lake/lake-storage.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
@@ -112,6 +114,27 @@ describe('query over the store and the lake after hot retention', () => {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
     });
     assert.deepEqual(JSON.parse(stdout)[0], JSON.parse(JSON.stringify(full, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))));
+  });
+
+  it('reads the dropped rows from a Blob lake through a local mirror', async () => {
+    const azurite = await startAzuriteBlob();
+    const saved = process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+    process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
+    try {
+      const url = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
+      const blob = await openLakeStorage(parseLakeLocation(url));
+      await blob.ensureReady();
+      const local = await openLakeStorage(parseLakeLocation(lake));
+      for (const path of await local.list('')) {
+        const file = join(lake, ...path.split('/'));
+        await blob.put(path, file, sha256Hex(await readFile(file)));
+      }
+      assert.deepEqual(await countsThrough(db, url), full);
+    } finally {
+      if (saved === undefined) delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+      else process.env.AUDITDUCK_LAKE_CONNECTION_STRING = saved;
+      await azurite.stop();
+    }
   });
 
   it('answers `auditduck shell` with AUDITDUCK_LAKE set from the store and the lake', async () => {
