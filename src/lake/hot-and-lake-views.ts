@@ -1,18 +1,26 @@
 /**
  * The store's events tables seen whole after hot retention: each one is shadowed by a temporary view of the
- * store's rows plus the lake's rows that retention dropped (hot_horizons: rows of segments up to
- * `through_seq` older than `before`). Those sets are disjoint, so no row shows twice, and the store's own
- * views and macros (log_records) read the temporary views too. A store with no horizon reads nothing more.
+ * store's rows plus the lake's rows that retention dropped. Which lake rows those are is read from the
+ * store's `hot_horizons` by the view itself, in the query's own transaction: a pass dropped the rows of
+ * segments up to its `through_seq` older than its `before`, and the same transaction sees the store without
+ * them. So no row shows twice or goes missing, even while `run` drops more under a running query, as long as
+ * the view lists the lake's files before the pass commits (`run` lists them first: lake-read-through there).
+ * The store's own views and macros (log_records) read the temporary views too.
+ *
+ * One definition for every reader: `query`, `shell`, `export`, `serve` (a store opened read-only) and `run`'s
+ * query API and dashboards (connections beside its writer).
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openLakeStorage } from './lake-storage.js';
+import { openLakeStorage, type LakeStorage } from './lake-storage.js';
 import { parseLakeLocation } from './lake-location.js';
 import { LAKE_TABLES } from './lake-tables.js';
 import { HOT_TABLES } from './hot-retention.js';
-import type { ManifestEntry } from './manifest.js';
-import { directoryRoot, localLakeFolder } from './lake-views.js';
+import type { ManifestEntry, ManifestFile } from './manifest.js';
+import { directoryRoot } from './lake-views.js';
+import { verifyLake } from './verify-lake.js';
 
 export interface HotHorizon {
   before: Date;
@@ -28,73 +36,106 @@ export async function readHotHorizons(c: DuckDBConnection): Promise<HotHorizon[]
 }
 
 /**
- * The horizons as disjoint time bands, oldest first: [from, before) of the segments up to `throughSeq`. Pass i
- * dropped the rows of segments up to its through_seq older than its cutoff, so a row in band i is dropped when
- * a pass with that cutoff or a later one covered its segment: the highest through_seq from band i on. (Passes
- * differ so only when hotDays was raised between them; usually one horizon covers all.)
+ * The lake's files that hold rows retention dropped, or will drop up to `throughSeq` before `before`: files of
+ * the thinned tables in segments up to `throughSeq` with a row older than `before`. The view filters their rows
+ * by the horizons; files with none older than every cutoff are left out, so fewer are read (or mirrored).
  */
-export function horizonBands(horizons: readonly HotHorizon[]): { from: Date | null; before: Date; throughSeq: number }[] {
-  const sorted = [...horizons].sort((a, b) => a.before.getTime() - b.before.getTime());
-  return sorted.map((h, i) => ({ from: i === 0 ? null : sorted[i - 1]!.before, before: h.before, throughSeq: Math.max(h.throughSeq, ...sorted.slice(i + 1).map((n) => n.throughSeq)) }));
+export function droppedRowFiles(entries: readonly ManifestEntry[], upTo: { throughSeq: number; before: Date }): ManifestFile[] {
+  const thinned = new Set<string>(HOT_TABLES);
+  return entries
+    .filter((e) => e.seq <= upTo.throughSeq)
+    .flatMap((e) => e.files)
+    .filter((f) => thinned.has(f.table) && f.minTime !== null && new Date(f.minTime).getTime() < upTo.before.getTime());
 }
 
-/** Creates the temporary views on `c` (the store, opened read-only, not yet confined). */
-export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, entries: readonly ManifestEntry[], horizons: readonly HotHorizon[]): Promise<string[]> {
+/** What every horizon of the store covers: the highest segment and the latest cutoff. */
+export function horizonsReach(horizons: readonly HotHorizon[]): { throughSeq: number; before: Date } | null {
+  if (horizons.length === 0) return null;
+  return { throughSeq: Math.max(...horizons.map((h) => h.throughSeq)), before: new Date(Math.max(...horizons.map((h) => h.before.getTime()))) };
+}
+
+/** A segment's sequence number from its file's name (`part-<seq>-<hash>-<n>.parquet`, stage-segment.ts). */
+const SEQ_OF_FILE = `CAST(regexp_extract(lake.filename, 'part-([0-9]{8})-[0-9a-f]{12}-[0-9]+\\.parquet$', 1) AS BIGINT)`;
+
+/**
+ * (Re)creates the temporary views on `c`, a connection to the store (temporary views are the connection's
+ * own): each thinned table with lake files in `files` (under `dir`) reads them too, the rows a horizon covers.
+ */
+export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files: readonly ManifestFile[]): Promise<string[]> {
   const catalog = String((await c.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
   const storeTables = new Set((await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`)).getRows().map((r) => String(r[0])));
-  const bands = horizonBands(horizons);
+  const store = (table: string) => `"${catalog.replace(/"/g, '""')}".main.${table}`;
   const shadowed: string[] = [];
   // Only the tables retention thins out; the others are whole in the store.
   for (const name of HOT_TABLES) {
     const spec = LAKE_TABLES[name];
-    if (spec.kind !== 'events' || !storeTables.has(name)) continue;
-    const parts: string[] = [];
-    for (const band of bands) {
-      const files = entries.filter((e) => e.seq <= band.throughSeq).flatMap((e) => e.files).filter((f) => f.table === name);
-      if (files.length === 0) continue;
-      const list = `[${files.map((f) => literal(join(dir, ...f.path.split('/')))).join(', ')}]`;
-      const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
-      const time = `"${spec.time}"`;
-      const lower = band.from === null ? '' : ` AND ${time} >= ${timestamp(band.from)}`;
-      parts.push(
-        `SELECT * EXCLUDE ("date") FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true) WHERE ${time} < ${timestamp(band.before)}${lower}`,
-      );
-    }
-    if (parts.length === 0) continue;
-    const store = `"${catalog.replace(/"/g, '""')}".main.${name}`;
+    const own = files.filter((f) => f.table === name);
+    if (spec.kind !== 'events' || !storeTables.has(name) || own.length === 0) continue;
+    const list = `[${own.map((f) => literal(join(dir, ...f.path.split('/')))).join(', ')}]`;
+    const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
+    const time = `lake."${spec.time}"`;
     // The store's column order and types: the lake's rows are cast into them.
     const columns = (await c.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '${name}' ORDER BY column_index`)).getRows();
-    const select = columns.map(([col, type]) => `"${String(col)}"::${String(type)} AS "${String(col)}"`).join(', ');
-    const lakeRows = parts.map((p) => `SELECT ${select} FROM (${p})`).join(' UNION ALL ');
-    await c.run(`CREATE TEMP VIEW ${name} AS SELECT * FROM ${store} UNION ALL ${lakeRows}`);
+    const select = columns.map(([col, type]) => `lake."${String(col)}"::${String(type)} AS "${String(col)}"`).join(', ');
+    await c.run(
+      `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${store(name)} UNION ALL ` +
+        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true, filename = true) AS lake ` +
+        `WHERE ${time} < (SELECT max(before) FROM ${store('hot_horizons')}) ` +
+        `AND EXISTS (SELECT 1 FROM ${store('hot_horizons')} AS h WHERE ${time} < h.before AND ${SEQ_OF_FILE} <= h.through_seq)`,
+    );
     shadowed.push(name);
   }
   return shadowed;
 }
 
 /**
- * What `auditduck query` reads besides the store when a lake is configured: nothing while retention has
- * dropped nothing; else the lake (its folder, or a local mirror of a Blob lake) and the views above. Returns
- * the folder the confined database must still read, and what to remove when the query ends.
+ * The lake's files as a local folder DuckDB may read: the lake itself when it is a directory, else a mirror
+ * (`mirrorDir`, or a fresh temporary folder) to which the files not there yet are copied.
  */
-export async function readDroppedRowsFromLake(c: DuckDBConnection, lakeText: string): Promise<{ dirs: string[]; close(): Promise<void> } | null> {
-  const horizons = await readHotHorizons(c);
-  if (horizons.length === 0) return null;
-  const lake = await openLakeStorage(parseLakeLocation(lakeText));
+export async function filesLocally(lake: LakeStorage, files: readonly ManifestFile[], mirrorDir?: string): Promise<{ dir: string; close(): Promise<void> }> {
   const root = directoryRoot(lake);
-  const { dir, entries } = await localLakeFolder(lake, root);
-  const close = () => (root === null ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
+  if (root !== null) return { dir: root, close: async () => undefined };
+  const dir = mirrorDir ?? (await mkdtemp(join(tmpdir(), 'auditduck-lake-mirror-')));
+  const close = mirrorDir ? async () => undefined : () => rm(dir, { recursive: true, force: true });
   try {
-    await shadowWithLakeRows(c, dir, entries, horizons);
+    for (const file of files) {
+      const target = join(dir, ...file.path.split('/'));
+      if (await stat(target).then(() => true, () => false)) continue;
+      const bytes = await lake.get(file.path);
+      if (bytes === null) throw new Error(`${file.path} is missing from the lake: run auditduck lake verify`);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(`${target}.partial`, bytes);
+      await rename(`${target}.partial`, target);
+    }
   } catch (error) {
     await close();
     throw error;
   }
-  return { dirs: [dir], close };
+  return { dir, close };
 }
 
-function timestamp(d: Date): string {
-  return `'${d.toISOString()}'::TIMESTAMPTZ`;
+/** The lake's rows a store's retention dropped, ready to shadow the store's tables with on any connection. */
+export interface DroppedRows {
+  /** The folder the confined database must still read. */
+  dirs: string[];
+  /** Creates the views on a connection to the store (call it on each connection that reads). */
+  shadow(c: DuckDBConnection): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * What a reader of a store no process writes (`query`, `shell`, `export`, `serve`) reads besides the store
+ * when a lake is configured: nothing while retention has dropped nothing; else the lake's files holding the
+ * dropped rows (a Blob lake's mirrored to a temporary folder). Call it before the database is confined.
+ */
+export async function readDroppedRowsFromLake(c: DuckDBConnection, lakeText: string): Promise<DroppedRows | null> {
+  const reach = horizonsReach(await readHotHorizons(c));
+  if (reach === null) return null;
+  const lake = await openLakeStorage(parseLakeLocation(lakeText));
+  const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
+  const files = droppedRowFiles(entries, reach);
+  const local = await filesLocally(lake, files);
+  return { dirs: [local.dir], shadow: (on) => shadowWithLakeRows(on, local.dir, files), close: local.close };
 }
 
 function literal(text: string): string {

@@ -13,6 +13,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { Exclusive } from './lake-exporter.js';
 import type { LakeStorage } from './lake-storage.js';
+import type { ManifestEntry } from './manifest.js';
 import { LAKE_TABLES, type LakeTableName } from './lake-tables.js';
 import { verifyLake } from './verify-lake.js';
 import { stageSegment, type SegmentRanges } from './stage-segment.js';
@@ -71,6 +72,12 @@ export interface HotRetentionOptions {
   hotDays: number;
   log: Logger;
   now?: () => Date;
+  /**
+   * Told, before a pass drops anything, the verified segments and the cutoff: the rows it may drop are among
+   * theirs. `run` lists their files in its readers' views here, so no read misses a row once they are gone;
+   * a failure keeps every row in the store.
+   */
+  beforeDrop?: (verified: readonly ManifestEntry[], cutoff: Date) => Promise<void>;
 }
 
 /**
@@ -88,6 +95,7 @@ export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<R
     }
     verifiedThrough = Math.max(verifiedThrough, ...verification.entries.map((e) => e.seq));
     const cutoff = hotCutoff(opts.hotDays, (opts.now ?? (() => new Date()))());
+    await opts.beforeDrop?.(verification.entries.filter((e) => e.seq <= verifiedThrough), cutoff);
     const dropped = await opts.exclusive(async (c) => {
       // Every committed row into a segment first: the checkpoint below may renumber rowids.
       await stageSegment(c, opts.stagingDir);

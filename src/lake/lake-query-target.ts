@@ -4,9 +4,10 @@
  */
 import { rm } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { confinedLocalTarget, openQueryTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { assertStoreExists, confinedLocalTarget, openQueryTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
+import { closeDatabase, openDatabase, type Database } from '../store/open-database.js';
 import { readDroppedRowsFromLake } from './hot-and-lake-views.js';
-import type { Database } from '../store/open-database.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
 import { createLakeViews, directoryRoot, localLakeFolder } from './lake-views.js';
@@ -46,8 +47,44 @@ export async function openLakeQueryTarget(lakeText: string, opts: QueryTargetOpt
 
 /**
  * The store, with a lake configured: each events table reads the store's rows and, for what hot retention
- * dropped, the lake's. While `auditduck run` holds the store, its query API answers (the store alone).
+ * dropped, the lake's. While `auditduck run` holds the store, its query API answers (reading through its lake).
  */
 export async function openStoreAndLakeQueryTarget(dbPath: string, lakeText: string, opts: QueryTargetOptions = {}): Promise<QueryTarget> {
-  return openQueryTarget(dbPath, opts, (connection) => readDroppedRowsFromLake(connection, lakeText));
+  return openQueryTarget(dbPath, opts, async (connection) => {
+    const dropped = await readDroppedRowsFromLake(connection, lakeText);
+    if (dropped === null) return null;
+    try {
+      await dropped.shadow(connection);
+    } catch (error) {
+      await dropped.close();
+      throw error;
+    }
+    return dropped;
+  });
+}
+
+/**
+ * The store opened read-only with a lake configured, for a reader that opens connections of its own (`serve`):
+ * the folders to let it read, and `shadow` to run on each reading connection. Nothing more while retention
+ * has dropped nothing.
+ */
+export async function openStoreAndLakeDatabase(dbPath: string, lakeText: string): Promise<{ db: Database; dirs: string[]; shadow(c: DuckDBConnection): Promise<unknown>; close(): Promise<void> }> {
+  assertStoreExists(dbPath);
+  const db = await openDatabase(dbPath, { readOnly: true });
+  let dropped;
+  try {
+    dropped = await readDroppedRowsFromLake(db.connection, lakeText);
+  } catch (error) {
+    await closeDatabase(db);
+    throw error;
+  }
+  return {
+    db,
+    dirs: dropped?.dirs ?? [],
+    shadow: async (c) => dropped?.shadow(c),
+    close: async () => {
+      await closeDatabase(db);
+      await dropped?.close();
+    },
+  };
 }

@@ -33,6 +33,19 @@ export class ReadOnlySession {
     return this.read(() => copyReadOnly(this.connection, sql, params, file, format));
   }
 
+  /**
+   * Runs `work` on the connection between two reads, outside any transaction: what a read must see set up
+   * first, such as the connection's temporary views (lake-read-through.ts in run).
+   */
+  between<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.closed) throw new Error('the store is closing');
+      return work(this.connection);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Interrupts the read in flight, refuses new ones, and resolves once the connection is idle. */
   async close(): Promise<void> {
     this.closed = true;

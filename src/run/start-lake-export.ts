@@ -7,7 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config/run-config.js';
-import { hotRetention, LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../lake/index.js';
+import { hotRetention, LakeExporter, type HotRetentionOptions, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../lake/index.js';
 import type { PipelineMetrics } from '../web/metrics.js';
 
 const RETENTION_EVERY_MS = 60 * 60_000;
@@ -19,13 +19,14 @@ export async function startLakeExport(
   connect: () => Promise<DuckDBConnection>,
   metrics: PipelineMetrics,
   log: Logger,
+  beforeDrop?: HotRetentionOptions['beforeDrop'],
 ): Promise<LakeExporter> {
   const lake = await openLakeStorage(parseLakeLocation(config.lake));
   // Not awaited: an unreachable lake must not hold up the start (the SDK retries for a while); a failed export retries.
   void lake.ensureReady().catch((error: unknown) =>
     log.warn({ err: error, lake: lake.description }, 'the lake cannot be reached or created now; segments wait beside the store until it can'),
   );
-  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, stagingDir: stagingDirOf(config.db), exclusive, hotDays: config.retention.hotDays, log });
+  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, stagingDir: stagingDirOf(config.db), exclusive, hotDays: config.retention.hotDays, log, ...(beforeDrop ? { beforeDrop } : {}) });
   let retainedAt = 0;
   const exporter = await LakeExporter.start({
     lake,

@@ -31,7 +31,8 @@ import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } f
 import { driveRunBatches } from './run-batches.js';
 import { RUN_SOURCES, selectRunSource, type RunSource } from './source-registry.js';
 import { assessReadiness, HealthBook, publicLakeStatus, withLakeHealth } from '../web/health-book.js';
-import { stagingDirOf, type LakeExporter } from '../lake/index.js';
+import { readHotHorizons, stagingDirOf, type LakeExporter } from '../lake/index.js';
+import { openLakeReadThrough } from './lake-read-through.js';
 import { startLakeExport } from './start-lake-export.js';
 
 /** Rules over the rebuilt roles (passwords not rotated, dormant roles) need no new rows to be due. */
@@ -129,17 +130,22 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   // The lake's segments are written by DuckDB into a staging folder beside the store, then uploaded.
   const lakeStaging = config.lake ? stagingDirOf(config.db) : null;
   if (lakeStaging) await mkdir(lakeStaging, { recursive: true });
-  await confineDatabase(store.db.connection, { writableDirs: [exportDir, ...(lakeStaging ? [lakeStaging] : [])] });
+  // The query API and the dashboards read the rows hot retention dropped from the lake, as `query` does.
+  const readThrough = config.lake ? await openLakeReadThrough(config.lake, config.db, () => pipeline.exclusive(readHotHorizons), log) : null;
+  await confineDatabase(store.db.connection, { writableDirs: [exportDir, ...(lakeStaging ? [lakeStaging] : []), ...(readThrough ? [readThrough.dir] : [])] });
+  const queryConnection = await store.db.instance.connect();
+  undo.push(() => closeConnection(queryConnection));
+  const queryReads = new ReadOnlySession(queryConnection, queryLimits);
+  readThrough?.attach(queryReads);
   if (config.lake) {
-    const exporter = await startLakeExport({ ...config, lake: config.lake }, (work) => pipeline.exclusive(work), () => store.db.instance.connect(), metrics, log);
+    const exporter = await startLakeExport({ ...config, lake: config.lake }, (work) => pipeline.exclusive(work), () => store.db.instance.connect(), metrics, log, readThrough?.beforeDrop);
     lake = exporter;
     undo.push(() => exporter.cancel());
   }
-  const queryConnection = await store.db.instance.connect();
-  undo.push(() => closeConnection(queryConnection));
   const token = newApiToken();
   const queryApi = await startQueryApi({
     connection: queryConnection,
+    session: queryReads,
     exportDir,
     limits: queryLimits,
     port: 0,
@@ -201,6 +207,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   // acknowledging an alert is a write, so it waits its turn on the writer between batch commits.
   const dashboardConnection = config.http.port !== 0 ? await store.db.instance.connect() : null;
   const dashboardReads = dashboardConnection ? new ReadOnlySession(dashboardConnection, queryLimits) : null;
+  if (dashboardReads) readThrough?.attach(dashboardReads);
   if (dashboardConnection && dashboardReads) {
     undo.push(() => closeConnection(dashboardConnection));
     const ui = resolveUiToken(config.http.host);

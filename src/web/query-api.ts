@@ -45,6 +45,8 @@ export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-
 
 export interface QueryApiOptions {
   connection: DuckDBConnection;
+  /** The reads on `connection`, when the caller sets the connection up between them (run's lake read-through). */
+  session?: ReadOnlySession;
   /** Where parquet/csv answers are written before they are sent; the confined instance must allow it. */
   exportDir: string;
   limits?: QueryLimits;
@@ -98,7 +100,7 @@ export function newApiToken(): string {
 export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   if (opts.token.length < 16) throw new Error('the query API token must be at least 16 characters');
   if (opts.fleet && opts.fleet.token.length < MIN_FLEET_TOKEN_CHARS) throw new Error(`the fleet's query API token must be at least ${MIN_FLEET_TOKEN_CHARS} characters`);
-  const session = new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
+  const session = opts.session ?? new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
   const host = opts.host ?? '127.0.0.1';
   const local: Listener = {
     host,

@@ -1,20 +1,24 @@
 /**
- * Plain `auditduck query` after hot retention: with a lake configured, each events table is the store's rows
- * plus the lake's rows retention dropped, so counts over a capture spanning days are what they were before
- * retention, no row twice, and the query stays confined.
+ * Plain `auditduck query`, `shell`, `export` and `serve` after hot retention: with a lake configured, each
+ * events table is the store's rows plus the lake's rows retention dropped, so counts over a capture spanning
+ * days are what they were before retention, no row twice, and the query stays confined.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { horizonBands } from '../../src/lake/hot-and-lake-views.js';
 import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
 import { rolesAtTime } from '../../src/query/roles-at-time.js';
+import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
+import { waitFor } from '../support/local-ports.js';
+import { startAzuriteBlob } from '../support/azurite-blob.js';
+import { sha256Hex } from '../../src/lake/lake-storage.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
@@ -25,6 +29,12 @@ const COUNTS = `SELECT (SELECT count(*) FROM log_lines) AS log_lines, (SELECT co
   (SELECT count(*) FROM auth_failures) AS auth_failures, (SELECT count(*) FROM privilege_changes) AS privilege_changes,
   (SELECT count(*) FROM log_records) AS log_records, (SELECT count(DISTINCT (source, position)) FROM log_records) AS distinct_records,
   (SELECT min(logged_at)::VARCHAR FROM log_records) AS oldest, (SELECT count(DISTINCT logged_at::DATE) FROM audit_events) AS days`;
+
+const PANEL = { name: 'activity-totals', params: { since: '2026-11-20T00:00:00Z', until: '2026-11-25T00:00:00Z' } };
+
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
+}
 
 async function retain(db: string, lake: string, now: Date): Promise<number> {
   const store = await AuditStore.open(db);
@@ -53,6 +63,7 @@ describe('query over the store and the lake after hot retention', () => {
   let full: Record<string, unknown>;
   const ROLES_AT = { at: new Date('2026-11-22T12:00:00Z') };
   let rolesBefore: unknown;
+  let panelBefore: unknown;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-hot-lake-'));
@@ -70,6 +81,8 @@ describe('query over the store and the lake after hot retention', () => {
     const target = await openQueryTarget(db);
     try {
       rolesBefore = await rolesAtTime(target, ROLES_AT);
+      const saved = loadSavedQueries().find((q) => q.name === PANEL.name)!;
+      panelBefore = plain(await target.run(saved.sql, resolveParams(saved, PANEL.params)));
     } finally {
       await target.close();
     }
@@ -103,6 +116,65 @@ describe('query over the store and the lake after hot retention', () => {
     assert.deepEqual(JSON.parse(stdout)[0], JSON.parse(JSON.stringify(full, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))));
   });
 
+  it('reads the dropped rows from a Blob lake through a local mirror', async () => {
+    const azurite = await startAzuriteBlob();
+    const saved = process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+    process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
+    try {
+      const url = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
+      const blob = await openLakeStorage(parseLakeLocation(url));
+      await blob.ensureReady();
+      const local = await openLakeStorage(parseLakeLocation(lake));
+      for (const path of await local.list('')) {
+        const file = join(lake, ...path.split('/'));
+        await blob.put(path, file, sha256Hex(await readFile(file)));
+      }
+      assert.deepEqual(await countsThrough(db, url), full);
+    } finally {
+      if (saved === undefined) delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+      else process.env.AUDITDUCK_LAKE_CONNECTION_STRING = saved;
+      await azurite.stop();
+    }
+  });
+
+  it('answers `auditduck shell` with AUDITDUCK_LAKE set from the store and the lake', async () => {
+    const shell = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'shell', '--db', db], {
+      env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn', AUDITDUCK_HISTORY: join(dir, 'history') },
+    });
+    let out = '';
+    shell.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    shell.stdin.end(`\\format json\n${COUNTS.replace(/\n/g, ' ')};\n`);
+    await once(shell, 'exit');
+    assert.deepEqual(JSON.parse(out)[0], plain(full));
+  });
+
+  it('exports with AUDITDUCK_LAKE set every row of the span, from the store and the lake', async () => {
+    const file = join(dir, 'audit-events.csv');
+    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'export', '--db', db, '--table', 'audit_events', '--since', '2026-11-01T00:00:00Z', '--output', file], {
+      env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
+    });
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.equal(lines.length - 1, Number(full.audit_events));
+  });
+
+  it('serves with AUDITDUCK_LAKE set the dashboards\' queries as before retention', async () => {
+    const serve = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--port', '0'], {
+      env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      serve.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const url = await waitFor('serve to listen', async () => /at (http:\S+)/.exec(out)?.[1]);
+      const response = await fetch(`${url}api/queries/${PANEL.name}?${new URLSearchParams(PANEL.params)}`);
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.deepEqual(await response.json(), panelBefore);
+    } finally {
+      serve.kill('SIGTERM');
+      await once(serve, 'exit');
+    }
+  });
+
   it('keeps the query confined: no file beyond the store and the lake, nothing written', async () => {
     const target = await openStoreAndLakeQueryTarget(db, lake);
     try {
@@ -132,17 +204,5 @@ describe('query over the store and the lake after hot retention', () => {
     } finally {
       await target.close();
     }
-  });
-});
-
-describe('horizon bands', () => {
-  it('splits passes into disjoint time bands, each reading the segments a pass at or after it dropped', () => {
-    const d = (day: string) => new Date(`2026-11-${day}T00:00:00Z`);
-    // hotDays raised between passes: the later pass has an earlier cutoff but covers more segments.
-    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }, { before: d('20'), throughSeq: 12 }]), [
-      { from: null, before: d('20'), throughSeq: 12 },
-      { from: d('20'), before: d('22'), throughSeq: 9 },
-    ]);
-    assert.deepEqual(horizonBands([{ before: d('22'), throughSeq: 9 }]), [{ from: null, before: d('22'), throughSeq: 9 }]);
   });
 });

@@ -1,11 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { resolveDbPath } from '../../config/store-path.js';
-import { loadRunConfig } from '../../config/run-config.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
 import { renderRows, withLayoutOptions, writeOutput, type LayoutOptions } from '../output/terminal-output.js';
-import { openQueryTarget } from '../../query/query-target.js';
-import { openLakeQueryTarget, openStoreAndLakeQueryTarget } from '../../lake/index.js';
+import { openReadTarget, withLakeOptions } from '../read-target.js';
 import type { QueryParams } from '../../query/read-only-query.js';
 import { loadSavedQueries, parseParamAssignments, resolveParams } from '../../query/saved-queries.js';
 
@@ -27,7 +24,7 @@ interface QueryOptions extends LayoutOptions {
 /** A saved query's name: what `[sql]` is when it names a file in queries/ rather than holding SQL. */
 const SAVED_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
-export const queryCommand = withLayoutOptions(new Command('query'))
+export const queryCommand = withLakeOptions(withLayoutOptions(new Command('query')))
   .description('run read-only SQL, a .sql file or a saved query (queries/) against the store; while `auditduck run` holds the store, through its query API')
   .argument('[sql]', 'SQL to run, or the name of a saved query')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
@@ -42,21 +39,13 @@ export const queryCommand = withLayoutOptions(new Command('query'))
     (v: string, acc: string[]) => [...acc, v],
     [] as string[],
   )
-  .option('--lake <dirOrUrl>', "query the lake instead of the store: its Parquet as views with the store's table names (docs/lake.md)")
-  .option('--config <file>', "a run configuration file: with a lake (its `lake`, or $AUDITDUCK_LAKE), rows hot retention dropped are read from the lake")
   .action(async (sqlOrName: string | undefined, opts: QueryOptions) => {
     if (opts.list) return void process.stdout.write(renderSavedList());
     const { sql, params } = await resolveInput(sqlOrName, opts);
     if (opts.fleet.length > 0 && opts.lake) throw new Error('give either --fleet (the stores of the fleet) or --lake (the lake), not both');
     if (opts.fleet.length > 0) return runOverFleet(sql, params, opts);
     const targetOptions = opts.format === 'parquet' && opts.output ? { outputFile: opts.output } : {};
-    // Configured like run's: the rows its hot retention dropped are in this lake.
-    const lake = process.env.AUDITDUCK_LAKE ?? (opts.config ? (await loadRunConfig(opts.config, {})).lake : undefined);
-    const target = opts.lake
-      ? await openLakeQueryTarget(opts.lake, targetOptions)
-      : lake
-        ? await openStoreAndLakeQueryTarget(resolveDbPath(opts.db), lake, targetOptions)
-        : await openQueryTarget(resolveDbPath(opts.db), targetOptions);
+    const target = await openReadTarget(opts, targetOptions);
     try {
       if (opts.format === 'parquet') {
         if (!opts.output) throw new Error('--format parquet writes a file: give --output FILE.parquet');

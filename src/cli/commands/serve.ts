@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import pino from 'pino';
 import { resolveDbPath } from '../../config/store-path.js';
 import { UI_TOKEN_ENV } from '../../web/dashboards/ui-token.js';
+import { configuredLake } from '../read-target.js';
 
 interface ServeOptions {
   db?: string;
@@ -11,6 +12,7 @@ interface ServeOptions {
   queries: string[];
   lake?: string;
   fleet: string[];
+  config?: string;
 }
 
 export const serveCommand = new Command('serve')
@@ -27,11 +29,14 @@ export const serveCommand = new Command('serve')
     [] as string[],
   )
   .option('--queries <dir>', 'a folder of your own saved queries, searched before the built-in ones; repeat for more', collect, [] as string[])
+  .option('--config <file>', 'a run configuration file: with a lake (its `lake`, or $AUDITDUCK_LAKE), rows hot retention dropped are read from the lake')
   .action(async (opts: ServeOptions) => {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
     if (opts.fleet.length > 0 && (opts.lake || opts.db)) throw new Error('give either --fleet (each store of the fleet) or --db / --lake (one store), not both');
     const log = pino({ level: process.env.AUDITDUCK_LOG_LEVEL ?? 'info' }, pino.destination(2));
     const { serveDashboards } = await import('../../web/dashboards/serve-dashboards.js');
+    // Configured like run's: the rows its hot retention dropped are read from this lake.
+    const lake = opts.fleet.length > 0 ? undefined : await configuredLake(opts.config);
     const server = await serveDashboards({
       dbPath: resolveDbPath(opts.db),
       host: opts.host,
@@ -39,7 +44,7 @@ export const serveCommand = new Command('serve')
       log,
       dashboardDirs: opts.dashboards,
       queryDirs: opts.queries,
-      ...(opts.lake ? { open: () => openLakeForServe(opts.lake!) } : {}),
+      ...(opts.lake ? { open: () => openLakeForServe(opts.lake!) } : lake ? { open: () => openStoreAndLakeForServe(resolveDbPath(opts.db), lake) } : {}),
       ...(opts.fleet.length > 0 ? { fleet: opts.fleet } : {}),
     });
     process.stdout.write(`auditduck dashboards (read-only) at ${server.url}\n`);
@@ -55,6 +60,12 @@ async function openLakeForServe(lake: string) {
   const { openLakeDatabase } = await import('../../lake/index.js');
   const opened = await openLakeDatabase(lake);
   return { db: opened.db, readableDirs: [opened.dir], close: opened.close };
+}
+
+async function openStoreAndLakeForServe(dbPath: string, lake: string) {
+  const { openStoreAndLakeDatabase } = await import('../../lake/index.js');
+  const opened = await openStoreAndLakeDatabase(dbPath, lake);
+  return { db: opened.db, readableDirs: opened.dirs, prepareReader: opened.shadow, close: opened.close };
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -3,9 +3,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Command } from 'commander';
-import { resolveDbPath } from '../../config/store-path.js';
 import { FORMATTERS, OUTPUT_FORMATS, type OutputFormat } from '../../query/format-rows.js';
-import { openQueryTarget, type QueryTarget } from '../../query/query-target.js';
+import type { QueryTarget } from '../../query/query-target.js';
+import { openReadTarget, withLakeOptions, type ReadTargetOptions } from '../read-target.js';
 import { loadSavedQueries, parseParamAssignments, resolveParams, type SavedQuery } from '../../query/saved-queries.js';
 
 /**
@@ -16,11 +16,11 @@ import { loadSavedQueries, parseParamAssignments, resolveParams, type SavedQuery
  * Tab completes table and column names, saved query names and backslash commands. History is kept in
  * $AUDITDUCK_HISTORY or ~/.auditduck_history. While `auditduck run` holds the store, it goes through its API.
  */
-export const shellCommand = new Command('shell')
+export const shellCommand = withLakeOptions(new Command('shell'))
   .description('interactive read-only SQL prompt over the store, with history, completion and the saved queries as \\i NAME; as in psql \\q, \\x, \\dt, \\d TABLE and \\?')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
-  .action(async (opts: { db?: string }) => {
-    const target = await openQueryTarget(resolveDbPath(opts.db));
+  .action(async (opts: ReadTargetOptions) => {
+    const target = await openReadTarget(opts);
     try {
       await runShell(target, process.stdin, process.stdout, process.stderr);
     } finally {

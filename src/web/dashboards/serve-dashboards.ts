@@ -3,6 +3,7 @@
  * (a copy, a finished ingest, a laptop during an incident). While `auditduck run` holds the file, DuckDB
  * lets no other process open it, and that process serves the same dashboards itself.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { confineDatabase } from '../../query/confine-database.js';
@@ -24,8 +25,11 @@ export interface ServeDashboardsOptions {
   env?: NodeJS.ProcessEnv;
   dashboardDirs?: string[];
   queryDirs?: string[];
-  /** Serve another read-only database instead of the store (`serve --lake`), with the folders its views read. */
-  open?: () => Promise<{ db: Database; readableDirs: string[]; close(): Promise<void> }>;
+  /**
+   * Serve another read-only database instead of the store alone (`serve --lake`: the lake; a configured lake:
+   * the store reading through to it), with the folders its views read and what each reading connection needs.
+   */
+  open?: () => Promise<{ db: Database; readableDirs: string[]; prepareReader?: (c: DuckDBConnection) => Promise<unknown>; close(): Promise<void> }>;
   /** `serve --fleet`: the stores of the fleet, read as `query --fleet` reads them; no store is opened here. */
   fleet?: string[];
 }
@@ -45,9 +49,16 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   let db: Database;
   let readableDirs: string[] = [];
   let closeDb = () => closeDatabase(db);
+  let prepareReader: ((c: DuckDBConnection) => Promise<unknown>) | undefined;
   if (opts.open) {
-    const opened = await opts.open();
-    ({ db, readableDirs } = opened);
+    let opened;
+    try {
+      opened = await opts.open();
+    } catch (error) {
+      if (/lock/i.test((error as Error).message)) throw new Error(heldMessage(opts.dbPath));
+      throw error;
+    }
+    ({ db, readableDirs, prepareReader } = opened);
     closeDb = opened.close;
   } else {
     try {
@@ -60,6 +71,14 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
   const limits = queryLimitsFromEnv(opts.env);
   await confineDatabase(db.connection, { writableDirs: readableDirs });
   const connection = await db.instance.connect();
+  // Temporary views are a connection's own: the one that reads gets them.
+  try {
+    await prepareReader?.(connection);
+  } catch (error) {
+    connection.closeSync();
+    await closeDb();
+    throw error;
+  }
   const session = new ReadOnlySession(connection, limits);
   const routes = createDashboardRoutes({ connection, session, ...sharedRouteOptions(opts, token) });
   return startServing(opts, { readOnly: true }, routes, { token, generated }, async () => {

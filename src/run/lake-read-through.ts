@@ -1,0 +1,79 @@
+/**
+ * `run` with a lake: its query API and dashboards read the rows hot retention dropped from the lake, as
+ * plain `auditduck query` does, so the same SQL answers the same whether `run` is up or not. Each reading
+ * connection gets the temporary views of lake/hot-and-lake-views.ts (one definition for every reader):
+ *
+ * - at the start, over the files of what earlier passes dropped (not awaited: a slow lake never holds up the
+ *   start; each connection's reads wait for it, and a failure is logged and mended by the next pass);
+ * - before each retention pass drops rows, over the files of the segments it verified: the views then list
+ *   every file whose rows the pass may drop, and read them only once the pass's horizon is committed.
+ *
+ * A directory lake is read where it is; a Blob lake's files with dropped rows are mirrored beside the store
+ * (`<store>.lake-mirror/`), once each, since DuckDB cannot read Blob here.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { droppedRowFiles, filesLocally, horizonsReach, openLakeStorage, parseLakeLocation, readHotHorizons, shadowWithLakeRows, verifyLake, type HotHorizon, type ManifestEntry, type ManifestFile } from '../lake/index.js';
+import type { ReadOnlySession } from '../query/read-only-session.js';
+
+export interface LakeReadThrough {
+  /** The folder the confined store must let its readers read. */
+  readonly dir: string;
+  /** A session whose connection reads through; reads queued on it after this wait for the views. */
+  attach(session: ReadOnlySession): void;
+  /** hot-retention's `beforeDrop`: lists the files of the verified segments before the pass drops their rows. */
+  beforeDrop(verified: readonly ManifestEntry[], cutoff: Date): Promise<void>;
+}
+
+export function mirrorDirOf(dbPath: string): string {
+  return `${dbPath}.lake-mirror`;
+}
+
+type Reach = { throughSeq: number; before: Date };
+
+/** `readHorizons` reads the store's hot_horizons (on the writer, between commits). */
+export async function openLakeReadThrough(lakeText: string, dbPath: string, readHorizons: () => Promise<HotHorizon[]>, log: Logger): Promise<LakeReadThrough> {
+  const lake = await openLakeStorage(parseLakeLocation(lakeText));
+  const mirror = mirrorDirOf(dbPath);
+  const { dir } = await filesLocally(lake, [], mirror);
+  if (dir === mirror) await mkdir(mirror, { recursive: true });
+  const sessions: ReadOnlySession[] = [];
+
+  /** The files with rows dropped so far (and by the pass about to drop), present in `dir`. */
+  const listFiles = async (verified: readonly ManifestEntry[] | null, upcoming: Reach | null): Promise<ManifestFile[]> => {
+    const reach = widest(horizonsReach(await readHorizons()), upcoming);
+    if (reach === null) return [];
+    const entries = verified ?? (await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY })).entries;
+    const files = droppedRowFiles(entries, reach);
+    await filesLocally(lake, files, dir === mirror ? mirror : undefined);
+    log.debug({ files: files.length, throughSeq: reach.throughSeq, before: reach.before.toISOString() }, 'reading the rows hot retention dropped from the lake');
+    return files;
+  };
+  // Not awaited: a slow lake must not hold up the start; the reads of each session wait for it instead.
+  let listed: Promise<ManifestFile[]> = listFiles(null, null);
+  listed.catch(() => undefined); // reported by each session that waits for it
+  const explain = (error: unknown) =>
+    log.error({ err: error, lake: lake.description }, 'cannot read the rows hot retention dropped from the lake: queries over older periods miss them until the next retention pass lists them');
+
+  return {
+    dir,
+    attach(session) {
+      sessions.push(session);
+      const files = listed;
+      void session.between(async (c) => shadowWithLakeRows(c, dir, await files)).catch(explain);
+    },
+    async beforeDrop(verified, cutoff) {
+      const throughSeq = Math.max(0, ...verified.map((e) => e.seq));
+      listed = listFiles(verified, { throughSeq, before: cutoff });
+      const files = await listed;
+      // Every reader lists them before the pass commits; a failure here keeps the rows in the store.
+      for (const session of sessions) await session.between((c) => shadowWithLakeRows(c, dir, files));
+    },
+  };
+}
+
+function widest(a: Reach | null, b: Reach | null): Reach | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return { throughSeq: Math.max(a.throughSeq, b.throughSeq), before: new Date(Math.max(a.before.getTime(), b.before.getTime())) };
+}
