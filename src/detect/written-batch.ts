@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { HandoverPart } from '../contracts/handover-part.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
@@ -26,6 +27,8 @@ export interface WrittenBatch {
    */
   controlPlaneEvents: readonly ControlPlaneEvent[];
   source: string;
+  /** The batch's position in its source (Event Hubs: its last sequence number). */
+  position: string;
 }
 
 /**
@@ -39,4 +42,6 @@ export interface InTransactionWriter {
    * in it); without it, every entry is kept for it.
    */
   keepsEntry?(entry: ParsedEntry, madeChanges: boolean): boolean;
+  /** What it hands to a hub's next leader (docs/fleet.md), if anything. */
+  readonly handover?: HandoverPart;
 }

@@ -193,7 +193,7 @@ async function readHub(options: EventHubsSourceOptions, config: EventHubsSourceC
         sequenceNumber: event.sequenceNumber,
         enqueuedTimeUtc: event.enqueuedTimeUtc,
       })),
-      ...(lead ? { beforeCommit: () => lead.handOverSessions() } : {}),
+      ...(lead ? { beforeCommit: () => lead.handOverSessions(), inTransaction: () => lead.handOverSessions(true) } : {}),
     };
     const work = reportGap(partitionId, events[0]!.sequenceNumber).then(() => commitBatch(batch, partitionId, last));
     inFlight.add(work);
