@@ -12,6 +12,11 @@ export interface HandoverPart {
   readonly name: string;
   /** Moves whenever what would be handed over changes: the document is written again only then. */
   version(): number;
+  /**
+   * Moves when what only a batch's transaction learns changed (detection: the alerts it raised); the leader
+   * then writes the document once more inside the transaction, before COMMIT. Without it, nothing is learnt there.
+   */
+  inTransactionVersion?(): number;
   /** What is handed over, as JSON; text already passed the store's redactor. `self` is this instance's id. */
   handOver(self: string): unknown;
   /** Takes the last leader's part in; returns how many items it took. Throws on a part of another shape. */

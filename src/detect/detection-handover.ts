@@ -21,6 +21,11 @@ export class DetectionHandover implements HandoverPart {
     return this.evidence.version() + this.keys.version();
   }
 
+  /** The evidence rows are kept when a batch is sealed (before its transaction); alerts are known only in it. */
+  inTransactionVersion(): number {
+    return this.keys.version();
+  }
+
   handOver(self: string): { evidence: EvidenceDoc; keys: KeysDoc } {
     return { evidence: this.evidence.handOver(self), keys: this.keys.handOver(self) };
   }

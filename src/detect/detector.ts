@@ -103,7 +103,10 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
       if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
-      handover.evidence.recordBatch(batch);
+    },
+
+    sealed(batch: WrittenBatch): void {
+      if (config.enabled) handover.evidence.recordBatch(batch);
     },
 
     async runScheduledRules(connection: DuckDBConnection, now = new Date()): Promise<number[]> {

@@ -77,7 +77,9 @@ export class WindowEvidence {
       this.newestMicros = Math.max(this.newestMicros, change.loggedAt.getTime() * 1000);
       added++;
     });
-    if (added > 0) this.prune();
+    if (added === 0) return;
+    this.moved++;
+    this.prune();
   }
 
   /** The adopted rows of `table` (held by another store), to count with the store's own. */
@@ -152,8 +154,9 @@ export class WindowEvidence {
         rows.delete(id);
       }
     };
+    const before = this.auth.size + this.changes.size;
     trim(this.auth, (r) => r.atMicros);
     trim(this.changes, ({ row }) => ('atMicros' in row ? row.atMicros : row.loggedAt.getTime() * 1000));
-    this.moved++;
+    if (this.auth.size + this.changes.size !== before) this.moved++;
   }
 }

@@ -44,4 +44,9 @@ export interface InTransactionWriter {
   keepsEntry?(entry: ParsedEntry, madeChanges: boolean): boolean;
   /** What it hands to a hub's next leader (docs/fleet.md), if anything. */
   readonly handover?: HandoverPart;
+  /**
+   * Told when a batch is sealed, before its transaction begins (and again for each attempt): what it keeps of
+   * the batch for its handover is then in the handover written before the COMMIT.
+   */
+  sealed?(batch: WrittenBatch): void;
 }

@@ -240,6 +240,7 @@ export class IngestPipeline {
       source: target.source,
       position: target.position,
     };
+    for (const observer of this.observers) observer.sealed?.(written);
     return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
 
@@ -250,7 +251,7 @@ export class IngestPipeline {
   readonly sessionHandover = {
     version: (): number => this.handoverParts().reduce((sum, part) => sum + part.version(), this.sessions.version()),
     /** What detection learnt in a transaction (alerts raised, evidence rows): the leader writes again before COMMIT when it moved. */
-    inTransactionVersion: (): number => this.observers.reduce((sum, observer) => sum + (observer.handover?.version() ?? 0), 0),
+    inTransactionVersion: (): number => this.handoverParts().reduce((sum, part) => sum + (part.inTransactionVersion?.() ?? 0), 0),
     encode: (self = 'unnamed'): Uint8Array =>
       encodeSessionHandover(this.sessions.handOver(), Object.fromEntries(this.handoverParts().map((part) => [part.name, part.handOver(self)]))),
     /**

@@ -15,7 +15,7 @@ import type { IneffectiveMarks } from './ineffective-marks.js';
 import { applyTransactionOp } from './session-transactions.js';
 
 /** Ends kept a session: a session's transactions seldom interleave with a takeover by more. */
-export const ENDS_KEPT = 8;
+export const ENDS_KEPT = 4;
 /** Sessions handed over at most. */
 export const MAX_TRANSACTION_SESSIONS = 10_000;
 
