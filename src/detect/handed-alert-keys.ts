@@ -43,6 +43,10 @@ export class HandedAlertKeys {
 
   constructor(private readonly horizonMinutes: number) {}
 
+  /**
+   * Moves when a key comes or goes: what makes the leader write its handover again inside the transaction. A key
+   * that only stretches (its alert grows) is carried by the next write, whatever moves it.
+   */
   version(): number {
     return this.moved;
   }
@@ -59,7 +63,6 @@ export class HandedAlertKeys {
       if (!k || at < k.firstMs - suppressMs || at > k.lastMs + suppressMs) return true;
       k.lastMs = Math.max(k.lastMs, at);
       k.firstMs = Math.min(k.firstMs, (f.firstAt ?? f.at).getTime());
-      this.moved++;
       return false;
     });
   }
@@ -76,6 +79,7 @@ export class HandedAlertKeys {
         k.firstMs = Math.min(k.firstMs, first);
       } else {
         this.own.set(id, { rule, server: f.server, dedupKey: f.dedupKey, firstMs: first, lastMs: at, source: batch.source, position: batch.position, holder: null });
+        this.moved++;
       }
       this.newestMs = Math.max(this.newestMs, at);
     });
@@ -116,11 +120,13 @@ export class HandedAlertKeys {
       taken++;
     }
     this.prune();
+    if (taken > 0) this.moved++;
     return taken;
   }
 
   private prune(): void {
     const oldest = this.newestMs - this.horizonMinutes * 60_000;
+    const before = this.own.size + this.adopted.size;
     for (const keys of [this.own, this.adopted] as Map<unknown, HandedKey>[]) {
       for (const [id, k] of keys) if (k.lastMs < oldest) keys.delete(id);
       for (const id of keys.keys()) {
@@ -128,6 +134,6 @@ export class HandedAlertKeys {
         keys.delete(id);
       }
     }
-    this.moved++;
+    if (this.own.size + this.adopted.size !== before) this.moved++;
   }
 }
