@@ -187,6 +187,11 @@ function integer(value: number): string {
  * `retracted`): they stay for the record, are not delivered if not yet delivered, and never grow.
  */
 export async function retractUndone(connection: DuckDBConnection): Promise<number> {
+  return (await retractUndoneAlerts(connection)).length;
+}
+
+/** `retractUndone`, returning the ids of the alerts it retracted. */
+export async function retractUndoneAlerts(connection: DuckDBConnection): Promise<number[]> {
   const result = await runQuery(
     connection,
     `UPDATE alerts SET status = 'retracted', updated_at = now()
@@ -199,7 +204,7 @@ export async function retractUndone(connection: DuckDBConnection): Promise<numbe
   // A retracted alert never grows: its key leaves the outbox's key table.
   const ids = result.rows.map((row) => integer(Number(row.alert_id)));
   if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.join(', ')})`);
-  return result.rows.length;
+  return result.rows.map((row) => Number(row.alert_id));
 }
 
 function addSamples(evidence: Partial<Evidence>, more: readonly Record<string, unknown>[]): Evidence {

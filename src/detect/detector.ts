@@ -10,7 +10,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, retractUndone, type RuleFindings } from './alert-outbox.js';
+import { recordRulesFindings, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
@@ -26,6 +27,8 @@ export interface DetectorOptions {
 export interface Detector extends InTransactionWriter {
   /** The rules that run, in registry order. */
   readonly ruleIds: readonly RuleId[];
+  /** The window's rows and the alert keys a hub's next leader takes over (docs/fleet.md). */
+  readonly handover: DetectionHandover;
   /** Runs the scheduled rules (over `roles`) in their own transaction; returns the ids of alerts raised or grown. */
   runScheduledRules(connection: DuckDBConnection, now?: Date): Promise<number[]>;
 }
@@ -53,9 +56,11 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   });
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
+  const handover = new DetectionHandover(horizons(active));
 
   return {
     ruleIds: active.map((r) => r.id),
+    handover,
 
     // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
     // a rule reads, and those with privilege changes, whose session tells the rules who made the change. Of the
@@ -71,26 +76,40 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (!config.enabled) return;
       const facts = new BatchFacts(batch, config.exclude);
       // Every windowed rule's stored rows in one read a table, not one query a rule.
-      const stored = await StoredWindows.read(connection, active.flatMap((r) => (r.rule.evaluate && r.rule.spans ? r.rule.spans(facts, r.config) : [])));
+      const stored = await StoredWindows.read(
+        connection,
+        active.flatMap((r) => (r.rule.evaluate && r.rule.spans ? r.rule.spans(facts, r.config) : [])),
+        (table) => handover.evidence.foreign(table),
+      );
       const found: RuleFindings[] = [];
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
           const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored });
-          if (findings.length > 0) found.push(merged(r, findings));
+          if (findings.length === 0) continue;
+          // An alert a hub's last leader raised for the same key is in its store: not raised here again.
+          const ruleFindings = merged(r, findings);
+          const fresh = handover.keys.notRaisedElsewhere(r.id, r.config.suppressMinutes * 60_000, ruleFindings.findings);
+          if (fresh.length > 0) found.push({ ...ruleFindings, findings: fresh });
         } catch (error) {
           throw new Error(`detection rule ${r.id} failed: ${(error as Error).message}`);
         }
       }
       // Every rule's alerts in one outbox write: a few statements a batch, not a few a rule.
       if (found.length > 0) {
+        let ids: number[][];
         try {
-          await recordRulesFindings(connection, found);
+          ids = await recordRulesFindings(connection, found);
         } catch (error) {
           throw new Error(`detection could not write the alerts of ${found.map((f) => f.rule.id).join(', ')}: ${(error as Error).message}`);
         }
+        found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
-      if (batch.ineffective.length > 0) await retractUndone(connection);
+      if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
+    },
+
+    sealed(batch: WrittenBatch): void {
+      if (config.enabled) handover.evidence.recordBatch(batch);
     },
 
     async runScheduledRules(connection: DuckDBConnection, now = new Date()): Promise<number[]> {
@@ -112,4 +131,19 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       return ids;
     },
   };
+}
+
+/**
+ * How far back the handover keeps rows and alert keys: the longest window of an active rule, and the longest
+ * suppression window (a finding within it grows the alert instead of raising one).
+ */
+function horizons(active: readonly ActiveRule[]): { windowMinutes: number; suppressMinutes: number } {
+  let windowMinutes = 0;
+  let suppressMinutes = 0;
+  for (const r of active) {
+    const w = (r.config as { windowMinutes?: unknown }).windowMinutes;
+    if (r.rule.spans && typeof w === 'number') windowMinutes = Math.max(windowMinutes, w);
+    suppressMinutes = Math.max(suppressMinutes, r.config.suppressMinutes);
+  }
+  return { windowMinutes, suppressMinutes };
 }

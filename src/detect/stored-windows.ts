@@ -36,6 +36,8 @@ export interface StoredPrivilegeChange {
   effective: boolean;
 }
 
+type TimedStoredRow = StoredAuthFailure | StoredPrivilegeChange;
+
 interface RowsOf {
   auth_failures: StoredAuthFailure;
   privilege_changes: StoredPrivilegeChange;
@@ -52,8 +54,11 @@ export class StoredWindows {
     private readonly spans: ReadonlyMap<StoredTable, StoredSpan>,
   ) {}
 
-  /** Reads, for each table some span names, the rows of all its spans in one query. */
-  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[]): Promise<StoredWindows> {
+  /**
+   * Reads, for each table some span names, the rows of all its spans in one query, and adds the rows of `foreign`
+   * in those spans: rows another store holds (a hub's last leader handed them over, docs/fleet.md).
+   */
+  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: StoredTable) => readonly TimedStoredRow[]): Promise<StoredWindows> {
     const union = new Map<StoredTable, StoredSpan>();
     for (const s of spans) {
       if (s === null) continue;
@@ -61,7 +66,11 @@ export class StoredWindows {
       union.set(s.table, u ? { table: s.table, fromMicros: Math.min(u.fromMicros, s.fromMicros), toMicros: Math.max(u.toMicros, s.toMicros) } : s);
     }
     const tables = new Map<StoredTable, readonly unknown[]>();
-    for (const span of union.values()) tables.set(span.table, await readSpan(connection, span));
+    for (const span of union.values()) {
+      const rows = await readSpan(connection, span);
+      for (const row of foreign?.(span.table) ?? []) if (row.atMicros > span.fromMicros && row.atMicros <= span.toMicros) rows.push(row);
+      tables.set(span.table, rows);
+    }
     return new StoredWindows(tables, union);
   }
 

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { HandoverPart } from '../contracts/handover-part.js';
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
@@ -26,6 +27,8 @@ export interface WrittenBatch {
    */
   controlPlaneEvents: readonly ControlPlaneEvent[];
   source: string;
+  /** The batch's position in its source (Event Hubs: its last sequence number). */
+  position: string;
 }
 
 /**
@@ -39,4 +42,11 @@ export interface InTransactionWriter {
    * in it); without it, every entry is kept for it.
    */
   keepsEntry?(entry: ParsedEntry, madeChanges: boolean): boolean;
+  /** What it hands to a hub's next leader (docs/fleet.md), if anything. */
+  readonly handover?: HandoverPart;
+  /**
+   * Told when a batch is sealed, before its transaction begins (and again for each attempt): what it keeps of
+   * the batch for its handover is then in the handover written before the COMMIT.
+   */
+  sealed?(batch: WrittenBatch): void;
 }

@@ -8,7 +8,8 @@ import type { DeadLetter, DecodeResult } from '../contracts/log-record.js';
 import { parseRecord } from '../parse/parse-record.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { SessionTracker, type Attribution, type SessionState } from '../analyze/sessions/session-tracker.js';
-import { decodeSessionHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
+import { decodeHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
+import type { CommittedCheck, HandoverPart } from '../contracts/handover-part.js';
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
@@ -237,20 +238,35 @@ export class IngestPipeline {
       ineffective: batch.ineffective,
       controlPlaneEvents,
       source: target.source,
+      position: target.position,
     };
+    for (const observer of this.observers) observer.sealed?.(written);
     return { batch, written, target, records: open.records, skipped: open.skipped, skippedCategories: open.skippedCategories, deadLetterReasons: open.deadLetterReasons };
   }
 
-  /** What this pipeline knows of sessions, for the next leader of a hub (a number that moves with it, and the body). */
+  /**
+   * What this pipeline knows, for the next leader of a hub (docs/fleet.md): its sessions, and the parts of the
+   * analyzer and the observers (open transactions, the detection context). A number that moves with it, and the body.
+   */
   readonly sessionHandover = {
-    version: (): number => this.sessions.version(),
-    encode: (): Uint8Array => encodeSessionHandover(this.sessions.handOver()),
+    version: (): number => this.handoverParts().reduce((sum, part) => sum + part.version(), this.sessions.version()),
+    /** What detection learnt in a transaction (alerts raised, evidence rows): the leader writes again before COMMIT when it moved. */
+    inTransactionVersion: (): number => this.handoverParts().reduce((sum, part) => sum + (part.inTransactionVersion?.() ?? 0), 0),
+    encode: (self = 'unnamed'): Uint8Array =>
+      encodeSessionHandover(this.sessions.handOver(), Object.fromEntries(this.handoverParts().map((part) => [part.name, part.handOver(self)]))),
     /**
-     * Takes the sessions a previous leader knew. Those with rows in this store still waiting for their user
-     * (stored when this instance led before) are upserted with the next batch, whose late attribution fills them.
-     * Returns how many sessions were taken; throws on a body that is not a handover.
+     * Takes the sessions (and the other parts) a previous leader knew. Those with rows in this store still waiting
+     * for their user (stored when this instance led before) are upserted with the next batch, whose late attribution
+     * fills them. Returns how many sessions were taken; throws on a body that is not a handover.
      */
-    adopt: (body: Uint8Array): number => this.adoptSessions(body).taken,
+    adopt: (body: Uint8Array, from: { self: string; committed: CommittedCheck } = { self: '', committed: () => true }): number => {
+      const handed = decodeHandover(body);
+      const taken = this.adoptSessions(handed.sessions).taken;
+      for (const part of this.handoverParts()) {
+        if (handed.parts[part.name] !== undefined) part.adopt(handed.parts[part.name], from.self, from.committed);
+      }
+      return taken;
+    },
     /** Whether rows in this store wait for their user: a standby then reads the leader's handover. */
     waiting: (): boolean => this.derived.anyPending(),
     /**
@@ -259,14 +275,21 @@ export class IngestPipeline {
      */
     fill: async (body: Uint8Array): Promise<number> => {
       // No transaction unless the handover brings the user of a session whose rows wait here.
-      if (this.adoptSessions(body).completing === 0) return 0;
+      if (this.adoptSessions(decodeHandover(body).sessions).completing === 0) return 0;
       const counts = await this.processBatch([], { sourceKey: null, source: 'fleet:session-handover', position: '' });
       return counts.lateAttributed;
     },
   };
 
-  private adoptSessions(body: Uint8Array): { taken: number; completing: number } {
-    const keys = this.sessions.adopt(decodeSessionHandover(body));
+  private handoverParts(): HandoverPart[] {
+    const parts: HandoverPart[] = [];
+    if (this.analyzePrivileges) parts.push(this.privileges.handover);
+    for (const observer of this.observers) if (observer.handover) parts.push(observer.handover);
+    return parts;
+  }
+
+  private adoptSessions(sessions: SessionState[]): { taken: number; completing: number } {
+    const keys = this.sessions.adopt(sessions);
     const waiting = this.derived.pendingAmong(keys).filter((k) => this.sessions.knowsUser(k));
     this.sessions.markChanged(waiting);
     return { taken: keys.length, completing: waiting.length };

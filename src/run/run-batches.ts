@@ -48,7 +48,8 @@ export function driveRunBatches(batches: AsyncIterable<HubBatch>, opts: RunBatch
           first = false;
           // Sealed: the batch's session lines are observed; a fleet leader hands them over before the COMMIT.
           await batch.beforeCommit?.();
-          return pipeline.commitBatch(sealed);
+          const inTransaction = batch.inTransaction;
+          return pipeline.commitBatch(sealed, inTransaction ? () => inTransaction.call(batch) : undefined);
         },
         quarantine: async (error, attempts) => {
           const setAside = await quarantineHubBatch(pipeline, batch, error, attempts);

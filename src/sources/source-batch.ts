@@ -29,6 +29,11 @@ export interface SourceBatch<T> {
    * (`run` on a keyed hub, sources/eventhubs/routed-origins.ts).
    */
   marks?: readonly OriginMark[];
+  /**
+   * Told inside the batch's transaction, after detection, before COMMIT: a fleet leader hands over again what
+   * detection learnt in it (alerts raised), which `beforeCommit` could not know yet.
+   */
+  inTransaction?(): Promise<void>;
   /** Told once the batch and its position are committed (Event Hubs checkpoints here). */
   committed?(): Promise<void> | void;
   /** Told when the driver gives the batch up uncommitted (stopping): the source reads it again after a restart. */

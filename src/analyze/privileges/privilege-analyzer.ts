@@ -24,6 +24,8 @@ import { observeStatementLine } from './privilege-analyzer/observe-statement-lin
 import { observeAuditEntry } from './privilege-analyzer/observe-audit-entry.js';
 import { abortTransaction } from './privilege-analyzer/session-transactions.js';
 import { failPendingStatement } from './privilege-analyzer/pending-statement.js';
+import { settleForeignEnd, transactionHandover } from './privilege-analyzer/transaction-handover.js';
+import type { HandoverPart } from '../../contracts/handover-part.js';
 
 export type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
 export { mayChangePrivileges } from './privilege-analyzer/prefilter.js';
@@ -35,6 +37,8 @@ export interface PrivilegeAnalyzer {
   ineffective(): IneffectiveMark[];
   /** Statements that could change privileges but do not parse, since the last call. */
   deadLetters(): DeadLetter[];
+  /** The open transactions and the ends seen, for a hub's next leader (docs/fleet.md). */
+  readonly handover: HandoverPart;
 }
 
 /** What observe returns for a line that changes nothing: one frozen array, not a new one per line. */
@@ -59,6 +63,8 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
         case 'session':
           if (entry.session.event === 'disconnected') {
             const s = sessions.peek(entry.record.server, entry.record.sessionId);
+            // Ended where a hub's last leader read its COMMIT, not rolled back by the disconnection.
+            if (s) settleForeignEnd(entry, s, Infinity, state.marks);
             if (s?.inTx) state.marks.mark(entry, s.txChanges, 'disconnected');
             sessions.forget(entry.record.server, entry.record.sessionId);
           }
@@ -77,6 +83,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     ineffective() {
       return state.marks.drain();
     },
+    handover: transactionHandover(sessions, () => state.moved),
     deadLetters() {
       const out = state.deadLetters;
       state.deadLetters = [];

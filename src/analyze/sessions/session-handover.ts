@@ -21,7 +21,11 @@ const TIME: ReadonlySet<Field> = new Set(['startedAt', 'endedAt']);
 const NUMBER: ReadonlySet<Field> = new Set(['pid', 'clientPort']);
 const FLAG: ReadonlySet<Field> = new Set(['ssl', 'replication']);
 
-export function encodeSessionHandover(sessions: readonly SessionState[]): Buffer {
+/**
+ * `parts`: what else the leader hands over with its sessions (open transactions, the detection context), by
+ * name, as JSON; a reader that knows none of them still reads the sessions.
+ */
+export function encodeSessionHandover(sessions: readonly SessionState[], parts: Record<string, unknown> = {}): Buffer {
   const rows = sessions.map((s) =>
     FIELDS.map((field) => {
       const value = s[field];
@@ -31,22 +35,28 @@ export function encodeSessionHandover(sessions: readonly SessionState[]): Buffer
     }),
   );
   // Level 1: this runs before every commit that changed a session; level 6 costs three times as much for 10% less.
-  return gzipSync(JSON.stringify({ format: FORMAT, fields: FIELDS, sessions: rows }), { level: 1 });
+  return gzipSync(JSON.stringify({ format: FORMAT, fields: FIELDS, sessions: rows, parts }), { level: 1 });
 }
 
 /** Throws a clear error on a body that is not a handover of this format (nothing is adopted then). */
 export function decodeSessionHandover(body: Uint8Array): SessionState[] {
+  return decodeHandover(body).sessions;
+}
+
+/** The sessions and the other parts of a handover (an older leader's has none); throws as `decodeSessionHandover`. */
+export function decodeHandover(body: Uint8Array): { sessions: SessionState[]; parts: Record<string, unknown> } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(gunzipSync(body).toString('utf8'));
   } catch (error) {
     throw new Error(`the session handover is not gzipped JSON: ${(error as Error).message}`);
   }
-  const doc = parsed as { format?: unknown; fields?: unknown; sessions?: unknown };
+  const doc = parsed as { format?: unknown; fields?: unknown; sessions?: unknown; parts?: unknown };
   if (doc?.format !== FORMAT || !Array.isArray(doc.sessions) || JSON.stringify(doc.fields) !== JSON.stringify(FIELDS)) {
     throw new Error(`the session handover is not of format ${FORMAT}`);
   }
-  return doc.sessions.map((raw: unknown, i: number) => toState(raw, i));
+  const parts = doc.parts !== null && typeof doc.parts === 'object' && !Array.isArray(doc.parts) ? (doc.parts as Record<string, unknown>) : {};
+  return { sessions: doc.sessions.map((raw: unknown, i: number) => toState(raw, i)), parts };
 }
 
 function toState(raw: unknown, index: number): SessionState {

@@ -261,7 +261,7 @@ async function readHub(
       position: String(last.sequenceNumber),
       items: admitted.events,
       ...(admitted.marks.length > 0 ? { marks: admitted.marks } : {}),
-      ...(lead ? { beforeCommit: () => lead.handOverSessions() } : {}),
+      ...(lead ? { beforeCommit: () => lead.handOverSessions(), inTransaction: () => lead.handOverSessions(true) } : {}),
     };
     const work = reportGap(partitionId, events[0]!.sequenceNumber).then(async () => {
       await commitBatch(batch, partitionId, last, hold);

@@ -18,6 +18,8 @@ const PARTITIONS = ['0', '1', '2', '3'];
 class SessionsProbe implements SessionHandoverBody {
   readonly known = new Set<string>();
   takenOver: string[] | null = null;
+  /** Who took it over, and which batches it was told some store committed. */
+  adoptedAs: { self: string; committed: (source: string, position: string) => boolean } | null = null;
   private changes = 0;
   observe(batch: SourceBatch<HubEvent>): void {
     for (const item of batch.items) this.known.add(`${item.partitionId}/${item.sequenceNumber}`);
@@ -29,7 +31,8 @@ class SessionsProbe implements SessionHandoverBody {
   encode(): Uint8Array {
     return Buffer.from(JSON.stringify([...this.known]));
   }
-  adopt(body: Uint8Array): number {
+  adopt(body: Uint8Array, from?: { self: string; committed: (source: string, position: string) => boolean }): number {
+    this.adoptedAs = from ?? null;
     this.takenOver = JSON.parse(Buffer.from(body).toString('utf8')) as string[];
     return this.takenOver.length;
   }
@@ -172,6 +175,15 @@ describe('two instances on one hub through the blob checkpoint store (Azurite)',
     const takenOver = new Set(sessionsB.takenOver);
     const missing = storeA.rows.map((r) => `${r.partitionId}/${r.sequenceNumber}`).filter((k) => !takenOver.has(k));
     assert.deepEqual(missing.slice(0, 5), [], `${missing.length} events A committed are not in the handover B took over`);
+    // B is told which records some store committed: what A handed over of any other batch is not taken.
+    const { self, committed } = sessionsB.adoptedAs!;
+    assert.equal(self, 'b');
+    const notCommitted = storeA.rows.filter((r) => !committed(`eventhubs:sessions/${r.partitionId}`, `${r.sequenceNumber}#0`));
+    assert.deepEqual(notCommitted.slice(0, 5), [], 'every record A committed counts as committed');
+    for (const partitionId of PARTITIONS) {
+      const last = Math.max(-1, ...storeA.rows.filter((r) => r.partitionId === partitionId).map((r) => r.sequenceNumber));
+      assert.equal(committed(`eventhubs:sessions/${partitionId}`, `${last + 1}#0`), false, `partition ${partitionId}: the event after A's last commit is not committed`);
+    }
   });
 
   it('cuts off a leader whose lease was broken: it stops writing, says so, and nothing is stored twice', async () => {

@@ -10,11 +10,13 @@ export interface AnalyzerState extends RowContext {
   sessions: SessionTable;
   /** Statements that could change privileges but do not parse, since the last drain. */
   deadLetters: DeadLetter[];
+  /** Moves whenever what the transaction handover says moves (a BEGIN, COMMIT or ROLLBACK). */
+  moved: number;
 }
 
 export function createAnalyzerState(): AnalyzerState {
   let seq = 0;
-  return { sessions: createSessionTable(), marks: createIneffectiveMarks(), deadLetters: [], nextSeq: () => ++seq };
+  return { sessions: createSessionTable(), marks: createIneffectiveMarks(), deadLetters: [], moved: 0, nextSeq: () => ++seq };
 }
 
 /** The statement's events, or null after a text that does not parse became a dead letter (with `redacted` as its raw). */

@@ -10,6 +10,7 @@ import { pendingStatement } from './privilege-session.js';
 import { repeatsPendingStatement } from './pending-statement.js';
 import { auditTransactionOp } from './audit-transaction-op.js';
 import { applyTransactionOp } from './session-transactions.js';
+import { noteTransactionOp, settleForeignEnd } from './transaction-handover.js';
 import { playEvents } from './change-rows.js';
 import { entraCallOf, newToEntraCall } from './entra-call.js';
 
@@ -21,9 +22,13 @@ export function observeAuditEntry(
   const s = state.sessions.stateOf(entry.record.server, entry.record.sessionId);
   if (text !== null && repeatsPendingStatement(s, a, text)) return [];
   if (s.entraCall && a.substatementId === 1 && a.statementId !== s.entraCall.statementId) s.entraCall = null;
+  // A transaction opened here whose COMMIT a hub's last leader read ends before this statement (docs/fleet.md).
+  if (settleForeignEnd(entry, s, a.statementId, state.marks)) state.moved++;
   const tx = auditTransactionOp(a.command, text ?? '');
   if (tx) {
+    const wasInTx = s.inTx;
     applyTransactionOp(entry, s, tx, state.marks);
+    if (noteTransactionOp(s, tx.op, a.statementId, wasInTx)) state.moved++;
     return [];
   }
   if (!mayChangePrivileges(entry) || text === null) return [];

@@ -32,8 +32,20 @@ export interface EntraCall {
   pending: PendingStatement;
 }
 
+/** A COMMIT or ROLLBACK by its pgaudit statement id. */
+export interface TransactionEnd {
+  id: number;
+  rolledBack: boolean;
+}
+
 export interface PrivilegeSession {
   inTx: boolean;
+  /** The pgaudit statement id of the BEGIN of the open transaction (null: not from an audit entry). */
+  beginId: number | null;
+  /** The last transaction ends of the session seen here, by statement id (for a hub's next leader). */
+  ends: TransactionEnd[];
+  /** Ends a hub's last leader saw (its store holds them), ascending: one may close a transaction opened here. */
+  foreignEnds: TransactionEnd[];
   aborted: boolean;
   txChanges: PrivilegeChange[];
   savepoints: { name: string; index: number }[];
@@ -46,7 +58,7 @@ export interface PrivilegeSession {
 }
 
 export function newPrivilegeSession(): PrivilegeSession {
-  return { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null };
+  return { inTx: false, beginId: null, ends: [], foreignEnds: [], aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null };
 }
 
 export function pendingStatement(

@@ -7,6 +7,8 @@ export interface SessionTable {
   /** The session's state, created on first sight. */
   stateOf(server: string, sessionId: string | null): PrivilegeSession;
   forget(server: string, sessionId: string | null): void;
+  /** Every session followed, with its server and id ('' for none). */
+  all(): IterableIterator<[server: string, sessionId: string, state: PrivilegeSession]>;
 }
 
 export function createSessionTable(): SessionTable {
@@ -31,6 +33,9 @@ export function createSessionTable(): SessionTable {
       }
       if (last?.state !== s) last = { server, sessionId, state: s };
       return s;
+    },
+    *all() {
+      for (const [server, byId] of sessions) for (const [sessionId, state] of byId) yield [server, sessionId, state];
     },
     forget(server, sessionId) {
       const s = peek(server, sessionId);

@@ -33,8 +33,11 @@ export interface Lead {
   /** Refused (FencedError) when this instance no longer leads; `committedSoFar` is what its store holds. */
   beforeCommit(partitionId: string, lastSequenceNumber: number, committedSoFar: number | null): Promise<void>;
   afterCommit(partitionId: string, lastSequenceNumber: number): Promise<void>;
-  /** Before a batch's COMMIT (after its intent): writes what this instance knows of sessions when it changed. */
-  handOverSessions(): Promise<void>;
+  /**
+   * Before a batch's COMMIT (after its intent): writes what this instance knows of sessions (and transactions,
+   * and the detection context) when it changed; `inTransaction`: told again after detection, in the transaction.
+   */
+  handOverSessions(inTransaction?: boolean): Promise<void>;
   commitFailed(partitionId: string): Promise<void>;
 }
 
@@ -126,16 +129,19 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
   };
   const noOpenCommits = (): Promise<void> => (openCommits === 0 ? Promise.resolve() : new Promise((resolve) => onNoOpenCommits.push(resolve)));
 
-  /** At takeover, once every batch of the last leader is settled (it wrote its handover before each COMMIT). */
-  const adoptSessions = async (): Promise<void> => {
+  /**
+   * At takeover, once every batch of the last leader is settled (it wrote its handover before each COMMIT): what
+   * it handed over of batches that never committed is left out (this leader reads them again).
+   */
+  const adoptSessions = async (committed: ReadonlyMap<string, number | null>): Promise<void> => {
     if (!handover) return;
     try {
       const last = await handover.blob.read();
       if (!last) return;
-      const sessions = handover.body.adopt(last.body);
-      log?.info({ sessions, fromGeneration: last.generation }, 'took over the sessions the last leader knew');
+      const sessions = handover.body.adopt(last.body, { self: instanceId, committed: committedCheck(target.hubName, committed) });
+      log?.info({ sessions, fromGeneration: last.generation }, 'took over the sessions and the detection context the last leader knew');
     } catch (error) {
-      log?.error({ error: (error as Error).message }, 'could not take over the sessions of the last leader: rows of sessions open at the takeover may lack their user');
+      log?.error({ error: (error as Error).message }, 'could not take over the sessions of the last leader: rows of sessions open at the takeover may lack their user, alerts whose evidence spans it may be missed or doubled');
     }
   };
 
@@ -167,27 +173,36 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
     if (rows > 0) log?.info({ rows, fromGeneration: last.generation }, "filled in the user of rows this instance stored while it led, from the leader's sessions");
   };
 
-  /** The handover writer of one generation's lead: one write at a time, each only when the sessions changed. */
-  const sessionWriter = (generation: number): (() => Promise<void>) => {
+  /**
+   * The handover writer of one generation's lead: one write at a time, each only when what is handed over moved.
+   * Told before a batch's transaction, and in it after detection (`inTransaction`): then it writes only when
+   * detection moved (an alert raised, evidence rows), which the write before the transaction could not carry.
+   */
+  const sessionWriter = (generation: number): ((inTransaction?: boolean) => Promise<void>) => {
     let handedOver = -1;
+    let handedInTransaction = -1;
     let handingOver: Promise<void> = Promise.resolve();
-    const handOver = async (): Promise<void> => {
-      const version = handover!.body.version();
+    const handOver = async (inTransaction: boolean): Promise<void> => {
+      const body = handover!.body;
+      const version = body.version();
+      const detection = body.inTransactionVersion?.() ?? -1;
       // Written even when the lease lapsed: this batch's intent was accepted, so it commits, and the next
       // leader reads the handover only after it settled; the blob refuses this write once a later one wrote.
-      if (version === handedOver) return;
+      if (version === handedOver || (inTransaction && detection === handedInTransaction)) return;
       try {
-        await handover!.blob.write(generation, handover!.body.encode());
+        await handover!.blob.write(generation, body.encode(instanceId));
         handedOver = version;
+        handedInTransaction = detection;
       } catch (error) {
         // The batch commits anyway: its intent was accepted, and attribution is not worth stopping the hub for.
         if (error instanceof FencedError) log?.info({ generation }, 'a later leader wrote the session handover: not overwriting it');
         else log?.warn({ error: (error as Error).message }, 'could not write the session handover: a takeover now may leave rows of open sessions without their user');
       }
     };
-    return () => {
+    return (inTransaction = false) => {
       if (!handover) return Promise.resolve();
-      handingOver = handingOver.then(handOver, handOver);
+      const write = () => handOver(inTransaction);
+      handingOver = handingOver.then(write, write);
       return handingOver;
     };
   };
@@ -208,7 +223,7 @@ export async function startHubMember(options: HubMemberOptions): Promise<HubMemb
         }
         committed.set(partitionId, state.committed);
       }
-      await adoptSessions();
+      await adoptSessions(committed);
       return committed;
     },
     async beforeCommit(partitionId, lastSequenceNumber, committedSoFar) {
@@ -368,4 +383,20 @@ async function listRegisteredPartitions(container: ContainerClient, prefix: stri
   const ids: string[] = [];
   for await (const blob of container.listBlobsFlat({ prefix: `${prefix}/partition/` })) ids.push(blob.name.slice(prefix.length + '/partition/'.length));
   return ids;
+}
+
+/**
+ * Whether a row of `source` at `position` is committed in some store: for this hub's partitions, at or before the
+ * partition's committed sequence number (a record's position is `<sequence number>#<index>`); other sources' rows are.
+ */
+export function committedCheck(hubName: string, committed: ReadonlyMap<string, number | null>): (source: string, position: string) => boolean {
+  const prefix = `eventhubs:${hubName}/`;
+  return (source, position) => {
+    if (!source.startsWith(prefix)) return true;
+    const partitionId = source.slice(prefix.length);
+    if (!committed.has(partitionId)) return true;
+    const upTo = committed.get(partitionId);
+    const sequenceNumber = Number.parseInt(position, 10);
+    return upTo !== null && upTo !== undefined && Number.isSafeInteger(sequenceNumber) && sequenceNumber <= upTo;
+  };
 }

@@ -6,16 +6,22 @@
  * so a fenced leader never overwrites what its successor wrote.
  */
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { CommittedCheck } from '../../../contracts/handover-part.js';
 import { generationOf, statusOf } from './leader-lease.js';
 import { FencedError } from './partition-register.js';
 import { streamToBuffer } from './blob-container.js';
 
 export interface SessionHandoverBody {
-  /** Encodes what the instance knows now; `version` moves whenever that changes. */
+  /** Encodes what the instance knows now (`self`: this instance's id); `version` moves whenever that changes. */
   version(): number;
-  encode(): Uint8Array;
-  /** Takes a previous leader's handover in; returns how many sessions it held. */
-  adopt(body: Uint8Array): number;
+  /** Moves when what only a batch's transaction learns moved (detection: alerts, evidence rows). */
+  inTransactionVersion?(): number;
+  encode(self?: string): Uint8Array;
+  /**
+   * Takes a previous leader's handover in; returns how many sessions it held. `from.committed` says which
+   * batches some store committed (state of the others is not taken: the new leader reads them again).
+   */
+  adopt(body: Uint8Array, from?: { self: string; committed: CommittedCheck }): number;
   /** Whether rows of this instance's store wait for their user (a standby then reads the leader's handover). */
   waiting(): boolean;
   /** A standby takes the leader's handover and fills its waiting rows now; resolves to the rows filled. */

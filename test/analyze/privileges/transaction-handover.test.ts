@@ -1,0 +1,100 @@
+/**
+ * The transactions a hub's leader hands to the next one (docs/fleet.md): a session's lines are spread over the
+ * hub's partitions, so its BEGIN and its COMMIT may be read by different leaders. Two real stores, each with its
+ * pipeline, stand for the two leaders; whether a change took effect is read from the new leader's store.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { createPrivilegeAnalyzer } from '../../../src/analyze/privileges/privilege-analyzer.js';
+import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
+import { AuditStore } from '../../../src/store/audit-store.js';
+import { audit, login, record } from '../../support/detection-records.js';
+
+const T0 = new Date('2026-11-20T10:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+async function withLeaders(run: (a: IngestPipeline, b: IngestPipeline, bStore: AuditStore) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-tx-handover-'));
+  const stores = [await AuditStore.open(join(dir, 'a.duckdb')), await AuditStore.open(join(dir, 'b.duckdb'))];
+  try {
+    await run(await IngestPipeline.create(stores[0]!), await IngestPipeline.create(stores[1]!), stores[1]!);
+  } finally {
+    for (const store of stores) await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const batch = (partition: number) => ({ sourceKey: null, source: `eventhubs:hub/${partition}`, position: '1' });
+
+async function grants(store: AuditStore): Promise<[string, boolean][]> {
+  const reader = await store.connection.runAndReadAll(`SELECT granted_role, effective FROM privilege_changes WHERE action = 'grant-role' ORDER BY logged_at`);
+  return reader.getRows().map(([role, effective]) => [String(role), Boolean(effective)]);
+}
+
+describe("open transactions handed to a hub's next leader", () => {
+  it('keeps a change made after a COMMIT the last leader read: the disconnection does not roll it back', async () => {
+    await withLeaders(async (a, b, bStore) => {
+      const s = login({ user: 'dba', at: T0 });
+      // Log order: BEGIN 1, UPDATE 2, COMMIT 3, GRANT 4, disconnection. A read the COMMIT; B the rest, after the takeover.
+      await a.processBatch([audit('pg1', s.sessionId, at(30), 3, 'MISC', 'COMMIT', 'END;')], batch(0));
+      b.sessionHandover.adopt(a.sessionHandover.encode('a'), { self: 'b', committed: () => true });
+      await b.processBatch(
+        [
+          ...s.records,
+          audit('pg1', s.sessionId, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'),
+          audit('pg1', s.sessionId, at(20), 2, 'WRITE', 'UPDATE', 'UPDATE t SET a = 1;'),
+          audit('pg1', s.sessionId, at(40), 4, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_1;'),
+          record('pg1', at(50), s.sessionId, 'LOG', 'disconnection: session time: 0:00:00.050 user=dba database=appdb host=10.0.0.5 port=50000'),
+        ],
+        batch(1),
+      );
+      assert.deepEqual(await grants(bStore), [['pg_read_all_data', true]]);
+    });
+  });
+
+  it('opens here a transaction the last leader saw begin: its disconnection undoes the change made in it', async () => {
+    await withLeaders(async (a, b, bStore) => {
+      const s = login({ user: 'dba', at: T0 });
+      await a.processBatch([...s.records, audit('pg1', s.sessionId, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;')], batch(0));
+      b.sessionHandover.adopt(a.sessionHandover.encode('a'), { self: 'b', committed: () => true });
+      await b.processBatch(
+        [
+          audit('pg1', s.sessionId, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_2;'),
+          record('pg1', at(50), s.sessionId, 'LOG', 'disconnection: session time: 0:00:00.050 user=dba database=appdb host=10.0.0.5 port=50000'),
+        ],
+        batch(1),
+      );
+      assert.deepEqual(await grants(bStore), [['pg_read_all_data', false]]);
+    });
+  });
+
+  it('undoes a change made here at a ROLLBACK the last leader read, and keeps the one after it', async () => {
+    await withLeaders(async (a, b, bStore) => {
+      const s = login({ user: 'dba', at: T0 });
+      await a.processBatch([audit('pg1', s.sessionId, at(30), 3, 'MISC', 'ROLLBACK', 'ROLLBACK;')], batch(0));
+      b.sessionHandover.adopt(a.sessionHandover.encode('a'), { self: 'b', committed: () => true });
+      await b.processBatch(
+        [
+          ...s.records,
+          audit('pg1', s.sessionId, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'),
+          audit('pg1', s.sessionId, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO report_3;'),
+          audit('pg1', s.sessionId, at(40), 4, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_3;'),
+          record('pg1', at(50), s.sessionId, 'LOG', 'disconnection: session time: 0:00:00.050 user=dba database=appdb host=10.0.0.5 port=50000'),
+        ],
+        batch(1),
+      );
+      assert.deepEqual(await grants(bStore), [['pg_monitor', false], ['pg_read_all_data', true]]);
+    });
+  });
+
+  it('refuses a handover of another shape with a clear error', () => {
+    const analyzer = createPrivilegeAnalyzer();
+    assert.throws(() => analyzer.handover.adopt({ not: 'a list' }, 'b', () => true), /the transaction handover is not a list/);
+    assert.throws(() => analyzer.handover.adopt([['pg1', 's1', 'x', []]], 'b', () => true), /a session of another shape/);
+    assert.deepEqual(analyzer.handover.handOver('b'), []);
+  });
+});
