@@ -237,7 +237,7 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
     if (spec.byServer && !SAFE_PARTITION_VALUE.test(p.server!)) {
       // DuckDB escapes such a value in the path its own way: let it name the folder, as it always did.
       const stats = (await c.runAndReadAll(
-        `COPY (SELECT *, ${spec.time}::DATE::VARCHAR AS date FROM ${name} WHERE ${where} ${p.inOrder ? '' : `ORDER BY ${spec.time}, rowid`})
+        `COPY (SELECT *, ${utcDay(spec.time)}::VARCHAR AS date FROM ${name} WHERE ${where} ${p.inOrder ? '' : `ORDER BY ${spec.time}, rowid`})
          TO ${literal(join(dir, lakeFolder(name)))}
          (${PARQUET_OPTIONS}, PARTITION_BY (server, date), FILENAME_PATTERN ${literal(`part-${segment}-{i}`)}, OVERWRITE_OR_IGNORE true, RETURN_STATS true)`,
       )).getRows();
