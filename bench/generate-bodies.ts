@@ -3,9 +3,9 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { syntheticBodies } from '../test/support/synthetic-events.js';
 
-export async function writeSyntheticBodies(path: string, records: number): Promise<void> {
+export async function writeSyntheticBodies(path: string, records: number, servers?: number): Promise<void> {
   const out = createWriteStream(path);
-  for (const body of syntheticBodies({ records })) {
+  for (const body of syntheticBodies({ records, ...(servers ? { servers } : {}) })) {
     if (!out.write(`${body}\n`)) await once(out, 'drain');
   }
   out.end();

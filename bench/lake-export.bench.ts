@@ -8,7 +8,10 @@
  * store's writer (all `run`'s ingestion waits for; the COPYs run on a connection beside it) and its CPU
  * seconds against the ingest's (steadier than wall time on a shared machine).
  *
- *   node --import tsx bench/lake-export.bench.ts [records]     (default 200000)
+ * The files it writes are counted: one COPY per (server, date) of each events table and one per changed state
+ * table, so the input's number of servers (2 by default; the second argument) sets how many COPYs it makes.
+ *
+ *   node --import tsx bench/lake-export.bench.ts [records] [servers]     (default 200000 records, 2 servers)
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,13 +37,15 @@ interface Round {
   storeBytes: number;
   lakeBytes: number;
   eventsBytes: number;
+  /** Data files the export wrote: one DuckDB COPY each. */
+  files: number;
 }
 
-export async function benchLakeExport(records: number): Promise<Round> {
+export async function benchLakeExport(records: number, servers?: number): Promise<Round> {
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-bench-lake-'));
   try {
     const input = join(dir, 'hub.jsonl');
-    await writeSyntheticBodies(input, records);
+    await writeSyntheticBodies(input, records, servers);
     const rounds: Round[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const db = join(dir, `store-${round}.duckdb`);
@@ -61,6 +66,7 @@ export async function benchLakeExport(records: number): Promise<Round> {
         storeBytes: (await stat(db)).size,
         lakeBytes: files.reduce((n, f) => n + f.bytes, 0),
         eventsBytes: files.filter((f) => !f.path.includes('snapshot=') && !f.path.startsWith('_manifest')).reduce((n, f) => n + f.bytes, 0),
+        files: files.filter((f) => !f.path.startsWith('_manifest')).length,
       });
     }
     return median(rounds);
@@ -75,6 +81,7 @@ export function reportLakeExport(records: number, r: Round): void {
   console.log(`export to the lake        ${r.exportSeconds.toFixed(2)} s  = ${(fraction * 100).toFixed(1)}% of the ingest (target < ${TARGET_FRACTION * 100}%) ${fraction < TARGET_FRACTION ? 'ok' : 'MISSED'}`);
   console.log(`  of it, writer held      ${r.writerHeldSeconds.toFixed(2)} s  = ${((r.writerHeldSeconds / r.ingestSeconds) * 100).toFixed(1)}% (ingestion waits only for this; the COPYs run on a connection beside it)`);
   console.log(`  in CPU seconds          ${r.exportCpuSeconds.toFixed(2)} of ${r.ingestCpuSeconds.toFixed(2)} s = ${((r.exportCpuSeconds / r.ingestCpuSeconds) * 100).toFixed(1)}%`);
+  console.log(`  files (one COPY each)   ${r.files}`);
   console.log(`DuckDB store              ${(r.storeBytes / records).toFixed(1)} bytes/record (${(r.storeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, all files           ${(r.lakeBytes / records).toFixed(1)} bytes/record (${(r.lakeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, events tables only  ${(r.eventsBytes / records).toFixed(1)} bytes/record (zstd Parquet)`);
@@ -132,11 +139,13 @@ function median(rounds: Round[]): Round {
     storeBytes: pick('storeBytes'),
     lakeBytes: pick('lakeBytes'),
     eventsBytes: pick('eventsBytes'),
+    files: pick('files'),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const records = Number(process.argv[2] ?? 200_000);
-  console.log(`# lake export (${records} records, median of ${ROUNDS} rounds)`);
-  reportLakeExport(records, await benchLakeExport(records));
+  const servers = Number(process.argv[3] ?? 2);
+  console.log(`# lake export (${records} records from ${servers} servers, median of ${ROUNDS} rounds)`);
+  reportLakeExport(records, await benchLakeExport(records, servers));
 }

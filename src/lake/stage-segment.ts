@@ -227,8 +227,8 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   const range = `rowid > ${from} AND rowid <= ${to}`;
   const files: StagedFile[] = [];
   for (const p of await eventsPartitions(c, name, spec, range)) {
-    // The store's connections run in UTC (open-database.ts, confine-database.ts): the cast is the UTC day.
-    const where = `${range} AND ${spec.time}::DATE = DATE ${literal(p.date)}${spec.byServer ? ` AND server = ${literal(p.server!)}` : ''}`;
+    // The UTC day as a time range: compared as integers, where a cast to DATE would ask ICU for every row.
+    const where = `${range} AND ${dayRange(spec.time, p.date)}${spec.byServer ? ` AND server = ${literal(p.server!)}` : ''}`;
     // The partition columns are in the path, not in the file (as Spark, Synapse and Fabric expect).
     const select = `SELECT * ${spec.byServer ? 'EXCLUDE (server)' : ''} FROM ${name} WHERE ${where} ${p.inOrder ? '' : `ORDER BY ${spec.time}, rowid`}`;
     const folder = `${lakeFolder(name)}/${spec.byServer ? `server=${p.server}/` : ''}date=${p.date}`;
@@ -237,22 +237,37 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
     if (spec.byServer && !SAFE_PARTITION_VALUE.test(p.server!)) {
       // DuckDB escapes such a value in the path its own way: let it name the folder, as it always did.
       const stats = (await c.runAndReadAll(
-        `COPY (SELECT *, ${spec.time}::DATE::VARCHAR AS date FROM ${name} WHERE ${where} ${p.inOrder ? '' : `ORDER BY ${spec.time}, rowid`})
+        `COPY (SELECT *, ${utcDay(spec.time)}::VARCHAR AS date FROM ${name} WHERE ${where} ${p.inOrder ? '' : `ORDER BY ${spec.time}, rowid`})
          TO ${literal(join(dir, lakeFolder(name)))}
-         (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (server, date), FILENAME_PATTERN ${literal(`part-${segment}-{i}`)}, OVERWRITE_OR_IGNORE true, RETURN_STATS true)`,
+         (${PARQUET_OPTIONS}, PARTITION_BY (server, date), FILENAME_PATTERN ${literal(`part-${segment}-{i}`)}, OVERWRITE_OR_IGNORE true, RETURN_STATS true)`,
       )).getRows();
       if (stats.length !== 1) throw new Error(`${name}: one partition was written as ${stats.length} files`);
       path = relative(dir, String(stats[0]![0])).split(sep).join('/');
       written = stats[0]![1] as bigint;
     } else {
       await mkdir(join(dir, ...folder.split('/')), { recursive: true });
-      const stats = (await c.runAndReadAll(`COPY (${select}) TO ${literal(join(dir, ...path.split('/')))} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)`)).getRows();
+      const stats = (await c.runAndReadAll(`COPY (${select}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS}, RETURN_STATS true)`)).getRows();
       written = stats[0]![1] as bigint;
     }
     if (Number(written) !== p.rows) throw new Error(`${name}: ${String(written)} rows written to ${path} for ${p.rows} in its partition`);
     files.push({ path, table: name, rows: p.rows, minTime: p.minTime, maxTime: p.maxTime });
   }
   return files;
+}
+
+/**
+ * How every lake file is written. A column whose values run past DICTIONARY_SIZE_LIMIT distinct ones per row
+ * group is written plain (zstd then does the work) instead of first filling DuckDB's default dictionary of
+ * thousands of entries and dropping it: per file and string column that costs a large hash table to clear
+ * and fill, which made the Parquet writer the export's largest cost (bench/lake-export.bench.ts). Columns of
+ * few values (users, commands, classes, databases) keep their dictionaries; the files come out no larger.
+ */
+const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 1000';
+
+/** Rows of the UTC day `date` (YYYY-MM-DD) by `column`, a TIMESTAMPTZ. */
+function dayRange(column: string, date: string): string {
+  const next = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return `${column} >= TIMESTAMPTZ ${literal(`${date} 00:00:00+00`)} AND ${column} < TIMESTAMPTZ ${literal(`${next} 00:00:00+00`)}`;
 }
 
 /** Partition values written into paths as they are; DuckDB would escape any other character. */
@@ -267,7 +282,7 @@ async function eventsPartitions(c: DuckDBConnection, name: LakeTableName, spec: 
   const server = spec.byServer ? 'server' : 'NULL::VARCHAR';
   const rows = (await c.runAndReadAll(
     `SELECT server, day::VARCHAR, count(*), min(t)::VARCHAR, max(t)::VARCHAR, count(*) FILTER (WHERE t < previous)
-     FROM (SELECT ${server} AS server, ${spec.time}::DATE AS day, ${spec.time} AS t,
+     FROM (SELECT ${server} AS server, ${utcDay(spec.time)} AS day, ${spec.time} AS t,
                   lag(${spec.time}) OVER (PARTITION BY ${server} ORDER BY rowid) AS previous
            FROM ${name} WHERE ${range})
      GROUP BY ALL ORDER BY ALL`,
@@ -283,10 +298,15 @@ async function eventsPartitions(c: DuckDBConnection, name: LakeTableName, spec: 
   }));
 }
 
+/** The UTC day of a TIMESTAMPTZ from its epoch, whatever the session's time zone, without ICU's calendar per row. */
+function utcDay(column: string): string {
+  return `(DATE '1970-01-01' + floor(epoch_us(${column}) / 86400000000)::INTEGER)`;
+}
+
 async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, segment: string): Promise<StagedFile> {
   const path = `${lakeFolder(name)}/snapshot=${segment}/part-${segment}.parquet`;
   await mkdir(join(dir, lakeFolder(name), `snapshot=${segment}`), { recursive: true });
-  const stats = (await c.runAndReadAll(`COPY (SELECT * FROM ${name}) TO ${literal(join(dir, ...path.split('/')))} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)`)).getRows();
+  const stats = (await c.runAndReadAll(`COPY (SELECT * FROM ${name}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS}, RETURN_STATS true)`)).getRows();
   return { path, table: name, rows: Number(stats[0]![1]), minTime: null, maxTime: null };
 }
 

@@ -85,6 +85,38 @@ describe('staging a lake segment', () => {
   });
 });
 
+describe('staging on a connection in another time zone', () => {
+  let dir: string;
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('still cuts UTC days: each row in the file of its UTC day', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-zone-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const side = await store.db.instance.connect();
+    try {
+      // 23:51 to 00:13 UTC is 08:51 to 09:13 in Tokyo: one local day, two UTC days; an escaped name takes the other path.
+      await store.connection.run(
+        `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${auditRows('pg-a', [1, 12, 23])}, ${auditRows('pg b', [2, 13])}`,
+      );
+      await side.run(`SET TimeZone = 'Asia/Tokyo'`);
+      const staged = await stageSegment(side, join(dir, 'staging'));
+      assert.ok(staged);
+      const files = staged.files.filter((f) => f.table === 'audit_events').map((f) => `${f.path.replace(staged.segment, 'SEG')}: ${f.rows}`).sort();
+      assert.deepEqual(files, [
+        'audit_events/server=pg%20b/date=2026-11-20/part-SEG-0.parquet: 1',
+        'audit_events/server=pg%20b/date=2026-11-21/part-SEG-0.parquet: 1',
+        'audit_events/server=pg-a/date=2026-11-20/part-SEG-0.parquet: 1',
+        'audit_events/server=pg-a/date=2026-11-21/part-SEG-0.parquet: 2',
+      ].sort());
+    } finally {
+      side.closeSync();
+      await store.close();
+    }
+  });
+});
+
 describe('staging beside the writer', () => {
   let dir: string;
   after(async () => {
