@@ -13,7 +13,8 @@ import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
-import { DerivedRows } from './derived-rows.js';
+import { DerivedRows, type DerivingBatch } from './derived-rows.js';
+import type { ChunkFile } from '../store/chunk-file.js';
 import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
@@ -36,6 +37,12 @@ export interface CommittedBatchCounts extends CommitCounts {
   skippedCategories: Map<string, number>;
   /** Dead letters by the kind of their reason (`deadLetterKind`), for /metrics. */
   deadLetterReasons: Map<string, number>;
+}
+
+/** A batch a worker thread gathered: its rows in a chunk file, what the commit derives from it, the rest as `seal` gives. */
+export interface ChunkBatch extends Omit<SealedBatch, 'batch'> {
+  chunk: ChunkFile;
+  derived: DerivingBatch;
 }
 
 export interface SealedBatch {
@@ -298,13 +305,28 @@ export class IngestPipeline {
    * `alsoInTransaction` writes more with them (the pipeline's own alerts).
    */
   commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
-    const { batch, written, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
+    const { batch, target } = prepared;
+    return this.commitWith(prepared, batch, (beforeCommit) => this.store.commit(batch, target, beforeCommit), alsoInTransaction);
+  }
+
+  /** A batch a worker thread gathered into a chunk file (pipeline/parallel/), committed as `commitBatch` does. */
+  commitChunk(prepared: ChunkBatch): Promise<CommittedBatchCounts> {
+    return this.commitWith(prepared, prepared.derived, (beforeCommit) => this.store.commitChunk(prepared.chunk, prepared.target, beforeCommit));
+  }
+
+  private commitWith(
+    prepared: Omit<SealedBatch, 'batch'>,
+    deriving: DerivingBatch,
+    store: (beforeCommit: (connection: DuckDBConnection) => Promise<void>) => Promise<CommitCounts>,
+    alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>,
+  ): Promise<CommittedBatchCounts> {
+    const { written, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<CommittedBatchCounts> => {
       // Taken before the transaction begins: what it reads of the snapshots is as of then.
-      const derive = this.derived.forBatch(batch);
+      const derive = this.derived.forBatch(deriving);
       let lateAttributed = 0;
       try {
-        const counts = await this.store.commit(batch, target, async (connection) => {
+        const counts = await store(async (connection) => {
           lateAttributed = await derive(connection);
           for (const observer of this.observers) await observer.inTransaction(connection, written);
           if (alsoInTransaction) await alsoInTransaction(connection);
