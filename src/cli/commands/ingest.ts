@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveDbPath } from '../../config/store-path.js';
 import { LOG_FORMATS, type LogFormat } from '../../decode/formats/log-formats.js';
@@ -24,7 +23,7 @@ export const ingestCommand = new Command('ingest')
   .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--lake <dirOrUrl>', 'then export what the store committed to this lake (default $AUDITDUCK_LAKE, or `lake` of --config)')
-  .option('--workers <n>', 'threads that read, decode and parse plain files in ranges; 1: the main thread alone (default: cores - 1, at least 1; docs/ingest.md)', (v) => parsePositive(v), defaultWorkers())
+  .option('--workers <n>', 'threads that read, decode and parse plain files in ranges; 1: the main thread alone (default 1; docs/ingest.md)', (v) => parsePositive(v), 1)
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
   .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; workers: number; privilegeAnalysis: boolean; detection: boolean; config?: string; lake?: string }) => {
     if (opts.sourceId !== undefined && !paths.includes('-')) throw new Error('--source-id names the stream on stdin: give - among the paths, or leave it out (files are known by their content)');
@@ -100,10 +99,6 @@ function renderSummary(s: Record<string, unknown>): string {
     ['peak RSS (MB)', s.peakRssMb],
   ];
   return lines.map(([k, v]) => `${String(k).padEnd(28)}${String(v)}`).join('\n') + '\n';
-}
-
-function defaultWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
 }
 
 /** One worker is the main thread itself; more are that many threads, the main thread folding in what they gather. */
