@@ -43,7 +43,11 @@ export interface CommittedBatchCounts extends CommitCounts {
 export interface ChunkBatch extends Omit<SealedBatch, 'batch'> {
   chunk: ChunkFile;
   derived: DerivingBatch;
+  /** The range's session lines, in log order: the store's writer attributes what detection reads from them (`commitChunk`). */
+  sessionLines: SessionLine[];
 }
+
+type SessionLine = Extract<ParsedEntry, { kind: 'session' }>;
 
 export interface SealedBatch {
   batch: BatchRows;
@@ -70,12 +74,17 @@ export interface GatheringBatch {
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];
   readonly sessions: Set<SessionState>;
+  /** Its session lines, when the pipeline keeps them (a worker thread's, for the store's writer). */
+  readonly sessionLines: SessionLine[];
   readonly controlPlane: ControlPlaneEvent[];
   records: number;
   skipped: number;
   readonly skippedCategories: Map<string, number>;
   readonly deadLetterReasons: Map<string, number>;
 }
+
+/** A record that names no one in its prefix: what a privilege change is attributed as. */
+const NO_PREFIX = { userName: null, databaseName: null, clientAddr: null, applicationName: null } as const;
 
 function addDeadLetter(open: GatheringBatch, dead: DeadLetter): void {
   open.rows.addDeadLetter(dead);
@@ -105,16 +114,18 @@ export class IngestPipeline {
     private readonly observers: readonly InTransactionWriter[],
     /** Off only to measure what the analysis costs (the bench). */
     private readonly analyzePrivileges: boolean,
+    /** A worker thread's pipeline keeps each batch's session lines for the store's writer (`ChunkBatch.sessionLines`). */
+    private readonly keepSessionLines: boolean,
     private readonly derived: DerivedRows,
     /** The replay bases of this store: whoever stores a snapshot in it while this pipeline runs must tell them. */
     readonly replayBases: ReplayBases,
   ) {}
 
-  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
+  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean; keepSessionLines?: boolean } = {}): Promise<IngestPipeline> {
     const analyze = opts.analyzePrivileges ?? true;
     if (analyze) await loadStatementParser();
     const bases = new ReplayBases();
-    return new IngestPipeline(store, opts.observers ?? [], analyze, await DerivedRows.load(store.connection, bases), bases);
+    return new IngestPipeline(store, opts.observers ?? [], analyze, opts.keepSessionLines ?? false, await DerivedRows.load(store.connection, bases), bases);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<CommittedBatchCounts> {
@@ -137,6 +148,7 @@ export class IngestPipeline {
       attributions: [],
       changes: [],
       sessions: new Set(),
+      sessionLines: [],
       controlPlane: [],
       records: 0,
       skipped: 0,
@@ -198,7 +210,11 @@ export class IngestPipeline {
 
     // Sessions first: a connection line later in these results still attributes an audit line before it.
     // Lines of a session that come later are stored unattributed and filled in by the store at commit.
-    for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
+    for (const entry of parsed) {
+      if (entry.kind !== 'session') continue;
+      this.sessions.observe(entry);
+      if (this.keepSessionLines) open.sessionLines.push(entry);
+    }
 
     for (const entry of parsed) {
       const { record } = entry;
@@ -311,7 +327,28 @@ export class IngestPipeline {
 
   /** A batch a worker thread gathered into a chunk file (pipeline/parallel/), committed as `commitBatch` does. */
   commitChunk(prepared: ChunkBatch): Promise<CommittedBatchCounts> {
-    return this.commitWith(prepared, prepared.derived, (beforeCommit) => this.store.commitChunk(prepared.chunk, prepared.target, beforeCommit));
+    const folded = { ...prepared, written: this.attributedAtFold(prepared) };
+    return this.commitWith(folded, prepared.derived, (beforeCommit) => this.store.commitChunk(prepared.chunk, prepared.target, beforeCommit));
+  }
+
+  /**
+   * What detection reads of a worker's batch, attributed by this pipeline: a worker knows the sessions of the
+   * ranges it read, and which ranges those were depends on timing, so its attributions (and the sessions it
+   * merged) would make alerts differ from run to run. This pipeline has seen the session lines of every range
+   * folded before, in file order, and takes this range's now: what it attributes depends on the input alone.
+   * Call in fold order.
+   */
+  private attributedAtFold(prepared: ChunkBatch): WrittenBatch {
+    const { written } = prepared;
+    for (const line of prepared.sessionLines) this.sessions.observe(line);
+    // Copies: the tracker's states move on with the next range while this batch's detection may still read them.
+    const sessions = this.sessions.takeChanged().map((state) => ({ ...state }));
+    const attributions = written.entries.map((entry) => this.sessions.attribute(entry.record));
+    for (const change of written.privilegeChanges) {
+      // As late attribution fills the stored row's actor (the session user), never one the analysis chose.
+      if (change.actor === null) change.actor = this.sessions.attribute({ ...NO_PREFIX, server: change.server, sessionId: change.sessionId }).userName;
+    }
+    return { ...written, sessions, attributions };
   }
 
   private commitWith(

@@ -93,7 +93,7 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
+export function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
   const iso = new Date(millis).toISOString();
   const pgTime = `${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC`;
   return {

@@ -4,7 +4,8 @@
  * store's writer folds the chunk in (`IngestPipeline.commitChunk`). It never opens the store: a second DuckDB
  * instance on the store's file, in the same process, corrupts it without an error.
  * Its pipeline keeps what it learns (sessions, transactions, role changes) from range to range; what another
- * worker's ranges hold (a session's connection line) the store's late attribution fills in at the fold.
+ * worker's ranges hold (a session's connection line) the store's late attribution fills in at the fold, and the
+ * store's writer attributes what detection reads from every range's session lines (`commitChunk`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { compilePrefix, type CompiledPrefix } from '../../decode/prefix/compile-prefix.js';
@@ -28,7 +29,7 @@ const observers: InTransactionWriter[] = keeper ? [{ keepsEntry: (entry, changed
 // Its tables give the chunk files their columns; nothing is committed to it.
 const own = await AuditStore.open(':memory:');
 await own.connection.run('SET threads = 1');
-const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges });
+const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges, keepSessionLines: true });
 const prefixes = new Map<string, CompiledPrefix>();
 
 async function gather(task: RangeTask): Promise<ChunkBatch> {
@@ -46,7 +47,7 @@ async function gather(task: RangeTask): Promise<ChunkBatch> {
   const { batch, ...sealed } = pipeline.seal(open, target);
   const chunk = await writeChunkFile(own.connection, task.out, batch);
   const { unattributed, sessionKeys, serversWithChanges, changes, ineffective } = batch;
-  return { ...sealed, chunk, derived: { unattributed, sessionKeys, serversWithChanges, changes, ineffective } };
+  return { ...sealed, chunk, derived: { unattributed, sessionKeys, serversWithChanges, changes, ineffective }, sessionLines: open.sessionLines };
 }
 
 // One range at a time, in the order given: the pipeline's state follows the log.

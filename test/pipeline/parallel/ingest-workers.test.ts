@@ -10,7 +10,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { writeSyntheticBodies } from '../../../bench/generate-bodies.js';
+import { azureRecord } from '../../support/synthetic-events.js';
 import { createDetector } from '../../../src/detect/index.js';
 import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
 import { queryStore, silentLogger } from '../../support/store-reader.js';
@@ -90,6 +92,32 @@ describe('parallel ingest with worker threads', () => {
     assert.deepEqual(await tableHashes(join(dir, 'two-small.duckdb')), await tableHashes(join(dir, 'one-small.duckdb')));
     // And the rows as the main thread alone stores them, but for what depends on where batches are cut.
     assert.deepEqual(await tableHashes(join(dir, 'two-small.duckdb'), BY_BATCH), await tableHashes(join(dir, 'main-thread.duckdb'), BY_BATCH));
+  });
+
+  it('gives detection the attribution of every range folded before, whichever worker read the session lines', async () => {
+    // One line a range (1-byte ranges end at each line's end). Two workers are given ranges 0-3 at once, in turn:
+    // the connection lines go to both, the GRANT to the second, which never saw the line with the application.
+    const at = Date.parse('2026-11-20T09:00:00Z');
+    const lines = [
+      'connection received: host=10.0.0.7 port=50123',
+      'connection authenticated: identity="dba_alice" method=scram-sha-256 (/datadrive/pg/data/pg_hba.conf:12)',
+      'connection authorized: user=dba_alice database=appdb application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)',
+      'AUDIT: SESSION,1,1,ROLE,GRANT ROLE,,,GRANT pg_read_all_data TO report_1;,<not logged>',
+      'disconnection: session time: 0:00:01.000 user=dba_alice database=appdb host=10.0.0.7 port=50123',
+    ];
+    const file = join(dir, 'one-session.ndjson');
+    await writeFile(file, lines.map((text, i) => JSON.stringify(azureRecord('pg-ranges', '6aff8da6.28ed', 10477, 'LOG', text, at + i * 10))).join('\n') + '\n');
+    const evidence = async (workers: number) => {
+      const db = join(dir, `one-session-${workers}.duckdb`);
+      await ingest([file], db, workers, 1);
+      const alerts = await queryStore(db, `SELECT actor, evidence FROM alerts WHERE rule_id = 'admin-granted'`);
+      assert.equal(alerts.length, 1, `one admin-granted alert with ${workers} workers`);
+      return alerts[0]!;
+    };
+    const one = await evidence(1);
+    assert.equal(one.actor, 'dba_alice');
+    assert.match(String(one.evidence), /"database":"appdb","clientAddr":"10\.0\.0\.7","application":"psql"/);
+    assert.deepEqual(await evidence(2), one);
   });
 
   it('reads nothing twice when the same files are ingested again with workers', async () => {
