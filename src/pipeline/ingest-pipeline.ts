@@ -15,7 +15,7 @@ import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
 import { DerivedRows, type DerivingBatch } from './derived-rows.js';
 import type { ChunkFile } from '../store/chunk-file.js';
-import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
+import { analyzerReads, createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
@@ -39,15 +39,19 @@ export interface CommittedBatchCounts extends CommitCounts {
   deadLetterReasons: Map<string, number>;
 }
 
-/** A batch a worker thread gathered: its rows in a chunk file, what the commit derives from it, the rest as `seal` gives. */
-export interface ChunkBatch extends Omit<SealedBatch, 'batch'> {
+/**
+ * A batch a worker thread gathered (`sealForFold`): the rows that depend on its range alone in a chunk file, and
+ * what the analyses that carry state from range to range read, for the store's writer to run them at the fold.
+ */
+export interface ChunkBatch extends Omit<SealedBatch, 'batch' | 'written'> {
   chunk: ChunkFile;
-  derived: DerivingBatch;
-  /** The range's session lines, in log order: the store's writer attributes what detection reads from them (`commitChunk`). */
-  sessionLines: SessionLine[];
+  /** Sessions whose rows in the chunk lack their user or application (late attribution looks at them). */
+  unattributed: BatchRows['unattributed'];
+  /** In log order: the session lines, the entries the privilege analysis reads and those detection may keep. */
+  forFold: ParsedEntry[];
+  /** Activity Log events, not yet joined with their Start or outcome. */
+  controlPlane: ControlPlaneEvent[];
 }
-
-type SessionLine = Extract<ParsedEntry, { kind: 'session' }>;
 
 export interface SealedBatch {
   batch: BatchRows;
@@ -74,8 +78,8 @@ export interface GatheringBatch {
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];
   readonly sessions: Set<SessionState>;
-  /** Its session lines, when the pipeline keeps them (a worker thread's, for the store's writer). */
-  readonly sessionLines: SessionLine[];
+  /** A worker thread's batch: what the store's writer analyses at the fold (`ChunkBatch.forFold`). */
+  readonly forFold: ParsedEntry[];
   readonly controlPlane: ControlPlaneEvent[];
   records: number;
   skipped: number;
@@ -83,8 +87,10 @@ export interface GatheringBatch {
   readonly deadLetterReasons: Map<string, number>;
 }
 
-/** A record that names no one in its prefix: what a privilege change is attributed as. */
-const NO_PREFIX = { userName: null, databaseName: null, clientAddr: null, applicationName: null } as const;
+function pickDeriving(batch: BatchRows): DerivingBatch {
+  const { unattributed, sessionKeys, serversWithChanges, changes, ineffective } = batch;
+  return { unattributed, sessionKeys, serversWithChanges, changes, ineffective };
+}
 
 function addDeadLetter(open: GatheringBatch, dead: DeadLetter): void {
   open.rows.addDeadLetter(dead);
@@ -114,18 +120,22 @@ export class IngestPipeline {
     private readonly observers: readonly InTransactionWriter[],
     /** Off only to measure what the analysis costs (the bench). */
     private readonly analyzePrivileges: boolean,
-    /** A worker thread's pipeline keeps each batch's session lines for the store's writer (`ChunkBatch.sessionLines`). */
-    private readonly keepSessionLines: boolean,
+    /**
+     * A worker thread's pipeline: it leaves what carries state from range to range (the privilege analysis, the
+     * Activity Log join, detection's attributions and the sessions table) to the store's writer, which folds the
+     * ranges in file order, so that none of it depends on which worker read which range.
+     */
+    private readonly foldLater: boolean,
     private readonly derived: DerivedRows,
     /** The replay bases of this store: whoever stores a snapshot in it while this pipeline runs must tell them. */
     readonly replayBases: ReplayBases,
   ) {}
 
-  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean; keepSessionLines?: boolean } = {}): Promise<IngestPipeline> {
+  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean; foldLater?: boolean } = {}): Promise<IngestPipeline> {
     const analyze = opts.analyzePrivileges ?? true;
-    if (analyze) await loadStatementParser();
+    if (analyze && !opts.foldLater) await loadStatementParser();
     const bases = new ReplayBases();
-    return new IngestPipeline(store, opts.observers ?? [], analyze, opts.keepSessionLines ?? false, await DerivedRows.load(store.connection, bases), bases);
+    return new IngestPipeline(store, opts.observers ?? [], analyze, opts.foldLater ?? false, await DerivedRows.load(store.connection, bases), bases);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<CommittedBatchCounts> {
@@ -148,7 +158,7 @@ export class IngestPipeline {
       attributions: [],
       changes: [],
       sessions: new Set(),
-      sessionLines: [],
+      forFold: [],
       controlPlane: [],
       records: 0,
       skipped: 0,
@@ -210,22 +220,13 @@ export class IngestPipeline {
 
     // Sessions first: a connection line later in these results still attributes an audit line before it.
     // Lines of a session that come later are stored unattributed and filled in by the store at commit.
-    for (const entry of parsed) {
-      if (entry.kind !== 'session') continue;
-      this.sessions.observe(entry);
-      if (this.keepSessionLines) open.sessionLines.push(entry);
-    }
+    for (const entry of parsed) if (entry.kind === 'session') this.sessions.observe(entry);
 
     for (const entry of parsed) {
       const { record } = entry;
       const who = this.sessions.attribute(record);
-      const changesBefore = open.changes.length;
-      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
-      const changed = open.changes.length > changesBefore;
-      if (this.observers.some((o) => o.keepsEntry?.(entry, changed) ?? true)) {
-        open.entries.push(entry);
-        open.attributions.push(who);
-      }
+      if (!this.foldLater) this.analyse(open, entry, who);
+      else if (this.readAtFold(entry)) open.forFold.push(entry);
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else batch.addLogRecord(record, entry.kind);
       if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
@@ -235,6 +236,31 @@ export class IngestPipeline {
     batch.markIneffective(this.privileges.ineffective());
     for (const dead of this.privileges.deadLetters()) addDeadLetter(open, dead);
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
+  }
+
+  /** The privilege analysis of one entry and whether observers keep it, in log order (state moves from entry to entry). */
+  private analyse(open: GatheringBatch, entry: ParsedEntry, who: Attribution): void {
+    const changesBefore = open.changes.length;
+    if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
+    const changed = open.changes.length > changesBefore;
+    if (this.observers.some((o) => o.keepsEntry?.(entry, changed) ?? true)) {
+      open.entries.push(entry);
+      open.attributions.push(who);
+    }
+  }
+
+  /** What the store's writer reads of a worker's entry at the fold: whether the analysis might change privileges is known only there. */
+  private readAtFold(entry: ParsedEntry): boolean {
+    if (entry.kind === 'session') return true;
+    const analysed = this.analyzePrivileges && analyzerReads(entry);
+    return analysed || this.observers.some((o) => o.keepsEntry?.(entry, analysed) ?? true);
+  }
+
+  /** A worker thread's batch (`foldLater`): its rows, and what the store's writer analyses when it folds them in. */
+  sealForFold(open: GatheringBatch): Omit<ChunkBatch, 'chunk' | 'target'> & { rows: BatchRows } {
+    this.gather(open);
+    const { rows, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons } = open;
+    return { rows, unattributed: rows.unattributed, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons };
   }
 
   seal(open: GatheringBatch, target: CommitTarget): SealedBatch {
@@ -325,30 +351,28 @@ export class IngestPipeline {
     return this.commitWith(prepared, batch, (beforeCommit) => this.store.commit(batch, target, beforeCommit), alsoInTransaction);
   }
 
-  /** A batch a worker thread gathered into a chunk file (pipeline/parallel/), committed as `commitBatch` does. */
-  commitChunk(prepared: ChunkBatch): Promise<CommittedBatchCounts> {
-    const folded = { ...prepared, written: this.attributedAtFold(prepared) };
-    return this.commitWith(folded, prepared.derived, (beforeCommit) => this.store.commitChunk(prepared.chunk, prepared.target, beforeCommit));
-  }
-
   /**
-   * What detection reads of a worker's batch, attributed by this pipeline: a worker knows the sessions of the
-   * ranges it read, and which ranges those were depends on timing, so its attributions (and the sessions it
-   * merged) would make alerts differ from run to run. This pipeline has seen the session lines of every range
-   * folded before, in file order, and takes this range's now: what it attributes depends on the input alone.
-   * Call in fold order.
+   * A batch a worker thread gathered into a chunk file (pipeline/parallel/), committed as `commitBatch` does. Its
+   * session lines, privilege analysis, Activity Log join and what detection reads are done here, where the ranges
+   * come in file order: a worker knows only the ranges it read, and which those were depends on timing. Call in fold order.
    */
-  private attributedAtFold(prepared: ChunkBatch): WrittenBatch {
-    const { written } = prepared;
-    for (const line of prepared.sessionLines) this.sessions.observe(line);
-    // Copies: the tracker's states move on with the next range while this batch's detection may still read them.
-    const sessions = this.sessions.takeChanged().map((state) => ({ ...state }));
-    const attributions = written.entries.map((entry) => this.sessions.attribute(entry.record));
-    for (const change of written.privilegeChanges) {
-      // As late attribution fills the stored row's actor (the session user), never one the analysis chose.
-      if (change.actor === null) change.actor = this.sessions.attribute({ ...NO_PREFIX, server: change.server, sessionId: change.sessionId }).userName;
-    }
-    return { ...written, sessions, attributions };
+  commitChunk(prepared: ChunkBatch): Promise<CommittedBatchCounts> {
+    const open = this.openBatch();
+    // As `gather` does: the range's session lines first, then each entry with who is known of its session now.
+    for (const entry of prepared.forFold) if (entry.kind === 'session') this.sessions.observe(entry);
+    for (const entry of prepared.forFold) this.analyse(open, entry, this.sessions.attribute(entry.record));
+    open.controlPlane.push(...prepared.controlPlane);
+    // These rows (sessions, privilege changes and their dead letters, Activity Log) go in with the chunk's.
+    const sealed = this.seal(open, prepared.target);
+    const { batch } = sealed;
+    const deadLetterReasons = new Map(prepared.deadLetterReasons);
+    for (const [kind, n] of sealed.deadLetterReasons) deadLetterReasons.set(kind, (deadLetterReasons.get(kind) ?? 0) + n);
+    const deriving: DerivingBatch = { ...pickDeriving(batch), unattributed: prepared.unattributed };
+    return this.commitWith(
+      { ...prepared, written: sealed.written, deadLetterReasons },
+      deriving,
+      (beforeCommit) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit),
+    );
   }
 
   private commitWith(

@@ -76,25 +76,30 @@ export class AuditStore {
   async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
     const sizes = new Map<string, number>();
     for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, table.size);
-    return this.commitRows(sizes, batch, target, async () => {
-      for (const table of batchTables(batch)) if (table.size > 0) await this.append(table.table, table);
-      if (batch.sessions.size > 0) await this.append('sessions_stage', batch.sessions);
-    }, beforeCommit);
+    return this.commitRows(sizes, batch, target, () => this.appendBatch(batch), beforeCommit);
+  }
+
+  private async appendBatch(batch: BatchRows): Promise<void> {
+    for (const table of batchTables(batch)) if (table.size > 0) await this.append(table.table, table);
+    if (batch.sessions.size > 0) await this.append('sessions_stage', batch.sessions);
   }
 
   /**
    * A batch whose rows a worker thread wrote into a chunk file of its own (chunk-file.ts), folded in: DuckDB
-   * copies them (`INSERT … SELECT` from the file attached read-only), then as `commit`. The worker must have
-   * closed the file: a second instance on one file corrupts it.
+   * copies them (`INSERT … SELECT` from the file attached read-only), with `batch`'s rows (what the store's writer
+   * derived at the fold: sessions, privilege changes, Activity Log), then as `commit`. The worker must have closed
+   * the file: a second instance on one file corrupts it.
    */
-  async commitChunk(chunk: ChunkFile, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+  async commitChunk(chunk: ChunkFile, batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+    const sizes = new Map(Object.entries(chunk.sizes));
+    for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, (sizes.get(table.table) ?? 0) + table.size);
     await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
     try {
-      return await this.commitRows(new Map(Object.entries(chunk.sizes)), chunk, target, async () => {
+      return await this.commitRows(sizes, batch, target, async () => {
         for (const [table, size] of Object.entries(chunk.sizes)) {
-          if (size === 0) continue;
-          await this.connection.run(`INSERT INTO ${table === 'sessions' ? 'sessions_stage' : table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
+          if (size > 0) await this.connection.run(`INSERT INTO ${table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
         }
+        await this.appendBatch(batch);
       }, beforeCommit);
     } finally {
       await this.connection.run(`DETACH ${CHUNK_CATALOG}`);

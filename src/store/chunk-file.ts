@@ -4,8 +4,6 @@
  * The worker detaches the file before handing it over: two DuckDB instances must never hold one file.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
-import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { AppendableRows } from './columnar-table.js';
 import type { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
@@ -13,13 +11,11 @@ import { sqlString } from './sql-literal.js';
 /** The name a chunk file is attached under, in the worker and in the store's writer. */
 export const CHUNK_CATALOG = 'chunk';
 
-/** What the store's writer needs of a chunk beyond its file: the rows per table, and the updates it makes to earlier rows. */
+/** What the store's writer needs of a chunk beyond its file: the rows per table. */
 export interface ChunkFile {
   path: string;
-  /** Rows per table (`sessions` included); tables without rows are not in the file. */
+  /** Rows per table; tables without rows are not in the file. */
   sizes: Record<string, number>;
-  completedControlPlane: ControlPlaneEvent[];
-  ineffective: IneffectiveMark[];
 }
 
 /** The row tables of a batch appended as they are (the sessions are merged, not appended). */
@@ -35,7 +31,8 @@ export async function writeChunkFile(connection: DuckDBConnection, path: string,
   const sizes: Record<string, number> = {};
   await connection.run(`ATTACH ${sqlString(path)} AS ${CHUNK_CATALOG}`);
   try {
-    for (const rows of [...batchTables(batch), batch.sessions]) {
+    // A worker's batch has no sessions rows: the store's writer derives them at the fold.
+    for (const rows of batchTables(batch)) {
       sizes[rows.table] = rows.size;
       if (rows.size === 0) continue;
       await connection.run(`CREATE TABLE ${CHUNK_CATALOG}.${rows.table} AS SELECT * FROM ${rows.table} LIMIT 0`);
@@ -49,6 +46,6 @@ export async function writeChunkFile(connection: DuckDBConnection, path: string,
   } finally {
     await connection.run(`DETACH ${CHUNK_CATALOG}`);
   }
-  return { path, sizes, completedControlPlane: batch.completedControlPlane, ineffective: batch.ineffective };
+  return { path, sizes };
 }
 

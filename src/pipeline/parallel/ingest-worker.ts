@@ -3,9 +3,10 @@
  * attribute, redact) into a batch, written into a chunk file through its own in-memory DuckDB instance. The
  * store's writer folds the chunk in (`IngestPipeline.commitChunk`). It never opens the store: a second DuckDB
  * instance on the store's file, in the same process, corrupts it without an error.
- * Its pipeline keeps what it learns (sessions, transactions, role changes) from range to range; what another
- * worker's ranges hold (a session's connection line) the store's late attribution fills in at the fold, and the
- * store's writer attributes what detection reads from every range's session lines (`commitChunk`).
+ * What carries state from range to range (sessions, transactions, role changes, Activity Log joins) is the store's
+ * writer's, which folds ranges in file order: the worker sends it the entries those analyses read. Its own session
+ * lines only attribute the rows it writes; a row whose session it does not know is filled in by the store's late
+ * attribution at the fold.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { compilePrefix, type CompiledPrefix } from '../../decode/prefix/compile-prefix.js';
@@ -23,13 +24,13 @@ import type { RangeResult, RangeTask, WorkerSetup } from './range-task.js';
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const log = createLogger();
-// Only what a batch keeps for detection matters here: detection itself runs in the store's writer.
+// Only which entries detection may keep matters here: detection itself runs in the store's writer.
 const keeper = setup.detection === null ? null : createDetector(setup.detection);
 const observers: InTransactionWriter[] = keeper ? [{ keepsEntry: (entry, changed) => keeper.keepsEntry?.(entry, changed) ?? true, inTransaction: async () => undefined }] : [];
 // Its tables give the chunk files their columns; nothing is committed to it.
 const own = await AuditStore.open(':memory:');
 await own.connection.run('SET threads = 1');
-const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges, keepSessionLines: true });
+const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges, foldLater: true });
 const prefixes = new Map<string, CompiledPrefix>();
 
 async function gather(task: RangeTask): Promise<ChunkBatch> {
@@ -44,10 +45,8 @@ async function gather(task: RangeTask): Promise<ChunkBatch> {
   const last: FileBatch = { sourceKey: target.sourceKey, source: target.source, position: target.position, items: [], bytes: 0, last: true };
   for await (const chunk of readLines(task.path, task.start, task.end)) pipeline.push(open, await decoder.decode({ ...last, items: [chunk], last: false }));
   pipeline.push(open, decoder.flush!(last));
-  const { batch, ...sealed } = pipeline.seal(open, target);
-  const chunk = await writeChunkFile(own.connection, task.out, batch);
-  const { unattributed, sessionKeys, serversWithChanges, changes, ineffective } = batch;
-  return { ...sealed, chunk, derived: { unattributed, sessionKeys, serversWithChanges, changes, ineffective }, sessionLines: open.sessionLines };
+  const { rows, ...sealed } = pipeline.sealForFold(open);
+  return { ...sealed, target, chunk: await writeChunkFile(own.connection, task.out, rows) };
 }
 
 // One range at a time, in the order given: the pipeline's state follows the log.

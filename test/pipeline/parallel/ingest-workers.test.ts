@@ -120,6 +120,27 @@ describe('parallel ingest with worker threads', () => {
     assert.deepEqual(await evidence(2), one);
   });
 
+  it('rolls back a change whose transaction began in a range another worker read', async () => {
+    // One line a range again: BEGIN and ROLLBACK go to one worker, the GRANT between them to the other.
+    const at = Date.parse('2026-11-20T10:00:00Z');
+    const lines = [
+      'connection authorized: user=dba_alice database=appdb application_name=psql',
+      'AUDIT: SESSION,1,1,MISC,BEGIN,,,BEGIN;,<not logged>',
+      'AUDIT: SESSION,2,1,ROLE,GRANT ROLE,,,GRANT pg_read_all_data TO report_2;,<not logged>',
+      'AUDIT: SESSION,3,1,MISC,ROLLBACK,,,ROLLBACK;,<not logged>',
+      'disconnection: session time: 0:00:01.000 user=dba_alice database=appdb host=10.0.0.7 port=50123',
+    ];
+    const file = join(dir, 'rolled-back.ndjson');
+    await writeFile(file, lines.map((text, i) => JSON.stringify(azureRecord('pg-ranges', '6aff8db4.2900', 10496, 'LOG', text, at + i * 10))).join('\n') + '\n');
+    for (const workers of [1, 2]) {
+      const db = join(dir, `rolled-back-${workers}.duckdb`);
+      await ingest([file], db, workers, 1);
+      assert.deepEqual(await queryStore(db, 'SELECT action, actor, effective FROM privilege_changes'), [{ action: 'grant-role', actor: 'dba_alice', effective: false }], `${workers} workers`);
+      // Raised by the GRANT's range, retracted by the ROLLBACK's.
+      assert.deepEqual(await queryStore(db, `SELECT status FROM alerts WHERE rule_id = 'admin-granted'`), [{ status: 'retracted' }], `${workers} workers`);
+    }
+  });
+
   it('reads nothing twice when the same files are ingested again with workers', async () => {
     const db = join(dir, 'again.duckdb');
     await ingest([generated], db, 2, 512 * 1024);
