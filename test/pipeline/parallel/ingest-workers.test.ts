@@ -95,12 +95,10 @@ describe('parallel ingest with worker threads', () => {
   });
 
   it('gives detection the attribution of every range folded before, whichever worker read the session lines', async () => {
-    // One line a range (1-byte ranges end at each line's end). Two workers are given ranges 0-3 at once, in turn:
-    // the connection lines go to both, the GRANT to the second, which never saw the line with the application.
+    // One line a range (1-byte ranges end at each line's end). Two workers are given the first three ranges at once,
+    // in turn: the connection line to the first, the GRANT to the second, which never saw that line.
     const at = Date.parse('2026-11-20T09:00:00Z');
     const lines = [
-      'connection received: host=10.0.0.7 port=50123',
-      'connection authenticated: identity="dba_alice" method=scram-sha-256 (/datadrive/pg/data/pg_hba.conf:12)',
       'connection authorized: user=dba_alice database=appdb application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)',
       'AUDIT: SESSION,1,1,ROLE,GRANT ROLE,,,GRANT pg_read_all_data TO report_1;,<not logged>',
       'disconnection: session time: 0:00:01.000 user=dba_alice database=appdb host=10.0.0.7 port=50123',
@@ -116,19 +114,18 @@ describe('parallel ingest with worker threads', () => {
     };
     const one = await evidence(1);
     assert.equal(one.actor, 'dba_alice');
-    assert.match(String(one.evidence), /"database":"appdb","clientAddr":"10\.0\.0\.7","application":"psql"/);
+    assert.match(String(one.evidence), /"database":"appdb","clientAddr":null,"application":"psql"/);
     assert.deepEqual(await evidence(2), one);
   });
 
   it('rolls back a change whose transaction began in a range another worker read', async () => {
-    // One line a range again: BEGIN and ROLLBACK go to one worker, the GRANT between them to the other.
+    // One line a range again: BEGIN and ROLLBACK go to the first worker, the GRANT between them to the second.
     const at = Date.parse('2026-11-20T10:00:00Z');
     const lines = [
-      'connection authorized: user=dba_alice database=appdb application_name=psql',
       'AUDIT: SESSION,1,1,MISC,BEGIN,,,BEGIN;,<not logged>',
       'AUDIT: SESSION,2,1,ROLE,GRANT ROLE,,,GRANT pg_read_all_data TO report_2;,<not logged>',
       'AUDIT: SESSION,3,1,MISC,ROLLBACK,,,ROLLBACK;,<not logged>',
-      'disconnection: session time: 0:00:01.000 user=dba_alice database=appdb host=10.0.0.7 port=50123',
+      'connection authorized: user=dba_alice database=appdb application_name=psql',
     ];
     const file = join(dir, 'rolled-back.ndjson');
     await writeFile(file, lines.map((text, i) => JSON.stringify(azureRecord('pg-ranges', '6aff8db4.2900', 10496, 'LOG', text, at + i * 10))).join('\n') + '\n');
