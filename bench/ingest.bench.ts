@@ -53,16 +53,22 @@ interface Scenario {
   run: (input: string, db: string, records: number) => Promise<Row>;
 }
 
+/** This build runs on the main thread alone with `--workers 1`; a reference build may not know the flag. */
+const one = (cli: string): string[] => (cli === CLI ? ['--workers', '1'] : []);
+
 /** What runs each round: the baseline, then each build with detection off and on, and without privilege analysis. */
 function scenarios(reference: string | undefined): Scenario[] {
   const builds = [...(reference ? [{ cli: reference, name: "today's auditduck ingest" }] : []), { cli: CLI, name: 'auditduck ingest' }];
   return [
     { key: 'baseline', run: (input, db, records) => baseline(input, db, records) },
     ...builds.flatMap(({ cli, name }) => [
-      { key: `${cli} off`, run: (input: string, db: string) => auditduck(cli, `${name}, no detection`, input, db, ['--no-detection']) },
-      { key: `${cli} on`, run: (input: string, db: string) => auditduck(cli, `${name}, detection on`, input, db, []) },
+      { key: `${cli} off`, run: (input: string, db: string) => auditduck(cli, `${name}, no detection`, input, db, ['--no-detection', ...one(cli)]) },
+      { key: `${cli} on`, run: (input: string, db: string) => auditduck(cli, `${name}, detection on`, input, db, one(cli)) },
     ]),
     { key: 'no-analysis', run: (input, db) => auditduck(CLI, 'auditduck ingest, no privilege analysis', input, db, ['--no-detection', '--no-privilege-analysis']) },
+    // `--workers 1` is the main thread alone (what the scenarios above run on this 2-core machine, by default).
+    { key: 'workers-2 off', run: (input, db) => auditduck(CLI, 'auditduck ingest --workers 2, no detection', input, db, ['--no-detection', '--workers', '2']) },
+    { key: 'workers-2 on', run: (input, db) => auditduck(CLI, 'auditduck ingest --workers 2, detection on', input, db, ['--workers', '2']) },
   ];
 }
 
@@ -178,6 +184,18 @@ export function reportIngest(rows: Row[]): void {
   console.log(`privilege analysis costs ${(cost * 100).toFixed(1)}% of throughput (target < 10%): ${cost < 0.1 ? 'met' : 'NOT met'}`);
   const share = on.recordsPerSecond / off.recordsPerSecond;
   console.log(`detection on: ${share.toFixed(2)}x the records/s without it (target >= ${TARGET_DETECTION_SHARE}): ${share >= TARGET_DETECTION_SHARE ? 'met' : 'NOT met'}; CPU ${on.cpuMicrosPerRecord} vs ${off.cpuMicrosPerRecord} µs/record`);
+  for (const detection of ['no detection', 'detection on']) {
+    const w1 = find(`auditduck ingest, ${detection}`);
+    const w2 = find(`auditduck ingest --workers 2, ${detection}`);
+    const speedUp = w2.recordsPerSecond / w1.recordsPerSecond;
+    // Amdahl from the 2-thread figure: the share that ran in parallel, spread over 8 cores. An extrapolation, not a measurement.
+    const parallel = 2 * (1 - 1 / speedUp);
+    const eight = parallel > 0 ? `${(1 / (1 - parallel + parallel / 8)).toFixed(2)}x` : 'none (no speed-up at 2)';
+    console.log(
+      `--workers 2 vs 1, ${detection}: ${speedUp.toFixed(2)}x the records/s (target >= 1.5x: ${speedUp >= 1.5 ? 'met' : 'NOT met'}); ` +
+        `CPU ${w2.cpuMicrosPerRecord} vs ${w1.cpuMicrosPerRecord} µs/record; extrapolated to 8 cores (Amdahl, not measured): ${eight}`,
+    );
+  }
   const todayOn = rows.find((r) => r.scenario.startsWith("today's auditduck ingest, detection on"));
   if (todayOn?.cpuMicrosPerRecord && on.cpuMicrosPerRecord) {
     const ratio = on.cpuMicrosPerRecord / todayOn.cpuMicrosPerRecord;

@@ -12,6 +12,9 @@ import { attributeLate, readPendingAttribution } from '../store/late-attribution
 import { readEffectiveChanges, RoleTableWriter } from '../store/role-tables.js';
 import type { ReplayBases } from '../snapshot/replay-bases.js';
 
+/** What of a batch the derived rows read: its sessions and the changes it brings. */
+export type DerivingBatch = Pick<BatchRows, 'unattributed' | 'sessionKeys' | 'serversWithChanges' | 'changes' | 'ineffective'>;
+
 export class DerivedRows {
   private readonly replays = new RoleReplays();
   private readonly roleTables = new RoleTableWriter();
@@ -40,7 +43,7 @@ export class DerivedRows {
    * The work for one batch, to run inside its transaction; taken before the transaction begins (a snapshot
    * committed after that is not seen by it). Resolves to the rows attributed late.
    */
-  forBatch(batch: BatchRows): (connection: DuckDBConnection) => Promise<number> {
+  forBatch(batch: DerivingBatch): (connection: DuckDBConnection) => Promise<number> {
     const baseOf = this.bases.beforeTransaction();
     return async (connection) => {
       const late = await attributeLate(connection, this.pending.candidates(batch.unattributed, batch.sessionKeys));

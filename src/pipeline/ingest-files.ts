@@ -7,6 +7,12 @@ import type { InTransactionWriter } from '../detect/written-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { ingestPath, type IngestProgress } from './ingest-path.js';
 import { IngestSummary } from './ingest-summary.js';
+import { IngestWorkers } from './parallel/ingest-workers.js';
+import { ingestRanges } from './parallel/ingest-ranges.js';
+import type { DetectionConfigInput } from '../detect/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface IngestFilesOptions {
   dbPath: string;
@@ -23,7 +29,18 @@ export interface IngestFilesOptions {
   analyzePrivileges?: boolean;
   /** Told after each committed batch (the CLI's progress line). */
   onCommitted?: (progress: IngestProgress) => void;
+  /**
+   * Worker threads that read, decode, parse and gather plain files in ranges (pipeline/parallel/); the main
+   * thread folds their chunks in and runs detection. 0 or absent: the main thread does it all.
+   */
+  workers?: number;
+  /** With workers: the detection configuration the observers were made from (the workers keep what its rules read). */
+  workerDetection?: DetectionConfigInput | null;
+  /** With workers: bytes of input per range and transaction (default 16 MiB). */
+  rangeBytes?: number;
 }
+
+const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;
 
 /** What `auditduck ingest` does: every path through one pipeline into one store, then a summary. */
 export async function ingestFiles(paths: readonly string[], opts: IngestFilesOptions): Promise<IngestSummary> {
@@ -45,8 +62,23 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
   await store.connection.run('SET threads = 1');
   const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
+  const threads = opts.workers ?? 0;
+  const workers = threads > 0 ? IngestWorkers.start(threads, { analyzePrivileges: opts.analyzePrivileges ?? true, detection: opts.workerDetection ?? null }) : null;
+  const chunkDir = workers ? await mkdtemp(join(tmpdir(), 'auditduck-chunks-')) : null;
   try {
     for (const path of paths) {
+      if (workers && chunkDir) {
+        const read = await ingestRanges(path, { pipeline, store, workers, summary, log: opts.log }, {
+          format: opts.format,
+          logLinePrefix: opts.logLinePrefix,
+          ...(opts.server ? { server: opts.server } : {}),
+          defaultServer: 'local',
+          rangeBytes: opts.rangeBytes ?? DEFAULT_RANGE_BYTES,
+          chunkDir,
+          ...(opts.onCommitted ? { onCommitted: opts.onCommitted } : {}),
+        });
+        if (read) continue;
+      }
       await ingestPath(path, { pipeline, store, summary, log: opts.log }, {
         format: opts.format,
         prefix,
@@ -59,6 +91,8 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
     }
   } finally {
     await store.connection.run('RESET threads').catch(() => undefined);
+    await workers?.close();
+    if (chunkDir) await rm(chunkDir, { recursive: true, force: true });
     await store.close();
   }
   return summary;

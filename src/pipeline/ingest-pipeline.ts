@@ -14,8 +14,9 @@ import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.
 import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
-import { DerivedRows } from './derived-rows.js';
-import { createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
+import { DerivedRows, type DerivingBatch } from './derived-rows.js';
+import type { ChunkFile } from '../store/chunk-file.js';
+import { analyzerReads, createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
@@ -37,6 +38,20 @@ export interface CommittedBatchCounts extends CommitCounts {
   skippedCategories: Map<string, number>;
   /** Dead letters by the kind of their reason (`deadLetterKind`), for /metrics. */
   deadLetterReasons: Map<string, number>;
+}
+
+/**
+ * A batch a worker thread gathered (`sealForFold`): the rows that depend on its range alone in a chunk file, and
+ * what the analyses that carry state from range to range read, for the store's writer to run them at the fold.
+ */
+export interface ChunkBatch extends Omit<SealedBatch, 'batch' | 'written'> {
+  chunk: ChunkFile;
+  /** Sessions whose rows in the chunk lack their user or application (late attribution looks at them). */
+  unattributed: BatchRows['unattributed'];
+  /** In log order: the session lines, the entries the privilege analysis reads and those detection may keep. */
+  forFold: ParsedEntry[];
+  /** Activity Log events, not yet joined with their Start or outcome. */
+  controlPlane: ControlPlaneEvent[];
 }
 
 export interface SealedBatch {
@@ -64,11 +79,18 @@ export interface GatheringBatch {
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];
   readonly sessions: Set<SessionState>;
+  /** A worker thread's batch: what the store's writer analyses at the fold (`ChunkBatch.forFold`). */
+  readonly forFold: ParsedEntry[];
   readonly controlPlane: ControlPlaneEvent[];
   records: number;
   skipped: number;
   readonly skippedCategories: Map<string, number>;
   readonly deadLetterReasons: Map<string, number>;
+}
+
+function pickDeriving(batch: BatchRows): DerivingBatch {
+  const { unattributed, sessionKeys, serversWithChanges, changes, ineffective } = batch;
+  return { unattributed, sessionKeys, serversWithChanges, changes, ineffective };
 }
 
 function addDeadLetter(open: GatheringBatch, dead: DeadLetter): void {
@@ -99,16 +121,22 @@ export class IngestPipeline {
     private readonly observers: readonly InTransactionWriter[],
     /** Off only to measure what the analysis costs (the bench). */
     private readonly analyzePrivileges: boolean,
+    /**
+     * A worker thread's pipeline: it leaves what carries state from range to range (the privilege analysis, the
+     * Activity Log join, detection's attributions and the sessions table) to the store's writer, which folds the
+     * ranges in file order, so that none of it depends on which worker read which range.
+     */
+    private readonly foldLater: boolean,
     private readonly derived: DerivedRows,
     /** The replay bases of this store: whoever stores a snapshot in it while this pipeline runs must tell them. */
     readonly replayBases: ReplayBases,
   ) {}
 
-  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean } = {}): Promise<IngestPipeline> {
+  static async create(store: AuditStore, opts: { observers?: InTransactionWriter[]; analyzePrivileges?: boolean; foldLater?: boolean } = {}): Promise<IngestPipeline> {
     const analyze = opts.analyzePrivileges ?? true;
-    if (analyze) await loadStatementParser();
+    if (analyze && !opts.foldLater) await loadStatementParser();
     const bases = new ReplayBases();
-    return new IngestPipeline(store, opts.observers ?? [], analyze, await DerivedRows.load(store.connection, bases), bases);
+    return new IngestPipeline(store, opts.observers ?? [], analyze, opts.foldLater ?? false, await DerivedRows.load(store.connection, bases), bases);
   }
 
   async processBatch(results: readonly DecodeResult[], target: CommitTarget): Promise<CommittedBatchCounts> {
@@ -131,6 +159,7 @@ export class IngestPipeline {
       attributions: [],
       changes: [],
       sessions: new Set(),
+      forFold: [],
       controlPlane: [],
       records: 0,
       skipped: 0,
@@ -197,13 +226,8 @@ export class IngestPipeline {
     for (const entry of parsed) {
       const { record } = entry;
       const who = this.sessions.attribute(record);
-      const changesBefore = open.changes.length;
-      if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
-      const changed = open.changes.length > changesBefore;
-      if (this.observers.some((o) => o.keepsEntry?.(entry, changed) ?? true)) {
-        open.entries.push(entry);
-        open.attributions.push(who);
-      }
+      if (!this.foldLater) this.analyse(open, entry, who);
+      else if (this.readAtFold(entry)) open.forFold.push(entry);
       if (entry.kind === 'audit') batch.addAuditEvent(record, entry.audit, who);
       else batch.addLogRecord(record, entry.kind);
       if (entry.kind === 'auth-failure') batch.addAuthFailure(record, entry.failure, who);
@@ -213,6 +237,31 @@ export class IngestPipeline {
     batch.markIneffective(this.privileges.ineffective());
     for (const dead of this.privileges.deadLetters()) addDeadLetter(open, dead);
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
+  }
+
+  /** The privilege analysis of one entry and whether observers keep it, in log order (state moves from entry to entry). */
+  private analyse(open: GatheringBatch, entry: ParsedEntry, who: Attribution): void {
+    const changesBefore = open.changes.length;
+    if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
+    const changed = open.changes.length > changesBefore;
+    if (this.observers.some((o) => o.keepsEntry?.(entry, changed) ?? true)) {
+      open.entries.push(entry);
+      open.attributions.push(who);
+    }
+  }
+
+  /** What the store's writer reads of a worker's entry at the fold: whether the analysis might change privileges is known only there. */
+  private readAtFold(entry: ParsedEntry): boolean {
+    if (entry.kind === 'session') return true;
+    const analysed = this.analyzePrivileges && analyzerReads(entry);
+    return analysed || this.observers.some((o) => o.keepsEntry?.(entry, analysed) ?? true);
+  }
+
+  /** A worker thread's batch (`foldLater`): its rows, and what the store's writer analyses when it folds them in. */
+  sealForFold(open: GatheringBatch): Omit<ChunkBatch, 'chunk' | 'target'> & { rows: BatchRows } {
+    this.gather(open);
+    const { rows, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons } = open;
+    return { rows, unattributed: rows.unattributed, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons };
   }
 
   seal(open: GatheringBatch, target: CommitTarget): SealedBatch {
@@ -321,13 +370,47 @@ export class IngestPipeline {
    * `alsoInTransaction` writes more with them (the pipeline's own alerts).
    */
   commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
-    const { batch, written, target, records, skipped, skippedCategories, deadLetterReasons } = prepared;
+    const { batch, target } = prepared;
+    return this.commitWith(prepared, batch, (beforeCommit) => this.store.commit(batch, target, beforeCommit), alsoInTransaction);
+  }
+
+  /**
+   * A batch a worker thread gathered into a chunk file (pipeline/parallel/), committed as `commitBatch` does. Its
+   * session lines, privilege analysis, Activity Log join and what detection reads are done here, where the ranges
+   * come in file order: a worker knows only the ranges it read, and which those were depends on timing. Call in fold order.
+   */
+  commitChunk(prepared: ChunkBatch): Promise<CommittedBatchCounts> {
+    const open = this.openBatch();
+    // As `gather` does: the range's session lines first, then each entry with who is known of its session now.
+    for (const entry of prepared.forFold) if (entry.kind === 'session') this.sessions.observe(entry);
+    for (const entry of prepared.forFold) this.analyse(open, entry, this.sessions.attribute(entry.record));
+    open.controlPlane.push(...prepared.controlPlane);
+    // These rows (sessions, privilege changes and their dead letters, Activity Log) go in with the chunk's.
+    const sealed = this.seal(open, prepared.target);
+    const { batch } = sealed;
+    const deadLetterReasons = new Map(prepared.deadLetterReasons);
+    for (const [kind, n] of sealed.deadLetterReasons) deadLetterReasons.set(kind, (deadLetterReasons.get(kind) ?? 0) + n);
+    const deriving: DerivingBatch = { ...pickDeriving(batch), unattributed: prepared.unattributed };
+    return this.commitWith(
+      { ...prepared, written: sealed.written, deadLetterReasons },
+      deriving,
+      (beforeCommit) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit),
+    );
+  }
+
+  private commitWith(
+    prepared: Omit<SealedBatch, 'batch'>,
+    deriving: DerivingBatch,
+    store: (beforeCommit: (connection: DuckDBConnection) => Promise<void>) => Promise<CommitCounts>,
+    alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>,
+  ): Promise<CommittedBatchCounts> {
+    const { written, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<CommittedBatchCounts> => {
       // Taken before the transaction begins: what it reads of the snapshots is as of then.
-      const derive = this.derived.forBatch(batch);
+      const derive = this.derived.forBatch(deriving);
       let lateAttributed = 0;
       try {
-        const counts = await this.store.commit(batch, target, async (connection) => {
+        const counts = await store(async (connection) => {
           lateAttributed = await derive(connection);
           for (const observer of this.observers) await observer.inTransaction(connection, written);
           if (alsoInTransaction) await alsoInTransaction(connection);

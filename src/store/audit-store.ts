@@ -10,6 +10,7 @@ import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
 import { StoredRecords } from './stored-records.js';
 import { INEFFECTIVE_MARKS, SESSIONS } from './table-specs.js';
+import { batchTables, CHUNK_CATALOG, type ChunkFile } from './chunk-file.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -75,23 +76,61 @@ export class AuditStore {
    * roles, alerts) commits with them.
    */
   async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+    const sizes = new Map<string, number>();
+    for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, table.size);
+    return this.commitRows(sizes, batch, target, () => this.appendBatch(batch), beforeCommit);
+  }
+
+  private async appendBatch(batch: BatchRows): Promise<void> {
+    for (const table of batchTables(batch)) if (table.size > 0) await this.append(table.table, table);
+    if (batch.sessions.size > 0) await this.append('sessions_stage', batch.sessions);
+  }
+
+  /**
+   * A batch whose rows a worker thread wrote into a chunk file of its own (chunk-file.ts), folded in: DuckDB
+   * copies them (`INSERT … SELECT` from the file attached read-only), with `batch`'s rows (what the store's writer
+   * derived at the fold: sessions, privilege changes, Activity Log), then as `commit`. The worker must have closed
+   * the file: a second instance on one file corrupts it.
+   */
+  async commitChunk(chunk: ChunkFile, batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+    const sizes = new Map(Object.entries(chunk.sizes));
+    for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, (sizes.get(table.table) ?? 0) + table.size);
+    await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
+    try {
+      return await this.commitRows(sizes, batch, target, async () => {
+        for (const [table, size] of Object.entries(chunk.sizes)) {
+          if (size > 0) await this.connection.run(`INSERT INTO ${table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
+        }
+        await this.appendBatch(batch);
+      }, beforeCommit);
+    } finally {
+      await this.connection.run(`DETACH ${CHUNK_CATALOG}`);
+    }
+  }
+
+  private async commitRows(
+    sizes: ReadonlyMap<string, number>,
+    derived: Pick<BatchRows, 'completedControlPlane' | 'ineffective'>,
+    target: CommitTarget,
+    writeRows: () => Promise<void>,
+    beforeCommit?: (connection: DuckDBConnection) => Promise<void>,
+  ): Promise<CommitCounts> {
     const c = this.connection;
+    const size = (table: string) => sizes.get(table) ?? 0;
     const counts: CommitCounts = {
-      auditEvents: batch.auditEvents.size,
-      authFailures: batch.authFailures.size,
-      deadLetters: batch.deadLetters.size,
-      sessions: batch.sessions.size,
-      privilegeChanges: batch.privilegeChanges.size,
-      controlPlaneEvents: batch.controlPlaneEvents.size,
+      auditEvents: size('audit_events'),
+      authFailures: size('auth_failures'),
+      deadLetters: size('dead_letters'),
+      sessions: size('sessions'),
+      privilegeChanges: size('privilege_changes'),
+      controlPlaneEvents: size('control_plane_events'),
     };
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const table of [batch.logLines, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges, batch.controlPlaneEvents]) {
-        if (table.size > 0) await this.append(table.table, table);
-      }
-      await this.completeControlPlane(batch.completedControlPlane);
-      if (batch.sessions.size > 0) await this.upsertSessions(batch.sessions);
-      await this.markIneffective(batch.ineffective);
+      await writeRows();
+      await this.completeControlPlane(derived.completedControlPlane);
+      if (counts.sessions > 0) await this.mergeStagedSessions();
+      await this.markIneffective(derived.ineffective);
       if (beforeCommit) await beforeCommit(c);
       // Position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
       const positions = [...(target.sourceKey === null ? [] : [target]), ...(target.marks ?? [])]
@@ -120,8 +159,7 @@ export class AuditStore {
   }
 
   /** Merge, not replace: a restarted process knows less about a session than the store does. */
-  private async upsertSessions(sessions: ColumnarTable<typeof SESSIONS>): Promise<void> {
-    await this.append('sessions_stage', sessions);
+  private async mergeStagedSessions(): Promise<void> {
     const merged = SESSIONS.slice(2)
       .map(([name]) =>
         name === 'started_at'

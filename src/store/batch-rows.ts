@@ -52,7 +52,8 @@ export class BatchRows {
       a.objectType, a.objectName, a.statement, a.parameter, a.rows, who.userName, who.databaseName, who.clientAddr,
       who.applicationName, r.level, r.source, r.position, lineStored, r.sqlstate,
     ]);
-    if (who.userName === null && r.sessionId !== null) this.markUnattributed(r.server, r.sessionId);
+    // A session known only from its disconnection line gives the user, not the application: the store may know it.
+    if ((who.userName === null || who.applicationName === null) && r.sessionId !== null) this.markUnattributed(r.server, r.sessionId);
   }
 
   addAuthFailure(r: LogRecord, f: AuthFailureFact, who: Attribution): void {

@@ -43,7 +43,7 @@ async function attributeKeys(connection: DuckDBConnection): Promise<LateAttribut
     `UPDATE audit_events t SET user_name = coalesce(t.user_name, s.user_name), database_name = coalesce(t.database_name, s.database_name),
        client_addr = coalesce(t.client_addr, s.client_addr), application_name = coalesce(t.application_name, s.application_name)
      FROM sessions s JOIN attribution_keys k USING (server, session_id)
-     WHERE t.server = s.server AND t.session_id = s.session_id AND t.user_name IS NULL ${bound}`,
+     WHERE t.server = s.server AND t.session_id = s.session_id AND (t.user_name IS NULL OR (t.application_name IS NULL AND s.application_name IS NOT NULL)) ${bound}`,
   );
   const auth = await connection.run(
     `UPDATE auth_failures t SET client_addr = coalesce(t.client_addr, s.client_addr), user_name = coalesce(t.user_name, s.user_name),

@@ -139,10 +139,10 @@ describe('the CLI at a terminal', () => {
   });
 
   test('ingest on a pseudo-terminal shows records, records/s and percent of the file on stderr; piped it stays quiet', () => {
-    const tty = cliOnTty(['ingest', '--db', join(dir, 'progress.duckdb'), '--batch-records', '20', FIXTURE]);
+    const tty = cliOnTty(['ingest', '--db', join(dir, 'progress.duckdb'), '--workers', '1', '--batch-records', '20', FIXTURE]);
     assert.equal(tty.code, 0, tty.out);
     assert.match(tty.out, /pg15-azure\.log: [\d,]+ records, [\d,]+ records\/s, \d+% of 49\.2 KB/);
-    const piped = cli(['ingest', '--db', join(dir, 'quiet.duckdb'), '--batch-records', '20', FIXTURE]);
+    const piped = cli(['ingest', '--db', join(dir, 'quiet.duckdb'), '--workers', '1', '--batch-records', '20', FIXTURE]);
     assert.equal(piped.code, 0, piped.stderr);
     assert.doesNotMatch(piped.stderr, /records\/s/);
   });

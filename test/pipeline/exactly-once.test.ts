@@ -60,7 +60,7 @@ describe('exactly-once ingest', () => {
 
   it('ends with the rows of one clean run after a SIGKILL mid-file and a restart', async () => {
     const db = join(dir, 'killed.duckdb');
-    const cli = ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', db, '--batch-records', '2000', input];
+    const cli = ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', db, '--workers', '1', '--batch-records', '2000', input];
     const env = { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' };
     const killedAfter = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, cli, { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -56,8 +56,10 @@ export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
     pid++;
     const sessionId = `${Math.floor(now / 1000).toString(16)}.${pid.toString(16)}`;
     const user = random() < 0.9 ? 'app_user' : 'dba_alice';
+    const host = `10.0.0.${Math.floor(random() * 250)}`;
+    const port = 40000 + Math.floor(random() * 20000);
     const lines: [string, string][] = [
-      ['LOG', 'connection received: host=10.0.0.' + Math.floor(random() * 250) + ' port=' + (40000 + Math.floor(random() * 20000))],
+      ['LOG', `connection received: host=${host} port=${port}`],
       ['LOG', `connection authenticated: identity="${user}" method=scram-sha-256 (/datadrive/pg/data/pg_hba.conf:12)`],
       ['LOG', `connection authorized: user=${user} database=appdb application_name=pgbench SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)`],
     ];
@@ -74,7 +76,8 @@ export function* syntheticRecords(opts: SyntheticOptions): Generator<object> {
           lines.push(['LOG', `AUDIT: SESSION,${++id},1,${cls},${command},,,${csvField(text.replace('%n', String(pid)))},<not logged>`]);
         }
       }
-      lines.push(['LOG', `disconnection: session time: 0:00:0${Math.floor(random() * 9)}.${String(Math.floor(random() * 999)).padStart(3, '0')} user=${user} database=appdb host=10.0.0.1 port=5432`]);
+      // The client's address and port, as PostgreSQL logs them at disconnection too.
+      lines.push(['LOG', `disconnection: session time: 0:00:0${Math.floor(random() * 9)}.${String(Math.floor(random() * 999)).padStart(3, '0')} user=${user} database=appdb host=${host} port=${port}`]);
     }
     for (const [level, text] of lines) {
       if (produced >= opts.records) return;
@@ -90,7 +93,7 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
+export function azureRecord(server: string, sessionId: string, pid: number, level: string, text: string, millis: number): object {
   const iso = new Date(millis).toISOString();
   const pgTime = `${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC`;
   return {

@@ -30,6 +30,37 @@ import type { HandoverPart } from '../../contracts/handover-part.js';
 export type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
 export { mayChangePrivileges } from './privilege-analyzer/prefilter.js';
 
+/**
+ * Whether `observe` can do anything with this entry, whatever the analyzer knows: what it reads of the log. Read
+ * and write audit lines change nothing, but for an Entra call and a multi-statement string (pgaudit logs the
+ * whole string on each of its statements, whose ids chain). Whoever hands the analyzer only these (the store's
+ * writer, given them by the ingest worker threads) gets what it would get from every entry.
+ */
+export function analyzerReads(entry: ParsedEntry): boolean {
+  switch (entry.kind) {
+    case 'audit': {
+      const { className, statement } = entry.audit;
+      if (className !== 'READ' && className !== 'WRITE') return true;
+      return isEntraCall(entry) || (statement !== null && MULTI_STATEMENT.test(statement)) || (entry.rawStatement !== null && MULTI_STATEMENT.test(entry.rawStatement));
+    }
+    case 'statement':
+      return true;
+    case 'session':
+      return entry.session.event === 'disconnected';
+    case 'auth-failure':
+      return false;
+    case 'other':
+      return entry.record.level === 'ERROR';
+    default: {
+      const never: never = entry;
+      return never;
+    }
+  }
+}
+
+/** A statement followed by another in one string. */
+const MULTI_STATEMENT = /;\s*\S/;
+
 export interface PrivilegeAnalyzer {
   /** The changes the line makes; the array is not to be kept or changed (lines that change nothing share one). */
   observe(entry: ParsedEntry, session: { userName: string | null }): readonly PrivilegeChange[];
@@ -49,17 +80,15 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   const { sessions } = state;
   return {
     observe(entry, session) {
+      // Most lines are reads and writes: they change nothing (a read or write repeating a logged statement would only
+      // confirm it, and a statement whose audit lines are reads or writes changes no privilege).
+      if (!analyzerReads(entry)) return NONE;
       const userName = session.userName ?? entry.record.userName;
       switch (entry.kind) {
         case 'statement':
           return observeStatementLine(state, entry, userName);
-        case 'audit': {
-          // Most lines are reads and writes: they change nothing unless their session awaits the audit line of a
-          // logged statement (and a session never seen has no state to keep: an ERROR finds nothing to mark).
-          const { className } = entry.audit;
-          if ((className === 'READ' || className === 'WRITE') && !sessions.peek(entry.record.server, entry.record.sessionId)?.pending && !isEntraCall(entry)) return NONE;
+        case 'audit':
           return observeAuditEntry(state, entry, userName);
-        }
         case 'session':
           if (entry.session.event === 'disconnected') {
             const s = sessions.peek(entry.record.server, entry.record.sessionId);

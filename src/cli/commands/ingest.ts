@@ -23,8 +23,9 @@ export const ingestCommand = new Command('ingest')
   .option('--no-detection', 'store only: run no detection rules (alerts come from `auditduck run` or a later ingest)')
   .option('--no-privilege-analysis', 'skip the role/grant/password analysis (to measure its cost)')
   .option('--lake <dirOrUrl>', 'then export what the store committed to this lake (default $AUDITDUCK_LAKE, or `lake` of --config)')
+  .option('--workers <n>', 'threads that read, decode and parse plain files in ranges; 1: the main thread alone (default 1; docs/ingest.md)', (v) => parsePositive(v), 1)
   .option('--batch-records <n>', 'records per committed batch (memory vs. commit overhead)', (v) => parsePositive(v), 50_000)
-  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; privilegeAnalysis: boolean; detection: boolean; config?: string; lake?: string }) => {
+  .action(async (paths: string[], opts: { db?: string; format: string; logLinePrefix: string; server?: string; sourceId?: string; json?: boolean; batchRecords: number; workers: number; privilegeAnalysis: boolean; detection: boolean; config?: string; lake?: string }) => {
     if (opts.sourceId !== undefined && !paths.includes('-')) throw new Error('--source-id names the stream on stdin: give - among the paths, or leave it out (files are known by their content)');
     if (opts.sourceId !== undefined && opts.sourceId.trim() === '') throw new Error('--source-id needs a name, e.g. --source-id pg-prod-2026-11');
     const log = createLogger();
@@ -52,6 +53,8 @@ export const ingestCommand = new Command('ingest')
       ...(opts.sourceId !== undefined ? { stdinSourceId: opts.sourceId } : {}),
       analyzePrivileges: opts.privilegeAnalysis,
       observers,
+      workers: workerThreads(opts.workers),
+      workerDetection: observers.length > 0 ? fileConfig.detection : null,
       onCommitted: (p) => progress.update(p),
     }).finally(() => {
       progress.end();
@@ -96,6 +99,11 @@ function renderSummary(s: Record<string, unknown>): string {
     ['peak RSS (MB)', s.peakRssMb],
   ];
   return lines.map(([k, v]) => `${String(k).padEnd(28)}${String(v)}`).join('\n') + '\n';
+}
+
+/** One worker is the main thread itself; more are that many threads, the main thread folding in what they gather. */
+function workerThreads(workers: number): number {
+  return workers > 1 ? workers : 0;
 }
 
 function parsePositive(value: string): number {

@@ -34,7 +34,7 @@ export async function isGzipFile(path: string): Promise<boolean> {
  * Opens a file (gzip is decompressed transparently) or stdin as a byte stream starting at `fromOffset`.
  * Offsets count decompressed bytes, so a resumed gzip file is decompressed again and skipped up to the offset.
  */
-export async function openByteStream(path: string, fromOffset: number): Promise<{ stream: AsyncIterable<Buffer>; skip: number }> {
+export async function openByteStream(path: string, fromOffset: number, untilOffset?: number): Promise<{ stream: AsyncIterable<Buffer>; skip: number }> {
   if (path === '-') return { stream: process.stdin as Readable, skip: fromOffset };
   if (await isGzipFile(path)) {
     const gunzip = createGunzip();
@@ -42,15 +42,18 @@ export async function openByteStream(path: string, fromOffset: number): Promise<
     const file = createReadStream(path).on('error', (error) => gunzip.destroy(error));
     return { stream: file.pipe(gunzip), skip: fromOffset };
   }
-  return { stream: createReadStream(path, { start: fromOffset, highWaterMark: READ_BYTES }), skip: 0 };
+  if (untilOffset !== undefined && untilOffset <= fromOffset) return { stream: (async function* () {})(), skip: 0 };
+  return { stream: createReadStream(path, { start: fromOffset, ...(untilOffset === undefined ? {} : { end: untilOffset - 1 }), highWaterMark: READ_BYTES }), skip: 0 };
 }
 
 /**
  * Splits a byte stream into lines with exact byte offsets. Yields one chunk per read so the caller can
- * batch without holding the whole file. A last line without a newline is yielded too.
+ * batch without holding the whole file. A last line without a newline is yielded too. `untilOffset` (plain files
+ * only) ends the reading there: a range of the file cut at a line's end (file-ranges.ts) is read alone.
  */
-export async function* readLines(path: string, fromOffset = 0): AsyncGenerator<LineChunk> {
-  const { stream, skip } = await openByteStream(path, fromOffset);
+export async function* readLines(path: string, fromOffset = 0, untilOffset?: number): AsyncGenerator<LineChunk> {
+  if (untilOffset !== undefined && (path === '-' || (await isGzipFile(path)))) throw new Error(`${path}: only a plain file can be read up to an offset`);
+  const { stream, skip } = await openByteStream(path, fromOffset, untilOffset);
   let toSkip = skip;
   let offset = fromOffset;
   let carry: Buffer[] = [];
