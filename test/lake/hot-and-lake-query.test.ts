@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
-import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
 import { rolesAtTime } from '../../src/query/roles-at-time.js';
 import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
@@ -21,7 +20,7 @@ import { startAzuriteBlob } from '../support/azurite-blob.js';
 import { sha256Hex } from '../../src/lake/lake-storage.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
-import { syntheticBodies } from '../support/synthetic-events.js';
+import { storeAndLakeOfFourDays } from '../support/four-day-capture.js';
 
 const exec = promisify(execFile);
 
@@ -67,16 +66,7 @@ describe('query over the store and the lake after hot retention', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-hot-lake-'));
-    db = join(dir, 'store.duckdb');
-    lake = join(dir, 'lake');
-    const files: string[] = [];
-    for (const [i, day] of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24'].entries()) {
-      const file = join(dir, `${day}.jsonl`);
-      await writeFile(file, [...syntheticBodies({ records: 2_000, seed: 10 + i, start: new Date(`${day}T06:00:00Z`) })].join('\n') + '\n');
-      files.push(file);
-    }
-    await ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
-    await exportStoreToLake(db, lake, silentLogger);
+    ({ db, lake } = await storeAndLakeOfFourDays(dir));
     full = (await queryStore(db, COUNTS))[0]!;
     const target = await openQueryTarget(db);
     try {

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { writeSyntheticBodies } from '../../bench/generate-bodies.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
+import { killAfterLogLines } from '../support/kill-after-log-lines.js';
 
 const COUNTS = `SELECT (SELECT count(*) FROM log_records) AS records, (SELECT count(*) FROM audit_events) AS audit,
   (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM auth_failures) AS failures,
@@ -62,22 +63,7 @@ describe('exactly-once ingest', () => {
     const db = join(dir, 'killed.duckdb');
     const cli = ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', db, '--workers', '1', '--batch-records', '2000', input];
     const env = { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' };
-    const killedAfter = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, cli, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let commits = 0;
-      let buffered = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.includes('"batch committed"') && ++commits === 3) child.kill('SIGKILL');
-        }
-      });
-      child.on('error', reject);
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(commits) : reject(new Error(`ingest ended before it was killed (code ${code})`))));
-    });
+    const killedAfter = await killAfterLogLines(cli, env, '"batch committed"', 3);
     assert.ok(killedAfter >= 3);
     const partial = (await queryStore(db, COUNTS))[0]!;
     assert.ok(Number(partial.records) > 0 && Number(partial.records) < Number(reference.records), `partial run stored ${String(partial.records)} records`);

@@ -7,20 +7,19 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { exportStoreToLake, hotRetention, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
-import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+import { hotRetention, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
 import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
 import { silentLogger } from '../support/store-reader.js';
-import { syntheticBodies } from '../support/synthetic-events.js';
+import { storeAndLakeOfFourDays } from '../support/four-day-capture.js';
 
 const exec = promisify(execFile);
 
@@ -54,16 +53,7 @@ describe('run reads through to the lake', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-run-read-through-'));
-    db = join(dir, 'store.duckdb');
-    lake = join(dir, 'lake');
-    const files: string[] = [];
-    for (const [i, day] of ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24'].entries()) {
-      const file = join(dir, `${day}.jsonl`);
-      await writeFile(file, [...syntheticBodies({ records: 2_000, seed: 10 + i, start: new Date(`${day}T06:00:00Z`) })].join('\n') + '\n');
-      files.push(file);
-    }
-    await ingestFiles(files, { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
-    await exportStoreToLake(db, lake, silentLogger);
+    ({ db, lake } = await storeAndLakeOfFourDays(dir));
     const target = await openQueryTarget(db);
     try {
       full = plain((await target.run(COUNTS)).rows[0]);

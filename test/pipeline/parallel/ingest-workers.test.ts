@@ -16,6 +16,7 @@ import { azureRecord } from '../../support/synthetic-events.js';
 import { createDetector } from '../../../src/detect/index.js';
 import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
 import { queryStore, silentLogger } from '../../support/store-reader.js';
+import { killAfterLogLines } from '../../support/kill-after-log-lines.js';
 
 /** Every table a batch writes, and what of a row differs by when it was written, not by what was read. */
 const TABLES: Record<string, string[]> = {
@@ -159,22 +160,7 @@ describe('parallel ingest with worker threads', () => {
     const cli = ['--import', 'tsx', 'test/support/ingest-child.ts', JSON.stringify(options), generated];
     // The chunk files go to the temporary directory: this one, to see what the kill left there.
     const env = { ...process.env, TMPDIR: chunks };
-    const committed = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, cli, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let commits = 0;
-      let buffered = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.includes('"range committed"') && ++commits === 5) child.kill('SIGKILL');
-        }
-      });
-      child.on('error', reject);
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(commits) : reject(new Error(`ingest ended before it was killed (code ${code})`))));
-    });
+    const committed = await killAfterLogLines(cli, env, '"range committed"', 5);
     assert.ok(committed >= 5);
     // Chunks the workers had written and the store had not folded yet are left behind by the kill.
     const left = (await readdir(chunks, { recursive: true })).filter((f) => String(f).endsWith('.duckdb'));

@@ -10,6 +10,7 @@ import { waitUntil } from '../../../support/eventhubs-broker/wait-until.js';
 import { startEventHubsSource, type EventHubsSubscription } from '../../../../src/sources/eventhubs/index.js';
 import type { HubEvent, SourceBatch } from '../../../../src/sources/source-batch.js';
 import { MemoryStore, duplicatesAndMissing, expectedKeys } from '../memory-store.js';
+import { balancedConfig } from './balanced-config.js';
 
 const PARTITIONS = ['0', '1'];
 const EVENTS = 50;
@@ -34,18 +35,7 @@ describe('balanced ownership: a partition moved while a batch is in flight', () 
 
   const startInstance = async (instanceId: string, store: { readPosition: MemoryStore['readPosition']; onBatch(batch: SourceBatch<HubEvent>): Promise<void> }, owned: { n: number }) => {
     const subscription = await startEventHubsSource({
-      config: {
-        connectionString: broker.connectionString,
-        checkpointStore: 'blob',
-        ownership: 'balanced',
-        blobConnectionString: azurite.connectionString,
-        blobContainer: 'move',
-        startPosition: 'earliest',
-        maxBatchSize: 100,
-        maxWaitTimeInSeconds: 0.2,
-        balancing: { updateIntervalMs: 200, ownershipExpirationMs: 5_000 },
-        retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 },
-      },
+      config: balancedConfig(broker, azurite, 'move', { maxBatchSize: 100 }),
       instanceId,
       closeTimeoutMs: 5_000,
       readPosition: store.readPosition,

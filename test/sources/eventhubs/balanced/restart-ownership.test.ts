@@ -14,6 +14,7 @@ import { waitUntil } from '../../../support/eventhubs-broker/wait-until.js';
 import { BlobCheckpointStore } from '../../../../src/sources/eventhubs/balanced/blob-checkpoint-store.js';
 import { startEventHubsSource, type EventHubsSubscription } from '../../../../src/sources/eventhubs/index.js';
 import { MemoryStore } from '../memory-store.js';
+import { balancedConfig } from './balanced-config.js';
 
 const PARTITIONS = ['0', '1'];
 const CONTAINER = 'restart';
@@ -49,18 +50,8 @@ describe('balanced ownership: an instance restarted after a kill', () => {
     const owned = { n: 0 };
     const started = Date.now();
     subscription = await startEventHubsSource({
-      config: {
-        connectionString: broker.connectionString,
-        checkpointStore: 'blob',
-        ownership: 'balanced',
-        blobConnectionString: azurite.connectionString,
-        blobContainer: CONTAINER,
-        startPosition: 'earliest',
-        maxWaitTimeInSeconds: 0.2,
-        // The stale claims would hold for a minute: far past the wait below.
-        balancing: { updateIntervalMs: 200, ownershipExpirationMs: 60_000 },
-        retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 },
-      },
+      // The stale claims would hold for a minute: far past the wait below.
+      config: balancedConfig(broker, azurite, CONTAINER, { balancing: { updateIntervalMs: 200, ownershipExpirationMs: 60_000 } }),
       instanceId: 'a',
       closeTimeoutMs: 5_000,
       readPosition: store.readPosition,

@@ -13,6 +13,7 @@ import { waitUntil } from '../../../support/eventhubs-broker/wait-until.js';
 import { originProperties } from '../../../../src/contracts/record-origin.js';
 import { startEventHubsSource, type EventHubsSubscription } from '../../../../src/sources/eventhubs/index.js';
 import { MemoryStore } from '../memory-store.js';
+import { balancedConfig } from './balanced-config.js';
 
 const SERVER = 'pg-1';
 
@@ -32,17 +33,7 @@ describe('balanced ownership: a routed record whose copy reaches another instanc
 
   const startInstance = async (instanceId: string, store: MemoryStore): Promise<EventHubsSubscription> => {
     const subscription = await startEventHubsSource({
-      config: {
-        connectionString: broker.connectionString,
-        checkpointStore: 'blob',
-        ownership: 'balanced',
-        blobConnectionString: azurite.connectionString,
-        blobContainer: 'copies',
-        startPosition: 'earliest',
-        maxWaitTimeInSeconds: 0.2,
-        balancing: { updateIntervalMs: 200, ownershipExpirationMs: 5_000 },
-        retry: { retryDelayInMs: 50, maxRetryDelayInMs: 200, maxRetries: 30, timeoutInMs: 5_000 },
-      },
+      config: balancedConfig(broker, azurite, 'copies'),
       instanceId,
       closeTimeoutMs: 5_000,
       readPosition: store.readPosition,
