@@ -1,13 +1,13 @@
 /**
  * `retention.hotDays`: the store keeps the last N days (UTC) of the events tables; older rows are deleted
- * once they are in the lake, verified. Only rows a verified segment covers go (rowid at or below its
- * watermark), so a row not yet exported is never lost. privilege_changes stay whole: the role replay
+ * once they are in the lake, verified. Only rows a verified segment covers go (the first rows of each table,
+ * up to the segment's end), so a row not yet exported is never lost. privilege_changes stay whole: the role replay
  * (`roles`, `roles --at`) and drift are rebuilt from them and they are few. State tables stay.
  *
- * Segments are cut by rowid (stage-segment.ts), and DuckDB renumbers rowids when a checkpoint compacts
- * deleted rows. So one step on the writer does it all: cut a segment of everything committed, delete,
- * checkpoint (the compaction happens now, with no row left unexported), and move the last segment's
- * watermark to the renumbered end.
+ * Segments count rows in rowid order (stage-segment.ts): the rows deleted are taken off the counts of the
+ * segments from the verified one on, in the delete's transaction, so the next segment still starts after the
+ * last row the lake holds, however DuckDB renumbers rowids when it compacts (at the checkpoint, or when the
+ * store is next opened).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import type { LakeStorage } from './lake-storage.js';
 import type { ManifestEntry } from './manifest.js';
 import { LAKE_TABLES, type LakeTableName } from './lake-tables.js';
 import { verifyLake } from './verify-lake.js';
-import { stageSegment, type SegmentRanges } from './stage-segment.js';
+import { countRows, rowidOfRow, type SegmentRanges } from './stage-segment.js';
 
 /** Tables retention may thin out, with their time column. */
 export const HOT_TABLES: readonly LakeTableName[] = ['log_lines', 'audit_events', 'auth_failures', 'control_plane_events', 'dead_letters'];
@@ -32,26 +32,52 @@ export function hotCutoff(hotDays: number, now: Date): Date {
  * writer; does nothing while a segment is staged but not published.
  */
 export async function dropExportedHotRows(c: DuckDBConnection, cutoff: Date, verifiedThrough: number): Promise<Partial<Record<LakeTableName, number>>> {
-  const last = (await c.runAndReadAll(`SELECT ranges::VARCHAR, seq FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
+  const last = (await c.runAndReadAll(`SELECT seq FROM lake_segments WHERE state = 'published' AND seq <= ${Math.floor(verifiedThrough)} ORDER BY seq DESC LIMIT 1`)).getRows();
   if (last.length === 0) return {};
-  const ranges = JSON.parse(String(last[0]![0])) as { events: Partial<Record<LakeTableName, [number, number]>> };
+  const verifiedSeq = Number(last[0]![0]);
   const dropped: Partial<Record<LakeTableName, number>> = {};
   await c.run('BEGIN TRANSACTION');
   try {
+    // This segment and those after it: their counts go down by the rows deleted, all of which come before their ends.
+    const segments = (await c.runAndReadAll(`SELECT seq, ranges::VARCHAR FROM lake_segments WHERE seq >= ${verifiedSeq} ORDER BY seq`)).getRows()
+      .map(([seq, ranges]) => ({ seq: Number(seq), ranges: JSON.parse(String(ranges)) as SegmentRanges }));
+    for (const segment of segments) await countRows(c, segment.ranges);
+    const verified = segments[0]!.ranges;
     for (const name of HOT_TABLES) {
       const spec = LAKE_TABLES[name];
-      const watermark = ranges.events[name]?.[1];
-      if (spec.kind !== 'events' || watermark === undefined) continue;
-      const result = await c.run(`DELETE FROM ${name} WHERE ${spec.time} < '${cutoff.toISOString()}'::TIMESTAMPTZ AND rowid <= ${watermark}`);
+      const end = verified.events[name]?.[1];
+      if (spec.kind !== 'events' || end === undefined) continue;
+      const lastRowid = await rowidOfRow(c, name, end, verified.lastRowids?.[name]);
+      const result = await c.run(`DELETE FROM ${name} WHERE ${spec.time} < '${cutoff.toISOString()}'::TIMESTAMPTZ AND rowid <= ${lastRowid}`);
       dropped[name] = Number(result.rowsChanged);
     }
-    if (Object.values(dropped).some((n) => n > 0)) await recordHorizon(c, cutoff, Number(last[0]![1]));
+    if (Object.values(dropped).some((n) => n > 0)) {
+      for (const segment of segments) await recordRanges(c, segment.seq, lessRows(segment.ranges, dropped));
+      await recordHorizon(c, cutoff, verifiedSeq);
+    }
     await c.run('COMMIT');
   } catch (error) {
     await c.run('ROLLBACK').catch(() => undefined);
     throw error;
   }
   return dropped;
+}
+
+/** The ranges with `dropped` rows fewer before their ends (a range's start is never before the rows dropped, but the verified segment's own). */
+function lessRows(ranges: SegmentRanges, dropped: Partial<Record<LakeTableName, number>>): SegmentRanges {
+  const events = { ...ranges.events };
+  for (const [name, n] of Object.entries(dropped) as [LakeTableName, number][]) {
+    const range = events[name];
+    if (range) events[name] = [Math.max(0, range[0] - n), range[1] - n];
+  }
+  return { ...ranges, events };
+}
+
+async function recordRanges(c: DuckDBConnection, seq: number, ranges: SegmentRanges): Promise<void> {
+  const update = await c.prepare('UPDATE lake_segments SET ranges = $1 WHERE seq = $2');
+  update.bindVarchar(1, JSON.stringify(ranges));
+  update.bindInteger(2, seq);
+  await update.run();
 }
 
 /**
@@ -67,7 +93,6 @@ async function recordHorizon(c: DuckDBConnection, cutoff: Date, throughSeq: numb
 
 export interface HotRetentionOptions {
   lake: LakeStorage;
-  stagingDir: string;
   exclusive: Exclusive;
   hotDays: number;
   log: Logger;
@@ -97,31 +122,11 @@ export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<R
     const cutoff = hotCutoff(opts.hotDays, (opts.now ?? (() => new Date()))());
     await opts.beforeDrop?.(verification.entries.filter((e) => e.seq <= verifiedThrough), cutoff);
     const dropped = await opts.exclusive(async (c) => {
-      // Every committed row into a segment first: the checkpoint below may renumber rowids.
-      await stageSegment(c, opts.stagingDir);
       const rows = await dropExportedHotRows(c, cutoff, verifiedThrough);
-      if (Object.values(rows).some((n) => n > 0)) {
-        await c.run('CHECKPOINT').catch(() => c.run('FORCE CHECKPOINT'));
-        await moveWatermarkToEnd(c);
-      }
+      if (Object.values(rows).some((n) => n > 0)) await c.run('CHECKPOINT').catch(() => c.run('FORCE CHECKPOINT'));
       return rows;
     });
     if (Object.values(dropped).some((n) => n > 0)) opts.log.info({ dropped, before: cutoff.toISOString() }, 'hot retention: rows verified in the lake dropped from the store');
     return dropped;
   };
-}
-
-/** After a compaction: the next segment starts after the rows there are now (all of them in segments). */
-async function moveWatermarkToEnd(c: DuckDBConnection): Promise<void> {
-  const rows = (await c.runAndReadAll('SELECT seq, ranges::VARCHAR FROM lake_segments ORDER BY seq DESC LIMIT 1')).getRows();
-  if (rows.length === 0) return;
-  const ranges = JSON.parse(String(rows[0]![1])) as SegmentRanges;
-  for (const name of Object.keys(ranges.events) as LakeTableName[]) {
-    const end = Number((await c.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${name}`)).getRows()[0]![0]);
-    ranges.events[name] = [ranges.events[name]![0], end];
-  }
-  const update = await c.prepare('UPDATE lake_segments SET ranges = $1 WHERE seq = $2');
-  update.bindVarchar(1, JSON.stringify(ranges));
-  update.bindInteger(2, Number(rows[0]![0]));
-  await update.run();
 }

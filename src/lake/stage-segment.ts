@@ -4,8 +4,11 @@
  * `lake_segments` in the same transaction. Runs on the store's writer between two commits (the caller's
  * `exclusive`), so no batch commits while the ranges are read.
  *
- * Why this is exactly once: a segment covers rowids (from, to] of each events table, and the next one starts
- * where it ends. The row that records it commits with nothing else; files staged by a transaction that did
+ * Why this is exactly once: a segment covers rows (from, to] of each events table, counted in rowid order, and
+ * the next one starts where it ends. Counted, not by rowid: DuckDB renumbers rowids when a store whose rows hot
+ * retention deleted is reopened, which moves rows committed since below any rowid recorded before; rows are
+ * only appended, and only hot retention deletes (the first rows, and it takes them off the counts), so the
+ * rows already in the lake are always the first `to` of the table. The row that records it commits with nothing else; files staged by a transaction that did
  * not commit (a kill) are removed at the next start (`removeUnrecordedStaging`) and their rows, still
  * unrecorded, go into the next segment. The name comes from the positions and ranges it covers, so staging
  * the same rows again writes the same paths.
@@ -25,8 +28,18 @@ export interface StagedFile {
 }
 
 export interface SegmentRanges {
-  /** Events tables: the rowids covered, (from, to]. */
+  /**
+   * Events tables: the rows covered, (from, to], counted in rowid order in the table as it stands (rowids
+   * themselves, in segments staged before `unit` was recorded).
+   */
   events: Partial<Record<LakeTableName, [number, number]>>;
+  /** 'rows' where `events` counts rows; absent in older segments, whose `events` are rowids. */
+  unit?: 'rows';
+  /**
+   * The rowid of each events table's last covered row when cut: where the next segment starts, as long as the
+   * store was not reopened since rows were deleted (checked by count before it is used).
+   */
+  lastRowids?: Partial<Record<LakeTableName, number>>;
   /** State tables: a fingerprint of their content when cut, to tell whether they changed since. */
   state: Partial<Record<LakeTableName, string>>;
   /** Every lake table's columns as the store has them: written into the manifest, so readers know a table before its first row. */
@@ -55,6 +68,8 @@ interface Cut {
   segment: string;
   positions: Record<string, string>;
   ranges: SegmentRanges;
+  /** Each events table's rows of the segment as rowids (from, to], valid in the staging transaction. */
+  rowids: Partial<Record<LakeTableName, [number, number]>>;
   /** The state tables' fingerprints in the segment before: those that differ are written whole. */
   lastState: SegmentRanges['state'];
 }
@@ -78,20 +93,20 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, now 
     await c.run('ROLLBACK');
     return null;
   }
-  const { seq, segment, positions, ranges, lastState } = cut;
+  const { seq, segment, positions, ranges, rowids, lastState } = cut;
   const dir = join(stagingDir, segment);
   try {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const files: StagedFile[] = [];
     for (const [name, range] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
-      if (range[1] > range[0]) files.push(...(await copyEvents(c, name, range, dir, segment)));
+      if (range[1] > range[0]) files.push(...(await copyEvents(c, name, rowids[name]!, dir, segment)));
     }
     for (const name of Object.keys(ranges.state) as LakeTableName[]) {
       if (ranges.state[name] !== lastState[name]) files.push(await copyState(c, name, dir, segment));
     }
     files.sort((a, b) => a.path.localeCompare(b.path));
-    await checkCounts(c, ranges, files);
+    await checkCounts(c, ranges, rowids, files);
     const staged: StagedSegment = { seq, segment, positions, ranges, files, createdAt: now.toISOString() };
     const insert = await c.prepare(`INSERT INTO lake_segments VALUES ($1, $2, 'staged', $3, $4, $5, $6, NULL)`);
     insert.bindInteger(1, seq);
@@ -113,7 +128,9 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, now 
 /** Reads what the next segment covers, in the open transaction; null when nothing changed since the last one. */
 async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   const last = await lastSegment(c);
-  const ranges: SegmentRanges = { events: {}, state: {}, columns: {} };
+  if (last) await countRows(c, last.ranges);
+  const ranges: SegmentRanges = { events: {}, unit: 'rows', lastRowids: {}, state: {}, columns: {} };
+  const rowids: Cut['rowids'] = {};
   let changed = false;
   const columns = await columnsOfTables(c);
   for (const name of LAKE_TABLE_NAMES) {
@@ -127,13 +144,15 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
       throw new Error(`the store's columns of ${name} changed since the last lake segment: give it a new lake schema version in src/lake/lake-tables.ts (version ${spec.version + 1}, folder ${name}_v${spec.version + 1})`);
     }
     if (spec.kind === 'events') {
-      const from = last?.ranges.events[name]?.[1] ?? -1;
-      const to = await scalar(c, `SELECT coalesce(max(rowid), -1) FROM ${name}`);
-      // Rows are only appended (updates of events rows change no list column, so keep their rowid) and only
-      // hot retention deletes, moving the watermark itself: rowids going back means something else compacted.
-      if (Number(to) < from) throw new Error(`${name}'s rowids went back (${String(to)} < ${from}): rows were deleted outside hot retention, so the export stops rather than miss rows (docs/lake.md)`);
-      ranges.events[name] = [from, Number(to)];
-      if (Number(to) > from) changed = true;
+      const from = last?.ranges.events[name]?.[1] ?? 0;
+      const [total, lastRowid] = (await c.runAndReadAll(`SELECT count(*), coalesce(max(rowid), -1) FROM ${name}`)).getRows()[0]!.map(Number) as [number, number];
+      // Rows are only appended and only hot retention deletes, taking them off the counts: fewer rows than the
+      // lake holds means something else deleted.
+      if (total < from) throw new Error(`${name} has ${total} rows, fewer than the ${from} already in the lake: rows were deleted outside hot retention, so the export stops rather than miss rows (docs/lake.md)`);
+      ranges.events[name] = [from, total];
+      ranges.lastRowids![name] = lastRowid;
+      rowids[name] = [await rowidOfRow(c, name, from, last?.ranges.lastRowids?.[name]), lastRowid];
+      if (total > from) changed = true;
     } else {
       const fingerprint = String(await scalar(c, `SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM ${name} t`));
       ranges.state[name] = fingerprint;
@@ -146,7 +165,7 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   for (const [key, position] of (await c.runAndReadAll('SELECT source_key, position FROM source_positions ORDER BY source_key')).getRows()) positions[String(key)] = String(position);
   const seq = (last?.seq ?? 0) + 1;
   const segment = `${String(seq).padStart(8, '0')}-${sha256Hex(JSON.stringify({ positions, ranges })).slice(0, 12)}`;
-  return { seq, segment, positions, ranges, lastState: last?.ranges.state ?? {} };
+  return { seq, segment, positions, ranges, rowids, lastState: last?.ranges.state ?? {} };
 }
 
 /** Segments staged and not yet published, oldest first. */
@@ -183,6 +202,36 @@ export async function removeUnrecordedStaging(c: DuckDBConnection, stagingDir: s
     removed.push(e.name);
   }
   return removed;
+}
+
+/**
+ * The rowid of the table's `row`-th row in rowid order (-1 for none): `hint` when exactly `row` rows are at or
+ * below it (always, unless the store was reopened after hot retention deleted rows), else looked up.
+ */
+export async function rowidOfRow(c: DuckDBConnection, name: LakeTableName, row: number, hint: number | undefined): Promise<number> {
+  if (row === 0) return -1;
+  if (hint !== undefined && Number(await scalar(c, `SELECT count(*) FROM ${name} WHERE rowid <= ${hint}`)) === row) return hint;
+  // Rare (the first export after such a reopen): a sort of the rowids the lake already holds.
+  return Number(await scalar(c, `SELECT rowid FROM ${name} ORDER BY rowid LIMIT 1 OFFSET ${row - 1}`));
+}
+
+/**
+ * Turns the rowid ranges of a segment staged before ranges were counted into counts of rows, in place. Right
+ * only while the rowids are those of the staging (as the export always assumed before): rowids gone back
+ * stop the export rather than miss rows.
+ */
+export async function countRows(c: DuckDBConnection, ranges: SegmentRanges): Promise<void> {
+  if (ranges.unit === 'rows') return;
+  ranges.lastRowids = {};
+  for (const [name, [from, to]] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
+    const [below, atOrBelowTo, last] = (await c.runAndReadAll(
+      `SELECT count(*) FILTER (WHERE rowid <= ${from}), count(*) FILTER (WHERE rowid <= ${to}), coalesce(max(rowid), -1) FROM ${name}`,
+    )).getRows()[0]!.map(Number) as [number, number, number];
+    if (last < to) throw new Error(`${name}'s rowids went back (${last} < ${to}) since a lake segment of an earlier version: the export stops rather than miss rows (docs/lake.md)`);
+    ranges.events[name] = [below, atOrBelowTo];
+    ranges.lastRowids[name] = to;
+  }
+  ranges.unit = 'rows';
 }
 
 async function lastSegment(c: DuckDBConnection): Promise<{ seq: number; ranges: SegmentRanges } | null> {
@@ -311,11 +360,12 @@ async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, 
 }
 
 /** The files hold every row of the ranges, no more: checked before the segment is recorded. */
-async function checkCounts(c: DuckDBConnection, ranges: SegmentRanges, files: StagedFile[]): Promise<void> {
+async function checkCounts(c: DuckDBConnection, ranges: SegmentRanges, rowids: Cut['rowids'], files: StagedFile[]): Promise<void> {
   for (const [name, [from, to]] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
-    const expected = Number(await scalar(c, `SELECT count(*) FROM ${name} WHERE rowid > ${from} AND rowid <= ${to}`));
+    const [fromRowid, toRowid] = rowids[name]!;
+    const inRowids = Number(await scalar(c, `SELECT count(*) FROM ${name} WHERE rowid > ${fromRowid} AND rowid <= ${toRowid}`));
     const written = files.filter((f) => f.table === name).reduce((n, f) => n + f.rows, 0);
-    if (expected !== written) throw new Error(`${name}: ${written} rows written for ${expected} in rowids (${from}, ${to}]`);
+    if (inRowids !== to - from || written !== inRowids) throw new Error(`${name}: ${written} rows written for ${inRowids} in rowids (${fromRowid}, ${toRowid}] and rows (${from}, ${to}]`);
   }
 }
 

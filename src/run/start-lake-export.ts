@@ -26,7 +26,7 @@ export async function startLakeExport(
   void lake.ensureReady().catch((error: unknown) =>
     log.warn({ err: error, lake: lake.description }, 'the lake cannot be reached or created now; segments wait beside the store until it can'),
   );
-  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, stagingDir: stagingDirOf(config.db), exclusive, hotDays: config.retention.hotDays, log, ...(beforeDrop ? { beforeDrop } : {}) });
+  const retain = config.retention.hotDays === undefined ? null : hotRetention({ lake, exclusive, hotDays: config.retention.hotDays, log, ...(beforeDrop ? { beforeDrop } : {}) });
   let retainedAt = 0;
   const exporter = await LakeExporter.start({
     lake,

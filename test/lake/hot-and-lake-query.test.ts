@@ -39,7 +39,7 @@ async function retain(db: string, lake: string, now: Date): Promise<number> {
   const store = await AuditStore.open(db);
   try {
     const exclusive: Exclusive = (work) => work(store.connection);
-    const pass = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => now });
+    const pass = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), exclusive, hotDays: 1, log: silentLogger, now: () => now });
     return (await pass()).audit_events ?? 0;
   } finally {
     await store.close();

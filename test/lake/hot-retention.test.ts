@@ -63,7 +63,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
         queue = result.catch(() => undefined);
         return result;
       };
-      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
       const dropped = await retain();
       assert.ok((dropped.audit_events ?? 0) > 0, `dropped ${JSON.stringify(dropped)}`);
     } finally {
@@ -109,7 +109,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     const store = await AuditStore.open(db2);
     try {
       const exclusive: Exclusive = (work) => work(store.connection);
-      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake2)), stagingDir: stagingDirOf(db2), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
+      const retain = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake2)), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW });
       assert.ok(((await retain()).audit_events ?? 0) > 0);
     } finally {
       await store.close();
@@ -148,7 +148,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     try {
       const exclusive: Exclusive = (work) => work(store.connection);
       const lake = await openLakeStorage(parseLakeLocation(lake3));
-      assert.ok(((await hotRetention({ lake, stagingDir: stagingDirOf(db3), exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW })()).audit_events ?? 0) > 0);
+      assert.ok(((await hotRetention({ lake, exclusive, hotDays: 1, log: silentLogger, now: () => FIXTURE_NOW })()).audit_events ?? 0) > 0);
       await copies(store.connection, 'copy1');
       const exporter = await LakeExporter.start({ lake, stagingDir: stagingDirOf(db3), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
       await exporter.stop();

@@ -65,7 +65,7 @@ describe('run reads through to the lake', () => {
     const store = await AuditStore.open(db);
     try {
       const exclusive: Exclusive = (work) => work(store.connection);
-      const pass = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, hotDays: 1, log: silentLogger, now: () => new Date('2026-11-24T12:00:00Z') });
+      const pass = hotRetention({ lake: await openLakeStorage(parseLakeLocation(lake)), exclusive, hotDays: 1, log: silentLogger, now: () => new Date('2026-11-24T12:00:00Z') });
       assert.ok(((await pass()).audit_events ?? 0) > 0, 'retention dropped the first three days');
     } finally {
       await store.close();
