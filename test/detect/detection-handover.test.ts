@@ -118,13 +118,3 @@ describe('the detection context handed to a hub\'s next leader', () => {
     });
   });
 });
-
-describe('windowed rules over rows stored out of time order (a hub read at different paces, a takeover)', () => {
-  it('raises a brute force whose later failures were stored before its first ones', async () => {
-    await withLeaders(async (a) => {
-      await a.pipeline.processBatch(failures('late_first', 6, 10_000), batch('eventhubs:hub/1', '1'));
-      await a.pipeline.processBatch(failures('late_first', 5, 0), batch('eventhubs:hub/0', '1'));
-      assert.deepEqual(await alertsOf(a.store, 'brute-force'), [{ key: 'late_first', count: 11 }]);
-    });
-  });
-});

@@ -8,7 +8,7 @@ import { isLocalClient } from '../../analyze/sessions/local-client.js';
 import type { BatchFacts } from '../batch-facts.js';
 import type { StoredAuthFailure } from '../stored-windows.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import { distinctSorted, earliest, reachingSpanOf, reachNewest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
+import { distinctSorted, earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
 const GUESSING_SQLSTATES = ['28P01', '28000'];
@@ -67,14 +67,13 @@ export const bruteForce = defineRule({
     threshold: z.number().int().positive().default(10).describe('failures that make a burst'),
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
   }),
-  spans: (facts, config) => [reachingSpanOf('auth_failures', bruteForceWindows(facts), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('auth_failures', bruteForceWindows(facts), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const span = reachingSpanOf('auth_failures', bruteForceWindows(facts), config.windowMinutes);
+    const windows = bruteForceWindows(facts);
+    const span = spanOf('auth_failures', windows, config.windowMinutes);
     if (span === null) return findings;
-    const count = { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes };
-    const windows = reachNewest(stored.rows(span), bruteForceWindows(facts), count);
-    const inWindows = rowsInWindows(stored.rows(span), windows, count);
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes });
     for (const [k, { server, key: userName, at, facts: group }] of windows.entries()) {
       const row = failuresOfUser(inWindows[k]!);
       const n = row.n;
@@ -107,14 +106,13 @@ export const passwordSpray = defineRule({
     distinctUsers: z.number().int().positive().default(5).describe('different users that make a spray'),
     windowMinutes: z.number().positive().default(10).describe('sliding window'),
   }),
-  spans: (facts, config) => [reachingSpanOf('auth_failures', sprayWindows(facts), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('auth_failures', sprayWindows(facts), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const span = reachingSpanOf('auth_failures', sprayWindows(facts), config.windowMinutes);
+    const windows = sprayWindows(facts);
+    const span = spanOf('auth_failures', windows, config.windowMinutes);
     if (span === null) return findings;
-    const count = { keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes };
-    const windows = reachNewest(stored.rows(span), sprayWindows(facts), count);
-    const inWindows = rowsInWindows(stored.rows(span), windows, count);
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes });
     for (const [k, { server, key: clientAddr, at, facts: group }] of windows.entries()) {
       const row = failuresFromHost(inWindows[k]!);
       const users = row.users;

@@ -5,7 +5,7 @@ import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeEvidence, changeRef } from './change-evidence.js';
 import type { BatchFacts } from '../batch-facts.js';
 import type { StoredPrivilegeChange } from '../stored-windows.js';
-import { earliest, reachingSpanOf, reachNewest, rowsInWindows, windowsOf } from './windowed-counts.js';
+import { earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
 
 /** Actions that switch who the session is, not who may do what. */
 const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
@@ -40,14 +40,13 @@ export const privilegeBurst = defineRule({
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
-  spans: (facts, config) => [reachingSpanOf('privilege_changes', burstWindows(facts, config.allowActors), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('privilege_changes', burstWindows(facts, config.allowActors), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
     const findings: Finding[] = [];
-    const span = reachingSpanOf('privilege_changes', burstWindows(facts, config.allowActors), config.windowMinutes);
+    const windows = burstWindows(facts, config.allowActors);
+    const span = spanOf('privilege_changes', windows, config.windowMinutes);
     if (span === null) return findings;
-    const count = { keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes };
-    const windows = reachNewest(stored.rows(span), burstWindows(facts, config.allowActors), count);
-    const inWindows = rowsInWindows(stored.rows(span), windows, count);
+    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes });
     for (const [k, { server, key: actor, at, facts: group }] of windows.entries()) {
       const n = inWindows[k]!.length;
       if (n < config.threshold) continue;

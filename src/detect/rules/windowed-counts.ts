@@ -44,40 +44,6 @@ export function spanOf<T extends StoredTable>(table: T, windows: readonly Pick<F
   return { table, fromMicros: windowStart(first, minutes) * 1000, toMicros: last * 1000 };
 }
 
-/** `spanOf`, reaching `minutes` past the last window too: the rows stored already that `reachNewest` may move a window to. */
-export function reachingSpanOf<T extends StoredTable>(table: T, windows: readonly Pick<FactWindow<unknown>, 'at'>[], minutes: number): StoredSpan<T> | null {
-  const span = spanOf(table, windows, minutes);
-  return span === null ? null : { ...span, toMicros: span.toMicros + Math.round(minutes * 60_000) * 1000 };
-}
-
-/**
- * Each window moved to end at the newest stored row of its key (that passes `where`) within `minutes` after its
- * end, if there is one: a fact read after later rows of its key still completes the window those rows end. A hub's
- * partitions are read at different paces, and a takeover splits them between leaders, so a burst's last row may be
- * stored before its first ones; counted only up to the fact, the burst would stay under its threshold everywhere.
- * Rows stored in time order (a file) leave every window where it is: no row of its key is newer than its fact.
- */
-export function reachNewest<R extends TimedRow, W extends Pick<FactWindow<unknown>, 'server' | 'key' | 'at'>>(
-  rows: readonly R[],
-  windows: readonly W[],
-  count: { keyOf: (row: R) => string | null; where: (row: R) => boolean; minutes: number },
-): W[] {
-  if (windows.length === 0) return [];
-  const reach = Math.round(count.minutes * 60_000) * 1000;
-  const index = new Map<string, number>();
-  windows.forEach((w, i) => index.set(`${w.server}\u0000${w.key}`, i));
-  const newest = new Array<number>(windows.length).fill(-Infinity);
-  for (const row of rows) {
-    const key = count.keyOf(row);
-    if (key === null) continue;
-    const i = index.get(`${row.server}\u0000${key}`);
-    if (i === undefined || !count.where(row)) continue;
-    const end = windows[i]!.at.getTime() * 1000;
-    if (row.atMicros > end && row.atMicros < end + reach) newest[i] = Math.max(newest[i]!, row.atMicros);
-  }
-  return windows.map((w, i) => (newest[i] === -Infinity ? w : { ...w, at: new Date(Math.ceil(newest[i]! / 1000)) }));
-}
-
 /** Where a window of `minutes` ending at `atMs` starts, in whole milliseconds (as a Date made from it would). */
 function windowStart(atMs: number, minutes: number): number {
   return Math.trunc(atMs - minutes * 60_000);
