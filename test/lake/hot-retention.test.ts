@@ -29,6 +29,13 @@ function paramsOf(query: SavedQuery): QueryParams {
 const HOT_EVENTS = `SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM auth_failures) + (SELECT count(*) FROM control_plane_events) AS events,
   (SELECT min(t) FROM (SELECT min(logged_at) AS t FROM audit_events UNION ALL SELECT min(logged_at) FROM auth_failures UNION ALL SELECT min(logged_at) FROM control_plane_events)) AS oldest`;
 
+/** `records` generated audit records from `start` on, written as an Event Hubs capture file in the test's folder. */
+async function writeCaptureIn(dir: string, name: string, records: number, seed: number, start: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, [...syntheticBodies({ records, seed, start: new Date(start) })].join('\n') + '\n');
+  return file;
+}
+
 describe('hot retention (retention.hotDays) with the lake', () => {
   let dir: string;
   let db: string;
@@ -98,10 +105,8 @@ describe('hot retention (retention.hotDays) with the lake', () => {
   it('keeps exporting every new row once after retention compacted the store and renumbered its rows', async () => {
     const db2 = join(dir, 'compacted.duckdb');
     const lake2 = join(dir, 'compacted-lake');
-    const old = join(dir, 'old.jsonl');
-    const fresh = join(dir, 'fresh.jsonl');
-    await writeFile(old, [...syntheticBodies({ records: 30_000, seed: 3, start: new Date('2026-11-20T00:00:00Z') })].join('\n') + '\n');
-    await writeFile(fresh, [...syntheticBodies({ records: 3_000, seed: 4, start: new Date('2026-11-24T06:00:00Z') })].join('\n') + '\n');
+    const old = await writeCaptureIn(dir, 'old.jsonl', 30_000, 3, '2026-11-20T00:00:00Z');
+    const fresh = await writeCaptureIn(dir, 'fresh.jsonl', 3_000, 4, '2026-11-24T06:00:00Z');
     await ingestFiles([old], { dbPath: db2, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
     await exportStoreToLake(db2, lake2, silentLogger);
     const [before] = await queryStore(db2, `SELECT max(rowid) AS last FROM audit_events`);
@@ -134,10 +139,8 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     // between the pass and a restart move down past where the lake's export stands.
     const db3 = join(dir, 'restarted.duckdb');
     const lake3 = join(dir, 'restarted-lake');
-    const old = join(dir, 'old3.jsonl');
-    const fresh = join(dir, 'fresh3.jsonl');
-    await writeFile(old, [...syntheticBodies({ records: 700, seed: 5, start: new Date('2026-11-20T00:00:00Z') })].join('\n') + '\n');
-    await writeFile(fresh, [...syntheticBodies({ records: 300, seed: 6, start: new Date('2026-11-24T06:00:00Z') })].join('\n') + '\n');
+    const old = await writeCaptureIn(dir, 'old3.jsonl', 700, 5, '2026-11-20T00:00:00Z');
+    const fresh = await writeCaptureIn(dir, 'fresh3.jsonl', 300, 6, '2026-11-24T06:00:00Z');
     await ingestFiles([old, fresh], { dbPath: db3, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
     await exportStoreToLake(db3, lake3, silentLogger);
     const [stored] = await queryStore(db3, `SELECT count(*) AS n FROM audit_events`);
