@@ -341,6 +341,13 @@ describe('query API: wrong tokens are rate limited per client address, and the f
     for (const secret of [wrong, ...tokens.now, token]) assert.ok(!text.includes(secret), 'no token value in the log');
   });
 
+  test('a foreign Host is refused and counted as such, not as a token failure', async () => {
+    const before = refused.length;
+    const r = await rawRequest(api.fleetPort!, { method: 'POST', path: '/api/query', headers: { authorization: `Bearer ${tokens.now[0]}`, host: 'evil.example' }, body: '{}' });
+    assert.equal(r.status, 403);
+    assert.deepEqual(refused.slice(before), ['fleet:host-or-origin']);
+  });
+
   test('a rotation: the previous and the new token are both accepted while both are listed, then only the new one', async () => {
     const [previous] = tokens.now;
     const next = newApiToken();
