@@ -15,8 +15,8 @@ import { describeLake, lakeExportConfigSchema, retentionConfigSchema } from '../
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
 import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
-import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV } from '../query/fleet-peer.js';
-import { QUERY_API_TOKEN_FILE_ENV, readFleetTokens } from '../query/fleet-tokens.js';
+import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
+import { readFleetTokens } from '../query/fleet-tokens.js';
 
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),

@@ -9,6 +9,9 @@ import type { QueryApiEndpoint } from './query-api-client.js';
 
 export const QUERY_API_TOKEN_ENV = 'AUDITDUCK_QUERY_API_TOKEN';
 
+/** The same token in a file instead, which may hold the previous one too during a rotation (fleet-tokens.ts). */
+export const QUERY_API_TOKEN_FILE_ENV = 'AUDITDUCK_QUERY_API_TOKEN_FILE';
+
 /** A random token of 24 bytes is 32 characters of base64: guessing it over the network is hopeless. */
 export const MIN_FLEET_TOKEN_CHARS = 32;
 
@@ -48,7 +51,7 @@ export function fleetToken(token: string | undefined, missing: string): string {
 
 /** Why a peer's URL needs the token, and where to put it. */
 export function peerNeedsToken(member: string): string {
-  return `${member} is the query API of another machine's run: set ${QUERY_API_TOKEN_ENV} to the fleet's token (the one its run was given), or ${QUERY_API_TOKEN_ENV}_FILE to a file holding it`;
+  return `${member} is the query API of another machine's run: set ${QUERY_API_TOKEN_ENV} to the fleet's token (the one its run was given), or ${QUERY_API_TOKEN_FILE_ENV} to a file holding it`;
 }
 
 export function peerEndpoint(member: string, token: string | undefined): QueryApiEndpoint {

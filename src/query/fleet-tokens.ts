@@ -13,9 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { MIN_FLEET_TOKEN_CHARS, QUERY_API_TOKEN_ENV } from './fleet-peer.js';
-
-export const QUERY_API_TOKEN_FILE_ENV = 'AUDITDUCK_QUERY_API_TOKEN_FILE';
+import { MIN_FLEET_TOKEN_CHARS, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from './fleet-peer.js';
 
 /** How often `run` reads its token file again. */
 export const TOKEN_FILE_CHECK_MS = 5_000;
