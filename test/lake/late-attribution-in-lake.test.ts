@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DecodeResult } from '../../src/contracts/log-record.js';
-import { exportStoreToLake, hotRetention, openLakeQueryTarget, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, verifyLake, type Exclusive } from '../../src/lake/index.js';
+import { publishSegment } from '../../src/lake/publish-segment.js';
+import { markPublished, stageSegment } from '../../src/lake/stage-segment.js';
+import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
+import { exportStoreToLake, hotRetention, openLakeQueryTarget, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, verifyLake, type Exclusive } from '../../src/lake/index.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { audit, login } from '../support/detection-records.js';
@@ -148,6 +151,39 @@ describe('attribution filled in after export, in the lake', () => {
       assert.deepEqual(await storeAndLakeRows(db, lake, WHO), storeWho);
       assert.deepEqual(await storeAndLakeRows(db, lake, ACTORS), storeActors);
     });
+  });
+
+  it('goes on exporting a lake a store of schema version 14 began: attribution_fills from its first row', async () => {
+    const db = join(dir, 'v14.duckdb');
+    const lake = join(dir, 'v14-lake');
+    const session = login({ user: 'dave', host: '10.0.0.4', at: AT });
+    await withPipeline(db, (p) => p.processBatch(statements(session.sessionId, 50), target('v14')));
+    // The store as version 14 left it, exported by that version: no attribution_fills.
+    const old = await openDatabase(db);
+    try {
+      await old.connection.run('DROP TABLE attribution_fills; DELETE FROM schema_version WHERE version = 15');
+    } finally {
+      await closeDatabase(old);
+    }
+    const instance = await DuckDBInstance.create(db);
+    const c = await instance.connect();
+    try {
+      const staged = await stageSegment(c, stagingDirOf(db));
+      assert.ok(staged && staged.ranges.columns.attribution_fills === undefined);
+      const entry = await publishSegment(await openLakeStorage(parseLakeLocation(lake)), stagingDirOf(db), staged, null);
+      await markPublished(c, staged.seq, entry.hash);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+    await withPipeline(db, (p) => p.processBatch(session.records, target('v14')));
+    await exportStoreToLake(db, lake, silentLogger);
+    const result = await verifyLake(await openLakeStorage(parseLakeLocation(lake)));
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.entries.map((e) => e.tables.attribution_fills?.version ?? null), [null, 1]);
+    const inStore = await queryStore(db, WHO);
+    assert.ok(inStore.every((r) => r.user_name === 'dave'), JSON.stringify(inStore));
+    assert.deepEqual(await lakeRows(lake, WHO), inStore);
   });
 
   describe("a hub standby: its rows filled from the leader's handover after they were exported", () => {
