@@ -18,13 +18,14 @@ import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
 import { exportStoreToLake, hotRetention, openLakeQueryTarget, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, verifyLake, type Exclusive } from '../../src/lake/index.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
-import { audit, login } from '../support/detection-records.js';
+import { audit, failedLogin, login } from '../support/detection-records.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 
 const AT = new Date('2026-11-20T10:00:00Z');
 const ms = (n: number) => new Date(AT.getTime() + n);
 const WHO = `SELECT session_id, user_name, database_name, client_addr, application_name FROM audit_events ORDER BY session_id, logged_at`;
 const ACTORS = `SELECT session_id, actor FROM privilege_changes ORDER BY session_id, logged_at`;
+const FAILURES = `SELECT session_id, user_name, client_addr FROM auth_failures ORDER BY session_id, logged_at`;
 
 let seq = 0;
 const target = (source: string) => ({ sourceKey: source, source, position: String(++seq) });
@@ -78,19 +79,23 @@ describe('attribution filled in after export, in the lake', () => {
     let lake: string;
     let storeWho: Record<string, unknown>[];
     let storeActors: Record<string, unknown>[];
+    let storeFailures: Record<string, unknown>[];
     before(async () => {
       db = join(dir, 'one.duckdb');
       lake = join(dir, 'one-lake');
       const late = login({ user: 'alice', host: '10.0.0.9', at: AT });
       const onTime = login({ user: 'bob', host: '10.0.0.7', at: ms(5) });
+      // A failed password whose `connection received` line (the client) comes after it.
+      const [received, failure] = failedLogin({ user: 'mallory', host: '10.0.0.66', at: ms(20) });
       await withPipeline(db, async (p) => {
-        await p.processBatch([...onTime.records, ...statements(onTime.sessionId, 100), ...statements(late.sessionId, 50)], target('partition-0'));
+        await p.processBatch([...onTime.records, ...statements(onTime.sessionId, 100), ...statements(late.sessionId, 50), failure!], target('partition-0'));
       });
       await exportStoreToLake(db, lake, silentLogger);
-      await withPipeline(db, (p) => p.processBatch(late.records, target('partition-1')));
+      await withPipeline(db, (p) => p.processBatch([...late.records, received!], target('partition-1')));
       await exportStoreToLake(db, lake, silentLogger);
       storeWho = await queryStore(db, WHO);
       storeActors = await queryStore(db, ACTORS);
+      storeFailures = await queryStore(db, FAILURES);
     });
 
     it('the store holds both sessions attributed (what the lake must show too)', () => {
@@ -99,6 +104,7 @@ describe('attribution filled in after export, in the lake', () => {
         storeWho.map((r) => (r.client_addr === '10.0.0.9' ? 'alice' : 'bob')),
       );
       assert.ok(storeWho.every((r) => r.user_name !== null && r.application_name === 'psql'), JSON.stringify(storeWho));
+      assert.deepEqual(storeFailures.map((r) => [r.user_name, r.client_addr]), [['mallory', '10.0.0.66']]);
       assert.equal(storeActors.length, 2);
       assert.ok(storeActors.every((r) => r.actor !== null), JSON.stringify(storeActors));
     });
@@ -111,6 +117,10 @@ describe('attribution filled in after export, in the lake', () => {
       assert.deepEqual(await lakeRows(lake, ACTORS), storeActors);
     });
 
+    it('`query --lake` shows the client of an authentication failure filled in later', async () => {
+      assert.deepEqual(await lakeRows(lake, FAILURES), storeFailures);
+    });
+
     it('the log_records view over the lake renders the filled rows as the store does', async () => {
       const sql = `SELECT session_id, message FROM log_records WHERE message LIKE 'AUDIT:%' ORDER BY session_id, logged_at, message`;
       assert.deepEqual(await lakeRows(lake, sql), await queryStore(db, sql));
@@ -121,7 +131,7 @@ describe('attribution filled in after export, in the lake', () => {
       assert.deepEqual(result.problems, []);
       assert.equal(result.entries.at(-1)!.tables.attribution_fills?.version, 1);
       const inStore = await queryStore(db, 'SELECT server, session_id, user_name FROM attribution_fills ORDER BY ALL');
-      assert.deepEqual(inStore.map((r) => r.user_name), ['alice']);
+      assert.deepEqual(inStore.map((r) => r.user_name), ['alice', null]);
       assert.deepEqual(await lakeRows(lake, 'SELECT server, session_id, user_name FROM attribution_fills ORDER BY ALL'), inStore);
     });
 
@@ -150,6 +160,7 @@ describe('attribution filled in after export, in the lake', () => {
       assert.deepEqual(await queryStore(db, 'SELECT count(*)::INTEGER AS n FROM audit_events'), [{ n: 0 }]);
       assert.deepEqual(await storeAndLakeRows(db, lake, WHO), storeWho);
       assert.deepEqual(await storeAndLakeRows(db, lake, ACTORS), storeActors);
+      assert.deepEqual(await storeAndLakeRows(db, lake, FAILURES), storeFailures);
     });
   });
 
