@@ -407,7 +407,7 @@ export class IngestPipeline {
     const { written, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<CommittedBatchCounts> => {
       // Taken before the transaction begins: what it reads of the snapshots is as of then.
-      const derive = this.derived.forBatch(deriving);
+      const derive = this.derived.forBatch(deriving, prepared.target);
       let lateAttributed = 0;
       try {
         const counts = await store(async (connection) => {
