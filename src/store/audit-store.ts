@@ -10,7 +10,7 @@ import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
 import { StoredRecords } from './stored-records.js';
 import { INEFFECTIVE_MARKS, SESSIONS } from './table-specs.js';
-import { batchTables, CHUNK_CATALOG, type ChunkFile } from './chunk-file.js';
+import { batchTables, chunkInsert, type ChunkFile } from './chunk-file.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -87,25 +87,18 @@ export class AuditStore {
   }
 
   /**
-   * A batch whose rows a worker thread wrote into a chunk file of its own (chunk-file.ts), folded in: DuckDB
-   * copies them (`INSERT … SELECT` from the file attached read-only), with `batch`'s rows (what the store's writer
-   * derived at the fold: sessions, privilege changes, Activity Log), then as `commit`. The worker must have closed
-   * the file: a second instance on one file corrupts it.
+   * A batch whose rows a worker thread wrote into chunk files (chunk-file.ts), folded in: DuckDB copies them
+   * (`INSERT … SELECT` from `read_csv`), with `batch`'s rows (what the store's writer derived at the fold: sessions,
+   * privilege changes, Activity Log), then as `commit`.
    */
   async commitChunk(chunk: ChunkFile, batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
-    const sizes = new Map(Object.entries(chunk.sizes));
+    const sizes = new Map<string, number>();
+    for (const t of chunk.tables) sizes.set(t.table, t.rows);
     for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, (sizes.get(table.table) ?? 0) + table.size);
-    await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
-    try {
-      return await this.commitRows(sizes, batch, target, async () => {
-        for (const [table, size] of Object.entries(chunk.sizes)) {
-          if (size > 0) await this.connection.run(`INSERT INTO ${table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
-        }
-        await this.appendBatch(batch);
-      }, beforeCommit);
-    } finally {
-      await this.connection.run(`DETACH ${CHUNK_CATALOG}`);
-    }
+    return this.commitRows(sizes, batch, target, async () => {
+      for (const t of chunk.tables) await this.connection.run(chunkInsert(t.table, t.path));
+      await this.appendBatch(batch);
+    }, beforeCommit);
   }
 
   private async commitRows(
