@@ -1,6 +1,7 @@
 /**
  * The exporter's DuckDB threads: a segment is staged on one thread (many small statements, which more threads
- * only make poll each other), and the instance gets back the thread count it had, also when staging fails.
+ * only make poll each other), and the instance gets back the thread count it had, also when staging fails; an
+ * instance whose configuration is locked (`run`'s, confined) is exported with the threads it has.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, verifyLake, type Exclusive } from '../../src/lake/index.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+import { confineDatabase } from '../../src/query/confine-database.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
@@ -81,5 +83,25 @@ describe('the lake exporter', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('exports an instance whose configuration is locked with the threads it has, as run confines it', async () => {
+    const db = join(dir, 'confined.duckdb');
+    const lake = join(dir, 'lake-confined');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const store = await AuditStore.open(db);
+    try {
+      await store.connection.run('SET threads = 3');
+      await confineDatabase(store.connection, { writableDirs: [stagingDirOf(db), lake] });
+      const exclusive: Exclusive = (work) => work(store.connection);
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      await exporter.stop();
+      assert.equal(exporter.status().lastError, null);
+      assert.equal(exporter.status().publishedSegments, 1);
+      assert.equal(await threads(store.connection), 3);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake)))).problems, []);
   });
 });
