@@ -3,8 +3,8 @@
  * failures and roles at matching scale). Target: every saved query under 1 s. Prints a table of timings
  * (best and median of 3 runs) and the baseline `SELECT count(*) FROM audit_events`, measured in the same
  * run on the same connection.
- * `--threads N` sets DuckDB's threads for the queries (default: DuckDB's, one per core): what a query pays
- * when it runs while `run`'s lake export holds the instance at one thread (src/lake/on-one-thread.ts).
+ * `--threads N` sets DuckDB's threads for the queries (default: DuckDB's, one per core): what the queries would
+ * pay if `run` held its instance at one thread for its lake export (docs/benchmarks.md, "The lake export").
  * Run: node --import tsx bench/saved-queries.bench.ts [--rows N] [--keep DIR] [--threads N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
