@@ -16,6 +16,7 @@ import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
 import { LastLogins } from './last-logins.js';
+import { RoleAttributes } from './role-attributes.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
 import type { Finding, RuleDefinition } from './rule.js';
 import { RULE_IDS, RULES, type RuleId } from './rules/registry.js';
@@ -60,6 +61,8 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   const handover = new DetectionHandover(horizons(active));
   // Kept from batch to batch in step with the store; a rolled-back batch drops them (read again from the store).
   const lastLogins = new LastLogins();
+  const attributes = [...new Set(active.flatMap((r) => (r.rule.evaluate ? (r.rule.roleAttributes ?? []) : [])))];
+  const roleAttributes = new RoleAttributes(attributes);
 
   return {
     ruleIds: active.map((r) => r.id),
@@ -69,6 +72,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 
     rolledBack(): void {
       lastLogins.forget();
+      roleAttributes.forget();
     },
 
     // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
@@ -90,11 +94,12 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         active.flatMap((r) => (r.rule.evaluate && r.rule.spans ? r.rule.spans(facts, r.config) : [])),
         (table) => handover.evidence.foreign(table),
       );
+      if (attributes.length > 0) await roleAttributes.begin(connection, batch);
       const found: RuleFindings[] = [];
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
-          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins });
+          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.
           const ruleFindings = merged(r, findings);
@@ -104,6 +109,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
           throw new Error(`detection rule ${r.id} failed: ${(error as Error).message}`);
         }
       }
+      if (attributes.length > 0) await roleAttributes.end(connection);
       // Every rule's alerts in one outbox write: a few statements a batch, not a few a rule.
       if (found.length > 0) {
         let ids: number[][];
