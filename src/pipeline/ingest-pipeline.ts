@@ -11,7 +11,7 @@ import { SessionTracker, type Attribution, type SessionState } from '../analyze/
 import { decodeHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
 import type { CommittedCheck, HandoverPart } from '../contracts/handover-part.js';
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
-import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
+import type { AuditStore, BeforeCommit, CommitCounts, CommitOptions, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
 import { DerivedRows, type DerivingBatch } from './derived-rows.js';
@@ -377,7 +377,7 @@ export class IngestPipeline {
    */
   commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
     const { batch, target } = prepared;
-    return this.commitWith(prepared, batch, (beforeCommit) => this.store.commit(batch, target, beforeCommit), alsoInTransaction);
+    return this.commitWith(prepared, batch, (beforeCommit, opts) => this.store.commit(batch, target, beforeCommit, opts), alsoInTransaction);
   }
 
   /**
@@ -400,14 +400,14 @@ export class IngestPipeline {
     return this.commitWith(
       { ...prepared, written: sealed.written, deadLetterReasons },
       deriving,
-      (beforeCommit) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit),
+      (beforeCommit, opts) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit, opts),
     );
   }
 
   private commitWith(
     prepared: Omit<SealedBatch, 'batch'>,
     deriving: DerivingBatch,
-    store: (beforeCommit: (connection: DuckDBConnection) => Promise<void>) => Promise<CommitCounts>,
+    store: (beforeCommit: BeforeCommit, opts: CommitOptions) => Promise<CommitCounts>,
     alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>,
   ): Promise<CommittedBatchCounts> {
     const { written, records, skipped, skippedCategories, deadLetterReasons } = prepared;
@@ -416,14 +416,19 @@ export class IngestPipeline {
       const derive = this.derived.forBatch(deriving, prepared.target);
       let lateAttributed = 0;
       try {
-        const counts = await store(async (connection) => {
-          lateAttributed = await derive(connection);
-          for (const observer of this.observers) await observer.inTransaction(connection, written);
-          if (alsoInTransaction) await alsoInTransaction(connection);
-        });
+        const counts = await store(
+          async (connection, merged) => {
+            lateAttributed = await derive(connection);
+            const batch = merged === null ? written : { ...written, mergedSessions: merged };
+            for (const observer of this.observers) await observer.inTransaction(connection, batch);
+            if (alsoInTransaction) await alsoInTransaction(connection);
+          },
+          { mergedSessions: this.observers.some((o) => o.readsMergedSessions === true) },
+        );
         return { ...counts, lateAttributed, records, skipped, skippedCategories, deadLetterReasons };
       } catch (error) {
         this.derived.forget();
+        for (const observer of this.observers) observer.rolledBack?.();
         throw error;
       }
     };
