@@ -22,9 +22,10 @@ import { type AnalyzerState, createAnalyzerState } from './privilege-analyzer/an
 import { isEntraCall } from './privilege-analyzer/prefilter.js';
 import { observeStatementLine } from './privilege-analyzer/observe-statement-line.js';
 import { observeAuditEntry } from './privilege-analyzer/observe-audit-entry.js';
-import { abortTransaction } from './privilege-analyzer/session-transactions.js';
+import { abortTransaction, markInOrder } from './privilege-analyzer/session-transactions.js';
 import { failPendingStatement } from './privilege-analyzer/pending-statement.js';
-import { settleForeignEnd, transactionHandover } from './privilege-analyzer/transaction-handover.js';
+import { transactionHandover } from './privilege-analyzer/transaction-handover.js';
+import { learnBoundary, rejudge } from './privilege-analyzer/transaction-ledger.js';
 import type { HandoverPart } from '../../contracts/handover-part.js';
 
 export type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
@@ -91,10 +92,12 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
           return observeAuditEntry(state, entry, userName);
         case 'session':
           if (entry.session.event === 'disconnected') {
-            const s = sessions.peek(entry.record.server, entry.record.sessionId);
-            // Ended where a hub's last leader read its COMMIT, not rolled back by the disconnection.
-            if (s) settleForeignEnd(entry, s, Infinity, state.marks);
-            if (s?.inTx) state.marks.mark(entry, s.txChanges, 'disconnected');
+            // A transaction still open is rolled back, unless a COMMIT read later says it ended before.
+            // Kept (among the recently ended) even for a session not seen yet: its other lines may come after it.
+            const s = sessions.stateOf(entry.record.server, entry.record.sessionId);
+            s.ledger.disconnected = true;
+            rejudge(s.ledger, entry.record, state.marks);
+            if (s.inTx) markInOrder(entry, s, state.marks, s.txChanges, 'disconnected');
             sessions.forget(entry.record.server, entry.record.sessionId);
           }
           return NONE;
@@ -112,7 +115,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     ineffective() {
       return state.marks.drain();
     },
-    handover: transactionHandover(sessions, () => state.moved),
+    handover: transactionHandover(sessions, () => state.moved, state.marks),
     deadLetters() {
       const out = state.deadLetters;
       state.deadLetters = [];
@@ -121,9 +124,14 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   };
 }
 
-/** An ERROR aborts the session's transaction, or is the failure of its pending statement. */
+/**
+ * An ERROR aborts the session's transaction, or is the failure of its pending statement. It has no statement id:
+ * the ledger places it right after the last audit line of the session read (transaction-ledger.ts).
+ */
 function observeError(state: AnalyzerState, entry: ParsedEntry): void {
   const s = state.sessions.stateOf(entry.record.server, entry.record.sessionId);
   if (s.inTx) abortTransaction(entry, s, state.marks);
   else failPendingStatement(entry, s, state.marks);
+  const after = s.ledger.lastId;
+  if (after !== null && learnBoundary(s.ledger, after + 0.5, 'error')) rejudge(s.ledger, entry.record, state.marks);
 }
