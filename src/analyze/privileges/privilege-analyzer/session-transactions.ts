@@ -87,5 +87,5 @@ export function markInOrder(
 ): void {
   if (changes.length === 0) return;
   const judged = s.ledger.judged;
-  marks.mark(entry.record, changes.some((c) => judged.has(c)) ? changes.filter((c) => !judged.has(c)) : changes, reason);
+  marks.mark(entry.record, judged !== null && changes.some((c) => judged.has(c)) ? changes.filter((c) => !judged.has(c)) : changes, reason);
 }

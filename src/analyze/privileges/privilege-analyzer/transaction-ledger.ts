@@ -31,8 +31,8 @@ export interface TransactionLedger {
   bounds: Boundary[];
   /** The changes whose judgement may still move, with their statement ids. */
   changes: { id: number; change: PrivilegeChange }[];
-  /** Every change the ledger judged: the transaction followed in arrival order leaves them alone. */
-  judged: WeakSet<PrivilegeChange>;
+  /** Every change the ledger judged (made on the first): the transaction followed in arrival order leaves them alone. */
+  judged: WeakSet<PrivilegeChange> | null;
   /** The disconnection was read: a transaction still open then was rolled back. */
   disconnected: boolean;
   /** The statement id of the last audit line read (arrival order): where an ERROR read next is placed. */
@@ -47,7 +47,7 @@ const MAX_BOUNDS = 4096;
 const MAX_CHANGES = 1024;
 
 export function newTransactionLedger(): TransactionLedger {
-  return { bounds: [], changes: [], judged: new WeakSet(), disconnected: false, lastId: null };
+  return { bounds: [], changes: [], judged: null, disconnected: false, lastId: null };
 }
 
 /** Learns a boundary (a repeat changes nothing); returns whether it was new. */
@@ -77,9 +77,10 @@ export function learnTransactionOp(l: TransactionLedger, session: MarkedSession,
 /** Judges the changes from now on by their statement id (their current judgement is corrected at once). */
 export function trackChanges(l: TransactionLedger, session: MarkedSession, id: number, changes: readonly PrivilegeChange[], marks: IneffectiveMarks): void {
   if (changes.length === 0) return;
+  const judged = (l.judged ??= new WeakSet());
   for (const change of changes) {
     l.changes.push({ id, change });
-    l.judged.add(change);
+    judged.add(change);
   }
   if (l.changes.length > MAX_CHANGES) l.changes.splice(0, l.changes.length - MAX_CHANGES);
   settle(l, session, changes.map((change) => ({ id, change })), marks);
