@@ -51,6 +51,13 @@ async function effectiveOf(server: string): Promise<[string, boolean][]> {
   return reader.getRows().map(([statement, effective]) => [String(statement), Boolean(effective)]);
 }
 
+/** The rebuilt memberships (role_memberships) and the alerts the outbox may grow (alert_keys) of a server. */
+async function derivedOf(server: string): Promise<{ memberships: string[]; keys: number }> {
+  const m = await store.connection.runAndReadAll(`SELECT role_name || ' > ' || member FROM role_memberships WHERE server = '${server}' ORDER BY 1`);
+  const k = await store.connection.runAndReadAll(`SELECT count(*)::INTEGER FROM alert_keys WHERE server = '${server}'`);
+  return { memberships: m.getRows().map(([row]) => String(row)), keys: Number(k.getRows()[0]![0]) };
+}
+
 async function alertsOf(server: string): Promise<[string, string][]> {
   const reader = await store.connection.runAndReadAll(`SELECT rule_id, status FROM alerts WHERE server = '${server}' AND rule_id = 'admin-granted' ORDER BY alert_id`);
   return reader.getRows().map(([rule, status]) => [String(rule), String(status)]);
@@ -91,12 +98,14 @@ describe('transactions judged by statement id, not by arrival order', () => {
       ['GRANT pg_read_all_data TO report_1;', false],
     ]);
     assert.deepEqual(await alertsOf('pg-abdc'), [['admin-granted', 'retracted']]);
+    assert.deepEqual(await derivedOf('pg-abdc'), { memberships: ['pg_monitor > report_1'], keys: 0 });
     await read([C]);
     assert.deepEqual(await effectiveOf('pg-abdc'), [
       ['GRANT pg_monitor TO report_1;', true],
       ['GRANT pg_read_all_data TO report_1;', true],
     ]);
     assert.deepEqual(await alertsOf('pg-abdc'), [['admin-granted', 'open']]);
+    assert.deepEqual(await derivedOf('pg-abdc'), { memberships: ['pg_monitor > report_1', 'pg_read_all_data > report_1'], keys: 1 });
   });
 
   it('undoes a grant whose ROLLBACK arrives first, and keeps the one committed after it', async () => {

@@ -78,12 +78,14 @@ export function learnTransactionOp(l: TransactionLedger, session: MarkedSession,
 export function trackChanges(l: TransactionLedger, session: MarkedSession, id: number, changes: readonly PrivilegeChange[], marks: IneffectiveMarks): void {
   if (changes.length === 0) return;
   const judged = (l.judged ??= new WeakSet());
-  for (const change of changes) {
-    l.changes.push({ id, change });
-    judged.add(change);
+  // A statement confirmed twice (an Entra call's READ and FUNCTION entries) is tracked once.
+  const fresh = changes.filter((change) => !judged.has(change)).map((change) => ({ id, change }));
+  for (const t of fresh) {
+    l.changes.push(t);
+    judged.add(t.change);
   }
   if (l.changes.length > MAX_CHANGES) l.changes.splice(0, l.changes.length - MAX_CHANGES);
-  settle(l, session, changes.map((change) => ({ id, change })), marks);
+  settle(l, session, fresh, marks);
 }
 
 /** Changes judged for good elsewhere (a statement that failed): no boundary moves them any more. */
