@@ -26,11 +26,24 @@ export interface Boundary {
   name: string;
 }
 
+/**
+ * A change the ledger judges, with its statement id. Only a boundary learnt between `lo` (the BEGIN, COMMIT or
+ * ROLLBACK before it) and `hi` (the COMMIT or ROLLBACK after it, Infinity: none yet) can move its judgement.
+ */
+interface Tracked {
+  id: number;
+  change: PrivilegeChange;
+  lo: number;
+  hi: number;
+}
+
 export interface TransactionLedger {
   /** Ascending by id. */
   bounds: Boundary[];
-  /** The changes whose judgement may still move, with their statement ids. */
-  changes: { id: number; change: PrivilegeChange }[];
+  /** Pruned when `bounds` grows past this. */
+  pruneAt: number;
+  /** The changes whose judgement may still move. */
+  changes: Tracked[];
   /** Every change the ledger judged (made on the first): the transaction followed in arrival order leaves them alone. */
   judged: WeakSet<PrivilegeChange> | null;
   /** The disconnection was read: a transaction still open then was rolled back. */
@@ -39,7 +52,10 @@ export interface TransactionLedger {
   lastId: number | null;
 }
 
-/** Boundaries kept beyond those the kept changes need: late bodies rarely lag more transactions behind. */
+/**
+ * Boundaries kept beyond those the kept changes need, and how many a change's transaction end must lie behind the
+ * last one for its judgement to be kept for good: late bodies rarely lag more transactions behind.
+ */
 export const BOUNDS_KEPT = 16;
 /** At most this many boundaries a session, whatever its changes need. */
 const MAX_BOUNDS = 4096;
@@ -47,7 +63,7 @@ const MAX_BOUNDS = 4096;
 const MAX_CHANGES = 1024;
 
 export function newTransactionLedger(): TransactionLedger {
-  return { bounds: [], changes: [], judged: null, disconnected: false, lastId: null };
+  return { bounds: [], pruneAt: 2 * BOUNDS_KEPT, changes: [], judged: null, disconnected: false, lastId: null };
 }
 
 /** Learns a boundary (a repeat changes nothing); returns whether it was new. */
@@ -60,7 +76,7 @@ export function learnBoundary(l: TransactionLedger, id: number, kind: BoundaryKi
   const boundary: Boundary = { id, kind, name };
   if (i === b.length) b.push(boundary);
   else b.splice(i, 0, boundary);
-  if (b.length > 2 * BOUNDS_KEPT) prune(l);
+  if (b.length > l.pruneAt) prune(l);
   return true;
 }
 
@@ -70,7 +86,7 @@ export function learnBoundary(l: TransactionLedger, id: number, kind: BoundaryKi
  */
 export function learnTransactionOp(l: TransactionLedger, session: MarkedSession, tx: TransactionOp, id: number, marks: IneffectiveMarks): boolean {
   if (!learnBoundary(l, id, tx.op, tx.op === 'savepoint' || tx.op === 'release' || tx.op === 'rollback-to' ? tx.name : '')) return false;
-  rejudge(l, session, marks);
+  rejudge(l, session, marks, id);
   return tx.op === 'begin' || tx.op === 'commit' || tx.op === 'rollback';
 }
 
@@ -79,7 +95,7 @@ export function trackChanges(l: TransactionLedger, session: MarkedSession, id: n
   if (changes.length === 0) return;
   const judged = (l.judged ??= new WeakSet());
   // A statement confirmed twice (an Entra call's READ and FUNCTION entries) is tracked once.
-  const fresh = changes.filter((change) => !judged.has(change)).map((change) => ({ id, change }));
+  const fresh = changes.filter((change) => !judged.has(change)).map((change): Tracked => ({ id, change, lo: -Infinity, hi: Infinity }));
   for (const t of fresh) {
     l.changes.push(t);
     judged.add(t.change);
@@ -95,9 +111,14 @@ export function untrackChanges(l: TransactionLedger, changes: readonly Privilege
   l.changes = l.changes.filter((t) => !gone.has(t.change));
 }
 
-/** Judges the session's changes again after it learnt a boundary or its disconnection. */
-export function rejudge(l: TransactionLedger, session: MarkedSession, marks: IneffectiveMarks): void {
-  if (l.changes.length > 0) settle(l, session, l.changes, marks);
+/** Judges the session's changes again after it learnt a boundary (of id `at`; none: its disconnection, or many). */
+export function rejudge(l: TransactionLedger, session: MarkedSession, marks: IneffectiveMarks, at?: number): void {
+  if (l.changes.length === 0) return;
+  if (at === undefined) return settle(l, session, l.changes, marks);
+  // Most boundaries come after every change's transaction ended: nothing to judge, nothing built.
+  let moved: Tracked[] | undefined;
+  for (const t of l.changes) if (t.lo < at && at < t.hi) (moved ??= []).push(t);
+  if (moved) settle(l, session, moved, marks);
 }
 
 /** Why the change of statement id `x` did not take effect, or null if it did (as far as the ledger knows). */
@@ -187,11 +208,14 @@ export function openSince(l: TransactionLedger): number | null {
 }
 
 /** Flips the changes whose judgement moved, one mark a reason (or one for those effective again). */
-function settle(l: TransactionLedger, session: MarkedSession, tracked: readonly { id: number; change: PrivilegeChange }[], marks: IneffectiveMarks): void {
+function settle(l: TransactionLedger, session: MarkedSession, tracked: readonly Tracked[], marks: IneffectiveMarks): void {
+  if (tracked.length === 0) return;
   let undone: Map<UndoneReason, PrivilegeChange[]> | undefined;
   let redone: PrivilegeChange[] | undefined;
-  for (const { id, change } of tracked) {
-    const reason = judge(l, id);
+  for (const t of tracked) {
+    const { change } = t;
+    const reason = judge(l, t.id);
+    window(l, t);
     if (reason !== null && change.effective) {
       undone ??= new Map();
       const list = undone.get(reason);
@@ -203,32 +227,54 @@ function settle(l: TransactionLedger, session: MarkedSession, tracked: readonly 
   if (redone) marks.restore(session, redone);
 }
 
+/** The ids of the transaction boundaries around the change: only a boundary learnt between them moves it. */
+function window(l: TransactionLedger, t: Tracked): void {
+  const b = l.bounds;
+  t.lo = -Infinity;
+  t.hi = Infinity;
+  for (let i = b.length - 1; i >= 0; i--) {
+    const k = b[i]!.kind;
+    if (b[i]!.id > t.id) {
+      if (k === 'commit' || k === 'rollback') t.hi = b[i]!.id;
+    } else if (k === 'begin' || k === 'commit' || k === 'rollback') {
+      t.lo = b[i]!.id;
+      return;
+    }
+  }
+}
+
 /**
- * Drops the oldest boundaries no kept change needs beyond the last BOUNDS_KEPT. A transaction they leave open keeps
- * its BEGIN, so a change after it is still judged inside it.
+ * Drops the changes whose transaction ended BOUNDS_KEPT boundaries ago (their judgement stays), then the oldest
+ * boundaries the kept changes do not need beyond the last BOUNDS_KEPT. A transaction the dropped ones leave open
+ * keeps its BEGIN, so a change after it is still judged inside it.
  */
 function prune(l: TransactionLedger): void {
   const b = l.bounds;
   let cut = b.length - BOUNDS_KEPT;
   if (l.changes.length > 0) {
-    const oldest = Math.min(...l.changes.map((t) => t.id));
-    let need = b.length - 1;
-    while (need >= 0 && b[need]!.id >= oldest) need--;
-    while (need >= 0 && b[need]!.kind !== 'begin' && b[need]!.kind !== 'commit' && b[need]!.kind !== 'rollback') need--;
-    cut = Math.max(Math.min(cut, need), b.length - MAX_BOUNDS);
+    const settledBefore = b[cut]!.id;
+    if (l.changes.some((t) => t.hi < settledBefore)) l.changes = l.changes.filter((t) => t.hi >= settledBefore);
+    if (l.changes.length > 0) {
+      let lo = Infinity;
+      for (const t of l.changes) lo = Math.min(lo, t.lo);
+      let need = 0;
+      while (need < b.length && b[need]!.id < lo) need++;
+      cut = Math.max(Math.min(cut, need), b.length - MAX_BOUNDS);
+    }
   }
-  if (cut <= 0) return;
-  let open: Boundary | null = null;
-  for (let i = 0; i < cut; i++) {
-    const k = b[i]!.kind;
-    if (k === 'begin') open = b[i]!;
-    else if (k === 'commit' || k === 'rollback') open = null;
+  if (cut > 0) {
+    let open: Boundary | null = null;
+    for (let i = 0; i < cut; i++) {
+      const k = b[i]!.kind;
+      if (k === 'begin') open = b[i]!;
+      else if (k === 'commit' || k === 'rollback') open = null;
+    }
+    const floor = b[cut]!.id;
+    l.bounds = open ? [open, ...b.slice(cut)] : b.slice(cut);
+    // Past MAX_BOUNDS: changes whose boundaries went keep their last judgement.
+    if (l.changes.some((t) => t.lo < floor && t.lo !== open?.id)) l.changes = l.changes.filter((t) => t.lo >= floor || t.lo === open?.id);
   }
-  const floor = b[cut]!.id;
-  l.bounds = open ? [open, ...b.slice(cut)] : b.slice(cut);
-  if (l.changes.some((t) => t.id < floor && (open === null || t.id < open.id))) {
-    l.changes = l.changes.filter((t) => t.id >= floor || (open !== null && t.id > open.id));
-  }
+  l.pruneAt = Math.max(2 * BOUNDS_KEPT, 2 * l.bounds.length);
 }
 
 function lastNamed(points: readonly Boundary[], name: string): number {
