@@ -184,7 +184,8 @@ function integer(value: number): string {
 
 /**
  * Alerts that stand only on privilege changes a rollback has since undone are retracted (status
- * `retracted`): they stay for the record, are not delivered if not yet delivered, and never grow.
+ * `retracted`): they stay for the record, are not delivered if not yet delivered, and never grow (unless a change
+ * of theirs is effective again: `reopenRedoneAlerts`).
  */
 export async function retractUndone(connection: DuckDBConnection): Promise<number> {
   return (await retractUndoneAlerts(connection)).length;

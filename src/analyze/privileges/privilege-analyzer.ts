@@ -1,10 +1,12 @@
 /**
  * Parsed entries → privilege changes, with who did them and whether they took effect.
- * Input contract: entries of one server session arrive in log order (the pipeline routes a session's
- * lines in order; sessions may interleave). `session.userName` is the session's user if the store knows
- * it. Changes are returned as soon as they are seen with `effective: true`; a later ROLLBACK, an ERROR
- * that aborts the transaction, or a failed statement turns them ineffective: `ineffective()` drains
- * those marks so the store can update rows it already wrote (the same objects are also flipped).
+ * Input contract: entries of one event body come in log order; bodies of a session may come in any order (a hub's
+ * partitions are read at different paces). `session.userName` is the session's user if the store knows it. Changes
+ * are returned as soon as they are seen, judged with what is known of their transaction: a transaction is followed
+ * by pgaudit statement id (privilege-analyzer/transaction-ledger.ts), so a ROLLBACK, an ERROR that aborts it, a
+ * failed statement or a disconnection read later may turn them ineffective, and a COMMIT read after the
+ * disconnection effective again: `ineffective()` drains those marks so the store can update rows it already wrote
+ * (the same objects are also flipped).
  *
  * Dedup (one change = one row): a `log_statement` line is logged before the statement runs and pgaudit
  * after it succeeded, so the statement line comes first. Its clear text wins (no truncation); a later
@@ -65,11 +67,11 @@ const MULTI_STATEMENT = /;\s*\S/;
 export interface PrivilegeAnalyzer {
   /** The changes the line makes; the array is not to be kept or changed (lines that change nothing share one). */
   observe(entry: ParsedEntry, session: { userName: string | null }): readonly PrivilegeChange[];
-  /** Marks found since the last call. */
+  /** Marks found since the last call (changes turned ineffective, or effective again). */
   ineffective(): IneffectiveMark[];
   /** Statements that could change privileges but do not parse, since the last call. */
   deadLetters(): DeadLetter[];
-  /** The open transactions and the ends seen, for a hub's next leader (docs/fleet.md). */
+  /** The sessions' transaction boundaries by statement id, for a hub's next leader (docs/fleet.md). */
   readonly handover: HandoverPart;
 }
 
