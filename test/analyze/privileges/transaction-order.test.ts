@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createPrivilegeAnalyzer } from '../../../src/analyze/privileges/privilege-analyzer.js';
 import { loadStatementParser } from '../../../src/analyze/privileges/statement-changes.js';
 import { ENDED_KEPT } from '../../../src/analyze/privileges/privilege-analyzer/session-table.js';
+import { BOUNDS_KEPT } from '../../../src/analyze/privileges/privilege-analyzer/transaction-ledger.js';
 import type { PrivilegeChange } from '../../../src/analyze/privileges/privilege-change.js';
 import type { ParsedEntry } from '../../../src/parse/parsed-entry.js';
 import { sessionEntries } from './entries.js';
@@ -92,6 +93,16 @@ describe('transactions by statement id', () => {
     const r = reader();
     r.read(...second, ...first);
     assert.deepEqual(r.changes.map((c) => [c.grantedRole, c.effective]), [['a', true]]);
+  });
+
+  it('keeps the BEGIN of a transaction open across more boundaries than it keeps: the disconnection still undoes its changes', () => {
+    const e = sessionEntries();
+    const begin = e.audit('MISC', 'BEGIN', 'begin');
+    const savepoints = Array.from({ length: 4 * BOUNDS_KEPT }, (_, i) => e.audit('MISC', i % 2 === 0 ? 'SAVEPOINT' : 'RELEASE', i % 2 === 0 ? 'savepoint p' : 'release p'));
+    const grant = e.audit('ROLE', 'GRANT ROLE', 'grant c to d');
+    const r = reader();
+    r.read(begin, ...savepoints, grant, e.disconnect());
+    assert.deepEqual(r.changes.map((c) => [c.grantedRole, c.effective]), [['c', false]]);
   });
 
   it(`keeps the transactions of the last ${ENDED_KEPT} sessions disconnected: a COMMIT read later for an older one changes nothing`, () => {
