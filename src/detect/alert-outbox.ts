@@ -184,7 +184,8 @@ function integer(value: number): string {
 
 /**
  * Alerts that stand only on privilege changes a rollback has since undone are retracted (status
- * `retracted`): they stay for the record, are not delivered if not yet delivered, and never grow.
+ * `retracted`): they stay for the record, are not delivered if not yet delivered, and never grow (unless a change
+ * of theirs is effective again: `reopenRedoneAlerts`).
  */
 export async function retractUndone(connection: DuckDBConnection): Promise<number> {
   return (await retractUndoneAlerts(connection)).length;
@@ -204,6 +205,30 @@ export async function retractUndoneAlerts(connection: DuckDBConnection): Promise
   // A retracted alert never grows: its key leaves the outbox's key table.
   const ids = result.rows.map((row) => integer(Number(row.alert_id)));
   if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.join(', ')})`);
+  return result.rows.map((row) => Number(row.alert_id));
+}
+
+/**
+ * Retracted alerts that stand on a privilege change effective again (lines read out of order: the COMMIT of its
+ * transaction came after the disconnection that undid it) are open again, and may grow again.
+ */
+export async function reopenRedoneAlerts(connection: DuckDBConnection): Promise<number[]> {
+  const result = await runQuery(
+    connection,
+    `UPDATE alerts SET status = 'open', updated_at = now()
+     WHERE status = 'retracted' AND alert_id IN (
+       SELECT l.alert_id FROM alert_changes l JOIN privilege_changes p
+         ON p.server = l.server AND p.session_id IS NOT DISTINCT FROM l.session_id AND p.logged_at = l.logged_at AND p.seq = l.seq
+       GROUP BY l.alert_id HAVING bool_or(p.effective))
+     RETURNING alert_id`,
+  );
+  const ids = result.rows.map((row) => integer(Number(row.alert_id)));
+  if (ids.length > 0) {
+    await connection.run(
+      `INSERT INTO alert_keys SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM alerts
+       WHERE alert_id IN (${ids.join(', ')}) AND rule_id NOT LIKE '%.%' ORDER BY alert_id`,
+    );
+  }
   return result.rows.map((row) => Number(row.alert_id));
 }
 

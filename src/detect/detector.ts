@@ -10,7 +10,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { recordRulesFindings, reopenRedoneAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
@@ -121,6 +121,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
       if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
+      if (batch.ineffective.some((m) => m.effective)) await reopenRedoneAlerts(connection);
     },
 
     sealed(batch: WrittenBatch): void {

@@ -20,7 +20,7 @@ export interface WrittenBatch {
   privilegeChanges: readonly PrivilegeChange[];
   /** Sessions this batch changed, merged with what was known before. */
   sessions: readonly SessionState[];
-  /** Changes of earlier batches turned ineffective by this one. */
+  /** Changes of earlier batches turned ineffective by this one (or effective again: `effective` true). */
   ineffective: readonly IneffectiveMark[];
   /**
    * Azure Activity Log events of this batch (outcomes filled from their Start where known), then outcomes of

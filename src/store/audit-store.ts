@@ -54,7 +54,7 @@ export class AuditStore {
     const db = await openDatabase(path);
     await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * FROM sessions LIMIT 0`);
     await db.connection.run(`CREATE TEMP TABLE attribution_keys (server VARCHAR, session_id VARCHAR)`);
-    await db.connection.run(`CREATE TEMP TABLE ineffective_marks (server VARCHAR, session_id VARCHAR, from_ts TIMESTAMPTZ, until_ts TIMESTAMPTZ, seq BIGINT)`);
+    await db.connection.run(`CREATE TEMP TABLE ineffective_marks (server VARCHAR, session_id VARCHAR, from_ts TIMESTAMPTZ, until_ts TIMESTAMPTZ, seq BIGINT, effective BOOLEAN)`);
     return new AuditStore(db);
   }
 
@@ -212,14 +212,19 @@ export class AuditStore {
     }
   }
 
-  /** Rows of earlier batches whose transaction a later line rolled back or aborted: one UPDATE for all. */
+  /**
+   * Rows whose transaction a later line rolled back or aborted, or committed after all (lines read out of order):
+   * one UPDATE for all. A row marked twice takes its last mark.
+   */
   private async markIneffective(marks: BatchRows['ineffective']): Promise<void> {
     if (marks.length === 0) return;
+    const last = new Map<string, [string, string | null, Date, Date, number, boolean]>();
+    for (const m of marks) for (const seq of m.seqs) last.set(`${m.server}\u0000${m.sessionId ?? ''}\u0000${seq}`, [m.server, m.sessionId, m.from, m.until, seq, m.effective]);
     const rows = new ColumnarTable('ineffective_marks', INEFFECTIVE_MARKS);
-    for (const m of marks) for (const seq of m.seqs) rows.push([m.server, m.sessionId, m.from, m.until, seq]);
+    for (const row of last.values()) rows.push(row);
     await this.append('ineffective_marks', rows);
     await this.connection.run(
-      `UPDATE privilege_changes t SET effective = false FROM ineffective_marks m
+      `UPDATE privilege_changes t SET effective = m.effective FROM ineffective_marks m
        WHERE t.server = m.server AND t.session_id IS NOT DISTINCT FROM m.session_id AND t.seq = m.seq
          AND t.logged_at BETWEEN m.from_ts AND m.until_ts`,
     );

@@ -30,7 +30,7 @@ export class BatchRows<T = ColumnarTable<ColumnSpec>> {
   readonly controlPlaneEvents: T & GatheredRows<typeof CONTROL_PLANE_EVENTS>;
   /** Outcomes stored by earlier batches whose Start arrived in this one: their requested value is filled in. */
   readonly completedControlPlane: ControlPlaneEvent[] = [];
-  /** Changes of earlier batches that a rollback or an abort in this one turned ineffective. */
+  /** Changes of earlier batches that a rollback or an abort in this one turned ineffective, or a late COMMIT effective again. */
   readonly ineffective: IneffectiveMark[] = [];
   /** The changes behind `privilegeChanges`, for the role replay. */
   readonly changes: PrivilegeChange[] = [];

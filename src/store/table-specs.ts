@@ -46,6 +46,7 @@ export const SESSION_KEYS = [['server', 'varchar'], ['session_id', 'varchar']] a
 
 export const INEFFECTIVE_MARKS = [
   ['server', 'varchar'], ['session_id', 'varchar'], ['from_ts', 'timestamptz'], ['until_ts', 'timestamptz'], ['seq', 'bigint'],
+  ['effective', 'boolean'],
 ] as const satisfies ColumnSpec;
 
 export const PRIVILEGE_CHANGES = [

@@ -188,9 +188,9 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
     // Every story once: an alert the old leader raised is not raised again (its key is handed over), and a change
     // whose BEGIN and COMMIT fell on both sides is judged from the transaction ends the old leader saw.
     // Not yet exact: the input's windowed story (privilege-burst, 22 changes for a threshold of 20) was raised in
-    // no store in 2 of 2 runs with the window's rows handed over: some of its changes are judged ineffective when a
-    // session's lines arrive out of order across partitions (docs/privilege-analysis.md, known defect), so a
-    // windowed story may be missed here.
+    // no store in 2 of 2 runs with the window's rows handed over, though every change's `effective` is now the
+    // reference's (transactions judged by statement id; checked in one of those runs): the cause is elsewhere, so a
+    // windowed story may be missed here (docs/fleet.md).
     const windowed = (story: string) => WINDOWED_RULES.has(story.split('|')[0]!);
     // A story of several findings (the same role created twice) may be raised once on each side of a takeover
     // when its key's alert was not handed over yet (docs/fleet.md).

@@ -1,10 +1,12 @@
 /**
  * Parsed entries → privilege changes, with who did them and whether they took effect.
- * Input contract: entries of one server session arrive in log order (the pipeline routes a session's
- * lines in order; sessions may interleave). `session.userName` is the session's user if the store knows
- * it. Changes are returned as soon as they are seen with `effective: true`; a later ROLLBACK, an ERROR
- * that aborts the transaction, or a failed statement turns them ineffective: `ineffective()` drains
- * those marks so the store can update rows it already wrote (the same objects are also flipped).
+ * Input contract: entries of one event body come in log order; bodies of a session may come in any order (a hub's
+ * partitions are read at different paces). `session.userName` is the session's user if the store knows it. Changes
+ * are returned as soon as they are seen, judged with what is known of their transaction: a transaction is followed
+ * by pgaudit statement id (privilege-analyzer/transaction-ledger.ts), so a ROLLBACK, an ERROR that aborts it, a
+ * failed statement or a disconnection read later may turn them ineffective, and a COMMIT read after the
+ * disconnection effective again: `ineffective()` drains those marks so the store can update rows it already wrote
+ * (the same objects are also flipped).
  *
  * Dedup (one change = one row): a `log_statement` line is logged before the statement runs and pgaudit
  * after it succeeded, so the statement line comes first. Its clear text wins (no truncation); a later
@@ -22,9 +24,10 @@ import { type AnalyzerState, createAnalyzerState } from './privilege-analyzer/an
 import { isEntraCall } from './privilege-analyzer/prefilter.js';
 import { observeStatementLine } from './privilege-analyzer/observe-statement-line.js';
 import { observeAuditEntry } from './privilege-analyzer/observe-audit-entry.js';
-import { abortTransaction } from './privilege-analyzer/session-transactions.js';
+import { abortTransaction, markInOrder } from './privilege-analyzer/session-transactions.js';
 import { failPendingStatement } from './privilege-analyzer/pending-statement.js';
-import { settleForeignEnd, transactionHandover } from './privilege-analyzer/transaction-handover.js';
+import { transactionHandover } from './privilege-analyzer/transaction-handover.js';
+import { learnBoundary, rejudge } from './privilege-analyzer/transaction-ledger.js';
 import type { HandoverPart } from '../../contracts/handover-part.js';
 
 export type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
@@ -64,11 +67,11 @@ const MULTI_STATEMENT = /;\s*\S/;
 export interface PrivilegeAnalyzer {
   /** The changes the line makes; the array is not to be kept or changed (lines that change nothing share one). */
   observe(entry: ParsedEntry, session: { userName: string | null }): readonly PrivilegeChange[];
-  /** Marks found since the last call. */
+  /** Marks found since the last call (changes turned ineffective, or effective again). */
   ineffective(): IneffectiveMark[];
   /** Statements that could change privileges but do not parse, since the last call. */
   deadLetters(): DeadLetter[];
-  /** The open transactions and the ends seen, for a hub's next leader (docs/fleet.md). */
+  /** The sessions' transaction boundaries by statement id, for a hub's next leader (docs/fleet.md). */
   readonly handover: HandoverPart;
 }
 
@@ -91,10 +94,12 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
           return observeAuditEntry(state, entry, userName);
         case 'session':
           if (entry.session.event === 'disconnected') {
-            const s = sessions.peek(entry.record.server, entry.record.sessionId);
-            // Ended where a hub's last leader read its COMMIT, not rolled back by the disconnection.
-            if (s) settleForeignEnd(entry, s, Infinity, state.marks);
-            if (s?.inTx) state.marks.mark(entry, s.txChanges, 'disconnected');
+            // A transaction still open is rolled back, unless a COMMIT read later says it ended before.
+            // Kept (among the recently ended) even for a session not seen yet: its other lines may come after it.
+            const s = sessions.stateOf(entry.record.server, entry.record.sessionId);
+            s.ledger.disconnected = true;
+            rejudge(s.ledger, entry.record, state.marks);
+            if (s.inTx) markInOrder(entry, s, state.marks, s.txChanges, 'disconnected');
             sessions.forget(entry.record.server, entry.record.sessionId);
           }
           return NONE;
@@ -112,7 +117,7 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     ineffective() {
       return state.marks.drain();
     },
-    handover: transactionHandover(sessions, () => state.moved),
+    handover: transactionHandover(sessions, () => state.moved, state.marks),
     deadLetters() {
       const out = state.deadLetters;
       state.deadLetters = [];
@@ -121,9 +126,14 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
   };
 }
 
-/** An ERROR aborts the session's transaction, or is the failure of its pending statement. */
+/**
+ * An ERROR aborts the session's transaction, or is the failure of its pending statement. It has no statement id:
+ * the ledger places it right after the last audit line of the session read (transaction-ledger.ts).
+ */
 function observeError(state: AnalyzerState, entry: ParsedEntry): void {
   const s = state.sessions.stateOf(entry.record.server, entry.record.sessionId);
   if (s.inTx) abortTransaction(entry, s, state.marks);
   else failPendingStatement(entry, s, state.marks);
+  const after = s.ledger.lastId;
+  if (after !== null && learnBoundary(s.ledger, after + 0.5, 'error')) rejudge(s.ledger, entry.record, state.marks);
 }

@@ -11,7 +11,7 @@ export interface ReplayInput {
   server: string;
   /** The batch's effective changes of this server. */
   added: readonly PrivilegeChange[];
-  /** The batch's marks: changes of earlier batches that turned ineffective. */
+  /** The batch's marks: changes of earlier batches that turned ineffective (or effective again). */
   marks: readonly IneffectiveMark[];
   /** Rows stored before changed (attributed late): the kept list of changes no longer matches them. */
   stale: boolean;
@@ -29,7 +29,9 @@ export class RoleReplays {
   async replay(input: ReplayInput): Promise<{ roles: RoleRow[]; memberships: MembershipRow[] }> {
     const { server, added, base, stale } = input;
     const marked = markedChanges(input.marks, server);
-    let changes = stale ? undefined : this.changes.get(server);
+    // A change effective again is in no kept list: the stored ones are read.
+    const redone = input.marks.some((m) => m.effective && m.server === server);
+    let changes = stale || redone ? undefined : this.changes.get(server);
     if (changes) {
       if (marked.size > 0) changes = changes.filter((ch) => !isMarked(ch, marked));
       if (added.length > 0) changes = appendInOrder(changes, added);
@@ -40,7 +42,7 @@ export class RoleReplays {
 
     // Most batches only add changes after the last one replayed: extend the replay instead of redoing it.
     let kept = this.replays.get(server);
-    const extended = kept !== undefined && kept.base === base && marked.size === 0 && !stale && kept.replay.extend(added);
+    const extended = kept !== undefined && kept.base === base && marked.size === 0 && !stale && !redone && kept.replay.extend(added);
     if (!extended) {
       kept = { base, replay: new RoleReplay(server, base) };
       kept.replay.extend(changes);
@@ -59,7 +61,7 @@ export class RoleReplays {
 function markedChanges(marks: readonly IneffectiveMark[], server: string): Map<string, { from: number; until: number }> {
   const out = new Map<string, { from: number; until: number }>();
   for (const m of marks) {
-    if (m.server !== server) continue;
+    if (m.server !== server || m.effective) continue;
     for (const seq of m.seqs) out.set(`${m.sessionId ?? ''}\u0000${seq}`, { from: m.from.getTime(), until: m.until.getTime() });
   }
   return out;

@@ -7,12 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
 import { createPrivilegeAnalyzer } from '../../../src/analyze/privileges/privilege-analyzer.js';
 import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
 import { audit, login, record } from '../../support/detection-records.js';
+import type { ParsedEntry } from '../../../src/parse/parsed-entry.js';
+import { loadStatementParser } from '../../../src/analyze/privileges/statement-changes.js';
+import { sessionEntries } from './entries.js';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -34,6 +37,8 @@ async function grants(store: AuditStore): Promise<[string, boolean][]> {
   const reader = await store.connection.runAndReadAll(`SELECT granted_role, effective FROM privilege_changes WHERE action = 'grant-role' ORDER BY logged_at`);
   return reader.getRows().map(([role, effective]) => [String(role), Boolean(effective)]);
 }
+
+before(() => loadStatementParser());
 
 describe("open transactions handed to a hub's next leader", () => {
   it('keeps a change made after a COMMIT the last leader read: the disconnection does not roll it back', async () => {
@@ -89,6 +94,37 @@ describe("open transactions handed to a hub's next leader", () => {
       );
       assert.deepEqual(await grants(bStore), [['pg_monitor', false], ['pg_read_all_data', true]]);
     });
+  });
+
+  it('hands over the BEGINs too: a change the next leader reads is undone by a ROLLBACK the last leader read after its BEGIN', async () => {
+    await withLeaders(async (a, b, bStore) => {
+      const s = login({ user: 'dba', at: T0 });
+      // Log order: BEGIN 1, GRANT 2, ROLLBACK 3. A read BEGIN and ROLLBACK (nothing is open there); B the GRANT.
+      await a.processBatch([...s.records, audit('pg1', s.sessionId, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', s.sessionId, at(30), 3, 'MISC', 'ROLLBACK', 'ROLLBACK;')], batch(0));
+      b.sessionHandover.adopt(a.sessionHandover.encode('a'), { self: 'b', committed: () => true });
+      await b.processBatch(
+        [
+          audit('pg1', s.sessionId, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_4;'),
+          record('pg1', at(50), s.sessionId, 'LOG', 'disconnection: session time: 0:00:00.050 user=dba database=appdb host=10.0.0.5 port=50000'),
+        ],
+        batch(1),
+      );
+      assert.deepEqual(await grants(bStore), [['pg_read_all_data', false]]);
+    });
+  });
+
+  it("reads an older leader's handover (open since and ends, no begins)", () => {
+    const judged = (row: unknown[], lines: (e: ReturnType<typeof sessionEntries>) => ParsedEntry[]): boolean[] => {
+      const analyzer = createPrivilegeAnalyzer();
+      assert.equal(analyzer.handover.adopt([row], 'b', () => true), 1);
+      const e = sessionEntries('srv', 's1');
+      const changes = lines(e).flatMap((entry) => analyzer.observe(entry, { userName: 'dba' }));
+      return changes.map((c) => c.effective);
+    };
+    // Open there since BEGIN 1: the GRANT (id 2) read here is in it, and the disconnection rolls it back.
+    assert.deepEqual(judged(['srv', 's1', 1, []], (e) => [e.audit('MISC', 'SET', 'set x = 1'), e.audit('ROLE', 'GRANT ROLE', 'grant a to b'), e.disconnect()]), [false]);
+    // Committed there at 3: the transaction read here from BEGIN 1 took effect.
+    assert.deepEqual(judged(['srv', 's1', null, [[3, 0]]], (e) => [e.audit('MISC', 'BEGIN', 'begin'), e.audit('ROLE', 'GRANT ROLE', 'grant a to b'), e.disconnect()]), [true]);
   });
 
   it('refuses a handover of another shape with a clear error', () => {

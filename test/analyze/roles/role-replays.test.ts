@@ -63,7 +63,7 @@ describe('RoleReplays', () => {
       server: create.server, added: [], marks: [], stale: false, base: undefined, readStored: async () => [create], ...over,
     });
     await replays.replay(input({ added: [create] }));
-    const mark = { server: create.server, sessionId: create.sessionId, from: create.loggedAt, until: create.loggedAt, seqs: [create.seq], reason: 'rollback' as const };
+    const mark = { server: create.server, sessionId: create.sessionId, from: create.loggedAt, until: create.loggedAt, seqs: [create.seq], effective: false, reason: 'rollback' as const };
     const after = await replays.replay(input({ marks: [mark] }));
     assert.deepEqual(after.roles, []);
   });

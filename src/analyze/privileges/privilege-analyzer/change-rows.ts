@@ -9,6 +9,7 @@ import type { StatementEvent } from '../statement-changes.js';
 import type { PrivilegeSession } from './privilege-session.js';
 import type { IneffectiveMarks } from './ineffective-marks.js';
 import { applyTransactionOp, closeAbortedTransaction } from './session-transactions.js';
+import { trackChanges } from './transaction-ledger.js';
 
 /** What rows are numbered and marked with: the analyzer's, shared by every session. */
 export interface RowContext {
@@ -17,10 +18,17 @@ export interface RowContext {
   nextSeq(): number;
 }
 
+/**
+ * `statementId`: the pgaudit statement id the changes are judged by (the session's ledger), or null: judged with
+ * the transaction in arrival order (a `log_statement` line until pgaudit confirms it, a string with its own
+ * transaction control, whose changes share one id).
+ */
 export function playEvents(
   rows: RowContext, entry: ParsedEntry, s: PrivilegeSession, events: StatementEvent[], userName: string | null, statement: string,
+  statementId: number | null,
 ): PrivilegeChange[] {
   const out: PrivilegeChange[] = [];
+  const byId = statementId !== null && !events.some((e) => e.kind === 'transaction');
   for (const e of events) {
     if (e.kind === 'transaction') {
       applyTransactionOp(entry, s, e.tx, rows.marks);
@@ -29,9 +37,10 @@ export function playEvents(
     closeAbortedTransaction(entry, s, rows.marks);
     const row = changeRow(entry, s, e.change, userName, statement, rows.nextSeq());
     out.push(row);
-    if (s.inTx) s.txChanges.push(row);
+    if (s.inTx && !byId) s.txChanges.push(row);
     followRole(s, e.change);
   }
+  if (byId && statementId !== null) trackChanges(s.ledger, entry.record, statementId, out, rows.marks);
   return out;
 }
 

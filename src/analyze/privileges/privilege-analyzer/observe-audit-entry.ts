@@ -1,6 +1,7 @@
 /**
- * A pgaudit entry: skipped when it repeats the session's pending statement; transaction control moves the
- * session's transaction; otherwise its text (possibly truncated at `PASSWORD <REDACTED>`) gives the changes.
+ * A pgaudit entry: skipped when it repeats the session's pending statement (whose changes it gives a statement id);
+ * transaction control moves the session's transaction and its ledger; otherwise its text (possibly truncated at
+ * `PASSWORD <REDACTED>`) gives the changes, judged by its statement id.
  */
 import type { ParsedEntry } from '../../../parse/parsed-entry.js';
 import type { PrivilegeChange } from '../privilege-change.js';
@@ -10,7 +11,7 @@ import { pendingStatement } from './privilege-session.js';
 import { repeatsPendingStatement } from './pending-statement.js';
 import { auditTransactionOp } from './audit-transaction-op.js';
 import { applyTransactionOp } from './session-transactions.js';
-import { noteTransactionOp, settleForeignEnd } from './transaction-handover.js';
+import { learnTransactionOp, trackChanges } from './transaction-ledger.js';
 import { playEvents } from './change-rows.js';
 import { entraCallOf, newToEntraCall } from './entra-call.js';
 
@@ -20,15 +21,18 @@ export function observeAuditEntry(
   const a = entry.audit;
   const text = entry.rawStatement ?? a.statement;
   const s = state.sessions.stateOf(entry.record.server, entry.record.sessionId);
-  if (text !== null && repeatsPendingStatement(s, a, text)) return [];
-  if (s.entraCall && a.substatementId === 1 && a.statementId !== s.entraCall.statementId) s.entraCall = null;
-  // A transaction opened here whose COMMIT a hub's last leader read ends before this statement (docs/fleet.md).
-  if (settleForeignEnd(entry, s, a.statementId, state.marks)) state.moved++;
+  s.ledger.lastId = a.statementId;
   const tx = auditTransactionOp(a.command, text ?? '');
+  if (text !== null && repeatsPendingStatement(s, a, text)) {
+    const p = s.pending!;
+    if (tx && learnTransactionOp(s.ledger, entry.record, tx, a.statementId, state.marks)) state.moved++;
+    else if (!p.fromAudit && !p.controlsTransactions && !p.failed) trackChanges(s.ledger, entry.record, a.statementId, p.changes, state.marks);
+    return [];
+  }
+  if (s.entraCall && a.substatementId === 1 && a.statementId !== s.entraCall.statementId) s.entraCall = null;
   if (tx) {
-    const wasInTx = s.inTx;
     applyTransactionOp(entry, s, tx, state.marks);
-    if (noteTransactionOp(s, tx.op, a.statementId, wasInTx)) state.moved++;
+    if (learnTransactionOp(s.ledger, entry.record, tx, a.statementId, state.marks)) state.moved++;
     return [];
   }
   if (!mayChangePrivileges(entry) || text === null) return [];
@@ -41,13 +45,13 @@ export function observeAuditEntry(
     // is pending until its statement ends: an ERROR for it (the role exists) means it changed nothing.
     const pending = pendingStatement(text, stored, { statementId: a.statementId, fromAudit: true, confirmed: false });
     s.pending = pending;
-    pending.changes = playEvents(state, entry, s, parsed, userName, stored);
+    pending.changes = playEvents(state, entry, s, parsed, userName, stored, a.statementId);
     s.entraCall = entraCallOf(pending, a.statementId) ?? s.entraCall;
     return pending.changes;
   }
   const events = newToEntraCall(s.entraCall, a, parsed);
   if (s.entraCall && events !== parsed) {
-    const added = playEvents(state, entry, s, events, userName, stored);
+    const added = playEvents(state, entry, s, events, userName, stored, a.statementId);
     s.entraCall.pending.changes.push(...added);
     return added;
   }
@@ -56,5 +60,5 @@ export function observeAuditEntry(
   if (a.command === 'DO' || /;\s*\S/.test(text)) {
     s.pending = pendingStatement(text, stored, { statementId: a.statementId, fromAudit: true, confirmed: true });
   }
-  return playEvents(state, entry, s, events, userName, stored);
+  return playEvents(state, entry, s, events, userName, stored, a.statementId);
 }

@@ -21,7 +21,8 @@ export function observeStatementLine(
   if (!mayChangePrivileges(entry) && !startsWithTransactionControl(raw)) return [];
   const events = eventsOrDeadLetter(state, entry, raw, { truncated: false }, entry.statement);
   if (!events) return [];
-  pending.changes = playEvents(state, entry, s, events, userName, entry.statement);
+  pending.controlsTransactions = events.some((e) => e.kind === 'transaction');
+  pending.changes = playEvents(state, entry, s, events, userName, entry.statement, null);
   s.entraCall = entraCallOf(pending, null);
   return pending.changes;
 }

@@ -5,6 +5,7 @@
 import type { ParsedEntry } from '../../../parse/parsed-entry.js';
 import type { PrivilegeSession } from './privilege-session.js';
 import type { IneffectiveMarks } from './ineffective-marks.js';
+import { untrackChanges } from './transaction-ledger.js';
 
 type Audit = Extract<ParsedEntry, { kind: 'audit' }>['audit'];
 
@@ -37,5 +38,6 @@ export function failPendingStatement(entry: ParsedEntry, s: PrivilegeSession, ma
   const failing = entry.record.statement;
   if (failing !== null && failing.trim() !== p.text.trim() && failing.trim() !== p.raw.trim()) return;
   p.failed = true;
-  marks.mark(entry, p.changes, 'failed');
+  untrackChanges(s.ledger, p.changes);
+  marks.mark(entry.record, p.changes, 'failed');
 }

@@ -1,5 +1,6 @@
-/** A session as the privilege analyzer follows it: its transaction, savepoints, role and pending statement. */
+/** A session as the privilege analyzer follows it: its transactions, role and pending statement. */
 import type { PrivilegeChange } from '../privilege-change.js';
+import { newTransactionLedger, type TransactionLedger } from './transaction-ledger.js';
 
 /**
  * A statement whose audit entries may follow and repeat it (dedup), or whose ERROR may follow and undo it.
@@ -17,6 +18,8 @@ export interface PendingStatement {
   statementId: number | null;
   /** An audit entry's own text (DO block, multi-statement string): only its statement id and the next match. */
   fromAudit: boolean;
+  /** Its text has transaction control (`BEGIN; GRANT …; COMMIT`): its changes are followed in the order of its events. */
+  controlsTransactions: boolean;
 }
 
 /**
@@ -32,20 +35,12 @@ export interface EntraCall {
   pending: PendingStatement;
 }
 
-/** A COMMIT or ROLLBACK by its pgaudit statement id. */
-export interface TransactionEnd {
-  id: number;
-  rolledBack: boolean;
-}
-
+/**
+ * The transaction as its lines arrived (`inTx` … `localRole`) follows the session's role, and judges the changes
+ * that have no statement id (those of `log_statement` lines pgaudit did not confirm); `ledger` judges the others.
+ */
 export interface PrivilegeSession {
   inTx: boolean;
-  /** The pgaudit statement id of the BEGIN of the open transaction (null: not from an audit entry). */
-  beginId: number | null;
-  /** The last transaction ends of the session seen here, by statement id (for a hub's next leader). */
-  ends: TransactionEnd[];
-  /** Ends a hub's last leader saw (its store holds them), ascending: one may close a transaction opened here. */
-  foreignEnds: TransactionEnd[];
   aborted: boolean;
   txChanges: PrivilegeChange[];
   savepoints: { name: string; index: number }[];
@@ -55,10 +50,11 @@ export interface PrivilegeSession {
   localRole: boolean;
   pending: PendingStatement | null;
   entraCall: EntraCall | null;
+  ledger: TransactionLedger;
 }
 
-export function newPrivilegeSession(): PrivilegeSession {
-  return { inTx: false, beginId: null, ends: [], foreignEnds: [], aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null };
+export function newPrivilegeSession(ledger: TransactionLedger = newTransactionLedger()): PrivilegeSession {
+  return { inTx: false, aborted: false, txChanges: [], savepoints: [], sessionAuth: null, role: null, roleAtBegin: null, localRole: false, pending: null, entraCall: null, ledger };
 }
 
 export function pendingStatement(
@@ -66,5 +62,5 @@ export function pendingStatement(
   text: string,
   from: { statementId: number | null; fromAudit: boolean; confirmed: boolean },
 ): PendingStatement {
-  return { raw, unquoted: raw.replace(/''/g, "'"), text, changes: [], failed: false, ...from };
+  return { raw, unquoted: raw.replace(/''/g, "'"), text, changes: [], failed: false, controlsTransactions: false, ...from };
 }

@@ -1,11 +1,20 @@
-/** The sessions the analyzer follows, by server then session id ('' for none): two lookups, no key string built per line. */
+/**
+ * The sessions the analyzer follows, by server then session id ('' for none): two lookups, no key string built per
+ * line. A session forgotten at its disconnection leaves its transaction ledger behind for a while: lines read out of
+ * order may bring its COMMIT, or a change, after the disconnection.
+ */
 import { newPrivilegeSession, type PrivilegeSession } from './privilege-session.js';
+import type { TransactionLedger } from './transaction-ledger.js';
+
+/** Ledgers of disconnected sessions kept, the latest: a late body of a hub trails the others by seconds to minutes. */
+export const ENDED_KEPT = 2000;
 
 export interface SessionTable {
   /** The session's state if it was ever seen. */
   peek(server: string, sessionId: string | null): PrivilegeSession | undefined;
-  /** The session's state, created on first sight. */
+  /** The session's state, created on first sight (with its ledger, if it was forgotten at its disconnection lately). */
   stateOf(server: string, sessionId: string | null): PrivilegeSession;
+  /** At the session's disconnection: its state goes, its ledger stays among the recently ended. */
   forget(server: string, sessionId: string | null): void;
   /** Every session followed, with its server and id ('' for none). */
   all(): IterableIterator<[server: string, sessionId: string, state: PrivilegeSession]>;
@@ -13,6 +22,9 @@ export interface SessionTable {
 
 export function createSessionTable(): SessionTable {
   const sessions = new Map<string, Map<string, PrivilegeSession>>();
+  const ended = new Map<string, TransactionLedger>();
+  // Sessions followed again for lines read after their disconnection, oldest first: forgotten again past ENDED_KEPT.
+  const late = new Map<string, [server: string, sessionId: string | null]>();
   // The last session asked for: a session's lines mostly come in runs, and this runs for every audit line.
   let last: { server: string; sessionId: string | null; state: PrivilegeSession } | null = null;
 
@@ -20,16 +32,31 @@ export function createSessionTable(): SessionTable {
     if (last !== null && last.sessionId === sessionId && last.server === server) return last.state;
     return sessions.get(server)?.get(sessionId ?? '');
   };
+  const endedKey = (server: string, sessionId: string | null) => `${server}\u0000${sessionId ?? ''}`;
 
   return {
     peek,
     stateOf(server, sessionId) {
       let s = peek(server, sessionId);
       if (!s) {
-        s = newPrivilegeSession();
+        let ledger: TransactionLedger | undefined;
+        if (ended.size > 0) {
+          const key = endedKey(server, sessionId);
+          ledger = ended.get(key);
+          if (ledger) {
+            ended.delete(key);
+            late.set(key, [server, sessionId]);
+          }
+        }
+        s = newPrivilegeSession(ledger);
         let byId = sessions.get(server);
         if (!byId) sessions.set(server, (byId = new Map()));
         byId.set(sessionId ?? '', s);
+        if (late.size > ENDED_KEPT) {
+          const [oldest, [lateServer, lateId]] = late.entries().next().value!;
+          late.delete(oldest);
+          forget(lateServer, lateId);
+        }
       }
       if (last?.state !== s) last = { server, sessionId, state: s };
       return s;
@@ -37,10 +64,18 @@ export function createSessionTable(): SessionTable {
     *all() {
       for (const [server, byId] of sessions) for (const [sessionId, state] of byId) yield [server, sessionId, state];
     },
-    forget(server, sessionId) {
-      const s = peek(server, sessionId);
-      sessions.get(server)?.delete(sessionId ?? '');
-      if (last?.state === s) last = null;
-    },
+    forget,
   };
+
+  function forget(server: string, sessionId: string | null): void {
+    const s = peek(server, sessionId);
+    sessions.get(server)?.delete(sessionId ?? '');
+    if (last?.state === s) last = null;
+    if (!s) return;
+    const key = endedKey(server, sessionId);
+    late.delete(key);
+    ended.delete(key);
+    ended.set(key, s.ledger);
+    if (ended.size > ENDED_KEPT) ended.delete(ended.keys().next().value!);
+  }
 }

@@ -1,11 +1,14 @@
 /**
- * A session's transaction as the log shows it: BEGIN … COMMIT / ROLLBACK, savepoints, an ERROR that aborts it,
- * a disconnection inside it. Changes it undoes are marked ineffective; a rolled back SET ROLE is undone too.
+ * A session's transaction in the order its lines arrive: BEGIN … COMMIT / ROLLBACK, savepoints, an ERROR that aborts
+ * it, a disconnection inside it. It follows the session's role (a rolled back SET ROLE is undone too) and judges the
+ * changes without a statement id (`log_statement` lines pgaudit did not confirm, a string with its own transaction
+ * control); the session's ledger judges the others by statement id (transaction-ledger.ts).
  */
 import type { ParsedEntry } from '../../../parse/parsed-entry.js';
 import type { TransactionOp } from '../statement-changes.js';
+import type { PrivilegeChange } from '../privilege-change.js';
 import type { PrivilegeSession } from './privilege-session.js';
-import type { IneffectiveMarks } from './ineffective-marks.js';
+import type { IneffectiveMark, IneffectiveMarks } from './ineffective-marks.js';
 
 export function applyTransactionOp(entry: ParsedEntry, s: PrivilegeSession, tx: TransactionOp, marks: IneffectiveMarks): void {
   switch (tx.op) {
@@ -18,11 +21,11 @@ export function applyTransactionOp(entry: ParsedEntry, s: PrivilegeSession, tx: 
       return;
     case 'commit':
       // COMMIT of an aborted transaction is a rollback.
-      if (s.aborted) marks.mark(entry, s.txChanges, 'aborted');
+      if (s.aborted) markInOrder(entry, s, marks, s.txChanges, 'aborted');
       endTransaction(s, s.aborted);
       return;
     case 'rollback':
-      marks.mark(entry, s.txChanges, 'rollback');
+      markInOrder(entry, s, marks, s.txChanges, 'rollback');
       endTransaction(s, true);
       return;
     case 'savepoint':
@@ -36,7 +39,7 @@ export function applyTransactionOp(entry: ParsedEntry, s: PrivilegeSession, tx: 
     case 'rollback-to': {
       const i = lastSavepoint(s.savepoints, tx.name);
       if (i < 0) return;
-      marks.mark(entry, s.txChanges.slice(s.savepoints[i]!.index), 'rollback-to-savepoint');
+      markInOrder(entry, s, marks, s.txChanges.slice(s.savepoints[i]!.index), 'rollback-to-savepoint');
       s.txChanges.length = s.savepoints[i]!.index;
       s.savepoints.length = i + 1;
       s.aborted = false;
@@ -52,7 +55,7 @@ export function applyTransactionOp(entry: ParsedEntry, s: PrivilegeSession, tx: 
 /** An aborted transaction can run nothing: a change seen afterwards means it ended unseen. */
 export function closeAbortedTransaction(entry: ParsedEntry, s: PrivilegeSession, marks: IneffectiveMarks): void {
   if (!s.aborted) return;
-  marks.mark(entry, s.txChanges, 'aborted');
+  markInOrder(entry, s, marks, s.txChanges, 'aborted');
   endTransaction(s, true);
 }
 
@@ -60,7 +63,7 @@ export function closeAbortedTransaction(entry: ParsedEntry, s: PrivilegeSession,
 export function abortTransaction(entry: ParsedEntry, s: PrivilegeSession, marks: IneffectiveMarks): void {
   s.aborted = true;
   // Without savepoints the whole transaction is lost, whatever ends it (its COMMIT is not even audit-logged).
-  if (s.savepoints.length === 0) marks.mark(entry, s.txChanges, 'aborted');
+  if (s.savepoints.length === 0) markInOrder(entry, s, marks, s.txChanges, 'aborted');
 }
 
 function endTransaction(s: PrivilegeSession, rolledBack: boolean): void {
@@ -76,4 +79,13 @@ function endTransaction(s: PrivilegeSession, rolledBack: boolean): void {
 function lastSavepoint(points: { name: string }[], name: string): number {
   for (let i = points.length - 1; i >= 0; i--) if (points[i]!.name === name) return i;
   return -1;
+}
+
+/** Marks those of `changes` the ledger does not judge. */
+export function markInOrder(
+  entry: ParsedEntry, s: PrivilegeSession, marks: IneffectiveMarks, changes: PrivilegeChange[], reason: Exclude<IneffectiveMark['reason'], 'committed'>,
+): void {
+  if (changes.length === 0) return;
+  const judged = s.ledger.judged;
+  marks.mark(entry.record, judged !== null && changes.some((c) => judged.has(c)) ? changes.filter((c) => !judged.has(c)) : changes, reason);
 }

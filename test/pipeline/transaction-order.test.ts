@@ -1,0 +1,250 @@
+/**
+ * A session's transactions judged by pgaudit statement id, whatever order its event bodies arrive in (issue 17):
+ * Azure spreads one server's records over every partition of a hub and `run` reads the partitions at different
+ * paces, so a transaction may span two bodies read out of order. One real store and one pipeline, as one leader;
+ * whether a change took effect is read from `privilege_changes.effective`, and its alert from `alerts`.
+ *
+ * Exempt from the property (they carry no statement id): ERROR lines (placed after the session's last audit line
+ * read, right only when both are in one body) and `log_statement` lines (followed in arrival order).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+
+import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+import { createDetector } from '../../src/detect/index.js';
+import type { DecodeResult } from '../../src/contracts/log-record.js';
+import { audit, login, record } from '../support/detection-records.js';
+
+const T0 = new Date('2026-11-20T10:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const DISCONNECT = 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000';
+
+let dir: string;
+let store: AuditStore;
+let pipeline: IngestPipeline;
+let batches = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'auditduck-tx-order-'));
+  store = await AuditStore.open(join(dir, 'store.duckdb'));
+  pipeline = await IngestPipeline.create(store, { observers: [createDetector({ exclude: { users: [], databases: [], clientAddrs: [] } })] });
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Each body one batch, as a hub's partitions hand them over one at a time. */
+async function read(bodies: readonly DecodeResult[][]): Promise<void> {
+  for (const body of bodies) await pipeline.processBatch([...body], { sourceKey: null, source: `eventhubs:hub/${batches % 4}`, position: String(++batches) });
+}
+
+async function effectiveOf(server: string): Promise<[string, boolean][]> {
+  const reader = await store.connection.runAndReadAll(
+    `SELECT statement, effective FROM privilege_changes WHERE server = '${server}' ORDER BY logged_at, seq`,
+  );
+  return reader.getRows().map(([statement, effective]) => [String(statement), Boolean(effective)]);
+}
+
+/** The rebuilt memberships (role_memberships) and the alerts the outbox may grow (alert_keys) of a server. */
+async function derivedOf(server: string): Promise<{ memberships: string[]; keys: number }> {
+  const m = await store.connection.runAndReadAll(`SELECT role_name || ' > ' || member FROM role_memberships WHERE server = '${server}' ORDER BY 1`);
+  const k = await store.connection.runAndReadAll(`SELECT count(*)::INTEGER FROM alert_keys WHERE server = '${server}'`);
+  return { memberships: m.getRows().map(([row]) => String(row)), keys: Number(k.getRows()[0]![0]) };
+}
+
+async function alertsOf(server: string): Promise<[string, string][]> {
+  const reader = await store.connection.runAndReadAll(`SELECT rule_id, status FROM alerts WHERE server = '${server}' AND rule_id = 'admin-granted' ORDER BY alert_id`);
+  return reader.getRows().map(([rule, status]) => [String(rule), String(status)]);
+}
+
+/** The reproduction of issue 17: A = BEGIN(1) GRANT(2), B = COMMIT(3) BEGIN(4) GRANT(5), C = COMMIT(6), D = the disconnection. */
+function issueBodies(server: string) {
+  const s = login({ server, user: 'dba', at: T0 });
+  const id = s.sessionId;
+  return {
+    A: [...s.records, audit(server, id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit(server, id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO report_1;')],
+    B: [
+      audit(server, id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;'),
+      audit(server, id, at(40), 4, 'MISC', 'BEGIN', 'BEGIN;'),
+      audit(server, id, at(50), 5, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_1;'),
+    ],
+    C: [audit(server, id, at(60), 6, 'MISC', 'COMMIT', 'COMMIT;')],
+    D: [record(server, at(70), id, 'LOG', DISCONNECT)],
+  };
+}
+
+describe('transactions judged by statement id, not by arrival order', () => {
+  it('keeps both grants effective when the bodies are read A, C, B, D', async () => {
+    const { A, B, C, D } = issueBodies('pg-acbd');
+    await read([A, C, B, D]);
+    assert.deepEqual(await effectiveOf('pg-acbd'), [
+      ['GRANT pg_monitor TO report_1;', true],
+      ['GRANT pg_read_all_data TO report_1;', true],
+    ]);
+    assert.deepEqual(await alertsOf('pg-acbd'), [['admin-granted', 'open']]);
+  });
+
+  it('makes a grant effective again, and its alert open again, when its COMMIT arrives after the disconnection', async () => {
+    const { A, B, C, D } = issueBodies('pg-abdc');
+    await read([A, B, D]);
+    assert.deepEqual(await effectiveOf('pg-abdc'), [
+      ['GRANT pg_monitor TO report_1;', true],
+      ['GRANT pg_read_all_data TO report_1;', false],
+    ]);
+    assert.deepEqual(await alertsOf('pg-abdc'), [['admin-granted', 'retracted']]);
+    assert.deepEqual(await derivedOf('pg-abdc'), { memberships: ['pg_monitor > report_1'], keys: 0 });
+    await read([C]);
+    assert.deepEqual(await effectiveOf('pg-abdc'), [
+      ['GRANT pg_monitor TO report_1;', true],
+      ['GRANT pg_read_all_data TO report_1;', true],
+    ]);
+    assert.deepEqual(await alertsOf('pg-abdc'), [['admin-granted', 'open']]);
+    assert.deepEqual(await derivedOf('pg-abdc'), { memberships: ['pg_monitor > report_1', 'pg_read_all_data > report_1'], keys: 1 });
+  });
+
+  it('undoes a grant whose ROLLBACK arrives first, and keeps the one committed after it', async () => {
+    const server = 'pg-rollback-first';
+    const s = login({ server, user: 'dba', at: T0 });
+    const id = s.sessionId;
+    await read([
+      [audit(server, id, at(30), 3, 'MISC', 'ROLLBACK', 'ROLLBACK;'), audit(server, id, at(40), 4, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO report_2;')],
+      [...s.records, audit(server, id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit(server, id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO report_2;')],
+      [record(server, at(70), id, 'LOG', DISCONNECT)],
+    ]);
+    assert.deepEqual(await effectiveOf(server), [
+      ['GRANT pg_read_all_data TO report_2;', false],
+      ['GRANT pg_monitor TO report_2;', true],
+    ]);
+  });
+
+  it('stores the effective of every change as the in-order read does, whatever order the bodies arrive in (property)', async () => {
+    let run = 0;
+    const seen = new Set<boolean>();
+    await fc.assert(
+      fc.asyncProperty(sessionArbitrary, fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }), fc.array(fc.nat(), { minLength: 60, maxLength: 60 }), async (steps, cuts, order) => {
+        run++;
+        const inOrder = `pg-prop-${run}-ordered`;
+        const shuffled = `pg-prop-${run}-shuffled`;
+        await read(bodiesOf(inOrder, steps, cuts));
+        await read(permute(bodiesOf(shuffled, steps, cuts), order));
+        const expected = await effectiveOf(inOrder);
+        for (const [, effective] of expected) seen.add(effective);
+        assert.deepEqual(await effectiveOf(shuffled), expected);
+      }),
+      { numRuns: 60 },
+    );
+    assert.deepEqual([...seen].sort(), [false, true], 'the sessions generated have changes that took effect and changes that did not');
+  });
+});
+
+/** One line of a session in log order; `stmt` is a change (a distinct role per line). */
+type Step =
+  | { kind: 'begin' | 'commit' | 'rollback' | 'change' | 'set-role' | 'reset-role' }
+  | { kind: 'savepoint' | 'release' | 'rollback-to'; name: string };
+
+/** A session of transactions (committed, rolled back, one maybe left open at the end), with changes in and between them. */
+const sessionArbitrary: fc.Arbitrary<Step[]> = fc
+  .array(
+    fc.oneof(
+      fc.constant<Step[]>([{ kind: 'change' }]),
+      fc.constant<Step[]>([{ kind: 'set-role' }]),
+      fc.constant<Step[]>([{ kind: 'reset-role' }]),
+      fc.tuple(
+        fc.array(
+          fc.oneof(
+            { weight: 4, arbitrary: fc.constant<Step>({ kind: 'change' }) },
+            { weight: 1, arbitrary: fc.constant<Step>({ kind: 'set-role' }) },
+            { weight: 1, arbitrary: fc.constantFrom('a', 'b').map<Step>((name) => ({ kind: 'savepoint', name })) },
+            { weight: 1, arbitrary: fc.constantFrom('a', 'b').map<Step>((name) => ({ kind: 'release', name })) },
+            { weight: 1, arbitrary: fc.constantFrom('a', 'b').map<Step>((name) => ({ kind: 'rollback-to', name })) },
+          ),
+          { maxLength: 6 },
+        ),
+        fc.constantFrom('commit', 'rollback', 'commit', 'rollback', 'open'),
+      ).map(([inside, end]) => [{ kind: 'begin' } as Step, ...inside, ...(end === 'open' ? [] : [{ kind: end } as Step])]),
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  // Only the last transaction may be left open (a BEGIN inside a transaction changes nothing in PostgreSQL).
+  .map((groups) => groups.flatMap((g, i) => (i < groups.length - 1 && g[0]!.kind === 'begin' && !['commit', 'rollback'].includes(g.at(-1)!.kind) ? [...g, { kind: 'commit' } as Step] : g)))
+  .map(realistic);
+
+/** Only what PostgreSQL runs: RELEASE and ROLLBACK TO name a savepoint of the open transaction. */
+function realistic(steps: readonly Step[]): Step[] {
+  let points: string[] = [];
+  return steps.filter((step) => {
+    if (step.kind === 'begin' || step.kind === 'commit' || step.kind === 'rollback') points = [];
+    if (step.kind === 'savepoint') points.push(step.name);
+    if (step.kind !== 'release' && step.kind !== 'rollback-to') return true;
+    const i = points.lastIndexOf(step.name);
+    if (i < 0) return false;
+    points.length = step.kind === 'release' ? i : i + 1;
+    return true;
+  });
+}
+
+/** The session's lines with ids 1, 2, … (a gap now and then, as for statements pgaudit did not log), cut into bodies. */
+function bodiesOf(server: string, steps: readonly Step[], cuts: readonly number[]): DecodeResult[][] {
+  const s = login({ server, user: 'dba', at: T0 });
+  const id = s.sessionId;
+  const lines: DecodeResult[] = [...s.records];
+  let statementId = 0;
+  steps.forEach((step, i) => {
+    statementId += 1 + (i % 5 === 4 ? 1 : 0);
+    const t = at(10 * (i + 1));
+    switch (step.kind) {
+      case 'begin':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'BEGIN', 'BEGIN;'));
+        break;
+      case 'commit':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'COMMIT', 'COMMIT;'));
+        break;
+      case 'rollback':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'ROLLBACK', 'ROLLBACK;'));
+        break;
+      case 'change':
+        lines.push(audit(server, id, t, statementId, 'ROLE', 'GRANT ROLE', `GRANT pg_monitor TO report_${i};`));
+        break;
+      case 'set-role':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'SET', `SET ROLE admin_${i};`));
+        break;
+      case 'reset-role':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'RESET', 'RESET ROLE;'));
+        break;
+      case 'savepoint':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'SAVEPOINT', `SAVEPOINT ${step.name};`));
+        break;
+      case 'release':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'RELEASE', `RELEASE SAVEPOINT ${step.name};`));
+        break;
+      case 'rollback-to':
+        lines.push(audit(server, id, t, statementId, 'MISC', 'ROLLBACK', `ROLLBACK TO SAVEPOINT ${step.name};`));
+        break;
+      default: {
+        const never: never = step;
+        return never;
+      }
+    }
+  });
+  lines.push(record(server, at(10 * (steps.length + 1)), id, 'LOG', DISCONNECT));
+  const bodies: DecodeResult[][] = [];
+  for (let from = 0, k = 0; from < lines.length; k++) {
+    const size = cuts[k % cuts.length]!;
+    bodies.push(lines.slice(from, from + size));
+    from += size;
+  }
+  return bodies;
+}
+
+function permute<T>(items: readonly T[], order: readonly number[]): T[] {
+  const left = [...items];
+  const out: T[] = [];
+  for (let k = 0; left.length > 0; k++) out.push(left.splice(order[k % order.length]! % left.length, 1)[0]!);
+  return out;
+}
