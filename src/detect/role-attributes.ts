@@ -3,8 +3,8 @@
  * `privilege_changes` every batch: for every role, its latest effective CREATE or DROP and its latest effective
  * setting of each attribute asked for, read from the store once (the first batch after start, inside its
  * transaction), then kept in step with it by each batch's changes. A rollback that a later batch brings
- * (`WrittenBatch.ineffective`) and that undoes a kept row makes the role's rows read again; a rolled-back batch
- * drops them all (`forget`).
+ * (`WrittenBatch.ineffective`) and that undoes a kept row makes the role's rows read again; a change taken back into
+ * effect, or a rolled-back batch, makes them all be read again (`forget`).
  *
  * The answer is what the query over `privilege_changes` gave: the value of the latest effective row of the role,
  * among its CREATE/DROP and settings of the attribute, before the change in (logged_at, seq) order; undefined when
@@ -56,8 +56,11 @@ export class RoleAttributes {
 
   /** Before the rules: read the rows the first time, take in the batch's rollbacks of earlier rows, hold its rows. */
   async begin(connection: DuckDBConnection, written: WrittenBatch): Promise<void> {
+    // A change taken back into effect (its COMMIT arrived after the disconnection) is a row the kept ones never held:
+    // read them all again, in this transaction, where the store's UPDATE has restored it. Rare.
+    if (written.ineffective.some((m) => m.effective)) this.roles = null;
     if (this.roles === null) await this.read(connection, null);
-    const marks = written.ineffective;
+    const marks = written.ineffective.filter((m) => !m.effective);
     const undone = (server: string, r: KeptRow | undefined) =>
       r !== undefined &&
       marks.some((m) => m.server === server && m.sessionId === r.sessionId && m.seqs.includes(r.seq) && r.micros >= m.from.getTime() * 1000 && r.micros <= m.until.getTime() * 1000);

@@ -1,8 +1,8 @@
 /**
  * `RoleAttributes` answers what the Entra rules used to read from `privilege_changes` each batch (a role's
  * attribute just before a change), kept from batch to batch: checked against that query, in the same transaction,
- * on random changes out of order, with ties in (logged_at, seq), rows a later batch rolls back (ineffective
- * marks), a fresh process on the same store, and batches that roll back.
+ * on random changes out of order, with ties in (logged_at, seq), rows a later batch rolls back or takes back into
+ * effect (the analyzer's marks), a fresh process on the same store, and batches that roll back.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +52,8 @@ const step = fc.record({
   changes: fc.array(change, { maxLength: 6 }),
   /** Indexes into the rows stored so far: a later batch rolls them back. */
   undo: fc.array(fc.nat(100), { maxLength: 2 }),
+  /** Indexes into the rows stored so far: a later batch takes them back into effect (a COMMIT read after the disconnection). */
+  redo: fc.array(fc.nat(100), { maxLength: 1 }),
   then: fc.constantFrom('commit', 'commit', 'commit', 'commit', 'rollback', 'restart'),
 });
 
@@ -80,11 +82,11 @@ async function insert(connection: DuckDBConnection, changes: readonly PrivilegeC
   await connection.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, role_name, attribute, value, effective, seq, statement) VALUES ${rows.join(', ')}`);
 }
 
-/** As the store applies a later batch's rollbacks (audit-store.ts, markIneffective). */
+/** As the store applies a later batch's rollbacks and restores (audit-store.ts, markIneffective). */
 async function markIneffective(connection: DuckDBConnection, marks: readonly IneffectiveMark[]): Promise<void> {
   for (const m of marks) {
     await connection.run(
-      `UPDATE privilege_changes SET effective = false WHERE server = ${sqlString(m.server)} AND session_id = ${sqlString(m.sessionId!)}
+      `UPDATE privilege_changes SET effective = ${m.effective} WHERE server = ${sqlString(m.server)} AND session_id = ${sqlString(m.sessionId!)}
          AND seq IN (${m.seqs.join(', ')}) AND logged_at BETWEEN ${sqlString(m.from.toISOString())}::TIMESTAMPTZ AND ${sqlString(m.until.toISOString())}::TIMESTAMPTZ`,
     );
   }
@@ -102,10 +104,11 @@ describe('RoleAttributes', () => {
         try {
           for (const s of steps) {
             const changes = s.changes.map(toChange);
-            const ineffective: IneffectiveMark[] = s.undo.flatMap((i) => {
+            const mark = (i: number, effective: boolean): IneffectiveMark[] => {
               const c = stored[i % Math.max(1, stored.length)];
-              return c ? [{ server: 'pg1', sessionId: c.sessionId, from: c.loggedAt, until: c.loggedAt, seqs: [c.seq], reason: 'rollback' as const }] : [];
-            });
+              return c ? [{ server: 'pg1', sessionId: c.sessionId, from: c.loggedAt, until: c.loggedAt, seqs: [c.seq], effective, reason: effective ? 'committed' : 'rollback' }] : [];
+            };
+            const ineffective: IneffectiveMark[] = [...s.undo.flatMap((i) => mark(i, false)), ...s.redo.flatMap((i) => mark(i, true))];
             await connection.run('BEGIN TRANSACTION');
             await insert(connection, changes);
             await markIneffective(connection, ineffective);
