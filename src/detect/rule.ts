@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { BatchFacts } from './batch-facts.js';
 import type { StoredSpan, StoredWindows } from './stored-windows.js';
+import type { HandedLogins } from './handed-logins.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -60,6 +61,8 @@ export interface BatchRuleContext<C> {
   config: C;
   /** The stored rows of the spans every rule named in `spans`, read once a batch. */
   stored: StoredWindows;
+  /** Each role's last login a hub's last leader handed over (its store holds them, this one may not). */
+  handedLogins: Pick<HandedLogins, 'before'>;
 }
 
 export interface ScheduledRuleContext<C> {
