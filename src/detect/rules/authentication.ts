@@ -116,46 +116,66 @@ export function successesAfterFailures(
     const k = `${f.server}\u0000${f.key}\u0000${f.atMicros}`;
     unmatched.set(k, (unmatched.get(k) ?? 0) + 1);
   }
-  const byUser = new Map<string, { failures: StoredAuthFailure[]; isFresh: boolean[] }>();
+  const byUser = new Map<string, { failures: StoredAuthFailure[]; isFresh: boolean[]; oldBefore: number[] }>();
   for (const r of failures) {
     if (r.userName === null) continue;
     const k = `${r.server}\u0000${r.userName}`;
     let g = byUser.get(k);
-    if (!g) byUser.set(k, (g = { failures: [], isFresh: [] }));
-    const fk = `${k}\u0000${r.atMicros}`;
-    const left = unmatched.get(fk) ?? 0;
-    if (left > 0) unmatched.set(fk, left - 1);
+    if (!g) byUser.set(k, (g = { failures: [], isFresh: [], oldBefore: [] }));
     g.failures.push(r);
-    g.isFresh.push(left > 0);
+  }
+  // Each user's failures in time order, which of them are the batch's, and how many old ones come before each:
+  // a window's failures are then a range found by binary search, not a scan a login (a pool logs in hundreds of times).
+  for (const [k, g] of byUser) {
+    g.failures.sort((a, b) => a.atMicros - b.atMicros);
+    let old = 0;
+    for (const r of g.failures) {
+      const fk = `${k}\u0000${r.atMicros}`;
+      const left = unmatched.get(fk) ?? 0;
+      if (left > 0) unmatched.set(fk, left - 1);
+      g.oldBefore.push(old);
+      g.isFresh.push(left > 0);
+      if (left === 0) old++;
+    }
+    g.oldBefore.push(old);
   }
   const batchSessions = new Set(batch.map((l) => `${l.server}\u0000${l.sessionId}`));
   const candidates = [
     ...batch.map((login) => ({ login, isNew: true })),
     ...storedLogins.filter((l) => !batchSessions.has(`${l.server}\u0000${l.sessionId}`)).map((login) => ({ login, isNew: false })),
   ];
-  const found = new Map<string, SuccessAfterFailures>();
+  const found = new Map<string, SuccessAfterFailures & { from: number; to: number; rows: readonly StoredAuthFailure[] }>();
   for (const { login, isNew } of candidates) {
     const k = `${login.server}\u0000${login.userName}`;
     const g = byUser.get(k);
     if (!g) continue;
-    const inWindow: StoredAuthFailure[] = [];
-    let old = 0;
-    g.failures.forEach((r, i) => {
-      if (r.atMicros <= login.atMicros - w || r.atMicros > login.atMicros) return;
-      inWindow.push(r);
-      if (!g.isFresh[i]) old++;
-    });
-    if (inWindow.length < config.minFailures || (!isNew && old >= config.minFailures)) continue;
-    const firstAt = earliest(inWindow)!;
+    // Failures in (login − window, login]: indexes [from, to).
+    const from = firstAfter(g.failures, login.atMicros - w);
+    const to = firstAfter(g.failures, login.atMicros);
+    const old = g.oldBefore[to]! - g.oldBefore[from]!;
+    if (to - from < config.minFailures || (!isNew && old >= config.minFailures)) continue;
+    const firstAt = new Date(Math.trunc(g.failures[from]!.atMicros / 1000));
     const known = found.get(k);
-    if (!known) found.set(k, { login, failures: inWindow, added: 1, firstAt });
+    if (!known) found.set(k, { login, failures: [], added: 1, firstAt, from, to, rows: g.failures });
     else {
       known.added++;
       if (firstAt < known.firstAt) known.firstAt = firstAt;
-      if (login.atMicros >= known.login.atMicros) Object.assign(known, { login, failures: inWindow });
+      if (login.atMicros >= known.login.atMicros) Object.assign(known, { login, from, to });
     }
   }
-  return [...found.values()];
+  return [...found.values()].map(({ login, added, firstAt, from, to, rows }) => ({ login, added, firstAt, failures: rows.slice(from, to) }));
+}
+
+/** The index of the first row after `micros` in rows sorted by time. */
+function firstAfter(rows: readonly { atMicros: number }[], micros: number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rows[mid]!.atMicros <= micros) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export const bruteForce = defineRule({
