@@ -28,12 +28,12 @@ const byUser = (r: StoredAuthFailure): string | null => r.userName;
 const byHost = (r: StoredAuthFailure): string | null => r.clientAddr;
 
 /** A user's password failures in a window: how many, since when, from which hosts. */
-export function failuresOfUser(rows: readonly StoredAuthFailure[]) {
+function failuresOfUser(rows: readonly StoredAuthFailure[]) {
   return { n: rows.length, first: earliest(rows), hosts: distinctSorted(rows.map((r) => r.clientAddr)) };
 }
 
 /** A host's failed logins in a window: how many, since when, for how many users and which (a NULL name last). */
-export function failuresFromHost(rows: readonly StoredAuthFailure[]) {
+function failuresFromHost(rows: readonly StoredAuthFailure[]) {
   const names = distinctSorted(rows.map((r) => r.userName));
   const withNull = rows.some((r) => r.userName === null) ? [...(names ?? []), null] : names;
   return { n: rows.length, first: earliest(rows), users: names?.length ?? 0, names: withNull };
@@ -102,7 +102,7 @@ interface SuccessAfterFailures {
  * their user in the `windowMinutes` before them (`(login − window, login]`) that had fewer before this batch's
  * failures were stored (the batch's own logins never counted before): one a user, its latest login, counting all.
  */
-export function successesAfterFailures(
+function successesAfterFailures(
   failures: readonly StoredAuthFailure[],
   fresh: readonly FreshRow[],
   batch: readonly StoredLogin[],

@@ -82,7 +82,7 @@ export const roleCreatedAndDropped = defineRule({
  * The latest effective CREATE of `role` on `server` within `minutes` before (inclusive) a drop at `dropMs`, and
  * who made the latest one that names its maker (`arg_max` skips NULLs); null when there is none.
  */
-export function latestCreate(
+function latestCreate(
   creates: readonly StoredPrivilegeChange[],
   server: string,
   role: string,

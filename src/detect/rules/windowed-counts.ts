@@ -183,11 +183,9 @@ function burstsOfKey<R extends TimedRow>(rows: readonly R[], isFresh: readonly b
   const old = (i: number) => !isFresh[i];
   const now = burstWindows(rows, all, count);
   // Only windows holding a batch's row can be new bursts: one of old rows only was a burst before, or is not now.
-  const holdsFresh = (win: Window) => {
-    for (let i = win.from; i < win.to; i++) if (isFresh[i]) return true;
-    return false;
-  };
-  const fresher = now.filter(holdsFresh);
+  const freshBefore = [0];
+  for (let i = 0; i < rows.length; i++) freshBefore.push(freshBefore[i]! + (isFresh[i] ? 1 : 0));
+  const fresher = now.filter((win) => freshBefore[win.to]! > freshBefore[win.from]!);
   if (fresher.length === 0) return null;
   const before = covered(rows.length, burstWindows(rows, old, count), old);
   const after = covered(rows.length, fresher, all);
