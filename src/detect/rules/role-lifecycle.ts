@@ -58,7 +58,9 @@ export const roleCreatedAndDropped = defineRule({
     const span = lifeSpan(facts, config.windowMinutes);
     if (span === null) return [];
     const findings: Finding[] = [];
-    for (const { drop, create } of newShortLives(stored.rows(span), facts.changes, config.windowMinutes)) {
+    // A stored drop by an excluded user is none the rules see (only its actor is known of it, not its database or client).
+    const excluded = (actor: string | null) => facts.excluded({ userName: actor });
+    for (const { drop, create } of newShortLives(stored.rows(span), facts.changes, config.windowMinutes, excluded)) {
       const minutes = Math.round((drop.atMicros - Date.parse(create.created_at) * 1000) / 60_000_000);
       const role = drop.roleName!;
       const summary = `role ${role} was created by ${actorName(create.created_by)} and dropped by ${actorName(drop.actor)} ${minutes} minutes later`;
@@ -127,7 +129,12 @@ type StoredDrop = StoredPrivilegeChange & { fact?: ChangeFact };
  * and stored drops that had none before this batch's CREATEs (a DROP stored before its CREATE). A function of the
  * stored rows, so the same whichever comes first.
  */
-function newShortLives(rows: readonly StoredPrivilegeChange[], changes: readonly ChangeFact[], minutes: number): { drop: StoredDrop; create: { created_at: string; created_by: string | null } }[] {
+function newShortLives(
+  rows: readonly StoredPrivilegeChange[],
+  changes: readonly ChangeFact[],
+  minutes: number,
+  excluded: (actor: string | null) => boolean,
+): { drop: StoredDrop; create: { created_at: string; created_by: string | null } }[] {
   const key = (server: string, role: string | null, at: number) => `${server}\u0000${role}\u0000${at}`;
   const freshCreates = new Map<string, number>();
   const freshDrops = new Map<string, ChangeFact[]>();
@@ -152,7 +159,7 @@ function newShortLives(rows: readonly StoredPrivilegeChange[], changes: readonly
     } else if (r.action === 'drop-role') {
       const mine = freshDrops.get(k);
       if (mine && mine.length > 0) mine.pop();
-      else oldDrops.push(r);
+      else if (!excluded(r.actor)) oldDrops.push(r);
     }
   }
   const out: { drop: StoredDrop; create: { created_at: string; created_by: string | null } }[] = [];
