@@ -11,6 +11,7 @@ import type { DecodeResult } from '../../../src/contracts/log-record.js';
 import { audit, failedLogin, login, minutes } from '../../support/detection-records.js';
 import { NO_EXCLUSIONS, openHarness, type Harness } from '../detection-harness.js';
 import { runQuery } from '../../../src/query/run-query.js';
+import { newBursts } from '../../../src/detect/rules/windowed-counts.js';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -149,5 +150,61 @@ describe('windowed rules read out of order', () => {
     );
     t.diagnostic(`alert keys raised by the in-order reads: ${raised}`);
     assert.ok(raised >= 12, 'the rows raise alerts of several keys');
+  });
+});
+
+describe('newBursts', () => {
+  interface Row {
+    server: string;
+    atMicros: number;
+    key: string | null;
+    value: string | null;
+  }
+  /** The definition: rows some window (end − w, end] ending at a row of their key reaches the threshold in. */
+  function covered(rows: readonly Row[], threshold: number, minutes: number, distinct: boolean): number {
+    const w = Math.round(minutes * 60_000_000);
+    const seen = new Set<Row>();
+    for (const end of rows) {
+      if (end.key === null) continue;
+      const inWindow = rows.filter((r) => r.key === end.key && r.server === end.server && r.atMicros > end.atMicros - w && r.atMicros <= end.atMicros);
+      const measure = distinct ? new Set(inWindow.map((r) => r.value).filter((v) => v !== null)).size : inWindow.length;
+      if (measure >= threshold) for (const r of inWindow) seen.add(r);
+    }
+    return seen.size;
+  }
+
+  it('counts, summed over batches stored in any order, the rows some burst window covers', () => {
+    const row = fc.record({
+      server: fc.constantFrom('pg1', 'pg2'),
+      // Whole seconds, often equal: ties end one window together.
+      atMicros: fc.integer({ min: 0, max: 600 }).map((s) => s * 1_000_000),
+      key: fc.constantFrom('a', 'b', null),
+      value: fc.constantFrom('u1', 'u2', 'u3', null),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(row, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom(0.5, 1, 2.5),
+        fc.boolean(),
+        (rows, batchOf, threshold, minutes, distinct) => {
+          const batches = new Map<number, Row[]>();
+          rows.forEach((r, i) => {
+            const b = batchOf[i % batchOf.length]! % 5;
+            batches.set(b, [...(batches.get(b) ?? []), r]);
+          });
+          const count = { keyOf: (r: Row) => r.key, where: () => true, minutes, threshold, ...(distinct ? { distinctBy: (r: Row) => r.value } : {}) };
+          const stored: Row[] = [];
+          let added = 0;
+          for (const batch of batches.values()) {
+            stored.push(...batch);
+            for (const b of newBursts(stored, batch, count)) added += b.added;
+          }
+          assert.equal(added, covered(rows, threshold, minutes, distinct));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
