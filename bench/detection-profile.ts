@@ -86,6 +86,8 @@ try {
   let detectionMs = 0;
   const observer: InTransactionWriter = {
     keepsEntry: (entry, madeChanges) => detector.keepsEntry!(entry, madeChanges),
+    readsMergedSessions: detector.readsMergedSessions ?? false,
+    rolledBack: () => detector.rolledBack?.(),
     async inTransaction(connection, batch) {
       batches++;
       const started = performance.now();

@@ -6,7 +6,9 @@
  * COPY, checksums, the copy into the lake, the records), in one segment for everything; `run` cuts one a
  * minute, which writes the same rows in more, smaller files. Besides its wall time: the time it held the
  * store's writer (all `run`'s ingestion waits for; the COPYs run on a connection beside it) and its CPU
- * seconds against the ingest's (steadier than wall time on a shared machine).
+ * seconds against the ingest's (steadier than wall time on a shared machine). The store is not confined as
+ * `run`'s is, so the export stages on one DuckDB thread as `ingest --lake` does; `run`'s locked configuration keeps
+ * DuckDB's threads (src/lake/on-one-thread.ts), which costs more CPU (docs/benchmarks.md).
  *
  * The files it writes are counted: one COPY per (server, date) of each events table and one per changed state
  * table, so the input's number of servers (2 by default; the second argument) sets how many COPYs it makes.

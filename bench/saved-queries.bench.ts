@@ -3,7 +3,9 @@
  * failures and roles at matching scale). Target: every saved query under 1 s. Prints a table of timings
  * (best and median of 3 runs) and the baseline `SELECT count(*) FROM audit_events`, measured in the same
  * run on the same connection.
- * Run: node --import tsx bench/saved-queries.bench.ts [--rows N] [--keep DIR]
+ * `--threads N` sets DuckDB's threads for the queries (default: DuckDB's, one per core): what the queries would
+ * pay if `run` held its instance at one thread for its lake export (docs/benchmarks.md, "The lake export").
+ * Run: node --import tsx bench/saved-queries.bench.ts [--rows N] [--keep DIR] [--threads N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { runReadOnly } from '../src/query/read-only-query.js';
 import { loadSavedQueries, resolveParams } from '../src/query/saved-queries.js';
 import { closeDatabase, openDatabase } from '../src/store/open-database.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, keep: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, keep: { type: 'string' }, threads: { type: 'string' } } });
 const ROWS = Number(values.rows);
 const TARGET_MS = 1000;
 const RUNS = 3;
@@ -98,6 +100,7 @@ const generateSeconds = (performance.now() - t0) / 1000;
 
 const db = await openDatabase(path, { readOnly: true });
 try {
+  if (values.threads) await db.connection.run(`SET threads = ${Number(values.threads)}`);
   const baseline = await timeIt(() => runReadOnly(db.connection, 'SELECT count(*) FROM audit_events'));
   const results: { name: string; best: number; median: number; rows: number }[] = [];
   for (const q of loadSavedQueries()) {
@@ -107,7 +110,7 @@ try {
   }
   const ms = (n: number) => n.toFixed(1).padStart(9);
   const lines = [
-    `saved queries on ${ROWS.toLocaleString('en')} audit events (store generated in ${generateSeconds.toFixed(1)} s; best and median of ${RUNS} runs; Node ${process.version})`,
+    `saved queries on ${ROWS.toLocaleString('en')} audit events (store generated in ${generateSeconds.toFixed(1)} s; best and median of ${RUNS} runs; ${values.threads ? `threads ${Number(values.threads)}; ` : ''}Node ${process.version})`,
     `${'query'.padEnd(28)}${'best ms'.padStart(9)}${'median ms'.padStart(11)}${'rows'.padStart(8)}  target`,
     `${'baseline: count(*)'.padEnd(28)}${ms(baseline.best)}  ${ms(baseline.median)}${String(baseline.rows).padStart(8)}`,
     ...results.map((r) => `${r.name.padEnd(28)}${ms(r.best)}  ${ms(r.median)}${String(r.rows).padStart(8)}  ${r.median < TARGET_MS ? 'ok' : 'SLOW'}`),

@@ -15,7 +15,8 @@ import { describeLake, lakeExportConfigSchema, retentionConfigSchema } from '../
 import { AZURE_LOG_LINE_PREFIX } from '../decode/prefix/compile-prefix.js';
 import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
-import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV } from '../query/fleet-peer.js';
+import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
+import { readFleetTokens } from '../query/fleet-tokens.js';
 
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
@@ -33,7 +34,12 @@ export const runConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).optional().describe('an address for the fleet\'s peers on other machines (AUDITDUCK_QUERY_API_HOST); absent: the query API is on loopback only'),
       port: z.number().int().min(0).max(65535).default(8081).describe('its port (AUDITDUCK_QUERY_API_PORT)'),
-      token: z.string().optional().describe('the fleet\'s shared token (AUDITDUCK_QUERY_API_TOKEN): required with host, sent to fleetPeers given as URLs; never printed'),
+      token: z.string().optional().describe('the fleet\'s shared token (AUDITDUCK_QUERY_API_TOKEN): required with host (or tokenFile), sent to fleetPeers given as URLs; never printed'),
+      tokenFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('a file holding the fleet\'s token instead (AUDITDUCK_QUERY_API_TOKEN_FILE, a mounted secret), read again when it changes: the new token, then during a rotation the previous one'),
     })
     .prefault({})
     .describe('the query API for the fleet across machines (docs/fleet.md)'),
@@ -70,6 +76,7 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_QUERY_API_HOST: (c, v) => ((c.queryApi ??= {}).host = v),
   AUDITDUCK_QUERY_API_PORT: (c, v) => ((c.queryApi ??= {}).port = Number(v)),
   [QUERY_API_TOKEN_ENV]: (c, v) => ((c.queryApi ??= {}).token = v),
+  [QUERY_API_TOKEN_FILE_ENV]: (c, v) => ((c.queryApi ??= {}).tokenFile = v),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
@@ -135,7 +142,19 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
  */
 function checkFleetQueryApi(config: RunConfig): void {
   const invalid = (field: string, message: string) => new Error(`the configuration is not valid:\n  ${field}: ${message}`);
+  const { tokenFile } = config.queryApi;
+  if (tokenFile !== undefined) {
+    if (config.queryApi.token !== undefined) {
+      throw invalid('queryApi.tokenFile', `give the fleet's token either in queryApi.token (${QUERY_API_TOKEN_ENV}) or in queryApi.tokenFile (${QUERY_API_TOKEN_FILE_ENV}), not both`);
+    }
+    try {
+      readFleetTokens(tokenFile);
+    } catch (error) {
+      throw invalid('queryApi.tokenFile', (error as Error).message);
+    }
+  }
   const token = (missing: string, field: string) => {
+    if (tokenFile !== undefined) return;
     try {
       fleetToken(config.queryApi.token, missing);
     } catch (error) {
@@ -145,7 +164,7 @@ function checkFleetQueryApi(config: RunConfig): void {
   if (config.queryApi.host !== undefined) {
     token(
       `queryApi.host (AUDITDUCK_QUERY_API_HOST=${config.queryApi.host}) opens the query API to the fleet's other machines, so it needs the fleet's token: ` +
-        `set ${QUERY_API_TOKEN_ENV} (at least 32 characters: openssl rand -base64 32), the same on every instance; the query API stays on loopback without queryApi.host`,
+        `set ${QUERY_API_TOKEN_ENV} (at least 32 characters: openssl rand -base64 32) or ${QUERY_API_TOKEN_FILE_ENV}, the same on every instance; the query API stays on loopback without queryApi.host`,
       'queryApi.token',
     );
   }
@@ -189,7 +208,15 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
         : describeHub(config.eventHubs)
       : 'demo (samples/)',
     http: config.http,
-    ...(config.queryApi.host !== undefined ? { queryApi: { host: config.queryApi.host, port: config.queryApi.port, token: config.queryApi.token ? '(set)' : '(not set)' } } : {}),
+    ...(config.queryApi.host !== undefined
+      ? {
+          queryApi: {
+            host: config.queryApi.host,
+            port: config.queryApi.port,
+            ...(config.queryApi.tokenFile !== undefined ? { tokenFile: config.queryApi.tokenFile } : { token: config.queryApi.token ? '(set)' : '(not set)' }),
+          },
+        }
+      : {}),
     ...(config.fleetPeers.length > 0 ? { fleetPeers: config.fleetPeers } : {}),
     ...(config.lake ? { lake: describeLake(config.lake), lakeExport: config.lakeExport, retention: config.retention } : {}),
     alerting: { ...config.alerting, webhook: { ...config.alerting.webhook, url: config.alerting.webhook.url ? describeUrl(config.alerting.webhook.url) : undefined, headers: Object.keys(config.alerting.webhook.headers) } },

@@ -15,6 +15,8 @@ import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
+import { LastLogins } from './last-logins.js';
+import { RoleAttributes } from './role-attributes.js';
 import { detectionConfigSchema, type DetectionConfig, type DetectionConfigInput } from './detection-config.js';
 import type { Finding, RuleDefinition } from './rule.js';
 import { RULE_IDS, RULES, type RuleId } from './rules/registry.js';
@@ -57,10 +59,21 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
   const handover = new DetectionHandover(horizons(active));
+  // Kept from batch to batch in step with the store; a rolled-back batch drops them (read again from the store).
+  const lastLogins = new LastLogins();
+  const attributes = [...new Set(active.flatMap((r) => (r.rule.evaluate ? (r.rule.roleAttributes ?? []) : [])))];
+  const roleAttributes = new RoleAttributes(attributes);
 
   return {
     ruleIds: active.map((r) => r.id),
     handover,
+    // `dormant-role-login` follows the users' last logins through the sessions each batch merges into the store.
+    readsMergedSessions: config.enabled && active.some((r) => r.id === 'dormant-role-login'),
+
+    rolledBack(): void {
+      lastLogins.forget();
+      roleAttributes.forget();
+    },
 
     // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
     // a rule reads, and those with privilege changes, whose session tells the rules who made the change. Of the
@@ -81,11 +94,12 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         active.flatMap((r) => (r.rule.evaluate && r.rule.spans ? r.rule.spans(facts, r.config) : [])),
         (table) => handover.evidence.foreign(table),
       );
+      if (attributes.length > 0) await roleAttributes.begin(connection, batch);
       const found: RuleFindings[] = [];
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
-          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, handedLogins: handover.logins });
+          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.
           const ruleFindings = merged(r, findings);
@@ -95,6 +109,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
           throw new Error(`detection rule ${r.id} failed: ${(error as Error).message}`);
         }
       }
+      if (attributes.length > 0) await roleAttributes.end(connection);
       // Every rule's alerts in one outbox write: a few statements a batch, not a few a rule.
       if (found.length > 0) {
         let ids: number[][];

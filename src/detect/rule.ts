@@ -10,6 +10,8 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { BatchFacts } from './batch-facts.js';
 import type { StoredSpan, StoredWindows } from './stored-windows.js';
 import type { HandedLogins } from './handed-logins.js';
+import type { LastLogins } from './last-logins.js';
+import type { RoleAttributes } from './role-attributes.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -63,6 +65,10 @@ export interface BatchRuleContext<C> {
   stored: StoredWindows;
   /** Each role's last login a hub's last leader handed over (its store holds them, this one may not). */
   handedLogins: Pick<HandedLogins, 'before'>;
+  /** Each user's previous login as `sessions` holds it, kept by the detector from batch to batch. */
+  lastLogins: LastLogins;
+  /** A role's attributes before a change as `privilege_changes` holds them, kept by the detector (those rules name in `roleAttributes`). */
+  roleAttributes: RoleAttributes;
 }
 
 export interface ScheduledRuleContext<C> {
@@ -93,6 +99,8 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
    * here. Every entry of another kind (logins, auth failures, logged statements) is kept; other session lines are not.
    */
   readsEntry?(entry: ParsedEntry): boolean;
+  /** The role attributes whose value before a change `evaluate` reads (`roleAttributes.before`): the detector keeps them. */
+  roleAttributes?: readonly string[];
   scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;
 }
 

@@ -5,6 +5,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
+import type { MergedSession } from '../store/audit-store.js';
 
 /**
  * Detection's input: what one batch brought, handed over after its rows are written into the batch's open
@@ -29,6 +30,11 @@ export interface WrittenBatch {
   source: string;
   /** The batch's position in its source (Event Hubs: its last sequence number). */
   position: string;
+  /**
+   * In the transaction, for a writer that `readsMergedSessions`: the batch's sessions as `sessions` now holds them
+   * (the store merges what it knew with what the batch brings). Absent when the batch came another way.
+   */
+  mergedSessions?: readonly MergedSession[];
 }
 
 /**
@@ -42,6 +48,10 @@ export interface InTransactionWriter {
    * in it); without it, every entry is kept for it.
    */
   keepsEntry?(entry: ParsedEntry, madeChanges: boolean): boolean;
+  /** Whether it reads `WrittenBatch.mergedSessions` (the store then reads them back with its upsert). */
+  readonly readsMergedSessions?: boolean;
+  /** Told when a batch's transaction rolled back: what it learnt of the store in `inTransaction` is not in it. */
+  rolledBack?(): void;
   /** What it hands to a hub's next leader (docs/fleet.md), if anything. */
   readonly handover?: HandoverPart;
   /**

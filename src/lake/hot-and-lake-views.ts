@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openLakeStorage, type LakeStorage } from './lake-storage.js';
 import { parseLakeLocation } from './lake-location.js';
+import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { LAKE_TABLES } from './lake-tables.js';
 import { HOT_TABLES } from './hot-retention.js';
 import type { ManifestEntry, ManifestFile } from './manifest.js';
@@ -74,12 +75,16 @@ export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files
     const list = `[${own.map((f) => literal(join(dir, ...f.path.split('/')))).join(', ')}]`;
     const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
     const time = `lake."${spec.time}"`;
-    // The store's column order and types: the lake's rows are cast into them.
+    // The store's column order and types: the lake's rows are cast into them. A row exported before late
+    // attribution filled it in gets it from the store's fills, which retention keeps whole.
     const columns = (await c.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '${name}' ORDER BY column_index`)).getRows();
-    const select = columns.map(([col, type]) => `lake."${String(col)}"::${String(type)} AS "${String(col)}"`).join(', ');
+    const filled = storeTables.has('attribution_fills') ? filledTable(name) : undefined;
+    const value = (col: string) => (filled ? filledColumn(filled, col, 'lake', 'fill') : `lake."${col}"`);
+    const select = columns.map(([col, type]) => `(${value(String(col))})::${String(type)} AS "${String(col)}"`).join(', ');
+    const withFills = filled ? joinFills(store('attribution_fills'), 'lake', 'fill') : '';
     await c.run(
       `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${store(name)} UNION ALL ` +
-        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true, filename = true) AS lake ` +
+        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true, filename = true) AS lake ${withFills} ` +
         `WHERE ${time} < (SELECT max(before) FROM ${store('hot_horizons')}) ` +
         `AND EXISTS (SELECT 1 FROM ${store('hot_horizons')} AS h WHERE ${time} < h.before AND ${SEQ_OF_FILE} <= h.through_seq)`,
     );

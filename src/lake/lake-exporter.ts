@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { LakeStorage } from './lake-storage.js';
+import { onOneThread } from './on-one-thread.js';
 import { publishSegment } from './publish-segment.js';
 import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
 
@@ -106,11 +107,14 @@ export class LakeExporter {
     await this.closeStageConnection();
   }
 
-  /** Stages the next segment: on a connection of its own when there is one, holding the writer only for the cut. */
+  /**
+   * Stages the next segment: on a connection of its own when there is one, holding the writer only for the cut;
+   * on one DuckDB thread either way (on-one-thread.ts).
+   */
   private async stage(): Promise<void> {
     const { connect, exclusive, stagingDir } = this.opts;
     if (!connect) {
-      await exclusive((c) => stageSegment(c, stagingDir));
+      await exclusive((c) => onOneThread(c, () => stageSegment(c, stagingDir)));
       return;
     }
     this.stageConnection ??= connect().then(async (c) => {
@@ -123,7 +127,7 @@ export class LakeExporter {
       this.stageConnection = null;
       throw error;
     });
-    await stageSegment(c, stagingDir, new Date(), (cut) => exclusive(() => cut()));
+    await onOneThread(c, () => stageSegment(c, stagingDir, new Date(), (cut) => exclusive(() => cut())));
   }
 
   private async closeStageConnection(): Promise<void> {

@@ -33,6 +33,8 @@ export const LAKE_TABLES = {
   auth_failures: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   privilege_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   control_plane_events: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
+  // What late attribution filled into rows already stored (and maybe exported): the lake's views apply it (attribution-fills.ts).
+  attribution_fills: { kind: 'events', version: 1, time: 'filled_at', byServer: true },
   // Which privilege changes an alert stands on (the alert page's evidence, session-alerts): written once with the alert.
   alert_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   dead_letters: { kind: 'events', version: 1, time: 'ingested_at', byServer: false },

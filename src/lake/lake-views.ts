@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { migrations } from '../store/migrations.js';
+import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { DirectoryLake, type LakeStorage } from './lake-storage.js';
 import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder } from './lake-tables.js';
 import type { ManifestEntry } from './manifest.js';
@@ -35,7 +36,10 @@ export async function localLakeFolder(lake: LakeStorage, root: string | null): P
 export async function createLakeViews(c: DuckDBConnection, dir: string, entries: readonly ManifestEntry[]): Promise<string[]> {
   const created: string[] = [];
   const latest = entries.at(-1);
-  for (const name of LAKE_TABLE_NAMES) {
+  // The fills first: the views of the tables they apply to read them.
+  const names = [...LAKE_TABLE_NAMES].sort((a, b) => Number(b === 'attribution_fills') - Number(a === 'attribution_fills'));
+  const fillsExported = entries.some((e) => e.files.some((f) => f.table === 'attribution_fills'));
+  for (const name of names) {
     const spec = LAKE_TABLES[name];
     const columns = latest?.tables[name]?.columns;
     const files = entries.flatMap((e) => e.files).filter((f) => f.table === name);
@@ -48,9 +52,13 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
     if (spec.kind === 'events') {
       const glob = join(dir, lakeFolder(name), '**', '*.parquet');
       const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
-      // The store's column order; `date` is the lake's partition, not a column of the store's table.
-      const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '* EXCLUDE (date)';
-      await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true)`);
+      // The store's column order; `date` is the lake's partition, not a column of the store's table. Rows
+      // exported before late attribution filled them in get it from their session's fills. A lake without fills
+      // skips the join (half again the CPU of a scan): as its state tables, the views are the lake as opened.
+      const filled = columns && fillsExported ? filledTable(name) : undefined;
+      const select = !columns ? '* EXCLUDE (date)' : columns.map(([col]) => (filled ? `${filledColumn(filled, col, 'e', 'f')} AS "${col}"` : `e."${col}"`)).join(', ');
+      const withFills = filled ? joinFills('attribution_fills', 'e', 'f') : '';
+      await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true) AS e ${withFills}`);
     } else {
       const path = files.at(-1)!.path;
       await c.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${literal(join(dir, ...path.split('/')))})`);

@@ -7,6 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PendingAttribution } from '../analyze/sessions/pending-attribution.js';
 import { RoleReplays } from '../analyze/roles/role-replays.js';
+import type { CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
 import { attributeLate, readPendingAttribution } from '../store/late-attribution.js';
 import { readEffectiveChanges, RoleTableWriter } from '../store/role-tables.js';
@@ -43,10 +44,13 @@ export class DerivedRows {
    * The work for one batch, to run inside its transaction; taken before the transaction begins (a snapshot
    * committed after that is not seen by it). Resolves to the rows attributed late.
    */
-  forBatch(batch: DerivingBatch): (connection: DuckDBConnection) => Promise<number> {
+  forBatch(batch: DerivingBatch, cause: Pick<CommitTarget, 'source' | 'position'>): (connection: DuckDBConnection) => Promise<number> {
     const baseOf = this.bases.beforeTransaction();
     return async (connection) => {
-      const late = await attributeLate(connection, this.pending.candidates(batch.unattributed, batch.sessionKeys));
+      // Pending before this batch: rows of an earlier transaction, which the lake may hold without their user.
+      const storedBefore = new Set(this.pending.pendingAmong([...batch.unattributed.keys(), ...batch.sessionKeys]));
+      const candidates = this.pending.candidates(batch.unattributed, batch.sessionKeys);
+      const late = await attributeLate(connection, candidates, { source: cause.source, position: cause.position, storedBefore });
       this.pending.completed(late.completed);
       const stale = new Set(late.privilegeServers);
       for (const server of new Set([...batch.serversWithChanges, ...stale])) {

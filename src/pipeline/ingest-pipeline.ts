@@ -11,7 +11,7 @@ import { SessionTracker, type Attribution, type SessionState } from '../analyze/
 import { decodeHandover, encodeSessionHandover } from '../analyze/sessions/session-handover.js';
 import type { CommittedCheck, HandoverPart } from '../contracts/handover-part.js';
 import type { InTransactionWriter, WrittenBatch } from '../detect/written-batch.js';
-import type { AuditStore, CommitCounts, CommitTarget } from '../store/audit-store.js';
+import type { AuditStore, BeforeCommit, CommitCounts, CommitOptions, CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
 import { DerivedRows, type DerivingBatch } from './derived-rows.js';
@@ -22,6 +22,9 @@ import { loadStatementParser } from '../analyze/privileges/statement-changes.js'
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { logTimeProblem } from '../decode/log-time.js';
+
+/** Rows of a batch however gathered (data chunks, a worker's CSV text): what gathering writes to. */
+type AnyBatchRows = BatchRows<unknown>;
 
 /**
  * Decoded results gathered together into the open batch: the look-ahead for a session's lines. Small, so that
@@ -68,8 +71,8 @@ export interface SealedBatch {
  * A batch being gathered: the driver (drive-source.ts) pushes results as it decodes them and seals the batch where it cuts it.
  * Rows go into the store's chunks as they are gathered, so a large batch is not held as JS objects until its commit.
  */
-export interface GatheringBatch {
-  readonly rows: BatchRows;
+export interface GatheringBatch<R extends AnyBatchRows = BatchRows> {
+  readonly rows: R;
   /** Decoded, not yet gathered. */
   pending: DecodeResult[];
   /** Results pushed so far, gathered or pending: what the driver cuts transactions by. */
@@ -93,7 +96,7 @@ function pickDeriving(batch: BatchRows): DerivingBatch {
   return { unattributed, sessionKeys, serversWithChanges, changes, ineffective };
 }
 
-function addDeadLetter(open: GatheringBatch, dead: DeadLetter): void {
+function addDeadLetter(open: GatheringBatch<AnyBatchRows>, dead: DeadLetter): void {
   open.rows.addDeadLetter(dead);
   const kind = deadLetterKind(dead.reason);
   open.deadLetterReasons.set(kind, (open.deadLetterReasons.get(kind) ?? 0) + 1);
@@ -150,9 +153,12 @@ export class IngestPipeline {
     return this.seal(open, target);
   }
 
-  openBatch(): GatheringBatch {
+  openBatch(): GatheringBatch;
+  /** A batch gathered into rows of another kind (a worker's CSV text). */
+  openBatch<R extends AnyBatchRows>(rows: R): GatheringBatch<R>;
+  openBatch(rows: AnyBatchRows = this.store.newBatch()): GatheringBatch<AnyBatchRows> {
     return {
-      rows: this.store.newBatch(),
+      rows,
       pending: [],
       results: 0,
       entries: [],
@@ -172,7 +178,7 @@ export class IngestPipeline {
    * Results as the driver decodes them, in source order. The CPU half (parse, attribute, analyse, gather rows) is
    * synchronous, so the driver can prepare the next batch while DuckDB commits the one before.
    */
-  push(open: GatheringBatch, results: Iterable<DecodeResult>): void {
+  push(open: GatheringBatch<AnyBatchRows>, results: Iterable<DecodeResult>): void {
     for (const result of results) {
       open.pending.push(result);
       open.results++;
@@ -180,7 +186,7 @@ export class IngestPipeline {
     }
   }
 
-  private gather(open: GatheringBatch): void {
+  private gather(open: GatheringBatch<AnyBatchRows>): void {
     const { rows: batch, pending: results } = open;
     open.pending = [];
     const parsed: ParsedEntry[] = [];
@@ -240,7 +246,7 @@ export class IngestPipeline {
   }
 
   /** The privilege analysis of one entry and whether observers keep it, in log order (state moves from entry to entry). */
-  private analyse(open: GatheringBatch, entry: ParsedEntry, who: Attribution): void {
+  private analyse(open: GatheringBatch<AnyBatchRows>, entry: ParsedEntry, who: Attribution): void {
     const changesBefore = open.changes.length;
     if (this.analyzePrivileges) for (const change of this.privileges.observe(entry, who)) open.changes.push(change);
     const changed = open.changes.length > changesBefore;
@@ -258,7 +264,7 @@ export class IngestPipeline {
   }
 
   /** A worker thread's batch (`foldLater`): its rows, and what the store's writer analyses when it folds them in. */
-  sealForFold(open: GatheringBatch): Omit<ChunkBatch, 'chunk' | 'target'> & { rows: BatchRows } {
+  sealForFold<R extends AnyBatchRows>(open: GatheringBatch<R>): Omit<ChunkBatch, 'chunk' | 'target'> & { rows: R } {
     this.gather(open);
     const { rows, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons } = open;
     return { rows, unattributed: rows.unattributed, forFold, controlPlane, records, skipped, skippedCategories, deadLetterReasons };
@@ -371,7 +377,7 @@ export class IngestPipeline {
    */
   commitBatch(prepared: SealedBatch, alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>): Promise<CommittedBatchCounts> {
     const { batch, target } = prepared;
-    return this.commitWith(prepared, batch, (beforeCommit) => this.store.commit(batch, target, beforeCommit), alsoInTransaction);
+    return this.commitWith(prepared, batch, (beforeCommit, opts) => this.store.commit(batch, target, beforeCommit, opts), alsoInTransaction);
   }
 
   /**
@@ -394,30 +400,35 @@ export class IngestPipeline {
     return this.commitWith(
       { ...prepared, written: sealed.written, deadLetterReasons },
       deriving,
-      (beforeCommit) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit),
+      (beforeCommit, opts) => this.store.commitChunk(prepared.chunk, batch, prepared.target, beforeCommit, opts),
     );
   }
 
   private commitWith(
     prepared: Omit<SealedBatch, 'batch'>,
     deriving: DerivingBatch,
-    store: (beforeCommit: (connection: DuckDBConnection) => Promise<void>) => Promise<CommitCounts>,
+    store: (beforeCommit: BeforeCommit, opts: CommitOptions) => Promise<CommitCounts>,
     alsoInTransaction?: (connection: DuckDBConnection) => Promise<void>,
   ): Promise<CommittedBatchCounts> {
     const { written, records, skipped, skippedCategories, deadLetterReasons } = prepared;
     const work = async (): Promise<CommittedBatchCounts> => {
       // Taken before the transaction begins: what it reads of the snapshots is as of then.
-      const derive = this.derived.forBatch(deriving);
+      const derive = this.derived.forBatch(deriving, prepared.target);
       let lateAttributed = 0;
       try {
-        const counts = await store(async (connection) => {
-          lateAttributed = await derive(connection);
-          for (const observer of this.observers) await observer.inTransaction(connection, written);
-          if (alsoInTransaction) await alsoInTransaction(connection);
-        });
+        const counts = await store(
+          async (connection, merged) => {
+            lateAttributed = await derive(connection);
+            const batch = merged === null ? written : { ...written, mergedSessions: merged };
+            for (const observer of this.observers) await observer.inTransaction(connection, batch);
+            if (alsoInTransaction) await alsoInTransaction(connection);
+          },
+          { mergedSessions: this.observers.some((o) => o.readsMergedSessions === true) },
+        );
         return { ...counts, lateAttributed, records, skipped, skippedCategories, deadLetterReasons };
       } catch (error) {
         this.derived.forget();
+        for (const observer of this.observers) observer.rolledBack?.();
         throw error;
       }
     };

@@ -2,11 +2,15 @@
  * A fleet member on another machine: the query API of its `run`, given as `https://host:port` (or
  * `http://`, for a private network or a TLS proxy on the same machine). Its `run` listens there only with
  * `queryApi.host` set, and then only for the fleet's shared token (docs/fleet.md): every instance of the
- * fleet has it in AUDITDUCK_QUERY_API_TOKEN, and so does the machine that runs `query --fleet`.
+ * fleet has it in AUDITDUCK_QUERY_API_TOKEN (or a file, fleet-tokens.ts), and so does the machine that runs
+ * `query --fleet`.
  */
 import type { QueryApiEndpoint } from './query-api-client.js';
 
 export const QUERY_API_TOKEN_ENV = 'AUDITDUCK_QUERY_API_TOKEN';
+
+/** The same token in a file instead, which may hold the previous one too during a rotation (fleet-tokens.ts). */
+export const QUERY_API_TOKEN_FILE_ENV = 'AUDITDUCK_QUERY_API_TOKEN_FILE';
 
 /** A random token of 24 bytes is 32 characters of base64: guessing it over the network is hopeless. */
 export const MIN_FLEET_TOKEN_CHARS = 32;
@@ -47,7 +51,7 @@ export function fleetToken(token: string | undefined, missing: string): string {
 
 /** Why a peer's URL needs the token, and where to put it. */
 export function peerNeedsToken(member: string): string {
-  return `${member} is the query API of another machine's run: set ${QUERY_API_TOKEN_ENV} to the fleet's token (the one its run was given)`;
+  return `${member} is the query API of another machine's run: set ${QUERY_API_TOKEN_ENV} to the fleet's token (the one its run was given), or ${QUERY_API_TOKEN_FILE_ENV} to a file holding it`;
 }
 
 export function peerEndpoint(member: string, token: string | undefined): QueryApiEndpoint {

@@ -13,7 +13,8 @@ import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Rows } from './format-rows.js';
 import { apiTarget, openQueryTarget, type QueryTarget } from './query-target.js';
-import { isPeerUrl, parsePeerUrl, peerEndpoint, peerName, QUERY_API_TOKEN_ENV } from './fleet-peer.js';
+import { isPeerUrl, parsePeerUrl, peerEndpoint, peerName } from './fleet-peer.js';
+import { fleetTokenFromEnv } from './fleet-tokens.js';
 import type { QueryParams } from './read-only-query.js';
 import { confineDatabase } from './confine-database.js';
 import { queryLimitsFromEnv } from './query-limits.js';
@@ -88,9 +89,12 @@ function mergedSelect(table: string, columns: readonly string[], merged: (typeof
 /** How a member's store is read; `run`'s dashboards read their own store on their own session. */
 export type OpenMemberTarget = (member: FleetMember) => Promise<QueryTarget>;
 
-/** A store as `query --db` reads it, or a peer through its query API with the fleet's token. */
-export function openFleetMember(member: FleetMember, token: string | undefined = process.env[QUERY_API_TOKEN_ENV]): Promise<QueryTarget> {
-  if (isPeerUrl(member.db)) return Promise.resolve(apiTarget(peerEndpoint(member.db, token)));
+/**
+ * A store as `query --db` reads it, or a peer through its query API with the fleet's token, asked for at each
+ * open: a token file rotated meanwhile is followed.
+ */
+export function openFleetMember(member: FleetMember, token: () => string | undefined = () => fleetTokenFromEnv()): Promise<QueryTarget> {
+  if (isPeerUrl(member.db)) return Promise.resolve(apiTarget(peerEndpoint(member.db, token())));
   return openQueryTarget(member.db);
 }
 
@@ -166,7 +170,7 @@ export type FleetRead = (sql: string, params: QueryParams) => Promise<Rows>;
  * The fleet seen from one of its instances (`run` with `fleetPeers`): its own store first, read by `own`
  * (the process holds it), then each peer's store as `query --fleet` reads it. Own rows win a duplicate.
  */
-export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: FleetRead, token?: string): { members: string[]; read: FleetRead } {
+export function fleetWithOwnStore(ownDb: string, peers: readonly string[], own: FleetRead, token: () => string | undefined): { members: string[]; read: FleetRead } {
   const members = fleetMembers([ownDb, ...peers]);
   const ownTarget: QueryTarget = {
     via: 'local',
@@ -183,7 +187,7 @@ export function fleetOfStores(dbs: readonly string[]): { members: string[]; read
   const members = fleetMembers(dbs);
   if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
   // A peer's URL or a missing token is an error at start, not in every panel.
-  for (const member of members) if (isPeerUrl(member.db)) peerEndpoint(member.db, process.env[QUERY_API_TOKEN_ENV]);
+  for (const member of members) if (isPeerUrl(member.db)) peerEndpoint(member.db, fleetTokenFromEnv());
   return {
     members: members.map((member) => member.name),
     read: (sql, params) => runFleetQuery(members, sql, params),

@@ -41,7 +41,9 @@ export async function postToQueryApi(endpoint: QueryApiEndpoint, path: QueryApiP
     } catch {
       // not JSON: keep the text
     }
-    throw new Error(response.status === 401 ? `the query API of ${endpoint.who} refused the token: ${message}` : message);
+    if (response.status === 401) throw new Error(`the query API of ${endpoint.who} refused the token: ${message}`);
+    if (response.status === 429) throw new Error(`the query API of ${endpoint.who} refused this machine: ${message}`);
+    throw new Error(message);
   }
   return response;
 }

@@ -27,6 +27,7 @@ import { createDashboardRoutes, resolveUiToken } from '../web/dashboards/index.j
 import { PipelineMetrics } from '../web/metrics.js';
 import { startOpsServer, type OpsServer } from '../web/ops-server.js';
 import { fleetWithOwnStore } from '../query/fleet-query.js';
+import { fixedFleetTokens, watchFleetTokenFile, type FleetTokens } from '../query/fleet-tokens.js';
 import { newApiToken, removeDiscoveryFile, startQueryApi, writeDiscoveryFile } from '../web/query-api.js';
 import { driveRunBatches } from './run-batches.js';
 import { RUN_SOURCES, selectRunSource, type RunSource } from './source-registry.js';
@@ -143,6 +144,10 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
     undo.push(() => exporter.cancel());
   }
   const token = newApiToken();
+  // A token file is read again when it changes: a rotation needs no restart (docs/fleet.md).
+  const { tokenFile } = config.queryApi;
+  const fleetTokens: FleetTokens | null = tokenFile ? watchFleetTokenFile(tokenFile, { log }) : config.queryApi.token ? fixedFleetTokens(config.queryApi.token) : null;
+  if (fleetTokens) undo.push(() => fleetTokens.close());
   const queryApi = await startQueryApi({
     connection: queryConnection,
     session: queryReads,
@@ -151,7 +156,9 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
     port: 0,
     token,
     // Peers on other machines query here with the fleet's token (loadRunConfig refused a host without one).
-    ...(config.queryApi.host !== undefined ? { fleet: { host: config.queryApi.host, port: config.queryApi.port, token: config.queryApi.token! } } : {}),
+    ...(config.queryApi.host !== undefined ? { fleet: { host: config.queryApi.host, port: config.queryApi.port, tokens: () => fleetTokens!.accepted() } } : {}),
+    log,
+    onRefused: (listener, reason) => metrics.queryApiRefused.inc({ listener, reason }),
     // `auditduck alerts ack` cannot open the store this process holds: it asks here, and waits its turn on the writer.
     acknowledgeAlerts: async (ids, by, comment, classification = null) => {
       const acknowledged = await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, comment, classification));
@@ -226,7 +233,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
       routes: createDashboardRoutes({
         connection: dashboardConnection,
         session: dashboardReads,
-        ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params), config.queryApi.token) } : {}),
+        ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params), () => fleetTokens?.current()) } : {}),
         log,
         ...(ui.token ? { token: ui.token } : {}),
         acknowledgeAlert: async (ids, by, note) => ({
@@ -276,6 +283,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         if (snapshots) clean = (await inTime(snapshots.stop(), 'the snapshot in flight')) && clean;
         if (opsServer) clean = (await inTime(opsServer.close(), 'closing the HTTP server')) && clean;
         clean = (await inTime(queryApi.close(), 'the query in flight')) && clean;
+        fleetTokens?.close();
         // No batch commits any more: what was committed goes to the lake now, or waits staged for the next start.
         if (lake) clean = (await inTime(lake.stop(), 'the last lake export')) && clean;
         removeDiscoveryFile(config.db);

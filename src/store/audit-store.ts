@@ -10,7 +10,7 @@ import { BatchRows } from './batch-rows.js';
 import { sqlString } from './sql-literal.js';
 import { StoredRecords } from './stored-records.js';
 import { INEFFECTIVE_MARKS, SESSIONS } from './table-specs.js';
-import { batchTables, CHUNK_CATALOG, type ChunkFile } from './chunk-file.js';
+import { batchTables, chunkInsert, type ChunkFile } from './chunk-file.js';
 
 export interface CommitTarget {
   /** null for sources that cannot resume (stdin): rows are stored, no position is kept. */
@@ -28,6 +28,23 @@ export interface CommitCounts {
   sessions: number;
   privilegeChanges: number;
   controlPlaneEvents: number;
+}
+
+/** A session as `sessions` holds it once a batch's sessions are merged in (`mergedSessions` of a commit). */
+export interface MergedSession {
+  server: string;
+  sessionId: string;
+  userName: string | null;
+  /** `started_at` in microseconds since the epoch. */
+  startedAtMicros: number | null;
+}
+
+/** In the batch's transaction, after its rows are in; `merged` is set when the commit was asked for it. */
+export type BeforeCommit = (connection: DuckDBConnection, merged: readonly MergedSession[] | null) => Promise<void>;
+
+export interface CommitOptions {
+  /** Read back the batch's sessions as merged into `sessions` (who and when the store now says), for `beforeCommit`. */
+  mergedSessions?: boolean;
 }
 
 export class AuditStore {
@@ -75,10 +92,10 @@ export class AuditStore {
    * `beforeCommit` runs in the same transaction, after the rows are in: what it writes (late attribution, the
    * roles, alerts) commits with them.
    */
-  async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
+  async commit(batch: BatchRows, target: CommitTarget, beforeCommit?: BeforeCommit, opts: CommitOptions = {}): Promise<CommitCounts> {
     const sizes = new Map<string, number>();
     for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, table.size);
-    return this.commitRows(sizes, batch, target, () => this.appendBatch(batch), beforeCommit);
+    return this.commitRows(sizes, batch, target, () => this.appendBatch(batch), beforeCommit, opts);
   }
 
   private async appendBatch(batch: BatchRows): Promise<void> {
@@ -87,25 +104,18 @@ export class AuditStore {
   }
 
   /**
-   * A batch whose rows a worker thread wrote into a chunk file of its own (chunk-file.ts), folded in: DuckDB
-   * copies them (`INSERT … SELECT` from the file attached read-only), with `batch`'s rows (what the store's writer
-   * derived at the fold: sessions, privilege changes, Activity Log), then as `commit`. The worker must have closed
-   * the file: a second instance on one file corrupts it.
+   * A batch whose rows a worker thread wrote into chunk files (chunk-file.ts), folded in: DuckDB copies them
+   * (`INSERT … SELECT` from `read_csv`), with `batch`'s rows (what the store's writer derived at the fold: sessions,
+   * privilege changes, Activity Log), then as `commit`.
    */
-  async commitChunk(chunk: ChunkFile, batch: BatchRows, target: CommitTarget, beforeCommit?: (connection: DuckDBConnection) => Promise<void>): Promise<CommitCounts> {
-    const sizes = new Map(Object.entries(chunk.sizes));
+  async commitChunk(chunk: ChunkFile, batch: BatchRows, target: CommitTarget, beforeCommit?: BeforeCommit, opts: CommitOptions = {}): Promise<CommitCounts> {
+    const sizes = new Map<string, number>();
+    for (const t of chunk.tables) sizes.set(t.table, t.rows);
     for (const table of [...batchTables(batch), batch.sessions]) sizes.set(table.table, (sizes.get(table.table) ?? 0) + table.size);
-    await this.connection.run(`ATTACH ${sqlString(chunk.path)} AS ${CHUNK_CATALOG} (READ_ONLY)`);
-    try {
-      return await this.commitRows(sizes, batch, target, async () => {
-        for (const [table, size] of Object.entries(chunk.sizes)) {
-          if (size > 0) await this.connection.run(`INSERT INTO ${table} SELECT * FROM ${CHUNK_CATALOG}.${table}`);
-        }
-        await this.appendBatch(batch);
-      }, beforeCommit);
-    } finally {
-      await this.connection.run(`DETACH ${CHUNK_CATALOG}`);
-    }
+    return this.commitRows(sizes, batch, target, async () => {
+      for (const t of chunk.tables) await this.connection.run(chunkInsert(t.table, t.path));
+      await this.appendBatch(batch);
+    }, beforeCommit, opts);
   }
 
   private async commitRows(
@@ -113,7 +123,8 @@ export class AuditStore {
     derived: Pick<BatchRows, 'completedControlPlane' | 'ineffective'>,
     target: CommitTarget,
     writeRows: () => Promise<void>,
-    beforeCommit?: (connection: DuckDBConnection) => Promise<void>,
+    beforeCommit?: BeforeCommit,
+    opts: CommitOptions = {},
   ): Promise<CommitCounts> {
     const c = this.connection;
     const size = (table: string) => sizes.get(table) ?? 0;
@@ -129,14 +140,14 @@ export class AuditStore {
     try {
       await writeRows();
       await this.completeControlPlane(derived.completedControlPlane);
-      if (counts.sessions > 0) await this.mergeStagedSessions();
+      const merged = counts.sessions > 0 ? await this.mergeStagedSessions(opts.mergedSessions === true) : [];
       await this.markIneffective(derived.ineffective);
-      if (beforeCommit) await beforeCommit(c);
-      // Position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
+      if (beforeCommit) await beforeCommit(c, opts.mergedSessions ? merged : null);
+      // Stage emptied, position and COMMIT in one round trip: each await waits for the main thread, busy with the next batch.
       const positions = [...(target.sourceKey === null ? [] : [target]), ...(target.marks ?? [])]
         .map((p) => `INSERT OR REPLACE INTO source_positions VALUES (${sqlString(p.sourceKey!)}, ${sqlString(p.source)}, ${sqlString(p.position)}, now());`)
         .join(' ');
-      await c.run(`${positions} COMMIT`);
+      await c.run(`${counts.sessions > 0 ? 'DELETE FROM sessions_stage; ' : ''}${positions} COMMIT`);
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw new Error(`storing the batch of ${target.source} up to ${target.position} failed, nothing of it was stored: ${(error as Error).message}`);
@@ -158,8 +169,11 @@ export class AuditStore {
     }
   }
 
-  /** Merge, not replace: a restarted process knows less about a session than the store does. */
-  private async mergeStagedSessions(): Promise<void> {
+  /**
+   * Merge, not replace: a restarted process knows less about a session than the store does. With `readBack`, the
+   * merged rows' user and start come back from the same statement (RETURNING), so no second read is needed.
+   */
+  private async mergeStagedSessions(readBack: boolean): Promise<MergedSession[]> {
     const merged = SESSIONS.slice(2)
       .map(([name]) =>
         name === 'started_at'
@@ -167,7 +181,18 @@ export class AuditStore {
           : `${name} = coalesce(excluded.${name}, sessions.${name})`,
       )
       .join(', ');
-    await this.connection.run(`INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}; DELETE FROM sessions_stage`);
+    const upsert = `INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}`;
+    if (!readBack) {
+      await this.connection.run(upsert);
+      return [];
+    }
+    const rows = (await this.connection.runAndReadAll(`${upsert} RETURNING server, session_id, user_name, epoch_us(started_at)`)).getRows();
+    return rows.map(([server, sessionId, userName, micros]) => ({
+      server: String(server),
+      sessionId: String(sessionId),
+      userName: userName === null ? null : String(userName),
+      startedAtMicros: micros === null ? null : Number(micros),
+    }));
   }
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */

@@ -3,7 +3,7 @@ import type { AuditEntry } from '../pgaudit/audit-entry.js';
 import type { AuthFailureFact } from '../parse/parsed-entry.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import { isLocalClient } from '../analyze/sessions/local-client.js';
-import { ColumnarTable } from './columnar-table.js';
+import { ColumnarTable, type ColumnSpec, type GatheredRows } from './columnar-table.js';
 import { AUDIT_EVENTS, AUTH_FAILURES, CONTROL_PLANE_EVENTS, DEAD_LETTERS, LOG_LINES, PRIVILEGE_CHANGES, SESSIONS } from './table-specs.js';
 import { rendersAuditMessage } from '../pgaudit/index.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
@@ -14,15 +14,20 @@ import { sessionKey } from '../contracts/session-key.js';
 /** Dead letters keep enough of the input to diagnose it, not a runaway line in full. */
 const MAX_DEAD_LETTER_RAW = 64 * 1024;
 
+/** How a batch gathers each table's rows: DuckDB data chunks for the store's writer, CSV text in an ingest worker (csv-rows.ts). */
+export type TableOf<T> = <S extends ColumnSpec>(table: string, spec: S) => T & GatheredRows<S>;
+
+const chunkTables: TableOf<ColumnarTable<ColumnSpec>> = (table, spec) => new ColumnarTable(table, spec);
+
 /** The rows of one source batch, gathered column-wise; the store commits them with the batch's position. */
-export class BatchRows {
-  readonly logLines = new ColumnarTable('log_lines', LOG_LINES);
-  readonly auditEvents = new ColumnarTable('audit_events', AUDIT_EVENTS);
-  readonly authFailures = new ColumnarTable('auth_failures', AUTH_FAILURES);
-  readonly deadLetters = new ColumnarTable('dead_letters', DEAD_LETTERS);
-  readonly sessions = new ColumnarTable('sessions', SESSIONS);
-  readonly privilegeChanges = new ColumnarTable('privilege_changes', PRIVILEGE_CHANGES);
-  readonly controlPlaneEvents = new ColumnarTable('control_plane_events', CONTROL_PLANE_EVENTS);
+export class BatchRows<T = ColumnarTable<ColumnSpec>> {
+  readonly logLines: T & GatheredRows<typeof LOG_LINES>;
+  readonly auditEvents: T & GatheredRows<typeof AUDIT_EVENTS>;
+  readonly authFailures: T & GatheredRows<typeof AUTH_FAILURES>;
+  readonly deadLetters: T & GatheredRows<typeof DEAD_LETTERS>;
+  readonly sessions: T & GatheredRows<typeof SESSIONS>;
+  readonly privilegeChanges: T & GatheredRows<typeof PRIVILEGE_CHANGES>;
+  readonly controlPlaneEvents: T & GatheredRows<typeof CONTROL_PLANE_EVENTS>;
   /** Outcomes stored by earlier batches whose Start arrived in this one: their requested value is filled in. */
   readonly completedControlPlane: ControlPlaneEvent[] = [];
   /** Changes of earlier batches that a rollback or an abort in this one turned ineffective. */
@@ -35,6 +40,16 @@ export class BatchRows {
   readonly unattributed = new Map<string, { server: string; sessionId: string }>();
   /** `server\0session_id` of the sessions this batch upserts. */
   readonly sessionKeys = new Set<string>();
+
+  constructor(tableOf: TableOf<T> = chunkTables as TableOf<never>) {
+    this.logLines = tableOf('log_lines', LOG_LINES);
+    this.auditEvents = tableOf('audit_events', AUDIT_EVENTS);
+    this.authFailures = tableOf('auth_failures', AUTH_FAILURES);
+    this.deadLetters = tableOf('dead_letters', DEAD_LETTERS);
+    this.sessions = tableOf('sessions', SESSIONS);
+    this.privilegeChanges = tableOf('privilege_changes', PRIVILEGE_CHANGES);
+    this.controlPlaneEvents = tableOf('control_plane_events', CONTROL_PLANE_EVENTS);
+  }
 
   /** A record other than an audit line (those go through addAuditEvent). */
   addLogRecord(r: LogRecord, kind: string): void {

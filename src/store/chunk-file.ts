@@ -1,51 +1,48 @@
 /**
- * A batch's rows in a DuckDB file of their own, written by a worker thread's own in-memory instance, so that
- * the store's writer copies them in with SQL (`AuditStore.commitChunk`) instead of JavaScript copying them back.
- * The worker detaches the file before handing it over: two DuckDB instances must never hold one file.
+ * A batch's rows handed from an ingest worker thread to the store's writer: one CSV file per table (csv-rows.ts)
+ * that the writer copies in with SQL (`AuditStore.commitChunk`, DuckDB parsing them in C++) instead of JavaScript
+ * copying them back. A worker needs no DuckDB instance to write them, and nothing is compressed, checkpointed or
+ * synced to disk: a chunk lives only until its fold, and a crash before the fold reads its range again.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { AppendableRows } from './columnar-table.js';
-import type { BatchRows } from './batch-rows.js';
-import { sqlString } from './sql-literal.js';
+import { writeFile } from 'node:fs/promises';
+import type { ColumnSpec, GatheredRows } from './columnar-table.js';
+import { BatchRows } from './batch-rows.js';
+import { CsvRows, csvSelect } from './csv-rows.js';
 
-/** The name a chunk file is attached under, in the worker and in the store's writer. */
-export const CHUNK_CATALOG = 'chunk';
-
-/** What the store's writer needs of a chunk beyond its file: the rows per table. */
+/** What the store's writer needs of a chunk: a file per table with rows. */
 export interface ChunkFile {
-  path: string;
-  /** Rows per table; tables without rows are not in the file. */
-  sizes: Record<string, number>;
+  tables: { table: string; path: string; rows: number }[];
 }
 
 /** The row tables of a batch appended as they are (the sessions are merged, not appended). */
-export function batchTables(batch: BatchRows): AppendableRows[] {
+export function batchTables<T>(batch: BatchRows<T>): (T & GatheredRows<ColumnSpec>)[] {
   return [batch.logLines, batch.auditEvents, batch.authFailures, batch.deadLetters, batch.privilegeChanges, batch.controlPlaneEvents];
 }
 
-/**
- * Writes the batch's rows into a new file at `path`. `connection` is the worker's own instance, migrated like the
- * store, whose tables give the chunk's their exact column types.
- */
-export async function writeChunkFile(connection: DuckDBConnection, path: string, batch: BatchRows): Promise<ChunkFile> {
-  const sizes: Record<string, number> = {};
-  await connection.run(`ATTACH ${sqlString(path)} AS ${CHUNK_CATALOG}`);
-  try {
-    // A worker's batch has no sessions rows: the store's writer derives them at the fold.
-    for (const rows of batchTables(batch)) {
-      sizes[rows.table] = rows.size;
-      if (rows.size === 0) continue;
-      await connection.run(`CREATE TABLE ${CHUNK_CATALOG}.${rows.table} AS SELECT * FROM ${rows.table} LIMIT 0`);
-      const appender = await connection.createAppender(rows.table, 'main', CHUNK_CATALOG);
-      try {
-        rows.appendTo(appender);
-      } finally {
-        appender.closeSync();
-      }
-    }
-  } finally {
-    await connection.run(`DETACH ${CHUNK_CATALOG}`);
-  }
-  return { path, sizes };
+/** A worker's batch: its rows gathered as CSV text. */
+export function csvBatch(): BatchRows<CsvRows<ColumnSpec>> {
+  return new BatchRows((table, spec) => new CsvRows(table, spec));
 }
 
+/** Writes each table's rows to `${pathPrefix}.${table}.csv` (tables without rows get no file). */
+export async function writeChunkFile(pathPrefix: string, batch: BatchRows<CsvRows<ColumnSpec>>): Promise<ChunkFile> {
+  const tables: ChunkFile['tables'] = [];
+  // A worker's batch has no sessions rows: the store's writer derives them at the fold.
+  for (const rows of batchTables(batch)) {
+    const count = rows.size;
+    if (count === 0) continue;
+    const path = `${pathPrefix}.${rows.table}.csv`;
+    await writeFile(path, rows.take());
+    tables.push({ table: rows.table, path, rows: count });
+  }
+  return { tables };
+}
+
+const SPECS = new Map(batchTables(new BatchRows()).map((t) => [t.table, t.spec]));
+
+/** The statement that copies one table's chunk file into the store's table of that name. */
+export function chunkInsert(table: string, path: string): string {
+  const spec = SPECS.get(table);
+  if (spec === undefined) throw new Error(`a chunk file for ${table}, which no batch writes`);
+  return `INSERT INTO ${table} (${spec.map(([name]) => `"${name}"`).join(', ')}) ${csvSelect(path, spec)}`;
+}

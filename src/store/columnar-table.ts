@@ -30,7 +30,8 @@ type JsValue<K extends ColumnKind> = K extends 'varchar' | 'json' ? string : K e
 export type ColumnSpec = readonly (readonly [name: string, kind: ColumnKind])[];
 export type RowOf<S extends ColumnSpec> = { [I in keyof S]: S[I] extends readonly [string, infer K extends ColumnKind] ? JsValue<K> | null : never };
 
-const CHUNK_ROWS = 2048;
+/** Rows per block: a DuckDB data chunk holds 2048. */
+const BLOCK_ROWS = 2048;
 
 /** What the store needs of a table of gathered rows, whatever its columns. */
 export interface AppendableRows {
@@ -43,29 +44,28 @@ export interface AppendableRows {
  * Every row of every table the ingest writes passes `push`, so this is where text meets the store: each
  * text value (varchar, json, varchar[]) goes through the redactor here, whatever column it is, so a new
  * column cannot skip it. Text redacted upstream (where the findings are collected) passes unchanged.
+ * Every `BLOCK_ROWS` rows the values are handed to `writeBlock` (a DuckDB data chunk, CSV text) and let go
+ * while young: a batch's rows no longer survive into V8's old generation.
  */
-export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
-  /** The values of the rows not yet written into a chunk, as given (text redacted): no conversion until then. */
-  private columns: unknown[][];
+export abstract class GatheredRows<S extends ColumnSpec> {
+  /** The values of the rows not yet written into a block, as given (text redacted): no conversion until then. */
+  protected columns: unknown[][];
   /** Indexes of the text columns, and of the list-of-text ones. */
   private readonly textColumns: number[];
   private readonly textListColumns: number[];
-  /** Full chunks already written. Holding rows in DuckDB's memory instead of as JS values keeps the heap small. */
-  private readonly chunks: DuckDBDataChunk[] = [];
-  private readonly types: DuckDBType[];
+  private written = 0;
 
   constructor(
     readonly table: string,
     readonly spec: S,
   ) {
     this.columns = spec.map(() => []);
-    this.types = spec.map(([, kind]) => DUCKDB_TYPES[kind]);
     this.textColumns = spec.flatMap(([, kind], i) => (kind === 'varchar' || kind === 'json' ? [i] : []));
     this.textListColumns = spec.flatMap(([, kind], i) => (kind === 'varchar[]' ? [i] : []));
   }
 
   get size(): number {
-    return this.chunks.length * CHUNK_ROWS + (this.columns[0]?.length ?? 0);
+    return this.written + (this.columns[0]?.length ?? 0);
   }
 
   push(row: RowOf<S>): void {
@@ -80,13 +80,41 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       const v = this.columns[c]![last];
       if (Array.isArray(v)) this.columns[c]![last] = v.map((s: unknown) => (typeof s === 'string' ? redactStoredText(s) : s));
     }
-    // The values are let go while young: a batch's rows no longer survive into V8's old generation.
-    if (this.columns[0]!.length === CHUNK_ROWS) this.writeChunk();
+    if (this.columns[0]!.length === BLOCK_ROWS) this.flush();
+  }
+
+  /** Writes the rows gathered since the last block, if any. */
+  protected flush(): void {
+    const count = this.columns[0]?.length ?? 0;
+    if (count === 0) return;
+    this.writeBlock(this.columns, count);
+    this.written += count;
+    this.columns = this.spec.map(() => []);
+  }
+
+  /** Once the written blocks are handed on: `size` counts from zero again. */
+  protected restart(): void {
+    this.written = 0;
+  }
+
+  /** `columns[c][r]`: the value of column c in row r; the caller lets go of them afterwards. */
+  protected abstract writeBlock(columns: readonly unknown[][], count: number): void;
+}
+
+/** Rows gathered into DuckDB data chunks, appended to a table of the store in the caller's transaction. */
+export class ColumnarTable<S extends ColumnSpec> extends GatheredRows<S> implements AppendableRows {
+  /** Full chunks already written. Holding rows in DuckDB's memory instead of as JS values keeps the heap small. */
+  private readonly chunks: DuckDBDataChunk[] = [];
+  private readonly types: DuckDBType[];
+
+  constructor(table: string, spec: S) {
+    super(table, spec);
+    this.types = spec.map(([, kind]) => DUCKDB_TYPES[kind]);
   }
 
   /** Appends everything gathered, in the caller's open transaction, and starts empty again. */
   appendTo(appender: DuckDBAppender): void {
-    if ((this.columns[0]?.length ?? 0) > 0) this.writeChunk();
+    this.flush();
     const pool = poolOf(this.spec);
     for (const chunk of this.chunks) {
       appender.appendDataChunk(chunk);
@@ -94,16 +122,16 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       if (pool.length < MAX_POOLED_CHUNKS) pool.push(chunk);
     }
     this.chunks.length = 0;
+    this.restart();
     appender.flushSync();
   }
 
-  private writeChunk(): void {
-    const count = this.columns[0]!.length;
+  protected writeBlock(columns: readonly unknown[][], count: number): void {
     const chunk = poolOf(this.spec).pop() ?? DuckDBDataChunk.create(this.types);
     chunk.reset();
     chunk.rowCount = count;
-    for (let c = 0; c < this.columns.length; c++) {
-      const values = this.columns[c]!;
+    for (let c = 0; c < columns.length; c++) {
+      const values = columns[c]!;
       const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
       const kind = this.spec[c]![1];
       switch (kind) {
@@ -118,7 +146,7 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
           writeFixed(vector, values, count, 8, (view, o, v) => setInt64(view, o, v as number));
           break;
         case 'timestamptz':
-          writeFixed(vector, values, count, 8, (view, o, v) => setInt64(view, o, (v as Date).getTime() * 1000));
+          writeFixed(vector, values, count, 8, (view, o, v) => setMicros(view, o, (v as Date).getTime()));
           break;
         case 'boolean':
           writeFixed(vector, values, count, 1, (view, o, v) => view.setUint8(o, v ? 1 : 0));
@@ -132,7 +160,6 @@ export class ColumnarTable<S extends ColumnSpec> implements AppendableRows {
       }
     }
     this.chunks.push(chunk);
-    this.columns = this.spec.map(() => []);
   }
 }
 
@@ -146,6 +173,13 @@ function poolOf(spec: ColumnSpec): DuckDBDataChunk[] {
   let pool = pools.get(spec);
   if (pool === undefined) pools.set(spec, (pool = []));
   return pool;
+}
+
+/** Milliseconds as microseconds; past 2255 those exceed a double's exact integers and take a BigInt. */
+function setMicros(view: DataView, offset: number, ms: number): void {
+  const micros = ms * 1000;
+  if (Number.isSafeInteger(micros)) setInt64(view, offset, micros);
+  else view.setBigInt64(offset, BigInt(ms) * 1000n, true);
 }
 
 /** A safe integer as little-endian int64, without a BigInt per value. */

@@ -279,4 +279,19 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE hot_horizons (before TIMESTAMPTZ NOT NULL, through_seq INTEGER NOT NULL);
     `,
   },
+  {
+    version: 15,
+    description: 'attribution_fills: what late attribution filled into rows already stored, so the lake applies it too (issues 17, 18)',
+    sql: `
+      -- One row per session and late attribution that brought a value its earlier fills lack: the session's user,
+      -- database, client and application as the store filled them in (NULL: not known then), when, and the batch
+      -- (source, position) that brought them. Only appended, in the transaction of the UPDATE it records: the lake
+      -- exports it like any events table and its views apply it to rows exported before it (docs/lake.md).
+      CREATE TABLE attribution_fills (
+        server VARCHAR NOT NULL, session_id VARCHAR NOT NULL, user_name VARCHAR, database_name VARCHAR,
+        client_addr VARCHAR, application_name VARCHAR, filled_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL,
+        position VARCHAR NOT NULL
+      );
+    `,
+  },
 ];

@@ -35,6 +35,13 @@ export const DEAD_LETTERS = [
   ['source', 'varchar'], ['position', 'varchar'], ['reason', 'varchar'], ['raw', 'varchar'], ['ingested_at', 'timestamptz'],
 ] as const satisfies ColumnSpec;
 
+/** What late attribution filled into a session's stored rows (migration 15). */
+export const ATTRIBUTION_FILLS = [
+  ['server', 'varchar'], ['session_id', 'varchar'], ['user_name', 'varchar'], ['database_name', 'varchar'],
+  ['client_addr', 'varchar'], ['application_name', 'varchar'], ['filled_at', 'timestamptz'], ['source', 'varchar'],
+  ['position', 'varchar'],
+] as const satisfies ColumnSpec;
+
 export const SESSION_KEYS = [['server', 'varchar'], ['session_id', 'varchar']] as const satisfies ColumnSpec;
 
 export const INEFFECTIVE_MARKS = [

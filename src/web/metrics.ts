@@ -61,6 +61,12 @@ export class PipelineMetrics {
   readonly lakeRows = new Counter({ name: 'auditduck_lake_rows_total', help: 'rows published to the lake (events tables and state snapshots)', registers: [this.registry] });
   readonly lakeBytes = new Counter({ name: 'auditduck_lake_bytes_total', help: 'Parquet bytes published to the lake', registers: [this.registry] });
   readonly lakeFailures = new Counter({ name: 'auditduck_lake_export_failures_total', help: 'lake exports that failed (retried at the next interval; ingestion goes on)', registers: [this.registry] });
+  readonly queryApiRefused = new Counter({
+    name: 'auditduck_query_api_refused_total',
+    help: 'query API requests refused for who sent them, per listener (local, fleet) and reason: missing-token, wrong-token, cooling-off (429 after too many from one address), host-or-origin',
+    labelNames: ['listener', 'reason'],
+    registers: [this.registry],
+  });
   private lake: (() => LakeStatus) | null = null;
   private readonly lakeLag = new Gauge({
     name: 'auditduck_lake_lag_seconds',

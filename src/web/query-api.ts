@@ -7,6 +7,8 @@
  *   → 200 {"columns": [...], "rows": [...]} (rows as in `--format json`), or the file's bytes
  *   → 401 bad token · 403 a statement that could write, a foreign Host or Origin · 408 past the time limit
  *   → 413 a body over 1 MiB, or a result over the row limit · 400 bad request or SQL error
+ *   → 429 with Retry-After: too many missing or wrong tokens from the client's address (failed-auth-limit.ts);
+ *     the token is not compared then, so a cooling-off address is refused even the right one
  *
  *   POST /api/alerts/acknowledge   Authorization: Bearer <token>   (only with an acknowledgeAlerts callback)
  *   {"ids": [1, 2], "by": "OS user", "comment": "..." | null, "classification": "true-positive" | "benign" | "false-positive" | null}
@@ -18,13 +20,18 @@
  * With `fleet`, a second listener on a configured address answers POST /api/query only (no acknowledging:
  * `by` is trusted only from the discovery file's reader), for the fleet's shared token, which must be set:
  * the peers on other machines (`query --fleet https://...`, `fleetPeers`). The same session, so the same
- * read-only confinement, time and row limits, one request at a time with the local ones.
+ * read-only confinement, time and row limits, one request at a time with the local ones. Its tokens are asked
+ * for at each request: during a rotation it accepts the new and the previous one (fleet-tokens.ts).
+ *
+ * Each listener counts missing and wrong tokens per client address on its own, so a scanner on the network
+ * cannot lock the local CLI out. It logs one warning per address per window (the first refusal, then the
+ * first 429 of a cool-off), with the address and never the token.
  *
  * Give it a connection of its own (`await instance.connect()`), not the writer's, on an instance confined
  * by confineDatabase with `exportDir` writable: files for parquet/csv answers are written there and
  * streamed back. Requests run one at a time through a ReadOnlySession (read-only transactions, time limit).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -32,12 +39,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ACK_CLASSIFICATIONS, MAX_ACK_COMMENT_CHARS, type AckClassification } from '../detect/acknowledge-alerts.js';
 import { MIN_FLEET_TOKEN_CHARS } from '../query/fleet-peer.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
+import { clientKey, FailedAuthLimit, type FailedAuthLimitOptions } from './failed-auth-limit.js';
 import { BodyTooLarge, readBody } from './request-body.js';
 import { allowedHosts, guardRequest, type AllowedHosts } from './request-guard.js';
 
@@ -54,8 +63,17 @@ export interface QueryApiOptions {
   /** 0 picks a free port. */
   port: number;
   token: string;
-  /** The listener for the fleet's peers on other machines (`queryApi` of run's config); absent: loopback only. */
-  fleet?: { host: string; port: number; token: string };
+  /**
+   * The listener for the fleet's peers on other machines (`queryApi` of run's config); absent: loopback only.
+   * `tokens` is asked at each request: the current token and, during a rotation, the previous one.
+   */
+  fleet?: { host: string; port: number; tokens: () => readonly string[] };
+  /** Where refusals of missing and wrong tokens are warned about (the redacting logger); none: not logged. */
+  log?: Logger;
+  /** Each refusal for who the client is rather than what it asks (run counts them in /metrics). */
+  onRefused?: (listener: ListenerName, reason: RefusalReason) => void;
+  /** Overrides of DEFAULT_FAILED_AUTH_LIMIT (tests). */
+  failedAuthLimit?: Partial<FailedAuthLimitOptions>;
   /** The writer's way to acknowledge alerts, between its commits; without it the route answers 404. */
   acknowledgeAlerts?: (ids: number[], by: string, comment: string | null, classification?: AckClassification | null) => Promise<number[]>;
 }
@@ -67,13 +85,21 @@ export interface QueryApi {
   close(): Promise<void>;
 }
 
-/** One listener: who it lets in (its token, its Host names) and what it answers. */
+export type ListenerName = 'local' | 'fleet';
+
+/** Why a request was refused before its query was looked at. */
+export type RefusalReason = 'missing-token' | 'wrong-token' | 'cooling-off' | 'host-or-origin';
+
+/** One listener: who it lets in (its tokens, its Host names), what it answers, and its failures per address. */
 interface Listener {
+  name: ListenerName;
   host: string;
   port: number;
-  expected: Buffer;
+  /** SHA-256 of `Bearer <token>` for each accepted token. */
+  expected: () => readonly Buffer[];
   hosts: AllowedHosts;
   routes: string[];
+  failures: FailedAuthLimit;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -97,29 +123,99 @@ export function newApiToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Digests are compared rather than the headers: equal lengths for timingSafeEqual, so no length leaks either. */
+function bearerDigest(token: string): Buffer {
+  return createHash('sha256').update(`Bearer ${token}`).digest();
+}
+
+/** Whether `header` carries one of the tokens: every one compared in constant time, none skipped. */
+function tokenMatches(header: string, expected: readonly Buffer[]): boolean {
+  const given = createHash('sha256').update(header).digest();
+  let match = false;
+  for (const digest of expected) match = timingSafeEqual(given, digest) || match;
+  return match;
+}
+
+/** The digests of a changing token list, recomputed only when the list changes. */
+function digestsOf(tokens: () => readonly string[]): () => readonly Buffer[] {
+  let seen: readonly string[] = [];
+  let digests: readonly Buffer[] = [];
+  return () => {
+    const now = tokens();
+    if (now !== seen) {
+      seen = now;
+      digests = now.map(bearerDigest);
+    }
+    return digests;
+  };
+}
+
 export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   if (opts.token.length < 16) throw new Error('the query API token must be at least 16 characters');
-  if (opts.fleet && opts.fleet.token.length < MIN_FLEET_TOKEN_CHARS) throw new Error(`the fleet's query API token must be at least ${MIN_FLEET_TOKEN_CHARS} characters`);
+  const fleetTokens = opts.fleet?.tokens();
+  if (fleetTokens && (fleetTokens.length === 0 || fleetTokens.some((t) => t.length < MIN_FLEET_TOKEN_CHARS))) {
+    throw new Error(`the fleet's query API token must be at least ${MIN_FLEET_TOKEN_CHARS} characters`);
+  }
   const session = opts.session ?? new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
   const host = opts.host ?? '127.0.0.1';
+  const localDigest = [bearerDigest(opts.token)];
   const local: Listener = {
+    name: 'local',
     host,
     port: opts.port,
-    expected: Buffer.from(`Bearer ${opts.token}`),
+    expected: () => localDigest,
     hosts: allowedHosts(host),
     routes: opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'],
+    failures: new FailedAuthLimit(opts.failedAuthLimit),
   };
   const fleet: Listener | null = opts.fleet
-    ? { host: opts.fleet.host, port: opts.fleet.port, expected: Buffer.from(`Bearer ${opts.fleet.token}`), hosts: allowedHosts(opts.fleet.host), routes: ['/api/query'] }
+    ? {
+        name: 'fleet',
+        host: opts.fleet.host,
+        port: opts.fleet.port,
+        expected: digestsOf(opts.fleet.tokens),
+        hosts: allowedHosts(opts.fleet.host),
+        routes: ['/api/query'],
+        failures: new FailedAuthLimit(opts.failedAuthLimit),
+      }
     : null;
+  const refused = opts.onRefused ?? (() => undefined);
+
+  /** True when the request may go on; otherwise it was answered 401 or 429, counted and, once a window, logged. */
+  function authenticated(listener: Listener, req: IncomingMessage, res: ServerResponse): boolean {
+    const address = clientKey(req.socket.remoteAddress);
+    const coolingOff = listener.failures.coolingOff(address);
+    if (coolingOff) {
+      refused(listener.name, 'cooling-off');
+      if (coolingOff.warn) {
+        opts.log?.warn(
+          { listener: listener.name, address, retryAfterSeconds: coolingOff.retryAfterSeconds },
+          `query API (${listener.name}): too many missing or wrong tokens from ${address}: cooling off, answering 429 for ${coolingOff.retryAfterSeconds} s`,
+        );
+      }
+      send(res, 429, { error: `too many missing or wrong tokens from your address: retry after ${coolingOff.retryAfterSeconds} s` }, { 'retry-after': String(coolingOff.retryAfterSeconds) });
+      return false;
+    }
+    const header = req.headers.authorization;
+    if (header !== undefined && tokenMatches(header, listener.expected())) return true;
+    const reason: RefusalReason = header === undefined || !/^Bearer \S/.test(header) ? 'missing-token' : 'wrong-token';
+    refused(listener.name, reason);
+    if (listener.failures.failed(address).warn) {
+      opts.log?.warn(
+        { listener: listener.name, address, reason },
+        `query API (${listener.name}): refused a ${reason === 'missing-token' ? 'missing' : 'wrong'} token from ${address}; further refusals from it in this window are counted, not logged (${listener.failures.describe()})`,
+      );
+    }
+    send(res, 401, { error: 'missing or wrong bearer token' });
+    return false;
+  }
 
   async function handle(listener: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!guardRequest(req, res, listener.hosts)) return;
-    const { routes, expected } = listener;
+    if (!guardRequest(req, res, listener.hosts)) return refused(listener.name, 'host-or-origin');
+    const { routes } = listener;
     if (!routes.includes(req.url ?? '')) return send(res, 404, { error: `not found: POST ${routes.join(' or POST ')}` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
-    const auth = Buffer.from(req.headers.authorization ?? '');
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(res, 401, { error: 'missing or wrong bearer token' });
+    if (!authenticated(listener, req, res)) return;
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, MAX_BODY_BYTES));

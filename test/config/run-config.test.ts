@@ -77,6 +77,35 @@ describe('run configuration', () => {
     assert.match(text, /"token":"\(set\)"/);
   });
 
+  it('takes the fleet token from a file (a mounted secret) instead, checked at start like the variable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-config-'));
+    const file = join(dir, 'fleet-token');
+    const [next, previous] = ['n'.repeat(40), 'p'.repeat(40)];
+    await writeFile(file, `${next}\n${previous}\n`);
+    const fromEnv = await loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: file });
+    assert.deepEqual(fromEnv.queryApi, { host: '10.0.0.4', port: 8081, tokenFile: file });
+    const fromFile = await loadRunConfig(await configFile({ queryApi: { host: '10.0.0.4', tokenFile: file }, fleetPeers: ['https://10.0.0.5:8081'] }), {});
+    assert.equal(fromFile.queryApi.tokenFile, file);
+    const text = JSON.stringify(describeConfig(fromFile));
+    assert.ok(!text.includes(next) && !text.includes(previous), text);
+    assert.match(text, /"tokenFile":"[^"]*fleet-token"/);
+
+    await assert.rejects(
+      loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: file, AUDITDUCK_QUERY_API_TOKEN: next }),
+      /queryApi\.tokenFile: give the fleet's token either in queryApi\.token \(AUDITDUCK_QUERY_API_TOKEN\) or in queryApi\.tokenFile \(AUDITDUCK_QUERY_API_TOKEN_FILE\), not both/,
+    );
+    const short = 'a-short-secret';
+    await writeFile(file, `${short}\n`);
+    await assert.rejects(
+      loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: file }),
+      (error: Error) => /queryApi\.tokenFile: .*fleet-token, line 1: a token must be at least 32 characters/.test(error.message) && !error.message.includes(short),
+    );
+    await assert.rejects(
+      loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: join(dir, 'missing') }),
+      /queryApi\.tokenFile: cannot read the fleet's token file .*missing/,
+    );
+  });
+
   it('accepts the example in docs/configuration.md', async () => {
     const docs = await readFile('docs/configuration.md', 'utf8');
     const example = /```json\n([\s\S]*?)```/.exec(docs)![1]!;

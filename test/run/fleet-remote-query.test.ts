@@ -5,11 +5,14 @@
  * `fleetPeers` is the other's URL, and `serve --fleet URL --fleet URL`. The stores share one file's records
  * (the same source and positions, as a batch read twice around a takeover): every record counts once. A
  * missing or wrong token is refused, the fleet listener answers nothing but read-only queries, the local API
- * stays on loopback, and `run` refuses to open the API to the network without a token.
+ * stays on loopback, and `run` refuses to open the API to the network without a token. B takes the token from a
+ * file (a mounted secret): rotated there, the new and the previous token are accepted without a restart. Wrong
+ * tokens from one address get 429 after a few, counted in /metrics and logged without the token.
  */
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +56,10 @@ describe('a fleet queried across machines, through the query API for peers', { s
   let broker: EventHubsBroker;
   let peers: { a: string; b: string };
   let dashboardsOfA: string;
+  let metricsOfA: string;
+  let outputOfA: () => string;
+  let tokenFileOfB: string;
+  let outputOfB: () => string;
   const children: ChildProcess[] = [];
 
   before(async () => {
@@ -76,9 +83,18 @@ describe('a fleet queried across machines, through the query API for peers', { s
     const fleetEnv = (port: number) => ({ AUDITDUCK_QUERY_API_HOST: ADDRESS!, AUDITDUCK_QUERY_API_PORT: String(port), AUDITDUCK_QUERY_API_TOKEN: token });
     const configA = join(dir, 'a.json');
     await writeFile(configA, JSON.stringify({ fleetPeers: [peers.b] }));
-    children.push(startCli(['run', '--config', configA], runEnv({ db: stores.a, port: httpA, hub, instanceId: 'a', extra: fleetEnv(apiA) })).child);
-    children.push(startCli(['run'], runEnv({ db: stores.b, port: httpB, hub, instanceId: 'b', extra: fleetEnv(apiB) })).child);
+    tokenFileOfB = join(dir, 'fleet-token-b');
+    await writeFile(tokenFileOfB, `${token}\n`);
+    const runA = startCli(['run', '--config', configA], runEnv({ db: stores.a, port: httpA, hub, instanceId: 'a', extra: fleetEnv(apiA) }));
+    children.push(runA.child);
+    outputOfA = runA.output;
+    const fileEnvOfB = { ...fleetEnv(apiB), AUDITDUCK_QUERY_API_TOKEN: '', AUDITDUCK_QUERY_API_TOKEN_FILE: tokenFileOfB };
+    // At info: the test waits for B to log that it read its token file again.
+    const runB = startCli(['run'], runEnv({ db: stores.b, port: httpB, hub, instanceId: 'b', logLevel: 'info', extra: fileEnvOfB }));
+    children.push(runB.child);
+    outputOfB = runB.output;
     dashboardsOfA = `http://127.0.0.1:${httpA}`;
+    metricsOfA = `${dashboardsOfA}/metrics`;
     await waitServing('run A', httpA);
     await waitServing('run B', httpB);
   });
@@ -157,5 +173,69 @@ describe('a fleet queried across machines, through the query API for peers', { s
     assert.notEqual(short.code, 0);
     assert.match(short.stderr, /AUDITDUCK_QUERY_API_TOKEN must be at least 32 characters/);
     assert.ok(!short.stderr.includes('short-token'), 'the token is not printed');
+  });
+
+  it('a token file rotates without a restart: the new and the previous token both open it, then only the new one', async () => {
+    const next = randomBytes(32).toString('base64url');
+    const post = (auth: string) =>
+      fetch(`${peers.b}/api/query`, { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) }).then((r) => r.status);
+    // Probing until it opens would be refused 429 after ten tries: wait for B to say it read the file instead.
+    const rereads = () => outputOfB().match(/the fleet's token file changed/g)?.length ?? 0;
+    const rotate = async (text: string) => {
+      const seen = rereads();
+      await writeFile(tokenFileOfB, text);
+      await waitFor('B to read its token file again', async () => (rereads() > seen ? true : undefined), 30_000);
+    };
+    assert.equal(await post(next), 401, 'not yet listed');
+    await rotate(`${next}\n${token}\n`);
+    assert.match(outputOfB(), /accepting 2 tokens/);
+    assert.equal(await post(next), 200, 'the new token opens it');
+    assert.equal(await post(token), 200, 'the previous token still opens it while listed');
+    const clientFile = join(dir, 'client-token');
+    await writeFile(clientFile, `${next}\n${token}\n`);
+    const viaFile = await cli(['query', '--fleet', peers.b, '--fleet', peers.b, '--format', 'json', 'SELECT count(*) AS n FROM audit_events'], {
+      ...process.env,
+      AUDITDUCK_QUERY_API_TOKEN: '',
+      AUDITDUCK_QUERY_API_TOKEN_FILE: clientFile,
+    });
+    assert.equal(viaFile.code, 0, `query --fleet sends the first line of AUDITDUCK_QUERY_API_TOKEN_FILE: ${viaFile.stderr}`);
+    await rotate(`${next}\n`);
+    assert.equal(await post(token), 401, 'the previous token no longer opens it');
+    assert.equal(await post(next), 200);
+    await rotate(`${token}\n`);
+    assert.ok(!outputOfB().includes(next) && !outputOfB().includes(token), 'no token in the log');
+  });
+
+  it('wrong tokens from one address: 429 with Retry-After after ten, other addresses still answered, counted in /metrics, logged without the token', async () => {
+    const refusedOfA = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(metricsOfA)).text();
+      const counts: Record<string, number> = {};
+      for (const m of text.matchAll(/^auditduck_query_api_refused_total\{listener="fleet",reason="([a-z-]+)"\} (\d+)$/gm)) counts[m[1]!] = Number(m[2]);
+      return counts;
+    };
+    const before = await refusedOfA();
+    const wrong = randomBytes(32).toString('base64url');
+    const from = (source: string, auth: string) =>
+      new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+        const url = new URL(peers.a);
+        const req = httpRequest({ host: url.hostname, port: url.port, localAddress: source, method: 'POST', path: '/api/query', headers: { authorization: `Bearer ${auth}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ sql: 'SELECT 1' }));
+      });
+    for (let i = 0; i < 10; i++) assert.equal((await from('127.0.0.5', wrong)).status, 401);
+    const limited = await from('127.0.0.5', token);
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.retryAfter) > 0, `Retry-After: ${limited.retryAfter}`);
+    assert.equal((await from('127.0.0.6', token)).status, 200, 'the right token from another address');
+    const afterwards = await refusedOfA();
+    assert.equal((afterwards['wrong-token'] ?? 0) - (before['wrong-token'] ?? 0), 10);
+    assert.equal((afterwards['cooling-off'] ?? 0) - (before['cooling-off'] ?? 0), 1);
+    const log = outputOfA();
+    assert.match(log, /127\.0\.0\.5/);
+    assert.match(log, /cooling off/);
+    assert.ok(!log.includes(wrong) && !log.includes(token), 'no token in the log');
   });
 });

@@ -48,7 +48,7 @@ describe('ColumnarTable', () => {
       const spec = [['i', 'integer'], ['b', 'bigint'], ['t', 'timestamptz']] as const satisfies ColumnSpec;
       await c.run(`SET TimeZone = 'UTC'; CREATE TABLE n (i INTEGER, b BIGINT, t TIMESTAMPTZ)`);
       const values = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
-      const times = [0, -1, 1, 1_795_000_000_123, -62_135_596_800_000, 4_102_444_800_000];
+      const times = [0, -1, 1, 1_795_000_000_123, -62_135_596_800_000, 4_102_444_800_000, 253_402_300_799_999];
       const table = new ColumnarTable('n', spec);
       const rows = values.flatMap((b, k) => times.map((t, j) => [k * 100 + j, b, new Date(t)] as [number, number, Date]));
       rows.push([-5, null as unknown as number, null as unknown as Date]);
@@ -62,6 +62,9 @@ describe('ColumnarTable', () => {
         rows.map(([i, b, t]) => [i, b, t]),
       );
       assert.equal(String(read.find((r) => r.i === 700)!.b), String(BigInt(Number.MAX_SAFE_INTEGER)));
+      // To the microsecond: past 2255 a time's microseconds are beyond a double's exact integers.
+      const micros = (await c.runAndReadAll('SELECT epoch_us(t)::VARCHAR AS us FROM n WHERE t IS NOT NULL ORDER BY i')).getRowObjectsJS().map((r) => String(r.us));
+      assert.deepEqual(micros, rows.filter(([, , t]) => t !== null).sort((a, b) => a[0] - b[0]).map(([, , t]) => String(BigInt(t.getTime()) * 1000n)));
     } finally {
       c.closeSync();
       instance.closeSync();

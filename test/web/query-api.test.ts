@@ -3,7 +3,9 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { createLogger } from '../../src/logging/logger.js';
 import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { waitFor } from '../support/local-ports.js';
@@ -223,7 +225,7 @@ describe('query API: the listener for fleet peers on other machines', () => {
       limits: { timeoutMs: 1_000, maxRows: 1_000 },
       port: 0,
       token,
-      fleet: { host: '127.0.0.1', port: 0, token: fleetToken },
+      fleet: { host: '127.0.0.1', port: 0, tokens: () => [fleetToken] },
       acknowledgeAlerts: async (ids) => ids,
     });
   });
@@ -258,13 +260,102 @@ describe('query API: the listener for fleet peers on other machines', () => {
   test('a short fleet token, or an address it cannot listen on, stops the start with the reason', async () => {
     const connection = await db.instance.connect();
     try {
-      await assert.rejects(startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: 0, token: 'short' } }), /at least 32 characters/);
+      await assert.rejects(startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: 0, tokens: () => ['short'] } }), /at least 32 characters/);
       await assert.rejects(
-        startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: api.fleetPort!, token: fleetToken } }),
+        startQueryApi({ connection, exportDir, port: 0, token, fleet: { host: '127.0.0.1', port: api.fleetPort!, tokens: () => [fleetToken] } }),
         /the query API for the fleet cannot listen on 127\.0\.0\.1:\d+ \(queryApi\.host, queryApi\.port\): .*EADDRINUSE/,
       );
     } finally {
       connection.closeSync();
     }
+  });
+});
+
+/** A POST from a chosen loopback source address (127.0.0.0/8 is all this machine's): another client for the server. */
+function postFrom(source: string, port: number, auth: string | null, sql = 'SELECT 1'): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, localAddress: source, method: 'POST', path: '/api/query', headers: auth === null ? {} : { authorization: `Bearer ${auth}` } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ sql }));
+  });
+}
+
+describe('query API: wrong tokens are rate limited per client address, and the fleet token rotates without a restart', () => {
+  let db: Database;
+  let api: QueryApi;
+  let exportDir: string;
+  const token = newApiToken();
+  const tokens = { now: [newApiToken()] };
+  const lines: string[] = [];
+  const refused: string[] = [];
+
+  before(async () => {
+    db = await openDatabase(':memory:');
+    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+    await confineDatabase(db.connection, { writableDirs: [exportDir] });
+    api = await startQueryApi({
+      connection: await db.instance.connect(),
+      exportDir,
+      limits: { timeoutMs: 1_000, maxRows: 1_000 },
+      port: 0,
+      token,
+      fleet: { host: '127.0.0.1', port: 0, tokens: () => tokens.now },
+      log: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
+      onRefused: (listener, reason) => void refused.push(`${listener}:${reason}`),
+      failedAuthLimit: { maxFailures: 5, windowMs: 60_000, coolOffMs: 30_000 },
+    });
+  });
+  after(async () => {
+    await api.close();
+    await closeDatabase(db);
+    await rm(exportDir, { recursive: true, force: true });
+  });
+
+  test('after maxFailures wrong or missing tokens from one address, 429 with Retry-After, the right token included; another address still gets in', async () => {
+    const wrong = newApiToken();
+    for (let i = 0; i < 4; i++) assert.equal((await postFrom('127.0.0.2', api.fleetPort!, wrong)).status, 401);
+    assert.equal((await postFrom('127.0.0.2', api.fleetPort!, null)).status, 401, 'a missing token counts too');
+    const limited = await postFrom('127.0.0.2', api.fleetPort!, tokens.now[0]!);
+    assert.equal(limited.status, 429, 'cooling off: the token is not even compared');
+    assert.ok(Number(limited.retryAfter) > 0 && Number(limited.retryAfter) <= 30, `Retry-After: ${limited.retryAfter}`);
+    assert.match(limited.body, /too many missing or wrong tokens from your address: retry after \d+ s/);
+    assert.equal((await postFrom('127.0.0.3', api.fleetPort!, tokens.now[0]!)).status, 200, 'the right token from another address works');
+    assert.equal((await postFrom('127.0.0.2', api.port, token)).status, 200, 'the local listener counts its own failures');
+    assert.deepEqual(refused, [...Array(4).fill('fleet:wrong-token'), 'fleet:missing-token', 'fleet:cooling-off']);
+
+    const text = lines.join('');
+    const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; address?: string }).filter((l) => l.level === 40);
+    assert.deepEqual(
+      warnings.map((w) => w.address),
+      ['127.0.0.2', '127.0.0.2'],
+      'one warning at the first refusal of the window, one when the cool-off starts',
+    );
+    assert.match(warnings[1]!.msg, /cooling off/);
+    for (const secret of [wrong, ...tokens.now, token]) assert.ok(!text.includes(secret), 'no token value in the log');
+  });
+
+  test('a foreign Host is refused and counted as such, not as a token failure', async () => {
+    const before = refused.length;
+    const r = await rawRequest(api.fleetPort!, { method: 'POST', path: '/api/query', headers: { authorization: `Bearer ${tokens.now[0]}`, host: 'evil.example' }, body: '{}' });
+    assert.equal(r.status, 403);
+    assert.deepEqual(refused.slice(before), ['fleet:host-or-origin']);
+  });
+
+  test('a rotation: the previous and the new token are both accepted while both are listed, then only the new one', async () => {
+    const [previous] = tokens.now;
+    const next = newApiToken();
+    tokens.now = [next, previous!];
+    assert.equal((await postFrom('127.0.0.4', api.fleetPort!, next)).status, 200);
+    assert.equal((await postFrom('127.0.0.4', api.fleetPort!, previous!)).status, 200);
+    tokens.now = [next];
+    assert.equal((await postFrom('127.0.0.4', api.fleetPort!, next)).status, 200);
+    assert.equal((await postFrom('127.0.0.4', api.fleetPort!, previous!)).status, 401);
   });
 });

@@ -3,33 +3,10 @@
  * without MFA, given a password. Each reads a role's Entra mapping as it was just before the change from the
  * trail (`privilege_changes` since the role's last CREATE or DROP).
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
-import type { PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
-import { runQueryOverValues } from '../../query/run-query.js';
-import { sqlString } from '../../store/sql-literal.js';
 import type { ChangeFact } from '../batch-facts.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeFinding } from './change-evidence.js';
-
-/**
- * The value `attribute` of each role had before each change, by the trail: undefined when the trail has none since
- * the role was created or dropped (or ever), null when it was set to NULL. One query for all of a batch's changes.
- */
-async function valuesBefore(connection: DuckDBConnection, changes: readonly PrivilegeChange[], attribute: string): Promise<(string | null | undefined)[]> {
-  const rows = await runQueryOverValues(
-    connection,
-    changes.map((c) => `${sqlString(c.server)}, ${sqlString(c.roleName ?? '')}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ, ${Number(c.seq)}::BIGINT`),
-    (list) => `SELECT w.i, r.action, r.value
-       FROM ${list} w(i, w_server, w_role, w_at, w_seq)
-       LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.effective
-         AND (r.action IN ('create-role', 'drop-role') OR (r.action = 'set-attribute' AND r.attribute = ${sqlString(attribute)}))
-         AND (r.logged_at < w.w_at OR (r.logged_at = w.w_at AND r.seq < w.w_seq))
-       QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY r.logged_at DESC, r.seq DESC) = 1
-       ORDER BY w.i`,
-  );
-  return rows.map((row) => (row.action !== 'set-attribute' ? undefined : row.value === null ? null : String(row.value)));
-}
 
 function isEntraAttribute(fact: ChangeFact, attribute: string): boolean {
   const c = fact.change;
@@ -53,13 +30,14 @@ export const entraAdminGranted = defineRule({
   config: baseRuleConfig.extend({
     allowActors: z.array(z.string()).default([]).describe('users expected to make Entra admins (provisioning automation)'),
   }),
-  async evaluate({ connection, facts, config }) {
+  roleAttributes: ['entra_admin'],
+  async evaluate({ connection, facts, config, roleAttributes }) {
     const findings: Finding[] = [];
     const made = facts.changes.filter((fact) => {
       const c = fact.change;
       return isEntraAttribute(fact, 'entra_admin') && c.value === 'true' && !(c.actor !== null && config.allowActors.includes(c.actor));
     });
-    const before = await valuesBefore(connection, made.map((f) => f.change), 'entra_admin');
+    const before = await roleAttributes.before(connection, made.map((f) => f.change), 'entra_admin');
     for (const [k, fact] of made.entries()) {
       const c = fact.change;
       if (before[k] === 'true') continue;
@@ -85,10 +63,11 @@ export const entraPrincipalRemapped = defineRule({
   description:
     "Whoever owns the new object id logs in as the role, with all its privileges: an account takeover that needs no password. Azure's own tooling creates a principal once; it does not re-map it.",
   config: baseRuleConfig,
-  async evaluate({ connection, facts }) {
+  roleAttributes: ['entra_oid'],
+  async evaluate({ connection, facts, roleAttributes }) {
     const findings: Finding[] = [];
     const mapped = facts.changes.filter((fact) => isEntraAttribute(fact, 'entra_oid') && fact.change.value !== null);
-    const previous = await valuesBefore(connection, mapped.map((f) => f.change), 'entra_oid');
+    const previous = await roleAttributes.before(connection, mapped.map((f) => f.change), 'entra_oid');
     for (const [k, fact] of mapped.entries()) {
       const c = fact.change;
       const before = previous[k];
@@ -145,10 +124,11 @@ export const passwordOnEntraPrincipal = defineRule({
   description:
     'An Entra principal logs in with a token; a password is a second way in that bypasses Entra (its sign-in policies, MFA and disabling the account in the tenant).',
   config: baseRuleConfig,
-  async evaluate({ connection, facts }) {
+  roleAttributes: ['auth_kind'],
+  async evaluate({ connection, facts, roleAttributes }) {
     const findings: Finding[] = [];
     const passwords = facts.changes.filter((fact) => fact.change.action === 'set-password' && fact.change.roleName !== null);
-    const authBefore = await valuesBefore(connection, passwords.map((f) => f.change), 'auth_kind');
+    const authBefore = await roleAttributes.before(connection, passwords.map((f) => f.change), 'auth_kind');
     for (const [k, fact] of passwords.entries()) {
       const c = fact.change;
       if (authBefore[k] !== 'entra') continue;

@@ -193,18 +193,27 @@ export const dormantRoleLogin = defineRule({
   config: baseRuleConfig.extend({
     dormantDays: z.number().positive().default(30).describe('days without a login that make a role dormant'),
   }),
-  async evaluate({ connection, facts, config, handedLogins }) {
+  async evaluate({ connection, facts, config, lastLogins, handedLogins }) {
     const findings: Finding[] = [];
     // Only a user's first login in the batch can follow a dormancy: the later ones follow it.
     const logins = facts.loginsByUser().map(({ userName, first }) => ({ user: userName, login: first, at: first.session.startedAt ?? first.at }));
-    const previous = await runQueryOverValues(
+    // Asked every batch, logins or not: its sessions move the users' last logins.
+    const lastLogin = await lastLogins.previous(
       connection,
-      logins.map(({ user, login, at }) => `${sqlString(login.server)}, ${sqlString(user)}, ${sqlString(login.sessionId)}, ${sqlString(at.toISOString())}::TIMESTAMPTZ`),
-      (list) => `SELECT (SELECT max(s.started_at) FROM sessions s WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.session_id <> w.w_session
-                   AND s.started_at < w.w_at) AS last_login,
-                (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
-         FROM ${list} w(i, w_server, w_user, w_session, w_at) ORDER BY w.i`,
+      facts.batch.mergedSessions,
+      logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })),
     );
+    // The role's creation is read only where it counts: no earlier login, or a finding's evidence.
+    const idle = (since: string, at: Date) => (at.getTime() - Date.parse(since)) / DAY_MS;
+    const needCreation = logins.flatMap((l, k) => (lastLogin[k] === null || idle(lastLogin[k]!, l.at) >= config.dormantDays ? [k] : []));
+    const creations = await runQueryOverValues(
+      connection,
+      needCreation.map((k) => `${sqlString(logins[k]!.login.server)}, ${sqlString(logins[k]!.user)}`),
+      (list) => `SELECT (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
+         FROM ${list} w(i, w_server, w_user) ORDER BY w.i`,
+    );
+    const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!.created_at ?? null]));
+    const previous = logins.map((_, k) => ({ last_login: lastLogin[k]!, created_at: createdAt.get(k) ?? null }));
     for (const [k, { user, login, at }] of logins.entries()) {
       const row = previous[k]!;
       // The store holds the logins it stored; a hub's last leader handed over those its own store holds.

@@ -66,7 +66,7 @@ export async function ingestRanges(
       const gathered = deps.workers.gather({
         path, start, end, format, target: { sourceKey, source, position: String(end) },
         logLinePrefix: opts.logLinePrefix, ...(opts.server ? { server: opts.server } : {}), defaultServer: opts.defaultServer,
-        out: join(opts.chunkDir, `range-${next}-${start}.duckdb`),
+        out: join(opts.chunkDir, `range-${next}-${start}`),
       });
       gathered.catch(() => undefined);
       gathering.push(gathered);
@@ -86,7 +86,7 @@ export async function ingestRanges(
         opts.onCommitted?.({ source, position: keptUpTo, records: deps.summary.records });
         deps.log.debug({ source, position: keptUpTo, records: counts.records }, 'range committed');
       } finally {
-        await rm(batch.chunk.path, { force: true });
+        await Promise.all(batch.chunk.tables.map((t) => rm(t.path, { force: true })));
       }
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * An ingest worker thread: for each range of a file it is given, the whole path (read, decode, parse,
- * attribute, redact) into a batch, written into a chunk file through its own in-memory DuckDB instance. The
+ * attribute, redact) into a batch, written as CSV chunk files (store/chunk-file.ts). The
  * store's writer folds the chunk in (`IngestPipeline.commitChunk`). It never opens the store: a second DuckDB
  * instance on the store's file, in the same process, corrupts it without an error.
  * What carries state from range to range (sessions, transactions, role changes, Activity Log joins) is the store's
@@ -16,7 +16,7 @@ import { createLogger } from '../../logging/logger.js';
 import type { FileBatch } from '../../sources/file/file-source.js';
 import { readLines } from '../../sources/file/read-lines.js';
 import { AuditStore } from '../../store/audit-store.js';
-import { writeChunkFile } from '../../store/chunk-file.js';
+import { csvBatch, writeChunkFile } from '../../store/chunk-file.js';
 import { IngestPipeline, type ChunkBatch } from '../ingest-pipeline.js';
 import { fileLineDecoder } from '../source-decoders.js';
 import type { RangeResult, RangeTask, WorkerSetup } from './range-task.js';
@@ -27,7 +27,7 @@ const log = createLogger();
 // Only which entries detection may keep matters here: detection itself runs in the store's writer.
 const keeper = setup.detection === null ? null : createDetector(setup.detection);
 const observers: InTransactionWriter[] = keeper ? [{ keepsEntry: (entry, changed) => keeper.keepsEntry?.(entry, changed) ?? true, inTransaction: async () => undefined }] : [];
-// Its tables give the chunk files their columns; nothing is committed to it.
+// The pipeline's store; nothing is written to it (the rows go to chunk files).
 const own = await AuditStore.open(':memory:');
 await own.connection.run('SET threads = 1');
 const pipeline = await IngestPipeline.create(own, { observers, analyzePrivileges: setup.analyzePrivileges, foldLater: true });
@@ -41,12 +41,12 @@ async function gather(task: RangeTask): Promise<ChunkBatch> {
     source: target.source, format: task.format, firstLine: null, stdin: false, prefix,
     ...(task.server ? { server: task.server } : {}), defaultServer: task.defaultServer, log,
   });
-  const open = pipeline.openBatch();
+  const open = pipeline.openBatch(csvBatch());
   const last: FileBatch = { sourceKey: target.sourceKey, source: target.source, position: target.position, items: [], bytes: 0, last: true };
   for await (const chunk of readLines(task.path, task.start, task.end)) pipeline.push(open, await decoder.decode({ ...last, items: [chunk], last: false }));
   pipeline.push(open, decoder.flush!(last));
   const { rows, ...sealed } = pipeline.sealForFold(open);
-  return { ...sealed, target, chunk: await writeChunkFile(own.connection, task.out, rows) };
+  return { ...sealed, target, chunk: await writeChunkFile(task.out, rows) };
 }
 
 // One range at a time, in the order given: the pipeline's state follows the log.

@@ -26,7 +26,7 @@ export interface RangeTask {
   logLinePrefix: string;
   server?: string;
   defaultServer: string;
-  /** Where the worker writes the chunk file (a path nothing else uses). */
+  /** Where the worker writes the chunk files: a path nothing else uses, to which each adds its table's name. */
   out: string;
 }
 

@@ -163,7 +163,7 @@ describe('parallel ingest with worker threads', () => {
     const committed = await killAfterLogLines(cli, env, '"range committed"', 5);
     assert.ok(committed >= 5);
     // Chunks the workers had written and the store had not folded yet are left behind by the kill.
-    const left = (await readdir(chunks, { recursive: true })).filter((f) => String(f).endsWith('.duckdb'));
+    const left = (await readdir(chunks, { recursive: true })).filter((f) => String(f).endsWith('.csv'));
     const partial = await queryStore(db, 'SELECT count(*) AS n FROM log_records');
     assert.ok(Number(partial[0]!.n) > 0);
     const restart = spawn(process.execPath, cli, { env, stdio: 'ignore' });

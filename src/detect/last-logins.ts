@@ -1,0 +1,179 @@
+/**
+ * Each (server, user)'s previous login, for `dormant-role-login`, without reading all of `sessions` every batch:
+ * the two latest session starts of every user, read from `sessions` once (the first batch after start, inside its
+ * transaction), then kept in step with the store by each batch's merged sessions (`WrittenBatch.mergedSessions`:
+ * the rows as the store holds them after the batch's upsert, so who a session is and when it began are the
+ * store's, not this process's guess). A rolled-back batch drops them (`forget`), and the next batch reads them
+ * again: they are always what `sessions` says, after a restart or a takeover as much as in a long run.
+ *
+ * The answer is the latest start of another session of the user before the login, as the query over `sessions`
+ * gave. Two starts a user are enough for a login later than them (the usual case); a login earlier than a kept
+ * start (it arrived out of order) is looked up in `sessions` as before.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { runQueryOverValues } from '../query/run-query.js';
+import type { MergedSession } from '../store/audit-store.js';
+import { sqlString } from '../store/sql-literal.js';
+import { sessionKey } from '../contracts/session-key.js';
+
+/** A user's latest session starts: how many are kept. */
+const KEPT = 2;
+
+interface Start {
+  session: string;
+  micros: number;
+}
+
+interface UserStarts {
+  /** The latest starts, newest first. */
+  latest: Start[];
+  /** Whether the user has sessions with a start other than `latest`. */
+  more: boolean;
+}
+
+export interface LoginAsked {
+  server: string;
+  user: string;
+  sessionId: string;
+  at: Date;
+}
+
+export class LastLogins {
+  private users: Map<string, UserStarts> | null = null;
+  /** For each session in some user's `latest`: that user's key (the store can give a session another user). */
+  private owners = new Map<string, string>();
+  /** Users whose kept starts lost a session: the next-latest is not kept, so they are read again. */
+  private stale = new Set<string>();
+
+  /** What was learnt in a transaction that rolled back is not in the store. */
+  forget(): void {
+    this.users = null;
+    this.owners.clear();
+    this.stale.clear();
+  }
+
+  /**
+   * The previous login of each asked login as the store knows it in this batch's transaction: the latest
+   * `started_at` of another session of the user before the login's time, null when there is none. Then takes in
+   * the batch's merged sessions (`merged`; without them, or the first time, the starts are read from `sessions`).
+   * Call once a batch, logins or not. One query over `sessions` for the logins the kept starts cannot answer
+   * (usually none but in the first batch, whose own sessions are then among the kept starts).
+   */
+  async previous(connection: DuckDBConnection, merged: readonly MergedSession[] | undefined, asked: readonly LoginAsked[]): Promise<(string | null)[]> {
+    if (this.users === null || merged === undefined) await this.read(connection, null);
+    const batch = merged === undefined ? new Map<string, Start[]>() : byUser(merged);
+    const inBatch = new Set((merged ?? []).flatMap((s) => (this.owners.has(sessionKey(s.server, s.sessionId)) ? [sessionKey(s.server, s.sessionId)] : [])));
+    const answers: (string | null | undefined)[] = asked.map((a) => this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch));
+    const unknown = asked.flatMap((a, i) => (answers[i] === undefined ? [{ a, i }] : []));
+    const rows = await runQueryOverValues(
+      connection,
+      unknown.map(({ a }) => `${sqlString(a.server)}, ${sqlString(a.user)}, ${sqlString(a.sessionId)}, ${sqlString(a.at.toISOString())}::TIMESTAMPTZ`),
+      (list) => `SELECT (SELECT max(s.started_at) FROM sessions s WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.session_id <> w.w_session
+                   AND s.started_at < w.w_at) AS last_login
+         FROM ${list} w(i, w_server, w_user, w_session, w_at) ORDER BY w.i`,
+    );
+    unknown.forEach(({ i }, k) => (answers[i] = (rows[k]!.last_login as string | null) ?? null));
+    if (merged !== undefined) {
+      for (const s of merged) this.apply(s);
+      if (this.stale.size > 0) await this.read(connection, [...this.stale]);
+    }
+    return answers as (string | null)[];
+  }
+
+  /**
+   * From the starts kept before the batch and the batch's own sessions of the user (`batch`; `inBatch`: the kept
+   * sessions the batch merged again, whose kept start is old): the answer, or undefined when a start that is not
+   * kept could be it.
+   */
+  private answer(a: LoginAsked, batch: readonly Start[], inBatch: ReadonlySet<string>): string | null | undefined {
+    const starts = this.users!.get(userKey(a.server, a.user)) ?? { latest: [], more: false };
+    const self = sessionKey(a.server, a.sessionId);
+    const at = a.at.getTime() * 1000;
+    let best = -Infinity;
+    for (const s of [...starts.latest.filter((k) => !inBatch.has(k.session)), ...batch]) {
+      if (s.session !== self && s.micros < at && s.micros > best) best = s.micros;
+    }
+    // Every start not kept (nor in the batch) is at most the oldest kept one.
+    const oldestKept = starts.latest.at(-1)?.micros ?? -Infinity;
+    if (starts.more && best < oldestKept) return undefined;
+    return best === -Infinity ? null : isoFromMicros(best);
+  }
+
+  private apply(s: MergedSession): void {
+    const key = sessionKey(s.server, s.sessionId);
+    const user = s.userName === null ? null : userKey(s.server, s.userName);
+    const was = this.owners.get(key);
+    if (was !== undefined && was !== user) {
+      // The session now belongs to another user: its old user's next-latest start is not kept.
+      this.owners.delete(key);
+      this.stale.add(was);
+    }
+    if (user === null || s.startedAtMicros === null) return;
+    this.keep(user, key, s.startedAtMicros);
+  }
+
+  private keep(user: string, session: string, micros: number): void {
+    const users = this.users!;
+    let starts = users.get(user);
+    if (!starts) users.set(user, (starts = { latest: [], more: false }));
+    const at = starts.latest.findIndex((s) => s.session === session);
+    if (at >= 0) starts.latest[at]!.micros = micros;
+    else starts.latest.push({ session, micros });
+    starts.latest.sort((a, b) => b.micros - a.micros);
+    while (starts.latest.length > KEPT) {
+      this.owners.delete(starts.latest.pop()!.session);
+      starts.more = true;
+    }
+    if (starts.latest.some((s) => s.session === session)) this.owners.set(session, user);
+  }
+
+  /** Reads the latest starts of every user (`only` null) or of these users' keys from `sessions`. */
+  private async read(connection: DuckDBConnection, only: string[] | null): Promise<void> {
+    if (only === null) {
+      this.users = new Map();
+      this.owners.clear();
+    } else {
+      for (const user of only) {
+        for (const s of this.users!.get(user)?.latest ?? []) this.owners.delete(s.session);
+        this.users!.delete(user);
+      }
+    }
+    this.stale.clear();
+    const users = only?.map((k) => k.split('\u0000') as [string, string]);
+    const filter = users ? `AND (server, user_name) IN (${users.map(([server, user]) => `(${sqlString(server)}, ${sqlString(user)})`).join(', ')})` : '';
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT server, user_name, session_id, epoch_us(started_at), count(*) OVER (PARTITION BY server, user_name)
+         FROM sessions WHERE user_name IS NOT NULL AND started_at IS NOT NULL ${filter}
+         QUALIFY row_number() OVER (PARTITION BY server, user_name ORDER BY started_at DESC) <= ${KEPT}`,
+      )
+    ).getRows();
+    for (const [server, user, session, micros, count] of rows) {
+      const key = userKey(String(server), String(user));
+      this.keep(key, sessionKey(String(server), String(session)), Number(micros));
+      if (Number(count) > KEPT) this.users!.get(key)!.more = true;
+    }
+  }
+}
+
+/** The batch's merged sessions with a user and a start, by user. */
+function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
+  const users = new Map<string, Start[]>();
+  for (const s of merged) {
+    if (s.userName === null || s.startedAtMicros === null) continue;
+    const key = userKey(s.server, s.userName);
+    let starts = users.get(key);
+    if (!starts) users.set(key, (starts = []));
+    starts.push({ session: sessionKey(s.server, s.sessionId), micros: s.startedAtMicros });
+  }
+  return users;
+}
+
+function userKey(server: string, user: string): string {
+  return `${server}\u0000${user}`;
+}
+
+/** As `toPlain` gives a TIMESTAMPTZ: milliseconds, truncated. */
+function isoFromMicros(micros: number): string {
+  return new Date(Math.trunc(micros / 1000)).toISOString();
+}

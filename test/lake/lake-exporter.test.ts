@@ -1,0 +1,107 @@
+/**
+ * The exporter's DuckDB threads: a segment is staged on one thread (many small statements, which more threads
+ * only make poll each other), and the instance gets back the thread count it had, also when staging fails; an
+ * instance whose configuration is locked (`run`'s, confined) is exported with the threads it has.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, verifyLake, type Exclusive } from '../../src/lake/index.js';
+import { ingestFiles } from '../../src/pipeline/ingest-files.js';
+import { confineDatabase } from '../../src/query/confine-database.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+import { silentLogger } from '../support/store-reader.js';
+import { syntheticBodies } from '../support/synthetic-events.js';
+
+async function threads(c: DuckDBConnection): Promise<number> {
+  return Number((await c.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
+}
+
+describe('the lake exporter', () => {
+  let dir: string;
+  let input: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-exporter-'));
+    input = join(dir, 'hub.jsonl');
+    await writeFile(input, [...syntheticBodies({ records: 2_000, servers: 3 })].join('\n') + '\n');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Exports the store at `db` with the instance at `count` threads; the threads each exclusive call saw, and those after. */
+  async function exportWithThreads(db: string, lakeDir: string, count: number): Promise<{ seen: number[]; after: number; lastError: string | null }> {
+    const store = await AuditStore.open(db);
+    try {
+      await store.connection.run(`SET threads = ${count}`);
+      const seen: number[] = [];
+      const exclusive: Exclusive = async (work) => {
+        seen.push(await threads(store.connection));
+        return work(store.connection);
+      };
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      await exporter.stop();
+      return { seen, after: await threads(store.connection), lastError: exporter.status().lastError };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('stages a segment on one DuckDB thread and gives the instance its thread count back', async () => {
+    const db = join(dir, 'one.duckdb');
+    const lake = join(dir, 'lake-one');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const { seen, after: afterExport, lastError } = await exportWithThreads(db, lake, 3);
+    assert.equal(lastError, null);
+    // The calls: clearing old staging at the start (3), the cut (1), then the publishing's records (3 again).
+    assert.equal(seen[0], 3);
+    assert.ok(seen.includes(1), `the cut ran with threads ${seen.join(', ')}`);
+    assert.equal(seen.at(-1), 3);
+    assert.equal(afterExport, 3);
+    assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake)))).problems, []);
+  });
+
+  it('gives the instance its thread count back when staging fails', async () => {
+    const db = join(dir, 'fails.duckdb');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const store = await AuditStore.open(db);
+    try {
+      await store.connection.run('SET threads = 3');
+      // The writer refuses the cut (the one call made on one thread): the stage fails.
+      const exclusive: Exclusive = async (work) => {
+        if ((await threads(store.connection)) === 1) throw new Error('the writer refused the cut');
+        return work(store.connection);
+      };
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(join(dir, 'lake-fails'))), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      await exporter.stop();
+      assert.equal(exporter.status().lastError, 'the writer refused the cut');
+      assert.equal(await threads(store.connection), 3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('exports an instance whose configuration is locked with the threads it has, as run confines it', async () => {
+    const db = join(dir, 'confined.duckdb');
+    const lake = join(dir, 'lake-confined');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const store = await AuditStore.open(db);
+    try {
+      await store.connection.run('SET threads = 3');
+      await confineDatabase(store.connection, { writableDirs: [stagingDirOf(db), lake] });
+      const exclusive: Exclusive = (work) => work(store.connection);
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      await exporter.stop();
+      assert.equal(exporter.status().lastError, null);
+      assert.equal(exporter.status().publishedSegments, 1);
+      assert.equal(await threads(store.connection), 3);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake)))).problems, []);
+  });
+});
