@@ -1,8 +1,10 @@
 /**
  * Findings → rows of `alerts`, inside the batch's transaction (the table is the outbox the delivery loop
- * reads). A finding whose rule and dedup key match an alert seen within the rule's suppression window
- * grows that alert (count, last_seen, evidence samples) instead of raising a new one; a retracted alert
- * never grows. Windows are in event time (logged_at), so replaying the same logs gives the same alerts.
+ * reads). A finding whose rule and dedup key match an alert whose seen span (first_seen..last_seen) its own
+ * (firstAt..at) meets within the rule's suppression window grows that alert (count, first_seen, last_seen,
+ * evidence samples) instead of raising a new one: a row arriving late, before the alert's first_seen, grows it
+ * as one arriving after its last_seen does. A retracted alert never grows. Windows are in event time
+ * (logged_at), so replaying the same logs gives the same alerts.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
@@ -96,15 +98,18 @@ interface RuleFinding {
 async function recordDistinct(connection: DuckDBConnection, items: readonly RuleFinding[]): Promise<number[]> {
   // A finding that grows no alert takes a new id from the alerts' own sequence in the same query (CASE takes
   // it only for those); the ids are handed out ascending in finding order, as one INSERT a finding would.
-  const values = items.map(({ rule, finding: f }, i) => `(${i}, ${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.at)}, ${integer(Math.round(rule.suppressMinutes * 60_000))}::BIGINT)`);
+  const values = items.map(
+    ({ rule, finding: f }, i) =>
+      `(${i}, ${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)}, ${integer(Math.round(rule.suppressMinutes * 60_000))}::BIGINT)`,
+  );
   // The look-up reads the key table (alert_keys), not alerts: alerts holds every alert's evidence and texts.
   const looked = await runQuery(
     connection,
-    `WITH f AS (SELECT * FROM (VALUES ${values.join(', ')}) v(i, f_rule, f_server, f_key, f_at, f_suppress_ms)),
+    `WITH f AS (SELECT * FROM (VALUES ${values.join(', ')}) v(i, f_rule, f_server, f_key, f_first, f_at, f_suppress_ms)),
      hit AS (
        SELECT f.i, k.alert_id
        FROM f JOIN alert_keys k ON k.rule_id = f.f_rule AND k.server = f.f_server AND k.dedup_key = f.f_key
-         AND f.f_at BETWEEN k.first_seen - to_milliseconds(f.f_suppress_ms) AND k.last_seen + to_milliseconds(f.f_suppress_ms)
+         AND f.f_first <= k.last_seen + to_milliseconds(f.f_suppress_ms) AND f.f_at >= k.first_seen - to_milliseconds(f.f_suppress_ms)
        QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY k.last_seen DESC) = 1)
      SELECT f.i, hit.alert_id, CASE WHEN hit.alert_id IS NULL THEN nextval('alert_id_seq') END AS fresh_id
      FROM f LEFT JOIN hit ON hit.i = f.i ORDER BY f.i`,

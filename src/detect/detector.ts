@@ -99,7 +99,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
-          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes });
+          const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.
           const ruleFindings = merged(r, findings);
@@ -125,7 +125,9 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     },
 
     sealed(batch: WrittenBatch): void {
-      if (config.enabled) handover.evidence.recordBatch(batch);
+      if (!config.enabled) return;
+      handover.evidence.recordBatch(batch);
+      handover.logins.recordBatch(batch);
     },
 
     async runScheduledRules(connection: DuckDBConnection, now = new Date()): Promise<number[]> {

@@ -1,8 +1,8 @@
 /**
  * The alert keys a hub's leader hands to the next one (docs/fleet.md), so that an alert the last leader raised is
  * not raised again from evidence that goes on after the takeover. Kept: the keys of this instance's own alerts
- * (a mirror of its `alert_keys` rows: grown, and dropped when `retractUndone` retracts them), and the keys
- * adopted from the last leader. A finding whose key an adopted one covers (same rule, server and dedup key,
+ * (a mirror of its `alert_keys` rows: grown, and dropped when `retractUndone` retracts them), those of its store
+ * that a handover brought back, and the keys adopted from the last leader. A finding whose key an adopted one covers (same rule, server and dedup key,
  * within the rule's suppression window) grows nothing here: that alert is in the other store, and the
  * finding's evidence only stretches the adopted key. Bounded: keys seen more than the longest suppression
  * window before the newest go, and at most `MAX_KEYS` are kept.
@@ -37,6 +37,12 @@ const keyOf = (rule: string, server: string, dedupKey: string) => `${rule}\u0000
 export class HandedAlertKeys {
   /** Own alerts by alert id. */
   private readonly own = new Map<number, HandedKey>();
+  /**
+   * Keys of alerts this instance's store holds that came back in a handover (raised before this process started, or
+   * handed on by the leaders since): not checked here (the outbox finds them in `alert_keys`), but handed on again,
+   * or a later leader would not know them.
+   */
+  private readonly ownHandedBack = new Map<string, HandedKey>();
   private readonly adopted = new Map<string, HandedKey>();
   private newestMs = -Infinity;
   private moved = 0;
@@ -60,9 +66,10 @@ export class HandedAlertKeys {
     return findings.filter((f) => {
       const k = this.adopted.get(keyOf(rule, f.server, f.dedupKey));
       const at = f.at.getTime();
-      if (!k || at < k.firstMs - suppressMs || at > k.lastMs + suppressMs) return true;
+      const first = (f.firstAt ?? f.at).getTime();
+      if (!k || at < k.firstMs - suppressMs || first > k.lastMs + suppressMs) return true;
       k.lastMs = Math.max(k.lastMs, at);
-      k.firstMs = Math.min(k.firstMs, (f.firstAt ?? f.at).getTime());
+      k.firstMs = Math.min(k.firstMs, first);
       return false;
     });
   }
@@ -93,10 +100,13 @@ export class HandedAlertKeys {
 
   handOver(self: string): KeysDoc {
     const row = (k: HandedKey) => [k.rule, k.server, k.dedupKey, k.firstMs, k.lastMs, k.source, k.position, k.holder ?? self];
-    return { fields: FIELDS, keys: [...this.own.values(), ...this.adopted.values()].map(row) };
+    return { fields: FIELDS, keys: [...this.own.values(), ...this.ownHandedBack.values(), ...this.adopted.values()].map(row) };
   }
 
-  /** Takes the last leader's keys: not those of alerts `self` holds, nor those raised by a batch that never committed. */
+  /**
+   * Takes the last leader's keys, but those raised by a batch that never committed (this leader reads it again);
+   * those of alerts `self` holds only to hand them on.
+   */
   adopt(doc: KeysDoc, self: string, committed: CommittedCheck): number {
     if (JSON.stringify(doc.fields) !== JSON.stringify(FIELDS)) throw new Error('the detection handover has alert keys of another shape');
     let taken = 0;
@@ -108,14 +118,15 @@ export class HandedAlertKeys {
       ) {
         throw new Error('the detection handover has an alert key of another shape');
       }
-      if (holder === self || !committed(source, position)) continue;
+      if (!committed(source, position)) continue;
       const k = keyOf(rule, server, dedupKey);
-      const known = this.adopted.get(k);
-      const key: HandedKey = { rule, server, dedupKey, firstMs: firstMs as number, lastMs: lastMs as number, source, position, holder };
+      const into = holder === self ? this.ownHandedBack : this.adopted;
+      const known = into.get(k);
+      const key: HandedKey = { rule, server, dedupKey, firstMs: firstMs as number, lastMs: lastMs as number, source, position, holder: holder === self ? null : holder };
       if (known) {
         known.firstMs = Math.min(known.firstMs, key.firstMs);
         known.lastMs = Math.max(known.lastMs, key.lastMs);
-      } else this.adopted.set(k, key);
+      } else into.set(k, key);
       this.newestMs = Math.max(this.newestMs, key.lastMs);
       taken++;
     }
@@ -126,14 +137,14 @@ export class HandedAlertKeys {
 
   private prune(): void {
     const oldest = this.newestMs - this.horizonMinutes * 60_000;
-    const before = this.own.size + this.adopted.size;
-    for (const keys of [this.own, this.adopted] as Map<unknown, HandedKey>[]) {
+    const before = this.own.size + this.ownHandedBack.size + this.adopted.size;
+    for (const keys of [this.own, this.ownHandedBack, this.adopted] as Map<unknown, HandedKey>[]) {
       for (const [id, k] of keys) if (k.lastMs < oldest) keys.delete(id);
       for (const id of keys.keys()) {
         if (keys.size <= MAX_KEYS) break;
         keys.delete(id);
       }
     }
-    if (this.own.size + this.adopted.size !== before) this.moved++;
+    if (this.own.size + this.ownHandedBack.size + this.adopted.size !== before) this.moved++;
   }
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { BatchFacts } from './batch-facts.js';
 import type { StoredSpan, StoredWindows } from './stored-windows.js';
+import type { HandedLogins } from './handed-logins.js';
 import type { LastLogins } from './last-logins.js';
 import type { RoleAttributes } from './role-attributes.js';
 
@@ -62,6 +63,8 @@ export interface BatchRuleContext<C> {
   config: C;
   /** The stored rows of the spans every rule named in `spans`, read once a batch. */
   stored: StoredWindows;
+  /** Each role's last login a hub's last leader handed over (its store holds them, this one may not). */
+  handedLogins: Pick<HandedLogins, 'before'>;
   /** Each user's previous login as `sessions` holds it, kept by the detector from batch to batch. */
   lastLogins: LastLogins;
   /** A role's attributes before a change as `privilege_changes` holds them, kept by the detector (those rules name in `roleAttributes`). */

@@ -1,15 +1,16 @@
 /**
- * The stored rows windowed rules count, read once a batch per table for every rule: each rule names the span of a
- * table its windows cover (`RuleDefinition.spans`), and one query a table reads the union of those spans. Each
- * query costs DuckDB a plan and a parallel execution however few rows it reads (a batch's windows hold a few
- * hundred), so one read shared by brute force, spray and failures-then-success costs a third of three.
- * Only the columns the rules count by are read, and only between the earliest start and the latest end of the
- * windows: DuckDB skips the other row groups by their min/max, so the read is about the batch's new rows.
+ * The stored rows windowed rules count, read once a batch for every rule: each rule names the span of a table its
+ * windows cover (`RuleDefinition.spans`), and one query reads the union of each table's spans (the tables'
+ * SELECTs joined by UNION ALL). Each query costs DuckDB a plan and a parallel execution however few rows it reads
+ * (a batch's windows hold a few hundred), so one read shared by every windowed rule costs a fraction of one each.
+ * Only the columns the rules count by are read, and only over the spans: DuckDB skips the other row groups by
+ * their min/max, so the read is about the batch's new rows and the windows around them.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../store/sql-literal.js';
 
-export type StoredTable = 'auth_failures' | 'privilege_changes';
+/** `logins` are the `sessions` rows of users, at their session's start: a login `failures-then-success` ends a window at. */
+export type StoredTable = 'auth_failures' | 'privilege_changes' | 'logins';
 
 /** Rows of `table` with `fromMicros < logged_at <= toMicros` (epoch microseconds). */
 export interface StoredSpan<T extends StoredTable = StoredTable> {
@@ -34,6 +35,18 @@ export interface StoredPrivilegeChange {
   roleName: string | null;
   objectType: string | null;
   effective: boolean;
+  /** Which change it is (what an alert links to be retracted with it); null in a handed-over row. */
+  sessionId?: string | null;
+  seq?: number | null;
+}
+
+export interface StoredLogin {
+  server: string;
+  atMicros: number;
+  userName: string;
+  sessionId: string;
+  clientAddr: string | null;
+  databaseName: string | null;
 }
 
 type TimedStoredRow = StoredAuthFailure | StoredPrivilegeChange;
@@ -41,11 +54,21 @@ type TimedStoredRow = StoredAuthFailure | StoredPrivilegeChange;
 interface RowsOf {
   auth_failures: StoredAuthFailure;
   privilege_changes: StoredPrivilegeChange;
+  logins: StoredLogin;
 }
 
-const COLUMNS: Record<StoredTable, string> = {
-  auth_failures: 'server, epoch_us(logged_at) AS at, user_name, client_addr, sqlstate',
-  privilege_changes: 'server, epoch_us(logged_at) AS at, actor, action, role_name, object_type, effective',
+/** Each table's SELECT in the shape of the one read: table, server, time, then its own columns as c1…c7. */
+const SELECTS: Record<StoredTable, (from: string, to: string) => string> = {
+  auth_failures: (from, to) =>
+    `SELECT 'auth_failures' AS t, server, epoch_us(logged_at) AS at, user_name AS c1, client_addr AS c2, sqlstate AS c3, NULL AS c4, NULL AS c5, NULL::BOOLEAN AS c6, NULL::BIGINT AS c7
+     FROM auth_failures WHERE logged_at > ${from} AND logged_at <= ${to}`,
+  privilege_changes: (from, to) =>
+    `SELECT 'privilege_changes', server, epoch_us(logged_at), actor, action, role_name, object_type, session_id, effective, seq
+     FROM privilege_changes WHERE logged_at > ${from} AND logged_at <= ${to}`,
+  // Only the `connection authorized` line sets `ssl` (true or false): a session with it logged in.
+  logins: (from, to) =>
+    `SELECT 'logins', server, epoch_us(started_at), user_name, session_id, client_addr, database_name, NULL, NULL, NULL
+     FROM sessions WHERE started_at > ${from} AND started_at <= ${to} AND user_name IS NOT NULL AND ssl IS NOT NULL`,
 };
 
 export class StoredWindows {
@@ -55,8 +78,8 @@ export class StoredWindows {
   ) {}
 
   /**
-   * Reads, for each table some span names, the rows of all its spans in one query, and adds the rows of `foreign`
-   * in those spans: rows another store holds (a hub's last leader handed them over, docs/fleet.md).
+   * Reads, for each table some span names, the rows of all its spans, every table in one query, and adds the rows
+   * of `foreign` in those spans: rows another store holds (a hub's last leader handed them over, docs/fleet.md).
    */
   static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: StoredTable) => readonly TimedStoredRow[]): Promise<StoredWindows> {
     const union = new Map<StoredTable, StoredSpan>();
@@ -65,11 +88,10 @@ export class StoredWindows {
       const u = union.get(s.table);
       union.set(s.table, u ? { table: s.table, fromMicros: Math.min(u.fromMicros, s.fromMicros), toMicros: Math.max(u.toMicros, s.toMicros) } : s);
     }
-    const tables = new Map<StoredTable, readonly unknown[]>();
+    const tables = await readSpans(connection, [...union.values()]);
     for (const span of union.values()) {
-      const rows = await readSpan(connection, span);
-      for (const row of foreign?.(span.table) ?? []) if (row.atMicros > span.fromMicros && row.atMicros <= span.toMicros) rows.push(row);
-      tables.set(span.table, rows);
+      const rows = tables.get(span.table)!;
+      for (const row of span.table === 'logins' ? [] : (foreign?.(span.table) ?? [])) if (row.atMicros > span.fromMicros && row.atMicros <= span.toMicros) rows.push(row);
     }
     return new StoredWindows(tables, union);
   }
@@ -84,26 +106,31 @@ export class StoredWindows {
   }
 }
 
-async function readSpan(connection: DuckDBConnection, span: StoredSpan): Promise<unknown[]> {
-  const from = sqlString(new Date(Math.floor(span.fromMicros / 1000)).toISOString());
-  const to = sqlString(new Date(Math.ceil(span.toMicros / 1000)).toISOString());
-  // The bounds are whole milliseconds (every window's are), so these literals are the span itself.
-  const reader = await connection.runAndReadAll(
-    `SELECT ${COLUMNS[span.table]} FROM ${span.table} WHERE logged_at > ${from}::TIMESTAMPTZ AND logged_at <= ${to}::TIMESTAMPTZ`,
-  );
+async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpan[]): Promise<Map<StoredTable, unknown[]>> {
+  const tables = new Map<StoredTable, unknown[]>(spans.map((s) => [s.table, []]));
+  if (spans.length === 0) return tables;
+  // Spans are widened to whole milliseconds (windows end at rows of the store's precision, about milliseconds);
+  // a rule counts only the rows of its own windows, so a few more rows read cost nothing but their reading.
+  const bound = (micros: number, round: (x: number) => number) => `${sqlString(new Date(round(micros / 1000)).toISOString())}::TIMESTAMPTZ`;
+  const sql = spans.map((s) => SELECTS[s.table](bound(s.fromMicros, Math.floor), bound(s.toMicros, Math.ceil))).join('\nUNION ALL\n');
+  const reader = await connection.runAndReadAll(sql);
   const columns = reader.getColumns();
   const n = reader.currentRowCount;
-  const out: unknown[] = new Array(n);
   const text = (c: number, i: number) => (columns[c]![i] as string | null) ?? null;
-  const micros = (i: number) => Number(columns[1]![i] as bigint);
   for (let i = 0; i < n; i++) {
-    out[i] =
-      span.table === 'auth_failures'
-        ? { server: text(0, i)!, atMicros: micros(i), userName: text(2, i), clientAddr: text(3, i), sqlstate: text(4, i) }
-        : {
-            server: text(0, i)!, atMicros: micros(i), actor: text(2, i), action: text(3, i)!, roleName: text(4, i), objectType: text(5, i),
-            effective: columns[6]![i] as boolean,
-          };
+    const table = text(0, i) as StoredTable;
+    const server = text(1, i)!;
+    const atMicros = Number(columns[2]![i] as bigint);
+    const row =
+      table === 'auth_failures'
+        ? { server, atMicros, userName: text(3, i), clientAddr: text(4, i), sqlstate: text(5, i) }
+        : table === 'privilege_changes'
+          ? {
+              server, atMicros, actor: text(3, i), action: text(4, i)!, roleName: text(5, i), objectType: text(6, i), sessionId: text(7, i),
+              effective: columns[8]![i] as boolean, seq: columns[9]![i] === null ? null : Number(columns[9]![i] as bigint),
+            }
+          : { server, atMicros, userName: text(3, i)!, sessionId: text(4, i)!, clientAddr: text(5, i), databaseName: text(6, i) };
+    tables.get(table)!.push(row);
   }
-  return out;
+  return tables;
 }

@@ -103,8 +103,9 @@ export class WindowEvidence {
   }
 
   /**
-   * Takes the rows of the last leader's handover: not those `self` holds (its store counts them already), nor
-   * those of a batch that never committed (the new leader reads it again). Throws on a malformed document.
+   * Takes the rows of the last leader's handover, but those of a batch that never committed (the new leader reads
+   * it again); those `self` holds as its own (its store counts them already; handed on, a later leader counts
+   * them too). Throws on a malformed document.
    */
   adopt(doc: EvidenceDoc, self: string, committed: CommittedCheck): number {
     if (JSON.stringify(doc.authFields) !== JSON.stringify(AUTH_FIELDS) || JSON.stringify(doc.changeFields) !== JSON.stringify(CHANGE_FIELDS)) {
@@ -119,10 +120,11 @@ export class WindowEvidence {
       if (typeof id !== 'string' || typeof source !== 'string' || typeof position !== 'string' || typeof holder !== 'string' || typeof server !== 'string' || !Number.isFinite(atMicros)) {
         throw new Error('the detection handover has a row without its origin');
       }
-      if (holder === self || !committed(source, position)) return null;
+      if (!committed(source, position)) return null;
       this.newestMicros = Math.max(this.newestMicros, atMicros as number);
       taken++;
-      return { origin: { id, source, position, holder }, values };
+      // A row `self` holds is its own again: its store counts it, and the next handover carries it on.
+      return { origin: { id, source, position, holder: holder === self ? null : holder }, values };
     };
     for (const raw of doc.auth) {
       const t = take(raw, AUTH_FIELDS);

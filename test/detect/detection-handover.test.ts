@@ -14,7 +14,7 @@ import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector } from '../../src/detect/index.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
-import { failedLogin } from '../support/detection-records.js';
+import { audit, failedLogin, login } from '../support/detection-records.js';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -22,6 +22,23 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 interface Leader {
   pipeline: IngestPipeline;
   store: AuditStore;
+}
+
+/** The same store under a new process: a leader killed and started again knows only what its store holds. */
+async function restarted(leader: Leader): Promise<Leader> {
+  return { store: leader.store, pipeline: await IngestPipeline.create(leader.store, { observers: [createDetector()] }) };
+}
+
+/** Hands `from`'s context (written as instance `fromId`) to `to` (instance `toId`), every batch committed. */
+function handOver(from: Leader, fromId: string, to: Leader, toId: string): void {
+  to.pipeline.sessionHandover.adopt(from.pipeline.sessionHandover.encode(fromId), { self: toId, committed: () => true });
+}
+
+let statement = 0;
+/** A session of `user` logging in at `when`, and, when given, running one role statement a second later. */
+function session(user: string, when: Date, command?: string, text?: string): DecodeResult[] {
+  const s = login({ user, at: when });
+  return command ? [...s.records, audit('pg1', s.sessionId, new Date(when.getTime() + 1000), ++statement, 'ROLE', command, text!)] : s.records;
 }
 
 async function withLeaders(run: (a: Leader, b: Leader) => Promise<void>): Promise<void> {
@@ -115,6 +132,49 @@ describe('the detection context handed to a hub\'s next leader', () => {
       const { gunzipSync } = await import('node:zlib');
       const doc = JSON.parse(gunzipSync(a.pipeline.sessionHandover.encode('a')).toString('utf8')) as { parts: { detection: { evidence: { auth: unknown[][] } } } };
       assert.deepEqual(doc.parts.detection.evidence.auth.map((row) => row[6]), ['new_noise']);
+    });
+  });
+  it('hands on the keys of alerts a leader\'s own store holds: a key found again after two takeovers is not raised again', async () => {
+    await withLeaders(async (a, b) => {
+      await a.pipeline.processBatch(session('dba', at(0), 'CREATE ROLE', 'CREATE ROLE twice_made LOGIN;'), batch('eventhubs:hub/0', '1'));
+      assert.equal((await alertsOf(a.store, 'login-role-created')).length, 1);
+      handOver(a, 'a', b, 'b');
+      // A is killed and started again: its new process knows its alert only from the handover it gets back.
+      const a2 = await restarted(a);
+      handOver(b, 'b', a2, 'a');
+      const b2 = await restarted(b);
+      handOver(a2, 'a', b2, 'b');
+      await b2.pipeline.processBatch(session('dba', at(5 * 60_000), 'CREATE ROLE', 'CREATE ROLE twice_made LOGIN;'), batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'login-role-created'), [], 'the alert is in the first store already');
+    });
+  });
+
+  it('hands on the rows a leader\'s own store holds: evidence counted whole after two takeovers', async () => {
+    await withLeaders(async (a, b) => {
+      await a.pipeline.processBatch(failures('chained', 6, 0), batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      const a2 = await restarted(a);
+      handOver(b, 'b', a2, 'a');
+      const b2 = await restarted(b);
+      handOver(a2, 'a', b2, 'b');
+      await b2.pipeline.processBatch(failures('chained', 4, 6_000), batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'brute-force'), [{ key: 'chained', count: 10 }]);
+    });
+  });
+
+  it('hands over each role\'s last login: a role the last leader saw log in yesterday is not dormant', async () => {
+    await withLeaders(async (a, b) => {
+      const DAY = 86_400_000;
+      // B led 40 days ago and stored a login of the role then; A led yesterday and stored its last one.
+      await b.pipeline.processBatch(session('sleepy', at(-40 * DAY)), batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch(session('sleepy', at(-DAY)), batch('eventhubs:hub/0', '2'));
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch(session('sleepy', at(0)), batch('eventhubs:hub/0', '3'));
+      assert.deepEqual(await alertsOf(b.store, 'dormant-role-login'), [], 'the previous login is a day old, in the other store');
+      // Without the handover the same store calls it dormant: the look-back is what was handed over.
+      const c = await restarted(b);
+      await c.pipeline.processBatch(session('sleepy', at(45 * DAY)), batch('eventhubs:hub/0', '4'));
+      assert.equal((await alertsOf(b.store, 'dormant-role-login')).length, 1);
     });
   });
 });

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,8 +93,14 @@ describe('auditduck run on Event Hubs', () => {
 
   it('raises from the hub the alerts that ingesting the same samples from files raises', async () => {
     // The samples were captured over loopback, as Azure's PgBouncer connects: run with a hub must not hide them.
+    // The hub's store holds the samples and, again, the two bodies published after the drop and while stopped: the
+    // files hold the same records. (Without those copies the files hold 15 of dba_alice's changes, the hub 23:
+    // a privilege-burst of 20 is in the one and not the other, whatever the order the hub was read in.)
     const fileDb = join(dir, 'files.duckdb');
-    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', fileDb, ...sampleFiles]);
+    const again = [join(dir, 'published-after-the-drop.json'), join(dir, 'published-while-stopped.json')];
+    await writeFile(again[0]!, `${sampleBodies[0]!}\n`);
+    await writeFile(again[1]!, `${sampleBodies[1]!}\n`);
+    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', fileDb, ...sampleFiles, ...again]);
     const rules = async (store: string) => (await queryStore(store, `SELECT DISTINCT rule_id FROM alerts ORDER BY rule_id`)).map((r) => r.rule_id);
     const fromHub = await rules(db);
     assert.ok(fromHub.length > 0, 'run on the hub raised no alert for the samples');

@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { isLocalClient } from '../../analyze/sessions/local-client.js';
 import type { BatchFacts } from '../batch-facts.js';
-import type { StoredAuthFailure } from '../stored-windows.js';
+import type { StoredAuthFailure, StoredLogin, StoredSpan } from '../stored-windows.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import { distinctSorted, earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
+import { distinctSorted, earliest, newBursts, spanOf, windowMicros, type FreshRow } from './windowed-counts.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
 const GUESSING_SQLSTATES = ['28P01', '28000'];
@@ -24,36 +24,158 @@ function failuresWith(sqlstates: readonly string[]): (r: StoredAuthFailure) => b
 
 const PASSWORD_FAILURE = failuresWith(['28P01']);
 const GUESSING_FAILURE = failuresWith(GUESSING_SQLSTATES);
-const byUser = (r: StoredAuthFailure) => r.userName;
-const byHost = (r: StoredAuthFailure) => r.clientAddr;
+const byUser = (r: StoredAuthFailure): string | null => r.userName;
+const byHost = (r: StoredAuthFailure): string | null => r.clientAddr;
 
 /** A user's password failures in a window: how many, since when, from which hosts. */
-export function failuresOfUser(rows: readonly StoredAuthFailure[]) {
+function failuresOfUser(rows: readonly StoredAuthFailure[]) {
   return { n: rows.length, first: earliest(rows), hosts: distinctSorted(rows.map((r) => r.clientAddr)) };
 }
 
 /** A host's failed logins in a window: how many, since when, for how many users and which (a NULL name last). */
-export function failuresFromHost(rows: readonly StoredAuthFailure[]) {
+function failuresFromHost(rows: readonly StoredAuthFailure[]) {
   const names = distinctSorted(rows.map((r) => r.userName));
   const withNull = rows.some((r) => r.userName === null) ? [...(names ?? []), null] : names;
   return { n: rows.length, first: earliest(rows), users: names?.length ?? 0, names: withNull };
 }
 
-/** Brute force's windows: one per user with password failures in the batch. */
-function bruteForceWindows(facts: BatchFacts) {
-  const failures = facts.authFailures.filter((f) => f.sqlstate === '28P01');
-  return windowsOf(failures, (f) => ({ server: f.server, key: f.userName }), (f) => f.at);
+const micros = (at: Date) => at.getTime() * 1000;
+
+/** The batch's password failures, keyed by user. */
+function freshPasswordFailures(facts: BatchFacts): FreshRow[] {
+  return facts.authFailures.filter((f) => f.sqlstate === '28P01').map((f) => ({ server: f.server, key: f.userName, atMicros: micros(f.at) }));
 }
 
-/** A spray's windows: one per client host with guessing failures in the batch. */
-function sprayWindows(facts: BatchFacts) {
-  const failures = facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate));
-  return windowsOf(failures, (f) => ({ server: f.server, key: f.clientAddr }), (f) => f.at);
+/** The batch's guessing failures, keyed by client host, valued by user (a spray counts users). */
+function freshGuessingFailures(facts: BatchFacts): FreshRow[] {
+  return facts.authFailures.filter((f) => GUESSING_SQLSTATES.includes(f.sqlstate)).map((f) => ({ server: f.server, key: f.clientAddr, atMicros: micros(f.at), value: f.userName }));
 }
 
-/** A user's last login in the batch: failures before any of its logins in the window are counted. */
-function loginWindows(facts: BatchFacts) {
-  return facts.loginsByUser().map((g) => ({ ...g, server: g.last.server, key: g.userName, at: g.last.at }));
+/**
+ * The batch's logins, each at its session's start (as `sessions` stores it, where a login read back later is
+ * found), or at its authorization when the start is not known.
+ */
+function batchLogins(facts: BatchFacts): StoredLogin[] {
+  const out: StoredLogin[] = [];
+  for (const l of facts.logins) {
+    if (l.session.userName === null) continue;
+    out.push({
+      server: l.server, atMicros: micros(l.session.startedAt ?? l.at), userName: l.session.userName, sessionId: l.sessionId,
+      clientAddr: l.session.clientAddr, databaseName: l.session.databaseName,
+    });
+  }
+  return out;
+}
+
+/**
+ * What failures-then-success reads: failures in the window before each of the batch's logins, and around each of its
+ * failures (`minutes` before a stored login it may precede, up to `minutes` after it); stored logins up to `minutes`
+ * after each of its failures (a login stored before the failures that precede it).
+ */
+function successSpans(facts: BatchFacts, minutes: number): { failures: StoredSpan<'auth_failures'> | null; logins: StoredSpan<'logins'> | null } {
+  const w = windowMicros(minutes);
+  const logins = batchLogins(facts).map((l) => l.atMicros);
+  const failures = freshPasswordFailures(facts).map((f) => f.atMicros);
+  if (logins.length + failures.length === 0) return { failures: null, logins: null };
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of logins) [first, last] = [Math.min(first, t), Math.max(last, t)];
+  let firstFailure = Infinity;
+  let lastFailure = -Infinity;
+  for (const t of failures) [firstFailure, lastFailure] = [Math.min(firstFailure, t), Math.max(lastFailure, t)];
+  return {
+    failures: { table: 'auth_failures', fromMicros: Math.min(first, firstFailure) - w, toMicros: Math.max(last, lastFailure + w) },
+    logins: failures.length === 0 ? null : { table: 'logins', fromMicros: firstFailure - 1, toMicros: lastFailure + w },
+  };
+}
+
+/** Logins of one user that this batch made successes after failures: the latest, its failures, how many. */
+interface SuccessAfterFailures {
+  login: StoredLogin;
+  failures: StoredAuthFailure[];
+  added: number;
+  firstAt: Date;
+}
+
+/**
+ * Logins (the batch's, and stored ones its failures may precede) with at least `minFailures` password failures of
+ * their user in the `windowMinutes` before them (`(login − window, login]`) that had fewer before this batch's
+ * failures were stored (the batch's own logins never counted before): one a user, its latest login, counting all.
+ */
+function successesAfterFailures(
+  failures: readonly StoredAuthFailure[],
+  fresh: readonly FreshRow[],
+  batch: readonly StoredLogin[],
+  storedLogins: readonly StoredLogin[],
+  config: { minFailures: number; windowMinutes: number },
+): SuccessAfterFailures[] {
+  const w = windowMicros(config.windowMinutes);
+  const unmatched = new Map<string, number>();
+  for (const f of fresh) {
+    if (f.key === null) continue;
+    const k = `${f.server}\u0000${f.key}\u0000${f.atMicros}`;
+    unmatched.set(k, (unmatched.get(k) ?? 0) + 1);
+  }
+  const byUser = new Map<string, { failures: StoredAuthFailure[]; isFresh: boolean[]; oldBefore: number[] }>();
+  for (const r of failures) {
+    if (r.userName === null) continue;
+    const k = `${r.server}\u0000${r.userName}`;
+    let g = byUser.get(k);
+    if (!g) byUser.set(k, (g = { failures: [], isFresh: [], oldBefore: [] }));
+    g.failures.push(r);
+  }
+  // Each user's failures in time order, which of them are the batch's, and how many old ones come before each:
+  // a window's failures are then a range found by binary search, not a scan a login (a pool logs in hundreds of times).
+  for (const [k, g] of byUser) {
+    g.failures.sort((a, b) => a.atMicros - b.atMicros);
+    let old = 0;
+    for (const r of g.failures) {
+      const fk = `${k}\u0000${r.atMicros}`;
+      const left = unmatched.get(fk) ?? 0;
+      if (left > 0) unmatched.set(fk, left - 1);
+      g.oldBefore.push(old);
+      g.isFresh.push(left > 0);
+      if (left === 0) old++;
+    }
+    g.oldBefore.push(old);
+  }
+  const batchSessions = new Set(batch.map((l) => `${l.server}\u0000${l.sessionId}`));
+  const candidates = [
+    ...batch.map((login) => ({ login, isNew: true })),
+    ...storedLogins.filter((l) => !batchSessions.has(`${l.server}\u0000${l.sessionId}`)).map((login) => ({ login, isNew: false })),
+  ];
+  const found = new Map<string, SuccessAfterFailures & { from: number; to: number; rows: readonly StoredAuthFailure[] }>();
+  for (const { login, isNew } of candidates) {
+    const k = `${login.server}\u0000${login.userName}`;
+    const g = byUser.get(k);
+    if (!g) continue;
+    // Failures in (login − window, login]: indexes [from, to).
+    const from = firstAfter(g.failures, login.atMicros - w);
+    const to = firstAfter(g.failures, login.atMicros);
+    const old = g.oldBefore[to]! - g.oldBefore[from]!;
+    if (to - from < config.minFailures || (!isNew && old >= config.minFailures)) continue;
+    const firstAt = new Date(Math.trunc(g.failures[from]!.atMicros / 1000));
+    const known = found.get(k);
+    if (!known) found.set(k, { login, failures: [], added: 1, firstAt, from, to, rows: g.failures });
+    else {
+      known.added++;
+      if (firstAt < known.firstAt) known.firstAt = firstAt;
+      if (login.atMicros >= known.login.atMicros) Object.assign(known, { login, from, to });
+    }
+  }
+  return [...found.values()].map(({ login, added, firstAt, from, to, rows }) => ({ login, added, firstAt, failures: rows.slice(from, to) }));
+}
+
+/** The index of the first row after `micros` in rows sorted by time. */
+function firstAfter(rows: readonly { atMicros: number }[], micros: number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rows[mid]!.atMicros <= micros) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export const bruteForce = defineRule({
@@ -67,31 +189,27 @@ export const bruteForce = defineRule({
     threshold: z.number().int().positive().default(10).describe('failures that make a burst'),
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
   }),
-  spans: (facts, config) => [spanOf('auth_failures', bruteForceWindows(facts), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('auth_failures', freshPasswordFailures(facts), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
-    const findings: Finding[] = [];
-    const windows = bruteForceWindows(facts);
-    const span = spanOf('auth_failures', windows, config.windowMinutes);
-    if (span === null) return findings;
-    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes });
-    for (const [k, { server, key: userName, at, facts: group }] of windows.entries()) {
-      const row = failuresOfUser(inWindows[k]!);
-      const n = row.n;
-      if (n < config.threshold) continue;
-      findings.push({
+    const fresh = freshPasswordFailures(facts);
+    const span = spanOf('auth_failures', fresh, config.windowMinutes);
+    if (span === null) return [];
+    const bursts = newBursts<StoredAuthFailure>(stored.rows(span), fresh, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes, threshold: config.threshold });
+    return bursts.map(({ server, key: userName, at, firstAt, added, largest }): Finding => {
+      const row = failuresOfUser(largest);
+      const sessionIds = facts.authFailures.filter((f) => f.server === server && f.userName === userName && f.sqlstate === '28P01').slice(0, 5).map((f) => f.sessionId);
+      return {
         server,
         at,
-        firstAt: row.first!,
+        firstAt,
         actor: null,
         target: userName,
         dedupKey: userName,
-        count: n,
-        increment: group.length,
-        summary: `${n} failed password attempts for ${userName} within ${config.windowMinutes} minutes`,
-        evidence: { user: userName, failuresInWindow: n, hosts: row.hosts, lastFailure: at.toISOString(), sessionIds: group.slice(0, 5).map((f) => f.sessionId) },
-      });
-    }
-    return findings;
+        count: added,
+        summary: `${row.n} failed password attempts for ${userName} within ${config.windowMinutes} minutes`,
+        evidence: { user: userName, failuresInWindow: row.n, hosts: row.hosts, lastFailure: at.toISOString(), sessionIds },
+      };
+    });
   },
 });
 
@@ -106,31 +224,28 @@ export const passwordSpray = defineRule({
     distinctUsers: z.number().int().positive().default(5).describe('different users that make a spray'),
     windowMinutes: z.number().positive().default(10).describe('sliding window'),
   }),
-  spans: (facts, config) => [spanOf('auth_failures', sprayWindows(facts), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('auth_failures', freshGuessingFailures(facts), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
-    const findings: Finding[] = [];
-    const windows = sprayWindows(facts);
-    const span = spanOf('auth_failures', windows, config.windowMinutes);
-    if (span === null) return findings;
-    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes });
-    for (const [k, { server, key: clientAddr, at, facts: group }] of windows.entries()) {
-      const row = failuresFromHost(inWindows[k]!);
-      const users = row.users;
-      if (users < config.distinctUsers) continue;
-      findings.push({
+    const fresh = freshGuessingFailures(facts);
+    const span = spanOf('auth_failures', fresh, config.windowMinutes);
+    if (span === null) return [];
+    const bursts = newBursts<StoredAuthFailure>(stored.rows(span), fresh, {
+      keyOf: byHost, where: GUESSING_FAILURE, minutes: config.windowMinutes, threshold: config.distinctUsers, distinctBy: byUser,
+    });
+    return bursts.map(({ server, key: clientAddr, at, firstAt, added, largest }): Finding => {
+      const row = failuresFromHost(largest);
+      return {
         server,
         at,
-        firstAt: row.first!,
+        firstAt,
         actor: null,
         target: clientAddr,
         dedupKey: clientAddr,
-        count: row.n,
-        increment: group.length,
-        summary: `failed logins for ${users} different users from ${hostPhrase(clientAddr)} within ${config.windowMinutes} minutes`,
+        count: added,
+        summary: `failed logins for ${row.users} different users from ${hostPhrase(clientAddr)} within ${config.windowMinutes} minutes`,
         evidence: { clientAddr, users: row.names, failuresInWindow: row.n, lastFailure: at.toISOString() },
-      });
-    }
-    return findings;
+      };
+    });
   },
 });
 
@@ -145,35 +260,36 @@ export const failuresThenSuccess = defineRule({
     minFailures: z.number().int().positive().default(3).describe('failures before the success'),
     windowMinutes: z.number().positive().default(10).describe('how far back failures count'),
   }),
-  spans: (facts, config) => [spanOf('auth_failures', loginWindows(facts), config.windowMinutes)],
+  spans: (facts, config) => {
+    const { failures, logins } = successSpans(facts, config.windowMinutes);
+    return [failures, logins];
+  },
   evaluate({ facts, config, stored }) {
-    const findings: Finding[] = [];
-    const logins = loginWindows(facts);
-    const span = spanOf('auth_failures', logins, config.windowMinutes);
-    if (span === null) return findings;
-    const inWindows = rowsInWindows(stored.rows(span), logins, { keyOf: byUser, where: PASSWORD_FAILURE, minutes: config.windowMinutes });
-    for (const [k, { userName: user, last: login }] of logins.entries()) {
-      const row = failuresOfUser(inWindows[k]!);
-      const n = row.n;
-      if (n < config.minFailures) continue;
-      findings.push({
+    const spans = successSpans(facts, config.windowMinutes);
+    if (spans.failures === null) return [];
+    const failures = stored.rows(spans.failures).filter(PASSWORD_FAILURE);
+    const storedLogins = spans.logins === null ? [] : stored.rows(spans.logins);
+    return successesAfterFailures(failures, freshPasswordFailures(facts), batchLogins(facts), storedLogins, config).map(({ login, failures: before, added, firstAt }): Finding => {
+      const row = failuresOfUser(before);
+      const at = new Date(Math.trunc(login.atMicros / 1000));
+      return {
         server: login.server,
-        at: login.at,
-        firstAt: row.first!,
-        actor: user,
-        target: user,
-        dedupKey: user,
-        summary: `${user} logged in from ${login.session.clientAddr === null ? 'an unknown host' : hostPhrase(login.session.clientAddr)} after ${n} failed password attempts`,
+        at,
+        firstAt,
+        actor: login.userName,
+        target: login.userName,
+        dedupKey: login.userName,
+        count: added,
+        summary: `${login.userName} logged in from ${login.clientAddr === null ? 'an unknown host' : hostPhrase(login.clientAddr)} after ${row.n} failed password attempts`,
         evidence: {
           sessionId: login.sessionId,
-          loggedAt: login.at.toISOString(),
-          clientAddr: login.session.clientAddr,
-          database: login.session.databaseName,
-          failuresBefore: n,
+          loggedAt: at.toISOString(),
+          clientAddr: login.clientAddr,
+          database: login.databaseName,
+          failuresBefore: row.n,
           failureHosts: row.hosts,
         },
-      });
-    }
-    return findings;
+      };
+    });
   },
 });

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { PrivilegeAction, PrivilegeChange } from '../../analyze/privileges/privilege-change.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeEvidence, changeRef } from './change-evidence.js';
-import type { BatchFacts } from '../batch-facts.js';
+import type { BatchFacts, ChangeFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange } from '../stored-windows.js';
-import { earliest, rowsInWindows, spanOf, windowsOf } from './windowed-counts.js';
+import { newBursts, spanOf, type FreshRow } from './windowed-counts.js';
 
 /** Actions that switch who the session is, not who may do what. */
 const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
@@ -19,13 +19,13 @@ export function isPrivilegeChange(c: Pick<PrivilegeChange, 'action' | 'objectTyp
   return !(SETTING_CHANGES.includes(c.action) && c.objectType === SESSION_SCOPE);
 }
 
-/** A burst's windows: one per actor with privilege changes in the batch (but allowed actors). */
-function burstWindows(facts: BatchFacts, allowActors: readonly string[]) {
-  const changes = facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
-  return windowsOf(changes, (f) => ({ server: f.change.server, key: f.change.actor }), (f) => f.change.loggedAt);
+/** The batch's privilege changes a burst counts (but those of allowed actors), keyed by actor. */
+function burstChanges(facts: BatchFacts, allowActors: readonly string[]): ChangeFact[] {
+  return facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
 }
 
-const byActor = (r: StoredPrivilegeChange) => r.actor;
+const fresh = (changes: readonly ChangeFact[]): FreshRow[] => changes.map((f) => ({ server: f.change.server, key: f.change.actor, atMicros: f.change.loggedAt.getTime() * 1000 }));
+const byActor = (r: StoredPrivilegeChange): string | null => r.actor;
 const effectivePrivilegeChange = (r: StoredPrivilegeChange) => r.effective && isPrivilegeChange({ action: r.action as PrivilegeAction, objectType: r.objectType });
 
 export const privilegeBurst = defineRule({
@@ -40,30 +40,29 @@ export const privilegeBurst = defineRule({
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
-  spans: (facts, config) => [spanOf('privilege_changes', burstWindows(facts, config.allowActors), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges(facts, config.allowActors)), config.windowMinutes)],
   evaluate({ facts, config, stored }) {
-    const findings: Finding[] = [];
-    const windows = burstWindows(facts, config.allowActors);
-    const span = spanOf('privilege_changes', windows, config.windowMinutes);
-    if (span === null) return findings;
-    const inWindows = rowsInWindows(stored.rows(span), windows, { keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes });
-    for (const [k, { server, key: actor, at, facts: group }] of windows.entries()) {
-      const n = inWindows[k]!.length;
-      if (n < config.threshold) continue;
-      findings.push({
+    const changes = burstChanges(facts, config.allowActors);
+    const span = spanOf('privilege_changes', fresh(changes), config.windowMinutes);
+    if (span === null) return [];
+    const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), fresh(changes), {
+      keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes, threshold: config.threshold,
+    });
+    return bursts.map(({ server, key: actor, at, firstAt, added, largest }): Finding => {
+      const n = largest.length;
+      const last = changes.filter((f) => f.change.server === server && f.change.actor === actor).at(-1)!;
+      return {
         server,
         at,
-        firstAt: earliest(inWindows[k]!)!,
+        firstAt,
         actor,
         target: null,
         dedupKey: actor,
-        count: n,
-        increment: group.length,
+        count: added,
         summary: `${actor} made ${n} privilege changes within ${config.windowMinutes} minutes`,
-        evidence: { changesInWindow: n, last: changeEvidence(group.at(-1)!) },
-      });
-    }
-    return findings;
+        evidence: { changesInWindow: n, last: changeEvidence(last) },
+      };
+    });
   },
 });
 

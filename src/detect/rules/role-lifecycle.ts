@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import type { BatchFacts } from '../batch-facts.js';
+import type { BatchFacts, ChangeFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
@@ -53,27 +53,27 @@ export const roleCreatedAndDropped = defineRule({
   config: baseRuleConfig.extend({
     windowMinutes: z.number().positive().default(60).describe('created and dropped within this many minutes'),
   }),
-  spans: (facts, config) => [dropSpan(droppedRoles(facts), config.windowMinutes)],
+  spans: (facts, config) => [lifeSpan(facts, config.windowMinutes)],
   evaluate({ facts, config, stored }) {
+    const span = lifeSpan(facts, config.windowMinutes);
+    if (span === null) return [];
     const findings: Finding[] = [];
-    const drops = droppedRoles(facts);
-    const span = dropSpan(drops, config.windowMinutes);
-    if (span === null) return findings;
-    const creates = stored.rows(span).filter((r) => r.action === 'create-role' && r.effective);
-    for (const fact of drops) {
-      const c = fact.change;
-      if (c.roleName === null) continue;
-      const row = latestCreate(creates, c.server, c.roleName, c.loggedAt.getTime(), config.windowMinutes);
-      if (row === null) continue;
-      const minutes = Math.round((c.loggedAt.getTime() - Date.parse(row.created_at)) / 60_000);
-      const finding = changeFinding(fact, {
-        target: c.roleName,
-        firstAt: new Date(row.created_at),
-        dedupKey: c.roleName,
-        summary: `role ${c.roleName} was created by ${actorName(row.created_by === null ? null : String(row.created_by))} and dropped by ${actorName(c.actor)} ${minutes} minutes later`,
-      });
-      finding.evidence.createdAt = row.created_at;
-      finding.evidence.createdBy = row.created_by;
+    // A stored drop by an excluded user is none the rules see (only its actor is known of it, not its database or client).
+    const excluded = (actor: string | null) => facts.excluded({ userName: actor });
+    for (const { drop, create } of newShortLives(stored.rows(span), facts.changes, config.windowMinutes, excluded)) {
+      const minutes = Math.round((drop.atMicros - Date.parse(create.created_at) * 1000) / 60_000_000);
+      const role = drop.roleName!;
+      const summary = `role ${role} was created by ${actorName(create.created_by)} and dropped by ${actorName(drop.actor)} ${minutes} minutes later`;
+      const finding: Finding = drop.fact
+        ? changeFinding(drop.fact, { target: role, firstAt: new Date(create.created_at), dedupKey: role, summary })
+        : {
+            // A drop stored before its CREATE arrived: the stored row is all there is of it.
+            server: drop.server, at: new Date(Math.trunc(drop.atMicros / 1000)), firstAt: new Date(create.created_at), actor: drop.actor, target: role, dedupKey: role, summary,
+            evidence: { loggedAt: new Date(Math.trunc(drop.atMicros / 1000)).toISOString(), sessionId: drop.sessionId ?? null, actor: drop.actor, action: 'drop-role', roleName: role },
+            ...(drop.seq === null || drop.seq === undefined ? {} : { changes: [{ server: drop.server, sessionId: drop.sessionId ?? null, loggedAt: new Date(Math.trunc(drop.atMicros / 1000)), seq: drop.seq }] }),
+          };
+      finding.evidence.createdAt = create.created_at;
+      finding.evidence.createdBy = create.created_by;
       findings.push(finding);
     }
     return findings;
@@ -84,7 +84,7 @@ export const roleCreatedAndDropped = defineRule({
  * The latest effective CREATE of `role` on `server` within `minutes` before (inclusive) a drop at `dropMs`, and
  * who made the latest one that names its maker (`arg_max` skips NULLs); null when there is none.
  */
-export function latestCreate(
+function latestCreate(
   creates: readonly StoredPrivilegeChange[],
   server: string,
   role: string,
@@ -103,16 +103,84 @@ export function latestCreate(
   return at === -Infinity ? null : { created_at: new Date(Math.trunc(at / 1000)).toISOString(), created_by: by?.actor ?? null };
 }
 
-/** DROP ROLEs of the batch that name their role. */
-function droppedRoles(facts: BatchFacts) {
-  return facts.changes.filter((f) => f.change.action === 'drop-role' && f.change.roleName !== null);
+const isLife = (c: { action: string; roleName: string | null }) => (c.action === 'drop-role' || c.action === 'create-role') && c.roleName !== null;
+
+/**
+ * The span of `privilege_changes` a batch's CREATEs and DROPs need: CREATEs up to `minutes` before each drop, and
+ * for each CREATE, drops up to `minutes` after it and the CREATEs before those drops.
+ */
+function lifeSpan(facts: BatchFacts, minutes: number): StoredSpan<'privilege_changes'> | null {
+  const w = Math.round(minutes * 60_000) * 1000;
+  let from = Infinity;
+  let to = -Infinity;
+  for (const { change: c } of facts.changes) {
+    if (!isLife(c)) continue;
+    const at = c.loggedAt.getTime() * 1000;
+    from = Math.min(from, at - w - 1);
+    to = Math.max(to, c.action === 'create-role' ? at + w : at);
+  }
+  return from === Infinity ? null : { table: 'privilege_changes', fromMicros: from, toMicros: to };
 }
 
-/** The span of `privilege_changes` holding every CREATE within `minutes` before (inclusive) one of the drops. */
-function dropSpan(drops: ReturnType<typeof droppedRoles>, minutes: number): StoredSpan<'privilege_changes'> | null {
-  if (drops.length === 0) return null;
-  const times = drops.map((f) => f.change.loggedAt.getTime());
-  return { table: 'privilege_changes', fromMicros: (Math.min(...times) - Math.round(minutes * 60_000)) * 1000 - 1, toMicros: Math.max(...times) * 1000 };
+type StoredDrop = StoredPrivilegeChange & { fact?: ChangeFact };
+
+/**
+ * The drops a batch made short lives of: its own drops with a CREATE of their role within `minutes` before them,
+ * and stored drops that had none before this batch's CREATEs (a DROP stored before its CREATE). A function of the
+ * stored rows, so the same whichever comes first.
+ */
+function newShortLives(
+  rows: readonly StoredPrivilegeChange[],
+  changes: readonly ChangeFact[],
+  minutes: number,
+  excluded: (actor: string | null) => boolean,
+): { drop: StoredDrop; create: { created_at: string; created_by: string | null } }[] {
+  const key = (server: string, role: string | null, at: number) => `${server}\u0000${role}\u0000${at}`;
+  const freshCreates = new Map<string, number>();
+  const freshDrops = new Map<string, ChangeFact[]>();
+  for (const fact of changes) {
+    const c = fact.change;
+    if (!isLife(c)) continue;
+    const k = key(c.server, c.roleName, c.loggedAt.getTime() * 1000);
+    if (c.action === 'create-role') freshCreates.set(k, (freshCreates.get(k) ?? 0) + 1);
+    else freshDrops.set(k, [...(freshDrops.get(k) ?? []), fact]);
+  }
+  const creates: StoredPrivilegeChange[] = [];
+  const oldCreates: StoredPrivilegeChange[] = [];
+  const oldDrops: StoredPrivilegeChange[] = [];
+  for (const r of rows) {
+    if (!r.effective || r.roleName === null) continue;
+    const k = key(r.server, r.roleName, r.atMicros);
+    if (r.action === 'create-role') {
+      creates.push(r);
+      const left = freshCreates.get(k) ?? 0;
+      if (left > 0) freshCreates.set(k, left - 1);
+      else oldCreates.push(r);
+    } else if (r.action === 'drop-role') {
+      const mine = freshDrops.get(k);
+      if (mine && mine.length > 0) mine.pop();
+      else if (!excluded(r.actor)) oldDrops.push(r);
+    }
+  }
+  const out: { drop: StoredDrop; create: { created_at: string; created_by: string | null } }[] = [];
+  for (const fact of changes) {
+    const c = fact.change;
+    if (c.action !== 'drop-role' || c.roleName === null) continue;
+    const create = latestCreate(creates, c.server, c.roleName, c.loggedAt.getTime(), minutes);
+    if (create !== null) {
+      out.push({
+        drop: { server: c.server, atMicros: c.loggedAt.getTime() * 1000, actor: c.actor, action: c.action, roleName: c.roleName, objectType: c.objectType, effective: true, fact },
+        create,
+      });
+    }
+  }
+  if (oldCreates.length === creates.length) return out;
+  for (const drop of oldDrops) {
+    const dropMs = Math.trunc(drop.atMicros / 1000);
+    const create = latestCreate(creates, drop.server, drop.roleName!, dropMs, minutes);
+    if (create !== null && latestCreate(oldCreates, drop.server, drop.roleName!, dropMs, minutes) === null) out.push({ drop, create });
+  }
+  return out;
 }
 
 export const dormantRoleLogin = defineRule({
@@ -125,7 +193,7 @@ export const dormantRoleLogin = defineRule({
   config: baseRuleConfig.extend({
     dormantDays: z.number().positive().default(30).describe('days without a login that make a role dormant'),
   }),
-  async evaluate({ connection, facts, config, lastLogins }) {
+  async evaluate({ connection, facts, config, lastLogins, handedLogins }) {
     const findings: Finding[] = [];
     // Only a user's first login in the batch can follow a dormancy: the later ones follow it.
     const logins = facts.loginsByUser().map(({ userName, first }) => ({ user: userName, login: first, at: first.session.startedAt ?? first.at }));
@@ -148,6 +216,9 @@ export const dormantRoleLogin = defineRule({
     const previous = logins.map((_, k) => ({ last_login: lastLogin[k]!, created_at: createdAt.get(k) ?? null }));
     for (const [k, { user, login, at }] of logins.entries()) {
       const row = previous[k]!;
+      // The store holds the logins it stored; a hub's last leader handed over those its own store holds.
+      const handed = handedLogins.before(login.server, user, at.getTime(), login.sessionId);
+      if (handed !== null && (row.last_login === null || row.last_login === undefined || handed.getTime() > Date.parse(String(row.last_login)))) row.last_login = handed.toISOString();
       const since = row.last_login ?? row.created_at;
       if (since === null || since === undefined) continue;
       const idleDays = (at.getTime() - Date.parse(String(since))) / DAY_MS;
