@@ -11,7 +11,26 @@ import { closeDatabase, openDatabase, type Database } from '../../src/store/open
 import { waitFor } from '../support/local-ports.js';
 import { rawRequest } from '../support/raw-http.js';
 import { acknowledgeAlerts, type AckClassification } from '../../src/detect/acknowledge-alerts.js';
-import { newApiToken, startQueryApi, type QueryApi } from '../../src/web/query-api.js';
+import { newApiToken, startQueryApi, type QueryApi, type QueryApiOptions } from '../../src/web/query-api.js';
+
+/** A store in memory, confined as `run` confines it, and a query API on it (limits 1 s and 1,000 rows, any free port). */
+async function openConfinedApi(
+  opts: Omit<QueryApiOptions, 'connection' | 'exportDir' | 'port'>,
+  seed?: (db: Database) => Promise<unknown>,
+): Promise<{ db: Database; api: QueryApi; exportDir: string }> {
+  const db = await openDatabase(':memory:');
+  await seed?.(db);
+  const exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
+  await confineDatabase(db.connection, { writableDirs: [exportDir] });
+  const api = await startQueryApi({ connection: await db.instance.connect(), exportDir, limits: { timeoutMs: 1_000, maxRows: 1_000 }, port: 0, ...opts });
+  return { db, api, exportDir };
+}
+
+async function closeConfinedApi(db: Database, api: QueryApi, exportDir: string): Promise<void> {
+  await api.close();
+  await closeDatabase(db);
+  await rm(exportDir, { recursive: true, force: true });
+}
 
 describe('query API', () => {
   let db: Database;
@@ -22,17 +41,9 @@ describe('query API', () => {
     fetch(`http://127.0.0.1:${api.port}/api/query`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify(body) });
 
   before(async () => {
-    db = await openDatabase(':memory:');
-    await db.connection.run(`INSERT INTO dead_letters VALUES ('s', '1', 'r', 'raw', now())`);
-    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
-    await confineDatabase(db.connection, { writableDirs: [exportDir] });
-    api = await startQueryApi({ connection: await db.instance.connect(), exportDir, limits: { timeoutMs: 1_000, maxRows: 1_000 }, port: 0, token });
+    ({ db, api, exportDir } = await openConfinedApi({ token }, (d) => d.connection.run(`INSERT INTO dead_letters VALUES ('s', '1', 'r', 'raw', now())`)));
   });
-  after(async () => {
-    await api.close();
-    await closeDatabase(db);
-    await rm(exportDir, { recursive: true, force: true });
-  });
+  after(() => closeConfinedApi(db, api, exportDir));
 
   test('returns rows as --format json does, with bound parameters', async () => {
     const r = await post({ sql: 'SELECT source, $x AS x, 1 AS n FROM dead_letters', params: { x: 'y' } });
@@ -216,24 +227,13 @@ describe('query API: the listener for fleet peers on other machines', () => {
     fetch(`http://127.0.0.1:${port}/api/query`, { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body: JSON.stringify({ sql }) });
 
   before(async () => {
-    db = await openDatabase(':memory:');
-    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
-    await confineDatabase(db.connection, { writableDirs: [exportDir] });
-    api = await startQueryApi({
-      connection: await db.instance.connect(),
-      exportDir,
-      limits: { timeoutMs: 1_000, maxRows: 1_000 },
-      port: 0,
+    ({ db, api, exportDir } = await openConfinedApi({
       token,
       fleet: { host: '127.0.0.1', port: 0, tokens: () => [fleetToken] },
       acknowledgeAlerts: async (ids) => ids,
-    });
+    }));
   });
-  after(async () => {
-    await api.close();
-    await closeDatabase(db);
-    await rm(exportDir, { recursive: true, force: true });
-  });
+  after(() => closeConfinedApi(db, api, exportDir));
 
   test("each listener takes its own token only: the local one's key opens nothing on the fleet's, and back", async () => {
     assert.ok(api.fleetPort !== null && api.fleetPort !== api.port);
@@ -297,26 +297,15 @@ describe('query API: wrong tokens are rate limited per client address, and the f
   const refused: string[] = [];
 
   before(async () => {
-    db = await openDatabase(':memory:');
-    exportDir = await mkdtemp(join(tmpdir(), 'auditduck-query-api-'));
-    await confineDatabase(db.connection, { writableDirs: [exportDir] });
-    api = await startQueryApi({
-      connection: await db.instance.connect(),
-      exportDir,
-      limits: { timeoutMs: 1_000, maxRows: 1_000 },
-      port: 0,
+    ({ db, api, exportDir } = await openConfinedApi({
       token,
       fleet: { host: '127.0.0.1', port: 0, tokens: () => tokens.now },
       log: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
       onRefused: (listener, reason) => void refused.push(`${listener}:${reason}`),
       failedAuthLimit: { maxFailures: 5, windowMs: 60_000, coolOffMs: 30_000 },
-    });
+    }));
   });
-  after(async () => {
-    await api.close();
-    await closeDatabase(db);
-    await rm(exportDir, { recursive: true, force: true });
-  });
+  after(() => closeConfinedApi(db, api, exportDir));
 
   test('after maxFailures wrong or missing tokens from one address, 429 with Retry-After, the right token included; another address still gets in', async () => {
     const wrong = newApiToken();
