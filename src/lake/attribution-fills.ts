@@ -4,19 +4,11 @@
  * Each reader joins a row to its session's fills and applies the store's own rule (`LATE_FILLED`, the one its
  * UPDATEs are written from), so the lake's tables read as the store's. docs/lake.md gives this SQL to other engines.
  */
-import { FILL_COLUMNS, LATE_FILLED, type FilledTable } from '../store/late-attribution.js';
+import { LATE_FILLED, sessionFills, type FilledTable } from '../store/late-attribution.js';
 
 /** The tables a fill applies to. */
 export function filledTable(name: string): FilledTable | undefined {
   return LATE_FILLED.find((f) => f.table === name);
-}
-
-/**
- * One row per session: its fills merged. A column has at most one value over a session's fills (a fill is
- * recorded only when it brings a value the earlier ones lack), so max() is that value.
- */
-export function sessionFills(fills: string): string {
-  return `(SELECT server, session_id, ${FILL_COLUMNS.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM ${fills} GROUP BY server, session_id)`;
 }
 
 /** The value a reader shows for `column` of a row (alias `row`) of `filled`, its session's fills being `fill`. */

@@ -58,6 +58,15 @@ export const LATE_FILLED: readonly FilledTable[] = [
   },
 ];
 
+/**
+ * One row per session: its fills (`fills`, a FROM item) merged. A column has at most one value over a session's
+ * fills (a fill is recorded only when it brings a value the earlier ones lack), so max() is that value. The store
+ * reads it to know what a fill would add; the lake's readers apply it (lake/attribution-fills.ts).
+ */
+export function sessionFills(fills: string): string {
+  return `(SELECT server, session_id, ${FILL_COLUMNS.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM ${fills} GROUP BY server, session_id)`;
+}
+
 /** Where the fills of a batch come from: the batch's source and position, and which sessions had rows stored before it. */
 export interface FillCause {
   source: string;
@@ -85,8 +94,7 @@ async function attributeKeys(connection: DuckDBConnection, cause: FillCause): Pr
        ${FILL_COLUMNS.map((c) => `s.${c}`).join(', ')},
        ${FILL_COLUMNS.map((c) => `(s.${c} IS NOT NULL AND f.${c} IS NULL)`).join(' OR ')} AS adds
      FROM sessions s JOIN attribution_keys k USING (server, session_id)
-     LEFT JOIN (SELECT server, session_id, ${FILL_COLUMNS.map((c) => `max(${c}) AS ${c}`).join(', ')}
-                FROM attribution_fills JOIN attribution_keys USING (server, session_id) GROUP BY server, session_id) f USING (server, session_id)`,
+     LEFT JOIN ${sessionFills('attribution_fills JOIN attribution_keys USING (server, session_id)')} f USING (server, session_id)`,
   )).getRows();
   if (known.length === 0) return { rows: 0, privilegeServers: [], completed: [] };
   const since = known[0]![3] === null ? null : String(known[0]![3]);
