@@ -372,7 +372,7 @@ describe("query API behind a reverse proxy: failures are counted per client addr
       fleet: { host: '127.0.0.1', port: 0, tokens: () => [fleetToken], trustedProxies: [PROXY] },
       log: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
     }));
-    proxy = await startForwardingProxy(api.fleetPort!, PROXY);
+    proxy = await startForwardingProxy({ host: '127.0.0.1', port: api.fleetPort! }, PROXY);
   });
   after(async () => {
     await proxy.close();
