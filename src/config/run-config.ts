@@ -17,6 +17,7 @@ import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
 import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
 import { readFleetTokens } from '../query/fleet-tokens.js';
+import { trustedProxies } from '../web/client-address.js';
 
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
@@ -40,6 +41,19 @@ export const runConfigSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('a file holding the fleet\'s token instead (AUDITDUCK_QUERY_API_TOKEN_FILE, a mounted secret), read again when it changes: the new token, then during a rotation the previous one'),
+      trustedProxies: z
+        .array(z.string().trim().min(1))
+        .default([])
+        .superRefine((list, ctx) => {
+          list.forEach((entry, index) => {
+            try {
+              trustedProxies([entry]);
+            } catch (error) {
+              ctx.addIssue({ code: 'custom', path: [index], message: (error as Error).message });
+            }
+          });
+        })
+        .describe('the reverse proxies in front of that listener (AUDITDUCK_QUERY_API_TRUSTED_PROXIES, comma-separated): addresses, CIDR ranges, loopback, linklocal, uniquelocal; from them X-Forwarded-For names the client whose wrong tokens are counted; none by default'),
     })
     .prefault({})
     .describe('the query API for the fleet across machines (docs/fleet.md)'),
@@ -77,6 +91,7 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_QUERY_API_PORT: (c, v) => ((c.queryApi ??= {}).port = Number(v)),
   [QUERY_API_TOKEN_ENV]: (c, v) => ((c.queryApi ??= {}).token = v),
   [QUERY_API_TOKEN_FILE_ENV]: (c, v) => ((c.queryApi ??= {}).tokenFile = v),
+  AUDITDUCK_QUERY_API_TRUSTED_PROXIES: (c, v) => ((c.queryApi ??= {}).trustedProxies = v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
@@ -143,6 +158,12 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
 function checkFleetQueryApi(config: RunConfig): void {
   const invalid = (field: string, message: string) => new Error(`the configuration is not valid:\n  ${field}: ${message}`);
   const { tokenFile } = config.queryApi;
+  if (config.queryApi.trustedProxies.length > 0 && config.queryApi.host === undefined) {
+    throw invalid(
+      'queryApi.trustedProxies',
+      "only the listener for the fleet's peers is reached through reverse proxies, and there is none without queryApi.host (AUDITDUCK_QUERY_API_HOST): set it, or drop the trusted proxies",
+    );
+  }
   if (tokenFile !== undefined) {
     if (config.queryApi.token !== undefined) {
       throw invalid('queryApi.tokenFile', `give the fleet's token either in queryApi.token (${QUERY_API_TOKEN_ENV}) or in queryApi.tokenFile (${QUERY_API_TOKEN_FILE_ENV}), not both`);
@@ -214,6 +235,7 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
             host: config.queryApi.host,
             port: config.queryApi.port,
             ...(config.queryApi.tokenFile !== undefined ? { tokenFile: config.queryApi.tokenFile } : { token: config.queryApi.token ? '(set)' : '(not set)' }),
+            ...(config.queryApi.trustedProxies.length > 0 ? { trustedProxies: config.queryApi.trustedProxies } : {}),
           },
         }
       : {}),

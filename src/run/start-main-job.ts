@@ -156,7 +156,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
     port: 0,
     token,
     // Peers on other machines query here with the fleet's token (loadRunConfig refused a host without one).
-    ...(config.queryApi.host !== undefined ? { fleet: { host: config.queryApi.host, port: config.queryApi.port, tokens: () => fleetTokens!.accepted() } } : {}),
+    ...(config.queryApi.host !== undefined ? { fleet: { host: config.queryApi.host, port: config.queryApi.port, tokens: () => fleetTokens!.accepted(), trustedProxies: config.queryApi.trustedProxies } } : {}),
     log,
     onRefused: (listener, reason) => metrics.queryApiRefused.inc({ listener, reason }),
     // `auditduck alerts ack` cannot open the store this process holds: it asks here, and waits its turn on the writer.

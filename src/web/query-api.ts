@@ -7,8 +7,9 @@
  *   → 200 {"columns": [...], "rows": [...]} (rows as in `--format json`), or the file's bytes
  *   → 401 bad token · 403 a statement that could write, a foreign Host or Origin · 408 past the time limit
  *   → 413 a body over 1 MiB, or a result over the row limit · 400 bad request or SQL error
- *   → 429 with Retry-After: too many missing or wrong tokens from the client's address (failed-auth-limit.ts);
- *     the token is not compared then, so a cooling-off address is refused even the right one
+ *   → 429 with Retry-After: too many missing or wrong tokens from the client's address (failed-auth-limit.ts;
+ *     behind a trusted reverse proxy, the address it forwarded: client-address.ts); the token is not compared
+ *     then, so a cooling-off address is refused even the right one
  *
  *   POST /api/alerts/acknowledge   Authorization: Bearer <token>   (only with an acknowledgeAlerts callback)
  *   {"ids": [1, 2], "by": "OS user", "comment": "..." | null, "classification": "true-positive" | "benign" | "false-positive" | null}
@@ -25,7 +26,8 @@
  *
  * Each listener counts missing and wrong tokens per client address on its own, so a scanner on the network
  * cannot lock the local CLI out. It logs one warning per address per window (the first refusal, then the
- * first 429 of a cool-off), with the address and never the token.
+ * first 429 of a cool-off), with the address and never the token. Behind the fleet's reverse proxies
+ * (`fleet.trustedProxies`) the address is the client's they forwarded, so one client cools off, not the proxy.
  *
  * Give it a connection of its own (`await instance.connect()`), not the writer's, on an instance confined
  * by confineDatabase with `exportDir` writable: files for parquet/csv answers are written there and
@@ -46,6 +48,7 @@ import { MIN_FLEET_TOKEN_CHARS } from '../query/fleet-peer.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
+import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
 import { clientKey, FailedAuthLimit, type FailedAuthLimitOptions } from './failed-auth-limit.js';
 import { BodyTooLarge, readBody } from './request-body.js';
 import { allowedHosts, guardRequest, type AllowedHosts } from './request-guard.js';
@@ -66,8 +69,9 @@ export interface QueryApiOptions {
   /**
    * The listener for the fleet's peers on other machines (`queryApi` of run's config); absent: loopback only.
    * `tokens` is asked at each request: the current token and, during a rotation, the previous one.
+   * `trustedProxies`: the reverse proxies in front of it, whose X-Forwarded-For names the client (client-address.ts).
    */
-  fleet?: { host: string; port: number; tokens: () => readonly string[] };
+  fleet?: { host: string; port: number; tokens: () => readonly string[]; trustedProxies?: readonly string[] };
   /** Where refusals of missing and wrong tokens are warned about (the redacting logger); none: not logged. */
   log?: Logger;
   /** Each refusal for who the client is rather than what it asks (run counts them in /metrics). */
@@ -99,6 +103,8 @@ interface Listener {
   expected: () => readonly Buffer[];
   hosts: AllowedHosts;
   routes: string[];
+  /** The peers whose X-Forwarded-For names the client whose failures are counted. */
+  proxies: TrustedProxies;
   failures: FailedAuthLimit;
 }
 
@@ -166,6 +172,8 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     expected: () => localDigest,
     hosts: allowedHosts(host),
     routes: opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'],
+    // Only this machine's CLI comes here: no proxy in front of it.
+    proxies: trustedProxies([]),
     failures: new FailedAuthLimit(opts.failedAuthLimit),
   };
   const fleet: Listener | null = opts.fleet
@@ -176,6 +184,7 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
         expected: digestsOf(opts.fleet.tokens),
         hosts: allowedHosts(opts.fleet.host),
         routes: ['/api/query'],
+        proxies: trustedProxies(opts.fleet.trustedProxies ?? []),
         failures: new FailedAuthLimit(opts.failedAuthLimit),
       }
     : null;
@@ -183,14 +192,17 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
 
   /** True when the request may go on; otherwise it was answered 401 or 429, counted and, once a window, logged. */
   function authenticated(listener: Listener, req: IncomingMessage, res: ServerResponse): boolean {
-    const address = clientKey(req.socket.remoteAddress);
+    const client = clientAddress(req, listener.proxies);
+    const address = clientKey(client.address);
+    const from = client.via === undefined ? address : `${address} (through ${client.via})`;
+    const who = { listener: listener.name, address, ...(client.via === undefined ? {} : { via: client.via }) };
     const coolingOff = listener.failures.coolingOff(address);
     if (coolingOff) {
       refused(listener.name, 'cooling-off');
       if (coolingOff.warn) {
         opts.log?.warn(
-          { listener: listener.name, address, retryAfterSeconds: coolingOff.retryAfterSeconds },
-          `query API (${listener.name}): too many missing or wrong tokens from ${address}: cooling off, answering 429 for ${coolingOff.retryAfterSeconds} s`,
+          { ...who, retryAfterSeconds: coolingOff.retryAfterSeconds },
+          `query API (${listener.name}): too many missing or wrong tokens from ${from}: cooling off, answering 429 for ${coolingOff.retryAfterSeconds} s`,
         );
       }
       send(res, 429, { error: `too many missing or wrong tokens from your address: retry after ${coolingOff.retryAfterSeconds} s` }, { 'retry-after': String(coolingOff.retryAfterSeconds) });
@@ -202,8 +214,8 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     refused(listener.name, reason);
     if (listener.failures.failed(address).warn) {
       opts.log?.warn(
-        { listener: listener.name, address, reason },
-        `query API (${listener.name}): refused a ${reason === 'missing-token' ? 'missing' : 'wrong'} token from ${address}; further refusals from it in this window are counted, not logged (${listener.failures.describe()})`,
+        { ...who, reason },
+        `query API (${listener.name}): refused a ${reason === 'missing-token' ? 'missing' : 'wrong'} token from ${from}; further refusals from it in this window are counted, not logged (${listener.failures.describe()})`,
       );
     }
     send(res, 401, { error: 'missing or wrong bearer token' });

@@ -71,7 +71,7 @@ describe('run configuration', () => {
       AUDITDUCK_QUERY_API_PORT: '9443',
       AUDITDUCK_QUERY_API_TOKEN: token,
     });
-    assert.deepEqual(config.queryApi, { host: '10.0.0.4', port: 9443, token });
+    assert.deepEqual(config.queryApi, { host: '10.0.0.4', port: 9443, token, trustedProxies: [] });
     const text = JSON.stringify(describeConfig(config));
     assert.ok(!text.includes(token), text);
     assert.match(text, /"token":"\(set\)"/);
@@ -83,7 +83,7 @@ describe('run configuration', () => {
     const [next, previous] = ['n'.repeat(40), 'p'.repeat(40)];
     await writeFile(file, `${next}\n${previous}\n`);
     const fromEnv = await loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: file });
-    assert.deepEqual(fromEnv.queryApi, { host: '10.0.0.4', port: 8081, tokenFile: file });
+    assert.deepEqual(fromEnv.queryApi, { host: '10.0.0.4', port: 8081, tokenFile: file, trustedProxies: [] });
     const fromFile = await loadRunConfig(await configFile({ queryApi: { host: '10.0.0.4', tokenFile: file }, fleetPeers: ['https://10.0.0.5:8081'] }), {});
     assert.equal(fromFile.queryApi.tokenFile, file);
     const text = JSON.stringify(describeConfig(fromFile));
@@ -103,6 +103,30 @@ describe('run configuration', () => {
     await assert.rejects(
       loadRunConfig(undefined, { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN_FILE: join(dir, 'missing') }),
       /queryApi\.tokenFile: cannot read the fleet's token file .*missing/,
+    );
+  });
+
+  it('takes the trusted reverse proxies of the fleet listener from the file or AUDITDUCK_QUERY_API_TRUSTED_PROXIES, and names a bad entry', async () => {
+    const token = 'a'.repeat(40);
+    const fleet = { AUDITDUCK_QUERY_API_HOST: '10.0.0.4', AUDITDUCK_QUERY_API_TOKEN: token };
+    assert.deepEqual((await loadRunConfig(undefined, fleet)).queryApi.trustedProxies, [], 'none trusted by default');
+    const fromEnv = await loadRunConfig(undefined, { ...fleet, AUDITDUCK_QUERY_API_TRUSTED_PROXIES: '10.240.0.0/16, 10.0.0.7 ,fd00::/8' });
+    assert.deepEqual(fromEnv.queryApi.trustedProxies, ['10.240.0.0/16', '10.0.0.7', 'fd00::/8']);
+    assert.match(JSON.stringify(describeConfig(fromEnv)), /"trustedProxies":\["10\.240\.0\.0\/16","10\.0\.0\.7","fd00::\/8"\]/);
+    const fromFile = await loadRunConfig(await configFile({ queryApi: { host: '10.0.0.4', trustedProxies: ['uniquelocal'] } }), { AUDITDUCK_QUERY_API_TOKEN: token });
+    assert.deepEqual(fromFile.queryApi.trustedProxies, ['uniquelocal']);
+
+    await assert.rejects(
+      loadRunConfig(undefined, { ...fleet, AUDITDUCK_QUERY_API_TRUSTED_PROXIES: '10.240.0.0/16,10.0.0.0/33' }),
+      /queryApi\.trustedProxies\.1: 10\.0\.0\.0\/33 is not an address, a CIDR range or one of loopback, linklocal, uniquelocal \(invalid range on address: 10\.0\.0\.0\/33\)/,
+    );
+    await assert.rejects(
+      loadRunConfig(await configFile({ queryApi: { host: '10.0.0.4', trustedProxies: ['ingress-nginx'] } }), { AUDITDUCK_QUERY_API_TOKEN: token }),
+      /queryApi\.trustedProxies\.0: ingress-nginx is not an address/,
+    );
+    await assert.rejects(
+      loadRunConfig(undefined, { AUDITDUCK_QUERY_API_TRUSTED_PROXIES: '10.0.0.7' }),
+      /queryApi\.trustedProxies: .*only the listener for the fleet's peers .*queryApi\.host/,
     );
   });
 

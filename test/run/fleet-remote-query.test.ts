@@ -25,10 +25,13 @@ import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
 import { startCli, stopChild, waitServing } from '../support/run-child.js';
+import { startForwardingProxy } from '../support/forwarding-proxy.js';
 import { queryStore } from '../support/store-reader.js';
 import { readCapture, writeCaptureParts } from '../web/dashboards/sample-capture.js';
 
 const run = promisify(execFile);
+/** The reverse proxy in front of B's listener for peers: B trusts its X-Forwarded-For. */
+const PROXY_OF_B = '127.0.0.7';
 const ALL_TIME = 'since=1970-01-01T00:00:00Z';
 
 /** An address of this machine other peers would reach it on: not loopback. */
@@ -88,7 +91,12 @@ describe('a fleet queried across machines, through the query API for peers', { s
     const runA = startCli(['run', '--config', configA], runEnv({ db: stores.a, port: httpA, hub, instanceId: 'a', extra: fleetEnv(apiA) }));
     children.push(runA.child);
     outputOfA = runA.output;
-    const fileEnvOfB = { ...fleetEnv(apiB), AUDITDUCK_QUERY_API_TOKEN: '', AUDITDUCK_QUERY_API_TOKEN_FILE: tokenFileOfB };
+    const fileEnvOfB = {
+      ...fleetEnv(apiB),
+      AUDITDUCK_QUERY_API_TOKEN: '',
+      AUDITDUCK_QUERY_API_TOKEN_FILE: tokenFileOfB,
+      AUDITDUCK_QUERY_API_TRUSTED_PROXIES: `${PROXY_OF_B}/32`,
+    };
     // At info: the test waits for B to log that it read its token file again.
     const runB = startCli(['run'], runEnv({ db: stores.b, port: httpB, hub, instanceId: 'b', logLevel: 'info', extra: fileEnvOfB }));
     children.push(runB.child);
@@ -237,5 +245,28 @@ describe('a fleet queried across machines, through the query API for peers', { s
     assert.match(log, /127\.0\.0\.5/);
     assert.match(log, /cooling off/);
     assert.ok(!log.includes(wrong) && !log.includes(token), 'no token in the log');
+  });
+
+  it("B behind a reverse proxy it trusts: one client's ten wrong tokens cool that client off, not the proxy's other clients", async () => {
+    const url = new URL(peers.b);
+    const proxy = await startForwardingProxy({ host: url.hostname, port: Number(url.port) }, PROXY_OF_B);
+    const wrong = randomBytes(32).toString('base64url');
+    const through = (client: string, auth: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: proxy.port, localAddress: client, method: 'POST', path: '/api/query', headers: { authorization: `Bearer ${auth}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ sql: 'SELECT 1' }));
+      });
+    try {
+      for (let i = 0; i < 10; i++) assert.equal(await through('127.0.0.8', wrong), 401);
+      assert.equal(await through('127.0.0.8', token), 429);
+      assert.equal(await through('127.0.0.9', token), 200, 'another client through the same proxy');
+      assert.match(outputOfB(), /refused a wrong token from 127\.0\.0\.8 \(through 127\.0\.0\.7\)/);
+    } finally {
+      await proxy.close();
+    }
   });
 });

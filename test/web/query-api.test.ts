@@ -10,6 +10,7 @@ import { confineDatabase } from '../../src/query/confine-database.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { waitFor } from '../support/local-ports.js';
 import { rawRequest } from '../support/raw-http.js';
+import { startForwardingProxy, type ForwardingProxy } from '../support/forwarding-proxy.js';
 import { acknowledgeAlerts, type AckClassification } from '../../src/detect/acknowledge-alerts.js';
 import { newApiToken, startQueryApi, type QueryApi, type QueryApiOptions } from '../../src/web/query-api.js';
 
@@ -271,11 +272,14 @@ describe('query API: the listener for fleet peers on other machines', () => {
   });
 });
 
-/** A POST from a chosen loopback source address (127.0.0.0/8 is all this machine's): another client for the server. */
-function postFrom(source: string, port: number, auth: string | null, sql = 'SELECT 1'): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+/**
+ * A POST of `SELECT 1` from a chosen loopback source address (127.0.0.0/8 is all this machine's): another client
+ * for the server; `headers` are sent too (an X-Forwarded-For of the client's choosing).
+ */
+function postFrom(source: string, port: number, auth: string | null, headers: Record<string, string> = {}): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, localAddress: source, method: 'POST', path: '/api/query', headers: auth === null ? {} : { authorization: `Bearer ${auth}` } },
+      { host: '127.0.0.1', port, localAddress: source, method: 'POST', path: '/api/query', headers: { ...headers, ...(auth === null ? {} : { authorization: `Bearer ${auth}` }) } },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -283,7 +287,7 @@ function postFrom(source: string, port: number, auth: string | null, sql = 'SELE
       },
     );
     req.on('error', reject);
-    req.end(JSON.stringify({ sql }));
+    req.end(JSON.stringify({ sql: 'SELECT 1' }));
   });
 }
 
@@ -346,5 +350,69 @@ describe('query API: wrong tokens are rate limited per client address, and the f
     tokens.now = [next];
     assert.equal((await postFrom('127.0.0.4', api.fleetPort!, next)).status, 200);
     assert.equal((await postFrom('127.0.0.4', api.fleetPort!, previous!)).status, 401);
+  });
+});
+
+describe("query API behind a reverse proxy: failures are counted per client address the trusted proxy forwards", () => {
+  let db: Database;
+  let api: QueryApi;
+  let exportDir: string;
+  let proxy: ForwardingProxy;
+  const token = newApiToken();
+  const fleetToken = newApiToken();
+  const wrong = newApiToken();
+  /** The proxy's own address, trusted; the clients behind it are 127.0.0.21 and 127.0.0.22. */
+  const PROXY = '127.0.0.20';
+  const lines: string[] = [];
+  const warnings = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; address?: string; via?: string }).filter((l) => l.level === 40);
+
+  before(async () => {
+    ({ db, api, exportDir } = await openConfinedApi({
+      token,
+      fleet: { host: '127.0.0.1', port: 0, tokens: () => [fleetToken], trustedProxies: [PROXY] },
+      log: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
+    }));
+    proxy = await startForwardingProxy({ host: '127.0.0.1', port: api.fleetPort! }, PROXY);
+  });
+  after(async () => {
+    await proxy.close();
+    await closeConfinedApi(db, api, exportDir);
+  });
+
+  test("one client's 10 failures cool that client off; another client through the same proxy gets in and has its own count", async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await postFrom('127.0.0.21', proxy.port, wrong)).status, 401);
+    const limited = await postFrom('127.0.0.21', proxy.port, fleetToken);
+    assert.equal(limited.status, 429, 'the client behind the proxy cools off');
+    assert.ok(Number(limited.retryAfter) > 0 && Number(limited.retryAfter) <= 60, `Retry-After: ${limited.retryAfter}`);
+    const spoofed = await postFrom('127.0.0.21', proxy.port, fleetToken, { 'x-forwarded-for': '127.0.0.99' });
+    assert.equal(spoofed.status, 429, 'an X-Forwarded-For of its own does not help: the proxy appends the address it sees');
+
+    for (let i = 0; i < 9; i++) assert.equal((await postFrom('127.0.0.22', proxy.port, wrong)).status, 401);
+    assert.equal((await postFrom('127.0.0.22', proxy.port, fleetToken)).status, 200, 'the other client is not cooled off by the first');
+    assert.equal((await postFrom('127.0.0.22', proxy.port, wrong)).status, 401, 'its own tenth failure');
+    assert.equal((await postFrom('127.0.0.22', proxy.port, fleetToken)).status, 429, 'then it cools off too');
+
+    assert.deepEqual(
+      warnings().map((w) => `${w.address} via ${w.via}`),
+      [`127.0.0.21 via ${PROXY}`, `127.0.0.21 via ${PROXY}`, `127.0.0.22 via ${PROXY}`, `127.0.0.22 via ${PROXY}`],
+      "the log names the client, and the proxy it came through",
+    );
+    assert.ok(warnings()[0]!.msg.includes(`from 127.0.0.21 (through ${PROXY})`), warnings()[0]!.msg);
+  });
+
+  test('a peer that is not a trusted proxy is counted by its own address, whatever X-Forwarded-For it sends', async () => {
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await postFrom('127.0.0.23', api.fleetPort!, wrong, { 'x-forwarded-for': `10.9.8.${i}` })).status, 401);
+    }
+    assert.equal((await postFrom('127.0.0.23', api.fleetPort!, fleetToken, { 'x-forwarded-for': '10.9.8.200' })).status, 429);
+    assert.equal(warnings().at(-1)!.address, '127.0.0.23');
+    assert.equal(warnings().at(-1)!.via, undefined);
+  });
+
+  test("the local listener trusts no proxy: the trusted proxy's address sending X-Forwarded-For to it is counted as itself", async () => {
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await postFrom(PROXY, api.port, wrong, { 'x-forwarded-for': `10.9.7.${i}` })).status, 401);
+    }
+    assert.equal((await postFrom(PROXY, api.port, token, { 'x-forwarded-for': '10.9.7.200' })).status, 429);
   });
 });
