@@ -87,6 +87,8 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
+      // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
+      if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
       const facts = new BatchFacts(batch, config.exclude);
       // Every windowed rule's stored rows in one read a table, not one query a rule.
       const stored = await StoredWindows.read(
@@ -121,7 +123,6 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
       if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
-      if (batch.ineffective.some((m) => m.effective)) await reopenRedoneAlerts(connection);
     },
 
     sealed(batch: WrittenBatch): void {
