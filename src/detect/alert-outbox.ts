@@ -213,28 +213,46 @@ export async function retractUndoneAlerts(connection: DuckDBConnection): Promise
   return result.rows.map((row) => Number(row.alert_id));
 }
 
+/** An alert `reopenRedoneAlerts` took back, with the key it is found by again. */
+export interface ReopenedAlert {
+  alertId: number;
+  ruleId: string;
+  server: string;
+  dedupKey: string;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
 /**
  * Retracted alerts that stand on a privilege change effective again (lines read out of order: the COMMIT of its
- * transaction came after the disconnection that undid it) are open again, and may grow again.
+ * transaction came after the disconnection that undid it) take back the status the retraction took from them: `acknowledged` if
+ * someone had acknowledged them (the acknowledgement stays as it was), else `open`; they may grow again.
  */
-export async function reopenRedoneAlerts(connection: DuckDBConnection): Promise<number[]> {
+export async function reopenRedoneAlerts(connection: DuckDBConnection): Promise<ReopenedAlert[]> {
   const result = await runQuery(
     connection,
-    `UPDATE alerts SET status = 'open', updated_at = now()
+    `UPDATE alerts SET status = CASE WHEN acknowledged_at IS NULL THEN 'open' ELSE 'acknowledged' END, updated_at = now()
      WHERE status = 'retracted' AND alert_id IN (
        SELECT l.alert_id FROM alert_changes l JOIN privilege_changes p
          ON p.server = l.server AND p.session_id IS NOT DISTINCT FROM l.session_id AND p.logged_at = l.logged_at AND p.seq = l.seq
        GROUP BY l.alert_id HAVING bool_or(p.effective))
-     RETURNING alert_id`,
+     RETURNING alert_id, rule_id, server, dedup_key, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms`,
   );
-  const ids = result.rows.map((row) => integer(Number(row.alert_id)));
-  if (ids.length > 0) {
+  // Drift and pipeline alerts (ids with a dot) never grow: they have no key.
+  const reopened = result.rows
+    .map((row) => ({
+      alertId: Number(row.alert_id), ruleId: String(row.rule_id), server: String(row.server), dedupKey: String(row.dedup_key),
+      firstSeen: new Date(Number(row.first_ms)), lastSeen: new Date(Number(row.last_ms)),
+    }))
+    .sort((a, b) => a.alertId - b.alertId);
+  const keyed = reopened.filter((a) => !a.ruleId.includes('.'));
+  if (keyed.length > 0) {
     await connection.run(
       `INSERT INTO alert_keys SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM alerts
-       WHERE alert_id IN (${ids.join(', ')}) AND rule_id NOT LIKE '%.%' ORDER BY alert_id`,
+       WHERE alert_id IN (${keyed.map((a) => integer(a.alertId)).join(', ')}) ORDER BY alert_id`,
     );
   }
-  return result.rows.map((row) => Number(row.alert_id));
+  return keyed;
 }
 
 function addSamples(evidence: Partial<Evidence>, more: readonly Record<string, unknown>[]): Evidence {

@@ -10,6 +10,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
+import type { TakenIntoEffect } from './unjudged-changes.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -59,9 +60,14 @@ export class BatchFacts {
    */
   readonly controlPlane: readonly ControlPlaneEvent[];
 
+  /**
+   * `takenIntoEffect`: changes of earlier batches stored ineffective, never judged, that this batch's marks took into
+   * effect (a COMMIT read late): they are judged with the batch's own, as if they had arrived effective in it.
+   */
   constructor(
     readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
+    takenIntoEffect: readonly TakenIntoEffect[] = [],
   ) {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
@@ -83,12 +89,9 @@ export class BatchFacts {
       };
     };
 
-    this.changes = batch.privilegeChanges
-      .filter((c) => c.effective)
-      .map((change) => {
-        const session = whoOfSession(change.server, change.sessionId);
-        return { change, who: { ...session, userName: change.actor ?? session.userName } };
-      })
+    const arrived = batch.privilegeChanges.filter((c) => c.effective).map((change) => ({ change, session: whoOfSession(change.server, change.sessionId) }));
+    this.changes = [...arrived, ...takenIntoEffect]
+      .map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } }))
       .filter((c) => !this.excluded(c.who));
 
     const entries: EntryFact[] = [];

@@ -5,7 +5,8 @@
  * Input contract: batches in commit order; a batch's rows are already in the tables (windowed rules
  * count them with SQL); `privilegeChanges` carry `effective` as known at the end of the batch.
  * Rolled-back privilege changes raise nothing; an alert whose every change a later batch rolls back is
- * retracted (status `retracted`).
+ * retracted (status `retracted`), and takes back its status when one of them is effective again. A change stored
+ * ineffective that a later batch takes into effect is judged in that batch (`takeUnjudged`).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
@@ -13,6 +14,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { recordRulesFindings, reopenRedoneAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
+import { takeUnjudged } from './unjudged-changes.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
 import { LastLogins } from './last-logins.js';
@@ -87,7 +89,9 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
-      const facts = new BatchFacts(batch, config.exclude);
+      // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
+      if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
+      const facts = new BatchFacts(batch, config.exclude, await takeUnjudged(connection, batch));
       // Every windowed rule's stored rows in one read a table, not one query a rule.
       const stored = await StoredWindows.read(
         connection,
@@ -121,7 +125,6 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
       if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
-      if (batch.ineffective.some((m) => m.effective)) await reopenRedoneAlerts(connection);
     },
 
     sealed(batch: WrittenBatch): void {

@@ -1,13 +1,15 @@
 /**
  * The alert keys a hub's leader hands to the next one (docs/fleet.md), so that an alert the last leader raised is
  * not raised again from evidence that goes on after the takeover. Kept: the keys of this instance's own alerts
- * (a mirror of its `alert_keys` rows: grown, and dropped when `retractUndone` retracts them), those of its store
+ * (a mirror of its `alert_keys` rows: grown, dropped when `retractUndone` retracts them, back when `reopenRedoneAlerts`
+ * takes them back), those of its store
  * that a handover brought back, and the keys adopted from the last leader. A finding whose key an adopted one covers (same rule, server and dedup key,
  * within the rule's suppression window) grows nothing here: that alert is in the other store, and the
  * finding's evidence only stretches the adopted key. Bounded: keys seen more than the longest suppression
  * window before the newest go, and at most `MAX_KEYS` are kept.
  */
 import type { MergedFinding } from './merge-findings.js';
+import type { ReopenedAlert } from './alert-outbox.js';
 import type { CommittedCheck } from '../contracts/handover-part.js';
 
 export const MAX_KEYS = 10_000;
@@ -96,6 +98,27 @@ export class HandedAlertKeys {
   /** Alerts `retractUndone` retracted: their keys left `alert_keys`, and leave the handover. */
   forgetRetracted(ids: readonly number[]): void {
     for (const id of ids) if (this.own.delete(id)) this.moved++;
+  }
+
+  /**
+   * Alerts `reopenRedoneAlerts` took back: their keys are in `alert_keys` again, and in the handover, as raised by
+   * the batch that took them back (if it never commits, they stay retracted and the next leader does not adopt them).
+   */
+  recordReopened(alerts: readonly ReopenedAlert[], batch: { source: string; position: string }): void {
+    for (const a of alerts) {
+      const firstMs = a.firstSeen.getTime();
+      const lastMs = a.lastSeen.getTime();
+      const known = this.own.get(a.alertId);
+      if (known) {
+        known.firstMs = Math.min(known.firstMs, firstMs);
+        known.lastMs = Math.max(known.lastMs, lastMs);
+        continue;
+      }
+      this.own.set(a.alertId, { rule: a.ruleId, server: a.server, dedupKey: a.dedupKey, firstMs, lastMs, source: batch.source, position: batch.position, holder: null });
+      this.newestMs = Math.max(this.newestMs, lastMs);
+      this.moved++;
+    }
+    if (alerts.length > 0) this.prune();
   }
 
   handOver(self: string): KeysDoc {

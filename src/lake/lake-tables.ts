@@ -56,9 +56,9 @@ export type LakeTableName = keyof typeof LAKE_TABLES;
 
 /**
  * The store's own bookkeeping (positions, delivery attempts, the lake's segments, retention's horizons, the outbox's key table, a copy of
- * columns of `alerts`): every other table is in the lake.
+ * columns of `alerts`, and detection's list of changes its rules have not judged): every other table is in the lake.
  */
-export const TABLES_NOT_IN_LAKE = ['source_positions', 'alert_deliveries', 'lake_segments', 'schema_version', 'alert_keys', 'hot_horizons'] as const;
+export const TABLES_NOT_IN_LAKE = ['source_positions', 'alert_deliveries', 'lake_segments', 'schema_version', 'alert_keys', 'hot_horizons', 'unjudged_changes'] as const;
 
 export const LAKE_TABLE_NAMES = Object.keys(LAKE_TABLES) as LakeTableName[];
 

@@ -294,4 +294,17 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 16,
+    description: 'unjudged_changes: privilege changes stored ineffective that no detection rule has judged yet (issue 17)',
+    sql: `
+      -- One row per privilege_changes row stored ineffective (rolled back, or open at its session's disconnection)
+      -- that the rules have not judged: a COMMIT read late (a hub's partitions read out of order) may take it into
+      -- effect, and the rules then judge it as if it had arrived effective, once. Its row leaves then. Written and read
+      -- by detection in the batch's transaction (src/detect/unjudged-changes.ts).
+      CREATE TABLE unjudged_changes (
+        server VARCHAR NOT NULL, session_id VARCHAR, logged_at TIMESTAMPTZ NOT NULL, seq BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -128,7 +128,8 @@ export async function readEffectiveChanges(connection: DuckDBConnection, server:
   return rows.map(toChange);
 }
 
-function toChange(r: Record<string, DuckDBValue>): PrivilegeChange {
+/** A `privilege_changes` row (as `getRowObjects` reads it; other columns are ignored) as the analyzer produced it. */
+export function toChange(r: Record<string, DuckDBValue>): PrivilegeChange {
   return {
     server: str(r.server)!,
     loggedAt: date(r.logged_at)!,

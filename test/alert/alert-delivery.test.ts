@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
-import { createLogSink, createWebhookSink, startAlertDelivery, type AlertDelivery } from '../../src/alert/index.js';
+import { createLogSink, createWebhookSink, startAlertDelivery, type AlertDelivery, type AlertMessage, type AlertSink } from '../../src/alert/index.js';
+import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
 import { runQuery } from '../../src/query/run-query.js';
-import { audit, failedLogin, login, minutes } from '../support/detection-records.js';
+import { audit, failedLogin, login, minutes, record } from '../support/detection-records.js';
 import { openHarness, type Harness } from '../detect/detection-harness.js';
 
 const TOKEN = 'T0KEN-s3cr3t-4242';
@@ -171,5 +172,73 @@ describe('alert delivery through a failing webhook', () => {
     assert.ok(!logLines.join('\n').includes(TOKEN));
     const stored = await runQuery(deliveryConnection, `SELECT string_agg(coalesce(last_error, ''), ' ') AS e FROM alert_deliveries`);
     assert.ok(!String(stored.rows[0]!.e).includes(TOKEN));
+  });
+});
+
+describe('delivery of an alert retracted and then open again (its COMMIT read after the disconnection)', () => {
+  let h: Harness;
+  let delivery: AlertDelivery;
+  let deliveryConnection: DuckDBConnection;
+  const received: AlertMessage[] = [];
+
+  before(async () => {
+    h = await openHarness();
+    deliveryConnection = await h.store.db.instance.connect();
+    const sink: AlertSink = { name: 'collect', deliver: async (alert) => void received.push(alert) };
+    // Polled by hand: each step says when delivery ran.
+    delivery = startAlertDelivery({ connection: deliveryConnection, sinks: [sink], log: pino({ level: 'silent' }), pollMs: 3_600_000 });
+  });
+
+  after(async () => {
+    await delivery?.stop();
+    deliveryConnection?.closeSync();
+    await h?.close();
+  });
+
+  /** A grant in a transaction, the disconnection taken as its rollback, and its COMMIT read last. */
+  function lateCommit(role: string, at: Date) {
+    const s = login({ user: 'dba', at });
+    const line = (ms: number, id: number, command: string, text: string) => audit('pg1', s.sessionId, new Date(at.getTime() + ms), id, command === 'GRANT ROLE' ? 'ROLE' : 'MISC', command, text);
+    return {
+      grant: [...s.records, line(10, 1, 'BEGIN', 'BEGIN;'), line(20, 2, 'GRANT ROLE', `GRANT pg_read_all_data TO ${role};`)],
+      disconnection: [record('pg1', new Date(at.getTime() + 70), s.sessionId, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000')],
+      commit: [line(30, 3, 'COMMIT', 'COMMIT;')],
+    };
+  }
+  const statusOf = async (target: string) => (await h.alerts('admin-granted')).filter((a) => a.target === target).map((a) => a.status);
+  const receivedFor = (target: string) => received.filter((a) => a.target === target).map((a) => a.status);
+
+  it('does not send again an alert delivered before it was retracted', async () => {
+    const story = lateCommit('sent_first', T0);
+    await h.feed(story.grant);
+    await delivery.runOnce();
+    await h.feed(story.disconnection);
+    await h.feed(story.commit);
+    assert.deepEqual(await statusOf('sent_first'), ['open']);
+    await delivery.runOnce();
+    assert.deepEqual(receivedFor('sent_first'), ['open'], 'delivered once: its receiver never heard of the retraction');
+  });
+
+  it('sends an alert retracted before it was delivered once it is open again', async () => {
+    const story = lateCommit('sent_late', minutes(T0, 10));
+    await h.feed(story.grant);
+    await h.feed(story.disconnection);
+    await delivery.runOnce();
+    assert.deepEqual(receivedFor('sent_late'), [], 'retracted: not sent');
+    await h.feed(story.commit);
+    await delivery.runOnce();
+    assert.deepEqual(receivedFor('sent_late'), ['open']);
+  });
+
+  it('does not send an alert acknowledged before delivery when it comes back (acknowledged)', async () => {
+    const story = lateCommit('handled', minutes(T0, 20));
+    await h.feed(story.grant);
+    const id = Number((await h.alerts('admin-granted')).find((a) => a.target === 'handled')!.alert_id);
+    await acknowledgeAlerts(h.store.connection, [id], 'analyst');
+    await h.feed(story.disconnection);
+    await h.feed(story.commit);
+    assert.deepEqual(await statusOf('handled'), ['acknowledged']);
+    await delivery.runOnce();
+    assert.deepEqual(receivedFor('handled'), []);
   });
 });

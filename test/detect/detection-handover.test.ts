@@ -14,7 +14,7 @@ import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector } from '../../src/detect/index.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
-import { audit, failedLogin, login } from '../support/detection-records.js';
+import { audit, failedLogin, login, record } from '../support/detection-records.js';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -146,6 +146,23 @@ describe('the detection context handed to a hub\'s next leader', () => {
       handOver(a2, 'a', b2, 'b');
       await b2.pipeline.processBatch(session('dba', at(5 * 60_000), 'CREATE ROLE', 'CREATE ROLE twice_made LOGIN;'), batch('eventhubs:hub/1', '1'));
       assert.deepEqual(await alertsOf(b.store, 'login-role-created'), [], 'the alert is in the first store already');
+    });
+  });
+
+  it('hands on the key of an alert retracted and open again (its COMMIT read after the disconnection): the next leader does not raise it again', async () => {
+    await withLeaders(async (a, b) => {
+      // BEGIN and GRANT, the disconnection (taken as the rollback), then the COMMIT read late.
+      const s = login({ user: 'dba', at: T0 });
+      const id = s.sessionId;
+      const grant = [...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO reopened;')];
+      await a.pipeline.processBatch(grant, batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch([record('pg1', at(70), id, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000')], batch('eventhubs:hub/1', '1'));
+      await a.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/2', '1'));
+      const statuses = await a.store.connection.runAndReadAll(`SELECT status FROM alerts WHERE rule_id = 'admin-granted'`);
+      assert.deepEqual(statuses.getRows().map(([x]) => String(x)), ['open']);
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch(session('dba', at(60_000), 'GRANT ROLE', 'GRANT pg_read_all_data TO reopened;'), batch('eventhubs:hub/3', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'admin-granted'), [], 'the alert is open again in the first store');
     });
   });
 

@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { createDetector } from '../../src/detect/index.js';
+import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
 import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { audit, login, record } from '../support/detection-records.js';
 
@@ -27,12 +28,17 @@ const DISCONNECT = 'disconnection: session time: 0:00:01.000 user=dba database=a
 let dir: string;
 let store: AuditStore;
 let pipeline: IngestPipeline;
+let burstPipeline: IngestPipeline;
 let batches = 0;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'auditduck-tx-order-'));
   store = await AuditStore.open(join(dir, 'store.duckdb'));
   pipeline = await IngestPipeline.create(store, { observers: [createDetector({ exclude: { users: [], databases: [], clientAddrs: [] } })] });
+  // A second leader's pipeline on the same store whose bursts are three changes (its servers are its own).
+  burstPipeline = await IngestPipeline.create(store, {
+    observers: [createDetector({ exclude: { users: [], databases: [], clientAddrs: [] }, rules: { 'privilege-burst': { threshold: 3 } } })],
+  });
 });
 after(async () => {
   await store.close();
@@ -40,8 +46,8 @@ after(async () => {
 });
 
 /** Each body one batch, as a hub's partitions hand them over one at a time. */
-async function read(bodies: readonly DecodeResult[][]): Promise<void> {
-  for (const body of bodies) await pipeline.processBatch([...body], { sourceKey: null, source: `eventhubs:hub/${batches % 4}`, position: String(++batches) });
+async function read(bodies: readonly DecodeResult[][], by = pipeline): Promise<void> {
+  for (const body of bodies) await by.processBatch([...body], { sourceKey: null, source: `eventhubs:hub/${batches % 4}`, position: String(++batches) });
 }
 
 async function effectiveOf(server: string): Promise<[string, boolean][]> {
@@ -61,6 +67,43 @@ async function derivedOf(server: string): Promise<{ memberships: string[]; keys:
 async function alertsOf(server: string): Promise<[string, string][]> {
   const reader = await store.connection.runAndReadAll(`SELECT rule_id, status FROM alerts WHERE server = '${server}' AND rule_id = 'admin-granted' ORDER BY alert_id`);
   return reader.getRows().map(([rule, status]) => [String(rule), String(status)]);
+}
+
+/** A server's alerts of a rule by what they are (not by server or id), and the privilege changes each stands on. */
+async function raisedOf(server: string, rule: string): Promise<Record<string, unknown>[]> {
+  const reader = await store.connection.runAndReadAll(
+    `SELECT a.rule_id, a.dedup_key, a.summary, a.actor, a.target, a.severity, a.count::INTEGER AS count, a.status,
+            (SELECT count(*)::INTEGER FROM alert_changes c WHERE c.alert_id = a.alert_id) AS changes
+     FROM alerts a WHERE a.server = '${server}' AND a.rule_id = '${rule}' ORDER BY a.alert_id`,
+  );
+  return reader.getRowObjectsJS();
+}
+
+/**
+ * A server's admin-granted alerts that stand (not retracted), by key, count and status (not by summary: a change read
+ * before its session's login has no actor yet, whatever the order of its transaction's lines).
+ */
+async function standingOf(server: string): Promise<unknown[][]> {
+  const reader = await store.connection.runAndReadAll(
+    `SELECT dedup_key, count::INTEGER, status FROM alerts WHERE server = '${server}' AND rule_id = 'admin-granted' AND status <> 'retracted' ORDER BY dedup_key`,
+  );
+  return reader.getRows();
+}
+
+/** Keys of a server with more than one admin-granted alert. */
+async function raisedTwice(server: string): Promise<string[]> {
+  const reader = await store.connection.runAndReadAll(
+    `SELECT dedup_key FROM alerts WHERE server = '${server}' AND rule_id = 'admin-granted' GROUP BY dedup_key HAVING count(*) > 1 ORDER BY 1`,
+  );
+  return reader.getRows().map(([key]) => String(key));
+}
+
+/** A = the login, BEGIN(1) and `grants` GRANTs (ids 2, 3, …), C = their COMMIT, D = the disconnection. */
+function openTransaction(server: string, grants: readonly string[]) {
+  const s = login({ server, user: 'dba', at: T0 });
+  const id = s.sessionId;
+  const A = [...s.records, audit(server, id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), ...grants.map((g, i) => audit(server, id, at(20 + i), 2 + i, 'ROLE', 'GRANT ROLE', g))];
+  return { A, C: [audit(server, id, at(60), 2 + grants.length, 'MISC', 'COMMIT', 'COMMIT;')], D: [record(server, at(70), id, 'LOG', DISCONNECT)] };
 }
 
 /** The reproduction of issue 17: A = BEGIN(1) GRANT(2), B = COMMIT(3) BEGIN(4) GRANT(5), C = COMMIT(6), D = the disconnection. */
@@ -108,6 +151,59 @@ describe('transactions judged by statement id, not by arrival order', () => {
     assert.deepEqual(await derivedOf('pg-abdc'), { memberships: ['pg_monitor > report_1', 'pg_read_all_data > report_1'], keys: 1 });
   });
 
+  it('brings an acknowledged alert back acknowledged, its acknowledgement intact, when its COMMIT arrives after the disconnection', async () => {
+    const { A, B, C, D } = issueBodies('pg-ack');
+    await read([A, B]);
+    const [id] = (await store.connection.runAndReadAll(`SELECT alert_id FROM alerts WHERE server = 'pg-ack' AND rule_id = 'admin-granted'`)).getRows().map(([x]) => Number(x));
+    assert.deepEqual(await acknowledgeAlerts(store.connection, [id!], 'analyst', 'ticket SEC-1', 'true-positive'), [id]);
+    const acknowledgement = async () =>
+      (await store.connection.runAndReadAll(`SELECT status, acknowledged_by, ack_comment, ack_classification, acknowledged_at::VARCHAR FROM alerts WHERE alert_id = ${id}`)).getRows()[0];
+    const [, ...acked] = (await acknowledgement())!;
+    await read([D]);
+    assert.equal((await acknowledgement())![0], 'retracted');
+    await read([C]);
+    assert.deepEqual(await acknowledgement(), ['acknowledged', ...acked]);
+    assert.deepEqual(await derivedOf('pg-ack'), { memberships: ['pg_monitor > report_1', 'pg_read_all_data > report_1'], keys: 1 });
+  });
+
+  for (const [k, [name, order]] of ([
+    ['the disconnection read with it', (b: ReturnType<typeof openTransaction>) => [[...b.A, ...b.D]]],
+    ['the disconnection read before it', (b: ReturnType<typeof openTransaction>) => [b.D, b.A]],
+  ] as const).entries()) {
+    it(`raises the alert of a grant stored ineffective (${name}) when its COMMIT arrives late, as the in-order read raises it, once`, async () => {
+      const grant = ['GRANT pg_read_all_data TO report_9;'];
+      const server = `pg-late-${k}`;
+      const inOrder = openTransaction(`${server}-ordered`, grant);
+      await read([inOrder.A, inOrder.C, inOrder.D]);
+      const late = openTransaction(server, grant);
+      await read(order(late));
+      assert.deepEqual(await effectiveOf(server), [['GRANT pg_read_all_data TO report_9;', false]]);
+      assert.deepEqual(await raisedOf(server, 'admin-granted'), []);
+      await read([late.C]);
+      assert.deepEqual(await effectiveOf(server), [['GRANT pg_read_all_data TO report_9;', true]]);
+      const expected = await raisedOf(`${server}-ordered`, 'admin-granted');
+      assert.equal(expected.length, 1);
+      assert.deepEqual(await raisedOf(server, 'admin-granted'), expected);
+      // Read again (a replayed body): the change is judged once.
+      await read([late.C]);
+      assert.deepEqual(await raisedOf(server, 'admin-granted'), expected);
+    });
+  }
+
+  it('counts changes stored ineffective in a burst when their COMMIT arrives late, and a change counted before not twice', async () => {
+    const grants = ['GRANT pg_monitor TO burst_1;', 'GRANT pg_monitor TO burst_2;', 'GRANT pg_monitor TO burst_3;'];
+    const late = openTransaction('pg-burst-late', grants);
+    await read([[...late.A, ...late.D]], burstPipeline);
+    assert.deepEqual(await raisedOf('pg-burst-late', 'privilege-burst'), []);
+    await read([late.C], burstPipeline);
+    const burst = await raisedOf('pg-burst-late', 'privilege-burst');
+    assert.deepEqual(burst.map((a) => [a.dedup_key, a.count, a.status]), [['dba', 3, 'open']]);
+    // Counted when read (an open transaction), undone by the disconnection, made effective again: still three.
+    const redone = openTransaction('pg-burst-redone', grants);
+    await read([redone.A, redone.D, redone.C], burstPipeline);
+    assert.deepEqual((await raisedOf('pg-burst-redone', 'privilege-burst')).map((a) => [a.dedup_key, a.count, a.status]), [['dba', 3, 'open']]);
+  });
+
   it('undoes a grant whose ROLLBACK arrives first, and keeps the one committed after it', async () => {
     const server = 'pg-rollback-first';
     const s = login({ server, user: 'dba', at: T0 });
@@ -123,7 +219,7 @@ describe('transactions judged by statement id, not by arrival order', () => {
     ]);
   });
 
-  it('stores the effective of every change as the in-order read does, whatever order the bodies arrive in (property)', async () => {
+  it('stores the effective of every change, and raises its alert, as the in-order read does, whatever order the bodies arrive in (property)', async () => {
     let run = 0;
     const seen = new Set<boolean>();
     await fc.assert(
@@ -136,6 +232,9 @@ describe('transactions judged by statement id, not by arrival order', () => {
         const expected = await effectiveOf(inOrder);
         for (const [, effective] of expected) seen.add(effective);
         assert.deepEqual(await effectiveOf(shuffled), expected);
+        // Each change is an admin grant to its own role: an alert stands for each effective one, raised once.
+        assert.deepEqual(await standingOf(shuffled), await standingOf(inOrder));
+        assert.deepEqual(await raisedTwice(shuffled), []);
       }),
       { numRuns: 60 },
     );
@@ -209,7 +308,7 @@ function bodiesOf(server: string, steps: readonly Step[], cuts: readonly number[
         lines.push(audit(server, id, t, statementId, 'MISC', 'ROLLBACK', 'ROLLBACK;'));
         break;
       case 'change':
-        lines.push(audit(server, id, t, statementId, 'ROLE', 'GRANT ROLE', `GRANT pg_monitor TO report_${i};`));
+        lines.push(audit(server, id, t, statementId, 'ROLE', 'GRANT ROLE', `GRANT pg_read_all_data TO report_${i};`));
         break;
       case 'set-role':
         lines.push(audit(server, id, t, statementId, 'MISC', 'SET', `SET ROLE admin_${i};`));

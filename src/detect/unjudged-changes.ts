@@ -1,0 +1,91 @@
+/**
+ * Privilege changes the rules have not judged: those stored ineffective (`unjudged_changes`, migration 16). The
+ * rules judge a batch's effective changes only; a change stored ineffective because its session disconnected with
+ * its transaction open may be taken into effect by a COMMIT read later (a hub's partitions read out of order,
+ * transaction-ledger.ts), and then nothing else would ever judge it. So each batch lists its ineffective changes
+ * here, and hands the rules those of the list its marks took into effect, which leave it: judged once, as if they
+ * had arrived effective. A change judged when it arrived, undone, then taken back into effect is not here: its alert
+ * comes back (`reopenRedoneAlerts`) and windowed rules counted it already.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import type { Attribution } from '../analyze/sessions/session-tracker.js';
+import { sqlString } from '../store/sql-literal.js';
+import { toChange } from '../store/role-tables.js';
+import type { WrittenBatch } from './written-batch.js';
+
+/** A change taken into effect, and who its session is as `sessions` holds it. */
+export interface TakenIntoEffect {
+  change: PrivilegeChange;
+  session: Attribution;
+}
+
+/** Rows an INSERT writes at most: bounds the SQL text. */
+const ROWS_PER_INSERT = 500;
+
+/**
+ * In the batch's transaction, after the store applied its marks: the listed changes the batch's marks took into
+ * effect (in log order), taken off the list, then the batch's own ineffective changes put on it.
+ */
+export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenIntoEffect[]> {
+  const taken = await takeIntoEffect(connection, batch);
+  await listIneffective(connection, batch.privilegeChanges);
+  return taken;
+}
+
+async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenIntoEffect[]> {
+  const marks = batch.ineffective.filter((m) => m.effective && m.seqs.length > 0);
+  if (marks.length === 0) return [];
+  // Each mark as constants on the row's columns: DuckDB skips the row groups of other times by their min/max.
+  const marked = (t: string) =>
+    marks
+      .map(
+        (m) =>
+          `(${t}.server = ${sqlString(m.server)} AND ${t}.session_id IS NOT DISTINCT FROM ${m.sessionId === null ? 'NULL' : sqlString(m.sessionId)}
+            AND ${t}.logged_at BETWEEN ${timestamp(m.from)} AND ${timestamp(m.until)} AND ${t}.seq IN (${m.seqs.map(integer).join(', ')}))`,
+      )
+      .join(' OR ');
+  const sameRow = (a: string, b: string) => `${a}.server = ${b}.server AND ${a}.session_id IS NOT DISTINCT FROM ${b}.session_id AND ${a}.logged_at = ${b}.logged_at AND ${a}.seq = ${b}.seq`;
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT p.*, s.user_name AS session_user_name, s.database_name AS session_database_name, s.client_addr AS session_client_addr,
+              s.application_name AS session_application_name
+       FROM privilege_changes p
+       LEFT JOIN sessions s ON s.server = p.server AND s.session_id = p.session_id
+       WHERE p.effective AND (${marked('p')}) AND EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')})
+       ORDER BY p.logged_at, p.seq`,
+    )
+  ).getRowObjects();
+  if (rows.length === 0) return [];
+  await connection.run(
+    `DELETE FROM unjudged_changes u WHERE (${marked('u')}) AND EXISTS (SELECT 1 FROM privilege_changes p WHERE p.effective AND ${sameRow('u', 'p')})`,
+  );
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return rows.map((r) => ({
+    change: toChange(r),
+    session: {
+      userName: text(r.session_user_name),
+      databaseName: text(r.session_database_name),
+      clientAddr: text(r.session_client_addr),
+      applicationName: text(r.session_application_name),
+    },
+  }));
+}
+
+async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[]): Promise<void> {
+  const rows = changes
+    .filter((c) => !c.effective)
+    .map((c) => `(${sqlString(c.server)}, ${c.sessionId === null ? 'NULL' : sqlString(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`);
+  for (let from = 0; from < rows.length; from += ROWS_PER_INSERT) {
+    await connection.run(`INSERT INTO unjudged_changes VALUES ${rows.slice(from, from + ROWS_PER_INSERT).join(', ')}`);
+  }
+}
+
+function timestamp(at: Date): string {
+  return `${sqlString(at.toISOString())}::TIMESTAMPTZ`;
+}
+
+function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
+}
