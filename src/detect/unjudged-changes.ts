@@ -24,12 +24,19 @@ export interface TakenIntoEffect {
 const ROWS_PER_INSERT = 500;
 
 /**
+ * Rows the list keeps at most, the most recent by time. A late COMMIT takes into effect only a change of a session
+ * the analyzer's ledger still follows (its open sessions, and the 2,000 it saw end last); a change of an older one
+ * can never leave the list by being judged, and a workload that rolls back often would grow it for ever.
+ */
+export const MAX_UNJUDGED_CHANGES = 100_000;
+
+/**
  * In the batch's transaction, after the store applied its marks: the listed changes the batch's marks took into
  * effect (in log order), taken off the list, then the batch's own ineffective changes put on it.
  */
-export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenIntoEffect[]> {
+export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenBatch, maxListed = MAX_UNJUDGED_CHANGES): Promise<TakenIntoEffect[]> {
   const taken = await takeIntoEffect(connection, batch);
-  await listIneffective(connection, batch.privilegeChanges);
+  await listIneffective(connection, batch.privilegeChanges, maxListed);
   return taken;
 }
 
@@ -72,13 +79,18 @@ async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch)
   }));
 }
 
-async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[]): Promise<void> {
+async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[], maxListed: number): Promise<void> {
   const rows = changes
     .filter((c) => !c.effective)
     .map((c) => `(${sqlString(c.server)}, ${c.sessionId === null ? 'NULL' : sqlString(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`);
+  if (rows.length === 0) return;
   for (let from = 0; from < rows.length; from += ROWS_PER_INSERT) {
     await connection.run(`INSERT INTO unjudged_changes VALUES ${rows.slice(from, from + ROWS_PER_INSERT).join(', ')}`);
   }
+  // Only a batch that listed something can take the list past its bound.
+  await connection.run(
+    `DELETE FROM unjudged_changes WHERE logged_at < (SELECT logged_at FROM unjudged_changes ORDER BY logged_at DESC LIMIT 1 OFFSET ${integer(maxListed - 1)})`,
+  );
 }
 
 function timestamp(at: Date): string {
