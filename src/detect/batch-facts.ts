@@ -10,7 +10,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
-import type { TakenIntoEffect } from './unjudged-changes.js';
+import type { TakenBack } from './unjudged-changes.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -61,13 +61,20 @@ export class BatchFacts {
   readonly controlPlane: readonly ControlPlaneEvent[];
 
   /**
-   * `takenIntoEffect`: changes of earlier batches stored ineffective, never judged, that this batch's marks took into
-   * effect (a COMMIT read late): they are judged with the batch's own, as if they had arrived effective in it.
+   * Changes of earlier batches judged when they arrived, undone since, that this batch's marks took back into
+   * effect: no rule judges them again (their alerts come back), but a window judged while they were undone missed
+   * them (`privilege-burst` counts them where no alert of its own covers them yet).
+   */
+  readonly redoneChanges: readonly ChangeFact[];
+
+  /**
+   * `takenBack`: changes of earlier batches this batch's marks took into effect (a COMMIT read late). Those stored
+   * ineffective and never judged are judged with the batch's own, as if they had arrived effective in it.
    */
   constructor(
     readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
-    takenIntoEffect: readonly TakenIntoEffect[] = [],
+    takenBack: TakenBack = { unjudged: [], redone: [] },
   ) {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
@@ -90,9 +97,10 @@ export class BatchFacts {
     };
 
     const arrived = batch.privilegeChanges.filter((c) => c.effective).map((change) => ({ change, session: whoOfSession(change.server, change.sessionId) }));
-    this.changes = [...arrived, ...takenIntoEffect]
-      .map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } }))
-      .filter((c) => !this.excluded(c.who));
+    const facts = (changes: readonly { change: PrivilegeChange; session: Attribution }[]): ChangeFact[] =>
+      changes.map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } })).filter((c) => !this.excluded(c.who));
+    this.changes = facts([...arrived, ...takenBack.unjudged]);
+    this.redoneChanges = facts(takenBack.redone);
 
     const entries: EntryFact[] = [];
     const failures: AttributedAuthFailure[] = [];

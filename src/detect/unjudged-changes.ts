@@ -30,19 +30,30 @@ const ROWS_PER_INSERT = 500;
  */
 export const MAX_UNJUDGED_CHANGES = 100_000;
 
+/** What a batch's marks took into effect: changes no rule judged yet, and changes judged when they arrived. */
+export interface TakenBack {
+  /** Stored ineffective and never judged: the rules judge them now, as if they had arrived effective. */
+  unjudged: TakenIntoEffect[];
+  /**
+   * Judged when they arrived, undone since, effective again: their alerts come back (`reopenRedoneAlerts`), but a
+   * window judged while they were undone did not count them (`privilege-burst` looks at them again).
+   */
+  redone: TakenIntoEffect[];
+}
+
 /**
- * In the batch's transaction, after the store applied its marks: the listed changes the batch's marks took into
- * effect (in log order), taken off the list, then the batch's own ineffective changes put on it.
+ * In the batch's transaction, after the store applied its marks: the changes the batch's marks took into effect
+ * (in log order), the listed ones taken off the list, then the batch's own ineffective changes put on it.
  */
-export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenBatch, maxListed = MAX_UNJUDGED_CHANGES): Promise<TakenIntoEffect[]> {
+export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenBatch, maxListed = MAX_UNJUDGED_CHANGES): Promise<TakenBack> {
   const taken = await takeIntoEffect(connection, batch);
   await listIneffective(connection, batch.privilegeChanges, maxListed);
   return taken;
 }
 
-async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenIntoEffect[]> {
+async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenBack> {
   const marks = batch.ineffective.filter((m) => m.effective && m.seqs.length > 0);
-  if (marks.length === 0) return [];
+  if (marks.length === 0) return { unjudged: [], redone: [] };
   // Each mark as constants on the row's columns: DuckDB skips the row groups of other times by their min/max.
   const marked = (t: string) =>
     marks
@@ -56,19 +67,20 @@ async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch)
   const rows = (
     await connection.runAndReadAll(
       `SELECT p.*, s.user_name AS session_user_name, s.database_name AS session_database_name, s.client_addr AS session_client_addr,
-              s.application_name AS session_application_name
+              s.application_name AS session_application_name,
+              EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')}) AS unjudged
        FROM privilege_changes p
        LEFT JOIN sessions s ON s.server = p.server AND s.session_id = p.session_id
-       WHERE p.effective AND (${marked('p')}) AND EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')})
+       WHERE p.effective AND (${marked('p')})
        ORDER BY p.logged_at, p.seq`,
     )
   ).getRowObjects();
-  if (rows.length === 0) return [];
-  await connection.run(
+  if (rows.length === 0) return { unjudged: [], redone: [] };
+  if (rows.some((r) => r.unjudged === true)) await connection.run(
     `DELETE FROM unjudged_changes u WHERE (${marked('u')}) AND EXISTS (SELECT 1 FROM privilege_changes p WHERE p.effective AND ${sameRow('u', 'p')})`,
   );
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  return rows.map((r) => ({
+  const taken = (r: (typeof rows)[number]): TakenIntoEffect => ({
     change: toChange(r),
     session: {
       userName: text(r.session_user_name),
@@ -76,7 +88,8 @@ async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch)
       clientAddr: text(r.session_client_addr),
       applicationName: text(r.session_application_name),
     },
-  }));
+  });
+  return { unjudged: rows.filter((r) => r.unjudged === true).map(taken), redone: rows.filter((r) => r.unjudged !== true).map(taken) };
 }
 
 async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[], maxListed: number): Promise<void> {

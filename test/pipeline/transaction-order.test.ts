@@ -204,6 +204,19 @@ describe('transactions judged by statement id, not by arrival order', () => {
     assert.deepEqual((await raisedOf('pg-burst-redone', 'privilege-burst')).map((a) => [a.dedup_key, a.count, a.status]), [['dba', 3, 'open']]);
   });
 
+  it('raises a burst that a change counted when read, undone, then made effective again completes after another batch missed it', async () => {
+    // Read A, D, E, C: E's grant is judged while A's two are undone, so its window holds one change; C makes
+    // them effective again. The in-order read (A, C, D, E) has three changes in E's window: a burst.
+    const server = 'pg-burst-gap';
+    const redone = openTransaction(server, ['GRANT pg_monitor TO gap_1;', 'GRANT pg_monitor TO gap_2;']);
+    const other = login({ server, user: 'dba', at: at(80) });
+    const E = [...other.records, audit(server, other.sessionId, at(90), 1, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO gap_3;')];
+    await read([redone.A, redone.D, E], burstPipeline);
+    assert.deepEqual(await raisedOf(server, 'privilege-burst'), []);
+    await read([redone.C], burstPipeline);
+    assert.deepEqual((await raisedOf(server, 'privilege-burst')).map((a) => [a.dedup_key, a.status]), [['dba', 'open']]);
+  });
+
   it('undoes a grant whose ROLLBACK arrives first, and keeps the one committed after it', async () => {
     const server = 'pg-rollback-first';
     const s = login({ server, user: 'dba', at: T0 });

@@ -6,6 +6,8 @@ import { actorName, changeEvidence, changeRef } from './change-evidence.js';
 import type { BatchFacts, ChangeFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange } from '../stored-windows.js';
 import { newBursts, spanOf, type FreshRow } from './windowed-counts.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlString } from '../../store/sql-literal.js';
 
 /** Actions that switch who the session is, not who may do what. */
 const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
@@ -19,17 +21,36 @@ export function isPrivilegeChange(c: Pick<PrivilegeChange, 'action' | 'objectTyp
   return !(SETTING_CHANGES.includes(c.action) && c.objectType === SESSION_SCOPE);
 }
 
-/** The batch's privilege changes a burst counts (but those of allowed actors), keyed by actor. */
-function burstChanges(facts: BatchFacts, allowActors: readonly string[]): ChangeFact[] {
-  return facts.changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
+/** The privilege changes a burst counts (but those of allowed actors), keyed by actor. */
+function burstChanges(changes: readonly ChangeFact[], allowActors: readonly string[]): ChangeFact[] {
+  return changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
+}
+
+/**
+ * Changes taken back into effect that no burst alert of their actor covers (within its span): a window judged
+ * while they were undone did not count them. Those an alert covers were counted when they arrived.
+ */
+async function redoneUncounted(connection: DuckDBConnection, redone: readonly ChangeFact[]): Promise<ChangeFact[]> {
+  const keyed = redone.filter((f) => f.change.actor !== null);
+  if (keyed.length === 0) return [];
+  const values = keyed.map((f, i) => `(${i}, ${sqlString(f.change.server)}, ${sqlString(f.change.actor!)}, ${sqlString(f.change.loggedAt.toISOString())}::TIMESTAMPTZ)`);
+  const reader = await connection.runAndReadAll(
+    `SELECT r.i FROM (VALUES ${values.join(', ')}) r(i, server, actor, changed_at)
+     WHERE NOT EXISTS (SELECT 1 FROM alert_keys k WHERE k.rule_id = ${sqlString(PRIVILEGE_BURST)} AND k.server = r.server AND k.dedup_key = r.actor
+                         AND r.changed_at BETWEEN k.first_seen AND k.last_seen)
+     ORDER BY r.i`,
+  );
+  return reader.getRows().map(([i]) => keyed[Number(i)]!);
 }
 
 const fresh = (changes: readonly ChangeFact[]): FreshRow[] => changes.map((f) => ({ server: f.change.server, key: f.change.actor, atMicros: f.change.loggedAt.getTime() * 1000 }));
 const byActor = (r: StoredPrivilegeChange): string | null => r.actor;
 const effectivePrivilegeChange = (r: StoredPrivilegeChange) => r.effective && isPrivilegeChange({ action: r.action as PrivilegeAction, objectType: r.objectType });
 
+const PRIVILEGE_BURST = 'privilege-burst';
+
 export const privilegeBurst = defineRule({
-  id: 'privilege-burst',
+  id: PRIVILEGE_BURST,
   title: 'Burst of privilege changes by one actor',
   severity: 'medium',
   mitre: 'T1098 Account Manipulation',
@@ -40,9 +61,10 @@ export const privilegeBurst = defineRule({
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
-  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges(facts, config.allowActors)), config.windowMinutes)],
-  evaluate({ facts, config, stored }) {
-    const changes = burstChanges(facts, config.allowActors);
+  // The span holds every change taken back into effect too: which of them count is known only in `evaluate`.
+  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges([...facts.changes, ...facts.redoneChanges], config.allowActors)), config.windowMinutes)],
+  async evaluate({ connection, facts, config, stored }) {
+    const changes = [...burstChanges(facts.changes, config.allowActors), ...(await redoneUncounted(connection, burstChanges(facts.redoneChanges, config.allowActors)))];
     const span = spanOf('privilege_changes', fresh(changes), config.windowMinutes);
     if (span === null) return [];
     const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), fresh(changes), {
