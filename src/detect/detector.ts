@@ -152,16 +152,19 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 }
 
 /**
- * How far back the handover keeps rows and alert keys: the longest window of an active rule, and the longest
- * suppression window (a finding within it grows the alert instead of raising one).
+ * How far back the handover keeps rows and alert keys: the longest window of an active rule, failures-then-success's
+ * window for logins (the only rule that counts logins), and the longest suppression window (a finding within it
+ * grows the alert instead of raising one).
  */
-function horizons(active: readonly ActiveRule[]): { windowMinutes: number; suppressMinutes: number } {
+function horizons(active: readonly ActiveRule[]): { windowMinutes: number; loginMinutes: number; suppressMinutes: number } {
   let windowMinutes = 0;
+  let loginMinutes = 0;
   let suppressMinutes = 0;
   for (const r of active) {
     const w = (r.config as { windowMinutes?: unknown }).windowMinutes;
     if (r.rule.spans && typeof w === 'number') windowMinutes = Math.max(windowMinutes, w);
+    if (r.id === 'failures-then-success' && typeof w === 'number') loginMinutes = w;
     suppressMinutes = Math.max(suppressMinutes, r.config.suppressMinutes);
   }
-  return { windowMinutes, suppressMinutes };
+  return { windowMinutes, loginMinutes, suppressMinutes };
 }

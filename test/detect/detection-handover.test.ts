@@ -207,6 +207,10 @@ describe('the detection context handed to a hub\'s next leader', () => {
       // B reads A's batch again, in a batch of its own, and eight changes more: twenty in all, the threshold.
       await b.pipeline.processBatch([...first, ...Array.from({ length: 8 }, (_, i) => change(12 + i))], batch('eventhubs:hub/0', '2'));
       assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [{ key: 'mass_granter', count: 20 }], 'twenty changes, not thirty-two');
+      // Handed on, the changes are B's now: a next leader gets them once too.
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changes: unknown[][] } } } };
+      assert.equal(doc.parts.detection.evidence.changes.length, 20);
     });
   });
 
