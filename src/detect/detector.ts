@@ -10,7 +10,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, reopenRedoneAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { mergeFindings } from './merge-findings.js';
@@ -99,6 +99,9 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
+          // Before the findings: an alert the batch disproves must not be grown by one of them.
+          const disproved = r.rule.disproves?.(facts, r.config) ?? [];
+          if (disproved.length > 0) handover.keys.forgetRetracted(await retractDisprovedAlerts(connection, r.id, disproved));
           const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.

@@ -31,6 +31,18 @@ interface UserStarts {
   more: boolean;
 }
 
+/** A login as `sessions` holds it. */
+export interface StoredLogin {
+  server: string;
+  user: string;
+  sessionId: string;
+  /** Its session's start, in epoch microseconds. */
+  micros: number;
+  clientAddr: string | null;
+  databaseName: string | null;
+  applicationName: string | null;
+}
+
 export interface LoginAsked {
   server: string;
   user: string;
@@ -78,6 +90,46 @@ export class LastLogins {
       if (this.stale.size > 0) await this.read(connection, [...this.stale]);
     }
     return answers as (string | null)[];
+  }
+
+  /**
+   * For each user of `earliest` (a user's earliest login in the batch), its earliest stored login of a session the
+   * batch did not bring (`batchSessions`: session keys), when that login is later than the batch's: the login
+   * whose previous one the batch may have become (`dormant-role-login` judges it again). Call after `previous`.
+   * Kept starts answer most users (a batch's logins later than every stored one follow none); the others are read
+   * from `sessions`, one query.
+   */
+  async firstStoredAfter(connection: DuckDBConnection, earliest: readonly LoginAsked[], batchSessions: ReadonlySet<string>): Promise<(StoredLogin | null)[]> {
+    const at = (a: LoginAsked) => a.at.getTime() * 1000;
+    const ask = earliest.flatMap((a, i) => (this.mayBeFollowed(a.server, a.user, at(a), batchSessions) ? [{ a, i }] : []));
+    const out: (StoredLogin | null)[] = earliest.map(() => null);
+    if (ask.length === 0) return out;
+    const batch = [...batchSessions].map((k) => k.split('\u0000') as [string, string]);
+    const excluded = batch.length === 0 ? '' : `AND (s.server, s.session_id) NOT IN (${batch.map(([server, session]) => `(${sqlString(server)}, ${sqlString(session)})`).join(', ')})`;
+    const rows = await runQueryOverValues(
+      connection,
+      ask.map(({ a }) => `${sqlString(a.server)}, ${sqlString(a.user)}`),
+      (list) => `SELECT w.i, s.session_id, epoch_us(s.started_at) AS started, s.client_addr, s.database_name, s.application_name
+         FROM ${list} w(i, w_server, w_user) JOIN sessions s ON s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL ${excluded}
+         QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY s.started_at, s.session_id) = 1`,
+    );
+    for (const row of rows) {
+      const { a, i } = ask[Number(row.i)]!;
+      // Only a later login is one whose previous login the batch may be.
+      if (Number(row.started) <= at(a)) continue;
+      const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+      out[i] = { server: a.server, user: a.user, sessionId: String(row.session_id), micros: Number(row.started), clientAddr: text(row.client_addr), databaseName: text(row.database_name), applicationName: text(row.application_name) };
+    }
+    return out;
+  }
+
+  /** Whether a login of a session not in the batch may be later than `micros`, by the kept starts. */
+  private mayBeFollowed(server: string, user: string, micros: number, batchSessions: ReadonlySet<string>): boolean {
+    const starts = this.users?.get(userKey(server, user));
+    if (!starts) return this.users === null;
+    if (starts.latest.some((s) => !batchSessions.has(s.session) && s.micros > micros)) return true;
+    // Starts not kept are at most the oldest kept one.
+    return starts.more && (starts.latest.at(-1)?.micros ?? -Infinity) > micros;
   }
 
   /**
