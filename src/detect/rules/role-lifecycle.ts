@@ -266,16 +266,20 @@ export const dormantRoleLogin = defineRule({
       const { clientAddr, databaseName, applicationName } = login.session;
       return { login: { server: login.server, user, sessionId: login.sessionId, at, clientAddr, databaseName, applicationName }, previous };
     });
-    judged.push(...(await followedLogins(connection, lastLogins, handedLogins, logins)));
+    // Roles the batch created: a stored login of one, without an earlier login, is dormant since the creation.
+    const created = facts.changes.flatMap(({ change: c }) => (c.action === 'create-role' && c.roleName !== null ? [{ server: c.server, user: c.roleName, at: c.loggedAt }] : []));
+    judged.push(...(await followedLogins(connection, lastLogins, handedLogins, logins, created)));
     const idle = (since: string, at: Date) => (at.getTime() - Date.parse(since)) / DAY_MS;
     // The role's creation is read only where it counts: no earlier login, or a finding's evidence.
     const needCreation = judged.flatMap((j, k) => (j.previous === null || idle(j.previous, j.login.at) >= config.dormantDays ? [k] : []));
     const creations = await creationsOf(connection, needCreation.map((k) => judged[k]!.login));
     const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!]));
     const findings: Finding[] = [];
+    const createdHere = new Set(created.map((c) => `${c.server}\u0000${c.user}`));
     judged.forEach(({ login, previous, followed }, k) => {
       const created = createdAt.get(k) ?? null;
-      if (followed && created !== null && idle(created, login.at) >= config.dormantDays) return;
+      // A followed login already dormant by a creation stored before this batch was raised then.
+      if (followed && created !== null && idle(created, login.at) >= config.dormantDays && !createdHere.has(`${login.server}\u0000${login.user}`)) return;
       const since = previous ?? created;
       if (since === null) return;
       const idleDays = idle(since, login.at);
@@ -286,22 +290,24 @@ export const dormantRoleLogin = defineRule({
 });
 
 /**
- * The stored logins whose previous login the batch became: a user's earliest stored login of another session,
- * later than one of the batch's, had none before (nor one handed over): it was judged by the role's creation, or not
- * at all. Judged again with the batch's latest login before it (`followed`): one already dormant by its creation
- * keeps its alert (or `disproves` retracted it), so it is not raised again.
+ * The stored logins the batch changed the judgement of: a user's earliest stored login of another session, later
+ * than one of the batch's logins or than the role's creation in the batch, had no previous login (nor one handed
+ * over): it was judged by the role's creation, or not at all. Judged again (`followed`) with the batch's latest
+ * login before it, or without one (by the creation); one already dormant by a creation stored before keeps its
+ * alert (or `disproves` retracted it), so it is not raised again.
  */
 async function followedLogins(
   connection: DuckDBConnection,
   lastLogins: LastLogins,
   handedLogins: Pick<HandedLogins, 'before'>,
   logins: readonly { user: string; login: LoginFact; at: Date }[],
+  created: readonly { server: string; user: string; at: Date }[],
 ): Promise<{ login: JudgedLogin; previous: string | null; followed: true }[]> {
   const earliest = new Map<string, LoginAsked>();
-  for (const { user, login, at } of logins) {
-    const k = `${login.server}\u0000${user}`;
+  for (const e of [...logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })), ...created.map((c) => ({ ...c, sessionId: '' }))]) {
+    const k = `${e.server}\u0000${e.user}`;
     const known = earliest.get(k);
-    if (!known || at < known.at) earliest.set(k, { server: login.server, user, sessionId: login.sessionId, at });
+    if (!known || e.at < known.at) earliest.set(k, e);
   }
   const asked = [...earliest.values()];
   const batchSessions = new Set(logins.map(({ login }) => sessionKey(login.server, login.sessionId)));
@@ -316,7 +322,8 @@ async function followedLogins(
       if (login.server === stored.server && user === stored.user && at.getTime() < atMs) previous = Math.max(previous, at.getTime());
     }
     const { server, user, sessionId, clientAddr, databaseName, applicationName } = stored;
-    out.push({ login: { server, user, sessionId, at: new Date(atMs), clientAddr, databaseName, applicationName }, previous: new Date(previous).toISOString(), followed: true });
+    const judged = { server, user, sessionId, at: new Date(atMs), clientAddr, databaseName, applicationName };
+    out.push({ login: judged, previous: previous === -Infinity ? null : new Date(previous).toISOString(), followed: true });
   });
   return out;
 }
