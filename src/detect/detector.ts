@@ -100,7 +100,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         if (!r.rule.evaluate) continue;
         try {
           // Before the findings: an alert the batch disproves must not be grown by one of them.
-          const disproved = r.rule.disproves?.(facts, r.config) ?? [];
+          const disproved = r.rule.disproves?.(facts, r.config, lastLogins) ?? [];
           if (disproved.length > 0) handover.keys.forgetRetracted(await retractDisprovedAlerts(connection, r.id, disproved));
           const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;

@@ -123,8 +123,11 @@ export class LastLogins {
     return out;
   }
 
-  /** Whether a login of a session not in the batch may be later than `micros`, by the kept starts. */
-  private mayBeFollowed(server: string, user: string, micros: number, batchSessions: ReadonlySet<string>): boolean {
+  /**
+   * Whether a stored login of a session not in `batchSessions` may be later than `micros`, by the kept starts
+   * (true before they are read): a batch's login later than every stored one follows all of them.
+   */
+  mayBeFollowed(server: string, user: string, micros: number, batchSessions: ReadonlySet<string> = new Set()): boolean {
     const starts = this.users?.get(userKey(server, user));
     if (!starts) return this.users === null;
     if (starts.latest.some((s) => !batchSessions.has(s.session) && s.micros > micros)) return true;

@@ -113,8 +113,11 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   readsEntry?(entry: ParsedEntry): boolean;
   /** The role attributes whose value before a change `evaluate` reads (`roleAttributes.before`): the detector keeps them. */
   roleAttributes?: readonly string[];
-  /** The spans whose alerts of this rule the batch disproves (a rule defined on the set of rows, whose rows may arrive out of order). */
-  disproves?(facts: BatchFacts, config: z.infer<S>): DisprovedSpan[];
+  /**
+   * The spans whose alerts of this rule the batch disproves (a rule defined on the set of rows, whose rows may
+   * arrive out of order). Called before `evaluate`: `lastLogins` are as the store held them before the batch.
+   */
+  disproves?(facts: BatchFacts, config: z.infer<S>, lastLogins: LastLogins): DisprovedSpan[];
   scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;
 }
 

@@ -12,7 +12,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { redactStoredText } from '../redact/index.js';
 import { sessionKey } from '../contracts/session-key.js';
-import { identity, type ForeignRow, type StoredAuthFailure, StoredLogin, StoredPrivilegeChange, StoredTable } from './stored-windows.js';
+import { identity, type ForeignRow, type StoredAuthFailure, type StoredLogin, type StoredPrivilegeChange, type StoredTable } from './stored-windows.js';
 
 export const MAX_EVIDENCE_ROWS = 20_000;
 
@@ -69,7 +69,7 @@ export class WindowEvidence {
     return this.moved;
   }
 
-  /** A written batch's own rows: its auth failures (as `BatchRows.addAuthFailure` stores them) and its privilege changes. */
+  /** A written batch's own rows: its auth failures (as `BatchRows.addAuthFailure` stores them), its logins and its privilege changes. */
   recordBatch(batch: {
     entries: readonly ParsedEntry[];
     attributions: readonly Attribution[];

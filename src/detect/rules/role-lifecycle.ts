@@ -246,9 +246,12 @@ export const dormantRoleLogin = defineRule({
   }),
   // Defined on the set of logins, each at its session's start: one stored late, before a login already called
   // dormant, is that login's previous one; when it is less than `dormantDays` older, the later login's alert no
-  // longer holds. Strictly after: a login read twice does not disprove its own alert.
-  disproves: (facts, config) =>
-    loginsOfUsers(facts).map(({ user, login, at }) => ({ server: login.server, dedupKey: user, after: at, before: new Date(at.getTime() + config.dormantDays * DAY_MS) })),
+  // longer holds. Strictly after: a login read twice does not disprove its own alert. Only a login some stored one
+  // follows can (the usual login, later than every stored one, costs no look-up).
+  disproves: (facts, config, lastLogins) =>
+    loginsOfUsers(facts)
+      .filter(({ user, login, at }) => lastLogins.mayBeFollowed(login.server, user, at.getTime() * 1000))
+      .map(({ user, login, at }) => ({ server: login.server, dedupKey: user, after: at, before: new Date(at.getTime() + config.dormantDays * DAY_MS) })),
   async evaluate({ connection, facts, config, lastLogins, handedLogins }) {
     // Every login of the batch: its previous login may be an earlier one of the same batch, or a stored one.
     const logins = loginsOfUsers(facts);
