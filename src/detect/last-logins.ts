@@ -145,8 +145,15 @@ export class LastLogins {
     const self = sessionKey(a.server, a.sessionId);
     const at = a.at.getTime() * 1000;
     let best = -Infinity;
-    for (const s of [...starts.latest.filter((k) => !inBatch.has(k.session)), ...batch]) {
-      if (s.session !== self && s.micros < at && s.micros > best) best = s.micros;
+    for (const s of starts.latest) {
+      if (!inBatch.has(s.session) && s.session !== self && s.micros < at && s.micros > best) best = s.micros;
+    }
+    // The batch's starts are in time order: the latest before the login is found by binary search, not a scan a
+    // login (every login of a batch is asked, and a pool logs in hundreds of times a batch).
+    for (let i = lastBefore(batch, at); i >= 0; i--) {
+      if (batch[i]!.session === self) continue;
+      best = Math.max(best, batch[i]!.micros);
+      break;
     }
     // Every start not kept (nor in the batch) is at most the oldest kept one.
     const oldestKept = starts.latest.at(-1)?.micros ?? -Infinity;
@@ -211,7 +218,19 @@ export class LastLogins {
   }
 }
 
-/** The batch's merged sessions with a user and a start, by user. */
+/** The index of the last start before `micros` in starts sorted by time, or -1. */
+function lastBefore(starts: readonly Start[], micros: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]!.micros < micros) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The batch's merged sessions with a user and a start, by user, each user's in time order. */
 function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
   const users = new Map<string, Start[]>();
   for (const s of merged) {
@@ -221,6 +240,7 @@ function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
     if (!starts) users.set(key, (starts = []));
     starts.push({ session: sessionKey(s.server, s.sessionId), micros: s.startedAtMicros });
   }
+  for (const starts of users.values()) starts.sort((a, b) => a.micros - b.micros);
   return users;
 }
 
