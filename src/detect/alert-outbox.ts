@@ -11,7 +11,7 @@ import { runQuery } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
 import { redactStoredText, redactStrings } from '../redact/index.js';
 import type { MergedFinding } from './merge-findings.js';
-import type { Severity } from './rule.js';
+import type { DisprovedSpan, Severity } from './rule.js';
 
 /** Evidence keeps this many samples; the rest are counted in `omittedSamples`. */
 const MAX_SAMPLES = 20;
@@ -221,6 +221,28 @@ export interface ReopenedAlert {
   dedupKey: string;
   firstSeen: Date;
   lastSeen: Date;
+}
+
+/**
+ * Alerts of `ruleId` whose whole seen span lies in one of `spans` (rows stored since disprove them: a rule defined
+ * on the set of rows judged them before an earlier row arrived) are retracted, as undone ones are; their keys leave
+ * `alert_keys`. Returns the ids retracted.
+ */
+export async function retractDisprovedAlerts(connection: DuckDBConnection, ruleId: string, spans: readonly DisprovedSpan[]): Promise<number[]> {
+  if (spans.length === 0) return [];
+  const values = spans.map((d) => `(${sqlString(d.server)}, ${sqlString(d.dedupKey)}, ${timestamp(d.after)}, ${timestamp(d.before)})`);
+  // alert_keys holds every alert not retracted, with its span: the look-up does not read alerts.
+  const result = await runQuery(
+    connection,
+    `UPDATE alerts SET status = 'retracted', updated_at = now()
+     WHERE status <> 'retracted' AND alert_id IN (
+       SELECT k.alert_id FROM alert_keys k JOIN (VALUES ${values.join(', ')}) d(d_server, d_key, d_after, d_before)
+         ON k.rule_id = ${sqlString(ruleId)} AND k.server = d.d_server AND k.dedup_key = d.d_key AND k.first_seen > d.d_after AND k.last_seen < d.d_before)
+     RETURNING alert_id`,
+  );
+  const ids = result.rows.map((row) => integer(Number(row.alert_id)));
+  if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.join(', ')})`);
+  return result.rows.map((row) => Number(row.alert_id));
 }
 
 /**

@@ -142,26 +142,6 @@ export class BatchFacts {
     this.controlPlane = batch.controlPlaneEvents;
   }
 
-  /**
-   * Logins grouped by server and user, in log order: windowed rules query once per user, not per login
-   * (a pooled application logs in hundreds of times a batch).
-   */
-  loginsByUser(): { server: string; userName: string; first: LoginFact; last: LoginFact }[] {
-    const groups = new Map<string, { server: string; userName: string; first: LoginFact; last: LoginFact }>();
-    for (const login of this.logins) {
-      const userName = login.session.userName;
-      if (userName === null) continue;
-      const k = `${login.server}\u0000${userName}`;
-      const g = groups.get(k);
-      if (!g) groups.set(k, { server: login.server, userName, first: login, last: login });
-      else {
-        if (login.at < g.first.at) g.first = login;
-        if (login.at >= g.last.at) g.last = login;
-      }
-    }
-    return [...groups.values()];
-  }
-
   /** Whether traffic of this user / database / application / client is excluded from every rule. */
   excluded(who: Partial<Attribution>): boolean {
     const { users, databases, applications, clientAddrs } = this.exclusions;

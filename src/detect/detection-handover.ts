@@ -1,6 +1,6 @@
 /**
- * The detection context a hub's leader hands to the next one (docs/fleet.md): the rows windowed rules count
- * (`WindowEvidence`), the keys of the alerts raised (`HandedAlertKeys`) and each role's last login (`HandedLogins`,
+ * The detection context a hub's leader hands to the next one (docs/fleet.md): the rows windowed rules count and
+ * the logins failures-then-success ends at (`WindowEvidence`), the keys of the alerts raised (`HandedAlertKeys`) and each role's last login (`HandedLogins`,
  * dormant-role-login's look-back), so that evidence split by a takeover is counted whole and an alert is raised in
  * one store only.
  */
@@ -15,8 +15,8 @@ export class DetectionHandover implements HandoverPart {
   readonly keys: HandedAlertKeys;
   readonly logins = new HandedLogins();
 
-  constructor(horizons: { windowMinutes: number; suppressMinutes: number }) {
-    this.evidence = new WindowEvidence(horizons.windowMinutes);
+  constructor(horizons: { windowMinutes: number; loginMinutes: number; suppressMinutes: number }) {
+    this.evidence = new WindowEvidence(horizons);
     this.keys = new HandedAlertKeys(horizons.suppressMinutes);
   }
 

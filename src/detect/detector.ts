@@ -11,7 +11,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, reopenRedoneAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
@@ -103,6 +103,9 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       for (const r of active) {
         if (!r.rule.evaluate) continue;
         try {
+          // Before the findings: an alert the batch disproves must not be grown by one of them.
+          const disproved = r.rule.disproves?.(facts, r.config, lastLogins) ?? [];
+          if (disproved.length > 0) handover.keys.forgetRetracted(await retractDisprovedAlerts(connection, r.id, disproved));
           const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.
@@ -155,16 +158,19 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 }
 
 /**
- * How far back the handover keeps rows and alert keys: the longest window of an active rule, and the longest
- * suppression window (a finding within it grows the alert instead of raising one).
+ * How far back the handover keeps rows and alert keys: the longest window of an active rule, failures-then-success's
+ * window for logins (the only rule that counts logins), and the longest suppression window (a finding within it
+ * grows the alert instead of raising one).
  */
-function horizons(active: readonly ActiveRule[]): { windowMinutes: number; suppressMinutes: number } {
+function horizons(active: readonly ActiveRule[]): { windowMinutes: number; loginMinutes: number; suppressMinutes: number } {
   let windowMinutes = 0;
+  let loginMinutes = 0;
   let suppressMinutes = 0;
   for (const r of active) {
     const w = (r.config as { windowMinutes?: unknown }).windowMinutes;
     if (r.rule.spans && typeof w === 'number') windowMinutes = Math.max(windowMinutes, w);
+    if (r.id === 'failures-then-success' && typeof w === 'number') loginMinutes = w;
     suppressMinutes = Math.max(suppressMinutes, r.config.suppressMinutes);
   }
-  return { windowMinutes, suppressMinutes };
+  return { windowMinutes, loginMinutes, suppressMinutes };
 }

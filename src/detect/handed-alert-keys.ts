@@ -95,7 +95,7 @@ export class HandedAlertKeys {
     if (findings.length > 0) this.prune();
   }
 
-  /** Alerts `retractUndone` retracted: their keys left `alert_keys`, and leave the handover. */
+  /** Alerts retracted (undone, or disproved by rows stored since): their keys left `alert_keys`, and leave the handover. */
   forgetRetracted(ids: readonly number[]): void {
     for (const id of ids) if (this.own.delete(id)) this.moved++;
   }

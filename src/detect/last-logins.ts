@@ -31,6 +31,18 @@ interface UserStarts {
   more: boolean;
 }
 
+/** A login as `sessions` holds it. */
+export interface StoredLogin {
+  server: string;
+  user: string;
+  sessionId: string;
+  /** Its session's start, in epoch microseconds. */
+  micros: number;
+  clientAddr: string | null;
+  databaseName: string | null;
+  applicationName: string | null;
+}
+
 export interface LoginAsked {
   server: string;
   user: string;
@@ -81,6 +93,49 @@ export class LastLogins {
   }
 
   /**
+   * For each user of `earliest` (a user's earliest login in the batch), its earliest stored login of a session the
+   * batch did not bring (`batchSessions`: session keys), when that login is later than the batch's: the login
+   * whose previous one the batch may have become (`dormant-role-login` judges it again). Call after `previous`.
+   * Kept starts answer most users (a batch's logins later than every stored one follow none); the others are read
+   * from `sessions`, one query.
+   */
+  async firstStoredAfter(connection: DuckDBConnection, earliest: readonly LoginAsked[], batchSessions: ReadonlySet<string>): Promise<(StoredLogin | null)[]> {
+    const at = (a: LoginAsked) => a.at.getTime() * 1000;
+    const ask = earliest.flatMap((a, i) => (this.mayBeFollowed(a.server, a.user, at(a), batchSessions) ? [{ a, i }] : []));
+    const out: (StoredLogin | null)[] = earliest.map(() => null);
+    if (ask.length === 0) return out;
+    const batch = [...batchSessions].map((k) => k.split('\u0000') as [string, string]);
+    const excluded = batch.length === 0 ? '' : `AND (s.server, s.session_id) NOT IN (${batch.map(([server, session]) => `(${sqlString(server)}, ${sqlString(session)})`).join(', ')})`;
+    const rows = await runQueryOverValues(
+      connection,
+      ask.map(({ a }) => `${sqlString(a.server)}, ${sqlString(a.user)}`),
+      (list) => `SELECT w.i, s.session_id, epoch_us(s.started_at) AS started, s.client_addr, s.database_name, s.application_name
+         FROM ${list} w(i, w_server, w_user) JOIN sessions s ON s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL ${excluded}
+         QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY s.started_at, s.session_id) = 1`,
+    );
+    for (const row of rows) {
+      const { a, i } = ask[Number(row.i)]!;
+      // Only a later login is one whose previous login the batch may be.
+      if (Number(row.started) <= at(a)) continue;
+      const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+      out[i] = { server: a.server, user: a.user, sessionId: String(row.session_id), micros: Number(row.started), clientAddr: text(row.client_addr), databaseName: text(row.database_name), applicationName: text(row.application_name) };
+    }
+    return out;
+  }
+
+  /**
+   * Whether a stored login of a session not in `batchSessions` may be later than `micros`, by the kept starts
+   * (true before they are read): a batch's login later than every stored one follows all of them.
+   */
+  mayBeFollowed(server: string, user: string, micros: number, batchSessions: ReadonlySet<string> = new Set()): boolean {
+    const starts = this.users?.get(userKey(server, user));
+    if (!starts) return this.users === null;
+    if (starts.latest.some((s) => !batchSessions.has(s.session) && s.micros > micros)) return true;
+    // Starts not kept are at most the oldest kept one.
+    return starts.more && (starts.latest.at(-1)?.micros ?? -Infinity) > micros;
+  }
+
+  /**
    * From the starts kept before the batch and the batch's own sessions of the user (`batch`; `inBatch`: the kept
    * sessions the batch merged again, whose kept start is old): the answer, or undefined when a start that is not
    * kept could be it.
@@ -90,8 +145,15 @@ export class LastLogins {
     const self = sessionKey(a.server, a.sessionId);
     const at = a.at.getTime() * 1000;
     let best = -Infinity;
-    for (const s of [...starts.latest.filter((k) => !inBatch.has(k.session)), ...batch]) {
-      if (s.session !== self && s.micros < at && s.micros > best) best = s.micros;
+    for (const s of starts.latest) {
+      if (!inBatch.has(s.session) && s.session !== self && s.micros < at && s.micros > best) best = s.micros;
+    }
+    // The batch's starts are in time order: the latest before the login is found by binary search, not a scan a
+    // login (every login of a batch is asked, and a pool logs in hundreds of times a batch).
+    for (let i = lastBefore(batch, at); i >= 0; i--) {
+      if (batch[i]!.session === self) continue;
+      best = Math.max(best, batch[i]!.micros);
+      break;
     }
     // Every start not kept (nor in the batch) is at most the oldest kept one.
     const oldestKept = starts.latest.at(-1)?.micros ?? -Infinity;
@@ -156,7 +218,19 @@ export class LastLogins {
   }
 }
 
-/** The batch's merged sessions with a user and a start, by user. */
+/** The index of the last start before `micros` in starts sorted by time, or -1. */
+function lastBefore(starts: readonly Start[], micros: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]!.micros < micros) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The batch's merged sessions with a user and a start, by user, each user's in time order. */
 function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
   const users = new Map<string, Start[]>();
   for (const s of merged) {
@@ -166,6 +240,7 @@ function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
     if (!starts) users.set(key, (starts = []));
     starts.push({ session: sessionKey(s.server, s.sessionId), micros: s.startedAtMicros });
   }
+  for (const starts of users.values()) starts.sort((a, b) => a.micros - b.micros);
   return users;
 }
 

@@ -57,6 +57,18 @@ export interface Finding {
   changes?: ChangeRef[];
 }
 
+/**
+ * Alerts of a rule that a batch's rows show no longer hold: those of `server` and `dedupKey` whose whole seen span
+ * (first_seen..last_seen) lies strictly between `after` and `before` (a login stored late, before a later one
+ * already called dormant). The detector retracts them before it writes the batch's findings.
+ */
+export interface DisprovedSpan {
+  server: string;
+  dedupKey: string;
+  after: Date;
+  before: Date;
+}
+
 export interface BatchRuleContext<C> {
   connection: DuckDBConnection;
   facts: BatchFacts;
@@ -101,6 +113,11 @@ export interface RuleDefinition<S extends z.ZodObject = z.ZodObject> {
   readsEntry?(entry: ParsedEntry): boolean;
   /** The role attributes whose value before a change `evaluate` reads (`roleAttributes.before`): the detector keeps them. */
   roleAttributes?: readonly string[];
+  /**
+   * The spans whose alerts of this rule the batch disproves (a rule defined on the set of rows, whose rows may
+   * arrive out of order). Called before `evaluate`: `lastLogins` are as the store held them before the batch.
+   */
+  disproves?(facts: BatchFacts, config: z.infer<S>, lastLogins: LastLogins): DisprovedSpan[];
   scheduled?(ctx: ScheduledRuleContext<z.infer<S>>): Promise<Finding[]>;
 }
 

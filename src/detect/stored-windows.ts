@@ -25,6 +25,9 @@ export interface StoredAuthFailure {
   userName: string | null;
   clientAddr: string | null;
   sqlstate: string | null;
+  /** Which record it is: the row's identity, whichever store holds it. */
+  source?: string;
+  position?: string;
 }
 
 export interface StoredPrivilegeChange {
@@ -49,7 +52,8 @@ export interface StoredLogin {
   databaseName: string | null;
 }
 
-type TimedStoredRow = StoredAuthFailure | StoredPrivilegeChange;
+/** A row another store holds, as the handover brought it. */
+export type ForeignRow = StoredAuthFailure | StoredPrivilegeChange | StoredLogin;
 
 interface RowsOf {
   auth_failures: StoredAuthFailure;
@@ -60,7 +64,7 @@ interface RowsOf {
 /** Each table's SELECT in the shape of the one read: table, server, time, then its own columns as c1…c7. */
 const SELECTS: Record<StoredTable, (from: string, to: string) => string> = {
   auth_failures: (from, to) =>
-    `SELECT 'auth_failures' AS t, server, epoch_us(logged_at) AS at, user_name AS c1, client_addr AS c2, sqlstate AS c3, NULL AS c4, NULL AS c5, NULL::BOOLEAN AS c6, NULL::BIGINT AS c7
+    `SELECT 'auth_failures' AS t, server, epoch_us(logged_at) AS at, user_name AS c1, client_addr AS c2, sqlstate AS c3, source AS c4, position AS c5, NULL::BOOLEAN AS c6, NULL::BIGINT AS c7
      FROM auth_failures WHERE logged_at > ${from} AND logged_at <= ${to}`,
   privilege_changes: (from, to) =>
     `SELECT 'privilege_changes', server, epoch_us(logged_at), actor, action, role_name, object_type, session_id, effective, seq
@@ -80,8 +84,9 @@ export class StoredWindows {
   /**
    * Reads, for each table some span names, the rows of all its spans, every table in one query, and adds the rows
    * of `foreign` in those spans: rows another store holds (a hub's last leader handed them over, docs/fleet.md).
+   * A foreign row this store holds too (read again after a takeover) is its stored row: counted once.
    */
-  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: StoredTable) => readonly TimedStoredRow[]): Promise<StoredWindows> {
+  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: StoredTable) => readonly ForeignRow[]): Promise<StoredWindows> {
     const union = new Map<StoredTable, StoredSpan>();
     for (const s of spans) {
       if (s === null) continue;
@@ -91,7 +96,18 @@ export class StoredWindows {
     const tables = await readSpans(connection, [...union.values()]);
     for (const span of union.values()) {
       const rows = tables.get(span.table)!;
-      for (const row of span.table === 'logins' ? [] : (foreign?.(span.table) ?? [])) if (row.atMicros > span.fromMicros && row.atMicros <= span.toMicros) rows.push(row);
+      const held = new Map<string, number>();
+      for (const row of rows) {
+        const k = identity(span.table, row as ForeignRow);
+        if (k !== null) held.set(k, (held.get(k) ?? 0) + 1);
+      }
+      for (const row of foreign?.(span.table) ?? []) {
+        if (row.atMicros <= span.fromMicros || row.atMicros > span.toMicros) continue;
+        const k = identity(span.table, row);
+        const copies = k === null ? 0 : (held.get(k) ?? 0);
+        if (copies > 0) held.set(k!, copies - 1);
+        else rows.push(row);
+      }
     }
     return new StoredWindows(tables, union);
   }
@@ -104,6 +120,22 @@ export class StoredWindows {
     }
     return this.tables.get(span.table) as RowsOf[T][];
   }
+}
+
+/**
+ * What makes a row the same row in two stores: a failure's record (source, position); a login's session; a
+ * change's session, time and what it changed (its record is not stored with it, and its `seq` is the order one
+ * analyzer saw it in). Null: a change handed over without its session (a leader of the version before) is no copy.
+ */
+export function identity(table: StoredTable, row: ForeignRow): string | null {
+  if (table === 'auth_failures') {
+    const r = row as StoredAuthFailure;
+    return r.source === undefined || r.position === undefined ? null : `${r.source}\u0000${r.position}`;
+  }
+  if (table === 'logins') return `${row.server}\u0000${(row as StoredLogin).sessionId}`;
+  const c = row as StoredPrivilegeChange;
+  if (c.sessionId === null || c.sessionId === undefined) return null;
+  return [c.server, c.sessionId, c.atMicros, c.actor, c.action, c.roleName, c.objectType].join('\u0000');
 }
 
 async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpan[]): Promise<Map<StoredTable, unknown[]>> {
@@ -123,7 +155,7 @@ async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpa
     const atMicros = Number(columns[2]![i] as bigint);
     const row =
       table === 'auth_failures'
-        ? { server, atMicros, userName: text(3, i), clientAddr: text(4, i), sqlstate: text(5, i) }
+        ? { server, atMicros, userName: text(3, i), clientAddr: text(4, i), sqlstate: text(5, i), source: text(6, i)!, position: text(7, i)! }
         : table === 'privilege_changes'
           ? {
               server, atMicros, actor: text(3, i), action: text(4, i)!, roleName: text(5, i), objectType: text(6, i), sessionId: text(7, i),

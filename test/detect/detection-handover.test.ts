@@ -179,6 +179,68 @@ describe('the detection context handed to a hub\'s next leader', () => {
     });
   });
 
+  it('hands over the logins failures-then-success ends at: a login the old leader stored, after failures the new leader reads, is raised once, in the new store', async () => {
+    await withLeaders(async (a, b) => {
+      // The success is read first (its partition is ahead), by A; the failures before it come later, to B.
+      await a.pipeline.processBatch(session('guessed', at(10_000)), batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch(failures('guessed', 3, 0), batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(a.store, 'failures-then-success'), [], 'A stored the login without failures before it');
+      assert.deepEqual(await alertsOf(b.store, 'failures-then-success'), [{ key: 'guessed', count: 1 }], 'B reads the failures that complete it');
+    });
+  });
+
+  it('hands over only the logins within failures-then-success\'s window before the newest', async () => {
+    await withLeaders(async (a, b) => {
+      await a.pipeline.processBatch(session('early_bird', at(0)), batch('eventhubs:hub/0', '1'));
+      // Eleven minutes later (the rule's window is ten): the first login can complete no failures still to come.
+      await a.pipeline.processBatch(session('late_bird', at(11 * 60_000)), batch('eventhubs:hub/0', '2'));
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(a.pipeline.sessionHandover.encode('a')).toString('utf8')) as { parts: { detection: { evidence: { logins: unknown[][]; loginFields: string[] } } } };
+      const user = doc.parts.detection.evidence.loginFields.indexOf('userName');
+      assert.deepEqual(doc.parts.detection.evidence.logins.map((row) => row[user]), ['late_bird']);
+    });
+  });
+
+  it('counts a row once when the new leader reads again rows the handover brought: a brute force\'s count is the rows, not their copies', async () => {
+    await withLeaders(async (a, b) => {
+      const origin = { source: 'eventhubs:hub/0', seq: 0 };
+      await a.pipeline.processBatch(failures('read_twice', 6, 0, origin), batch('eventhubs:hub/0', '5'));
+      handOver(a, 'a', b, 'b');
+      // B reads the six again (its checkpoint is older than A's commit) and four more.
+      await b.pipeline.processBatch([...failures('read_twice', 6, 0, origin), ...failures('read_twice', 4, 6_000, { source: 'eventhubs:hub/0', seq: 6 })], batch('eventhubs:hub/0', '9'));
+      console.log('DBG', (await b.store.connection.runAndReadAll('SELECT count(*) FROM auth_failures')).getRows(), (await b.store.connection.runAndReadAll("SELECT dedup_key, count::INT, evidence::VARCHAR FROM alerts")).getRows());
+      assert.deepEqual(await alertsOf(b.store, 'brute-force'), [{ key: 'read_twice', count: 10 }], 'ten failures, not sixteen');
+    });
+  });
+
+  it('counts a privilege change once when the new leader reads again changes the handover brought', async () => {
+    await withLeaders(async (a, b) => {
+      const s = login({ user: 'mass_granter', at: at(0) });
+      const change = (i: number) => audit('pg1', s.sessionId, at(1_000 + i * 1_000), 500 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE target_${i} CREATEDB;`);
+      const first = [...s.records, ...Array.from({ length: 12 }, (_, i) => change(i))];
+      await a.pipeline.processBatch(first, batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      // B reads A's batch again, in a batch of its own, and eight changes more: twenty in all, the threshold.
+      await b.pipeline.processBatch([...first, ...Array.from({ length: 8 }, (_, i) => change(12 + i))], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [{ key: 'mass_granter', count: 20 }], 'twenty changes, not thirty-two');
+      // Handed on, the changes are B's now: a next leader gets them once too.
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changes: unknown[][] } } } };
+      assert.equal(doc.parts.detection.evidence.changes.length, 20);
+    });
+  });
+
+  it('counts a login once when the new leader reads again a login the handover brought', async () => {
+    await withLeaders(async (a, b) => {
+      const s = session('twice_seen', at(10_000));
+      await a.pipeline.processBatch(s, batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([...s, ...failures('twice_seen', 3, 0)], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await alertsOf(b.store, 'failures-then-success'), [{ key: 'twice_seen', count: 1 }], 'one login after the failures, not two');
+    });
+  });
+
   it('hands over each role\'s last login: a role the last leader saw log in yesterday is not dormant', async () => {
     await withLeaders(async (a, b) => {
       const DAY = 86_400_000;

@@ -190,16 +190,26 @@ describe('dormant-role-login with the kept last logins', () => {
     assert.equal(JSON.parse(String(dormant[0]!.evidence)).samples[0].previousLogin, new Date(T0).toISOString());
   });
 
-  it('a login arriving out of order counts back from its own time, not from a later login already stored', async () => {
+  it('a login arriving out of order counts back from its own time, and retracts the alert of the later login it precedes', async () => {
     h = await openHarness(config);
     await h.feed(loginOf('app', T0));
     await h.feed(loginOf('app', T0 + 50 * DAY));
-    // Late: 35 days after the first login, before the second: dormant by the first.
+    // Late: 35 days after the first login, 15 before the second: dormant by the first, and the second is not.
     await h.feed(loginOf('app', T0 + 35 * DAY));
     const dormant = await h.alerts('dormant-role-login');
-    assert.equal(dormant.length, 2);
-    const previous = dormant.map((a) => JSON.parse(String(a.evidence)).samples.map((s: { previousLogin: string }) => s.previousLogin)).flat();
-    assert.deepEqual(previous.sort(), [new Date(T0).toISOString(), new Date(T0).toISOString()]);
+    assert.deepEqual(
+      dormant.map((a) => [a.status, JSON.parse(String(a.evidence)).samples[0].loggedAt]),
+      [['retracted', new Date(T0 + 50 * DAY).toISOString()], ['open', new Date(T0 + 35 * DAY).toISOString()]],
+    );
+    assert.equal(JSON.parse(String(dormant[1]!.evidence)).samples[0].previousLogin, new Date(T0).toISOString());
+  });
+
+  it('judges every login of a batch, not only its first: a batch that holds both ends of a dormancy raises it', async () => {
+    h = await openHarness(config);
+    await h.feed(loginOf('app', T0));
+    await h.feed([...loginOf('app', T0 + 40 * DAY), ...loginOf('app', T0 + 80 * DAY)]);
+    const dormant = await h.alerts('dormant-role-login');
+    assert.deepEqual(dormant.map((a) => JSON.parse(String(a.evidence)).samples[0].loggedAt).sort(), [new Date(T0 + 40 * DAY).toISOString(), new Date(T0 + 80 * DAY).toISOString()]);
   });
 
   it('a batch that rolls back leaves no login behind for the next one', async () => {

@@ -1,10 +1,14 @@
 /** Role lifecycle: login roles created, roles that live only minutes, logins of long-dormant roles. */
 import { z } from 'zod';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQueryOverValues } from '../../query/run-query.js';
 import { sqlString } from '../../store/sql-literal.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import type { BatchFacts, ChangeFact } from '../batch-facts.js';
+import type { BatchFacts, ChangeFact, LoginFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
+import type { HandedLogins } from '../handed-logins.js';
+import type { LastLogins, LoginAsked } from '../last-logins.js';
+import { sessionKey } from '../../contracts/session-key.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
 const DAY_MS = 86_400_000;
@@ -183,6 +187,53 @@ function newShortLives(
   return out;
 }
 
+/** The batch's logins of users, each at its session's start (as `sessions` stores it, where a later batch finds it). */
+function loginsOfUsers(facts: BatchFacts): { user: string; login: LoginFact; at: Date }[] {
+  return facts.logins.flatMap((login) => (login.session.userName === null ? [] : [{ user: login.session.userName, login, at: login.session.startedAt ?? login.at }]));
+}
+
+/** A login as the rule judges it: at its session's start, with what the alert's evidence shows of it. */
+interface JudgedLogin {
+  server: string;
+  user: string;
+  sessionId: string;
+  at: Date;
+  clientAddr: string | null;
+  databaseName: string | null;
+  applicationName: string | null;
+}
+
+/** Each role's creation as `roles` holds it, for the logins asked (null: not created in the trail). */
+async function creationsOf(connection: DuckDBConnection, logins: readonly { server: string; user: string }[]): Promise<(string | null)[]> {
+  const rows = await runQueryOverValues(
+    connection,
+    logins.map((l) => `${sqlString(l.server)}, ${sqlString(l.user)}`),
+    (list) => `SELECT (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
+       FROM ${list} w(i, w_server, w_user) ORDER BY w.i`,
+  );
+  return rows.map((r) => (r.created_at === null || r.created_at === undefined ? null : String(r.created_at)));
+}
+
+function dormantFinding(login: JudgedLogin, previousLogin: string | null, createdAt: string | null, idleDays: number): Finding {
+  return {
+    server: login.server,
+    at: login.at,
+    actor: login.user,
+    target: login.user,
+    dedupKey: login.user,
+    summary: `${login.user} logged in after ${Math.floor(idleDays)} days without a login${previousLogin === null ? ' since its creation' : ''}`,
+    evidence: {
+      sessionId: login.sessionId,
+      loggedAt: login.at.toISOString(),
+      previousLogin,
+      createdAt,
+      clientAddr: login.clientAddr,
+      database: login.databaseName,
+      application: login.applicationName,
+    },
+  };
+}
+
 export const dormantRoleLogin = defineRule({
   id: 'dormant-role-login',
   title: 'Role logged in after a long dormancy',
@@ -193,54 +244,89 @@ export const dormantRoleLogin = defineRule({
   config: baseRuleConfig.extend({
     dormantDays: z.number().positive().default(30).describe('days without a login that make a role dormant'),
   }),
+  // Defined on the set of logins, each at its session's start: one stored late, before a login already called
+  // dormant, is that login's previous one; when it is less than `dormantDays` older, the later login's alert no
+  // longer holds. Strictly after: a login read twice does not disprove its own alert. Only a login some stored one
+  // follows can (the usual login, later than every stored one, costs no look-up).
+  disproves: (facts, config, lastLogins) =>
+    loginsOfUsers(facts)
+      .filter(({ user, login, at }) => lastLogins.mayBeFollowed(login.server, user, at.getTime() * 1000))
+      .map(({ user, login, at }) => ({ server: login.server, dedupKey: user, after: at, before: new Date(at.getTime() + config.dormantDays * DAY_MS) })),
   async evaluate({ connection, facts, config, lastLogins, handedLogins }) {
-    const findings: Finding[] = [];
-    // Only a user's first login in the batch can follow a dormancy: the later ones follow it.
-    const logins = facts.loginsByUser().map(({ userName, first }) => ({ user: userName, login: first, at: first.session.startedAt ?? first.at }));
+    // Every login of the batch: its previous login may be an earlier one of the same batch, or a stored one.
+    const logins = loginsOfUsers(facts);
     // Asked every batch, logins or not: its sessions move the users' last logins.
     const lastLogin = await lastLogins.previous(
       connection,
       facts.batch.mergedSessions,
       logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })),
     );
-    // The role's creation is read only where it counts: no earlier login, or a finding's evidence.
-    const idle = (since: string, at: Date) => (at.getTime() - Date.parse(since)) / DAY_MS;
-    const needCreation = logins.flatMap((l, k) => (lastLogin[k] === null || idle(lastLogin[k]!, l.at) >= config.dormantDays ? [k] : []));
-    const creations = await runQueryOverValues(
-      connection,
-      needCreation.map((k) => `${sqlString(logins[k]!.login.server)}, ${sqlString(logins[k]!.user)}`),
-      (list) => `SELECT (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
-         FROM ${list} w(i, w_server, w_user) ORDER BY w.i`,
-    );
-    const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!.created_at ?? null]));
-    const previous = logins.map((_, k) => ({ last_login: lastLogin[k]!, created_at: createdAt.get(k) ?? null }));
-    for (const [k, { user, login, at }] of logins.entries()) {
-      const row = previous[k]!;
+    const judged: { login: JudgedLogin; previous: string | null; followed?: true }[] = logins.map(({ user, login, at }, k) => {
       // The store holds the logins it stored; a hub's last leader handed over those its own store holds.
       const handed = handedLogins.before(login.server, user, at.getTime(), login.sessionId);
-      if (handed !== null && (row.last_login === null || row.last_login === undefined || handed.getTime() > Date.parse(String(row.last_login)))) row.last_login = handed.toISOString();
-      const since = row.last_login ?? row.created_at;
-      if (since === null || since === undefined) continue;
-      const idleDays = (at.getTime() - Date.parse(String(since))) / DAY_MS;
-      if (idleDays < config.dormantDays) continue;
-      findings.push({
-        server: login.server,
-        at: login.at,
-        actor: user,
-        target: user,
-        dedupKey: user,
-        summary: `${user} logged in after ${Math.floor(idleDays)} days without a login${row.last_login === null ? ' since its creation' : ''}`,
-        evidence: {
-          sessionId: login.sessionId,
-          loggedAt: login.at.toISOString(),
-          previousLogin: row.last_login,
-          createdAt: row.created_at,
-          clientAddr: login.session.clientAddr,
-          database: login.session.databaseName,
-          application: login.session.applicationName,
-        },
-      });
-    }
+      const stored = lastLogin[k] ?? null;
+      const previous = handed !== null && (stored === null || handed.getTime() > Date.parse(stored)) ? handed.toISOString() : stored;
+      const { clientAddr, databaseName, applicationName } = login.session;
+      return { login: { server: login.server, user, sessionId: login.sessionId, at, clientAddr, databaseName, applicationName }, previous };
+    });
+    // Roles the batch created: a stored login of one, without an earlier login, is dormant since the creation.
+    const created = facts.changes.flatMap(({ change: c }) => (c.action === 'create-role' && c.roleName !== null ? [{ server: c.server, user: c.roleName, at: c.loggedAt }] : []));
+    judged.push(...(await followedLogins(connection, lastLogins, handedLogins, logins, created)));
+    const idle = (since: string, at: Date) => (at.getTime() - Date.parse(since)) / DAY_MS;
+    // The role's creation is read only where it counts: no earlier login, or a finding's evidence.
+    const needCreation = judged.flatMap((j, k) => (j.previous === null || idle(j.previous, j.login.at) >= config.dormantDays ? [k] : []));
+    const creations = await creationsOf(connection, needCreation.map((k) => judged[k]!.login));
+    const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!]));
+    const findings: Finding[] = [];
+    const createdHere = new Set(created.map((c) => `${c.server}\u0000${c.user}`));
+    judged.forEach(({ login, previous, followed }, k) => {
+      const created = createdAt.get(k) ?? null;
+      // A followed login already dormant by a creation stored before this batch was raised then.
+      if (followed && created !== null && idle(created, login.at) >= config.dormantDays && !createdHere.has(`${login.server}\u0000${login.user}`)) return;
+      const since = previous ?? created;
+      if (since === null) return;
+      const idleDays = idle(since, login.at);
+      if (idleDays >= config.dormantDays) findings.push(dormantFinding(login, previous, created, idleDays));
+    });
     return findings;
   },
 });
+
+/**
+ * The stored logins the batch changed the judgement of: a user's earliest stored login of another session, later
+ * than one of the batch's logins or than the role's creation in the batch, had no previous login (nor one handed
+ * over): it was judged by the role's creation, or not at all. Judged again (`followed`) with the batch's latest
+ * login before it, or without one (by the creation); one already dormant by a creation stored before keeps its
+ * alert (or `disproves` retracted it), so it is not raised again.
+ */
+async function followedLogins(
+  connection: DuckDBConnection,
+  lastLogins: LastLogins,
+  handedLogins: Pick<HandedLogins, 'before'>,
+  logins: readonly { user: string; login: LoginFact; at: Date }[],
+  created: readonly { server: string; user: string; at: Date }[],
+): Promise<{ login: JudgedLogin; previous: string | null; followed: true }[]> {
+  const earliest = new Map<string, LoginAsked>();
+  for (const e of [...logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })), ...created.map((c) => ({ ...c, sessionId: '' }))]) {
+    const k = `${e.server}\u0000${e.user}`;
+    const known = earliest.get(k);
+    if (!known || e.at < known.at) earliest.set(k, e);
+  }
+  const asked = [...earliest.values()];
+  const batchSessions = new Set(logins.map(({ login }) => sessionKey(login.server, login.sessionId)));
+  const next = await lastLogins.firstStoredAfter(connection, asked, batchSessions);
+  const out: { login: JudgedLogin; previous: string | null; followed: true }[] = [];
+  next.forEach((stored) => {
+    if (stored === null) return;
+    const atMs = Math.trunc(stored.micros / 1000);
+    if (handedLogins.before(stored.server, stored.user, atMs, stored.sessionId) !== null) return;
+    let previous = -Infinity;
+    for (const { user, login, at } of logins) {
+      if (login.server === stored.server && user === stored.user && at.getTime() < atMs) previous = Math.max(previous, at.getTime());
+    }
+    const { server, user, sessionId, clientAddr, databaseName, applicationName } = stored;
+    const judged = { server, user, sessionId, at: new Date(atMs), clientAddr, databaseName, applicationName };
+    out.push({ login: judged, previous: previous === -Infinity ? null : new Date(previous).toISOString(), followed: true });
+  });
+  return out;
+}
