@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import type { DecodeResult } from '../../../src/contracts/log-record.js';
 import { audit, login } from '../../support/detection-records.js';
 import { NO_EXCLUSIONS, openHarness } from '../detection-harness.js';
+import { batchesAt, reordered } from '../../support/partition-batches.js';
 import { runQuery } from '../../../src/query/run-query.js';
 
 const T0 = new Date('2026-06-01T00:00:00Z').getTime();
@@ -50,10 +51,8 @@ describe('dormant-role-login read out of order', () => {
         fc.array(fc.nat(), { minLength: 6, maxLength: 6 }),
         async (events, cuts, order) => {
           const units = [...events].sort((a, b) => a.ms - b.ms).map(unit);
-          // Contiguous stretches of time, as one partition's batches are.
-          const bounds = [...new Set(cuts.map((c) => c % units.length))].sort((a, b) => a - b);
-          const batches = [...bounds, units.length].map((end, k, all) => units.slice(k === 0 ? 0 : all[k - 1], end).flat()).filter((b) => b.length > 0);
-          const shuffled = batches.map((b, k) => ({ b, rank: order[k % order.length]! * 10 + k })).sort((x, y) => x.rank - y.rank).map((x) => x.b);
+          const batches = batchesAt(units, cuts);
+          const shuffled = reordered(batches, order);
           const inOrder = await read(batches);
           raised += inOrder.length;
           assert.deepEqual(await read(shuffled), inOrder, `in order: ${inOrder.join(', ')}`);

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import type { DecodeResult } from '../../../src/contracts/log-record.js';
 import { audit, failedLogin, login, minutes } from '../../support/detection-records.js';
 import { NO_EXCLUSIONS, openHarness, type Harness } from '../detection-harness.js';
+import { batchesAt, reordered } from '../../support/partition-batches.js';
 import { runQuery } from '../../../src/query/run-query.js';
 import { newBursts } from '../../../src/detect/rules/windowed-counts.js';
 
@@ -137,10 +138,8 @@ describe('windowed rules read out of order', () => {
         fc.array(fc.nat(), { minLength: 6, maxLength: 6 }),
         async (events, cuts, order) => {
           const units = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.ms - b.e.ms).map(({ e, i }) => unit(e, i));
-          // Contiguous stretches of time, as one partition's batches are.
-          const bounds = [...new Set(cuts.map((c) => c % units.length))].sort((a, b) => a - b);
-          const batches = [...bounds, units.length].map((end, k, all) => units.slice(k === 0 ? 0 : all[k - 1], end).flat()).filter((b) => b.length > 0);
-          const shuffled = batches.map((b, k) => ({ b, rank: order[k % order.length]! * 10 + k })).sort((x, y) => x.rank - y.rank).map((x) => x.b);
+          const batches = batchesAt(units, cuts);
+          const shuffled = reordered(batches, order);
           const inOrder = await read(batches);
           raised += inOrder.length;
           assert.deepEqual(await read(shuffled), inOrder, `in order: ${inOrder.join(', ')}`);
