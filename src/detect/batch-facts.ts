@@ -10,7 +10,7 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
-import type { TakenBack } from './unjudged-changes.js';
+import type { TakenBack, TakenIntoEffect } from './unjudged-changes.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -61,11 +61,11 @@ export class BatchFacts {
   readonly controlPlane: readonly ControlPlaneEvent[];
 
   /**
-   * Changes of earlier batches judged when they arrived, undone since, that this batch's marks took back into
-   * effect: no rule judges them again (their alerts come back), but a window judged while they were undone missed
-   * them (`privilege-burst` counts them where no alert of its own covers them yet).
+   * Changes of earlier batches a window may have judged without: judged when they arrived and undone since, that
+   * this batch's marks took back into effect, or stored without their actor, that this batch's late attribution
+   * filled in. No rule judges them again, but `privilege-burst` counts them where no alert of its own covers them.
    */
-  readonly redoneChanges: readonly ChangeFact[];
+  readonly recountedChanges: readonly ChangeFact[];
 
   /**
    * `takenBack`: changes of earlier batches this batch's marks took into effect (a COMMIT read late). Those stored
@@ -75,6 +75,7 @@ export class BatchFacts {
     readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
     takenBack: TakenBack = { unjudged: [], redone: [] },
+    actorsFilled: readonly TakenIntoEffect[] = [],
   ) {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
@@ -100,7 +101,7 @@ export class BatchFacts {
     const facts = (changes: readonly { change: PrivilegeChange; session: Attribution }[]): ChangeFact[] =>
       changes.map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } })).filter((c) => !this.excluded(c.who));
     this.changes = facts([...arrived, ...takenBack.unjudged]);
-    this.redoneChanges = facts(takenBack.redone);
+    this.recountedChanges = facts([...takenBack.redone, ...actorsFilled]);
 
     const entries: EntryFact[] = [];
     const failures: AttributedAuthFailure[] = [];

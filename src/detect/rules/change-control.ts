@@ -27,11 +27,11 @@ function burstChanges(changes: readonly ChangeFact[], allowActors: readonly stri
 }
 
 /**
- * Changes taken back into effect that no burst alert of their actor covers (within its span): a window judged
- * while they were undone did not count them. Those an alert covers were counted when they arrived.
+ * Changes of earlier batches a window may have judged without (`BatchFacts.recountedChanges`) that no burst alert of
+ * their actor covers (within its span): counted now. Those an alert covers were counted when they arrived.
  */
-async function redoneUncounted(connection: DuckDBConnection, redone: readonly ChangeFact[]): Promise<ChangeFact[]> {
-  const keyed = redone.filter((f) => f.change.actor !== null);
+async function recountedUncounted(connection: DuckDBConnection, recounted: readonly ChangeFact[]): Promise<ChangeFact[]> {
+  const keyed = recounted.filter((f) => f.change.actor !== null);
   if (keyed.length === 0) return [];
   const values = keyed.map((f, i) => `(${i}, ${sqlString(f.change.server)}, ${sqlString(f.change.actor!)}, ${sqlString(f.change.loggedAt.toISOString())}::TIMESTAMPTZ)`);
   const reader = await connection.runAndReadAll(
@@ -62,9 +62,9 @@ export const privilegeBurst = defineRule({
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
   // The span holds every change taken back into effect too: which of them count is known only in `evaluate`.
-  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges([...facts.changes, ...facts.redoneChanges], config.allowActors)), config.windowMinutes)],
+  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges([...facts.changes, ...facts.recountedChanges], config.allowActors)), config.windowMinutes)],
   async evaluate({ connection, facts, config, stored }) {
-    const changes = [...burstChanges(facts.changes, config.allowActors), ...(await redoneUncounted(connection, burstChanges(facts.redoneChanges, config.allowActors)))];
+    const changes = [...burstChanges(facts.changes, config.allowActors), ...(await recountedUncounted(connection, burstChanges(facts.recountedChanges, config.allowActors)))];
     const span = spanOf('privilege_changes', fresh(changes), config.windowMinutes);
     if (span === null) return [];
     const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), fresh(changes), {
