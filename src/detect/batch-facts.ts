@@ -11,6 +11,7 @@ import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
 import type { TakenBack, TakenIntoEffect } from './unjudged-changes.js';
+import type { StoredPrivilegeChange } from './stored-windows.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -66,6 +67,11 @@ export class BatchFacts {
    * filled in. No rule judges them again, but `privilege-burst` counts them where no alert of its own covers them.
    */
   readonly recountedChanges: readonly ChangeFact[];
+  /**
+   * Changes the last leader handed over without their actor, whose session this batch names (`fillActors`): the
+   * other store holds them, so only windows count them here, where no alert covers them.
+   */
+  readonly recountedHanded: readonly StoredPrivilegeChange[];
 
   /**
    * `takenBack`: changes of earlier batches this batch's marks took into effect (a COMMIT read late). Those stored
@@ -76,6 +82,7 @@ export class BatchFacts {
     private readonly exclusions: Exclusions,
     takenBack: TakenBack = { unjudged: [], redone: [] },
     actorsFilled: readonly TakenIntoEffect[] = [],
+    handedFilled: readonly StoredPrivilegeChange[] = [],
   ) {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
@@ -102,6 +109,7 @@ export class BatchFacts {
       changes.map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } })).filter((c) => !this.excluded(c.who));
     this.changes = facts([...arrived, ...takenBack.unjudged]);
     this.recountedChanges = facts([...takenBack.redone, ...actorsFilled]);
+    this.recountedHanded = handedFilled.filter((c) => !this.excluded({ ...NOBODY, userName: c.actor }));
 
     const entries: EntryFact[] = [];
     const failures: AttributedAuthFailure[] = [];
