@@ -10,7 +10,8 @@ import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { WrittenBatch } from './written-batch.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import { sessionKey } from '../contracts/session-key.js';
-import type { TakenBack } from './unjudged-changes.js';
+import type { TakenBack, TakenIntoEffect } from './unjudged-changes.js';
+import type { StoredPrivilegeChange } from './stored-windows.js';
 
 export interface Exclusions {
   users: readonly string[];
@@ -61,11 +62,16 @@ export class BatchFacts {
   readonly controlPlane: readonly ControlPlaneEvent[];
 
   /**
-   * Changes of earlier batches judged when they arrived, undone since, that this batch's marks took back into
-   * effect: no rule judges them again (their alerts come back), but a window judged while they were undone missed
-   * them (`privilege-burst` counts them where no alert of its own covers them yet).
+   * Changes of earlier batches a window may have judged without: judged when they arrived and undone since, that
+   * this batch's marks took back into effect, or stored without their actor, that this batch's late attribution
+   * filled in. No rule judges them again, but `privilege-burst` counts them where no alert of its own covers them.
    */
-  readonly redoneChanges: readonly ChangeFact[];
+  readonly recountedChanges: readonly ChangeFact[];
+  /**
+   * Changes the last leader handed over without their actor, whose session this batch names (`fillActors`): the
+   * other store holds them, so only windows count them here, where no alert covers them.
+   */
+  readonly recountedHanded: readonly StoredPrivilegeChange[];
 
   /**
    * `takenBack`: changes of earlier batches this batch's marks took into effect (a COMMIT read late). Those stored
@@ -75,6 +81,8 @@ export class BatchFacts {
     readonly batch: WrittenBatch,
     private readonly exclusions: Exclusions,
     takenBack: TakenBack = { unjudged: [], redone: [] },
+    actorsFilled: readonly TakenIntoEffect[] = [],
+    handedFilled: readonly StoredPrivilegeChange[] = [],
   ) {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
@@ -100,7 +108,8 @@ export class BatchFacts {
     const facts = (changes: readonly { change: PrivilegeChange; session: Attribution }[]): ChangeFact[] =>
       changes.map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } })).filter((c) => !this.excluded(c.who));
     this.changes = facts([...arrived, ...takenBack.unjudged]);
-    this.redoneChanges = facts(takenBack.redone);
+    this.recountedChanges = facts([...takenBack.redone, ...actorsFilled]);
+    this.recountedHanded = handedFilled.filter((c) => !this.excluded({ ...NOBODY, userName: c.actor }));
 
     const entries: EntryFact[] = [];
     const failures: AttributedAuthFailure[] = [];

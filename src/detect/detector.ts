@@ -15,6 +15,7 @@ import { recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retrac
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
+import { readFilledChanges } from './filled-changes.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
 import { LastLogins } from './last-logins.js';
@@ -91,7 +92,13 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (!config.enabled) return;
       // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
       if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
-      const facts = new BatchFacts(batch, config.exclude, await takeUnjudged(connection, batch));
+      const facts = new BatchFacts(
+        batch,
+        config.exclude,
+        await takeUnjudged(connection, batch),
+        await readFilledChanges(connection, batch.actorsFilled ?? []),
+        handover.evidence.fillActors(batch.sessions),
+      );
       // Every windowed rule's stored rows in one read a table, not one query a rule.
       const stored = await StoredWindows.read(
         connection,

@@ -51,6 +51,10 @@ export interface EvidenceDoc {
 export class WindowEvidence {
   private readonly auth = new Map<string, AuthRow>();
   private readonly changes = new Map<string, ChangeRow>();
+  /** Kept changes without an actor (stored before their session's login was read), by id: `fillActors` looks at these. */
+  private readonly actorless = new Set<string>();
+  /** The actors `fillActors` learnt for them, by id. */
+  private readonly filledActors = new Map<string, string>();
   private readonly logins = new Map<string, LoginRow>();
   private newestMicros = -Infinity;
   private moved = 0;
@@ -119,6 +123,7 @@ export class WindowEvidence {
       if (copy !== undefined) this.changes.delete(copy);
       const id = `${batch.source}\u0000${batch.position}\u0000${i}`;
       this.changes.set(id, { row: change, origin: { id, source: batch.source, position: batch.position, holder: null } });
+      if (change.actor === null) this.actorless.add(id);
       this.newestMicros = Math.max(this.newestMicros, change.loggedAt.getTime() * 1000);
       added++;
     });
@@ -131,7 +136,34 @@ export class WindowEvidence {
   foreign(table: StoredTable): ForeignRow[] {
     if (table === 'auth_failures') return [...this.auth.values()].filter((r) => r.origin.holder !== null).map((r) => ({ ...r, source: r.origin.source, position: r.origin.position }));
     if (table === 'logins') return [...this.logins.values()].filter((r) => r.origin.holder !== null);
-    return [...this.changes.values()].filter((r) => r.origin.holder !== null).map((r) => r.row as StoredPrivilegeChange);
+    return [...this.changes.values()].filter((r) => r.origin.holder !== null).map((r) => this.withActor(r.origin.id, r.row as StoredPrivilegeChange));
+  }
+
+  /**
+   * Fills in the actor of kept changes stored without one whose session `sessions` names now, as the store's late
+   * attribution fills its own rows, so the next leader gets them with their actor too. Returns the adopted ones
+   * filled in: no window of this store counted them (their rows are in the other store, without an actor).
+   */
+  fillActors(sessions: readonly Pick<SessionState, 'server' | 'sessionId' | 'userName'>[]): StoredPrivilegeChange[] {
+    if (this.actorless.size === 0) return [];
+    const users = new Map<string, string>();
+    for (const s of sessions) if (s.userName !== null) users.set(sessionKey(s.server, s.sessionId), s.userName);
+    const filled: StoredPrivilegeChange[] = [];
+    for (const id of this.actorless) {
+      const kept = this.changes.get(id);
+      const user = kept?.row.sessionId ? users.get(sessionKey(kept.row.server, kept.row.sessionId)) : undefined;
+      if (kept === undefined || user === undefined) continue;
+      this.actorless.delete(id);
+      this.filledActors.set(id, user);
+      this.moved++;
+      if (kept.origin.holder !== null) filled.push({ ...(kept.row as StoredPrivilegeChange), actor: user });
+    }
+    return filled;
+  }
+
+  private withActor<R extends StoredPrivilegeChange | PrivilegeChange>(id: string, row: R): R {
+    const actor = row.actor === null ? this.filledActors.get(id) : undefined;
+    return actor === undefined ? row : { ...row, actor };
   }
 
   /** Every row kept, own ones held by `self`; text passes the store's redactor, as on its way into a row. */
@@ -143,7 +175,7 @@ export class WindowEvidence {
       changeFields: CHANGE_FIELDS,
       auth: [...this.auth.values()].map((r) => [...origin(r.origin), r.server, r.atMicros, text(r.userName), text(r.clientAddr), r.sqlstate]),
       changes: [...this.changes.values()].map(({ row: r, origin: o }) => [
-        ...origin(o), r.server, 'atMicros' in r ? r.atMicros : r.loggedAt.getTime() * 1000, text(r.actor), r.action, text(r.roleName), r.objectType, r.effective, r.sessionId ?? null,
+        ...origin(o), r.server, 'atMicros' in r ? r.atMicros : r.loggedAt.getTime() * 1000, text(r.actor ?? this.filledActors.get(o.id) ?? null), r.action, text(r.roleName), r.objectType, r.effective, r.sessionId ?? null,
       ]),
       loginFields: LOGIN_FIELDS,
       logins: [...this.logins.values()].map((r) => [...origin(r.origin), r.server, r.atMicros, text(r.userName), r.sessionId, text(r.clientAddr), text(r.databaseName)]),
@@ -202,6 +234,7 @@ export class WindowEvidence {
         continue;
       }
       this.changes.set(t.origin.id, { row, origin: t.origin });
+      if (row.actor === null) this.actorless.add(t.origin.id);
     }
     for (const raw of doc.logins ?? []) {
       const t = take(raw, LOGIN_FIELDS);
@@ -243,6 +276,8 @@ export class WindowEvidence {
     trim(this.auth, (r) => r.atMicros);
     trim(this.changes, ({ row }) => ('atMicros' in row ? row.atMicros : row.loggedAt.getTime() * 1000));
     trim(this.logins, (r) => r.atMicros, oldestBy(this.horizons.loginMinutes));
+    for (const id of this.actorless) if (!this.changes.has(id)) this.actorless.delete(id);
+    for (const id of this.filledActors.keys()) if (!this.changes.has(id)) this.filledActors.delete(id);
     if (size() !== before) this.moved++;
   }
 }

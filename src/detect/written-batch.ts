@@ -6,6 +6,7 @@ import type { Attribution, SessionState } from '../analyze/sessions/session-trac
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import type { ControlPlaneEvent } from '../contracts/control-plane-event.js';
 import type { MergedSession } from '../store/audit-store.js';
+import type { ChangeKey } from '../store/late-attribution.js';
 
 /**
  * Detection's input: what one batch brought, handed over after its rows are written into the batch's open
@@ -35,6 +36,11 @@ export interface WrittenBatch {
    * (the store merges what it knew with what the batch brings). Absent when the batch came another way.
    */
   mergedSessions?: readonly MergedSession[];
+  /**
+   * In the transaction: privilege changes of earlier batches whose actor late attribution filled in by this one
+   * (their session's login came after them). Absent when none.
+   */
+  actorsFilled?: readonly ChangeKey[];
 }
 
 /**

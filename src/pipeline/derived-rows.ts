@@ -9,7 +9,7 @@ import { PendingAttribution } from '../analyze/sessions/pending-attribution.js';
 import { RoleReplays } from '../analyze/roles/role-replays.js';
 import type { CommitTarget } from '../store/audit-store.js';
 import type { BatchRows } from '../store/batch-rows.js';
-import { attributeLate, readPendingAttribution } from '../store/late-attribution.js';
+import { attributeLate, readPendingAttribution, type LateAttribution } from '../store/late-attribution.js';
 import { readEffectiveChanges, RoleTableWriter } from '../store/role-tables.js';
 import type { ReplayBases } from '../snapshot/replay-bases.js';
 
@@ -44,7 +44,7 @@ export class DerivedRows {
    * The work for one batch, to run inside its transaction; taken before the transaction begins (a snapshot
    * committed after that is not seen by it). Resolves to the rows attributed late.
    */
-  forBatch(batch: DerivingBatch, cause: Pick<CommitTarget, 'source' | 'position'>): (connection: DuckDBConnection) => Promise<number> {
+  forBatch(batch: DerivingBatch, cause: Pick<CommitTarget, 'source' | 'position'>): (connection: DuckDBConnection) => Promise<LateAttribution> {
     const baseOf = this.bases.beforeTransaction();
     return async (connection) => {
       // Pending before this batch: rows of an earlier transaction, which the lake may hold without their user.
@@ -65,7 +65,7 @@ export class DerivedRows {
         });
         await this.roleTables.write(connection, server, rows, base);
       }
-      return late.rows;
+      return late;
     };
   }
 

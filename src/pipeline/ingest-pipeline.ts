@@ -418,8 +418,9 @@ export class IngestPipeline {
       try {
         const counts = await store(
           async (connection, merged) => {
-            lateAttributed = await derive(connection);
-            const batch = merged === null ? written : { ...written, mergedSessions: merged };
+            const late = await derive(connection);
+            lateAttributed = late.rows;
+            const batch: WrittenBatch = { ...written, ...(merged === null ? {} : { mergedSessions: merged }), ...(late.filledChanges.length > 0 ? { actorsFilled: late.filledChanges } : {}) };
             for (const observer of this.observers) await observer.inTransaction(connection, batch);
             if (alsoInTransaction) await alsoInTransaction(connection);
           },

@@ -15,11 +15,21 @@ import { appendRows } from './append-rows.js';
 import { ColumnarTable } from './columnar-table.js';
 import { ATTRIBUTION_FILLS, SESSION_KEYS } from './table-specs.js';
 
+/** One privilege change, by the columns that tell it from every other. */
+export interface ChangeKey {
+  server: string;
+  sessionId: string;
+  loggedAtMicros: bigint;
+  seq: number;
+}
+
 export interface LateAttribution {
   /** Rows filled in, over audit events, auth failures and privilege changes. */
   rows: number;
   /** Servers with privilege changes whose actor was filled in: their role replay must read them again. */
   privilegeServers: string[];
+  /** The privilege changes whose actor was filled in: windows that counted them without an actor missed them. */
+  filledChanges: ChangeKey[];
   /** Sessions whose user is known now: nothing of them is pending any more. */
   completed: SessionRef[];
 }
@@ -77,7 +87,7 @@ export interface FillCause {
 }
 
 export async function attributeLate(connection: DuckDBConnection, candidates: readonly SessionRef[], cause: FillCause): Promise<LateAttribution> {
-  if (candidates.length === 0) return { rows: 0, privilegeServers: [], completed: [] };
+  if (candidates.length === 0) return { rows: 0, privilegeServers: [], filledChanges: [], completed: [] };
   const keys = new ColumnarTable('attribution_keys', SESSION_KEYS);
   for (const { server, sessionId } of candidates) keys.push([server, sessionId]);
   await appendRows(connection, keys);
@@ -96,7 +106,7 @@ async function attributeKeys(connection: DuckDBConnection, cause: FillCause): Pr
      FROM sessions s JOIN attribution_keys k USING (server, session_id)
      LEFT JOIN ${sessionFills('attribution_fills JOIN attribution_keys USING (server, session_id)')} f USING (server, session_id)`,
   )).getRows();
-  if (known.length === 0) return { rows: 0, privilegeServers: [], completed: [] };
+  if (known.length === 0) return { rows: 0, privilegeServers: [], filledChanges: [], completed: [] };
   const since = known[0]![3] === null ? null : String(known[0]![3]);
   // The literal bound lets DuckDB prune row groups by logged_at before joining.
   const bound = since === null ? '' : `AND t.logged_at >= TIMESTAMPTZ '${since}' - INTERVAL 1 MINUTE`;
@@ -107,12 +117,13 @@ async function attributeKeys(connection: DuckDBConnection, cause: FillCause): Pr
   const [auditEvents, authFailures, privilegeChanges] = LATE_FILLED;
   const audit = await connection.run(update(auditEvents!));
   const auth = await connection.run(update(authFailures!));
-  const privilege = await connection.runAndReadAll(update(privilegeChanges!, 'RETURNING t.server'));
-  const privilegeServers = privilege.getRows().map(([server]) => String(server));
+  const privilege = await connection.runAndReadAll(update(privilegeChanges!, 'RETURNING t.server, t.session_id, epoch_us(t.logged_at), t.seq'));
+  const filledChanges = privilege.getRows().map(([server, sessionId, micros, seq]) => ({ server: String(server), sessionId: String(sessionId), loggedAtMicros: BigInt(micros as bigint), seq: Number(seq) }));
   await recordFills(connection, known, cause);
   return {
-    rows: Number(audit.rowsChanged) + Number(auth.rowsChanged) + privilegeServers.length,
-    privilegeServers,
+    rows: Number(audit.rowsChanged) + Number(auth.rowsChanged) + filledChanges.length,
+    privilegeServers: [...new Set(filledChanges.map((c) => c.server))],
+    filledChanges,
     completed: known.filter(([, , complete]) => complete).map(([server, sessionId]) => ({ server: String(server), sessionId: String(sessionId) })),
   };
 }

@@ -231,6 +231,25 @@ describe('the detection context handed to a hub\'s next leader', () => {
     });
   });
 
+  it('counts changes handed over without their actor once the new leader reads their session\'s login: a burst split by a takeover is raised', async () => {
+    await withLeaders(async (a, b) => {
+      // A stores twelve changes of a session whose login it never read (no actor), and hands them over.
+      const s = login({ user: 'late_granter', at: at(0) });
+      const change = (sessionId: string, i: number) => audit('pg1', sessionId, at(1_000 + i * 1_000), 700 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE late_${i} CREATEDB;`);
+      await a.pipeline.processBatch(Array.from({ length: 12 }, (_, i) => change(s.sessionId, i)), batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      // B reads that session's login, and eight changes of another session of the same user: twenty in all.
+      const other = login({ user: 'late_granter', at: at(12_500) });
+      await b.pipeline.processBatch([...s.records, ...other.records, ...Array.from({ length: 8 }, (_, i) => change(other.sessionId, 12 + i))], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [{ key: 'late_granter', count: 20 }]);
+      // Handed on with their actor: a next leader counts them too.
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changeFields: string[]; changes: unknown[][] } } } };
+      const actorAt = doc.parts.detection.evidence.changeFields.indexOf('actor');
+      assert.deepEqual([...new Set(doc.parts.detection.evidence.changes.map((row) => row[actorAt]))], ['late_granter']);
+    });
+  });
+
   it('counts a login once when the new leader reads again a login the handover brought', async () => {
     await withLeaders(async (a, b) => {
       const s = session('twice_seen', at(10_000));

@@ -217,6 +217,20 @@ describe('transactions judged by statement id, not by arrival order', () => {
     assert.deepEqual((await raisedOf(server, 'privilege-burst')).map((a) => [a.dedup_key, a.status]), [['dba', 'open']]);
   });
 
+  it('raises a burst that changes stored before their session was known complete, once their session\'s login arrives', async () => {
+    // Read X, E, L: X's two grants are stored without their actor (their session's login is in L), E's grant is
+    // judged with a window of one; L fills in X's actor. The in-order read (L, X, E) has three in E's window.
+    const server = 'pg-burst-unattributed';
+    const s = login({ server, user: 'dba', at: T0 });
+    const X = [audit(server, s.sessionId, at(10), 1, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO fill_1;'), audit(server, s.sessionId, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO fill_2;')];
+    const other = login({ server, user: 'dba', at: at(80) });
+    const E = [...other.records, audit(server, other.sessionId, at(90), 1, 'ROLE', 'GRANT ROLE', 'GRANT pg_monitor TO fill_3;')];
+    await read([X, E], burstPipeline);
+    assert.deepEqual(await raisedOf(server, 'privilege-burst'), []);
+    await read([s.records], burstPipeline);
+    assert.deepEqual((await raisedOf(server, 'privilege-burst')).map((a) => [a.dedup_key, a.status]), [['dba', 'open']]);
+  });
+
   it('undoes a grant whose ROLLBACK arrives first, and keeps the one committed after it', async () => {
     const server = 'pg-rollback-first';
     const s = login({ server, user: 'dba', at: T0 });

@@ -27,23 +27,29 @@ function burstChanges(changes: readonly ChangeFact[], allowActors: readonly stri
 }
 
 /**
- * Changes taken back into effect that no burst alert of their actor covers (within its span): a window judged
- * while they were undone did not count them. Those an alert covers were counted when they arrived.
+ * Rows of changes a window may have judged without (`BatchFacts.recountedChanges`, `recountedHanded`) that no burst
+ * alert of their actor covers (within its span): counted now. Those an alert covers were counted when they arrived.
  */
-async function redoneUncounted(connection: DuckDBConnection, redone: readonly ChangeFact[]): Promise<ChangeFact[]> {
-  const keyed = redone.filter((f) => f.change.actor !== null);
+async function recountedUncounted(connection: DuckDBConnection, recounted: readonly FreshRow[]): Promise<FreshRow[]> {
+  const keyed = recounted.filter((r) => r.key !== null);
   if (keyed.length === 0) return [];
-  const values = keyed.map((f, i) => `(${i}, ${sqlString(f.change.server)}, ${sqlString(f.change.actor!)}, ${sqlString(f.change.loggedAt.toISOString())}::TIMESTAMPTZ)`);
+  const values = keyed.map((r, i) => `(${i}, ${sqlString(r.server)}, ${sqlString(r.key!)}, ${Math.round(r.atMicros)})`);
   const reader = await connection.runAndReadAll(
-    `SELECT r.i FROM (VALUES ${values.join(', ')}) r(i, server, actor, changed_at)
+    `SELECT r.i FROM (VALUES ${values.join(', ')}) r(i, server, actor, at_us)
      WHERE NOT EXISTS (SELECT 1 FROM alert_keys k WHERE k.rule_id = ${sqlString(PRIVILEGE_BURST)} AND k.server = r.server AND k.dedup_key = r.actor
-                         AND r.changed_at BETWEEN k.first_seen AND k.last_seen)
+                         AND r.at_us BETWEEN epoch_us(k.first_seen) AND epoch_us(k.last_seen))
      ORDER BY r.i`,
   );
   return reader.getRows().map(([i]) => keyed[Number(i)]!);
 }
 
 const fresh = (changes: readonly ChangeFact[]): FreshRow[] => changes.map((f) => ({ server: f.change.server, key: f.change.actor, atMicros: f.change.loggedAt.getTime() * 1000 }));
+
+/** The rows a batch looks at again for bursts: its recounted changes, and the handed ones it filled the actor of. */
+function recountedRows(facts: BatchFacts, allowActors: readonly string[]): FreshRow[] {
+  const handed = facts.recountedHanded.filter((r) => effectivePrivilegeChange(r) && !(r.actor !== null && allowActors.includes(r.actor)));
+  return [...fresh(burstChanges(facts.recountedChanges, allowActors)), ...handed.map((r) => ({ server: r.server, key: r.actor, atMicros: r.atMicros }))];
+}
 const byActor = (r: StoredPrivilegeChange): string | null => r.actor;
 const effectivePrivilegeChange = (r: StoredPrivilegeChange) => r.effective && isPrivilegeChange({ action: r.action as PrivilegeAction, objectType: r.objectType });
 
@@ -61,18 +67,20 @@ export const privilegeBurst = defineRule({
     windowMinutes: z.number().positive().default(5).describe('sliding window'),
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
-  // The span holds every change taken back into effect too: which of them count is known only in `evaluate`.
-  spans: (facts, config) => [spanOf('privilege_changes', fresh(burstChanges([...facts.changes, ...facts.redoneChanges], config.allowActors)), config.windowMinutes)],
+  // The span holds every recounted row too: which of them count is known only in `evaluate`.
+  spans: (facts, config) => [spanOf('privilege_changes', [...fresh(burstChanges(facts.changes, config.allowActors)), ...recountedRows(facts, config.allowActors)], config.windowMinutes)],
   async evaluate({ connection, facts, config, stored }) {
-    const changes = [...burstChanges(facts.changes, config.allowActors), ...(await redoneUncounted(connection, burstChanges(facts.redoneChanges, config.allowActors)))];
-    const span = spanOf('privilege_changes', fresh(changes), config.windowMinutes);
+    const changes = burstChanges([...facts.changes, ...facts.recountedChanges], config.allowActors);
+    const rows = [...fresh(burstChanges(facts.changes, config.allowActors)), ...(await recountedUncounted(connection, recountedRows(facts, config.allowActors)))];
+    const span = spanOf('privilege_changes', rows, config.windowMinutes);
     if (span === null) return [];
-    const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), fresh(changes), {
+    const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), rows, {
       keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes, threshold: config.threshold,
     });
     return bursts.map(({ server, key: actor, at, firstAt, added, largest }): Finding => {
       const n = largest.length;
-      const last = changes.filter((f) => f.change.server === server && f.change.actor === actor).at(-1)!;
+      // A burst a handed row completes may have no change of this store's batch to show.
+      const last = changes.filter((f) => f.change.server === server && f.change.actor === actor).at(-1);
       return {
         server,
         at,
@@ -82,7 +90,7 @@ export const privilegeBurst = defineRule({
         dedupKey: actor,
         count: added,
         summary: `${actor} made ${n} privilege changes within ${config.windowMinutes} minutes`,
-        evidence: { changesInWindow: n, last: changeEvidence(last) },
+        evidence: { changesInWindow: n, last: last ? changeEvidence(last) : null },
       };
     });
   },
