@@ -7,7 +7,7 @@
  * had arrived effective. A change judged when it arrived, undone, then taken back into effect is not here: its alert
  * comes back (`reopenRedoneAlerts`) and windowed rules counted it already.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution } from '../analyze/sessions/session-tracker.js';
 import { sqlString } from '../store/sql-literal.js';
@@ -64,32 +64,48 @@ async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch)
       )
       .join(' OR ');
   const sameRow = (a: string, b: string) => `${a}.server = ${b}.server AND ${a}.session_id IS NOT DISTINCT FROM ${b}.session_id AND ${a}.logged_at = ${b}.logged_at AND ${a}.seq = ${b}.seq`;
+  const rows = await readChangesWithSession(connection, {
+    also: `EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')}) AS unjudged`,
+    where: marked('p'),
+  });
+  if (rows.length === 0) return { unjudged: [], redone: [] };
+  if (rows.some((r) => r.row.unjudged === true)) await connection.run(
+    `DELETE FROM unjudged_changes u WHERE (${marked('u')}) AND EXISTS (SELECT 1 FROM privilege_changes p WHERE p.effective AND ${sameRow('u', 'p')})`,
+  );
+  return { unjudged: rows.filter((r) => r.row.unjudged === true).map((r) => r.taken), redone: rows.filter((r) => r.row.unjudged !== true).map((r) => r.taken) };
+}
+
+/**
+ * The effective changes of `privilege_changes p` that `where` picks (after `join`), in log order, each with who its
+ * session is as `sessions` holds it, and its row (with the `also` columns).
+ */
+export async function readChangesWithSession(
+  connection: DuckDBConnection,
+  sql: { where: string; join?: string; also?: string },
+): Promise<{ taken: TakenIntoEffect; row: Record<string, DuckDBValue> }[]> {
   const rows = (
     await connection.runAndReadAll(
       `SELECT p.*, s.user_name AS session_user_name, s.database_name AS session_database_name, s.client_addr AS session_client_addr,
-              s.application_name AS session_application_name,
-              EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')}) AS unjudged
-       FROM privilege_changes p
+              s.application_name AS session_application_name${sql.also ? `, ${sql.also}` : ''}
+       FROM privilege_changes p ${sql.join ?? ''}
        LEFT JOIN sessions s ON s.server = p.server AND s.session_id = p.session_id
-       WHERE p.effective AND (${marked('p')})
+       WHERE p.effective AND (${sql.where})
        ORDER BY p.logged_at, p.seq`,
     )
   ).getRowObjects();
-  if (rows.length === 0) return { unjudged: [], redone: [] };
-  if (rows.some((r) => r.unjudged === true)) await connection.run(
-    `DELETE FROM unjudged_changes u WHERE (${marked('u')}) AND EXISTS (SELECT 1 FROM privilege_changes p WHERE p.effective AND ${sameRow('u', 'p')})`,
-  );
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  const taken = (r: (typeof rows)[number]): TakenIntoEffect => ({
-    change: toChange(r),
-    session: {
-      userName: text(r.session_user_name),
-      databaseName: text(r.session_database_name),
-      clientAddr: text(r.session_client_addr),
-      applicationName: text(r.session_application_name),
+  return rows.map((row) => ({
+    taken: {
+      change: toChange(row),
+      session: {
+        userName: text(row.session_user_name),
+        databaseName: text(row.session_database_name),
+        clientAddr: text(row.session_client_addr),
+        applicationName: text(row.session_application_name),
+      },
     },
-  });
-  return { unjudged: rows.filter((r) => r.unjudged === true).map(taken), redone: rows.filter((r) => r.unjudged !== true).map(taken) };
+    row,
+  }));
 }
 
 async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[], maxListed: number): Promise<void> {

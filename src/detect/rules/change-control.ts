@@ -50,6 +50,7 @@ function recountedRows(facts: BatchFacts, allowActors: readonly string[]): Fresh
   const handed = facts.recountedHanded.filter((r) => effectivePrivilegeChange(r) && !(r.actor !== null && allowActors.includes(r.actor)));
   return [...fresh(burstChanges(facts.recountedChanges, allowActors)), ...handed.map((r) => ({ server: r.server, key: r.actor, atMicros: r.atMicros }))];
 }
+
 const byActor = (r: StoredPrivilegeChange): string | null => r.actor;
 const effectivePrivilegeChange = (r: StoredPrivilegeChange) => r.effective && isPrivilegeChange({ action: r.action as PrivilegeAction, objectType: r.objectType });
 
