@@ -8,7 +8,7 @@ import { createLogger } from '../../../src/logging/logger.js';
 import { closeDatabase, openDatabase } from '../../../src/store/open-database.js';
 import { serveDashboards, type DashboardServer, type ServeDashboardsOptions } from '../../../src/web/dashboards/serve-dashboards.js';
 import { startForwardingProxy } from '../../support/forwarding-proxy.js';
-import { checkUiToken, isLoopback, resolveUiToken } from '../../../src/web/dashboards/ui-token.js';
+import { isLoopback, resolveUiToken, uiTokenGate } from '../../../src/web/dashboards/ui-token.js';
 
 const TOKEN = 'a-token-of-enough-length';
 
@@ -30,7 +30,8 @@ function fakeResponse() {
 /** `null`: no token configured. */
 function check(path: string, headers: Record<string, string> = {}, token: string | null = TOKEN) {
   const { res, sent } = fakeResponse();
-  const result = checkUiToken({ headers } as IncomingMessage, res, new URL(path, 'http://h'), token ?? undefined);
+  const req = { headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  const result = uiTokenGate({ token: token ?? undefined })(req, res, new URL(path, 'http://h'));
   return { result, sent };
 }
 
