@@ -17,7 +17,7 @@ import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
 import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
 import { readFleetTokens } from '../query/fleet-tokens.js';
-import { trustedProxies } from '../web/client-address.js';
+import { HTTP_TRUSTED_PROXIES_ENV, proxyList, trustedProxies } from '../web/client-address.js';
 import { isLoopback } from '../web/dashboards/ui-token.js';
 
 /** Reverse proxies in front of a listener: each entry checked at start, named by its index. */
@@ -97,10 +97,10 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_QUERY_API_PORT: (c, v) => ((c.queryApi ??= {}).port = Number(v)),
   [QUERY_API_TOKEN_ENV]: (c, v) => ((c.queryApi ??= {}).token = v),
   [QUERY_API_TOKEN_FILE_ENV]: (c, v) => ((c.queryApi ??= {}).tokenFile = v),
-  AUDITDUCK_QUERY_API_TRUSTED_PROXIES: (c, v) => ((c.queryApi ??= {}).trustedProxies = commaList(v)),
+  AUDITDUCK_QUERY_API_TRUSTED_PROXIES: (c, v) => ((c.queryApi ??= {}).trustedProxies = proxyList(v)),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
-  AUDITDUCK_HTTP_TRUSTED_PROXIES: (c, v) => ((c.http ??= {}).trustedProxies = commaList(v)),
+  [HTTP_TRUSTED_PROXIES_ENV]: (c, v) => ((c.http ??= {}).trustedProxies = proxyList(v)),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
   AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
   AUDITDUCK_SHUTDOWN_TIMEOUT_MS: (c, v) => (ops(c).shutdownTimeoutMs = Number(v)),
@@ -115,10 +115,6 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
 
 /** Every environment variable `run` reads for its configuration. */
 export const RUN_CONFIG_ENV_NAMES: readonly string[] = Object.keys(ENV);
-
-function commaList(value: string): string[] {
-  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-}
 
 function hub(c: Record<string, any>): Record<string, unknown> {
   if (Array.isArray(c.eventHubs)) {
