@@ -17,7 +17,22 @@ import { redactConnectionString } from '../redact/index.js';
 import { DEFAULT_DB_PATH } from './store-path.js';
 import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
 import { readFleetTokens } from '../query/fleet-tokens.js';
-import { trustedProxies } from '../web/client-address.js';
+import { HTTP_TRUSTED_PROXIES_ENV, proxyList, trustedProxies } from '../web/client-address.js';
+import { isLoopback } from '../web/dashboards/ui-token.js';
+
+/** Reverse proxies in front of a listener: each entry checked at start, named by its index. */
+const trustedProxiesSchema = z
+  .array(z.string().trim().min(1))
+  .default([])
+  .superRefine((list, ctx) => {
+    list.forEach((entry, index) => {
+      try {
+        trustedProxies([entry]);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: [index], message: (error as Error).message });
+      }
+    });
+  });
 
 export const runConfigSchema = z.strictObject({
   db: z.string().default(DEFAULT_DB_PATH).describe('the DuckDB store'),
@@ -41,19 +56,7 @@ export const runConfigSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('a file holding the fleet\'s token instead (AUDITDUCK_QUERY_API_TOKEN_FILE, a mounted secret), read again when it changes: the new token, then during a rotation the previous one'),
-      trustedProxies: z
-        .array(z.string().trim().min(1))
-        .default([])
-        .superRefine((list, ctx) => {
-          list.forEach((entry, index) => {
-            try {
-              trustedProxies([entry]);
-            } catch (error) {
-              ctx.addIssue({ code: 'custom', path: [index], message: (error as Error).message });
-            }
-          });
-        })
-        .describe('the reverse proxies in front of that listener (AUDITDUCK_QUERY_API_TRUSTED_PROXIES, comma-separated): addresses, CIDR ranges, loopback, linklocal, uniquelocal; from them X-Forwarded-For names the client whose wrong tokens are counted; none by default'),
+      trustedProxies: trustedProxiesSchema.describe('the reverse proxies in front of that listener (AUDITDUCK_QUERY_API_TRUSTED_PROXIES, comma-separated): addresses, CIDR ranges, loopback, linklocal, uniquelocal; from them X-Forwarded-For names the client whose wrong tokens are counted; none by default'),
     })
     .prefault({})
     .describe('the query API for the fleet across machines (docs/fleet.md)'),
@@ -61,6 +64,9 @@ export const runConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080).describe('UI, /metrics, /healthz; 0 = off'),
+      trustedProxies: trustedProxiesSchema.describe(
+        'the reverse proxies in front of the dashboards (AUDITDUCK_HTTP_TRUSTED_PROXIES, comma-separated), as queryApi.trustedProxies: from them X-Forwarded-For names the client whose wrong UI tokens are counted; none by default',
+      ),
     })
     .prefault({}),
   alerting: alertingConfigSchema.prefault({}).describe('where alerts are delivered: the log, a webhook'),
@@ -91,9 +97,10 @@ const ENV: Record<string, (c: Record<string, any>, v: string) => void> = {
   AUDITDUCK_QUERY_API_PORT: (c, v) => ((c.queryApi ??= {}).port = Number(v)),
   [QUERY_API_TOKEN_ENV]: (c, v) => ((c.queryApi ??= {}).token = v),
   [QUERY_API_TOKEN_FILE_ENV]: (c, v) => ((c.queryApi ??= {}).tokenFile = v),
-  AUDITDUCK_QUERY_API_TRUSTED_PROXIES: (c, v) => ((c.queryApi ??= {}).trustedProxies = v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')),
+  AUDITDUCK_QUERY_API_TRUSTED_PROXIES: (c, v) => ((c.queryApi ??= {}).trustedProxies = proxyList(v)),
   AUDITDUCK_HTTP_PORT: (c, v) => ((c.http ??= {}).port = Number(v)),
   AUDITDUCK_HTTP_HOST: (c, v) => ((c.http ??= {}).host = v),
+  [HTTP_TRUSTED_PROXIES_ENV]: (c, v) => ((c.http ??= {}).trustedProxies = proxyList(v)),
   AUDITDUCK_WEBHOOK_URL: (c, v) => (((c.alerting ??= {}).webhook ??= {}).url = v),
   AUDITDUCK_LOG_LINE_PREFIX: (c, v) => (c.logLinePrefix = v),
   AUDITDUCK_SHUTDOWN_TIMEOUT_MS: (c, v) => (ops(c).shutdownTimeoutMs = Number(v)),
@@ -143,6 +150,12 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
     throw new Error('the configuration is not valid:\n  retention.hotDays: drops rows from the store once they are in the lake, so it needs a lake (lake, AUDITDUCK_LAKE)');
   }
   checkFleetQueryApi(config);
+  if (config.http.trustedProxies.length > 0 && isLoopback(config.http.host)) {
+    throw new Error(
+      `the configuration is not valid:\n  http.trustedProxies: the dashboards count wrong UI tokens per client, but on loopback (http.host ${config.http.host}) they ask for no token: ` +
+        'set http.host (AUDITDUCK_HTTP_HOST) to the address the proxies reach, or drop the trusted proxies',
+    );
+  }
   for (const hub of eventHubsOf(config)) {
     if (!hub.hubName && !hubNameFromConnectionString(hub.connectionString)) {
       throw new Error('the configuration is not valid:\n  eventHubs.hubName: name the event hub (AUDITDUCK_EVENTHUB_NAME), or put EntityPath= in the connection string');

@@ -236,6 +236,8 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         ...(config.fleetPeers.length > 0 ? { fleet: fleetWithOwnStore(config.db, config.fleetPeers, (sql, params) => dashboardReads.run(sql, params), () => fleetTokens?.current()) } : {}),
         log,
         ...(ui.token ? { token: ui.token } : {}),
+        onTokenRefused: (reason) => metrics.uiRefused.inc({ reason }),
+        trustedProxies: config.http.trustedProxies,
         acknowledgeAlert: async (ids, by, note) => ({
           acknowledged: await pipeline.exclusive((writer) => acknowledgeAlerts(writer, ids, by, note.comment, note.classification)),
         }),

@@ -26,6 +26,14 @@ export interface ClientAddress {
 
 const NAMED_RANGES = 'loopback, linklocal, uniquelocal';
 
+/** The dashboards' trusted proxies from the environment: `run`'s http.trustedProxies, `serve`'s without --trusted-proxy. */
+export const HTTP_TRUSTED_PROXIES_ENV = 'AUDITDUCK_HTTP_TRUSTED_PROXIES';
+
+/** The entries of a comma-separated list, as an environment variable gives them. */
+export function proxyList(text: string): string[] {
+  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+}
+
 /**
  * The trust of a list of addresses, CIDR ranges and the names above; none trusts no one. Throws on an entry that
  * is none of them, naming it. A prefix of 0 is refused too: trusting every address would let any client name itself.

@@ -67,6 +67,7 @@ export class PipelineMetrics {
     labelNames: ['listener', 'reason'],
     registers: [this.registry],
   });
+  readonly uiRefused = uiRefusedCounter(this.registry);
   private lake: (() => LakeStatus) | null = null;
   private readonly lakeLag = new Gauge({
     name: 'auditduck_lake_lag_seconds',
@@ -132,4 +133,14 @@ export class PipelineMetrics {
     this.storeFailing.set(view.store.failingSince ? 1 : 0);
     this.ready.set(view.ready ? 1 : 0);
   }
+}
+
+/** The dashboards' refusals of UI tokens: on `run`'s registry, and on `serve`'s, which has nothing else. */
+export function uiRefusedCounter(registry: Registry): Counter<'reason'> {
+  return new Counter({
+    name: 'auditduck_ui_refused_total',
+    help: 'dashboards requests refused for their UI token, per reason: missing-token, wrong-token, cooling-off (429 after too many from one address)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
 }

@@ -48,10 +48,11 @@ import { MIN_FLEET_TOKEN_CHARS } from '../query/fleet-peer.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import { FILE_FORMATS, ReadOnlyViolation, ResultTooLarge } from '../query/read-only-query.js';
 import { QueryTimeout, ReadOnlySession } from '../query/read-only-session.js';
-import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
-import { clientKey, FailedAuthLimit, type FailedAuthLimitOptions } from './failed-auth-limit.js';
+import { trustedProxies } from './client-address.js';
+import type { FailedAuthLimitOptions } from './failed-auth-limit.js';
 import { BodyTooLarge, readBody } from './request-body.js';
 import { allowedHosts, guardRequest, type AllowedHosts } from './request-guard.js';
+import { coolingOffMessage, TokenRefusals, type TokenRefusalReason } from './token-refusals.js';
 
 export { removeDiscoveryFile, writeDiscoveryFile } from '../contracts/query-api-discovery.js';
 
@@ -92,7 +93,7 @@ export interface QueryApi {
 export type ListenerName = 'local' | 'fleet';
 
 /** Why a request was refused before its query was looked at. */
-export type RefusalReason = 'missing-token' | 'wrong-token' | 'cooling-off' | 'host-or-origin';
+export type RefusalReason = TokenRefusalReason | 'host-or-origin';
 
 /** One listener: who it lets in (its tokens, its Host names), what it answers, and its failures per address. */
 interface Listener {
@@ -103,9 +104,8 @@ interface Listener {
   expected: () => readonly Buffer[];
   hosts: AllowedHosts;
   routes: string[];
-  /** The peers whose X-Forwarded-For names the client whose failures are counted. */
-  proxies: TrustedProxies;
-  failures: FailedAuthLimit;
+  /** Its missing and wrong tokens, counted per client address (behind its trusted proxies, the client's). */
+  refusals: TokenRefusals;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -164,6 +164,9 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
   }
   const session = opts.session ?? new ReadOnlySession(opts.connection, opts.limits ?? DEFAULT_QUERY_LIMITS);
   const host = opts.host ?? '127.0.0.1';
+  const refused = opts.onRefused ?? (() => undefined);
+  const refusals = (name: ListenerName, proxies: readonly string[]) =>
+    new TokenRefusals({ name: `query API (${name})`, proxies: trustedProxies(proxies), limit: opts.failedAuthLimit, log: opts.log, fields: { listener: name }, onRefused: (reason) => refused(name, reason) });
   const localDigest = [bearerDigest(opts.token)];
   const local: Listener = {
     name: 'local',
@@ -173,8 +176,7 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
     hosts: allowedHosts(host),
     routes: opts.acknowledgeAlerts ? ['/api/query', '/api/alerts/acknowledge'] : ['/api/query'],
     // Only this machine's CLI comes here: no proxy in front of it.
-    proxies: trustedProxies([]),
-    failures: new FailedAuthLimit(opts.failedAuthLimit),
+    refusals: refusals('local', []),
   };
   const fleet: Listener | null = opts.fleet
     ? {
@@ -184,40 +186,20 @@ export async function startQueryApi(opts: QueryApiOptions): Promise<QueryApi> {
         expected: digestsOf(opts.fleet.tokens),
         hosts: allowedHosts(opts.fleet.host),
         routes: ['/api/query'],
-        proxies: trustedProxies(opts.fleet.trustedProxies ?? []),
-        failures: new FailedAuthLimit(opts.failedAuthLimit),
+        refusals: refusals('fleet', opts.fleet.trustedProxies ?? []),
       }
     : null;
-  const refused = opts.onRefused ?? (() => undefined);
 
   /** True when the request may go on; otherwise it was answered 401 or 429, counted and, once a window, logged. */
   function authenticated(listener: Listener, req: IncomingMessage, res: ServerResponse): boolean {
-    const client = clientAddress(req, listener.proxies);
-    const address = clientKey(client.address);
-    const from = client.via === undefined ? address : `${address} (through ${client.via})`;
-    const who = { listener: listener.name, address, ...(client.via === undefined ? {} : { via: client.via }) };
-    const coolingOff = listener.failures.coolingOff(address);
-    if (coolingOff) {
-      refused(listener.name, 'cooling-off');
-      if (coolingOff.warn) {
-        opts.log?.warn(
-          { ...who, retryAfterSeconds: coolingOff.retryAfterSeconds },
-          `query API (${listener.name}): too many missing or wrong tokens from ${from}: cooling off, answering 429 for ${coolingOff.retryAfterSeconds} s`,
-        );
-      }
-      send(res, 429, { error: `too many missing or wrong tokens from your address: retry after ${coolingOff.retryAfterSeconds} s` }, { 'retry-after': String(coolingOff.retryAfterSeconds) });
+    const retryAfterSeconds = listener.refusals.coolingOff(req);
+    if (retryAfterSeconds !== null) {
+      send(res, 429, { error: coolingOffMessage(retryAfterSeconds) }, { 'retry-after': String(retryAfterSeconds) });
       return false;
     }
     const header = req.headers.authorization;
     if (header !== undefined && tokenMatches(header, listener.expected())) return true;
-    const reason: RefusalReason = header === undefined || !/^Bearer \S/.test(header) ? 'missing-token' : 'wrong-token';
-    refused(listener.name, reason);
-    if (listener.failures.failed(address).warn) {
-      opts.log?.warn(
-        { ...who, reason },
-        `query API (${listener.name}): refused a ${reason === 'missing-token' ? 'missing' : 'wrong'} token from ${from}; further refusals from it in this window are counted, not logged (${listener.failures.describe()})`,
-      );
-    }
+    listener.refusals.failed(req, header === undefined || !/^Bearer \S/.test(header) ? 'missing-token' : 'wrong-token');
     send(res, 401, { error: 'missing or wrong bearer token' });
     return false;
   }

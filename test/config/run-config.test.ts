@@ -18,7 +18,7 @@ describe('run configuration', () => {
     const config = await loadRunConfig(undefined, {});
     assert.equal(config.eventHubs, undefined);
     assert.equal(config.db, './auditduck.duckdb');
-    assert.deepEqual(config.http, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 8080, trustedProxies: [] });
     assert.deepEqual(config.snapshots.servers, []);
   });
 
@@ -127,6 +127,24 @@ describe('run configuration', () => {
     await assert.rejects(
       loadRunConfig(undefined, { AUDITDUCK_QUERY_API_TRUSTED_PROXIES: '10.0.0.7' }),
       /queryApi\.trustedProxies: .*only the listener for the fleet's peers .*queryApi\.host/,
+    );
+  });
+
+  it('takes the trusted reverse proxies of the dashboards from the file or AUDITDUCK_HTTP_TRUSTED_PROXIES, off loopback only, and names a bad entry', async () => {
+    const offLoopback = { AUDITDUCK_HTTP_HOST: '0.0.0.0' };
+    assert.deepEqual((await loadRunConfig(undefined, offLoopback)).http.trustedProxies, [], 'none trusted by default');
+    const fromEnv = await loadRunConfig(undefined, { ...offLoopback, AUDITDUCK_HTTP_TRUSTED_PROXIES: ' 10.240.0.0/16,fd00::/8 ' });
+    assert.deepEqual(fromEnv.http, { host: '0.0.0.0', port: 8080, trustedProxies: ['10.240.0.0/16', 'fd00::/8'] });
+    const fromFile = await loadRunConfig(await configFile({ http: { host: '10.0.0.4', trustedProxies: ['uniquelocal'] } }), {});
+    assert.deepEqual(fromFile.http.trustedProxies, ['uniquelocal']);
+
+    await assert.rejects(
+      loadRunConfig(undefined, { ...offLoopback, AUDITDUCK_HTTP_TRUSTED_PROXIES: '10.0.0.7,0.0.0.0/0' }),
+      /http\.trustedProxies\.1: 0\.0\.0\.0\/0 is not an address, a CIDR range or one of loopback, linklocal, uniquelocal/,
+    );
+    await assert.rejects(
+      loadRunConfig(undefined, { AUDITDUCK_HTTP_TRUSTED_PROXIES: '10.0.0.7' }),
+      /http\.trustedProxies: .*on loopback .*no token.*http\.host \(AUDITDUCK_HTTP_HOST\)/,
     );
   });
 

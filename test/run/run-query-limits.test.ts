@@ -1,16 +1,19 @@
 /**
  * `auditduck run` keeps serving through the queries that used to take it down: a runaway query ends at
  * the time limit, a 30-million-row SELECT is refused instead of filling the heap, a request with a foreign
- * Host is refused, and SIGTERM during a running query stops the process promptly.
+ * Host is refused, a client guessing the dashboards' token is cooled off, and SIGTERM during a running query
+ * stops the process promptly.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '../support/local-ports.js';
+import { startForwardingProxy } from '../support/forwarding-proxy.js';
 import { rawRequest } from '../support/raw-http.js';
 import { runEnv } from '../support/run-env.js';
 
@@ -20,15 +23,32 @@ interface Api {
   token: string;
 }
 
-async function startRun(db: string, env: Record<string, string>): Promise<{ child: ChildProcess; api: Api; httpPort: number }> {
+/** `log` collects run's log lines (also passed on to this process's stderr). */
+async function startRun(db: string, env: Record<string, string>, log: string[] = []): Promise<{ child: ChildProcess; api: Api; httpPort: number }> {
   const httpPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
     env: runEnv({ db, port: httpPort, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json', ...env } }),
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log.push(chunk.toString());
+    process.stderr.write(chunk);
   });
   const api = await waitFor('the query API of run', async () => JSON.parse(readFileSync(`${db}.api.json`, 'utf8')) as Api);
   await waitFor('the dashboards of run', async () => ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok ? true : undefined));
   return { child, api, httpPort };
+}
+
+/** A GET of the dashboards' list from a chosen loopback source address, with a bearer token. */
+function dashboardsFrom(source: string, port: number, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, localAddress: source, path: '/api/dashboards', headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function query(api: Api, sql: string): Promise<Response> {
@@ -82,6 +102,34 @@ describe('auditduck run under hostile queries', () => {
       const headers = { authorization: `Bearer ${api.token}`, 'content-type': 'application/json', host: 'rebound.example' };
       assert.equal((await rawRequest(api.port, { method: 'POST', path: '/api/query', headers, body })).status, 403);
     } finally {
+      await stop(child);
+    }
+  });
+
+  test("a client guessing the dashboards' token behind a trusted proxy is cooled off alone, counted in /metrics and warned about by address", async () => {
+    const token = 'the-ui-token-of-this-test-run';
+    const wrong = 'a-wrong-ui-token-of-the-test';
+    const proxyAddress = '127.0.0.30';
+    const log: string[] = [];
+    const { child, httpPort } = await startRun(
+      join(dir, 'd.duckdb'),
+      { AUDITDUCK_HTTP_HOST: '0.0.0.0', AUDITDUCK_UI_TOKEN: token, AUDITDUCK_HTTP_TRUSTED_PROXIES: proxyAddress },
+      log,
+    );
+    const proxy = await startForwardingProxy({ host: '127.0.0.1', port: httpPort }, proxyAddress);
+    try {
+      for (let i = 0; i < 10; i++) assert.equal(await dashboardsFrom('127.0.0.31', proxy.port, wrong), 401);
+      assert.equal(await dashboardsFrom('127.0.0.31', proxy.port, token), 429, 'cooling off, the right token included');
+      assert.equal(await dashboardsFrom('127.0.0.32', proxy.port, token), 200, 'another client through the same proxy gets in');
+
+      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      assert.match(metrics, /^auditduck_ui_refused_total\{reason="wrong-token"\} 10$/m);
+      assert.match(metrics, /^auditduck_ui_refused_total\{reason="cooling-off"\} 1$/m);
+      const warnings = log.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; address?: string; via?: string }).filter((l) => l.level === 40 && l.msg.startsWith('dashboards:'));
+      assert.deepEqual(warnings.map((w) => `${w.address} via ${w.via}`), [`127.0.0.31 via ${proxyAddress}`, `127.0.0.31 via ${proxyAddress}`]);
+      assert.ok(!log.join('').includes(wrong) && !log.join('').includes(token), 'no token value in the log');
+    } finally {
+      await proxy.close();
       await stop(child);
     }
   });

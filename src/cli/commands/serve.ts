@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import pino from 'pino';
 import { resolveDbPath } from '../../config/store-path.js';
+import { createLogger } from '../../logging/logger.js';
+import { HTTP_TRUSTED_PROXIES_ENV, proxyList } from '../../web/client-address.js';
 import { UI_TOKEN_ENV } from '../../web/dashboards/ui-token.js';
 import { configuredLake } from '../read-target.js';
 
@@ -13,6 +14,7 @@ interface ServeOptions {
   lake?: string;
   fleet: string[];
   config?: string;
+  trustedProxy: string[];
 }
 
 export const serveCommand = new Command('serve')
@@ -29,11 +31,18 @@ export const serveCommand = new Command('serve')
     [] as string[],
   )
   .option('--queries <dir>', 'a folder of your own saved queries, searched before the built-in ones; repeat for more', collect, [] as string[])
+  .option(
+    '--trusted-proxy <address>',
+    'a reverse proxy in front of serve (an address, a CIDR range, loopback, linklocal or uniquelocal; repeat for more; default: $AUDITDUCK_HTTP_TRUSTED_PROXIES): from it X-Forwarded-For names the client whose wrong tokens are counted',
+    collect,
+    [] as string[],
+  )
   .option('--config <file>', 'a run configuration file: with a lake (its `lake`, or $AUDITDUCK_LAKE), rows hot retention dropped are read from the lake')
   .action(async (opts: ServeOptions) => {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new Error(`--port ${opts.port} is not a port number (0-65535)`);
     if (opts.fleet.length > 0 && (opts.lake || opts.db)) throw new Error('give either --fleet (each store of the fleet) or --db / --lake (one store), not both');
-    const log = pino({ level: process.env.AUDITDUCK_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    // The process's one logger, which redacts every line: a failed query's error may quote a credential.
+    const log = createLogger();
     const { serveDashboards } = await import('../../web/dashboards/serve-dashboards.js');
     // Configured like run's: the rows its hot retention dropped are read from this lake.
     const lake = opts.fleet.length > 0 ? undefined : await configuredLake(opts.config);
@@ -46,6 +55,7 @@ export const serveCommand = new Command('serve')
       queryDirs: opts.queries,
       ...(opts.lake ? { open: () => openLakeForServe(opts.lake!) } : lake ? { open: () => openStoreAndLakeForServe(resolveDbPath(opts.db), lake) } : {}),
       ...(opts.fleet.length > 0 ? { fleet: opts.fleet } : {}),
+      trustedProxies: opts.trustedProxy.length > 0 ? opts.trustedProxy : proxyList(process.env[HTTP_TRUSTED_PROXIES_ENV] ?? ''),
     });
     process.stdout.write(`auditduck dashboards (read-only) at ${server.url}\n`);
     if (server.tokenGenerated) process.stdout.write(`a token was generated for this run; set ${UI_TOKEN_ENV} to choose one\n`);

@@ -38,7 +38,7 @@ import { AlertNotFound, loadAlertPage } from './alert-page.js';
 import { DEFAULT_DASHBOARDS_DIR, loadDashboards, type Dashboard } from './dashboard-file.js';
 import { defaultQueryDirs, findQueryIn, listQueriesIn, panelParams, queryParamsFromUrl } from './panel-query.js';
 import { BadTime, describeRange } from './time-range.js';
-import { checkUiToken, uiCaller } from './ui-token.js';
+import { uiCaller, uiTokenGate, type UiTokenGateOptions } from './ui-token.js';
 import { BodyTooLarge, readBody } from '../request-body.js';
 
 /** An acknowledge request is a list of ids. */
@@ -76,6 +76,11 @@ export interface DashboardRoutesOptions {
   fleet?: { members: string[]; read: ReadRows };
   /** Required on every request when set (see ui-token.ts). */
   token?: string;
+  /** Each missing or wrong token refused, and each 429 of a cool-off (`auditduck_ui_refused_total`). */
+  onTokenRefused?: UiTokenGateOptions['onRefused'];
+  /** The reverse proxies in front of the listener, whose X-Forwarded-For names the client whose failures are counted. */
+  trustedProxies?: readonly string[];
+  /** Also where refused tokens are warned about: the redacting logger. */
   log: Logger;
   /** The session the reads queue on, when the caller must close it (interrupting a read) before closing `connection`. */
   session?: ReadOnlySession;
@@ -110,11 +115,17 @@ export function createDashboardRoutes(opts: DashboardRoutesOptions): Route[] {
   const dashboardDirs = [...(opts.dashboardDirs ?? []), DEFAULT_DASHBOARDS_DIR];
   const queryDirs = defaultQueryDirs(opts.queryDirs);
   const findDashboard = (name: string): Dashboard | undefined => loadDashboards(dashboardDirs).dashboards.find((d) => d.name === name);
+  const checkToken = uiTokenGate({
+    token: opts.token,
+    log: opts.log,
+    ...(opts.onTokenRefused ? { onRefused: opts.onTokenRefused } : {}),
+    ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
+  });
 
   const route: Route = async (req, res, url) => {
     const path = url.pathname;
     if (!isOurs(path)) return false;
-    if (checkUiToken(req, res, url, opts.token) === 'answered') return true;
+    if (checkToken(req, res, url) === 'answered') return true;
 
     if (req.method === 'POST' && path === '/api/alerts/acknowledge') {
       await acknowledge(req, res);

@@ -12,6 +12,8 @@ import { queryLimitsFromEnv } from '../../query/query-limits.js';
 import { ReadOnlySession } from '../../query/read-only-session.js';
 import { closeDatabase, openDatabase, type Database } from '../../store/open-database.js';
 import { processIsAlive, readDiscoveryFile } from '../../contracts/query-api-discovery.js';
+import { trustedProxies } from '../client-address.js';
+import { uiRefusedCounter } from '../metrics.js';
 import { startOpsServer, type OpsServer, type Route } from '../ops-server.js';
 import { createDashboardRoutes, type DashboardRoutesOptions } from './dashboard-routes.js';
 import { resolveUiToken } from './ui-token.js';
@@ -32,6 +34,8 @@ export interface ServeDashboardsOptions {
   open?: () => Promise<{ db: Database; readableDirs: string[]; prepareReader?: (c: DuckDBConnection) => Promise<unknown>; close(): Promise<void> }>;
   /** `serve --fleet`: the stores of the fleet, read as `query --fleet` reads them; no store is opened here. */
   fleet?: string[];
+  /** The reverse proxies in front of it (`--trusted-proxy`), whose X-Forwarded-For names the client whose wrong tokens are counted. */
+  trustedProxies?: readonly string[];
 }
 
 export interface DashboardServer {
@@ -44,6 +48,7 @@ export interface DashboardServer {
 }
 
 export async function serveDashboards(opts: ServeDashboardsOptions): Promise<DashboardServer> {
+  checkTrustedProxies(opts.trustedProxies);
   if (opts.fleet) return serveFleetDashboards({ ...opts, fleet: opts.fleet });
   const { token, generated } = resolveUiToken(opts.host, opts.env);
   let db: Database;
@@ -80,8 +85,9 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
     throw error;
   }
   const session = new ReadOnlySession(connection, limits);
-  const routes = createDashboardRoutes({ connection, session, ...sharedRouteOptions(opts, token) });
-  return startServing(opts, { readOnly: true }, routes, { token, generated }, async () => {
+  const registry = new Registry();
+  const routes = createDashboardRoutes({ connection, session, ...sharedRouteOptions(opts, token, registry) });
+  return startServing(opts, registry, { readOnly: true }, routes, { token, generated }, async () => {
     await session.close();
     connection.closeSync();
     await closeDb();
@@ -92,15 +98,23 @@ export async function serveDashboards(opts: ServeDashboardsOptions): Promise<Das
 async function serveFleetDashboards(opts: ServeDashboardsOptions & { fleet: string[] }): Promise<DashboardServer> {
   const { token, generated } = resolveUiToken(opts.host, opts.env);
   const fleet = fleetOfStores(opts.fleet);
-  const routes = createDashboardRoutes({ read: fleet.readFirst, fleet: { members: fleet.members, read: fleet.read }, ...sharedRouteOptions(opts, token) });
-  return startServing(opts, { readOnly: true, fleet: fleet.members }, routes, { token, generated }, async () => undefined);
+  const registry = new Registry();
+  const routes = createDashboardRoutes({ read: fleet.readFirst, fleet: { members: fleet.members, read: fleet.read }, ...sharedRouteOptions(opts, token, registry) });
+  return startServing(opts, registry, { readOnly: true, fleet: fleet.members }, routes, { token, generated }, async () => undefined);
 }
 
-/** What the dashboards' routes take the same way over one store or a fleet. */
-function sharedRouteOptions(opts: ServeDashboardsOptions, token: string | undefined): Pick<DashboardRoutesOptions, 'log' | 'token' | 'dashboardDirs' | 'queryDirs'> {
+/** What the dashboards' routes take the same way over one store or a fleet; their refused tokens are counted in `registry`. */
+function sharedRouteOptions(
+  opts: ServeDashboardsOptions,
+  token: string | undefined,
+  registry: Registry,
+): Pick<DashboardRoutesOptions, 'log' | 'token' | 'onTokenRefused' | 'trustedProxies' | 'dashboardDirs' | 'queryDirs'> {
+  const refused = uiRefusedCounter(registry);
   return {
     log: opts.log,
     ...(token ? { token } : {}),
+    onTokenRefused: (reason) => refused.inc({ reason }),
+    ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
     ...(opts.dashboardDirs ? { dashboardDirs: opts.dashboardDirs } : {}),
     ...(opts.queryDirs ? { queryDirs: opts.queryDirs } : {}),
   };
@@ -109,6 +123,7 @@ function sharedRouteOptions(opts: ServeDashboardsOptions, token: string | undefi
 /** Starts the HTTP server; when it cannot listen, `release` undoes what was opened for it and the error names --port. */
 async function startServing(
   opts: ServeDashboardsOptions,
+  registry: Registry,
   health: Record<string, unknown>,
   routes: Route[],
   ui: { token: string | undefined; generated: boolean },
@@ -116,7 +131,7 @@ async function startServing(
 ): Promise<DashboardServer> {
   let server: OpsServer;
   try {
-    server = await startOpsServer({ host: opts.host, port: opts.port, registry: new Registry(), health: () => health, routes });
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry, health: () => health, routes });
   } catch (error) {
     await release();
     throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);
@@ -133,6 +148,15 @@ async function startServing(
       await release();
     },
   };
+}
+
+/** A bad entry stops the start before any store is opened, named as the option that gave it. */
+function checkTrustedProxies(list: readonly string[] | undefined): void {
+  try {
+    trustedProxies(list ?? []);
+  } catch (error) {
+    throw new Error(`--trusted-proxy: ${(error as Error).message}`);
+  }
 }
 
 function heldMessage(dbPath: string): string {
