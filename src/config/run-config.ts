@@ -18,7 +18,7 @@ import { DEFAULT_DB_PATH } from './store-path.js';
 import { fleetToken, isPeerUrl, parsePeerUrl, peerNeedsToken, QUERY_API_TOKEN_ENV, QUERY_API_TOKEN_FILE_ENV } from '../query/fleet-peer.js';
 import { readFleetTokens } from '../query/fleet-tokens.js';
 import { HTTP_TRUSTED_PROXIES_ENV, proxyList, trustedProxies } from '../web/client-address.js';
-import { isLoopback } from '../web/dashboards/ui-token.js';
+import { configuredUiToken, isLoopback, UI_TOKEN_ENV } from '../web/dashboards/ui-token.js';
 
 /** Reverse proxies in front of a listener: each entry checked at start, named by its index. */
 const trustedProxiesSchema = z
@@ -150,10 +150,10 @@ export async function loadRunConfig(file: string | undefined, env: NodeJS.Proces
     throw new Error('the configuration is not valid:\n  retention.hotDays: drops rows from the store once they are in the lake, so it needs a lake (lake, AUDITDUCK_LAKE)');
   }
   checkFleetQueryApi(config);
-  if (config.http.trustedProxies.length > 0 && isLoopback(config.http.host)) {
+  if (config.http.trustedProxies.length > 0 && isLoopback(config.http.host) && configuredUiToken(env) === undefined) {
     throw new Error(
       `the configuration is not valid:\n  http.trustedProxies: the dashboards count wrong UI tokens per client, but on loopback (http.host ${config.http.host}) they ask for no token: ` +
-        'set http.host (AUDITDUCK_HTTP_HOST) to the address the proxies reach, or drop the trusted proxies',
+        `set http.host (AUDITDUCK_HTTP_HOST) to the address the proxies reach, or ${UI_TOKEN_ENV}, or drop the trusted proxies`,
     );
   }
   for (const hub of eventHubsOf(config)) {

@@ -146,6 +146,8 @@ describe('run configuration', () => {
       loadRunConfig(undefined, { AUDITDUCK_HTTP_TRUSTED_PROXIES: '10.0.0.7' }),
       /http\.trustedProxies: .*on loopback .*no token.*http\.host \(AUDITDUCK_HTTP_HOST\)/,
     );
+    const onLoopbackWithToken = await loadRunConfig(undefined, { AUDITDUCK_HTTP_TRUSTED_PROXIES: '127.0.0.1', AUDITDUCK_UI_TOKEN: 'a-token-of-sixteen-or-more' });
+    assert.deepEqual(onLoopbackWithToken.http.trustedProxies, ['127.0.0.1'], 'a proxy on the same machine, in front of a token set on loopback');
   });
 
   it('accepts the example in docs/configuration.md', async () => {

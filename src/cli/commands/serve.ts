@@ -21,7 +21,7 @@ export const serveCommand = new Command('serve')
   .description('serve the dashboards over a store opened read-only (while `auditduck run` holds the store, use the UI it serves)')
   .option('--db <file>', 'DuckDB store (default: $AUDITDUCK_DB or ./auditduck.duckdb)')
   .option('--port <n>', 'HTTP port (0 picks a free one)', '8080')
-  .option('--host <address>', `address to bind; anything but loopback requires a token (${UI_TOKEN_ENV}, generated if unset)`, '127.0.0.1')
+  .option('--host <address>', `address to bind; anything but loopback requires a token (${UI_TOKEN_ENV}, generated if unset; once set, loopback requires it too)`, '127.0.0.1')
   .option('--dashboards <dir>', 'a folder of your own dashboard files, searched before the built-in ones; repeat for more', collect, [] as string[])
   .option('--lake <dirOrUrl>', "serve the lake instead of the store: its Parquet as the store's tables (docs/lake.md)")
   .option(

@@ -24,15 +24,23 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** No token on loopback; elsewhere AUDITDUCK_UI_TOKEN, or a new one the caller must show the user. */
+/**
+ * AUDITDUCK_UI_TOKEN wherever it is set, loopback too (a reverse proxy on the same machine forwards the world
+ * there); unset, no token on loopback and elsewhere a new one the caller must show the user.
+ */
 export function resolveUiToken(host: string, env: NodeJS.ProcessEnv = process.env): { token?: string; generated: boolean } {
+  const configured = configuredUiToken(env);
+  if (configured !== undefined) return { token: configured, generated: false };
   if (isLoopback(host)) return { generated: false };
-  const configured = env[UI_TOKEN_ENV];
-  if (configured !== undefined && configured !== '') {
-    if (configured.length < 16) throw new Error(`${UI_TOKEN_ENV} must be at least 16 characters`);
-    return { token: configured, generated: false };
-  }
   return { token: randomBytes(24).toString('base64url'), generated: true };
+}
+
+/** The token AUDITDUCK_UI_TOKEN sets, if any. */
+export function configuredUiToken(env: NodeJS.ProcessEnv): string | undefined {
+  const configured = env[UI_TOKEN_ENV];
+  if (configured === undefined || configured === '') return undefined;
+  if (configured.length < 16) throw new Error(`${UI_TOKEN_ENV} must be at least 16 characters`);
+  return configured;
 }
 
 export type TokenCheck = 'ok' | 'answered';

@@ -36,9 +36,12 @@ function check(path: string, headers: Record<string, string> = {}, token: string
 }
 
 describe('the UI token', () => {
-  it('is not needed on loopback, and is generated elsewhere unless AUDITDUCK_UI_TOKEN sets it', () => {
+  it('is not needed on loopback unless AUDITDUCK_UI_TOKEN sets one, and is generated elsewhere unless it does', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.1.1']) assert.equal(isLoopback(host), true, host);
     assert.deepEqual(resolveUiToken('127.0.0.1', {}), { generated: false });
+    // A reverse proxy on the same machine forwards the world to loopback: a token the user set must hold there too.
+    assert.deepEqual(resolveUiToken('127.0.0.1', { AUDITDUCK_UI_TOKEN: TOKEN }), { token: TOKEN, generated: false });
+    assert.throws(() => resolveUiToken('::1', { AUDITDUCK_UI_TOKEN: 'short' }), /at least 16/);
     const generated = resolveUiToken('0.0.0.0', {});
     assert.equal(generated.generated, true);
     assert.ok(generated.token!.length >= 32);
