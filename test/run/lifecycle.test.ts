@@ -91,4 +91,33 @@ describe('run: start and stop as a service', () => {
     await query;
     assert.equal(existsSync(`${db}.api.json`), false);
   });
+
+  it('leaves no discovery file, with its API token, when the shutdown deadline cuts the stop short', async () => {
+    const db = join(dir, 'cut-short.duckdb');
+    const port = await freePort();
+    // A deadline of 1 ms: the process exits from the deadline's timer, before the stop gets to its clean-up.
+    const env = { ...runEnv({ db, port, hub: { connectionString: broker.connectionString, hubName: HUB } }), AUDITDUCK_SHUTDOWN_TIMEOUT_MS: '1' };
+    const run = startRun(env);
+    children.push(run.child);
+    await waitFor('the job started', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok ? true : undefined));
+    assert.equal(existsSync(`${db}.api.json`), true);
+    run.child.kill('SIGTERM');
+    const { code } = await run.exit;
+    assert.equal(code, 1, 'the deadline ended it');
+    assert.equal(existsSync(`${db}.api.json`), false, 'the discovery file (its token) outlived the process');
+  });
+
+  it('stops as told when SIGTERM comes while it is still starting, and leaves no discovery file', async () => {
+    const db = join(dir, 'starting.duckdb');
+    const port = await freePort();
+    const run = startRun(runEnv({ db, port, hub: { connectionString: broker.connectionString, hubName: HUB } }));
+    children.push(run.child);
+    // The discovery file is written before the start has finished (the source is opened after it).
+    const until = Date.now() + 60_000;
+    while (!existsSync(`${db}.api.json`) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    run.child.kill('SIGTERM');
+    const { code } = await run.exit;
+    assert.equal(code, 0, `a stop, not a death by signal: ${run.stderr()}`);
+    assert.equal(existsSync(`${db}.api.json`), false, 'the discovery file (its token) outlived the process');
+  });
 });

@@ -17,6 +17,12 @@ export const runCommand = new Command('run')
     const config = await loadRunConfig(opts.config, opts.lake ? { ...process.env, AUDITDUCK_LAKE: opts.lake } : process.env);
     const described = describeConfig(config);
     log.info({ config: described }, `starting: ${oneLineFields(described)}`);
+    // Listened for before the start: a signal while it starts (the default action kills the process on the spot,
+    // past every clean-up) stops the job once it has started.
+    let signalled: ((signal: string) => void) | string | null = null;
+    const onSignal = (signal: string) => (typeof signalled === 'function' ? signalled(signal) : (signalled ??= signal));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
     // Loaded here, not at the top: `auditduck --help` and the other commands need none of the main job's SDKs.
     const { startMainJob } = await import('../../run/start-main-job.js');
     let job;
@@ -52,7 +58,7 @@ export const runCommand = new Command('run')
           },
         );
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      if (typeof signalled === 'string') stop(signalled);
+      else signalled = stop;
     });
   });
