@@ -16,6 +16,7 @@ import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
 import { readFilledChanges } from './filled-changes.js';
+import { attributeHanded } from './handed-changes.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
 import { LastLogins } from './last-logins.js';
@@ -92,10 +93,13 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (!config.enabled) return;
       // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
       if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
+      const takenBack = await takeUnjudged(connection, batch);
+      // Judged here as a change of this store taken back into effect is: the last leader's store judged it never.
+      takenBack.unjudged.push(...(await attributeHanded(connection, batch.handedIntoEffect ?? [])));
       const facts = new BatchFacts(
         batch,
         config.exclude,
-        await takeUnjudged(connection, batch),
+        takenBack,
         await readFilledChanges(connection, batch.actorsFilled ?? []),
         handover.evidence.fillActors(batch.sessions),
       );
@@ -140,6 +144,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     sealed(batch: WrittenBatch): void {
       if (!config.enabled) return;
       handover.evidence.recordBatch(batch);
+      handover.evidence.takeIntoEffect(batch.handedIntoEffect ?? []);
       handover.logins.recordBatch(batch);
     },
 

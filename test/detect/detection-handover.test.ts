@@ -69,6 +69,9 @@ function failures(user: string, n: number, fromMs: number, origin = { source: 's
 
 const batch = (source: string, position: string) => ({ sourceKey: null, source, position });
 
+const disconnection = (sessionId: string, when: Date) =>
+  record('pg1', when, sessionId, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000');
+
 async function alertsOf(store: AuditStore, rule: string): Promise<{ key: string; count: number }[]> {
   const reader = await store.connection.runAndReadAll(`SELECT dedup_key, count FROM alerts WHERE rule_id = '${rule}' ORDER BY alert_id`);
   return reader.getRows().map(([key, count]) => ({ key: String(key), count: Number(count) }));
@@ -163,6 +166,67 @@ describe('the detection context handed to a hub\'s next leader', () => {
       handOver(a, 'a', b, 'b');
       await b.pipeline.processBatch(session('dba', at(60_000), 'GRANT ROLE', 'GRANT pg_read_all_data TO reopened;'), batch('eventhubs:hub/3', '1'));
       assert.deepEqual(await alertsOf(b.store, 'admin-granted'), [], 'the alert is open again in the first store');
+    });
+  });
+
+  it('raises once, in the new leader\'s store, the alert of a change the last leader stored ineffective whose COMMIT the new leader reads', async () => {
+    await withLeaders(async (a, b) => {
+      // BEGIN and GRANT read with the disconnection (taken as the rollback) by A; the COMMIT, after the takeover, by B.
+      const s = login({ user: 'dba', at: T0 });
+      const id = s.sessionId;
+      await a.pipeline.processBatch(
+        [...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO crossed;'), disconnection(id, at(70))],
+        batch('eventhubs:hub/0', '1'),
+      );
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), [], 'stored ineffective: nothing raised in A');
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'admin-granted'), [{ key: 'crossed|pg_read_all_data', count: 1 }], 'the COMMIT takes it into effect: judged in B');
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), []);
+      // The COMMIT read again (a replayed body) judges nothing twice, and a next leader raises nothing again.
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '2'));
+      handOver(b, 'b', a, 'a');
+      await a.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '3'));
+      assert.equal((await alertsOf(b.store, 'admin-granted')).length, 1);
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), []);
+    });
+  });
+
+  it('counts in a burst the changes the last leader stored ineffective once the new leader reads their COMMIT', async () => {
+    await withLeaders(async (a, b) => {
+      // A: twelve grants in a transaction its session's disconnection left open; B: their COMMIT, and eight more changes of the user.
+      const s = login({ user: 'crossing_granter', at: T0 });
+      const id = s.sessionId;
+      const grants = Array.from({ length: 12 }, (_, i) => audit('pg1', id, at(100 + i), 2 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE crossing_${i} CREATEDB;`));
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(50), 1, 'MISC', 'BEGIN', 'BEGIN;'), ...grants, disconnection(id, at(5_000))], batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      const other = login({ user: 'crossing_granter', at: at(10_000) });
+      const more = Array.from({ length: 8 }, (_, i) => audit('pg1', other.sessionId, at(11_000 + i * 1_000), 1 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE crossing_${12 + i} CREATEDB;`));
+      await b.pipeline.processBatch([...other.records, ...more], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [], 'eight effective changes: no burst yet');
+      await b.pipeline.processBatch([audit('pg1', id, at(200), 14, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/2', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [{ key: 'crossing_granter', count: 20 }]);
+      assert.deepEqual(await alertsOf(a.store, 'privilege-burst'), []);
+    });
+  });
+
+  it('does not count twice a change the last leader counted before its disconnection undid it, when the new leader reads its COMMIT', async () => {
+    await withLeaders(async (a, b) => {
+      // A reads BEGIN and twenty changes (a burst, counted), then the disconnection undoes them; B reads the COMMIT.
+      const s = login({ user: 'undone_granter', at: T0 });
+      const id = s.sessionId;
+      const grants = Array.from({ length: 20 }, (_, i) => audit('pg1', id, at(100 + i), 2 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE undone_${i} CREATEDB;`));
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(50), 1, 'MISC', 'BEGIN', 'BEGIN;'), ...grants], batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch([disconnection(id, at(5_000))], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await alertsOf(a.store, 'privilege-burst'), [{ key: 'undone_granter', count: 20 }]);
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(200), 22, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [], 'the burst is in A\'s store already');
+      // B took them into effect all the same: handed on effective, for a next leader's windows.
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changeFields: string[]; changes: unknown[][] } } } };
+      const effective = doc.parts.detection.evidence.changeFields.indexOf('effective');
+      assert.equal(doc.parts.detection.evidence.changes.filter((row) => row[effective] === true).length, 20);
     });
   });
 

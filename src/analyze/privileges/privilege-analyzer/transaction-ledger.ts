@@ -197,6 +197,15 @@ export function transactionBounds(l: TransactionLedger): { begins: number[]; end
   return { begins, ends };
 }
 
+/**
+ * The changes judged ineffective whose transaction's end is not known (open at the disconnection, or aborted with
+ * no end read yet): a COMMIT or ROLLBACK read later may still take them into effect. What a hub's next leader is
+ * handed of them (transaction-handover.ts).
+ */
+export function reopenable(l: TransactionLedger): { id: number; change: PrivilegeChange }[] {
+  return l.changes.filter((t) => !t.change.effective && t.hi === Infinity).map((t) => ({ id: t.id, change: t.change }));
+}
+
 /** The last BEGIN if no end follows it: the transaction open as far as the ledger knows. */
 export function openSince(l: TransactionLedger): number | null {
   for (let i = l.bounds.length - 1; i >= 0; i--) {
