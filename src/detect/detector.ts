@@ -11,7 +11,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { keepRetracted, recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
@@ -62,6 +62,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   });
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
+  const suppressMinutesOf = (ruleId: string): number => (config.rules as Record<string, { suppressMinutes: number } | undefined>)[ruleId]?.suppressMinutes ?? 60;
   const handover = new DetectionHandover(horizons(active));
   // Kept from batch to batch in step with the store; a rolled-back batch drops them (read again from the store).
   const lastLogins = new LastLogins();
@@ -92,7 +93,13 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
       // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
-      if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
+      if (batch.ineffective.some((m) => m.effective)) {
+        const reopened = await reopenRedoneAlerts(connection);
+        // The story of one a hub's other leader raised since (it took the change into effect there) stands there.
+        const elsewhere = reopened.filter((a) => handover.keys.raisedElsewhere(a, suppressMinutesOf(a.ruleId) * 60_000));
+        await keepRetracted(connection, elsewhere.map((a) => a.alertId));
+        handover.keys.recordReopened(reopened.filter((a) => !elsewhere.includes(a)), batch);
+      }
       const takenBack = await takeUnjudged(connection, batch);
       // Judged here as a change of this store taken back into effect is: the last leader's store judged it never.
       takenBack.unjudged.push(...(await attributeHanded(connection, batch.handedIntoEffect ?? [])));

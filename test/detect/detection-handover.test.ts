@@ -77,6 +77,23 @@ async function alertsOf(store: AuditStore, rule: string): Promise<{ key: string;
   return reader.getRows().map(([key, count]) => ({ key: String(key), count: Number(count) }));
 }
 
+async function statusesOf(store: AuditStore, rule: string): Promise<string[]> {
+  const reader = await store.connection.runAndReadAll(`SELECT status FROM alerts WHERE rule_id = '${rule}' ORDER BY alert_id`);
+  return reader.getRows().map(([status]) => String(status));
+}
+
+/** Whether the store's grants are effective, how many changes wait in `unjudged_changes`, and the rebuilt memberships. */
+async function storedOf(store: AuditStore): Promise<{ effective: boolean[]; unjudged: number; memberships: string[] }> {
+  const effective = await store.connection.runAndReadAll(`SELECT effective FROM privilege_changes WHERE action = 'grant-role' ORDER BY logged_at`);
+  const unjudged = await store.connection.runAndReadAll('SELECT count(*)::INTEGER FROM unjudged_changes');
+  const memberships = await store.connection.runAndReadAll(`SELECT role_name || ' > ' || member FROM role_memberships ORDER BY 1`);
+  return {
+    effective: effective.getRows().map(([e]) => Boolean(e)),
+    unjudged: Number(unjudged.getRows()[0]![0]),
+    memberships: memberships.getRows().map(([m]) => String(m)),
+  };
+}
+
 describe('the detection context handed to a hub\'s next leader', () => {
   it('counts failures split by a takeover whole: a brute force raised once, in the new leader\'s store', async () => {
     await withLeaders(async (a, b) => {
@@ -227,6 +244,48 @@ describe('the detection context handed to a hub\'s next leader', () => {
       const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changeFields: string[]; changes: unknown[][] } } } };
       const effective = doc.parts.detection.evidence.changeFields.indexOf('effective');
       assert.equal(doc.parts.detection.evidence.changes.filter((row) => row[effective] === true).length, 20);
+    });
+  });
+
+  for (const [name, again] of [
+    ['the same process', async (a: Leader) => a],
+    ['a restarted process', restarted],
+  ] as const) {
+    it(`takes into effect, when it leads again (${name}), its row of a change the next leader took into effect: roles follow, nothing raised twice`, async () => {
+      await withLeaders(async (a, b) => {
+        const s = login({ user: 'dba', at: T0 });
+        const id = s.sessionId;
+        await a.pipeline.processBatch(
+          [...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO filled_back;'), disconnection(id, at(70))],
+          batch('eventhubs:hub/0', '1'),
+        );
+        handOver(a, 'a', b, 'b');
+        await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+        const a2 = await again(a);
+        handOver(b, 'b', a2, 'a');
+        await a2.pipeline.processBatch([], batch('eventhubs:hub/0', '2'));
+        assert.deepEqual(await storedOf(a.store), { effective: [true], unjudged: 0, memberships: ['pg_read_all_data > filled_back'] });
+        assert.deepEqual(await alertsOf(a.store, 'admin-granted'), [], 'judged in B, where it stands');
+        assert.equal((await alertsOf(b.store, 'admin-granted')).length, 1);
+      });
+    });
+  }
+
+  it('leaves retracted, when it leads again, its alert on a change undone there that the next leader took into effect and alerted: one alert stands', async () => {
+    await withLeaders(async (a, b) => {
+      // A reads BEGIN and GRANT (alerted), then the disconnection (retracted); B reads the COMMIT (alerted there).
+      const s = login({ user: 'dba', at: T0 });
+      const id = s.sessionId;
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO twice_judged;')], batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch([disconnection(id, at(70))], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await statusesOf(a.store, 'admin-granted'), ['retracted']);
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await statusesOf(b.store, 'admin-granted'), ['open']);
+      handOver(b, 'b', a, 'a');
+      await a.pipeline.processBatch([], batch('eventhubs:hub/0', '3'));
+      assert.deepEqual((await storedOf(a.store)).effective, [true]);
+      assert.deepEqual(await statusesOf(a.store, 'admin-granted'), ['retracted'], 'the alert stands in B');
     });
   });
 

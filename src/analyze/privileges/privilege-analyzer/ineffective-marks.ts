@@ -19,6 +19,11 @@ export interface IneffectiveMark {
   seqs: number[];
   effective: boolean;
   reason: 'rollback' | 'rollback-to-savepoint' | 'aborted' | 'failed' | 'disconnected' | 'committed';
+  /**
+   * Taken into effect by a hub's other leader, which read the COMMIT and whose detection judged the changes
+   * (transaction-handover.ts): this store's rows and roles follow, its rules judge them no more.
+   */
+  elsewhere?: true;
 }
 
 /** The session marks are made in. */
@@ -37,8 +42,11 @@ export interface HandedChange {
 export interface IneffectiveMarks {
   /** Flips the changes still effective and records one mark for them, in `session`. */
   mark(session: MarkedSession, changes: PrivilegeChange[], reason: Exclude<IneffectiveMark['reason'], 'committed'>): void;
-  /** Flips the changes judged ineffective back and records one mark for them: they took effect after all. */
-  restore(session: MarkedSession, changes: PrivilegeChange[]): void;
+  /**
+   * Flips the changes judged ineffective back and records one mark for them: they took effect after all (`elsewhere`:
+   * by a COMMIT another leader of the hub read, which judged them).
+   */
+  restore(session: MarkedSession, changes: PrivilegeChange[], elsewhere?: boolean): void;
   /** The marks recorded since the last call, in the order they were made (a later one wins). */
   drain(): IneffectiveMark[];
   /** The handed changes taken into effect since the last call. */
@@ -52,7 +60,7 @@ export function createIneffectiveMarks(holderOf: (change: PrivilegeChange) => st
   let marks: IneffectiveMark[] = [];
   let taken: HandedChange[] = [];
   let flips = 0;
-  const record = (session: MarkedSession, changes: PrivilegeChange[], effective: boolean, reason: IneffectiveMark['reason']): void => {
+  const record = (session: MarkedSession, changes: PrivilegeChange[], effective: boolean, reason: IneffectiveMark['reason'], elsewhere = false): void => {
     const flipped = changes.filter((c) => c.effective !== effective);
     if (flipped.length === 0) return;
     flips++;
@@ -73,11 +81,12 @@ export function createIneffectiveMarks(holderOf: (change: PrivilegeChange) => st
       seqs: moved.map((c) => c.seq),
       effective,
       reason,
+      ...(elsewhere ? { elsewhere: true as const } : {}),
     });
   };
   return {
     mark: (session, changes, reason) => record(session, changes, false, reason),
-    restore: (session, changes) => record(session, changes, true, 'committed'),
+    restore: (session, changes, elsewhere) => record(session, changes, true, 'committed', elsewhere),
     drain() {
       const out = marks;
       marks = [];

@@ -9,6 +9,8 @@
  * often left open at the disconnection, which a hub read out of order may bring before the COMMIT), of live sessions
  * and of those that disconnected, with the instance whose store holds each row. The next leader follows them in its
  * ledgers: a COMMIT it reads takes them into effect (`IneffectiveMarks.takenOver`), for its detection to judge them.
+ * Those it took into effect it hands on as effective, while its ledger follows them: the leader whose store holds one,
+ * leading again, takes its row into effect (a mark `elsewhere`: its rows and roles follow, its rules judge it no more).
  *
  * A row: [server, session id, open since, ends, begins, disconnected, changes]. An older leader's rows have no
  * begins (its `open since`, the BEGIN of the transaction open there, is one), nor the last two: it handed no
@@ -25,12 +27,15 @@ export const MAX_TRANSACTION_SESSIONS = 10_000;
 /** Changes awaiting their transaction's end handed over at most: those of the sessions followed, then of the latest ended. */
 export const MAX_HANDED_CHANGES = 10_000;
 
-type Row = [server: string, sessionId: string, openSince: number | null, ends: [id: number, rolledBack: 0 | 1][], begins: number[], disconnected?: 0 | 1, changes?: HandedDoc[]];
+type Bounds = [server: string, sessionId: string, openSince: number | null, ends: [id: number, rolledBack: 0 | 1][], begins: number[]];
+type Row = Bounds | [...Bounds, disconnected: 0 | 1, changes: HandedDoc[]];
 
 /** A change as its row holds it (the statement text is redacted), its statement id, and which store holds it. */
 interface HandedDoc {
   statementId: number;
   holder: string;
+  /** Taken into effect by the leader that handed it (or one before), which judged it. */
+  effective: boolean;
   atMs: number;
   seq: number;
   actor: string | null;
@@ -62,27 +67,28 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
       let changes = 0;
       const handed = (ledger: TransactionLedger): HandedDoc[] => {
         const out: HandedDoc[] = [];
-        for (const { id, change } of reopenable(ledger)) {
+        const takenHere = ledger.changes.filter((t) => t.change.effective && held.has(t.change));
+        for (const { id, change } of [...reopenable(ledger), ...takenHere]) {
           if (changes >= MAX_HANDED_CHANGES) break;
           out.push(toDoc(id, change, held.get(change) ?? self));
           changes++;
         }
         return out;
       };
-      const row = (server: string, sessionId: string, ledger: TransactionLedger, handed?: [disconnected: 0 | 1, changes: HandedDoc[]]): Row => {
+      const row = (server: string, sessionId: string, ledger: TransactionLedger, docs: HandedDoc[]): Row => {
         const { begins, ends } = transactionBounds(ledger);
-        return [server, sessionId, openSince(ledger), ends.map(([id, rolledBack]): [number, 0 | 1] => [id, rolledBack ? 1 : 0]), begins, ...(handed ?? [])];
+        const bounds: Bounds = [server, sessionId, openSince(ledger), ends.map(([id, rolledBack]): [number, 0 | 1] => [id, rolledBack ? 1 : 0]), begins];
+        return docs.length === 0 ? bounds : [...bounds, ledger.disconnected ? 1 : 0, docs];
       };
       for (const [server, sessionId, s] of sessions.all()) {
         if (rows.length >= MAX_TRANSACTION_SESSIONS) break;
         const docs = handed(s.ledger);
-        if (docs.length > 0) rows.push(row(server, sessionId, s.ledger, [0, docs]));
-        else if (s.ledger.bounds.some((b) => b.kind === 'begin' || b.kind === 'commit' || b.kind === 'rollback')) rows.push(row(server, sessionId, s.ledger));
+        if (docs.length > 0 || s.ledger.bounds.some((b) => b.kind === 'begin' || b.kind === 'commit' || b.kind === 'rollback')) rows.push(row(server, sessionId, s.ledger, docs));
       }
       for (const [server, sessionId, ledger] of sessions.ended()) {
         if (changes >= MAX_HANDED_CHANGES) break;
         const docs = handed(ledger);
-        if (docs.length > 0) rows.push(row(server, sessionId, ledger, [1, docs]));
+        if (docs.length > 0) rows.push(row(server, sessionId, ledger, docs));
       }
       return rows;
     },
@@ -110,9 +116,17 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
         for (const { statementId, holder, change } of handed) {
           // One followed here already (its own, or handed before) is not followed twice.
           const same = (c: PrivilegeChange) => c.seq === change.seq && c.loggedAt.getTime() === change.loggedAt.getTime() && (held.get(c) ?? self) === holder;
-          if (ledger.changes.some((t) => same(t.change))) continue;
-          if (holder !== self) held.set(change, holder);
-          trackChanges(ledger, session, statementId, [change], marks);
+          const followed = ledger.changes.find((t) => same(t.change))?.change;
+          if (holder !== self) {
+            if (followed) continue;
+            held.set(change, holder);
+            trackChanges(ledger, session, statementId, [change], marks);
+          } else if (change.effective) {
+            // This store's row, taken into effect by a leader since, which judged it: the row and roles follow here.
+            const own = followed ?? { ...change, effective: false };
+            marks.restore(session, [own], true);
+            if (!followed) trackChanges(ledger, session, statementId, [own], marks);
+          } else if (!followed) trackChanges(ledger, session, statementId, [change], marks);
         }
         rejudge(ledger, session, marks);
         taken++;
@@ -123,7 +137,7 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
 
   function toDoc(statementId: number, c: PrivilegeChange, holder: string): HandedDoc {
     return {
-      statementId, holder, atMs: c.loggedAt.getTime(), seq: c.seq, actor: c.actor, actingRole: c.actingRole, action: c.action, roleName: c.roleName,
+      statementId, holder, effective: c.effective, atMs: c.loggedAt.getTime(), seq: c.seq, actor: c.actor, actingRole: c.actingRole, action: c.action, roleName: c.roleName,
       attribute: c.attribute, value: c.value, grantedRole: c.grantedRole, privileges: c.privileges, objectType: c.objectType, objectName: c.objectName,
       grantee: c.grantee, withOption: c.withOption, grantor: c.grantor, statement: c.statement, truncated: c.truncated, uncertain: c.uncertain,
       passwordStrength: c.passwordStrength,
@@ -131,13 +145,13 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
   }
 }
 
-/** The change of a handed row, ineffective as it was handed; throws on one of another shape. */
+/** The change of a handed row, effective or not as it was handed; throws on one of another shape. */
 function fromDoc(raw: unknown, server: string, sessionId: string | null): { statementId: number; holder: string; change: PrivilegeChange } {
   const d = raw as Partial<HandedDoc> | null;
   const text = (v: unknown): v is string | null => v === null || typeof v === 'string';
   const texts = (v: unknown): v is string[] | null => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
   if (
-    !d || typeof d !== 'object' || !Number.isSafeInteger(d.statementId) || typeof d.holder !== 'string' || !Number.isFinite(d.atMs) || !Number.isSafeInteger(d.seq)
+    !d || typeof d !== 'object' || !Number.isSafeInteger(d.statementId) || typeof d.holder !== 'string' || typeof d.effective !== 'boolean' || !Number.isFinite(d.atMs) || !Number.isSafeInteger(d.seq)
     || typeof d.action !== 'string' || typeof d.statement !== 'string' || typeof d.truncated !== 'boolean' || !(d.withOption === null || typeof d.withOption === 'boolean')
     || ![d.actor, d.actingRole, d.roleName, d.attribute, d.value, d.grantedRole, d.objectType, d.objectName, d.grantee, d.grantor].every(text)
     || !texts(d.privileges) || !texts(d.uncertain) || !(d.passwordStrength === null || typeof d.passwordStrength === 'object')
@@ -152,7 +166,7 @@ function fromDoc(raw: unknown, server: string, sessionId: string | null): { stat
       action: d.action as PrivilegeAction, roleName: d.roleName!, attribute: d.attribute!, value: d.value!, grantedRole: d.grantedRole!, privileges: d.privileges!,
       objectType: d.objectType!, objectName: d.objectName!, grantee: d.grantee!, withOption: d.withOption!, grantor: d.grantor!, truncated: d.truncated,
       uncertain: d.uncertain!, passwordStrength: d.passwordStrength!, server, loggedAt: new Date(d.atMs!), sessionId, actor: d.actor!,
-      actingRole: d.actingRole!, statement: d.statement, effective: false, seq: d.seq!,
+      actingRole: d.actingRole!, statement: d.statement, effective: d.effective!, seq: d.seq!,
     },
   };
 }
