@@ -19,7 +19,7 @@
 import type { CommittedCheck, HandoverPart } from '../../../contracts/handover-part.js';
 import type { PrivilegeAction, PrivilegeChange } from '../privilege-change.js';
 import type { SessionTable } from './session-table.js';
-import type { IneffectiveMarks } from './ineffective-marks.js';
+import type { IneffectiveMarks, MarkedSession } from './ineffective-marks.js';
 import { learnBoundary, openSince, rejudge, reopenable, trackChanges, transactionBounds, type TransactionLedger } from './transaction-ledger.js';
 
 /** Sessions handed over at most. */
@@ -113,21 +113,7 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
         if (disconnected === 1) ledger.disconnected = true;
         for (const id of [...((begins as number[] | undefined) ?? []), ...(open === null ? [] : [open as number])]) learnBoundary(ledger, id, 'begin');
         for (const [id, rolledBack] of ends as [number, unknown][]) learnBoundary(ledger, id, rolledBack === 1 ? 'rollback' : 'commit');
-        for (const { statementId, holder, change } of handed) {
-          // One followed here already (its own, or handed before) is not followed twice.
-          const same = (c: PrivilegeChange) => c.seq === change.seq && c.loggedAt.getTime() === change.loggedAt.getTime() && (held.get(c) ?? self) === holder;
-          const followed = ledger.changes.find((t) => same(t.change))?.change;
-          if (holder !== self) {
-            if (followed) continue;
-            held.set(change, holder);
-            trackChanges(ledger, session, statementId, [change], marks);
-          } else if (change.effective) {
-            // This store's row, taken into effect by a leader since, which judged it: the row and roles follow here.
-            const own = followed ?? { ...change, effective: false };
-            marks.restore(session, [own], true);
-            if (!followed) trackChanges(ledger, session, statementId, [own], marks);
-          } else if (!followed) trackChanges(ledger, session, statementId, [change], marks);
-        }
+        for (const h of handed) follow(ledger, session, h, self);
         rejudge(ledger, session, marks);
         taken++;
       }
@@ -135,18 +121,44 @@ export function transactionHandover(sessions: SessionTable, moved: () => number,
     },
   };
 
-  function toDoc(statementId: number, c: PrivilegeChange, holder: string): HandedDoc {
-    return {
-      statementId, holder, effective: c.effective, atMs: c.loggedAt.getTime(), seq: c.seq, actor: c.actor, actingRole: c.actingRole, action: c.action, roleName: c.roleName,
-      attribute: c.attribute, value: c.value, grantedRole: c.grantedRole, privileges: c.privileges, objectType: c.objectType, objectName: c.objectName,
-      grantee: c.grantee, withOption: c.withOption, grantor: c.grantor, statement: c.statement, truncated: c.truncated, uncertain: c.uncertain,
-      passwordStrength: c.passwordStrength,
-    };
+  /**
+   * A handed change into the session's ledger: another store's is followed (once); this store's own, still awaiting
+   * its end, too (a new process does not follow it yet); this store's own taken into effect by a leader since, which
+   * judged it, is marked effective here as judged elsewhere: its row and roles follow.
+   */
+  function follow(ledger: TransactionLedger, session: MarkedSession, handed: Handed, self: string): void {
+    const { statementId, holder, change } = handed;
+    const same = (c: PrivilegeChange) => c.seq === change.seq && c.loggedAt.getTime() === change.loggedAt.getTime() && (held.get(c) ?? self) === holder;
+    const followed = ledger.changes.find((t) => same(t.change))?.change;
+    if (holder !== self) {
+      if (followed) return;
+      held.set(change, holder);
+      trackChanges(ledger, session, statementId, [change], marks);
+    } else if (change.effective) {
+      const own = followed ?? { ...change, effective: false };
+      marks.restore(session, [own], true);
+      if (!followed) trackChanges(ledger, session, statementId, [own], marks);
+    } else if (!followed) trackChanges(ledger, session, statementId, [change], marks);
   }
 }
 
+function toDoc(statementId: number, c: PrivilegeChange, holder: string): HandedDoc {
+  return {
+    statementId, holder, effective: c.effective, atMs: c.loggedAt.getTime(), seq: c.seq, actor: c.actor, actingRole: c.actingRole, action: c.action, roleName: c.roleName,
+    attribute: c.attribute, value: c.value, grantedRole: c.grantedRole, privileges: c.privileges, objectType: c.objectType, objectName: c.objectName,
+    grantee: c.grantee, withOption: c.withOption, grantor: c.grantor, statement: c.statement, truncated: c.truncated, uncertain: c.uncertain,
+    passwordStrength: c.passwordStrength,
+  };
+}
+
+interface Handed {
+  statementId: number;
+  holder: string;
+  change: PrivilegeChange;
+}
+
 /** The change of a handed row, effective or not as it was handed; throws on one of another shape. */
-function fromDoc(raw: unknown, server: string, sessionId: string | null): { statementId: number; holder: string; change: PrivilegeChange } {
+function fromDoc(raw: unknown, server: string, sessionId: string | null): Handed {
   const d = raw as Partial<HandedDoc> | null;
   const text = (v: unknown): v is string | null => v === null || typeof v === 'string';
   const texts = (v: unknown): v is string[] | null => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
