@@ -5,7 +5,9 @@
  * transaction-ledger.ts), and then nothing else would ever judge it. So each batch lists its ineffective changes
  * here, and hands the rules those of the list its marks took into effect, which leave it: judged once, as if they
  * had arrived effective. A change judged when it arrived, undone, then taken back into effect is not here: its alert
- * comes back (`reopenRedoneAlerts`) and windowed rules counted it already.
+ * comes back (`reopenRedoneAlerts`) and windowed rules counted it already. A change a hub's other leader took into
+ * effect (a mark `elsewhere`: it read the COMMIT after a takeover, and its rules judged the change) leaves the list
+ * unjudged here.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
