@@ -151,6 +151,18 @@ describe("open transactions handed to a hub's next leader", () => {
     assert.deepEqual(a2.takenOver(), []);
   });
 
+  it('does not take into effect at the next leader\'s COMMIT a handed change a ROLLBACK TO SAVEPOINT undid (savepoints are not handed over)', () => {
+    const e = sessionEntries('srv', 's1');
+    const a = createPrivilegeAnalyzer();
+    const lines = [e.audit('MISC', 'BEGIN', 'begin'), e.audit('MISC', 'SAVEPOINT', 'savepoint p'), e.audit('ROLE', 'GRANT ROLE', 'grant pg_monitor to watcher'), e.audit('MISC', 'ROLLBACK', 'rollback to savepoint p'), e.disconnect()];
+    const [grant] = lines.flatMap((entry) => a.observe(entry, { userName: 'dba' }));
+    assert.equal(grant!.effective, false);
+    const b = createPrivilegeAnalyzer();
+    b.handover.adopt(a.handover.handOver('a'), 'b', () => true);
+    b.observe(e.audit('MISC', 'COMMIT', 'commit'), { userName: 'dba' });
+    assert.deepEqual(b.takenOver(), []);
+  });
+
   it('hands over at most MAX_HANDED_CHANGES changes awaiting their transaction\'s end', () => {
     const a = createPrivilegeAnalyzer();
     const perSession = 1000;

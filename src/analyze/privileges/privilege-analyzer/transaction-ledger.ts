@@ -198,12 +198,15 @@ export function transactionBounds(l: TransactionLedger): { begins: number[]; end
 }
 
 /**
- * The changes judged ineffective whose transaction's end is not known (open at the disconnection, or aborted with
- * no end read yet): a COMMIT or ROLLBACK read later may still take them into effect. What a hub's next leader is
- * handed of them (transaction-handover.ts).
+ * The changes undone only because their transaction was open at the disconnection, its end not known: a COMMIT read
+ * later takes them into effect. A hub's next leader is handed them (transaction-handover.ts) with the BEGINs, COMMITs
+ * and ROLLBACKs only, so not those whose transaction holds a savepoint or an ERROR: their judgement rests on more.
  */
 export function reopenable(l: TransactionLedger): { id: number; change: PrivilegeChange }[] {
-  return l.changes.filter((t) => !t.change.effective && t.hi === Infinity).map((t) => ({ id: t.id, change: t.change }));
+  const handedAlone = (t: Tracked) => !l.bounds.some((b) => b.id > t.lo && b.kind !== 'begin' && b.kind !== 'commit' && b.kind !== 'rollback');
+  return l.changes
+    .filter((t) => !t.change.effective && t.hi === Infinity && judge(l, t.id) === 'disconnected' && handedAlone(t))
+    .map((t) => ({ id: t.id, change: t.change }));
 }
 
 /** The last BEGIN if no end follows it: the transaction open as far as the ledger knows. */
