@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 
 import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector } from '../../src/detect/index.js';
@@ -397,5 +398,98 @@ describe('the detection context handed to a hub\'s next leader', () => {
       await c.pipeline.processBatch(session('sleepy', at(45 * DAY)), batch('eventhubs:hub/0', '4'));
       assert.equal((await alertsOf(b.store, 'dormant-role-login')).length, 1);
     });
+  });
+});
+
+describe('a COMMIT read across takeovers, whatever the order of the bodies and where the takeovers fall (property)', () => {
+  /** A session's lines: transactions that all commit (changes, SET ROLE), changes outside them, the disconnection last. */
+  const stepsArbitrary = fc
+    .array(fc.oneof(fc.constant(['change']), fc.array(fc.constantFrom('change', 'change', 'set-role'), { maxLength: 4 }).map((inside) => ['begin', ...inside, 'commit'])), { minLength: 1, maxLength: 5 })
+    .map((groups) => groups.flat());
+
+  function bodiesOf(server: string, steps: readonly string[], cuts: readonly number[]): DecodeResult[][] {
+    const s = login({ server, user: 'dba', at: T0 });
+    const lines: DecodeResult[] = [...s.records];
+    steps.forEach((step, i) => {
+      const line = {
+        begin: ['MISC', 'BEGIN', 'BEGIN;'],
+        commit: ['MISC', 'COMMIT', 'COMMIT;'],
+        change: ['ROLE', 'GRANT ROLE', `GRANT pg_read_all_data TO report_${i};`],
+        'set-role': ['MISC', 'SET', `SET ROLE admin_${i};`],
+      }[step]!;
+      lines.push(audit(server, s.sessionId, at(10 * (i + 1)), i + 1, line[0]!, line[1]!, line[2]!));
+    });
+    lines.push(record(server, at(10 * (steps.length + 1)), s.sessionId, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000'));
+    const bodies: DecodeResult[][] = [];
+    for (let from = 0, k = 0; from < lines.length; k++) {
+      bodies.push(lines.slice(from, from + cuts[k % cuts.length]!));
+      from += cuts[k % cuts.length]!;
+    }
+    return bodies;
+  }
+
+  const permute = <T>(items: readonly T[], order: readonly number[]): T[] => {
+    const left = [...items];
+    const out: T[] = [];
+    for (let k = 0; left.length > 0; k++) out.push(left.splice(order[k % order.length]! % left.length, 1)[0]!);
+    return out;
+  };
+
+  it('leaves every change effective in the store that holds it, and each alert standing in one store, as the in-order read does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-commit-across-'));
+    const stores = { a: await AuditStore.open(join(dir, 'a.duckdb')), b: await AuditStore.open(join(dir, 'b.duckdb')) };
+    const fresh = async (store: AuditStore): Promise<Leader> => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector()] }) });
+    const query = async (store: AuditStore, sql: string) => (await store.connection.runAndReadAll(sql)).getRows();
+    let run = 0;
+    let crossed = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          stepsArbitrary, fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }), fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
+          fc.tuple(fc.nat(), fc.nat()), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean(),
+          async (steps, cuts, order, [cut1, cut2], restarts, commitsLast) => {
+            run++;
+            const server = `pg-across-${run}`;
+            const reference = await fresh(stores.a);
+            for (const body of bodiesOf(`${server}-ordered`, steps, cuts)) await reference.pipeline.processBatch(body, batch('eventhubs:ordered/0', String(++nextSeq)));
+            // Read by A, then B, then A again; then each leads once more with nothing new to read.
+            const shuffled = permute(bodiesOf(server, steps, cuts), order);
+            // Often the COMMITs come last, so that the changes and the disconnection are read before them, by another leader.
+            const hasCommit = (body: DecodeResult[]) => body.some((r) => r.kind === 'record' && r.record.message.includes(',MISC,COMMIT,'));
+            const bodies = commitsLast ? [...shuffled.filter((b) => !hasCommit(b)), ...shuffled.filter(hasCommit)] : shuffled;
+            const [k1, k2] = [cut1 % (bodies.length + 1), cut2 % (bodies.length + 1)].sort((x, y) => x - y) as [number, number];
+            const turns: { who: 'a' | 'b'; bodies: DecodeResult[][] }[] = [
+              { who: 'a', bodies: bodies.slice(0, k1) }, { who: 'b', bodies: bodies.slice(k1, k2) }, { who: 'a', bodies: bodies.slice(k2) }, { who: 'b', bodies: [] }, { who: 'a', bodies: [] },
+            ];
+            const leaders: Record<'a' | 'b', Leader> = { a: await fresh(stores.a), b: await fresh(stores.b) };
+            let last: { leader: Leader; id: 'a' | 'b' } | null = null;
+            for (const [i, turn] of turns.entries()) {
+              if (last !== null && last.id !== turn.who && restarts[i % restarts.length]) leaders[turn.who] = await restarted(leaders[turn.who]);
+              const leader: Leader = leaders[turn.who];
+              if (last !== null) handOver(last.leader, last.id, leader, turn.who);
+              await leader.pipeline.processBatch(turn.bodies.flat(), batch(`eventhubs:${server}/0`, String(++nextSeq)));
+              last = { leader, id: turn.who };
+            }
+            const changes = async (store: AuditStore, of: string) => (await query(store, `SELECT statement, effective FROM privilege_changes WHERE server = '${of}'`)).map(([st, e]) => `${String(st)}=${String(e)}`);
+            const expected = (await changes(stores.a, `${server}-ordered`)).sort();
+            assert.deepEqual([...(await changes(stores.a, server)), ...(await changes(stores.b, server))].sort(), expected);
+            const standing = async (store: AuditStore, of: string) =>
+              (await query(store, `SELECT dedup_key FROM alerts WHERE server = '${of}' AND rule_id = 'admin-granted' AND status <> 'retracted'`)).map(([k]) => String(k));
+            assert.deepEqual([...(await standing(stores.a, server)), ...(await standing(stores.b, server))].sort(), (await standing(stores.a, `${server}-ordered`)).sort());
+            // Whether a store raised an alert on a change the other holds (a COMMIT read across a takeover).
+            for (const store of Object.values(stores)) {
+              const [[n]] = (await query(store, `SELECT count(*)::INTEGER FROM alert_changes c WHERE c.server = '${server}'
+                AND NOT EXISTS (SELECT 1 FROM privilege_changes p WHERE p.server = c.server AND p.seq = c.seq AND p.logged_at = c.logged_at)`)) as [[number]];
+              crossed += n;
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    } finally {
+      for (const store of Object.values(stores)) await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.ok(crossed > 0, 'some runs raised in one store an alert on a change the other holds');
   });
 });
