@@ -446,7 +446,7 @@ describe('a COMMIT read across takeovers, whatever the order of the bodies and w
       await fc.assert(
         fc.asyncProperty(
           stepsArbitrary, fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }), fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
-          fc.tuple(fc.nat(), fc.nat()), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean(),
+          fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 })), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean(),
           async (steps, cuts, order, [cut1, cut2], restarts, commitsLast) => {
             run++;
             const server = `pg-across-${run}`;
@@ -457,7 +457,8 @@ describe('a COMMIT read across takeovers, whatever the order of the bodies and w
             // Often the COMMITs come last, so that the changes and the disconnection are read before them, by another leader.
             const hasCommit = (body: DecodeResult[]) => body.some((r) => r.kind === 'record' && r.record.message.includes(',MISC,COMMIT,'));
             const bodies = commitsLast ? [...shuffled.filter((b) => !hasCommit(b)), ...shuffled.filter(hasCommit)] : shuffled;
-            const [k1, k2] = [cut1 % (bodies.length + 1), cut2 % (bodies.length + 1)].sort((x, y) => x - y) as [number, number];
+            // The takeovers anywhere in the bodies, as fractions of them.
+            const [k1, k2] = [cut1, cut2].map((c) => Math.round((c / 1000) * bodies.length)).sort((x, y) => x - y) as [number, number];
             const turns: { who: 'a' | 'b'; bodies: DecodeResult[][] }[] = [
               { who: 'a', bodies: bodies.slice(0, k1) }, { who: 'b', bodies: bodies.slice(k1, k2) }, { who: 'a', bodies: bodies.slice(k2) }, { who: 'b', bodies: [] }, { who: 'a', bodies: [] },
             ];
