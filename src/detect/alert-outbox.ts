@@ -277,6 +277,16 @@ export async function reopenRedoneAlerts(connection: DuckDBConnection): Promise<
   return keyed;
 }
 
+/**
+ * Alerts `reopenRedoneAlerts` took back whose story stands as another store's alert (a hub's other leader took their
+ * change into effect and raised it there): retracted again, their keys out of `alert_keys`, so one alert stands.
+ */
+export async function keepRetracted(connection: DuckDBConnection, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  const list = ids.map(integer).join(', ');
+  await connection.run(`UPDATE alerts SET status = 'retracted', updated_at = now() WHERE alert_id IN (${list}); DELETE FROM alert_keys WHERE alert_id IN (${list})`);
+}
+
 function addSamples(evidence: Partial<Evidence>, more: readonly Record<string, unknown>[]): Evidence {
   const samples = evidence.samples ?? [];
   let omitted = evidence.omittedSamples ?? 0;

@@ -11,11 +11,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { keepRetracted, recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
 import { readFilledChanges } from './filled-changes.js';
+import { attributeHanded } from './handed-changes.js';
 import { mergeFindings } from './merge-findings.js';
 import { StoredWindows } from './stored-windows.js';
 import { LastLogins } from './last-logins.js';
@@ -61,6 +62,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   });
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
+  const suppressMinutesOf = (ruleId: string): number => (config.rules as Record<string, { suppressMinutes: number } | undefined>)[ruleId]?.suppressMinutes ?? 60;
   const handover = new DetectionHandover(horizons(active));
   // Kept from batch to batch in step with the store; a rolled-back batch drops them (read again from the store).
   const lastLogins = new LastLogins();
@@ -91,11 +93,20 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     async inTransaction(connection: DuckDBConnection, batch: WrittenBatch): Promise<void> {
       if (!config.enabled) return;
       // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
-      if (batch.ineffective.some((m) => m.effective)) handover.keys.recordReopened(await reopenRedoneAlerts(connection), batch);
+      if (batch.ineffective.some((m) => m.effective)) {
+        const reopened = await reopenRedoneAlerts(connection);
+        // The story of one a hub's other leader raised since (it took the change into effect there) stands there.
+        const elsewhere = reopened.filter((a) => handover.keys.raisedElsewhere(a, suppressMinutesOf(a.ruleId) * 60_000));
+        await keepRetracted(connection, elsewhere.map((a) => a.alertId));
+        handover.keys.recordReopened(reopened.filter((a) => !elsewhere.includes(a)), batch);
+      }
+      const takenBack = await takeUnjudged(connection, batch);
+      // Judged here as a change of this store taken back into effect is: the last leader's store judged it never.
+      takenBack.unjudged.push(...(await attributeHanded(connection, batch.handedIntoEffect ?? [])));
       const facts = new BatchFacts(
         batch,
         config.exclude,
-        await takeUnjudged(connection, batch),
+        takenBack,
         await readFilledChanges(connection, batch.actorsFilled ?? []),
         handover.evidence.fillActors(batch.sessions),
       );
@@ -140,6 +151,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     sealed(batch: WrittenBatch): void {
       if (!config.enabled) return;
       handover.evidence.recordBatch(batch);
+      handover.evidence.takeIntoEffect(batch.handedIntoEffect ?? []);
       handover.logins.recordBatch(batch);
     },
 

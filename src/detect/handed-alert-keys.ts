@@ -76,6 +76,15 @@ export class HandedAlertKeys {
     });
   }
 
+  /**
+   * Whether an adopted key covers this alert of this store's (same rule, server and dedup key, within `suppressMs`):
+   * the alert of its story stands in the other store.
+   */
+  raisedElsewhere(alert: Pick<ReopenedAlert, 'ruleId' | 'server' | 'dedupKey' | 'firstSeen' | 'lastSeen'>, suppressMs: number): boolean {
+    const k = this.adopted.get(keyOf(alert.ruleId, alert.server, alert.dedupKey));
+    return k !== undefined && alert.lastSeen.getTime() >= k.firstMs - suppressMs && alert.firstSeen.getTime() <= k.lastMs + suppressMs;
+  }
+
   /** The alerts the outbox wrote for a rule's findings of one batch (ids in finding order). */
   recordWritten(rule: string, findings: readonly MergedFinding[], ids: readonly number[], batch: { source: string; position: string }): void {
     findings.forEach((f, i) => {

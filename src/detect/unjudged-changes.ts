@@ -5,10 +5,13 @@
  * transaction-ledger.ts), and then nothing else would ever judge it. So each batch lists its ineffective changes
  * here, and hands the rules those of the list its marks took into effect, which leave it: judged once, as if they
  * had arrived effective. A change judged when it arrived, undone, then taken back into effect is not here: its alert
- * comes back (`reopenRedoneAlerts`) and windowed rules counted it already.
+ * comes back (`reopenRedoneAlerts`) and windowed rules counted it already. A change a hub's other leader took into
+ * effect (a mark `elsewhere`: it read the COMMIT after a takeover, and its rules judged the change) leaves the list
+ * unjudged here.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
+import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { Attribution } from '../analyze/sessions/session-tracker.js';
 import { sqlString } from '../store/sql-literal.js';
 import { toChange } from '../store/role-tables.js';
@@ -52,17 +55,13 @@ export async function takeUnjudged(connection: DuckDBConnection, batch: WrittenB
 }
 
 async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch): Promise<TakenBack> {
-  const marks = batch.ineffective.filter((m) => m.effective && m.seqs.length > 0);
+  const taken = batch.ineffective.filter((m) => m.effective && m.seqs.length > 0);
+  // Taken into effect by a hub's other leader, which judged them: they leave the list unjudged here.
+  const elsewhere = taken.filter((m) => m.elsewhere === true);
+  if (elsewhere.length > 0) await connection.run(`DELETE FROM unjudged_changes u WHERE ${markedRows('u', elsewhere)}`);
+  const marks = taken.filter((m) => m.elsewhere !== true);
   if (marks.length === 0) return { unjudged: [], redone: [] };
-  // Each mark as constants on the row's columns: DuckDB skips the row groups of other times by their min/max.
-  const marked = (t: string) =>
-    marks
-      .map(
-        (m) =>
-          `(${t}.server = ${sqlString(m.server)} AND ${t}.session_id IS NOT DISTINCT FROM ${m.sessionId === null ? 'NULL' : sqlString(m.sessionId)}
-            AND ${t}.logged_at BETWEEN ${timestamp(m.from)} AND ${timestamp(m.until)} AND ${t}.seq IN (${m.seqs.map(integer).join(', ')}))`,
-      )
-      .join(' OR ');
+  const marked = (t: string) => markedRows(t, marks);
   const sameRow = (a: string, b: string) => `${a}.server = ${b}.server AND ${a}.session_id IS NOT DISTINCT FROM ${b}.session_id AND ${a}.logged_at = ${b}.logged_at AND ${a}.seq = ${b}.seq`;
   const rows = await readChangesWithSession(connection, {
     also: `EXISTS (SELECT 1 FROM unjudged_changes u WHERE ${sameRow('u', 'p')}) AS unjudged`,
@@ -73,6 +72,17 @@ async function takeIntoEffect(connection: DuckDBConnection, batch: WrittenBatch)
     `DELETE FROM unjudged_changes u WHERE (${marked('u')}) AND EXISTS (SELECT 1 FROM privilege_changes p WHERE p.effective AND ${sameRow('u', 'p')})`,
   );
   return { unjudged: rows.filter((r) => r.row.unjudged === true).map((r) => r.taken), redone: rows.filter((r) => r.row.unjudged !== true).map((r) => r.taken) };
+}
+
+/** The rows of table alias `t` the marks name, each mark as constants on the row's columns: DuckDB skips the row groups of other times by their min/max. */
+function markedRows(t: string, marks: readonly IneffectiveMark[]): string {
+  return marks
+    .map(
+      (m) =>
+        `(${t}.server = ${sqlString(m.server)} AND ${t}.session_id IS NOT DISTINCT FROM ${m.sessionId === null ? 'NULL' : sqlString(m.sessionId)}
+          AND ${t}.logged_at BETWEEN ${timestamp(m.from)} AND ${timestamp(m.until)} AND ${t}.seq IN (${m.seqs.map(integer).join(', ')}))`,
+    )
+    .join(' OR ');
 }
 
 /**

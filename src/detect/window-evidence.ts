@@ -132,6 +132,25 @@ export class WindowEvidence {
     this.prune();
   }
 
+  /**
+   * Handed changes a COMMIT read here took into effect (their rows are in their holder's store): their adopted copies
+   * count as effective from now on, here and in the handover to the next leader. A change whose copy is not kept
+   * (older than the window before the newest row, or past the bound) is in no window here.
+   */
+  takeIntoEffect(changes: readonly { change: PrivilegeChange; holder: string }[]): void {
+    for (const { change, holder } of changes) {
+      const at = change.loggedAt.getTime() * 1000;
+      for (const [id, kept] of this.changes) {
+        const r = kept.row as StoredPrivilegeChange;
+        if (kept.origin.holder !== holder || r.effective || !('atMicros' in r) || r.atMicros !== at || r.server !== change.server || r.sessionId !== change.sessionId
+          || r.action !== change.action || r.roleName !== change.roleName || r.objectType !== change.objectType) continue;
+        this.changes.set(id, { row: { ...r, effective: true }, origin: kept.origin });
+        this.moved++;
+        break;
+      }
+    }
+  }
+
   /** The adopted rows of `table` (held by another store), to count with the store's own. */
   foreign(table: StoredTable): ForeignRow[] {
     if (table === 'auth_failures') return [...this.auth.values()].filter((r) => r.origin.holder !== null).map((r) => ({ ...r, source: r.origin.source, position: r.origin.position }));

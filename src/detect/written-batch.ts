@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { HandoverPart } from '../contracts/handover-part.js';
-import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
+import type { HandedChange, IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import type { Attribution, SessionState } from '../analyze/sessions/session-tracker.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
@@ -23,6 +23,11 @@ export interface WrittenBatch {
   sessions: readonly SessionState[];
   /** Changes of earlier batches turned ineffective by this one (or effective again: `effective` true). */
   ineffective: readonly IneffectiveMark[];
+  /**
+   * Changes a hub's last leader stored ineffective and handed over, that this batch's lines took into effect (a COMMIT
+   * read after the takeover): their rows are in that leader's store, not in this one. Absent when none.
+   */
+  handedIntoEffect?: readonly HandedChange[];
   /**
    * Azure Activity Log events of this batch (outcomes filled from their Start where known), then outcomes of
    * earlier batches completed by a Start in this one (`completedLate`).

@@ -16,7 +16,7 @@ import type { BatchRows } from '../store/batch-rows.js';
 import { ReplayBases } from '../snapshot/replay-bases.js';
 import { DerivedRows, type DerivingBatch } from './derived-rows.js';
 import type { ChunkFile } from '../store/chunk-file.js';
-import { analyzerReads, createPrivilegeAnalyzer } from '../analyze/privileges/privilege-analyzer.js';
+import { analyzerReads, createPrivilegeAnalyzer, type HandedChange } from '../analyze/privileges/privilege-analyzer.js';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { loadStatementParser } from '../analyze/privileges/statement-changes.js';
 import { RequestJoiner } from '../analyze/control-plane/request-joiner.js';
@@ -81,6 +81,8 @@ export interface GatheringBatch<R extends AnyBatchRows = BatchRows> {
   readonly entries: ParsedEntry[];
   readonly attributions: Attribution[];
   readonly changes: PrivilegeChange[];
+  /** Changes a hub's last leader handed over that this batch's lines took into effect (their rows are in its store). */
+  readonly handed: HandedChange[];
   readonly sessions: Set<SessionState>;
   /** A worker thread's batch: what the store's writer analyses at the fold (`ChunkBatch.forFold`). */
   readonly forFold: ParsedEntry[];
@@ -164,6 +166,7 @@ export class IngestPipeline {
       entries: [],
       attributions: [],
       changes: [],
+      handed: [],
       sessions: new Set(),
       forFold: [],
       controlPlane: [],
@@ -241,6 +244,7 @@ export class IngestPipeline {
     open.records += parsed.length;
     // Taken now, not at seal: another source's batch may be sealed before this one and must not carry these.
     batch.markIneffective(this.privileges.ineffective());
+    open.handed.push(...this.privileges.takenOver());
     for (const dead of this.privileges.deadLetters()) addDeadLetter(open, dead);
     for (const state of this.sessions.takeChanged()) open.sessions.add(state);
   }
@@ -291,6 +295,7 @@ export class IngestPipeline {
       privilegeChanges: changes,
       sessions,
       ineffective: batch.ineffective,
+      ...(open.handed.length > 0 ? { handedIntoEffect: open.handed } : {}),
       controlPlaneEvents,
       source: target.source,
       position: target.position,

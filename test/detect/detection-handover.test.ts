@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 
 import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector } from '../../src/detect/index.js';
@@ -69,9 +70,29 @@ function failures(user: string, n: number, fromMs: number, origin = { source: 's
 
 const batch = (source: string, position: string) => ({ sourceKey: null, source, position });
 
+const disconnection = (sessionId: string, when: Date) =>
+  record('pg1', when, sessionId, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000');
+
 async function alertsOf(store: AuditStore, rule: string): Promise<{ key: string; count: number }[]> {
   const reader = await store.connection.runAndReadAll(`SELECT dedup_key, count FROM alerts WHERE rule_id = '${rule}' ORDER BY alert_id`);
   return reader.getRows().map(([key, count]) => ({ key: String(key), count: Number(count) }));
+}
+
+async function statusesOf(store: AuditStore, rule: string): Promise<string[]> {
+  const reader = await store.connection.runAndReadAll(`SELECT status FROM alerts WHERE rule_id = '${rule}' ORDER BY alert_id`);
+  return reader.getRows().map(([status]) => String(status));
+}
+
+/** Whether the store's grants are effective, how many changes wait in `unjudged_changes`, and the rebuilt memberships. */
+async function storedOf(store: AuditStore): Promise<{ effective: boolean[]; unjudged: number; memberships: string[] }> {
+  const effective = await store.connection.runAndReadAll(`SELECT effective FROM privilege_changes WHERE action = 'grant-role' ORDER BY logged_at`);
+  const unjudged = await store.connection.runAndReadAll('SELECT count(*)::INTEGER FROM unjudged_changes');
+  const memberships = await store.connection.runAndReadAll(`SELECT role_name || ' > ' || member FROM role_memberships ORDER BY 1`);
+  return {
+    effective: effective.getRows().map(([e]) => Boolean(e)),
+    unjudged: Number(unjudged.getRows()[0]![0]),
+    memberships: memberships.getRows().map(([m]) => String(m)),
+  };
 }
 
 describe('the detection context handed to a hub\'s next leader', () => {
@@ -163,6 +184,109 @@ describe('the detection context handed to a hub\'s next leader', () => {
       handOver(a, 'a', b, 'b');
       await b.pipeline.processBatch(session('dba', at(60_000), 'GRANT ROLE', 'GRANT pg_read_all_data TO reopened;'), batch('eventhubs:hub/3', '1'));
       assert.deepEqual(await alertsOf(b.store, 'admin-granted'), [], 'the alert is open again in the first store');
+    });
+  });
+
+  it('raises once, in the new leader\'s store, the alert of a change the last leader stored ineffective whose COMMIT the new leader reads', async () => {
+    await withLeaders(async (a, b) => {
+      // BEGIN and GRANT read with the disconnection (taken as the rollback) by A; the COMMIT, after the takeover, by B.
+      const s = login({ user: 'dba', at: T0 });
+      const id = s.sessionId;
+      await a.pipeline.processBatch(
+        [...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO crossed;'), disconnection(id, at(70))],
+        batch('eventhubs:hub/0', '1'),
+      );
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), [], 'stored ineffective: nothing raised in A');
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'admin-granted'), [{ key: 'crossed|pg_read_all_data', count: 1 }], 'the COMMIT takes it into effect: judged in B');
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), []);
+      // The COMMIT read again (a replayed body) judges nothing twice, and a next leader raises nothing again.
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '2'));
+      handOver(b, 'b', a, 'a');
+      await a.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '3'));
+      assert.equal((await alertsOf(b.store, 'admin-granted')).length, 1);
+      assert.deepEqual(await alertsOf(a.store, 'admin-granted'), []);
+    });
+  });
+
+  it('counts in a burst the changes the last leader stored ineffective once the new leader reads their COMMIT', async () => {
+    await withLeaders(async (a, b) => {
+      // A: twelve grants in a transaction its session's disconnection left open; B: their COMMIT, and eight more changes of the user.
+      const s = login({ user: 'crossing_granter', at: T0 });
+      const id = s.sessionId;
+      const grants = Array.from({ length: 12 }, (_, i) => audit('pg1', id, at(100 + i), 2 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE crossing_${i} CREATEDB;`));
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(50), 1, 'MISC', 'BEGIN', 'BEGIN;'), ...grants, disconnection(id, at(5_000))], batch('eventhubs:hub/0', '1'));
+      handOver(a, 'a', b, 'b');
+      const other = login({ user: 'crossing_granter', at: at(10_000) });
+      const more = Array.from({ length: 8 }, (_, i) => audit('pg1', other.sessionId, at(11_000 + i * 1_000), 1 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE crossing_${12 + i} CREATEDB;`));
+      await b.pipeline.processBatch([...other.records, ...more], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [], 'eight effective changes: no burst yet');
+      await b.pipeline.processBatch([audit('pg1', id, at(200), 14, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/2', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [{ key: 'crossing_granter', count: 20 }]);
+      assert.deepEqual(await alertsOf(a.store, 'privilege-burst'), []);
+    });
+  });
+
+  it('does not count twice a change the last leader counted before its disconnection undid it, when the new leader reads its COMMIT', async () => {
+    await withLeaders(async (a, b) => {
+      // A reads BEGIN and twenty changes (a burst, counted), then the disconnection undoes them; B reads the COMMIT.
+      const s = login({ user: 'undone_granter', at: T0 });
+      const id = s.sessionId;
+      const grants = Array.from({ length: 20 }, (_, i) => audit('pg1', id, at(100 + i), 2 + i, 'ROLE', 'ALTER ROLE', `ALTER ROLE undone_${i} CREATEDB;`));
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(50), 1, 'MISC', 'BEGIN', 'BEGIN;'), ...grants], batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch([disconnection(id, at(5_000))], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await alertsOf(a.store, 'privilege-burst'), [{ key: 'undone_granter', count: 20 }]);
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(200), 22, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await alertsOf(b.store, 'privilege-burst'), [], 'the burst is in A\'s store already');
+      // B took them into effect all the same: handed on effective, for a next leader's windows.
+      const { gunzipSync } = await import('node:zlib');
+      const doc = JSON.parse(gunzipSync(b.pipeline.sessionHandover.encode('b')).toString('utf8')) as { parts: { detection: { evidence: { changeFields: string[]; changes: unknown[][] } } } };
+      const effective = doc.parts.detection.evidence.changeFields.indexOf('effective');
+      assert.equal(doc.parts.detection.evidence.changes.filter((row) => row[effective] === true).length, 20);
+    });
+  });
+
+  for (const [name, again] of [
+    ['the same process', async (a: Leader) => a],
+    ['a restarted process', restarted],
+  ] as const) {
+    it(`takes into effect, when it leads again (${name}), its row of a change the next leader took into effect: roles follow, nothing raised twice`, async () => {
+      await withLeaders(async (a, b) => {
+        const s = login({ user: 'dba', at: T0 });
+        const id = s.sessionId;
+        await a.pipeline.processBatch(
+          [...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO filled_back;'), disconnection(id, at(70))],
+          batch('eventhubs:hub/0', '1'),
+        );
+        handOver(a, 'a', b, 'b');
+        await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+        const a2 = await again(a);
+        handOver(b, 'b', a2, 'a');
+        await a2.pipeline.processBatch([], batch('eventhubs:hub/0', '2'));
+        assert.deepEqual(await storedOf(a.store), { effective: [true], unjudged: 0, memberships: ['pg_read_all_data > filled_back'] });
+        assert.deepEqual(await alertsOf(a.store, 'admin-granted'), [], 'judged in B, where it stands');
+        assert.equal((await alertsOf(b.store, 'admin-granted')).length, 1);
+      });
+    });
+  }
+
+  it('leaves retracted, when it leads again, its alert on a change undone there that the next leader took into effect and alerted: one alert stands', async () => {
+    await withLeaders(async (a, b) => {
+      // A reads BEGIN and GRANT (alerted), then the disconnection (retracted); B reads the COMMIT (alerted there).
+      const s = login({ user: 'dba', at: T0 });
+      const id = s.sessionId;
+      await a.pipeline.processBatch([...s.records, audit('pg1', id, at(10), 1, 'MISC', 'BEGIN', 'BEGIN;'), audit('pg1', id, at(20), 2, 'ROLE', 'GRANT ROLE', 'GRANT pg_read_all_data TO twice_judged;')], batch('eventhubs:hub/0', '1'));
+      await a.pipeline.processBatch([disconnection(id, at(70))], batch('eventhubs:hub/0', '2'));
+      assert.deepEqual(await statusesOf(a.store, 'admin-granted'), ['retracted']);
+      handOver(a, 'a', b, 'b');
+      await b.pipeline.processBatch([audit('pg1', id, at(30), 3, 'MISC', 'COMMIT', 'COMMIT;')], batch('eventhubs:hub/1', '1'));
+      assert.deepEqual(await statusesOf(b.store, 'admin-granted'), ['open']);
+      handOver(b, 'b', a, 'a');
+      await a.pipeline.processBatch([], batch('eventhubs:hub/0', '3'));
+      assert.deepEqual((await storedOf(a.store)).effective, [true]);
+      assert.deepEqual(await statusesOf(a.store, 'admin-granted'), ['retracted'], 'the alert stands in B');
     });
   });
 
@@ -274,5 +398,99 @@ describe('the detection context handed to a hub\'s next leader', () => {
       await c.pipeline.processBatch(session('sleepy', at(45 * DAY)), batch('eventhubs:hub/0', '4'));
       assert.equal((await alertsOf(b.store, 'dormant-role-login')).length, 1);
     });
+  });
+});
+
+describe('a COMMIT read across takeovers, whatever the order of the bodies and where the takeovers fall (property)', () => {
+  /** A session's lines: transactions that all commit (changes, SET ROLE), changes outside them, the disconnection last. */
+  const stepsArbitrary = fc
+    .array(fc.oneof(fc.constant(['change']), fc.array(fc.constantFrom('change', 'change', 'set-role'), { maxLength: 4 }).map((inside) => ['begin', ...inside, 'commit'])), { minLength: 1, maxLength: 5 })
+    .map((groups) => groups.flat());
+
+  function bodiesOf(server: string, steps: readonly string[], cuts: readonly number[]): DecodeResult[][] {
+    const s = login({ server, user: 'dba', at: T0 });
+    const lines: DecodeResult[] = [...s.records];
+    steps.forEach((step, i) => {
+      const line = {
+        begin: ['MISC', 'BEGIN', 'BEGIN;'],
+        commit: ['MISC', 'COMMIT', 'COMMIT;'],
+        change: ['ROLE', 'GRANT ROLE', `GRANT pg_read_all_data TO report_${i};`],
+        'set-role': ['MISC', 'SET', `SET ROLE admin_${i};`],
+      }[step]!;
+      lines.push(audit(server, s.sessionId, at(10 * (i + 1)), i + 1, line[0]!, line[1]!, line[2]!));
+    });
+    lines.push(record(server, at(10 * (steps.length + 1)), s.sessionId, 'LOG', 'disconnection: session time: 0:00:01.000 user=dba database=appdb host=10.0.0.5 port=50000'));
+    const bodies: DecodeResult[][] = [];
+    for (let from = 0, k = 0; from < lines.length; k++) {
+      bodies.push(lines.slice(from, from + cuts[k % cuts.length]!));
+      from += cuts[k % cuts.length]!;
+    }
+    return bodies;
+  }
+
+  const permute = <T>(items: readonly T[], order: readonly number[]): T[] => {
+    const left = [...items];
+    const out: T[] = [];
+    for (let k = 0; left.length > 0; k++) out.push(left.splice(order[k % order.length]! % left.length, 1)[0]!);
+    return out;
+  };
+
+  it('leaves every change effective in the store that holds it, and each alert standing in one store, as the in-order read does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-commit-across-'));
+    const stores = { a: await AuditStore.open(join(dir, 'a.duckdb')), b: await AuditStore.open(join(dir, 'b.duckdb')) };
+    const fresh = async (store: AuditStore): Promise<Leader> => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector()] }) });
+    const query = async (store: AuditStore, sql: string) => (await store.connection.runAndReadAll(sql)).getRows();
+    let run = 0;
+    let crossed = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          stepsArbitrary, fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }), fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
+          fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 })), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean(),
+          async (steps, cuts, order, [cut1, cut2], restarts, commitsLast) => {
+            run++;
+            const server = `pg-across-${run}`;
+            const reference = await fresh(stores.a);
+            for (const body of bodiesOf(`${server}-ordered`, steps, cuts)) await reference.pipeline.processBatch(body, batch('eventhubs:ordered/0', String(++nextSeq)));
+            // Read by A, then B, then A again; then each leads once more with nothing new to read.
+            const shuffled = permute(bodiesOf(server, steps, cuts), order);
+            // Often the COMMITs come last, so that the changes and the disconnection are read before them, by another leader.
+            const hasCommit = (body: DecodeResult[]) => body.some((r) => r.kind === 'record' && r.record.message.includes(',MISC,COMMIT,'));
+            const bodies = commitsLast ? [...shuffled.filter((b) => !hasCommit(b)), ...shuffled.filter(hasCommit)] : shuffled;
+            // The takeovers anywhere in the bodies, as fractions of them.
+            const [k1, k2] = [cut1, cut2].map((c) => Math.round((c / 1000) * bodies.length)).sort((x, y) => x - y) as [number, number];
+            const turns: { who: 'a' | 'b'; bodies: DecodeResult[][] }[] = [
+              { who: 'a', bodies: bodies.slice(0, k1) }, { who: 'b', bodies: bodies.slice(k1, k2) }, { who: 'a', bodies: bodies.slice(k2) }, { who: 'b', bodies: [] }, { who: 'a', bodies: [] },
+            ];
+            const leaders: Record<'a' | 'b', Leader> = { a: await fresh(stores.a), b: await fresh(stores.b) };
+            let last: { leader: Leader; id: 'a' | 'b' } | null = null;
+            for (const [i, turn] of turns.entries()) {
+              if (last !== null && last.id !== turn.who && restarts[i % restarts.length]) leaders[turn.who] = await restarted(leaders[turn.who]);
+              const leader: Leader = leaders[turn.who];
+              if (last !== null) handOver(last.leader, last.id, leader, turn.who);
+              await leader.pipeline.processBatch(turn.bodies.flat(), batch(`eventhubs:${server}/0`, String(++nextSeq)));
+              last = { leader, id: turn.who };
+            }
+            const changes = async (store: AuditStore, of: string) => (await query(store, `SELECT statement, effective FROM privilege_changes WHERE server = '${of}'`)).map(([st, e]) => `${String(st)}=${String(e)}`);
+            const expected = (await changes(stores.a, `${server}-ordered`)).sort();
+            assert.deepEqual([...(await changes(stores.a, server)), ...(await changes(stores.b, server))].sort(), expected);
+            const standing = async (store: AuditStore, of: string) =>
+              (await query(store, `SELECT dedup_key FROM alerts WHERE server = '${of}' AND rule_id = 'admin-granted' AND status <> 'retracted'`)).map(([k]) => String(k));
+            assert.deepEqual([...(await standing(stores.a, server)), ...(await standing(stores.b, server))].sort(), (await standing(stores.a, `${server}-ordered`)).sort());
+            // Whether a store raised an alert on a change the other holds (a COMMIT read across a takeover).
+            for (const store of Object.values(stores)) {
+              const [[n]] = (await query(store, `SELECT count(*)::INTEGER FROM alert_changes c WHERE c.server = '${server}'
+                AND NOT EXISTS (SELECT 1 FROM privilege_changes p WHERE p.server = c.server AND p.seq = c.seq AND p.logged_at = c.logged_at)`)) as [[number]];
+              crossed += n;
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    } finally {
+      for (const store of Object.values(stores)) await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.ok(crossed > 0, 'some runs raised in one store an alert on a change the other holds');
   });
 });

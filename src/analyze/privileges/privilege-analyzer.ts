@@ -19,7 +19,7 @@
 import type { ParsedEntry } from '../../parse/parsed-entry.js';
 import type { DeadLetter } from '../../contracts/log-record.js';
 import type { PrivilegeChange } from './privilege-change.js';
-import type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
+import type { HandedChange, IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
 import { type AnalyzerState, createAnalyzerState } from './privilege-analyzer/analyzer-state.js';
 import { isEntraCall } from './privilege-analyzer/prefilter.js';
 import { observeStatementLine } from './privilege-analyzer/observe-statement-line.js';
@@ -30,7 +30,7 @@ import { transactionHandover } from './privilege-analyzer/transaction-handover.j
 import { learnBoundary, rejudge } from './privilege-analyzer/transaction-ledger.js';
 import type { HandoverPart } from '../../contracts/handover-part.js';
 
-export type { IneffectiveMark } from './privilege-analyzer/ineffective-marks.js';
+export type { IneffectiveMark, HandedChange } from './privilege-analyzer/ineffective-marks.js';
 export { mayChangePrivileges } from './privilege-analyzer/prefilter.js';
 
 /**
@@ -69,6 +69,11 @@ export interface PrivilegeAnalyzer {
   observe(entry: ParsedEntry, session: { userName: string | null }): readonly PrivilegeChange[];
   /** Marks found since the last call (changes turned ineffective, or effective again). */
   ineffective(): IneffectiveMark[];
+  /**
+   * Changes a hub's last leader handed over (stored ineffective in its store) that a boundary read here took into
+   * effect, since the last call: no row of them is here, detection judges them (docs/fleet.md).
+   */
+  takenOver(): HandedChange[];
   /** Statements that could change privileges but do not parse, since the last call. */
   deadLetters(): DeadLetter[];
   /** The sessions' transaction boundaries by statement id, for a hub's next leader (docs/fleet.md). */
@@ -117,7 +122,10 @@ export function createPrivilegeAnalyzer(): PrivilegeAnalyzer {
     ineffective() {
       return state.marks.drain();
     },
-    handover: transactionHandover(sessions, () => state.moved, state.marks),
+    takenOver() {
+      return state.marks.takenOver();
+    },
+    handover: transactionHandover(sessions, () => state.moved + state.marks.flips, state.marks, state.held),
     deadLetters() {
       const out = state.deadLetters;
       state.deadLetters = [];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import { createPrivilegeAnalyzer } from '../../../src/analyze/privileges/privilege-analyzer.js';
+import { MAX_HANDED_CHANGES } from '../../../src/analyze/privileges/privilege-analyzer/transaction-handover.js';
 import { IngestPipeline } from '../../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
 import { audit, login, record } from '../../support/detection-records.js';
@@ -125,6 +126,60 @@ describe("open transactions handed to a hub's next leader", () => {
     assert.deepEqual(judged(['srv', 's1', 1, []], (e) => [e.audit('MISC', 'SET', 'set x = 1'), e.audit('ROLE', 'GRANT ROLE', 'grant a to b'), e.disconnect()]), [false]);
     // Committed there at 3: the transaction read here from BEGIN 1 took effect.
     assert.deepEqual(judged(['srv', 's1', null, [[3, 0]]], (e) => [e.audit('MISC', 'BEGIN', 'begin'), e.audit('ROLE', 'GRANT ROLE', 'grant a to b'), e.disconnect()]), [true]);
+  });
+
+  it('hands over a change its session\'s disconnection left ineffective: the COMMIT the next leader reads takes it into effect there, with no mark for a row it does not hold', () => {
+    const e = sessionEntries('srv', 's1');
+    const a = createPrivilegeAnalyzer();
+    const [grant] = [e.audit('MISC', 'BEGIN', 'begin'), e.audit('ROLE', 'GRANT ROLE', 'grant pg_monitor to watcher'), e.disconnect()].flatMap((entry) => a.observe(entry, { userName: 'dba' }));
+    assert.equal(grant!.effective, false);
+    a.ineffective();
+    const b = createPrivilegeAnalyzer();
+    b.handover.adopt(a.handover.handOver('a'), 'b', () => true);
+    assert.deepEqual(b.takenOver(), [], 'still open as far as B knows');
+    b.observe(e.audit('MISC', 'COMMIT', 'commit'), { userName: 'dba' });
+    const taken = b.takenOver();
+    assert.deepEqual(taken.map(({ change, holder }) => [holder, change.grantedRole, change.grantee, change.actor, change.seq, change.effective, change.sessionId]), [['a', 'pg_monitor', 'watcher', 'dba', grant!.seq, true, 's1']]);
+    assert.deepEqual(b.ineffective(), [], "A's store holds the row");
+    // Handed on as effective: A, leading again, takes its row into effect as judged elsewhere.
+    a.handover.adopt(b.handover.handOver('b'), 'a', () => true);
+    assert.deepEqual(a.ineffective().map((m) => [m.seqs, m.effective, m.reason, m.elsewhere]), [[[grant!.seq], true, 'committed', true]]);
+    // A new process of A (nothing followed) does the same from the handover alone.
+    const a2 = createPrivilegeAnalyzer();
+    a2.handover.adopt(b.handover.handOver('b'), 'a', () => true);
+    assert.deepEqual(a2.ineffective().map((m) => [m.seqs, m.effective, m.elsewhere]), [[[grant!.seq], true, true]]);
+    assert.deepEqual(a2.takenOver(), []);
+  });
+
+  it('does not take into effect at the next leader\'s COMMIT a handed change a ROLLBACK TO SAVEPOINT undid (savepoints are not handed over)', () => {
+    const e = sessionEntries('srv', 's1');
+    const a = createPrivilegeAnalyzer();
+    const lines = [e.audit('MISC', 'BEGIN', 'begin'), e.audit('MISC', 'SAVEPOINT', 'savepoint p'), e.audit('ROLE', 'GRANT ROLE', 'grant pg_monitor to watcher'), e.audit('MISC', 'ROLLBACK', 'rollback to savepoint p'), e.disconnect()];
+    const [grant] = lines.flatMap((entry) => a.observe(entry, { userName: 'dba' }));
+    assert.equal(grant!.effective, false);
+    const b = createPrivilegeAnalyzer();
+    b.handover.adopt(a.handover.handOver('a'), 'b', () => true);
+    b.observe(e.audit('MISC', 'COMMIT', 'commit'), { userName: 'dba' });
+    assert.deepEqual(b.takenOver(), []);
+  });
+
+  it('hands over at most MAX_HANDED_CHANGES changes awaiting their transaction\'s end', () => {
+    const a = createPrivilegeAnalyzer();
+    const perSession = 1000;
+    for (let k = 0; k * perSession <= MAX_HANDED_CHANGES; k++) {
+      const e = sessionEntries('srv', `s${k}`);
+      a.observe(e.audit('MISC', 'BEGIN', 'begin'), { userName: 'dba' });
+      for (let i = 0; i < perSession; i++) a.observe(e.audit('ROLE', 'GRANT ROLE', 'grant pg_monitor to watcher'), { userName: 'dba' });
+      a.observe(e.disconnect(), { userName: 'dba' });
+    }
+    const rows = a.handover.handOver('a') as unknown[][];
+    assert.equal(rows.reduce((n, row) => n + (row[6] as unknown[]).length, 0), MAX_HANDED_CHANGES);
+  });
+
+  it('refuses a handed change of another shape with a clear error', () => {
+    const analyzer = createPrivilegeAnalyzer();
+    assert.throws(() => analyzer.handover.adopt([['pg1', 's1', null, [], [1], 1, [{ statementId: 2, holder: 'a' }]]], 'b', () => true), /a change of another shape/);
+    assert.throws(() => analyzer.handover.adopt([['pg1', 's1', null, [], [1], 2, []]], 'b', () => true), /a session of another shape/);
   });
 
   it('refuses a handover of another shape with a clear error', () => {

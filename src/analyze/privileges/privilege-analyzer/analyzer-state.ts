@@ -5,18 +5,22 @@ import { analyzeStatement, type StatementContext, type StatementEvent } from '..
 import { createSessionTable, type SessionTable } from './session-table.js';
 import { createIneffectiveMarks } from './ineffective-marks.js';
 import type { RowContext } from './change-rows.js';
+import type { PrivilegeChange } from '../privilege-change.js';
 
 export interface AnalyzerState extends RowContext {
   sessions: SessionTable;
   /** Statements that could change privileges but do not parse, since the last drain. */
   deadLetters: DeadLetter[];
-  /** Moves whenever what the transaction handover says moves (a BEGIN, COMMIT or ROLLBACK). */
+  /** Moves whenever a BEGIN, COMMIT or ROLLBACK is learnt (with `marks.flips`: whenever what the transaction handover says moves). */
   moved: number;
+  /** The instance whose store holds each change a hub's last leader handed over (transaction-handover.ts). */
+  held: WeakMap<PrivilegeChange, string>;
 }
 
 export function createAnalyzerState(): AnalyzerState {
   let seq = 0;
-  return { sessions: createSessionTable(), marks: createIneffectiveMarks(), deadLetters: [], moved: 0, nextSeq: () => ++seq };
+  const held = new WeakMap<PrivilegeChange, string>();
+  return { sessions: createSessionTable(), marks: createIneffectiveMarks((c) => held.get(c)), held, deadLetters: [], moved: 0, nextSeq: () => ++seq };
 }
 
 /** The statement's events, or null after a text that does not parse became a dead letter (with `redacted` as its raw). */

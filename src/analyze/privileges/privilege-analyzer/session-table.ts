@@ -4,7 +4,7 @@
  * order may bring its COMMIT, or a change, after the disconnection.
  */
 import { newPrivilegeSession, type PrivilegeSession } from './privilege-session.js';
-import type { TransactionLedger } from './transaction-ledger.js';
+import { newTransactionLedger, type TransactionLedger } from './transaction-ledger.js';
 
 /** Ledgers of disconnected sessions kept, the latest: a late body of a hub trails the others by seconds to minutes. */
 export const ENDED_KEPT = 2000;
@@ -18,6 +18,13 @@ export interface SessionTable {
   forget(server: string, sessionId: string | null): void;
   /** Every session followed, with its server and id ('' for none). */
   all(): IterableIterator<[server: string, sessionId: string, state: PrivilegeSession]>;
+  /** The ledgers kept of disconnected sessions, the latest first, with their server and id ('' for none). */
+  ended(): IterableIterator<[server: string, sessionId: string, ledger: TransactionLedger]>;
+  /**
+   * The ledger of a session another instance saw disconnect (a hub's last leader): the one followed here if the
+   * session is, else the one kept among the recently ended, made there if none is.
+   */
+  endedLedger(server: string, sessionId: string | null): TransactionLedger;
 }
 
 export function createSessionTable(): SessionTable {
@@ -63,6 +70,24 @@ export function createSessionTable(): SessionTable {
     },
     *all() {
       for (const [server, byId] of sessions) for (const [sessionId, state] of byId) yield [server, sessionId, state];
+    },
+    *ended() {
+      for (const [key, ledger] of [...ended].reverse()) {
+        const cut = key.indexOf('\u0000');
+        yield [key.slice(0, cut), key.slice(cut + 1), ledger];
+      }
+    },
+    endedLedger(server, sessionId) {
+      const live = peek(server, sessionId);
+      if (live) return live.ledger;
+      const key = endedKey(server, sessionId);
+      let ledger = ended.get(key);
+      if (!ledger) {
+        ledger = newTransactionLedger();
+        ended.set(key, ledger);
+        if (ended.size > ENDED_KEPT) ended.delete(ended.keys().next().value!);
+      }
+      return ledger;
     },
     forget,
   };

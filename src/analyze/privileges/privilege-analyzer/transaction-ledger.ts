@@ -197,6 +197,18 @@ export function transactionBounds(l: TransactionLedger): { begins: number[]; end
   return { begins, ends };
 }
 
+/**
+ * The changes undone only because their transaction was open at the disconnection, its end not known: a COMMIT read
+ * later takes them into effect. A hub's next leader is handed them (transaction-handover.ts) with the BEGINs, COMMITs
+ * and ROLLBACKs only, so not those whose transaction holds a savepoint or an ERROR: their judgement rests on more.
+ */
+export function reopenable(l: TransactionLedger): { id: number; change: PrivilegeChange }[] {
+  const handedAlone = (t: Tracked) => !l.bounds.some((b) => b.id > t.lo && b.kind !== 'begin' && b.kind !== 'commit' && b.kind !== 'rollback');
+  return l.changes
+    .filter((t) => !t.change.effective && t.hi === Infinity && judge(l, t.id) === 'disconnected' && handedAlone(t))
+    .map((t) => ({ id: t.id, change: t.change }));
+}
+
 /** The last BEGIN if no end follows it: the transaction open as far as the ledger knows. */
 export function openSince(l: TransactionLedger): number | null {
   for (let i = l.bounds.length - 1; i >= 0; i--) {
