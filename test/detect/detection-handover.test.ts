@@ -333,7 +333,6 @@ describe('the detection context handed to a hub\'s next leader', () => {
       handOver(a, 'a', b, 'b');
       // B reads the six again (its checkpoint is older than A's commit) and four more.
       await b.pipeline.processBatch([...failures('read_twice', 6, 0, origin), ...failures('read_twice', 4, 6_000, { source: 'eventhubs:hub/0', seq: 6 })], batch('eventhubs:hub/0', '9'));
-      console.log('DBG', (await b.store.connection.runAndReadAll('SELECT count(*) FROM auth_failures')).getRows(), (await b.store.connection.runAndReadAll("SELECT dedup_key, count::INT, evidence::VARCHAR FROM alerts")).getRows());
       assert.deepEqual(await alertsOf(b.store, 'brute-force'), [{ key: 'read_twice', count: 10 }], 'ten failures, not sixteen');
     });
   });
