@@ -17,7 +17,7 @@
  * disconnected session and no change.
  */
 import type { CommittedCheck, HandoverPart } from '../../../contracts/handover-part.js';
-import type { PrivilegeAction, PrivilegeChange } from '../privilege-change.js';
+import type { PrivilegeAction, PrivilegeChange, StatementChange } from '../privilege-change.js';
 import type { SessionTable } from './session-table.js';
 import type { IneffectiveMarks, MarkedSession } from './ineffective-marks.js';
 import { learnBoundary, openSince, rejudge, reopenable, trackChanges, transactionBounds, type TransactionLedger } from './transaction-ledger.js';
@@ -31,7 +31,7 @@ type Bounds = [server: string, sessionId: string, openSince: number | null, ends
 type Row = Bounds | [...Bounds, disconnected: 0 | 1, changes: HandedDoc[]];
 
 /** A change as its row holds it (the statement text is redacted), its statement id, and which store holds it. */
-interface HandedDoc {
+interface HandedDoc extends StatementChange {
   statementId: number;
   holder: string;
   /** Taken into effect by the leader that handed it (or one before), which judged it. */
@@ -40,21 +40,7 @@ interface HandedDoc {
   seq: number;
   actor: string | null;
   actingRole: string | null;
-  action: string;
-  roleName: string | null;
-  attribute: string | null;
-  value: string | null;
-  grantedRole: string | null;
-  privileges: string[] | null;
-  objectType: string | null;
-  objectName: string | null;
-  grantee: string | null;
-  withOption: boolean | null;
-  grantor: string | null;
   statement: string;
-  truncated: boolean;
-  uncertain: string[] | null;
-  passwordStrength: PrivilegeChange['passwordStrength'];
 }
 
 /** `held`: the instance whose store holds each handed change followed here (this store's own are not in it). */
