@@ -169,12 +169,13 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   undo.push(() => queryApi.close());
   writeDiscoveryFile(config.db, { port: queryApi.port, token });
   // The file holds the API's token: an exit that skips the stop (its deadline passed) must not leave it behind.
-  const dropDiscoveryFile = () => removeDiscoveryFile(config.db);
-  process.once('exit', dropDiscoveryFile);
-  undo.push(() => {
-    process.off('exit', dropDiscoveryFile);
+  const dropDiscoveryFileOnExit = () => removeDiscoveryFile(config.db);
+  process.once('exit', dropDiscoveryFileOnExit);
+  const dropDiscoveryFile = () => {
+    process.off('exit', dropDiscoveryFileOnExit);
     removeDiscoveryFile(config.db);
-  });
+  };
+  undo.push(dropDiscoveryFile);
   if (queryApi.fleetPort !== null) log.info({ host: config.queryApi.host, port: queryApi.fleetPort }, "the query API answers the fleet's peers (POST /api/query with the fleet's token)");
 
   const sourceKind = selectRunSource(config);
@@ -294,8 +295,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         fleetTokens?.close();
         // No batch commits any more: what was committed goes to the lake now, or waits staged for the next start.
         if (lake) clean = (await inTime(lake.stop(), 'the last lake export')) && clean;
-        removeDiscoveryFile(config.db);
-        process.off('exit', dropDiscoveryFile);
+        dropDiscoveryFile();
         // DuckDB blocks for good when a connection closes under a running statement: close only when all finished.
         clean = (await inTime(pipeline.drain(), 'the commit in flight')) && clean;
         if (dashboardReads) clean = (await inTime(dashboardReads.close(), 'the dashboard read in flight')) && clean;
