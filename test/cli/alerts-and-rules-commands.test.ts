@@ -9,11 +9,12 @@ import { AuditStore } from '../../src/store/audit-store.js';
 import { RULE_IDS } from '../../src/detect/index.js';
 import { audit, failedLogin, login, minutes } from '../support/detection-records.js';
 import { openHarness } from '../detect/detection-harness.js';
+import { CLI } from '../support/cli-command.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -102,7 +103,7 @@ describe('alerts and rules commands', () => {
   });
 
   test('under auditduck serve, the CLI and the UI point at the one way that works, not at each other', async () => {
-    const serve = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const serve = spawn(process.execPath, [...CLI, 'serve', '--db', db, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';

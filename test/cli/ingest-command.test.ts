@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { queryStore } from '../support/store-reader.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const SAMPLES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/partition-1.jsonl'];
@@ -17,7 +18,7 @@ const SAMPLES = ['samples/eventhubs/partition-0.jsonl', 'samples/eventhubs/parti
 describe('auditduck ingest', () => {
   let dir: string;
   const ingest = (db: string, ...flags: string[]) =>
-    exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--json', '--db', join(dir, db), ...flags, ...SAMPLES], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
+    exec(process.execPath, [...CLI, 'ingest', '--json', '--db', join(dir, db), ...flags, ...SAMPLES], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
   const alerts = async (db: string) => (await queryStore(join(dir, db), `SELECT rule_id FROM alerts ORDER BY alert_id`)).map((r) => r.rule_id);
 
   before(async () => {

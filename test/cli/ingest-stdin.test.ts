@@ -9,12 +9,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryStore } from '../support/store-reader.js';
+import { CLI } from '../support/cli-command.js';
 
 const SAMPLE = 'samples/eventhubs/partition-0.jsonl';
 
 function ingestStdin(input: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--json', '--no-detection', ...args, '-'], {
+    const child = spawn(process.execPath, [...CLI, 'ingest', '--json', '--no-detection', ...args, '-'], {
       env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' },
     });
     let stdout = '';
@@ -56,7 +57,7 @@ describe('auditduck ingest - (stdin)', () => {
   });
 
   it('refuses --source-id without stdin among the paths, and says what to do', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', join(dir, 'x.duckdb'), '--source-id', 'a', SAMPLE]);
+    const child = spawn(process.execPath, [...CLI, 'ingest', '--db', join(dir, 'x.duckdb'), '--source-id', 'a', SAMPLE]);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((resolve) => child.on('close', resolve));

@@ -8,11 +8,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { completeLine, type Vocabulary } from '../../src/cli/commands/shell.js';
 import { parseSavedQuery } from '../../src/query/saved-queries.js';
 import { buildInvestigationFixture } from '../query/investigation-fixture.js';
+import { CLI } from '../support/cli-command.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const r = spawnSync(process.execPath, [...CLI, ...args], {
     cwd: ROOT, encoding: 'utf8', input: opts.input ?? '', timeout: 60_000, env: { ...process.env, ...opts.env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
 import { startForwardingProxy } from '../support/forwarding-proxy.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 
@@ -28,7 +29,7 @@ describe('auditduck serve', () => {
         writer.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
         writer.on('exit', (code) => reject(new Error(`the holding writer exited (${code})`)));
       });
-      const failed = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--port', '0']).then(
+      const failed = await exec(process.execPath, [...CLI, 'serve', '--db', db, '--port', '0']).then(
         () => assert.fail('serve should not start on a held store'),
         (error: { code: number; stderr: string }) => error,
       );
@@ -56,7 +57,7 @@ describe('auditduck serve', () => {
     const proxyAddress = '127.0.0.30';
     const serve = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--host', '0.0.0.0', '--port', '0', '--queries', queries, '--trusted-proxy', proxyAddress],
+      [...CLI, 'serve', '--db', db, '--host', '0.0.0.0', '--port', '0', '--queries', queries, '--trusted-proxy', proxyAddress],
       { env: { ...process.env, AUDITDUCK_UI_TOKEN: token, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -103,7 +104,7 @@ describe('auditduck serve', () => {
   });
 
   it('refuses a port that is not a number', async () => {
-    const failed = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'eighty']).catch((e: { stderr: string }) => e);
+    const failed = await exec(process.execPath, [...CLI, 'serve', '--port', 'eighty']).catch((e: { stderr: string }) => e);
     assert.match((failed as { stderr: string }).stderr, /--port eighty is not a port number/);
   });
 });

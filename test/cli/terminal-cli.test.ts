@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { audit, failedLogin, login, minutes } from '../support/detection-records.js';
 import { openHarness } from '../detect/detection-harness.js';
+import { CLI } from '../support/cli-command.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const FIXTURE = join(ROOT, 'test/fixtures/postgres-logs/pg15-azure.log');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const r = spawnSync(process.execPath, [...CLI, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,
@@ -26,7 +27,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** Runs the CLI under a pseudo-terminal of 80 columns (util-linux `script`), as a user at a terminal would. */
 function cliOnTty(args: string[]) {
-  const quoted = ['stty cols 80 rows 50;', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args].map((a) => (a.endsWith(';') ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+  const quoted = ['stty cols 80 rows 50;', process.execPath, ...CLI, ...args].map((a) => (a.endsWith(';') ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
   const r = spawnSync('script', ['-qfec', quoted, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PAGER: 'cat' } });
   return { code: r.status, out: r.stdout };
 }

@@ -19,6 +19,7 @@ import { runBackfill } from '../../src/pipeline/ingest-backfill.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { sessionRows, startFakeLogsService } from '../sources/loganalytics/fake-logs-service.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const COUNTS = `SELECT (SELECT count(*) FROM log_records) AS records, (SELECT count(*) FROM audit_events) AS audit, (SELECT count(*) FROM sessions) AS sessions`;
@@ -44,7 +45,7 @@ describe('history into the lake', () => {
   it('ingest of an archived PT1H.json with AUDITDUCK_LAKE fills the lake, once', async () => {
     const db = join(dir, 'archive.duckdb');
     const lake = join(dir, 'archive-lake');
-    const ingest = () => exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', db, 'samples/storage/PT1H.json'], {
+    const ingest = () => exec(process.execPath, [...CLI, 'ingest', '--db', db, 'samples/storage/PT1H.json'], {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
     });
     await ingest();

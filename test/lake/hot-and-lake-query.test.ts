@@ -21,6 +21,7 @@ import { sha256Hex } from '../../src/lake/lake-storage.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { storeAndLakeOfFourDays } from '../support/four-day-capture.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 
@@ -100,7 +101,7 @@ describe('query over the store and the lake after hot retention', () => {
   });
 
   it('answers plain `auditduck query` with AUDITDUCK_LAKE set from the store and the lake', async () => {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', COUNTS], {
+    const { stdout } = await exec(process.execPath, [...CLI, 'query', '--db', db, '--format', 'json', COUNTS], {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
     });
     assert.deepEqual(JSON.parse(stdout)[0], JSON.parse(JSON.stringify(full, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))));
@@ -128,7 +129,7 @@ describe('query over the store and the lake after hot retention', () => {
   });
 
   it('answers `auditduck shell` with AUDITDUCK_LAKE set from the store and the lake', async () => {
-    const shell = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'shell', '--db', db], {
+    const shell = spawn(process.execPath, [...CLI, 'shell', '--db', db], {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn', AUDITDUCK_HISTORY: join(dir, 'history') },
     });
     let out = '';
@@ -140,7 +141,7 @@ describe('query over the store and the lake after hot retention', () => {
 
   it('exports with AUDITDUCK_LAKE set every row of the span, from the store and the lake', async () => {
     const file = join(dir, 'audit-events.csv');
-    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'export', '--db', db, '--table', 'audit_events', '--since', '2026-11-01T00:00:00Z', '--output', file], {
+    await exec(process.execPath, [...CLI, 'export', '--db', db, '--table', 'audit_events', '--since', '2026-11-01T00:00:00Z', '--output', file], {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
     });
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
@@ -148,7 +149,7 @@ describe('query over the store and the lake after hot retention', () => {
   });
 
   it('serves with AUDITDUCK_LAKE set the dashboards\' queries as before retention', async () => {
-    const serve = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--db', db, '--port', '0'], {
+    const serve = spawn(process.execPath, [...CLI, 'serve', '--db', db, '--port', '0'], {
       env: { ...process.env, AUDITDUCK_LAKE: lake, AUDITDUCK_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

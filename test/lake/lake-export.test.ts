@@ -20,6 +20,7 @@ import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const EVENTS = ['log_lines', 'audit_events', 'auth_failures', 'privilege_changes', 'dead_letters'] as const;
@@ -49,7 +50,7 @@ async function storeCounts(db: string): Promise<Record<string, number>> {
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
+    const { stdout, stderr } = await exec(process.execPath, [...CLI, ...args], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

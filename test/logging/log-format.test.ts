@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { prettyWanted } from '../../src/logging/logger.js';
+import { CLI } from '../support/cli-command.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -23,7 +24,7 @@ test('AUDITDUCK_LOG_FORMAT=pretty gives readable lines on a stderr that is no te
     const junk = join(dir, 'junk.log');
     writeFileSync(junk, 'not a log line\n');
     const run = (format: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', join(dir, `${format}.duckdb`), junk], {
+      spawnSync(process.execPath, [...CLI, 'ingest', '--db', join(dir, `${format}.duckdb`), junk], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 60_000,

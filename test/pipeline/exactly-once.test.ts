@@ -14,6 +14,7 @@ import { writeSyntheticBodies } from '../../bench/generate-bodies.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { killAfterLogLines } from '../support/kill-after-log-lines.js';
+import { CLI } from '../support/cli-command.js';
 
 const COUNTS = `SELECT (SELECT count(*) FROM log_records) AS records, (SELECT count(*) FROM audit_events) AS audit,
   (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM auth_failures) AS failures,
@@ -61,7 +62,7 @@ describe('exactly-once ingest', () => {
 
   it('ends with the rows of one clean run after a SIGKILL mid-file and a restart', async () => {
     const db = join(dir, 'killed.duckdb');
-    const cli = ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', db, '--workers', '1', '--batch-records', '2000', input];
+    const cli = [...CLI, 'ingest', '--db', db, '--workers', '1', '--batch-records', '2000', input];
     const env = { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' };
     const killedAfter = await killAfterLogLines(cli, env, '"batch committed"', 3);
     assert.ok(killedAfter >= 3);

@@ -15,6 +15,7 @@ import { startPostgres, type PgServer } from '../support/postgres-server.js';
 import { toAzureRecord, type JsonlogRecord } from '../../scripts/azure-envelope.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { dumpStore, queryStore, silentLogger } from '../support/store-reader.js';
+import { CLI } from '../support/cli-command.js';
 
 const run = promisify(execFile);
 
@@ -111,7 +112,7 @@ line";`,
     await ingestFiles([join(dir, 'without-audit.json')], { dbPath: stores.split, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
 
     // The CLI once, with debug logs, so its output can be searched for secrets too.
-    const cli = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', join(dir, 'cli.duckdb'), files.stderr], {
+    const cli = await run(process.execPath, [...CLI, 'ingest', '--db', join(dir, 'cli.duckdb'), files.stderr], {
       env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' },
     });
     cliOutput = cli.stdout + cli.stderr;

@@ -25,6 +25,7 @@ import { ALERT_COLUMNS, toAlertMessage } from '../../src/alert/alert-message.js'
 import { createWebhookSink } from '../../src/alert/index.js';
 import { WEBHOOK_FORMATS } from '../../src/alert/sinks/webhook-payloads.js';
 import { dumpStore, queryStore, silentLogger } from '../support/store-reader.js';
+import { CLI } from '../support/cli-command.js';
 
 const run = promisify(execFile);
 const RESOURCE_ID = '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.DBFORPOSTGRESQL/FLEXIBLESERVERS/CORPUS-FLEX';
@@ -210,7 +211,7 @@ describe('secrets corpus: no secret in any table, output or payload', () => {
     }
 
     // The CLI, logging at debug: ingest (with detection), then queries that print what was stored.
-    const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const cli = (args: string[]) => run(process.execPath, [...CLI, ...args], {
       env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'debug', AUDITDUCK_LOG_FORMAT: 'json' }, maxBuffer: 64 * 1024 * 1024,
     });
     const cliDb = join(dir, 'cli.duckdb');

@@ -7,28 +7,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { queryStore } from '../support/store-reader.js';
 import { freePort, waitFor } from '../support/local-ports.js';
-import { runEnv } from '../support/run-env.js';
+import { demoRecordCount, runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 
-async function sampleRecordCount(): Promise<number> {
-  const dir = 'samples/eventhubs';
-  let n = 0;
-  for (const file of await readdir(dir)) {
-    for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) if (line.trim()) n += (JSON.parse(line) as { records: unknown[] }).records.length;
-  }
-  return n;
-}
-
 function startRun(db: string, port: number, webhook?: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+  return spawn(process.execPath, [...CLI, 'run'], {
     env: runEnv({ db, port, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json', ...(webhook ? { AUDITDUCK_WEBHOOK_URL: webhook } : {}) } }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -54,7 +46,7 @@ describe('auditduck run on the built-in demo stream', () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-run-'));
     db = join(dir, 'store.duckdb');
     port = await freePort();
-    expected = await sampleRecordCount();
+    expected = await demoRecordCount();
     webhook = createHttpServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -92,7 +84,7 @@ describe('auditduck run on the built-in demo stream', () => {
   it('raises alerts on what the capture did and delivers them to the webhook', async () => {
     await waitFor('a superuser alert at the webhook', async () => (JSON.stringify(received).includes('admin-granted') ? true : undefined));
     const [row] = await waitFor('the alert in the store', async () => {
-      const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', "SELECT count(*) AS n FROM alerts WHERE rule_id = 'admin-granted'"]);
+      const { stdout } = await exec(process.execPath, [...CLI, 'query', '--db', db, '--format', 'json', "SELECT count(*) AS n FROM alerts WHERE rule_id = 'admin-granted'"]);
       const rows = JSON.parse(stdout) as { n: number }[];
       return rows[0]!.n > 0 ? rows : undefined;
     });
@@ -100,13 +92,13 @@ describe('auditduck run on the built-in demo stream', () => {
   });
 
   it('answers `auditduck query` through the running process, and refuses writes', async () => {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM log_records']);
+    const { stdout } = await exec(process.execPath, [...CLI, 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM log_records']);
     assert.deepEqual(JSON.parse(stdout), [{ n: expected }]);
     // A base table: DELETE on the log_records view fails to bind before the read-only check is reached.
-    const events = async () => (JSON.parse((await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM audit_events'])).stdout) as { n: number }[])[0]!.n;
+    const events = async () => (JSON.parse((await exec(process.execPath, [...CLI, 'query', '--db', db, '--format', 'json', 'SELECT count(*) AS n FROM audit_events'])).stdout) as { n: number }[])[0]!.n;
     const before = await events();
     assert.ok(before > 0);
-    await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, 'DELETE FROM audit_events']), (error: { code?: number; stderr?: string }) => {
+    await assert.rejects(exec(process.execPath, [...CLI, 'query', '--db', db, 'DELETE FROM audit_events']), (error: { code?: number; stderr?: string }) => {
       assert.notEqual(error.code, 0);
       assert.match(error.stderr ?? '', /refused: statement 1 is DELETE/);
       return true;
@@ -115,7 +107,7 @@ describe('auditduck run on the built-in demo stream', () => {
   });
 
   it('acknowledges alerts through the running process with `alerts ack --comment`, as the OS user', async () => {
-    const cli = async (...args: string[]) => (await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args])).stdout;
+    const cli = async (...args: string[]) => (await exec(process.execPath, [...CLI, ...args])).stdout;
     const open = JSON.parse(await cli('alerts', '--db', db, '--format', 'json', '--status', 'open')) as { alert_id: number }[];
     assert.ok(open.length >= 2, 'the capture raised alerts');
     const [first, second] = open.map((a) => a.alert_id);

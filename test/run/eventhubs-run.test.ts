@@ -14,6 +14,7 @@ import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs
 import { queryStore } from '../support/store-reader.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const HUB = 'pg-audit-logs';
@@ -30,7 +31,7 @@ describe('auditduck run on Event Hubs', () => {
   const children: ChildProcess[] = [];
 
   const startRun = (): ChildProcess => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...CLI, 'run'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(child);
     return child;
   };
@@ -57,7 +58,7 @@ describe('auditduck run on Event Hubs', () => {
   });
 
   it('sends the samples into the hub with auditduck replay', async () => {
-    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', ...sampleFiles], { env });
+    await exec(process.execPath, [...CLI, 'replay', ...sampleFiles], { env });
     assert.equal(broker.events('0').length + broker.events('1').length, sampleBodies.length);
   });
 
@@ -100,7 +101,7 @@ describe('auditduck run on Event Hubs', () => {
     const again = [join(dir, 'published-after-the-drop.json'), join(dir, 'published-while-stopped.json')];
     await writeFile(again[0]!, `${sampleBodies[0]!}\n`);
     await writeFile(again[1]!, `${sampleBodies[1]!}\n`);
-    await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', fileDb, ...sampleFiles, ...again]);
+    await exec(process.execPath, [...CLI, 'ingest', '--db', fileDb, ...sampleFiles, ...again]);
     const rules = async (store: string) => (await queryStore(store, `SELECT DISTINCT rule_id FROM alerts ORDER BY rule_id`)).map((r) => r.rule_id);
     const fromHub = await rules(db);
     assert.ok(fromHub.length > 0, 'run on the hub raised no alert for the samples');

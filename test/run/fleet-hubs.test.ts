@@ -17,6 +17,7 @@ import { runEnv } from '../support/run-env.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const HUBS = ['pg-prod', 'pg-test'];
@@ -67,7 +68,7 @@ describe('auditduck run with two hubs and two instances', () => {
       stores.push(db);
       ports.push(port);
       const env = runEnv({ db, port, instanceId: name });
-      children.push(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', config], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+      children.push(spawn(process.execPath, [...CLI, 'run', '--config', config], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
     }
   });
   after(async () => {
@@ -95,7 +96,7 @@ describe('auditduck run with two hubs and two instances', () => {
       return Number(rows[0]!.n) === published ? true : undefined;
     }, 120_000);
     const { stdout } = await exec(process.execPath, [
-      '--import', 'tsx', 'src/cli/main.ts', 'query', '--fleet', stores[0]!, '--fleet', stores[1]!, '--format', 'json',
+      ...CLI, 'query', '--fleet', stores[0]!, '--fleet', stores[1]!, '--format', 'json',
       `SELECT split_part(source, '/', 1) AS hub, count(*) AS records, count(DISTINCT fleet_member) AS members FROM log_records GROUP BY ALL ORDER BY hub`,
     ]);
     const perHub = JSON.parse(stdout) as Array<{ hub: string; records: number; members: number }>;

@@ -28,6 +28,7 @@ import { startCli, stopChild, waitServing } from '../support/run-child.js';
 import { startForwardingProxy } from '../support/forwarding-proxy.js';
 import { queryStore } from '../support/store-reader.js';
 import { readCapture, writeCaptureParts } from '../web/dashboards/sample-capture.js';
+import { CLI } from '../support/cli-command.js';
 
 const run = promisify(execFile);
 /** The reverse proxy in front of B's listener for peers: B trusts its X-Forwarded-For. */
@@ -42,7 +43,7 @@ const ADDRESS = Object.values(networkInterfaces())
 /** `auditduck query` as a separate process; its exit code, stdout and stderr. */
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { env, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

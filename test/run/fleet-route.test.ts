@@ -23,6 +23,7 @@ import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs
 import { freePort, waitFor } from '../support/local-ports.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
+import { CLI } from '../support/cli-command.js';
 
 const SOURCE = 'pg-busy';
 const KEYED = 'pg-busy-keyed';
@@ -93,7 +94,7 @@ describe('auditduck route: a busy hub re-keyed by server, read by two run instan
   });
 
   const start = (proc: Proc): void => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...proc.args], {
+    const child = spawn(process.execPath, [...CLI, ...proc.args], {
       env: LOG_DIR ? { ...proc.env, AUDITDUCK_LOG_LEVEL: 'info' } : proc.env,
       stdio: ['ignore', 'ignore', LOG_DIR ? 'pipe' : 'ignore'],
     });

@@ -21,6 +21,7 @@ import { exited, healthz, startFleetInstance, stopChild, type FleetInstance } fr
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { fleetMembers, runFleetQuery } from '../../src/query/fleet-query.js';
+import { CLI } from '../support/cli-command.js';
 
 const HUB = 'fleet-audit';
 const PARTITIONS = 4;
@@ -179,7 +180,7 @@ describe('auditduck run: the leader of a hub killed ten times during a backlog',
     const input = join(dir, 'published.jsonl');
     await writeFile(input, publishedBodies.join('\n') + '\n');
     const reference = join(dir, 'reference.duckdb');
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--db', reference, input], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
+    await promisify(execFile)(process.execPath, [...CLI, 'ingest', '--db', reference, input], { env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' } });
     const storyOf = (row: Record<string, unknown>) => `${String(row.rule_id)}|${String(row.server)}|${String(row.dedup_key)}`;
     const expected = new Map((await queryStore(reference, `SELECT rule_id, server, dedup_key, count FROM alerts`)).map((row) => [storyOf(row), Number(row.count)]));
     const raisedIn = new Map<string, string[]>();

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 const HUB = 'fulldisk';
 
@@ -57,7 +58,7 @@ describe('run on a full disk', () => {
   it('retries, fails /readyz and shows in /metrics until space is freed, then stores the batch', async () => {
     const db = join(disk, 'store.duckdb');
     const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    child = spawn(process.execPath, [...CLI, 'run'], {
       env: runEnv({
         db,
         port,

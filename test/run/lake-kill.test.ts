@@ -18,6 +18,7 @@ import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
 import { queryStore } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 const HUB = 'lake-kills';
@@ -44,7 +45,7 @@ describe('run with the lake on, killed 20 times', () => {
   };
   /** Starts `run`; `committing` resolves at its first batch commit (so a kill then falls among commits and exports). */
   const startRun = (): { child: ChildProcess; committing: Promise<void> } => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     let seen = '';
     const committing = new Promise<void>((resolve, reject) => {
@@ -74,7 +75,7 @@ describe('run with the lake on, killed 20 times', () => {
   };
   const cli = async (args: string[]) => {
     try {
-      const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
+      const { stdout, stderr } = await exec(process.execPath, [...CLI, ...args], { env });
       return { code: 0, stdout, stderr };
     } catch (error) {
       return error as { code: number; stdout: string; stderr: string };

@@ -20,6 +20,7 @@ import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
 import { silentLogger } from '../support/store-reader.js';
 import { storeAndLakeOfFourDays } from '../support/four-day-capture.js';
+import { CLI } from '../support/cli-command.js';
 
 const exec = promisify(execFile);
 
@@ -90,7 +91,7 @@ describe('run reads through to the lake', () => {
   async function startRun(name: string, extra: Record<string, string>): Promise<{ child: ChildProcess; api: Api; httpPort: number; db: string }> {
     const { db, lake } = await copyOfStore(name);
     const httpPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    const child = spawn(process.execPath, [...CLI, 'run'], {
       env: runEnv({ db, port: httpPort, logLevel: 'error', extra: { AUDITDUCK_LAKE: lake, AUDITDUCK_LAKE_INTERVAL_MS: '1000', ...extra } }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -119,7 +120,7 @@ describe('run reads through to the lake', () => {
     const { child, httpPort, db } = await startRun('one', {});
     try {
       // The store alone is held by run: `query` goes through its API.
-      const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'query', '--db', db, '--format', 'json', COUNTS], {
+      const { stdout } = await exec(process.execPath, [...CLI, 'query', '--db', db, '--format', 'json', COUNTS], {
         env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' },
       });
       assert.deepEqual(JSON.parse(stdout)[0], full);

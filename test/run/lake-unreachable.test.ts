@@ -13,6 +13,7 @@ import { openLakeQueryTarget } from '../../src/lake/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { queryStore } from '../support/store-reader.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 interface Health {
   records: number;
@@ -41,7 +42,7 @@ describe('run with a lake it cannot write', () => {
     for (const file of await readdir('samples/eventhubs')) {
       for (const line of (await readFile(join('samples/eventhubs', file), 'utf8')).split('\n')) if (line.trim()) expected += (JSON.parse(line) as { records: unknown[] }).records.length;
     }
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--lake', lake], {
+    child = spawn(process.execPath, [...CLI, 'run', '--lake', lake], {
       env: runEnv({ db, port, logLevel: 'error', extra: { AUDITDUCK_LAKE_INTERVAL_MS: '1000', AUDITDUCK_LAKE_FAILING_MS: '0' } }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -12,11 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { startEventHubsBroker, type EventHubsBroker } from '../support/eventhubs-broker/index.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 const HUB = 'lifecycle';
 
 function startRun(env: NodeJS.ProcessEnv): { child: ChildProcess; exit: Promise<{ code: number | null; at: number }>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 describe('run with a snapshot server that cannot be reached', () => {
   let dir: string;
@@ -35,7 +36,7 @@ describe('run with a snapshot server that cannot be reached', () => {
         },
       }),
     );
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', config], {
+    child = spawn(process.execPath, [...CLI, 'run', '--config', config], {
       env: runEnv({ db: join(dir, 'store.duckdb'), port, logLevel: 'error', extra: { PGPASSWORD_PROD: 'not-used' } }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -23,7 +24,7 @@ describe('the log of auditduck run on a terminal', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-run-log-'));
     db = join(dir, 'store.duckdb');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    const child = spawn(process.execPath, [...CLI, 'run'], {
       cwd: ROOT,
       env: runEnv({ db, port: 0, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'pretty' } }),
       stdio: ['ignore', 'ignore', 'pipe'],

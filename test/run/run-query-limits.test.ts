@@ -16,6 +16,7 @@ import { freePort, waitFor } from '../support/local-ports.js';
 import { startForwardingProxy } from '../support/forwarding-proxy.js';
 import { rawRequest } from '../support/raw-http.js';
 import { runEnv } from '../support/run-env.js';
+import { CLI } from '../support/cli-command.js';
 
 interface Api {
   host: string;
@@ -26,7 +27,7 @@ interface Api {
 /** `log` collects run's log lines (also passed on to this process's stderr). */
 async function startRun(db: string, env: Record<string, string>, log: string[] = []): Promise<{ child: ChildProcess; api: Api; httpPort: number }> {
   const httpPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+  const child = spawn(process.execPath, [...CLI, 'run'], {
     env: runEnv({ db, port: httpPort, logLevel: 'info', extra: { AUDITDUCK_LOG_FORMAT: 'json', ...env } }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -26,6 +26,7 @@ import { passwordFor, ServerConnectError, connectToServer } from '../../src/snap
 import { startSnapshotSchedule } from '../../src/snapshot/snapshot-schedule.js';
 import { takeSnapshot } from '../../src/snapshot/take-snapshot.js';
 import { watchedServerSchema, type WatchedServer } from '../../src/snapshot/watched-server.js';
+import { CLI } from '../support/cli-command.js';
 
 const log = pino({ level: 'silent' });
 const TOKEN = `eyJ0eXAiOiJKV1QiLCJhbGciOi.stub-entra-token.${Date.now()}`;
@@ -193,7 +194,7 @@ describe('a watched server configured weakly', () => {
       { name: 'weak', host: pg.host, port: pg.port, user: pg.superuser, sslmode: 'require', auth: { kind: 'password-env', env: 'PW' } },
       { name: 'down', host: '127.0.0.1', port: down, user: 'x', sslmode: 'require', auth: { kind: 'password-env', env: 'PW' } },
     ] } }));
-    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, PW: pg.superuserPassword, AUDITDUCK_LOG_LEVEL: 'error' } });
+    const cli = (args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env, PW: pg.superuserPassword, AUDITDUCK_LOG_LEVEL: 'error' } });
 
     const ok = cli(['snapshot', '--db', db, '--config', config, '--server', 'weak', '--format', 'json']);
     assert.equal(ok.status, 0, ok.stderr);

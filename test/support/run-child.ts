@@ -6,13 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './local-ports.js';
+import { CLI } from './cli-command.js';
 
 /** Set to a directory to keep each fleet instance's log there, at level info (debugging). */
 const LOG_DIR = process.env.FLEET_TEST_LOG_DIR;
 
 /** `auditduck ARGS...` with stdout and stderr kept together for the test to read. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -57,7 +58,7 @@ export interface FleetInstance {
 export function startFleetInstance(instance: FleetInstance, opts: { config: string; env: NodeJS.ProcessEnv; quiet?: boolean }): void {
   const env = LOG_DIR ? { ...opts.env, AUDITDUCK_LOG_LEVEL: 'info' } : opts.env;
   const stderr = LOG_DIR ? 'pipe' : opts.quiet ? 'ignore' : 'inherit';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', opts.config], { env, stdio: ['ignore', 'ignore', stderr] });
+  const child = spawn(process.execPath, [...CLI, 'run', '--config', opts.config], { env, stdio: ['ignore', 'ignore', stderr] });
   if (LOG_DIR) child.stderr!.pipe(createWriteStream(join(LOG_DIR, `${instance.name}.log`), { flags: 'a' }));
   instance.child = child;
 }

@@ -26,6 +26,7 @@ import { queryStore } from '../../support/store-reader.js';
 import { freePort, waitFor } from '../../support/local-ports.js';
 import { readCapture } from './sample-capture.js';
 import { runEnv } from '../../support/run-env.js';
+import { CLI } from '../../support/cli-command.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** On a developer's machine without Chromium these tests skip; in CI (which installs it) a missing browser fails them. */
@@ -43,7 +44,7 @@ async function count(db: string, sql: string): Promise<number> {
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [...CLI, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

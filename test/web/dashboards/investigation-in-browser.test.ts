@@ -22,6 +22,7 @@ import { ingestFiles } from '../../../src/pipeline/ingest-files.js';
 import { queryStore } from '../../support/store-reader.js';
 import { freePort, waitFor } from '../../support/local-ports.js';
 import { eventsBySession, readCapture, SAMPLE_FILES } from './sample-capture.js';
+import { CLI } from '../../support/cli-command.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BROWSER_SKIP = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is not installed (scripts/install-system-deps.sh installs it)`;
@@ -64,7 +65,7 @@ async function screenshots(page: Page, name: string): Promise<void> {
 }
 
 function startServe(args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
