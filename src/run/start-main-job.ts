@@ -237,6 +237,7 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
         ...(lake ? { lake: publicLakeStatus(lake.status()) } : {}),
       }),
       readiness,
+      onHostOrOriginRefused: () => metrics.uiRefused.inc({ reason: 'host-or-origin' }),
       routes: createDashboardRoutes({
         connection: dashboardConnection,
         session: dashboardReads,

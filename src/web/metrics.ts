@@ -135,11 +135,15 @@ export class PipelineMetrics {
   }
 }
 
-/** The dashboards' refusals of UI tokens: on `run`'s registry, and on `serve`'s, which has nothing else. */
+/**
+ * The dashboards' server's refusals, of UI tokens and of foreign Hosts and Origins: on `run`'s registry, and on
+ * `serve`'s, which has nothing else. One counter a registry, whoever asks for it.
+ */
 export function uiRefusedCounter(registry: Registry): Counter<'reason'> {
-  return new Counter({
-    name: 'auditduck_ui_refused_total',
-    help: 'dashboards requests refused for their UI token, per reason: missing-token, wrong-token, cooling-off (429 after too many from one address)',
+  const name = 'auditduck_ui_refused_total';
+  return (registry.getSingleMetric(name) as Counter<'reason'> | undefined) ?? new Counter({
+    name,
+    help: "requests refused by the dashboards' server, per reason: missing-token, wrong-token, cooling-off (429 after too many from one address), host-or-origin (403 for a Host not of this server or a cross-site Origin, on any path)",
     labelNames: ['reason'],
     registers: [registry],
   });

@@ -19,6 +19,8 @@ export interface OpsServerOptions {
   readiness?(): { ready: boolean };
   /** Tried in order for any other path; a route returns true when it answered. */
   routes?: Route[];
+  /** Each request refused for its Host or Origin (403), whatever its path: a sign of DNS rebinding or a cross-site page. */
+  onHostOrOriginRefused?(): void;
 }
 
 export interface OpsServer {
@@ -36,7 +38,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 
   const hosts = allowedHosts(opts.host);
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!guardRequest(req, res, hosts)) return;
+    if (!guardRequest(req, res, hosts)) return opts.onHostOrOriginRefused?.();
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });

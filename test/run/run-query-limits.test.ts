@@ -94,7 +94,7 @@ describe('auditduck run under hostile queries', () => {
     }
   });
 
-  test('a foreign Host gets 403 from the dashboards and the query API', async () => {
+  test('a foreign Host gets 403 from the dashboards and the query API, each counted in /metrics', async () => {
     const { child, api, httpPort } = await startRun(join(dir, 'b.duckdb'), {});
     try {
       assert.equal((await rawRequest(httpPort, { path: '/api/dashboards', headers: { host: 'rebound.example' } })).status, 403);
@@ -102,6 +102,9 @@ describe('auditduck run under hostile queries', () => {
       const body = JSON.stringify({ sql: 'SELECT 1' });
       const headers = { authorization: `Bearer ${api.token}`, 'content-type': 'application/json', host: 'rebound.example' };
       assert.equal((await rawRequest(api.port, { method: 'POST', path: '/api/query', headers, body })).status, 403);
+      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      assert.match(metrics, /^auditduck_ui_refused_total\{reason="host-or-origin"\} 1$/m);
+      assert.match(metrics, /^auditduck_query_api_refused_total\{[^}]*reason="host-or-origin"[^}]*\} 1$/m);
     } finally {
       await stop(child);
     }

@@ -131,7 +131,8 @@ async function startServing(
 ): Promise<DashboardServer> {
   let server: OpsServer;
   try {
-    server = await startOpsServer({ host: opts.host, port: opts.port, registry, health: () => health, routes });
+    const refused = uiRefusedCounter(registry);
+    server = await startOpsServer({ host: opts.host, port: opts.port, registry, health: () => health, routes, onHostOrOriginRefused: () => refused.inc({ reason: 'host-or-origin' }) });
   } catch (error) {
     await release();
     throw new Error(`cannot serve on ${opts.host}:${opts.port}: ${(error as Error).message} (choose another with --port)`);

@@ -162,6 +162,16 @@ describe('the UI token over HTTP: missing and wrong tokens are limited per clien
     assert.equal((await getFrom('127.0.0.5', port, '/api/dashboards', right)).status, 200);
   });
 
+  it('a foreign Host or a cross-site Origin is refused with 403 and counted as host-or-origin, the right token or not', async () => {
+    const port = ui.served.port;
+    const right = { authorization: `Bearer ${TOKEN}` };
+    assert.equal((await getFrom('127.0.0.7', port, '/api/dashboards', { ...right, host: 'evil.example' })).status, 403);
+    assert.equal((await getFrom('127.0.0.7', port, '/metrics', { host: 'evil.example:8080' })).status, 403);
+    assert.equal((await getFrom('127.0.0.7', port, '/api/dashboards', { ...right, origin: 'https://evil.example' })).status, 403);
+    const metrics = (await getFrom('127.0.0.7', port, '/metrics')).body;
+    assert.match(metrics, /^auditduck_ui_refused_total\{reason="host-or-origin"\} 3$/m);
+  });
+
   it('the right token in the URL redirects to the same URL without it and sets an HttpOnly cookie, which opens the page', async () => {
     const port = ui.served.port;
     const redirect = await getFrom('127.0.0.6', port, `/d/alerts?since=7+days&token=${TOKEN}`);
