@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { assertStoreExists, confinedLocalTarget, openQueryTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
-import { closeDatabase, openDatabase, type Database } from '../store/open-database.js';
+import { closeDatabase, openDatabase, threadsSetting, type Database } from '../store/open-database.js';
 import { readDroppedRowsFromLake } from './hot-and-lake-views.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
@@ -22,7 +22,7 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
     await removeMirror();
     throw new Error(`the lake ${lake.description} holds no segment yet: export to it with auditduck run, ingest or backfill --lake`);
   }
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', threadsSetting());
   const connection = await instance.connect();
   const db: Database = { instance, connection, path: dir, readOnly: true };
   const close = async () => {

@@ -58,7 +58,9 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
   const store = await AuditStore.open(opts.dbPath);
   // Every statement of an ingest is small (a batch's appends, its sessions' upsert, detection's reads of a window):
   // DuckDB's parallel execution only adds thread hand-offs to them, 8-10% of the process's CPU with no gain in wall
-  // time (docs/benchmarks.md). The closing checkpoint is large, so it gets every thread back.
+  // time (docs/benchmarks.md). The closing checkpoint is large, so it gets the store's threads back (RESET would
+  // give DuckDB's default, not AUDITDUCK_THREADS).
+  const storeThreads = Number((await store.connection.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
   await store.connection.run('SET threads = 1');
   const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
@@ -90,7 +92,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
       });
     }
   } finally {
-    await store.connection.run('RESET threads').catch(() => undefined);
+    await store.connection.run(`SET threads = ${storeThreads}`).catch(() => undefined);
     await workers?.close();
     if (chunkDir) await rm(chunkDir, { recursive: true, force: true });
     await store.close();

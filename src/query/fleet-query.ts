@@ -19,6 +19,7 @@ import type { QueryParams } from './read-only-query.js';
 import { confineDatabase } from './confine-database.js';
 import { queryLimitsFromEnv } from './query-limits.js';
 import { ReadOnlySession } from './read-only-session.js';
+import { threadsSetting } from '../store/open-database.js';
 
 export interface FleetMember {
   /** How rows of this member are tagged (`fleet_member`): the store's file name without extension, or the peer's host:port. */
@@ -107,7 +108,7 @@ export async function runFleetQuery(
   if (members.length < 2) throw new Error('--fleet needs the stores of at least two instances: --fleet a.duckdb --fleet b.duckdb');
   const targets: QueryTarget[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-fleet-'));
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: process.env.AUDITDUCK_MEMORY_LIMIT ?? '512MB' });
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: process.env.AUDITDUCK_MEMORY_LIMIT ?? '512MB', ...threadsSetting() });
   const local = await instance.connect();
   try {
     for (const member of members) targets.push(await openTarget(member));

@@ -15,12 +15,14 @@ export interface Database {
  */
 export async function openDatabase(path: string, opts: { readOnly?: boolean; memoryLimit?: string } = {}): Promise<Database> {
   const readOnly = opts.readOnly ?? false;
+  const threads = threadsSetting(process.env);
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, {
       ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
       // DuckDB would take 80% of RAM for its buffers; a log pipeline shares the machine.
       memory_limit: opts.memoryLimit ?? process.env.AUDITDUCK_MEMORY_LIMIT ?? '128MB',
+      ...threads,
     });
   } catch (error) {
     throw new Error(explainOpenError(path, error as Error));
@@ -33,6 +35,19 @@ export async function openDatabase(path: string, opts: { readOnly?: boolean; mem
     await migrate(connection);
   }
   return { instance, connection, path, readOnly };
+}
+
+/**
+ * DuckDB's threads from AUDITDUCK_THREADS (default: DuckDB's own, one a core). Set when the instance is created,
+ * so it holds in `run` too, whose configuration is locked for the query API: on a small machine, 1 makes the lake
+ * export and checkpoints cheaper in CPU (DuckDB's hand-offs to its threads cost more than they save on small
+ * statements) at the price of queries that scan on one core (docs/benchmarks.md).
+ */
+export function threadsSetting(env: NodeJS.ProcessEnv = process.env): { threads?: string } {
+  const value = env.AUDITDUCK_THREADS;
+  if (value === undefined) return {};
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`AUDITDUCK_THREADS must be a whole number of threads, 1 or more (got "${value}")`);
+  return { threads: value };
 }
 
 export async function closeDatabase(db: Database): Promise<void> {

@@ -133,9 +133,11 @@ describe('run reads through to the lake', () => {
     }
   });
 
-  it("answers every read as before retention while run's own retention drops the last day", async () => {
-    const { child, api } = await startRun('two', { AUDITDUCK_RETENTION_HOT_DAYS: '1' });
+  it("answers every read as before retention while run's own retention drops the last day, on the one DuckDB thread AUDITDUCK_THREADS gives it", async () => {
+    const { child, api } = await startRun('two', { AUDITDUCK_RETENTION_HOT_DAYS: '1', AUDITDUCK_THREADS: '1' });
     try {
+      // Set when the instance is created: run's locked configuration keeps it, and its export and retention work on it.
+      assert.equal(Number((await viaApi(api, `SELECT current_setting('threads') AS n`)).n), 1);
       const answers: unknown[] = [];
       // Read over and over until run's pass (today's cutoff) has dropped 2026-11-24 too: every answer the same.
       await waitFor(
