@@ -7,15 +7,16 @@
  * minute, which writes the same rows in more, smaller files. Besides its wall time: the time it held the
  * store's writer (all `run`'s ingestion waits for; the COPYs run on a connection beside it) and its CPU
  * seconds against the ingest's (steadier than wall time on a shared machine). The store is not confined as
- * `run`'s is, so the export stages on one DuckDB thread as `ingest --lake` does; `run`'s locked configuration keeps
- * DuckDB's threads (src/lake/on-one-thread.ts), which costs more CPU (docs/benchmarks.md).
+ * `run`'s is, so the export stages on one DuckDB thread as `ingest --lake` does. The same store is also exported
+ * as `run` does it, confined (its configuration locked, src/lake/on-one-thread.ts): with DuckDB's default threads,
+ * and with the one thread AUDITDUCK_THREADS=1 gives it; CPU only.
  *
  * The files it writes are counted: one COPY per (server, date) of each events table and one per changed state
  * table, so the input's number of servers (2 by default; the second argument) sets how many COPYs it makes.
  *
  *   node --import tsx bench/lake-export.bench.ts [records] [servers]     (default 200000 records, 2 servers)
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -23,6 +24,7 @@ import { writeSyntheticBodies } from './generate-bodies.js';
 import { LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, type Exclusive } from '../src/lake/index.js';
 import { AuditStore } from '../src/store/audit-store.js';
 import { ingestFiles } from '../src/pipeline/ingest-files.js';
+import { confineDatabase } from '../src/query/confine-database.js';
 
 const TARGET_FRACTION = 0.15;
 const ROUNDS = 3;
@@ -34,6 +36,9 @@ interface Round {
   /** CPU seconds of this process (DuckDB's threads included): on a shared machine, less moved by other load than the wall time. */
   ingestCpuSeconds: number;
   exportCpuSeconds: number;
+  /** The export's CPU seconds on a store confined as `run`'s, with DuckDB's default threads, and with AUDITDUCK_THREADS=1. */
+  runExportCpuSeconds: number;
+  runOneThreadExportCpuSeconds: number;
   /** How long the export held the store's writer: what ingestion waits for in `run`. */
   writerHeldSeconds: number;
   storeBytes: number;
@@ -57,13 +62,19 @@ export async function benchLakeExport(records: number, servers?: number): Promis
       await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log });
       const ingestCpuSeconds = cpuSecondsSince(cpu);
       const ingestSeconds = (performance.now() - started) / 1000;
-      const { seconds: exportSeconds, cpuSeconds: exportCpuSeconds, writerHeldSeconds } = await timeExport(db, lake);
+      // Copies of the store as the ingest left it, for the exports as `run` does them.
+      for (const copy of ['run', 'run1']) await copyFile(db, join(dir, `store-${round}-${copy}.duckdb`));
+      const { seconds: exportSeconds, cpuSeconds: exportCpuSeconds, writerHeldSeconds } = await timeExport(db, lake, 'ingest');
+      const { cpuSeconds: runExportCpuSeconds } = await timeExport(join(dir, `store-${round}-run.duckdb`), `${lake}-run`, 'run');
+      const { cpuSeconds: runOneThreadExportCpuSeconds } = await timeExport(join(dir, `store-${round}-run1.duckdb`), `${lake}-run1`, 'run, AUDITDUCK_THREADS=1');
       const files = await sizes(lake);
       rounds.push({
         ingestSeconds,
         exportSeconds,
         ingestCpuSeconds,
         exportCpuSeconds,
+        runExportCpuSeconds,
+        runOneThreadExportCpuSeconds,
         writerHeldSeconds,
         storeBytes: (await stat(db)).size,
         lakeBytes: files.reduce((n, f) => n + f.bytes, 0),
@@ -83,16 +94,26 @@ export function reportLakeExport(records: number, r: Round): void {
   console.log(`export to the lake        ${r.exportSeconds.toFixed(2)} s  = ${(fraction * 100).toFixed(1)}% of the ingest (target < ${TARGET_FRACTION * 100}%) ${fraction < TARGET_FRACTION ? 'ok' : 'MISSED'}`);
   console.log(`  of it, writer held      ${r.writerHeldSeconds.toFixed(2)} s  = ${((r.writerHeldSeconds / r.ingestSeconds) * 100).toFixed(1)}% (ingestion waits only for this; the COPYs run on a connection beside it)`);
   console.log(`  in CPU seconds          ${r.exportCpuSeconds.toFixed(2)} of ${r.ingestCpuSeconds.toFixed(2)} s = ${((r.exportCpuSeconds / r.ingestCpuSeconds) * 100).toFixed(1)}%`);
+  const ofIngest = (cpu: number) => `${cpu.toFixed(2)} s = ${((cpu / r.ingestCpuSeconds) * 100).toFixed(1)}%`;
+  console.log(`  as run, in CPU          ${ofIngest(r.runExportCpuSeconds)} (configuration locked, DuckDB's default threads)`);
+  console.log(`  as run, 1 thread        ${ofIngest(r.runOneThreadExportCpuSeconds)} (AUDITDUCK_THREADS=1)`);
   console.log(`  files (one COPY each)   ${r.files}`);
   console.log(`DuckDB store              ${(r.storeBytes / records).toFixed(1)} bytes/record (${(r.storeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, all files           ${(r.lakeBytes / records).toFixed(1)} bytes/record (${(r.lakeBytes / 1e6).toFixed(1)} MB)`);
   console.log(`lake, events tables only  ${(r.eventsBytes / records).toFixed(1)} bytes/record (zstd Parquet)`);
 }
 
-/** Stage and publish everything the store holds, as `run` does on its open store (opening it is not timed). */
-async function timeExport(db: string, lakeDir: string): Promise<{ seconds: number; cpuSeconds: number; writerHeldSeconds: number }> {
-  const store = await AuditStore.open(db);
+/**
+ * Stage and publish everything the store holds on the open store (opening it is not timed): as `ingest --lake`
+ * does, or as `run` does, whose store is confined for its query API (settings locked), on DuckDB's default threads
+ * or on the one AUDITDUCK_THREADS=1 gives it.
+ */
+async function timeExport(db: string, lakeDir: string, as: 'ingest' | 'run' | 'run, AUDITDUCK_THREADS=1'): Promise<{ seconds: number; cpuSeconds: number; writerHeldSeconds: number }> {
+  const threads = process.env.AUDITDUCK_THREADS;
+  if (as === 'run, AUDITDUCK_THREADS=1') process.env.AUDITDUCK_THREADS = '1';
+  const store = await AuditStore.open(db).finally(() => (threads === undefined ? delete process.env.AUDITDUCK_THREADS : (process.env.AUDITDUCK_THREADS = threads)));
   try {
+    if (as !== 'ingest') await confineDatabase(store.connection, { writableDirs: [stagingDirOf(db)] });
     let writerHeldSeconds = 0;
     const exclusive: Exclusive = async (work) => {
       const held = performance.now();
@@ -137,6 +158,8 @@ function median(rounds: Round[]): Round {
     exportSeconds: pick('exportSeconds'),
     ingestCpuSeconds: pick('ingestCpuSeconds'),
     exportCpuSeconds: pick('exportCpuSeconds'),
+    runExportCpuSeconds: pick('runExportCpuSeconds'),
+    runOneThreadExportCpuSeconds: pick('runOneThreadExportCpuSeconds'),
     writerHeldSeconds: pick('writerHeldSeconds'),
     storeBytes: pick('storeBytes'),
     lakeBytes: pick('lakeBytes'),
