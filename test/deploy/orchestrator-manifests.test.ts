@@ -9,9 +9,15 @@ import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { RUN_CONFIG_ENV_NAMES, eventHubsOf, loadRunConfig } from '../../src/config/run-config.js';
+import { ALLOWED_HOSTS_ENV, allowedHosts, checkRequest } from '../../src/web/request-guard.js';
 
-/** Read by run besides its configuration: the dashboards' token, the log level, the Azure credential chain. */
-const OTHER_ENV = ['AUDITDUCK_UI_TOKEN', 'AUDITDUCK_LOG_LEVEL', 'AZURE_CLIENT_ID'];
+/** Whether run, started with the example's variables, answers a request sent with this Host (not 403). */
+function answers(env: Record<string, string>, host: string): boolean {
+  return checkRequest({ host }, allowedHosts(env.AUDITDUCK_HTTP_HOST!, env)).ok;
+}
+
+/** Read by run besides its configuration: the dashboards' token, the log level, the Azure credential chain, the Host names it answers. */
+const OTHER_ENV = ['AUDITDUCK_UI_TOKEN', 'AUDITDUCK_LOG_LEVEL', 'AZURE_CLIENT_ID', ALLOWED_HOSTS_ENV];
 
 interface EnvVar {
   name: string;
@@ -35,6 +41,15 @@ describe('the Kubernetes example', async () => {
   const deployment = await read('deployment.yaml');
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
+
+  it('answers requests addressed to its Service by name (the dashboards and /metrics through the Service)', async () => {
+    const service = await read('service.yaml');
+    const env = await checkEnvironment(container.env);
+    const port = service.spec.ports[0].port;
+    for (const name of [service.metadata.name, `${service.metadata.name}.<namespace>.svc`, `${service.metadata.name}.<namespace>.svc.cluster.local`]) {
+      assert.ok(answers(env, `${name}:${port}`), `Host ${name}:${port} would get 403`);
+    }
+  });
 
   it('lists every manifest of the folder', () => {
     assert.deepEqual([...kustomization.resources].sort(), ['deployment.yaml', 'pvc.yaml', 'service.yaml', 'serviceaccount.yaml']);
@@ -87,6 +102,13 @@ describe('the Azure Container Apps example', async () => {
     assert.equal(byType.Startup.httpGet.path, '/healthz');
     for (const probe of Object.values(byType) as { httpGet: { port: number } }[]) assert.equal(String(probe.httpGet.port), env.AUDITDUCK_HTTP_PORT);
     assert.equal(String(app.properties.configuration.ingress.targetPort), env.AUDITDUCK_HTTP_PORT);
+  });
+
+  it('answers requests its ingress forwards, which keep the Host of the app\'s name in the environment', async () => {
+    const env = await checkEnvironment(container.env);
+    // `az containerapp create -n auditduck`; an internal ingress answers on <name>.internal.<the environment's default domain>.
+    const fqdn = `auditduck.${app.properties.configuration.ingress.external ? '' : 'internal.'}<environment default domain>`;
+    assert.ok(answers(env, fqdn), `Host ${fqdn} would get 403`);
   });
 
   it('keeps the store on a mounted volume, one replica, with a managed identity the credential chain finds', () => {
