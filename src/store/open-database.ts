@@ -15,7 +15,7 @@ export interface Database {
  */
 export async function openDatabase(path: string, opts: { readOnly?: boolean; memoryLimit?: string } = {}): Promise<Database> {
   const readOnly = opts.readOnly ?? false;
-  const threads = threadsSetting(process.env);
+  const threads = threadsSetting();
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, {
