@@ -8,6 +8,9 @@ import type { CommittedCheck, HandoverPart } from '../contracts/handover-part.js
 import { HandedAlertKeys, type KeysDoc } from './handed-alert-keys.js';
 import { WindowEvidence, type EvidenceDoc } from './window-evidence.js';
 import { HandedLogins, type LoginsDoc } from './handed-logins.js';
+import type { MergedFinding } from './merge-findings.js';
+import type { ReopenedAlert } from './alert-outbox.js';
+import type { WrittenBatch } from './written-batch.js';
 
 export class DetectionHandover implements HandoverPart {
   readonly name = 'detection';
@@ -15,9 +18,35 @@ export class DetectionHandover implements HandoverPart {
   readonly keys: HandedAlertKeys;
   readonly logins = new HandedLogins();
 
-  constructor(horizons: { windowMinutes: number; loginMinutes: number; suppressMinutes: number }) {
+  /**
+   * `keepsOwn`: whether this instance's own rows, logins and alert keys are kept, for a handover some source writes
+   * (`run` on Event Hubs). Without it (`ingest`, `run` on files) only what a handover brings is kept: the bounded
+   * evidence would otherwise be held, tens of megabytes of it, for no one.
+   */
+  constructor(
+    horizons: { windowMinutes: number; loginMinutes: number; suppressMinutes: number },
+    readonly keepsOwn: boolean,
+  ) {
     this.evidence = new WindowEvidence(horizons);
     this.keys = new HandedAlertKeys(horizons.suppressMinutes);
+  }
+
+  /** A batch sealed, before its transaction: its rows and logins, kept for the next leader. */
+  sealed(batch: WrittenBatch): void {
+    if (!this.keepsOwn) return;
+    this.evidence.recordBatch(batch);
+    this.evidence.takeIntoEffect(batch.handedIntoEffect ?? []);
+    this.logins.recordBatch(batch);
+  }
+
+  /** A rule's alerts written in a batch's transaction. */
+  alertsWritten(rule: string, findings: readonly MergedFinding[], ids: readonly number[], batch: WrittenBatch): void {
+    if (this.keepsOwn) this.keys.recordWritten(rule, findings, ids, batch);
+  }
+
+  /** Alerts a batch took back from retracted. */
+  alertsReopened(alerts: readonly ReopenedAlert[], batch: WrittenBatch): void {
+    if (this.keepsOwn) this.keys.recordReopened(alerts, batch);
   }
 
   version(): number {

@@ -28,6 +28,11 @@ import { RULE_IDS, RULES, type RuleId } from './rules/registry.js';
 export interface DetectorOptions {
   /** Run only these rules, whether enabled in the config or not (`auditduck rules test`). */
   only?: readonly string[];
+  /**
+   * Whether a source hands this detector's context to a hub's next leader (`run` on Event Hubs): only then are its
+   * own window rows, logins and alert keys kept for it (docs/fleet.md).
+   */
+  handsOver?: boolean;
 }
 
 export interface Detector extends InTransactionWriter {
@@ -63,7 +68,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
 
   const entryReaders = active.filter((r) => r.rule.readsEntry !== undefined);
   const suppressMinutesOf = (ruleId: string): number => (config.rules as Record<string, { suppressMinutes: number } | undefined>)[ruleId]?.suppressMinutes ?? 60;
-  const handover = new DetectionHandover(horizons(active));
+  const handover = new DetectionHandover(horizons(active), opts.handsOver === true);
   // Kept from batch to batch in step with the store; a rolled-back batch drops them (read again from the store).
   const lastLogins = new LastLogins();
   const attributes = [...new Set(active.flatMap((r) => (r.rule.evaluate ? (r.rule.roleAttributes ?? []) : [])))];
@@ -98,7 +103,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         // The story of one a hub's other leader raised since (it took the change into effect there) stands there.
         const elsewhere = reopened.filter((a) => handover.keys.raisedElsewhere(a, suppressMinutesOf(a.ruleId) * 60_000));
         await keepRetracted(connection, elsewhere.map((a) => a.alertId));
-        handover.keys.recordReopened(reopened.filter((a) => !elsewhere.includes(a)), batch);
+        handover.alertsReopened(reopened.filter((a) => !elsewhere.includes(a)), batch);
       }
       const takenBack = await takeUnjudged(connection, batch);
       // Judged here as a change of this store taken back into effect is: the last leader's store judged it never.
@@ -143,16 +148,14 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         } catch (error) {
           throw new Error(`detection could not write the alerts of ${found.map((f) => f.rule.id).join(', ')}: ${(error as Error).message}`);
         }
-        found.forEach((f, i) => handover.keys.recordWritten(f.rule.id, f.findings, ids[i]!, batch));
+        found.forEach((f, i) => handover.alertsWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
       if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
     },
 
     sealed(batch: WrittenBatch): void {
       if (!config.enabled) return;
-      handover.evidence.recordBatch(batch);
-      handover.evidence.takeIntoEffect(batch.handedIntoEffect ?? []);
-      handover.logins.recordBatch(batch);
+      handover.sealed(batch);
     },
 
     async runScheduledRules(connection: DuckDBConnection, now = new Date()): Promise<number[]> {

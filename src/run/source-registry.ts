@@ -38,12 +38,14 @@ export interface RunSourceContext {
 
 interface RunSourceKind {
   selected(config: RunConfig): boolean;
+  /** Whether the source hands what the pipeline knows to a hub's next leader (`sessions`): detection then keeps its context for it. */
+  handsOver: boolean;
   open(context: RunSourceContext): Promise<RunSource>;
 }
 
 export const RUN_SOURCES = {
-  eventhubs: { selected: (config) => config.eventHubs !== undefined, open: openEventHubs },
-  demo: { selected: () => true, open: openDemo },
+  eventhubs: { selected: (config) => config.eventHubs !== undefined, handsOver: true, open: openEventHubs },
+  demo: { selected: () => true, handsOver: false, open: openDemo },
 } satisfies Record<string, RunSourceKind>;
 
 export type RunSourceName = keyof typeof RUN_SOURCES;

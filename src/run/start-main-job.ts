@@ -77,7 +77,8 @@ export async function startMainJob(config: RunConfig, log: Logger): Promise<Main
 async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknown> | void)[], queryLimits: QueryLimits): Promise<MainJob> {
   const store = await AuditStore.open(config.db);
   undo.push(() => store.close());
-  const detector = createDetector(config.detection);
+  const sourceKind = selectRunSource(config);
+  const detector = createDetector(config.detection, { handsOver: RUN_SOURCES[sourceKind].handsOver });
   const pipeline = await IngestPipeline.create(store, { observers: [detector] });
   undo.push(() => pipeline.drain());
   const prefix = compilePrefix(config.logLinePrefix);
@@ -178,7 +179,6 @@ async function start(config: RunConfig, log: Logger, undo: (() => Promise<unknow
   undo.push(dropDiscoveryFile);
   if (queryApi.fleetPort !== null) log.info({ host: config.queryApi.host, port: queryApi.fleetPort }, "the query API answers the fleet's peers (POST /api/query with the fleet's token)");
 
-  const sourceKind = selectRunSource(config);
   const source: RunSource = await RUN_SOURCES[sourceKind].open({ config, readPosition: (key) => pipeline.readPosition(key), sessions: pipeline.sessionHandover, metrics, health, log, onEventsLost });
   undo.push(() => {
     stopping.abort();

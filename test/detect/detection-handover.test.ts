@@ -13,6 +13,7 @@ import fc from 'fast-check';
 
 import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { createDetector } from '../../src/detect/index.js';
+import { decodeHandover } from '../../src/analyze/sessions/session-handover.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { audit, failedLogin, login, record } from '../support/detection-records.js';
@@ -27,7 +28,7 @@ interface Leader {
 
 /** The same store under a new process: a leader killed and started again knows only what its store holds. */
 async function restarted(leader: Leader): Promise<Leader> {
-  return { store: leader.store, pipeline: await IngestPipeline.create(leader.store, { observers: [createDetector()] }) };
+  return { store: leader.store, pipeline: await IngestPipeline.create(leader.store, { observers: [createDetector({}, { handsOver: true })] }) };
 }
 
 /** Hands `from`'s context (written as instance `fromId`) to `to` (instance `toId`), every batch committed. */
@@ -46,7 +47,7 @@ async function withLeaders(run: (a: Leader, b: Leader) => Promise<void>): Promis
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-detection-handover-'));
   const stores = [await AuditStore.open(join(dir, 'a.duckdb')), await AuditStore.open(join(dir, 'b.duckdb'))];
   try {
-    const leaders = await Promise.all(stores.map(async (store) => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector()] }) })));
+    const leaders = await Promise.all(stores.map(async (store) => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector({}, { handsOver: true })] }) })));
     await run(leaders[0]!, leaders[1]!);
   } finally {
     for (const store of stores) await store.close();
@@ -104,6 +105,38 @@ describe('the detection context handed to a hub\'s next leader', () => {
       assert.deepEqual(await alertsOf(a.store, 'brute-force'), [], 'six failures are no burst in the old store');
       assert.deepEqual(await alertsOf(b.store, 'brute-force'), [{ key: 'split_victim', count: 11 }], 'eleven across both: the new store raises it');
     });
+  });
+
+  it('keeps nothing of its own for a next leader where no source hands over (ingest, run on files), and raises the same alerts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-detection-handover-'));
+    const kept = async (handsOver: boolean) => {
+      const store = await AuditStore.open(join(dir, `${handsOver}.duckdb`));
+      try {
+        const pipeline = await IngestPipeline.create(store, { observers: [createDetector({}, { handsOver })] });
+        await pipeline.processBatch([...session('kept_login', at(0)), ...failures('kept_victim', 10, 1_000)], batch('eventhubs:hub/0', '1'));
+        const { evidence, keys, logins } = decodeHandover(pipeline.sessionHandover.encode('a')).parts.detection as {
+          evidence: { auth: unknown[]; changes: unknown[]; logins: unknown[] };
+          keys: { keys: unknown[] };
+          logins: { logins: unknown[] };
+        };
+        return {
+          alerts: await alertsOf(store, 'brute-force'),
+          kept: { auth: evidence.auth.length, windowLogins: evidence.logins.length, alertKeys: keys.keys.length, lastLogins: logins.logins.length },
+        };
+      } finally {
+        await store.close();
+      }
+    };
+    try {
+      const handing = await kept(true);
+      const alone = await kept(false);
+      assert.deepEqual(handing.kept, { auth: 10, windowLogins: 1, alertKeys: 1, lastLogins: 1 }, 'a leader keeps its rows, logins and alert keys for the next one');
+      assert.deepEqual(alone.kept, { auth: 0, windowLogins: 0, alertKeys: 0, lastLogins: 0 });
+      assert.deepEqual(alone.alerts, [{ key: 'kept_victim', count: 10 }]);
+      assert.deepEqual(alone.alerts, handing.alerts);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not raise again an alert the old leader raised, when the evidence goes on after the takeover', async () => {
@@ -437,7 +470,7 @@ describe('a COMMIT read across takeovers, whatever the order of the bodies and w
   it('leaves every change effective in the store that holds it, and each alert standing in one store, as the in-order read does', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-commit-across-'));
     const stores = { a: await AuditStore.open(join(dir, 'a.duckdb')), b: await AuditStore.open(join(dir, 'b.duckdb')) };
-    const fresh = async (store: AuditStore): Promise<Leader> => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector()] }) });
+    const fresh = async (store: AuditStore): Promise<Leader> => ({ store, pipeline: await IngestPipeline.create(store, { observers: [createDetector({}, { handsOver: true })] }) });
     const query = async (store: AuditStore, sql: string) => (await store.connection.runAndReadAll(sql)).getRows();
     let run = 0;
     let crossed = 0;
