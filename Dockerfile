@@ -17,6 +17,10 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production AUDITDUCK_DB=/data/auditduck.duckdb AUDITDUCK_HTTP_HOST=0.0.0.0 AUDITDUCK_HTTP_PORT=8080
+# glibc gives each thread that allocates an arena of its own (up to 8 a core), and DuckDB's and V8's threads leave
+# them part-empty: two arenas cut the peak RSS of a 2M-record ingest by about 35 MB at no measured cost in CPU
+# (docs/configuration.md, Memory). Read by glibc at the process's start, so it is set here, not in the code.
+ENV MALLOC_ARENA_MAX=2
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

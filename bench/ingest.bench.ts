@@ -29,6 +29,8 @@ const TARGET_DETECTION_SHARE = 0.9;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DETECTION_ONLY = process.env.BENCH_DETECTION_ONLY === '1';
 const LARGE_INPUT_FACTOR = 4;
+/** As the Dockerfile sets it. */
+const IMAGE_MALLOC_ARENA_MAX = '2';
 const CLI = 'dist/cli/main.js';
 
 /**
@@ -104,6 +106,14 @@ export async function benchIngest(records: number, reference = process.env.BENCH
     const largeInput = join(dir, 'hub-large.jsonl');
     await writeSyntheticBodies(largeInput, records * LARGE_INPUT_FACTOR);
     rows.push(await once(join(dir, 'large.duckdb'), (db) => auditduck(CLI, `auditduck ingest, detection on, ${LARGE_INPUT_FACTOR}× the records`, largeInput, db, [])));
+    // The container image sets glibc's MALLOC_ARENA_MAX (Dockerfile): the same run as the image runs it.
+    rows.push(
+      await once(join(dir, 'large-image.duckdb'), (db) =>
+        auditduck(CLI, `auditduck ingest, detection on, ${LARGE_INPUT_FACTOR}× the records, MALLOC_ARENA_MAX=${IMAGE_MALLOC_ARENA_MAX} (the image's)`, largeInput, db, [], {
+          MALLOC_ARENA_MAX: IMAGE_MALLOC_ARENA_MAX,
+        }),
+      ),
+    );
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -155,9 +165,9 @@ async function baseline(input: string, db: string, records: number): Promise<Row
 }
 
 /** A build's CLI in its own process, so its peak RSS and CPU are its own. */
-async function auditduck(cli: string, scenario: string, input: string, db: string, flags: string[]): Promise<Row> {
+async function auditduck(cli: string, scenario: string, input: string, db: string, flags: string[], env: NodeJS.ProcessEnv = {}): Promise<Row> {
   const { stdout, stderr } = await exec(process.execPath, ['--import', CPU_AT_EXIT, cli, 'ingest', '--json', '--db', db, ...flags, input], {
-    env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn' },
+    env: { ...process.env, AUDITDUCK_LOG_LEVEL: 'warn', ...env },
     maxBuffer: 1 << 20,
   });
   const s = JSON.parse(stdout) as { records: number; seconds: number; recordsPerSecond: number; peakRssMb: number; deadLetters: number };
@@ -227,10 +237,12 @@ export function reportIngest(rows: Row[]): void {
   if (!base) return;
   const off = find('auditduck ingest, no detection');
   const noAnalysis = find('auditduck ingest, no privilege analysis');
-  const large = rows.at(-1)!;
-  const peak = Math.max(...rows.map((r) => r.peakRssMb ?? 0));
+  const [large, largeAsImage] = rows.slice(-2) as [Row, Row];
+  const peak = Math.max(...rows.filter((r) => r !== largeAsImage).map((r) => r.peakRssMb ?? 0));
+  const met = (mb: number) => (mb < TARGET_PEAK_RSS_MB ? 'met' : 'NOT met');
   console.log(`target ${TARGET_RECORDS_PER_SECOND} records/s: ${off.recordsPerSecond >= TARGET_RECORDS_PER_SECOND ? 'met' : 'NOT met'} (${off.recordsPerSecond})`);
-  console.log(`target peak RSS < ${TARGET_PEAK_RSS_MB} MB at ${on.records} and ${large.records} records: ${peak < TARGET_PEAK_RSS_MB ? 'met' : 'NOT met'} (highest ${peak} MB)`);
+  console.log(`target peak RSS < ${TARGET_PEAK_RSS_MB} MB at ${on.records} and ${large.records} records: ${met(peak)} (highest ${peak} MB, --workers 2 included)`);
+  console.log(`  ${large.records} records, detection on, as the image runs it (MALLOC_ARENA_MAX=${IMAGE_MALLOC_ARENA_MAX}): ${met(largeAsImage.peakRssMb!)} (${largeAsImage.peakRssMb} MB)`);
   const cost = 1 - off.recordsPerSecond / noAnalysis.recordsPerSecond;
   console.log(`privilege analysis costs ${(cost * 100).toFixed(1)}% of throughput (target < 10%): ${cost < 0.1 ? 'met' : 'NOT met'}`);
   for (const detection of ['no detection', 'detection on']) {
