@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { LakeStorage } from './lake-storage.js';
-import { onOneThread } from './on-one-thread.js';
+import { onOneThread } from '../store/on-one-thread.js';
 import { publishSegment } from './publish-segment.js';
 import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
 
@@ -109,7 +109,7 @@ export class LakeExporter {
 
   /**
    * Stages the next segment: on a connection of its own when there is one, holding the writer only for the cut;
-   * on one DuckDB thread either way (on-one-thread.ts).
+   * on one DuckDB thread either way (store/on-one-thread.ts).
    */
   private async stage(): Promise<void> {
     const { connect, exclusive, stagingDir } = this.opts;

@@ -3,6 +3,7 @@ import type { LogFormat } from '../decode/formats/log-formats.js';
 import { compilePrefix } from '../decode/prefix/compile-prefix.js';
 import { inputProblem } from '../sources/file/input-problem.js';
 import { AuditStore } from '../store/audit-store.js';
+import { onOneThread } from '../store/on-one-thread.js';
 import type { InTransactionWriter } from '../detect/written-batch.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { ingestPath, type IngestProgress } from './ingest-path.js';
@@ -56,12 +57,15 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
     throw new Error(`${problems.length} of ${paths.length} inputs cannot be read, so nothing was stored:\n${list}`);
   }
   const store = await AuditStore.open(opts.dbPath);
-  // Every statement of an ingest is small (a batch's appends, its sessions' upsert, detection's reads of a window):
-  // DuckDB's parallel execution only adds thread hand-offs to them, 8-10% of the process's CPU with no gain in wall
-  // time (docs/benchmarks.md). The closing checkpoint is large, so it gets the store's threads back (RESET would
-  // give DuckDB's default, not AUDITDUCK_THREADS).
-  const storeThreads = Number((await store.connection.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
-  await store.connection.run('SET threads = 1');
+  try {
+    // Every statement of an ingest is small: one DuckDB thread (on-one-thread.ts) until the store closes.
+    return await onOneThread(store.connection, () => ingestInto(store, paths, prefix, opts));
+  } finally {
+    await store.close();
+  }
+}
+
+async function ingestInto(store: AuditStore, paths: readonly string[], prefix: ReturnType<typeof compilePrefix>, opts: IngestFilesOptions): Promise<IngestSummary> {
   const pipeline = await IngestPipeline.create(store, { observers: opts.observers ?? [], analyzePrivileges: opts.analyzePrivileges ?? true });
   const summary = new IngestSummary();
   const threads = opts.workers ?? 0;
@@ -92,10 +96,8 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
       });
     }
   } finally {
-    await store.connection.run(`SET threads = ${storeThreads}`).catch(() => undefined);
     await workers?.close();
     if (chunkDir) await rm(chunkDir, { recursive: true, force: true });
-    await store.close();
   }
   return summary;
 }
