@@ -8,7 +8,7 @@
  * store's writer (all `run`'s ingestion waits for; the COPYs run on a connection beside it) and its CPU
  * seconds against the ingest's (steadier than wall time on a shared machine). The store is not confined as
  * `run`'s is, so the export stages on one DuckDB thread as `ingest --lake` does. The same store is also exported
- * as `run` does it, confined (its configuration locked, src/lake/on-one-thread.ts): with DuckDB's default threads,
+ * as `run` does it, confined (its configuration locked, src/store/on-one-thread.ts): with DuckDB's default threads,
  * and with the one thread AUDITDUCK_THREADS=1 gives it; CPU only.
  *
  * The files it writes are counted: one COPY per (server, date) of each events table and one per changed state

@@ -268,14 +268,23 @@ interface EventsPartition {
  * Writes one file per (server, date) partition of the rows in rowids (from, to], sorted by time. Rows are
  * mostly appended in time order, so a partition already in order is written as scanned, without the sort;
  * and one COPY per partition sorts only within it. Both cost a fraction of one `PARTITION_BY` COPY with a
- * global sort (bench/lake-export.bench.ts), and the files, paths and names are the same.
+ * global sort (bench/lake-export.bench.ts), and the files, paths and names are the same. On one DuckDB thread the
+ * partitions already in order are written in one scan (`copyInOneScan`).
  */
 async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: [number, number], dir: string, segment: string): Promise<StagedFile[]> {
   const spec = LAKE_TABLES[name];
   if (spec.kind !== 'events') throw new Error(`${name} is not an events table`);
   const range = `rowid > ${from} AND rowid <= ${to}`;
+  const partitions = await eventsPartitions(c, name, spec, range);
+  const inOneScan = spec.byServer && (await runsOnOneThread(c)) ? partitions.filter((p) => p.inOrder && SAFE_PARTITION_VALUE.test(p.server!)) : [];
+  const scanned = inOneScan.length > 1 ? await copyInOneScan(c, name, range, inOneScan, dir, segment) : new Map<EventsPartition, StagedFile>();
   const files: StagedFile[] = [];
-  for (const p of await eventsPartitions(c, name, spec, range)) {
+  for (const p of partitions) {
+    const file = scanned.get(p);
+    if (file) {
+      files.push(file);
+      continue;
+    }
     // The UTC day as a time range: compared as integers, where a cast to DATE would ask ICU for every row.
     const where = `${range} AND ${dayRange(spec.time, p.date)}${spec.byServer ? ` AND server = ${literal(p.server!)}` : ''}`;
     // The partition columns are in the path, not in the file (as Spark, Synapse and Fabric expect).
@@ -302,6 +311,35 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
     files.push({ path, table: name, rows: p.rows, minTime: p.minTime, maxTime: p.maxTime });
   }
   return files;
+}
+
+/**
+ * The partitions of servers whose rows are in time order, written by one `PARTITION_BY` COPY: one scan of the
+ * range instead of one a partition, a fifth to a third less CPU at 20 servers (docs/benchmarks.md). Only on one
+ * DuckDB thread: with more, the partitioned write interleaves the threads' rows, out of time order within a file.
+ */
+async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: string, partitions: EventsPartition[], dir: string, segment: string): Promise<Map<EventsPartition, StagedFile>> {
+  const spec = LAKE_TABLES[name] as EventTable;
+  const servers = [...new Set(partitions.map((p) => p.server!))];
+  const stats = (await c.runAndReadAll(
+    `COPY (SELECT *, ${utcDay(spec.time)}::VARCHAR AS date FROM ${name} WHERE ${range} AND server IN (${servers.map(literal).join(', ')}))
+     TO ${literal(join(dir, lakeFolder(name)))}
+     (${PARQUET_OPTIONS}, PARTITION_BY (server, date), FILENAME_PATTERN ${literal(`part-${segment}-{i}`)}, OVERWRITE_OR_IGNORE true, RETURN_STATS true)`,
+  )).getRows();
+  const written = new Map(stats.map(([file, rows]) => [relative(dir, String(file)).split(sep).join('/'), Number(rows)]));
+  const files = new Map<EventsPartition, StagedFile>();
+  for (const p of partitions) {
+    const path = `${lakeFolder(name)}/server=${p.server}/date=${p.date}/part-${segment}-0.parquet`;
+    if (written.get(path) !== p.rows) throw new Error(`${name}: ${written.get(path) ?? 'no'} rows written to ${path} for ${p.rows} in its partition`);
+    files.set(p, { path, table: name, rows: p.rows, minTime: p.minTime, maxTime: p.maxTime });
+  }
+  if (written.size !== files.size) throw new Error(`${name}: ${files.size} partitions were written as ${written.size} files`);
+  return files;
+}
+
+/** Whether the instance runs on one thread (store/on-one-thread.ts gave it one, or AUDITDUCK_THREADS did). */
+async function runsOnOneThread(c: DuckDBConnection): Promise<boolean> {
+  return Number(await scalar(c, `SELECT current_setting('threads')`)) === 1;
 }
 
 /**

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { stageSegment } from '../../src/lake/stage-segment.js';
+import { stageSegment, type StagedSegment } from '../../src/lake/stage-segment.js';
+import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 
 /** Audit rows of one server, at the given minutes past 2026-11-20 23:50 UTC (some cross midnight), in that insert order. */
@@ -151,6 +152,72 @@ describe('staging beside the writer', () => {
     } finally {
       side.closeSync();
       await store.close();
+    }
+  });
+});
+
+describe('staging a lake segment on one DuckDB thread', () => {
+  /** The same rows as above, staged with the store on `oneThread` or its default threads; the COPYs it ran. */
+  async function stage(dir: string, oneThread: boolean): Promise<{ staged: StagedSegment; copies: number }> {
+    const store = await AuditStore.open(join(dir, `${oneThread}.duckdb`));
+    try {
+      const insert = (rows: string) =>
+        store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
+      await insert(auditRows('pg-a', [1, 2, 3, 12, 13]));
+      await insert(auditRows('pg-b', [4, 5, 14]));
+      await insert(auditRows('pg-shuffled', [5, 1, 12, 11]));
+      await insert(auditRows('pg c', [2, 11]));
+      let copies = 0;
+      const c = store.connection;
+      const counting = new Proxy(c, {
+        get: (target, key) => {
+          if (key === 'runAndReadAll') {
+            return (sql: string) => {
+              if (/^\s*COPY/.test(sql) && sql.includes('FROM audit_events')) copies++;
+              return target.runAndReadAll(sql);
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const staged = await (oneThread ? onOneThread(c, () => stageSegment(counting, join(dir, `staging-${oneThread}`))) : stageSegment(counting, join(dir, `staging-${oneThread}`)));
+      assert.ok(staged);
+      return { staged, copies };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('writes the servers whose rows are in time order in one scan: the same files, each sorted by time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-one-thread-'));
+    try {
+      const many = await stage(dir, false);
+      const one = await stage(dir, true);
+      const events = (s: StagedSegment) => s.files.filter((f) => f.table === 'audit_events');
+      assert.deepEqual(events(one.staged), events(many.staged), 'the same paths, counts and time spans, in the same order');
+      assert.equal(events(one.staged).length, 8);
+      // A COPY a partition on several threads; on one, pg-a's and pg-b's four in one, then one a partition of the others.
+      assert.equal(many.copies, 8);
+      assert.equal(one.copies, 1 + 4);
+      const instance = await DuckDBInstance.create(':memory:');
+      const c = await instance.connect();
+      try {
+        await c.run(`SET TimeZone = 'UTC'`);
+        for (const file of events(one.staged)) {
+          const full = join(dir, 'staging-true', one.staged.segment, ...file.path.split('/'));
+          const rows = (await c.runAndReadAll(`SELECT logged_at::VARCHAR FROM read_parquet('${full}') ORDER BY file_row_number`)).getRows().map(([t]) => String(t));
+          assert.deepEqual(rows, [...rows].sort(), `${file.path} is sorted by time`);
+          assert.equal(rows.length, file.rows);
+          const columns = (await c.runAndReadAll(`SELECT name FROM parquet_schema('${full}')`)).getRows().map(([n]) => String(n));
+          assert.ok(!columns.includes('server') && !columns.includes('date'), `${file.path} leaves the partition columns to its path`);
+        }
+      } finally {
+        c.closeSync();
+        instance.closeSync();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
