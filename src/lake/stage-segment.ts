@@ -276,8 +276,13 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   if (spec.kind !== 'events') throw new Error(`${name} is not an events table`);
   const range = `rowid > ${from} AND rowid <= ${to}`;
   const partitions = await eventsPartitions(c, name, spec, range);
-  const inOneScan = spec.byServer && (await runsOnOneThread(c)) ? partitions.filter((p) => p.inOrder && SAFE_PARTITION_VALUE.test(p.server!)) : [];
-  const scanned = inOneScan.length > 1 ? await copyInOneScan(c, name, range, inOneScan, dir, segment) : new Map<EventsPartition, StagedFile>();
+  const scanned = new Map<EventsPartition, StagedFile>();
+  if (spec.byServer && (await runsOnOneThread(c))) {
+    const inOrder = partitions.filter((p) => p.inOrder && SAFE_PARTITION_VALUE.test(p.server!));
+    for (const group of byServerUpTo(inOrder, Number(await scalar(c, `SELECT current_setting('partitioned_write_max_open_files')`)))) {
+      if (group.length >= ONE_SCAN_FROM) for (const [p, file] of await copyInOneScan(c, name, range, group, dir, segment)) scanned.set(p, file);
+    }
+  }
   const files: StagedFile[] = [];
   for (const p of partitions) {
     const file = scanned.get(p);
@@ -315,9 +320,12 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
 
 /**
  * The partitions of servers whose rows are in time order, written by one `PARTITION_BY` COPY: one scan of the
- * range instead of one a partition, a fifth to a third less CPU at 20 servers (docs/benchmarks.md). Only on one
- * DuckDB thread: with more, the partitioned write interleaves the threads' rows, out of time order within a file.
+ * range instead of one a partition. A partitioned write costs more than a plain one, so it pays from about 8
+ * partitions: a fifth less export CPU at 20 servers, a third more at 2 (docs/benchmarks.md). Only on one DuckDB
+ * thread: with more, the partitioned write interleaves the threads' rows, out of time order within a file.
  */
+const ONE_SCAN_FROM = 8;
+
 async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: string, partitions: EventsPartition[], dir: string, segment: string): Promise<Map<EventsPartition, StagedFile>> {
   const spec = LAKE_TABLES[name] as EventTable;
   const servers = [...new Set(partitions.map((p) => p.server!))];
@@ -335,6 +343,23 @@ async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: st
   }
   if (written.size !== files.size) throw new Error(`${name}: ${files.size} partitions were written as ${written.size} files`);
   return files;
+}
+
+/**
+ * Partitions in groups of whole servers (a server's rows go to one COPY), at most `max` partitions a group: past
+ * `partitioned_write_max_open_files`, DuckDB would close a file and start another for the same partition. A
+ * server with more days than that in one segment (a backfill) is left out, to a COPY a partition.
+ */
+function byServerUpTo(partitions: readonly EventsPartition[], max: number): EventsPartition[][] {
+  const servers = new Map<string, EventsPartition[]>();
+  for (const p of partitions) servers.set(p.server!, [...(servers.get(p.server!) ?? []), p]);
+  const groups: EventsPartition[][] = [[]];
+  for (const days of servers.values()) {
+    if (days.length > max) continue;
+    if (groups.at(-1)!.length + days.length > max) groups.push([]);
+    groups.at(-1)!.push(...days);
+  }
+  return groups;
 }
 
 /** Whether the instance runs on one thread (store/on-one-thread.ts gave it one, or AUDITDUCK_THREADS did). */

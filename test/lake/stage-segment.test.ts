@@ -158,13 +158,14 @@ describe('staging beside the writer', () => {
 
 describe('staging a lake segment on one DuckDB thread', () => {
   /** The same rows as above, staged with the store on `oneThread` or its default threads; the COPYs it ran. */
-  async function stage(dir: string, oneThread: boolean): Promise<{ staged: StagedSegment; copies: number }> {
-    const store = await AuditStore.open(join(dir, `${oneThread}.duckdb`));
+  async function stage(dir: string, oneThread: boolean, maxOpenFiles?: number): Promise<{ staged: StagedSegment; copies: number }> {
+    const store = await AuditStore.open(join(dir, `${oneThread}-${maxOpenFiles}.duckdb`));
     try {
+      if (maxOpenFiles !== undefined) await store.connection.run(`SET partitioned_write_max_open_files = ${maxOpenFiles}`);
       const insert = (rows: string) =>
         store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
-      await insert(auditRows('pg-a', [1, 2, 3, 12, 13]));
-      await insert(auditRows('pg-b', [4, 5, 14]));
+      // Five servers in time order over two days (ten partitions: enough for one scan), one shuffled, one escaped.
+      for (const server of ['pg-a', 'pg-b', 'pg-c', 'pg-d', 'pg-e']) await insert(auditRows(server, [1, 2, 3, 12, 13]));
       await insert(auditRows('pg-shuffled', [5, 1, 12, 11]));
       await insert(auditRows('pg c', [2, 11]));
       let copies = 0;
@@ -181,7 +182,8 @@ describe('staging a lake segment on one DuckDB thread', () => {
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      const staged = await (oneThread ? onOneThread(c, () => stageSegment(counting, join(dir, `staging-${oneThread}`))) : stageSegment(counting, join(dir, `staging-${oneThread}`)));
+      const staging = join(dir, `staging-${oneThread}-${maxOpenFiles}`);
+      const staged = await (oneThread ? onOneThread(c, () => stageSegment(counting, staging)) : stageSegment(counting, staging));
       assert.ok(staged);
       return { staged, copies };
     } finally {
@@ -196,16 +198,16 @@ describe('staging a lake segment on one DuckDB thread', () => {
       const one = await stage(dir, true);
       const events = (s: StagedSegment) => s.files.filter((f) => f.table === 'audit_events');
       assert.deepEqual(events(one.staged), events(many.staged), 'the same paths, counts and time spans, in the same order');
-      assert.equal(events(one.staged).length, 8);
-      // A COPY a partition on several threads; on one, pg-a's and pg-b's four in one, then one a partition of the others.
-      assert.equal(many.copies, 8);
+      assert.equal(events(one.staged).length, 14);
+      // A COPY a partition on several threads; on one, the ten partitions in order in one, then one a partition of the others.
+      assert.equal(many.copies, 14);
       assert.equal(one.copies, 1 + 4);
       const instance = await DuckDBInstance.create(':memory:');
       const c = await instance.connect();
       try {
         await c.run(`SET TimeZone = 'UTC'`);
         for (const file of events(one.staged)) {
-          const full = join(dir, 'staging-true', one.staged.segment, ...file.path.split('/'));
+          const full = join(dir, 'staging-true-undefined', one.staged.segment, ...file.path.split('/'));
           const rows = (await c.runAndReadAll(`SELECT logged_at::VARCHAR FROM read_parquet('${full}') ORDER BY file_row_number`)).getRows().map(([t]) => String(t));
           assert.deepEqual(rows, [...rows].sort(), `${file.path} is sorted by time`);
           assert.equal(rows.length, file.rows);
@@ -217,6 +219,49 @@ describe('staging a lake segment on one DuckDB thread', () => {
         instance.closeSync();
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps each scan within the files DuckDB holds open at once: whole servers a scan, a server past the limit a COPY a partition', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-open-files-'));
+    try {
+      const many = await stage(dir, false);
+      const events = (s: StagedSegment) => s.files.filter((f) => f.table === 'audit_events');
+      // Eight files open at once: four servers' two days in one scan, the fifth's apart.
+      const eight = await stage(dir, true, 8);
+      assert.deepEqual(events(eight.staged), events(many.staged));
+      assert.equal(eight.copies, 1 + 2 + 4);
+      // One: each server in order has two days, more than one scan may hold.
+      const one = await stage(dir, true, 1);
+      assert.deepEqual(events(one.staged), events(many.staged));
+      assert.equal(one.copies, 14);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes one file a partition where more partitions than DuckDB holds open at once would have split them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-split-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    try {
+      // Nine servers' rows interleaved, 100,000 each, eight files open at most: one scan of all nine would write
+      // some partitions as several files.
+      await store.connection.run(
+        `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
+         SELECT 'pg-' || (i % 9), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'SESSION', 'READ', 'SELECT 1', 'src', i::VARCHAR
+         FROM range(900000) r(i)`,
+      );
+      await store.connection.run('SET partitioned_write_max_open_files = 8');
+      const staged = await onOneThread(store.connection, () => stageSegment(store.connection, join(dir, 'staging')));
+      assert.ok(staged);
+      const files = staged.files.filter((f) => f.table === 'audit_events');
+      assert.deepEqual(
+        files.map((f) => [f.path, f.rows]),
+        Array.from({ length: 9 }, (_, i) => [`audit_events/server=pg-${i}/date=2026-11-20/part-${staged.segment}-0.parquet`, 100_000]),
+      );
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
