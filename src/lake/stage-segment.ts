@@ -318,14 +318,14 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   return files;
 }
 
-/**
- * The partitions of servers whose rows are in time order, written by one `PARTITION_BY` COPY: one scan of the
- * range instead of one a partition. A partitioned write costs more than a plain one, so it pays from about 8
- * partitions: a fifth less export CPU at 20 servers, a third more at 2 (docs/benchmarks.md). Only on one DuckDB
- * thread: with more, the partitioned write interleaves the threads' rows, out of time order within a file.
- */
+/** A partitioned write costs more than a plain one: one scan pays from about 8 partitions (docs/benchmarks.md). */
 const ONE_SCAN_FROM = 8;
 
+/**
+ * The partitions of servers whose rows are in time order, written by one `PARTITION_BY` COPY: one scan of the
+ * range instead of one a partition, a fifth less export CPU at 20 servers. Only on one DuckDB thread: with more,
+ * the partitioned write interleaves the threads' rows, out of time order within a file.
+ */
 async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: string, partitions: EventsPartition[], dir: string, segment: string): Promise<Map<EventsPartition, StagedFile>> {
   const spec = LAKE_TABLES[name] as EventTable;
   const servers = [...new Set(partitions.map((p) => p.server!))];

@@ -58,7 +58,7 @@ export async function ingestFiles(paths: readonly string[], opts: IngestFilesOpt
   }
   const store = await AuditStore.open(opts.dbPath);
   try {
-    // Every statement of an ingest is small: one DuckDB thread (on-one-thread.ts) until the store closes.
+    // Every statement of an ingest is small: one DuckDB thread (on-one-thread.ts); the closing checkpoint gets them all back.
     return await onOneThread(store.connection, () => ingestInto(store, paths, prefix, opts));
   } finally {
     await store.close();
