@@ -277,9 +277,10 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   const range = `rowid > ${from} AND rowid <= ${to}`;
   const partitions = await eventsPartitions(c, name, spec, range);
   const scanned = new Map<EventsPartition, StagedFile>();
-  if (spec.byServer && (await runsOnOneThread(c))) {
+  const maxOpenFiles = spec.byServer ? await oneScanLimit(c) : null;
+  if (maxOpenFiles !== null) {
     const inOrder = partitions.filter((p) => p.inOrder && SAFE_PARTITION_VALUE.test(p.server!));
-    for (const group of byServerUpTo(inOrder, Number(await scalar(c, `SELECT current_setting('partitioned_write_max_open_files')`)))) {
+    for (const group of byServerUpTo(inOrder, maxOpenFiles)) {
       if (group.length >= ONE_SCAN_FROM) for (const [p, file] of await copyInOneScan(c, name, range, group, dir, segment)) scanned.set(p, file);
     }
   }
@@ -352,7 +353,11 @@ async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: st
  */
 function byServerUpTo(partitions: readonly EventsPartition[], max: number): EventsPartition[][] {
   const servers = new Map<string, EventsPartition[]>();
-  for (const p of partitions) servers.set(p.server!, [...(servers.get(p.server!) ?? []), p]);
+  for (const p of partitions) {
+    const days = servers.get(p.server!);
+    if (days) days.push(p);
+    else servers.set(p.server!, [p]);
+  }
   const groups: EventsPartition[][] = [[]];
   for (const days of servers.values()) {
     if (days.length > max) continue;
@@ -362,9 +367,13 @@ function byServerUpTo(partitions: readonly EventsPartition[], max: number): Even
   return groups;
 }
 
-/** Whether the instance runs on one thread (store/on-one-thread.ts gave it one, or AUDITDUCK_THREADS did). */
-async function runsOnOneThread(c: DuckDBConnection): Promise<boolean> {
-  return Number(await scalar(c, `SELECT current_setting('threads')`)) === 1;
+/**
+ * The most partitions one scan may write (`partitioned_write_max_open_files`) when the instance runs on one thread
+ * (store/on-one-thread.ts gave it one, or AUDITDUCK_THREADS did); null on more, where no scan is shared.
+ */
+async function oneScanLimit(c: DuckDBConnection): Promise<number | null> {
+  const [threads, maxOpenFiles] = (await c.runAndReadAll(`SELECT current_setting('threads'), current_setting('partitioned_write_max_open_files')`)).getRows()[0]!;
+  return Number(threads) === 1 ? Number(maxOpenFiles) : null;
 }
 
 /**
