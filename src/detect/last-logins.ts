@@ -56,12 +56,19 @@ export class LastLogins {
   private owners = new Map<string, string>();
   /** Users whose kept starts lost a session: the next-latest is not kept, so they are read again. */
   private stale = new Set<string>();
+  /**
+   * The last `previous` call's batch, for `firstStoredAfter`: the kept starts of the users its sessions touched as
+   * they were before it (null: none), and its own starts by user. Null when the starts were read from `sessions`
+   * in that call, which already holds the batch.
+   */
+  private batch: { before: Map<string, UserStarts | null>; starts: Map<string, Start[]> } | null = null;
 
   /** What was learnt in a transaction that rolled back is not in the store. */
   forget(): void {
     this.users = null;
     this.owners.clear();
     this.stale.clear();
+    this.batch = null;
   }
 
   /**
@@ -72,8 +79,10 @@ export class LastLogins {
    * (usually none but in the first batch, whose own sessions are then among the kept starts).
    */
   async previous(connection: DuckDBConnection, merged: readonly MergedSession[] | undefined, asked: readonly LoginAsked[]): Promise<(string | null)[]> {
-    if (this.users === null || merged === undefined) await this.read(connection, null);
+    const readNow = this.users === null || merged === undefined;
+    if (readNow) await this.read(connection, null);
     const batch = merged === undefined ? new Map<string, Start[]>() : byUser(merged);
+    this.batch = readNow ? null : { before: this.startsOf(merged!), starts: batch };
     const inBatch = new Set((merged ?? []).flatMap((s) => (this.owners.has(sessionKey(s.server, s.sessionId)) ? [sessionKey(s.server, s.sessionId)] : [])));
     const answers: (string | null | undefined)[] = asked.map((a) => this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch));
     const unknown = asked.flatMap((a, i) => (answers[i] === undefined ? [{ a, i }] : []));
@@ -101,7 +110,7 @@ export class LastLogins {
    */
   async firstStoredAfter(connection: DuckDBConnection, earliest: readonly LoginAsked[], batchSessions: ReadonlySet<string>): Promise<(StoredLogin | null)[]> {
     const at = (a: LoginAsked) => a.at.getTime() * 1000;
-    const ask = earliest.flatMap((a, i) => (this.mayBeFollowed(a.server, a.user, at(a), batchSessions) ? [{ a, i }] : []));
+    const ask = earliest.flatMap((a, i) => (this.mayBeFollowedAfterBatch(a.server, a.user, at(a), batchSessions) ? [{ a, i }] : []));
     const out: (StoredLogin | null)[] = earliest.map(() => null);
     if (ask.length === 0) return out;
     const batch = [...batchSessions].map((k) => k.split('\u0000') as [string, string]);
@@ -133,6 +142,37 @@ export class LastLogins {
     if (starts.latest.some((s) => !batchSessions.has(s.session) && s.micros > micros)) return true;
     // Starts not kept are at most the oldest kept one.
     return starts.more && (starts.latest.at(-1)?.micros ?? -Infinity) > micros;
+  }
+
+  /**
+   * `mayBeFollowed` once `previous` has taken in the batch's sessions, judged by the starts kept before it and the
+   * batch's own: the kept starts are by then mostly the batch's, which say nothing of a stored login later than
+   * the batch's earliest one, so judging by them alone asked `sessions` every batch for a user of many sessions.
+   */
+  private mayBeFollowedAfterBatch(server: string, user: string, micros: number, batchSessions: ReadonlySet<string>): boolean {
+    if (this.batch === null) return this.mayBeFollowed(server, user, micros, batchSessions);
+    const key = userKey(server, user);
+    const touched = this.batch.before.has(key);
+    const before = touched ? this.batch.before.get(key)! : (this.users?.get(key) ?? null);
+    if (!touched && before === null) return this.users === null;
+    const later = (s: Start) => !batchSessions.has(s.session) && s.micros > micros;
+    if (before?.latest.some(later) || this.batch.starts.get(key)?.some(later)) return true;
+    // Starts not kept before the batch are at most its oldest kept one; the batch's own are all above.
+    return before !== null && before.more && (before.latest.at(-1)?.micros ?? -Infinity) > micros;
+  }
+
+  /** A copy of the kept starts of the users whose sessions `merged` holds (null: none kept), before they take them in. */
+  private startsOf(merged: readonly MergedSession[]): Map<string, UserStarts | null> {
+    const out = new Map<string, UserStarts | null>();
+    for (const s of merged) {
+      const users = [s.userName === null ? null : userKey(s.server, s.userName), this.owners.get(sessionKey(s.server, s.sessionId)) ?? null];
+      for (const user of users) {
+        if (user === null || out.has(user)) continue;
+        const starts = this.users!.get(user);
+        out.set(user, starts ? { latest: starts.latest.map((x) => ({ ...x })), more: starts.more } : null);
+      }
+    }
+    return out;
   }
 
   /**

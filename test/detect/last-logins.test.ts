@@ -18,7 +18,9 @@ import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { runQueryOverValues } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { sqlString } from '../../src/store/sql-literal.js';
+import { sessionKey } from '../../src/contracts/session-key.js';
 import { record, sessionIdAt } from '../support/detection-records.js';
+import { loggingStatements } from '../support/statement-log.js';
 import { openHarness, NO_EXCLUSIONS, type Harness } from './detection-harness.js';
 
 const T0 = Date.parse('2026-10-01T00:00:00.000Z');
@@ -37,6 +39,38 @@ async function previousByQuery(connection: DuckDBConnection, asked: readonly Log
   return rows.map((r) => (r.last_login as string | null) ?? null);
 }
 
+/** What `firstStoredAfter` read before: each user's earliest stored login of a session the batch brought no login of. */
+async function firstStoredAfterByQuery(connection: DuckDBConnection, earliest: readonly LoginAsked[], batchSessions: ReadonlySet<string>): Promise<(string | null)[]> {
+  const rows = await runQueryOverValues(
+    connection,
+    earliest.map((a) => `${sqlString(a.server)}, ${sqlString(a.user)}, ${sqlString(a.at.toISOString())}::TIMESTAMPTZ`),
+    (list) => `SELECT (SELECT arg_min(s.session_id, (s.started_at, s.session_id)) FROM sessions s
+                 WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL
+                   AND NOT list_contains(${`[${[...batchSessions].map(sqlString).join(', ')}]::VARCHAR[]`}, s.server || chr(0) || s.session_id)
+                 HAVING min(s.started_at) > w.w_at) AS session_id
+       FROM ${list} w(i, w_server, w_user, w_at) ORDER BY w.i`,
+  );
+  return rows.map((r) => (r.session_id as string | null) ?? null);
+}
+
+/** The batch's logins as `dormant-role-login` asks about them: each user's earliest, at its session's start. */
+function earliestLogins(batch: WrittenBatch): { earliest: LoginAsked[]; batchSessions: Set<string> } {
+  const merged = new Map((batch.mergedSessions ?? []).map((s) => [sessionKey(s.server, s.sessionId), s]));
+  const earliest = new Map<string, LoginAsked>();
+  const batchSessions = new Set<string>();
+  for (const entry of batch.entries) {
+    if (entry.kind !== 'session' || entry.session.event !== 'authorized' || entry.record.sessionId === null) continue;
+    const key = sessionKey(entry.record.server, entry.record.sessionId);
+    const session = merged.get(key);
+    if (!session || session.userName === null) continue;
+    batchSessions.add(key);
+    const at = new Date(session.startedAtMicros === null ? entry.record.loggedAt.getTime() : Math.trunc(session.startedAtMicros / 1000));
+    const known = earliest.get(`${session.server}\u0000${session.userName}`);
+    if (!known || at < known.at) earliest.set(`${session.server}\u0000${session.userName}`, { server: session.server, user: session.userName, sessionId: session.sessionId, at });
+  }
+  return { earliest: [...earliest.values()], batchSessions };
+}
+
 /** Asks `LastLogins` and the query the same questions in every batch's transaction; a batch may be made to fail after. */
 class Checker implements InTransactionWriter {
   readonly readsMergedSessions = true;
@@ -53,6 +87,13 @@ class Checker implements InTransactionWriter {
     const got = await this.lastLogins.previous(connection, batch.mergedSessions, this.asks);
     assert.deepEqual(got, await previousByQuery(connection, this.asks), `batch ${batch.position}`);
     this.compared += this.asks.length;
+    const { earliest, batchSessions } = earliestLogins(batch);
+    const followed = await this.lastLogins.firstStoredAfter(connection, earliest, batchSessions);
+    assert.deepEqual(
+      followed.map((f) => f?.sessionId ?? null),
+      await firstStoredAfterByQuery(connection, earliest, batchSessions),
+      `stored logins after the batch's, batch ${batch.position}`,
+    );
     if (this.failNext) {
       this.failNext = false;
       throw new Error('this batch rolls back');
@@ -150,6 +191,50 @@ describe('LastLogins', () => {
       );
       assert.ok(compared > 0);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LastLogins, what it reads', () => {
+  it("asks `sessions` nothing for a batch whose logins follow every stored one, though the user's kept starts are the batch's own", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-last-logins-reads-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const asked: { statements: string[]; followed: (string | null)[] }[] = [];
+    const lastLogins = new LastLogins();
+    const writer: InTransactionWriter = {
+      readsMergedSessions: true,
+      async inTransaction(connection, batch) {
+        await lastLogins.previous(connection, batch.mergedSessions, []);
+        const { earliest, batchSessions } = earliestLogins(batch);
+        const counted = loggingStatements(connection);
+        const followed = await lastLogins.firstStoredAfter(counted.connection, earliest, batchSessions);
+        asked.push({ statements: counted.statements, followed: followed.map((f) => f?.sessionId ?? null) });
+      },
+    };
+    const pipeline = await IngestPipeline.create(store, { observers: [writer] });
+    try {
+      let pid = 100;
+      // Three logins a batch: more than the two starts kept of a user, so after the batch both are the batch's.
+      for (let b = 0; b < 3; b++) {
+        const lines = [0, 1, 2].flatMap((k) => {
+          const at = new Date(T0 + b * DAY + k * 60_000);
+          const id = sessionIdAt(at, pid++);
+          return [
+            record('pg1', at, id, 'LOG', 'connection received: host=10.0.0.5 port=50000'),
+            record('pg1', new Date(at.getTime() + 2), id, 'LOG', 'connection authorized: user=app database=appdb application_name=psql'),
+          ];
+        });
+        await pipeline.processBatch(lines, { sourceKey: null, source: 'synthetic', position: String(b + 1) });
+      }
+      // The first batch reads the starts from `sessions`; the later ones know them.
+      assert.deepEqual(asked.slice(1), [
+        { statements: [], followed: [null] },
+        { statements: [], followed: [null] },
+      ]);
+    } finally {
+      await pipeline.drain();
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

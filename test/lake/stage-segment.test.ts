@@ -12,6 +12,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { stageSegment, type StagedSegment } from '../../src/lake/stage-segment.js';
 import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
+import { loggingStatements } from '../support/statement-log.js';
 
 /** Audit rows of one server, at the given minutes past 2026-11-20 23:50 UTC (some cross midnight), in that insert order. */
 function auditRows(server: string, minutes: number[]): string {
@@ -168,23 +169,12 @@ describe('staging a lake segment on one DuckDB thread', () => {
       for (const server of ['pg-a', 'pg-b', 'pg-c', 'pg-d', 'pg-e']) await insert(auditRows(server, [1, 2, 3, 12, 13]));
       await insert(auditRows('pg-shuffled', [5, 1, 12, 11]));
       await insert(auditRows('pg c', [2, 11]));
-      let copies = 0;
       const c = store.connection;
-      const counting = new Proxy(c, {
-        get: (target, key) => {
-          if (key === 'runAndReadAll') {
-            return (sql: string) => {
-              if (/^\s*COPY/.test(sql) && sql.includes('FROM audit_events')) copies++;
-              return target.runAndReadAll(sql);
-            };
-          }
-          const value: unknown = Reflect.get(target, key);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      const logged = loggingStatements(c);
       const staging = join(dir, `staging-${oneThread}-${maxOpenFiles}`);
-      const staged = await (oneThread ? onOneThread(c, () => stageSegment(counting, staging)) : stageSegment(counting, staging));
+      const staged = await (oneThread ? onOneThread(c, () => stageSegment(logged.connection, staging)) : stageSegment(logged.connection, staging));
       assert.ok(staged);
+      const copies = logged.statements.filter((sql) => /^\s*COPY/.test(sql) && sql.includes('FROM audit_events')).length;
       return { staged, copies };
     } finally {
       await store.close();
