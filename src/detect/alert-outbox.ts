@@ -9,6 +9,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
+import { boundRows } from '../store/bound-rows.js';
 import { redactStoredText, redactStrings } from '../redact/index.js';
 import type { MergedFinding } from './merge-findings.js';
 import type { DisprovedSpan, Severity } from './rule.js';
@@ -28,9 +29,6 @@ export interface Evidence {
   omittedSamples: number;
 }
 
-/** Findings written per statement: bounds the SQL text (evidence samples included). */
-const FINDINGS_PER_STATEMENT = 200;
-
 /** One rule's merged findings of a batch. */
 export interface RuleFindings {
   rule: RuleIdentity;
@@ -43,10 +41,10 @@ export async function recordFindings(connection: DuckDBConnection, rule: RuleIde
 }
 
 /**
- * Writes every rule's findings of one batch; returns each finding's alert id, per rule, in order. Two statements
- * for all of them (a look-up that also takes the new ids, then the writes), not a few per rule or per finding:
- * each await on DuckDB waits for the main thread, busy preparing the next batch, and each query costs DuckDB
- * a plan. A rule's findings are matched only with its own alerts, so the rules can share a round; findings of
+ * Writes every rule's findings of one batch; returns each finding's alert id, per rule, in order. A few statements
+ * for all of them (a look-up that also takes the new ids, a read of the evidence of alerts that grow, one write a
+ * table), not a few per rule or per finding: each await on DuckDB waits for the main thread, busy preparing the
+ * next batch, and each query costs DuckDB a plan. A rule's findings are matched only with its own alerts, so the rules can share a round; findings of
  * one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
  */
 export async function recordRulesFindings(connection: DuckDBConnection, groups: readonly RuleFindings[]): Promise<number[][]> {
@@ -57,11 +55,8 @@ export async function recordRulesFindings(connection: DuckDBConnection, groups: 
   const depth = Math.max(0, ...rounds.map((r) => r.length));
   for (let round = 0; round < depth; round++) {
     const items = rounds.flatMap((r, g) => (r[round] ?? []).map((i) => ({ group: g, index: i })));
-    for (let from = 0; from < items.length; from += FINDINGS_PER_STATEMENT) {
-      const part = items.slice(from, from + FINDINGS_PER_STATEMENT);
-      const written = await recordDistinct(connection, part.map(({ group, index }) => ({ rule: groups[group]!.rule, finding: findings[group]![index]! })));
-      part.forEach(({ group, index }, k) => (ids[group]![index] = written[k]!));
-    }
+    const written = await recordDistinct(connection, items.map(({ group, index }) => ({ rule: groups[group]!.rule, finding: findings[group]![index]! })));
+    items.forEach(({ group, index }, k) => (ids[group]![index] = written[k]!));
   }
   return ids;
 }
@@ -98,14 +93,17 @@ interface RuleFinding {
 async function recordDistinct(connection: DuckDBConnection, items: readonly RuleFinding[]): Promise<number[]> {
   // A finding that grows no alert takes a new id from the alerts' own sequence in the same query (CASE takes
   // it only for those); the ids are handed out ascending in finding order, as one INSERT a finding would.
-  const values = items.map(
-    ({ rule, finding: f }, i) =>
-      `(${i}, ${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)}, ${integer(Math.round(rule.suppressMinutes * 60_000))}::BIGINT)`,
+  const f = boundRows(
+    { i: 'BIGINT', f_rule: 'VARCHAR', f_server: 'VARCHAR', f_key: 'VARCHAR', f_first: 'TIMESTAMPTZ', f_at: 'TIMESTAMPTZ', f_suppress_ms: 'BIGINT' },
+    items.map(({ rule, finding }, i) => ({
+      i, f_rule: rule.id, f_server: finding.server, f_key: finding.dedupKey, f_first: finding.firstAt ?? finding.at, f_at: finding.at,
+      f_suppress_ms: Math.round(rule.suppressMinutes * 60_000),
+    })),
   );
   // The look-up reads the key table (alert_keys), not alerts: alerts holds every alert's evidence and texts.
   const looked = await runQuery(
     connection,
-    `WITH f AS (SELECT * FROM (VALUES ${values.join(', ')}) v(i, f_rule, f_server, f_key, f_first, f_at, f_suppress_ms)),
+    `WITH f AS ${f.sql},
      hit AS (
        SELECT f.i, k.alert_id
        FROM f JOIN alert_keys k ON k.rule_id = f.f_rule AND k.server = f.f_server AND k.dedup_key = f.f_key
@@ -113,6 +111,8 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
        QUALIFY row_number() OVER (PARTITION BY f.i ORDER BY k.last_seen DESC) = 1)
      SELECT f.i, hit.alert_id, CASE WHEN hit.alert_id IS NULL THEN nextval('alert_id_seq') END AS fresh_id
      FROM f LEFT JOIN hit ON hit.i = f.i ORDER BY f.i`,
+    f.values,
+    f.types,
   );
   const hits = looked.rows.filter((row) => row.alert_id !== null).map((row) => Number(row.alert_id));
   // Only the alerts that grow are read, by id (DuckDB skips the other row groups by their min/max).
@@ -132,54 +132,69 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
   const freshIds = new Map(fresh.map((i, k) => [i, allocated[k]!]));
   const ids = items.map((_, i) => grown.get(i)?.alertId ?? freshIds.get(i)!);
 
-  const statements: string[] = [];
+  // One statement a table, each over its rows bound as lists (DuckDB takes parameters a statement at a time).
   if (grown.size > 0) {
-    const rows = [...grown].map(([i, row]) => {
-      const f = items[i]!.finding;
-      const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, f.samples);
-      return `(${row.alertId}, ${integer(f.increment ?? f.count ?? 1)}, ${timestamp(f.at)}, ${timestamp(f.firstAt ?? f.at)}, ${sqlString(JSON.stringify(evidence))})`;
-    });
-    const spans = [...grown].map(([i, row]) => `(${row.alertId}, ${timestamp(items[i]!.finding.at)}, ${timestamp(items[i]!.finding.firstAt ?? items[i]!.finding.at)})`);
-    statements.push(
+    const g = boundRows(
+      { id: 'BIGINT', inc: 'BIGINT', seen_at: 'TIMESTAMPTZ', first_at: 'TIMESTAMPTZ', evidence: 'VARCHAR' },
+      [...grown].map(([i, row]) => {
+        const finding = items[i]!.finding;
+        const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, finding.samples);
+        return { id: row.alertId, inc: finding.increment ?? finding.count ?? 1, seen_at: finding.at, first_at: finding.firstAt ?? finding.at, evidence: JSON.stringify(evidence) };
+      }),
+    );
+    await connection.run(
       `UPDATE alerts SET count = count + g.inc, last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at),
          evidence = g.evidence::JSON, updated_at = now()
-       FROM (VALUES ${rows.join(', ')}) g(id, inc, seen_at, first_at, evidence) WHERE alert_id = g.id;`,
-      `UPDATE alert_keys SET last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at)
-       FROM (VALUES ${spans.join(', ')}) g(id, seen_at, first_at) WHERE alert_id = g.id;`,
+       FROM ${g.sql} g WHERE alert_id = g.id`,
+      g.values,
+      g.types,
+    );
+    await connection.run(
+      `UPDATE alert_keys SET last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at) FROM ${g.sql} g WHERE alert_id = g.id`,
+      g.values,
+      g.types,
     );
   }
   if (fresh.length > 0) {
-    const rows = fresh.map((i) => {
-      const { rule, finding: f } = items[i]!;
-      return `(${ids[i]}, ${sqlString(rule.id)}, ${sqlString(f.severity ?? rule.severity)}, ${sqlString(f.server)}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)},
-        ${optional(f.actor)}, ${optional(f.target)}, ${sqlString(f.summary)}, ${sqlString(JSON.stringify(addSamples({}, f.samples)))}::JSON, ${sqlString(rule.mitre)},
-        'open', ${sqlString(f.dedupKey)}, ${integer(f.count ?? 1)})`;
-    });
-    const keys = fresh.map((i) => {
-      const { rule, finding: f } = items[i]!;
-      return `(${sqlString(rule.id)}, ${sqlString(f.server)}, ${sqlString(f.dedupKey)}, ${ids[i]}, ${timestamp(f.firstAt ?? f.at)}, ${timestamp(f.at)})`;
-    });
-    statements.push(
+    const n = boundRows(
+      {
+        alert_id: 'BIGINT', rule_id: 'VARCHAR', severity: 'VARCHAR', server: 'VARCHAR', first_seen: 'TIMESTAMPTZ', last_seen: 'TIMESTAMPTZ',
+        actor: 'VARCHAR', target: 'VARCHAR', summary: 'VARCHAR', evidence: 'VARCHAR', mitre: 'VARCHAR', dedup_key: 'VARCHAR', count: 'BIGINT',
+      },
+      fresh.map((i) => {
+        const { rule, finding } = items[i]!;
+        return {
+          alert_id: ids[i]!, rule_id: rule.id, severity: finding.severity ?? rule.severity, server: finding.server, first_seen: finding.firstAt ?? finding.at,
+          last_seen: finding.at, actor: optional(finding.actor), target: optional(finding.target), summary: finding.summary,
+          evidence: JSON.stringify(addSamples({}, finding.samples)), mitre: rule.mitre, dedup_key: finding.dedupKey, count: finding.count ?? 1,
+        };
+      }),
+    );
+    await connection.run(
       `INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence, mitre, status, dedup_key, count)
-       VALUES ${rows.join(', ')};`,
-      `INSERT INTO alert_keys (rule_id, server, dedup_key, alert_id, first_seen, last_seen) VALUES ${keys.join(', ')};`,
+       SELECT alert_id, rule_id, severity, server, first_seen, last_seen, actor, target, summary, evidence::JSON, mitre, 'open', dedup_key, count FROM ${n.sql}`,
+      n.values,
+      n.types,
+    );
+    await connection.run(
+      `INSERT INTO alert_keys (rule_id, server, dedup_key, alert_id, first_seen, last_seen) SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM ${n.sql}`,
+      n.values,
+      n.types,
     );
   }
-  const changes = items.flatMap(({ finding: f }, i) =>
-    (f.changes ?? []).map((c) => `(${ids[i]}, ${sqlString(c.server)}, ${optional(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`),
+  const changes = items.flatMap(({ finding }, i) =>
+    (finding.changes ?? []).map((c) => ({ alert_id: ids[i]!, server: c.server, session_id: optional(c.sessionId), logged_at: c.loggedAt, seq: c.seq })),
   );
-  if (changes.length > 0) statements.push(`INSERT INTO alert_changes VALUES ${changes.join(', ')};`);
-  if (statements.length > 0) await connection.run(statements.join('\n'));
+  if (changes.length > 0) {
+    const c = boundRows({ alert_id: 'BIGINT', server: 'VARCHAR', session_id: 'VARCHAR', logged_at: 'TIMESTAMPTZ', seq: 'BIGINT' }, changes);
+    await connection.run(`INSERT INTO alert_changes SELECT alert_id, server, session_id, logged_at, seq FROM ${c.sql}`, c.values, c.types);
+  }
   return ids;
 }
 
-function timestamp(at: Date): string {
-  return `${sqlString(at.toISOString())}::TIMESTAMPTZ`;
-}
-
 /** NULL for no value, as an empty string was. */
-function optional(value: string | null | undefined): string {
-  return value === null || value === undefined || value === '' ? 'NULL' : sqlString(value);
+function optional(value: string | null | undefined): string | null {
+  return value === null || value === undefined || value === '' ? null : value;
 }
 
 function integer(value: number): string {
@@ -230,15 +245,20 @@ export interface ReopenedAlert {
  */
 export async function retractDisprovedAlerts(connection: DuckDBConnection, ruleId: string, spans: readonly DisprovedSpan[]): Promise<number[]> {
   if (spans.length === 0) return [];
-  const values = spans.map((d) => `(${sqlString(d.server)}, ${sqlString(d.dedupKey)}, ${timestamp(d.after)}, ${timestamp(d.before)})`);
+  const d = boundRows(
+    { d_server: 'VARCHAR', d_key: 'VARCHAR', d_after: 'TIMESTAMPTZ', d_before: 'TIMESTAMPTZ' },
+    spans.map((span) => ({ d_server: span.server, d_key: span.dedupKey, d_after: span.after, d_before: span.before })),
+  );
   // alert_keys holds every alert not retracted, with its span: the look-up does not read alerts.
   const result = await runQuery(
     connection,
     `UPDATE alerts SET status = 'retracted', updated_at = now()
      WHERE status <> 'retracted' AND alert_id IN (
-       SELECT k.alert_id FROM alert_keys k JOIN (VALUES ${values.join(', ')}) d(d_server, d_key, d_after, d_before)
+       SELECT k.alert_id FROM alert_keys k JOIN ${d.sql} d
          ON k.rule_id = ${sqlString(ruleId)} AND k.server = d.d_server AND k.dedup_key = d.d_key AND k.first_seen > d.d_after AND k.last_seen < d.d_before)
      RETURNING alert_id`,
+    d.values,
+    d.types,
   );
   const ids = result.rows.map((row) => integer(Number(row.alert_id)));
   if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.join(', ')})`);

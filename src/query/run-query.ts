@@ -1,10 +1,13 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { toPlain, type PlainValue } from './row-values.js';
 import type { Rows } from './format-rows.js';
 
-/** Runs SQL and returns plain rows. The read-only guarantee comes from how the connection was opened. */
-export async function runQuery(connection: DuckDBConnection, sql: string, params: Record<string, string> = {}): Promise<Rows> {
-  const reader = Object.keys(params).length === 0 ? await connection.runAndReadAll(sql) : await connection.runAndReadAll(sql, params);
+/**
+ * Runs SQL and returns plain rows. The read-only guarantee comes from how the connection was opened. `types` are
+ * those of parameters DuckDB cannot infer from a JS value (lists: `boundRows`).
+ */
+export async function runQuery(connection: DuckDBConnection, sql: string, params: Record<string, DuckDBValue> = {}, types?: Record<string, DuckDBType>): Promise<Rows> {
+  const reader = Object.keys(params).length === 0 ? await connection.runAndReadAll(sql) : await connection.runAndReadAll(sql, params, types);
   const columns = reader.columnNames();
   const rows = reader.getRowObjects().map((row) => {
     const out: Record<string, PlainValue> = {};

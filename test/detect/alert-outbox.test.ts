@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { recordFindings, retractUndone, type RuleIdentity } from '../../src/detect/alert-outbox.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
+import { loggingStatements } from '../support/statement-log.js';
 
 const RULE: RuleIdentity = { id: 'admin-granted', severity: 'high', mitre: 'T1098', suppressMinutes: 60 };
 const T0 = Date.parse('2026-11-20T10:00:00Z');
@@ -73,6 +74,33 @@ describe('recordFindings', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("hands DuckDB the findings as bound rows: a batch of 300 findings runs the statements of a batch of 2, text for text", async () => {
+    // A VALUES list in the text is parsed and bound value by value: for a few hundred findings that cost more than the writes.
+    const statementsFor = async (n: number): Promise<string[]> => {
+      const db = await openDatabase(':memory:');
+      try {
+        const findings = (at: number): MergedFinding[] =>
+          Array.from({ length: n }, (_, k) => ({
+            server: 'pg-1', at: new Date(at), actor: 'admin', target: `role${k}`, summary: `granted admin to role${k}`, dedupKey: `role${k}`, evidence: {},
+            samples: [{ k }], changes: [{ server: 'pg-1', sessionId: `s.${k}`, loggedAt: new Date(at), seq: k }],
+          }));
+        const logged = loggingStatements(db.connection);
+        // Raised, then grown by a second batch.
+        await recordFindings(logged.connection, RULE, findings(T0));
+        await recordFindings(logged.connection, RULE, findings(T0 + 60_000));
+        const counts = (await db.connection.runAndReadAll('SELECT count(*), sum(count) FROM alerts')).getRows().map((r) => r.map(Number));
+        assert.deepEqual(counts, [[n, 2 * n]]);
+        return logged.statements;
+      } finally {
+        await closeDatabase(db);
+      }
+    };
+    const few = await statementsFor(2);
+    // Two findings of a grown alert name two ids in the read of their evidence; the ids of 300 are longer.
+    const withoutIds = (statements: string[]) => statements.map((sql) => sql.replace(/IN \([\d, ]+\)/g, 'IN (…)'));
+    assert.deepEqual(withoutIds(await statementsFor(300)), withoutIds(few));
   });
 
   it('grows the alert an earlier call raised within the window, and not a retracted one', async () => {
