@@ -11,7 +11,8 @@
  * start (it arrived out of order) is looked up in `sessions` as before.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { runQueryOverValues } from '../query/run-query.js';
+import { runQuery, runQueryOverRows } from '../query/run-query.js';
+import { boundRows } from '../store/bound-rows.js';
 import type { MergedSession } from '../store/audit-store.js';
 import { sqlString } from '../store/sql-literal.js';
 import { sessionKey } from '../contracts/session-key.js';
@@ -86,12 +87,13 @@ export class LastLogins {
     const inBatch = new Set((merged ?? []).flatMap((s) => (this.owners.has(sessionKey(s.server, s.sessionId)) ? [sessionKey(s.server, s.sessionId)] : [])));
     const answers: (string | null | undefined)[] = asked.map((a) => this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch));
     const unknown = asked.flatMap((a, i) => (answers[i] === undefined ? [{ a, i }] : []));
-    const rows = await runQueryOverValues(
+    const rows = await runQueryOverRows(
       connection,
-      unknown.map(({ a }) => `${sqlString(a.server)}, ${sqlString(a.user)}, ${sqlString(a.sessionId)}, ${sqlString(a.at.toISOString())}::TIMESTAMPTZ`),
+      { w_server: 'VARCHAR', w_user: 'VARCHAR', w_session: 'VARCHAR', w_at: 'TIMESTAMPTZ' },
+      unknown.map(({ a }) => ({ w_server: a.server, w_user: a.user, w_session: a.sessionId, w_at: a.at })),
       (list) => `SELECT (SELECT max(s.started_at) FROM sessions s WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.session_id <> w.w_session
                    AND s.started_at < w.w_at) AS last_login
-         FROM ${list} w(i, w_server, w_user, w_session, w_at) ORDER BY w.i`,
+         FROM ${list} w ORDER BY w.i`,
     );
     unknown.forEach(({ i }, k) => (answers[i] = (rows[k]!.last_login as string | null) ?? null));
     if (merged !== undefined) {
@@ -113,14 +115,19 @@ export class LastLogins {
     const ask = earliest.flatMap((a, i) => (this.mayBeFollowedAfterBatch(a.server, a.user, at(a), batchSessions) ? [{ a, i }] : []));
     const out: (StoredLogin | null)[] = earliest.map(() => null);
     if (ask.length === 0) return out;
-    const batch = [...batchSessions].map((k) => k.split('\u0000') as [string, string]);
-    const excluded = batch.length === 0 ? '' : `AND (s.server, s.session_id) NOT IN (${batch.map(([server, session]) => `(${sqlString(server)}, ${sqlString(session)})`).join(', ')})`;
-    const rows = await runQueryOverValues(
+    const w = boundRows({ i: 'BIGINT', w_server: 'VARCHAR', w_user: 'VARCHAR' }, ask.map(({ a }, i) => ({ i, w_server: a.server, w_user: a.user })));
+    const batch = boundRows(
+      { b_server: 'VARCHAR', b_session: 'VARCHAR' },
+      [...batchSessions].map((k) => k.split('\u0000') as [string, string]).map(([server, session]) => ({ b_server: server, b_session: session })),
+    );
+    const { rows } = await runQuery(
       connection,
-      ask.map(({ a }) => `${sqlString(a.server)}, ${sqlString(a.user)}`),
-      (list) => `SELECT w.i, s.session_id, epoch_us(s.started_at) AS started, s.client_addr, s.database_name, s.application_name
-         FROM ${list} w(i, w_server, w_user) JOIN sessions s ON s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL ${excluded}
-         QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY s.started_at, s.session_id) = 1`,
+      `SELECT w.i, s.session_id, epoch_us(s.started_at) AS started, s.client_addr, s.database_name, s.application_name
+       FROM ${w.sql} w JOIN sessions s ON s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL
+       WHERE NOT EXISTS (SELECT 1 FROM ${batch.sql} b WHERE b.b_server = s.server AND b.b_session = s.session_id)
+       QUALIFY row_number() OVER (PARTITION BY w.i ORDER BY s.started_at, s.session_id) = 1`,
+      { ...w.values, ...batch.values },
+      { ...w.types, ...batch.types },
     );
     for (const row of rows) {
       const { a, i } = ask[Number(row.i)]!;

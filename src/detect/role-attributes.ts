@@ -13,7 +13,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
-import { runQueryOverValues } from '../query/run-query.js';
+import { runQueryOverRows } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
 import type { WrittenBatch } from './written-batch.js';
 
@@ -89,11 +89,12 @@ export class RoleAttributes {
   async before(connection: DuckDBConnection, changes: readonly PrivilegeChange[], attribute: string): Promise<(string | null | undefined)[]> {
     const answers = changes.map((c) => this.answer(c, attribute));
     const unknown = changes.flatMap((c, i) => (answers[i] === ASK ? [{ c, i }] : []));
-    const rows = await runQueryOverValues(
+    const rows = await runQueryOverRows(
       connection,
-      unknown.map(({ c }) => `${sqlString(c.server)}, ${sqlString(c.roleName ?? '')}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ, ${Number(c.seq)}::BIGINT`),
+      { w_server: 'VARCHAR', w_role: 'VARCHAR', w_at: 'TIMESTAMPTZ', w_seq: 'BIGINT' },
+      unknown.map(({ c }) => ({ w_server: c.server, w_role: c.roleName ?? '', w_at: c.loggedAt, w_seq: Number(c.seq) })),
       (list) => `SELECT w.i, r.action, r.value
-         FROM ${list} w(i, w_server, w_role, w_at, w_seq)
+         FROM ${list} w
          LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.effective
            AND (r.action IN ('create-role', 'drop-role') OR (r.action = 'set-attribute' AND r.attribute = ${sqlString(attribute)}))
            AND (r.logged_at < w.w_at OR (r.logged_at = w.w_at AND r.seq < w.w_seq))

@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { toPlain, type PlainValue } from './row-values.js';
 import type { Rows } from './format-rows.js';
+import { boundRows, type BoundRow, type BoundType } from '../store/bound-rows.js';
 
 /**
  * Runs SQL and returns plain rows. The read-only guarantee comes from how the connection was opened. `types` are
@@ -17,19 +18,18 @@ export async function runQuery(connection: DuckDBConnection, sql: string, params
   return { columns, rows };
 }
 
-/** Rows of VALUES per query: bounds the SQL text. */
-const VALUES_PER_QUERY = 500;
-
 /**
  * One query for many inputs instead of one an input (each await on DuckDB waits for the main thread, busy
- * preparing the next batch). `values` are the inputs as SQL row contents; `sqlFor` gets them as
- * `(VALUES (0, …), (1, …)) w(i, …)` to join on, and must return one row per input ordered by `w.i`.
+ * preparing the next batch). `rows` are bound as lists (`boundRows`), with their index as column `i`; `sqlFor`
+ * gets them as a subquery to join on, and must return one row per input ordered by `i`.
  */
-export async function runQueryOverValues(connection: DuckDBConnection, values: readonly string[], sqlFor: (valuesList: string) => string): Promise<Rows['rows']> {
-  const out: Rows['rows'] = [];
-  for (let from = 0; from < values.length; from += VALUES_PER_QUERY) {
-    const list = values.slice(from, from + VALUES_PER_QUERY).map((v, i) => `(${i}, ${v})`).join(', ');
-    out.push(...(await runQuery(connection, sqlFor(`(VALUES ${list})`))).rows);
-  }
-  return out;
+export async function runQueryOverRows<C extends Record<string, BoundType>>(
+  connection: DuckDBConnection,
+  columns: C,
+  rows: readonly BoundRow<C>[],
+  sqlFor: (rowsList: string) => string,
+): Promise<Rows['rows']> {
+  if (rows.length === 0) return [];
+  const bound = boundRows({ i: 'BIGINT', ...columns } as Record<string, BoundType>, rows.map((row, i) => ({ i, ...row })) as BoundRow<Record<string, BoundType>>[]);
+  return (await runQuery(connection, sqlFor(bound.sql), bound.values, bound.types)).rows;
 }

@@ -15,7 +15,7 @@ import type { DecodeResult } from '../../src/contracts/log-record.js';
 import { LastLogins, type LoginAsked } from '../../src/detect/last-logins.js';
 import type { InTransactionWriter, WrittenBatch } from '../../src/detect/written-batch.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
-import { runQueryOverValues } from '../../src/query/run-query.js';
+import { runQueryOverRows } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { sqlString } from '../../src/store/sql-literal.js';
 import { sessionKey } from '../../src/contracts/session-key.js';
@@ -29,26 +29,28 @@ const USERS = ['app', 'report', 'ops'];
 
 /** What the rule read before: the query over `sessions`, in the batch's transaction. */
 async function previousByQuery(connection: DuckDBConnection, asked: readonly LoginAsked[]): Promise<(string | null)[]> {
-  const rows = await runQueryOverValues(
+  const rows = await runQueryOverRows(
     connection,
-    asked.map((a) => `${sqlString(a.server)}, ${sqlString(a.user)}, ${sqlString(a.sessionId)}, ${sqlString(a.at.toISOString())}::TIMESTAMPTZ`),
+    { w_server: 'VARCHAR', w_user: 'VARCHAR', w_session: 'VARCHAR', w_at: 'TIMESTAMPTZ' },
+    asked.map((a) => ({ w_server: a.server, w_user: a.user, w_session: a.sessionId, w_at: a.at })),
     (list) => `SELECT (SELECT max(s.started_at) FROM sessions s WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.session_id <> w.w_session
                  AND s.started_at < w.w_at) AS last_login
-       FROM ${list} w(i, w_server, w_user, w_session, w_at) ORDER BY w.i`,
+       FROM ${list} w ORDER BY w.i`,
   );
   return rows.map((r) => (r.last_login as string | null) ?? null);
 }
 
 /** What `firstStoredAfter` read before: each user's earliest stored login of a session the batch brought no login of. */
 async function firstStoredAfterByQuery(connection: DuckDBConnection, earliest: readonly LoginAsked[], batchSessions: ReadonlySet<string>): Promise<(string | null)[]> {
-  const rows = await runQueryOverValues(
+  const rows = await runQueryOverRows(
     connection,
-    earliest.map((a) => `${sqlString(a.server)}, ${sqlString(a.user)}, ${sqlString(a.at.toISOString())}::TIMESTAMPTZ`),
+    { w_server: 'VARCHAR', w_user: 'VARCHAR', w_at: 'TIMESTAMPTZ' },
+    earliest.map((a) => ({ w_server: a.server, w_user: a.user, w_at: a.at })),
     (list) => `SELECT (SELECT arg_min(s.session_id, (s.started_at, s.session_id)) FROM sessions s
                  WHERE s.server = w.w_server AND s.user_name = w.w_user AND s.started_at IS NOT NULL
                    AND NOT list_contains(${`[${[...batchSessions].map(sqlString).join(', ')}]::VARCHAR[]`}, s.server || chr(0) || s.session_id)
                  HAVING min(s.started_at) > w.w_at) AS session_id
-       FROM ${list} w(i, w_server, w_user, w_at) ORDER BY w.i`,
+       FROM ${list} w ORDER BY w.i`,
   );
   return rows.map((r) => (r.session_id as string | null) ?? null);
 }

@@ -12,7 +12,7 @@ import type { PrivilegeChange } from '../../src/analyze/privileges/privilege-cha
 import type { IneffectiveMark } from '../../src/analyze/privileges/privilege-analyzer.js';
 import { RoleAttributes } from '../../src/detect/role-attributes.js';
 import type { WrittenBatch } from '../../src/detect/written-batch.js';
-import { runQueryOverValues } from '../../src/query/run-query.js';
+import { runQueryOverRows } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { sqlString } from '../../src/store/sql-literal.js';
 
@@ -22,11 +22,12 @@ const ROLES = ['alice', 'bob'];
 
 /** What the rules read before: the query over `privilege_changes`, in the batch's transaction. */
 async function beforeByQuery(connection: DuckDBConnection, changes: readonly PrivilegeChange[], attribute: string): Promise<(string | null | undefined)[]> {
-  const rows = await runQueryOverValues(
+  const rows = await runQueryOverRows(
     connection,
-    changes.map((c) => `${sqlString(c.server)}, ${sqlString(c.roleName ?? '')}, ${sqlString(c.loggedAt.toISOString())}::TIMESTAMPTZ, ${Number(c.seq)}::BIGINT`),
+    { w_server: 'VARCHAR', w_role: 'VARCHAR', w_at: 'TIMESTAMPTZ', w_seq: 'BIGINT' },
+    changes.map((c) => ({ w_server: c.server, w_role: c.roleName ?? '', w_at: c.loggedAt, w_seq: Number(c.seq) })),
     (list) => `SELECT w.i, r.action, r.value
-       FROM ${list} w(i, w_server, w_role, w_at, w_seq)
+       FROM ${list} w
        LEFT JOIN privilege_changes r ON r.server = w.w_server AND r.role_name = w.w_role AND r.effective
          AND (r.action IN ('create-role', 'drop-role') OR (r.action = 'set-attribute' AND r.attribute = ${sqlString(attribute)}))
          AND (r.logged_at < w.w_at OR (r.logged_at = w.w_at AND r.seq < w.w_seq))

@@ -1,8 +1,7 @@
 /** Role lifecycle: login roles created, roles that live only minutes, logins of long-dormant roles. */
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { runQueryOverValues } from '../../query/run-query.js';
-import { sqlString } from '../../store/sql-literal.js';
+import { runQueryOverRows } from '../../query/run-query.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import type { BatchFacts, ChangeFact, LoginFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
@@ -205,11 +204,12 @@ interface JudgedLogin {
 
 /** Each role's creation as `roles` holds it, for the logins asked (null: not created in the trail). */
 async function creationsOf(connection: DuckDBConnection, logins: readonly { server: string; user: string }[]): Promise<(string | null)[]> {
-  const rows = await runQueryOverValues(
+  const rows = await runQueryOverRows(
     connection,
-    logins.map((l) => `${sqlString(l.server)}, ${sqlString(l.user)}`),
+    { w_server: 'VARCHAR', w_user: 'VARCHAR' },
+    logins.map((l) => ({ w_server: l.server, w_user: l.user })),
     (list) => `SELECT (SELECT r.created_at FROM roles r WHERE r.server = w.w_server AND r.rolname = w.w_user) AS created_at
-       FROM ${list} w(i, w_server, w_user) ORDER BY w.i`,
+       FROM ${list} w ORDER BY w.i`,
   );
   return rows.map((r) => (r.created_at === null || r.created_at === undefined ? null : String(r.created_at)));
 }
