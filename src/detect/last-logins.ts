@@ -14,7 +14,6 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery, runQueryOverRows } from '../query/run-query.js';
 import { boundRows } from '../store/bound-rows.js';
 import type { MergedSession } from '../store/audit-store.js';
-import { sqlString } from '../store/sql-literal.js';
 import { sessionKey } from '../contracts/session-key.js';
 
 /** A user's latest session starts: how many are kept. */
@@ -77,13 +76,13 @@ export class LastLogins {
    * `started_at` of another session of the user before the login's time, null when there is none. Then takes in
    * the batch's merged sessions (`merged`; without them, or the first time, the starts are read from `sessions`).
    * Call once a batch, logins or not. One query over `sessions` for the logins the kept starts cannot answer
-   * (usually none but in the first batch, whose own sessions are then among the kept starts).
+   * (usually none). The first time, the starts are read without the batch's merged sessions, which it brings as its
+   * own: read with them, the kept starts would be mostly the batch's, and its logins earlier than them asked again.
    */
   async previous(connection: DuckDBConnection, merged: readonly MergedSession[] | undefined, asked: readonly LoginAsked[]): Promise<(string | null)[]> {
-    const readNow = this.users === null || merged === undefined;
-    if (readNow) await this.read(connection, null);
+    if (this.users === null || merged === undefined) await this.read(connection, { excluding: merged ?? [] });
     const batch = merged === undefined ? new Map<string, Start[]>() : byUser(merged);
-    this.batch = readNow ? null : { before: this.startsOf(merged!), starts: batch };
+    this.batch = merged === undefined ? null : { before: this.startsOf(merged), starts: batch };
     const inBatch = new Set((merged ?? []).flatMap((s) => (this.owners.has(sessionKey(s.server, s.sessionId)) ? [sessionKey(s.server, s.sessionId)] : [])));
     const answers: (string | null | undefined)[] = asked.map((a) => this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch));
     const unknown = asked.flatMap((a, i) => (answers[i] === undefined ? [{ a, i }] : []));
@@ -98,7 +97,7 @@ export class LastLogins {
     unknown.forEach(({ i }, k) => (answers[i] = (rows[k]!.last_login as string | null) ?? null));
     if (merged !== undefined) {
       for (const s of merged) this.apply(s);
-      if (this.stale.size > 0) await this.read(connection, [...this.stale]);
+      if (this.stale.size > 0) await this.read(connection, { only: [...this.stale] });
     }
     return answers as (string | null)[];
   }
@@ -236,9 +235,12 @@ export class LastLogins {
     if (starts.latest.some((s) => s.session === session)) this.owners.set(session, user);
   }
 
-  /** Reads the latest starts of every user (`only` null) or of these users' keys from `sessions`. */
-  private async read(connection: DuckDBConnection, only: string[] | null): Promise<void> {
-    if (only === null) {
+  /**
+   * Reads from `sessions` the latest starts of every user, or of the users keyed in `only`, leaving out the sessions
+   * of `excluding`.
+   */
+  private async read(connection: DuckDBConnection, { only, excluding = [] }: { only?: readonly string[]; excluding?: readonly MergedSession[] }): Promise<void> {
+    if (only === undefined) {
       this.users = new Map();
       this.owners.clear();
     } else {
@@ -248,19 +250,25 @@ export class LastLogins {
       }
     }
     this.stale.clear();
-    const users = only?.map((k) => k.split('\u0000') as [string, string]);
-    const filter = users ? `AND (server, user_name) IN (${users.map(([server, user]) => `(${sqlString(server)}, ${sqlString(user)})`).join(', ')})` : '';
-    const rows = (
-      await connection.runAndReadAll(
-        `SELECT server, user_name, session_id, epoch_us(started_at), count(*) OVER (PARTITION BY server, user_name)
-         FROM sessions WHERE user_name IS NOT NULL AND started_at IS NOT NULL ${filter}
-         QUALIFY row_number() OVER (PARTITION BY server, user_name ORDER BY started_at DESC) <= ${KEPT}`,
-      )
-    ).getRows();
-    for (const [server, user, session, micros, count] of rows) {
-      const key = userKey(String(server), String(user));
-      this.keep(key, sessionKey(String(server), String(session)), Number(micros));
-      if (Number(count) > KEPT) this.users!.get(key)!.more = true;
+    const users =
+      only === undefined
+        ? null
+        : boundRows({ u_server: 'VARCHAR', u_user: 'VARCHAR' }, only.map((k) => k.split('\u0000') as [string, string]).map(([server, user]) => ({ u_server: server, u_user: user })));
+    const left = boundRows({ x_server: 'VARCHAR', x_session: 'VARCHAR' }, excluding.map((s) => ({ x_server: s.server, x_session: s.sessionId })));
+    const { rows } = await runQuery(
+      connection,
+      `SELECT server, user_name, session_id, epoch_us(started_at) AS micros, count(*) OVER (PARTITION BY server, user_name) AS sessions
+       FROM sessions WHERE user_name IS NOT NULL AND started_at IS NOT NULL
+         ${users === null ? '' : `AND EXISTS (SELECT 1 FROM ${users.sql} u WHERE u.u_server = server AND u.u_user = user_name)`}
+         AND NOT EXISTS (SELECT 1 FROM ${left.sql} x WHERE x.x_server = server AND x.x_session = session_id)
+       QUALIFY row_number() OVER (PARTITION BY server, user_name ORDER BY started_at DESC) <= ${KEPT}`,
+      { ...users?.values, ...left.values },
+      { ...users?.types, ...left.types },
+    );
+    for (const row of rows) {
+      const key = userKey(String(row.server), String(row.user_name));
+      this.keep(key, sessionKey(String(row.server), String(row.session_id)), Number(row.micros));
+      if (Number(row.sessions) > KEPT) this.users!.get(key)!.more = true;
     }
   }
 }

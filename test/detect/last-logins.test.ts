@@ -199,19 +199,21 @@ describe('LastLogins', () => {
 });
 
 describe('LastLogins, what it reads', () => {
-  it("asks `sessions` nothing for a batch whose logins follow every stored one, though the user's kept starts are the batch's own", async () => {
+  it("reads `sessions` once after a start, then not at all for logins that follow every stored one, though the user's kept starts are the batch's own", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-last-logins-reads-'));
     const store = await AuditStore.open(join(dir, 'store.duckdb'));
-    const asked: { statements: string[]; followed: (string | null)[] }[] = [];
-    const lastLogins = new LastLogins();
+    const read: { previous: string[]; followed: string[]; answers: (string | null)[] }[] = [];
+    let lastLogins = new LastLogins();
     const writer: InTransactionWriter = {
       readsMergedSessions: true,
       async inTransaction(connection, batch) {
-        await lastLogins.previous(connection, batch.mergedSessions, []);
         const { earliest, batchSessions } = earliestLogins(batch);
-        const counted = loggingStatements(connection);
-        const followed = await lastLogins.firstStoredAfter(counted.connection, earliest, batchSessions);
-        asked.push({ statements: counted.statements, followed: followed.map((f) => f?.sessionId ?? null) });
+        const previous = loggingStatements(connection);
+        const answers = await lastLogins.previous(previous.connection, batch.mergedSessions, earliest);
+        const followed = loggingStatements(connection);
+        const next = await lastLogins.firstStoredAfter(followed.connection, earliest, batchSessions);
+        assert.deepEqual(next, [null]);
+        read.push({ previous: previous.statements, followed: followed.statements, answers });
       },
     };
     const pipeline = await IngestPipeline.create(store, { observers: [writer] });
@@ -219,6 +221,8 @@ describe('LastLogins, what it reads', () => {
       let pid = 100;
       // Three logins a batch: more than the two starts kept of a user, so after the batch both are the batch's.
       for (let b = 0; b < 3; b++) {
+        // A restart before the third: a new process knows nothing of the logins.
+        if (b === 2) lastLogins = new LastLogins();
         const lines = [0, 1, 2].flatMap((k) => {
           const at = new Date(T0 + b * DAY + k * 60_000);
           const id = sessionIdAt(at, pid++);
@@ -229,11 +233,15 @@ describe('LastLogins, what it reads', () => {
         });
         await pipeline.processBatch(lines, { sourceKey: null, source: 'synthetic', position: String(b + 1) });
       }
-      // The first batch reads the starts from `sessions`; the later ones know them.
-      assert.deepEqual(asked.slice(1), [
-        { statements: [], followed: [null] },
-        { statements: [], followed: [null] },
-      ]);
+      const lastOfDay = (day: number) => new Date(T0 + day * DAY + 2 * 60_000).toISOString();
+      assert.deepEqual(
+        read.map((r) => ({ previous: r.previous.length, followed: r.followed.length, answers: r.answers })),
+        [
+          { previous: 1, followed: 0, answers: [null] },
+          { previous: 0, followed: 0, answers: [lastOfDay(0)] },
+          { previous: 1, followed: 0, answers: [lastOfDay(1)] },
+        ],
+      );
     } finally {
       await pipeline.drain();
       await store.close();
