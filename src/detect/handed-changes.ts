@@ -7,7 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { HandedChange } from '../analyze/privileges/privilege-analyzer.js';
 import { sessionKey } from '../contracts/session-key.js';
-import { sqlString } from '../store/sql-literal.js';
+import { boundRows } from '../store/bound-rows.js';
 import type { TakenIntoEffect } from './unjudged-changes.js';
 
 export async function attributeHanded(connection: DuckDBConnection, handed: readonly HandedChange[]): Promise<TakenIntoEffect[]> {
@@ -16,11 +16,13 @@ export async function attributeHanded(connection: DuckDBConnection, handed: read
   for (const { change: c } of handed) if (c.sessionId !== null) keys.set(sessionKey(c.server, c.sessionId), [c.server, c.sessionId]);
   const who = new Map<string, TakenIntoEffect['session']>();
   if (keys.size > 0) {
-    const values = [...keys.values()].map(([server, id]) => `(${sqlString(server)}, ${sqlString(id)})`);
+    const k = boundRows({ k_server: 'VARCHAR', k_session: 'VARCHAR' }, [...keys.values()].map(([server, id]) => ({ k_server: server, k_session: id })));
     const rows = (
       await connection.runAndReadAll(
         `SELECT s.server, s.session_id, s.user_name, s.database_name, s.client_addr, s.application_name
-         FROM sessions s JOIN (VALUES ${values.join(', ')}) k(server, session_id) ON s.server = k.server AND s.session_id = k.session_id`,
+         FROM sessions s JOIN ${k.sql} k ON s.server = k.k_server AND s.session_id = k.k_session`,
+        k.values,
+        k.types,
       )
     ).getRows();
     const text = (v: unknown) => (v === null || v === undefined ? null : String(v));

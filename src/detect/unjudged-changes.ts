@@ -14,6 +14,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { IneffectiveMark } from '../analyze/privileges/privilege-analyzer.js';
 import type { Attribution } from '../analyze/sessions/session-tracker.js';
 import { sqlString } from '../store/sql-literal.js';
+import { boundRows, type BoundRows } from '../store/bound-rows.js';
 import { toChange } from '../store/role-tables.js';
 import type { WrittenBatch } from './written-batch.js';
 
@@ -22,9 +23,6 @@ export interface TakenIntoEffect {
   change: PrivilegeChange;
   session: Attribution;
 }
-
-/** Rows an INSERT writes at most: bounds the SQL text. */
-const ROWS_PER_INSERT = 500;
 
 /**
  * Rows the list keeps at most, the most recent by time. A late COMMIT takes into effect only a change of a session
@@ -86,12 +84,12 @@ function markedRows(t: string, marks: readonly IneffectiveMark[]): string {
 }
 
 /**
- * The effective changes of `privilege_changes p` that `where` picks (after `join`), in log order, each with who its
- * session is as `sessions` holds it, and its row (with the `also` columns).
+ * The effective changes of `privilege_changes p` that `where` picks (after `join`, which may join the rows of
+ * `joined`), in log order, each with who its session is as `sessions` holds it, and its row (with the `also` columns).
  */
 export async function readChangesWithSession(
   connection: DuckDBConnection,
-  sql: { where: string; join?: string; also?: string },
+  sql: { where: string; join?: string; also?: string; joined?: BoundRows },
 ): Promise<{ taken: TakenIntoEffect; row: Record<string, DuckDBValue> }[]> {
   const rows = (
     await connection.runAndReadAll(
@@ -101,6 +99,8 @@ export async function readChangesWithSession(
        LEFT JOIN sessions s ON s.server = p.server AND s.session_id = p.session_id
        WHERE p.effective AND (${sql.where})
        ORDER BY p.logged_at, p.seq`,
+      sql.joined?.values,
+      sql.joined?.types,
     )
   ).getRowObjects();
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -119,13 +119,13 @@ export async function readChangesWithSession(
 }
 
 async function listIneffective(connection: DuckDBConnection, changes: readonly PrivilegeChange[], maxListed: number): Promise<void> {
-  const rows = changes
-    .filter((c) => !c.effective)
-    .map((c) => `(${sqlString(c.server)}, ${c.sessionId === null ? 'NULL' : sqlString(c.sessionId)}, ${timestamp(c.loggedAt)}, ${integer(c.seq)})`);
-  if (rows.length === 0) return;
-  for (let from = 0; from < rows.length; from += ROWS_PER_INSERT) {
-    await connection.run(`INSERT INTO unjudged_changes VALUES ${rows.slice(from, from + ROWS_PER_INSERT).join(', ')}`);
-  }
+  const ineffective = changes.filter((c) => !c.effective);
+  if (ineffective.length === 0) return;
+  const rows = boundRows(
+    { server: 'VARCHAR', session_id: 'VARCHAR', logged_at: 'TIMESTAMPTZ', seq: 'BIGINT' },
+    ineffective.map((c) => ({ server: c.server, session_id: c.sessionId, logged_at: c.loggedAt, seq: c.seq })),
+  );
+  await connection.run(`INSERT INTO unjudged_changes SELECT server, session_id, logged_at, seq FROM ${rows.sql}`, rows.values, rows.types);
   // Only a batch that listed something can take the list past its bound.
   await connection.run(
     `DELETE FROM unjudged_changes WHERE logged_at < (SELECT logged_at FROM unjudged_changes ORDER BY logged_at DESC LIMIT 1 OFFSET ${integer(maxListed - 1)})`,

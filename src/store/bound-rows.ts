@@ -9,7 +9,7 @@ const TYPES = { VARCHAR, BIGINT, TIMESTAMPTZ, BOOLEAN } as const;
 
 export type BoundType = keyof typeof TYPES;
 
-type CellOf<T extends BoundType> = T extends 'VARCHAR' ? string : T extends 'BIGINT' ? number : T extends 'TIMESTAMPTZ' ? Date : boolean;
+type CellOf<T extends BoundType> = T extends 'VARCHAR' ? string : T extends 'BIGINT' ? number | bigint : T extends 'TIMESTAMPTZ' ? Date : boolean;
 
 export type BoundRow<C extends Record<string, BoundType>> = { [K in keyof C]: CellOf<C[K]> | null };
 
@@ -35,10 +35,11 @@ export function boundRows<C extends Record<string, BoundType>>(columns: C, rows:
   return { sql: `(SELECT ${selected.join(', ')})`, values, types };
 }
 
-function cell(type: BoundType, value: string | number | Date | boolean | null): DuckDBValue {
+function cell(type: BoundType, value: string | number | bigint | Date | boolean | null): DuckDBValue {
   if (value === null) return null;
   switch (type) {
     case 'BIGINT':
+      if (typeof value === 'bigint') return value;
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`not an integer: ${String(value)}`);
       return BigInt(value);
     case 'TIMESTAMPTZ':

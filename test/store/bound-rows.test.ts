@@ -35,6 +35,17 @@ describe('boundRows', () => {
     }
   });
 
+  it('takes a bigint for an integer beyond 2^53, exactly', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const bound = boundRows({ n: 'BIGINT' }, [{ n: 2n ** 62n + 1n }, { n: -(2n ** 62n) }]);
+      const read = await db.connection.runAndReadAll(`SELECT n FROM ${bound.sql}`, bound.values, bound.types);
+      assert.deepEqual(read.getRows().map(([n]) => n), [2n ** 62n + 1n, -(2n ** 62n)]);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+
   it('refuses what it cannot bind as asked: a fraction for an integer, an invalid time, a column name that is not one', () => {
     assert.throws(() => boundRows({ n: 'BIGINT' }, [{ n: 1.5 }]), /not an integer: 1.5/);
     assert.throws(() => boundRows({ n: 'BIGINT' }, [{ n: 2 ** 60 }]), /not an integer/);

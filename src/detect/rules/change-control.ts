@@ -8,6 +8,7 @@ import type { StoredPrivilegeChange } from '../stored-windows.js';
 import { newBursts, spanOf, type FreshRow } from './windowed-counts.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../../store/sql-literal.js';
+import { boundRows } from '../../store/bound-rows.js';
 
 /** Actions that switch who the session is, not who may do what. */
 const SESSION_SWITCHES: readonly PrivilegeAction[] = ['set-role', 'reset-role', 'set-session-authorization'];
@@ -33,12 +34,17 @@ function burstChanges(changes: readonly ChangeFact[], allowActors: readonly stri
 async function recountedUncounted(connection: DuckDBConnection, recounted: readonly FreshRow[]): Promise<FreshRow[]> {
   const keyed = recounted.filter((r) => r.key !== null);
   if (keyed.length === 0) return [];
-  const values = keyed.map((r, i) => `(${i}, ${sqlString(r.server)}, ${sqlString(r.key!)}, ${Math.round(r.atMicros)})`);
+  const r = boundRows(
+    { i: 'BIGINT', r_server: 'VARCHAR', r_actor: 'VARCHAR', r_at_us: 'BIGINT' },
+    keyed.map((row, i) => ({ i, r_server: row.server, r_actor: row.key!, r_at_us: Math.round(row.atMicros) })),
+  );
   const reader = await connection.runAndReadAll(
-    `SELECT r.i FROM (VALUES ${values.join(', ')}) r(i, server, actor, at_us)
-     WHERE NOT EXISTS (SELECT 1 FROM alert_keys k WHERE k.rule_id = ${sqlString(PRIVILEGE_BURST)} AND k.server = r.server AND k.dedup_key = r.actor
-                         AND r.at_us BETWEEN epoch_us(k.first_seen) AND epoch_us(k.last_seen))
+    `SELECT r.i FROM ${r.sql} r
+     WHERE NOT EXISTS (SELECT 1 FROM alert_keys k WHERE k.rule_id = ${sqlString(PRIVILEGE_BURST)} AND k.server = r.r_server AND k.dedup_key = r.r_actor
+                         AND r.r_at_us BETWEEN epoch_us(k.first_seen) AND epoch_us(k.last_seen))
      ORDER BY r.i`,
+    r.values,
+    r.types,
   );
   return reader.getRows().map(([i]) => keyed[Number(i)]!);
 }
