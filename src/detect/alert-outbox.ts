@@ -44,8 +44,9 @@ export async function recordFindings(connection: DuckDBConnection, rule: RuleIde
  * Writes every rule's findings of one batch; returns each finding's alert id, per rule, in order. A few statements
  * for all of them (a look-up that also takes the new ids, a read of the evidence of alerts that grow, one write a
  * table), not a few per rule or per finding: each await on DuckDB waits for the main thread, busy preparing the
- * next batch, and each query costs DuckDB a plan. A rule's findings are matched only with its own alerts, so the rules can share a round; findings of
- * one key go in rounds, in order, since an earlier one may raise the alert a later one grows.
+ * next batch, and each query costs DuckDB a plan. A rule's findings are matched only with its own alerts, so the
+ * rules can share a round; findings of one key go in rounds, in order, since an earlier one may raise the alert a
+ * later one grows.
  */
 export async function recordRulesFindings(connection: DuckDBConnection, groups: readonly RuleFindings[]): Promise<number[][]> {
   // The alert's text (summary, actor, target, evidence) is output: it passes the redactor like a stored row.

@@ -58,8 +58,8 @@ export class LastLogins {
   private stale = new Set<string>();
   /**
    * The last `previous` call's batch, for `firstStoredAfter`: the kept starts of the users its sessions touched as
-   * they were before it (null: none), and its own starts by user. Null when the starts were read from `sessions`
-   * in that call, which already holds the batch.
+   * they were before it (null: none), and its own starts by user. Null when that call had no merged sessions (the
+   * starts were then read from `sessions`, which holds the batch).
    */
   private batch: { before: Map<string, UserStarts | null>; starts: Map<string, Start[]> } | null = null;
 
@@ -159,8 +159,8 @@ export class LastLogins {
     if (this.batch === null) return this.mayBeFollowed(server, user, micros, batchSessions);
     const key = userKey(server, user);
     const touched = this.batch.before.has(key);
-    const before = touched ? this.batch.before.get(key)! : (this.users?.get(key) ?? null);
-    if (!touched && before === null) return this.users === null;
+    const before = touched ? this.batch.before.get(key)! : (this.users!.get(key) ?? null);
+    if (!touched && before === null) return false;
     const later = (s: Start) => !batchSessions.has(s.session) && s.micros > micros;
     if (before?.latest.some(later) || this.batch.starts.get(key)?.some(later)) return true;
     // Starts not kept before the batch are at most its oldest kept one; the batch's own are all above.
