@@ -14,6 +14,9 @@ import { redactStoredText, redactStrings } from '../redact/index.js';
 import type { MergedFinding } from './merge-findings.js';
 import type { DisprovedSpan, Severity } from './rule.js';
 
+/** An alert's columns its key table (`alert_keys`) holds too, as `boundRows` binds them. */
+const ALERT_KEY_COLUMNS = { alert_id: 'BIGINT', rule_id: 'VARCHAR', server: 'VARCHAR', dedup_key: 'VARCHAR', first_seen: 'TIMESTAMPTZ', last_seen: 'TIMESTAMPTZ' } as const;
+
 /** Evidence keeps this many samples; the rest are counted in `omittedSamples`. */
 const MAX_SAMPLES = 20;
 
@@ -133,14 +136,16 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
   const freshIds = new Map(fresh.map((i, k) => [i, allocated[k]!]));
   const ids = items.map((_, i) => grown.get(i)?.alertId ?? freshIds.get(i)!);
 
-  // One statement a table, each over its rows bound as lists (DuckDB takes parameters a statement at a time).
+  // One statement a table, each over its own rows bound as lists (DuckDB takes parameters a statement at a time);
+  // the key table's carry no texts or evidence.
   if (grown.size > 0) {
+    const spans = [...grown].map(([i, row]) => ({ id: row.alertId, seen_at: items[i]!.finding.at, first_at: items[i]!.finding.firstAt ?? items[i]!.finding.at }));
     const g = boundRows(
       { id: 'BIGINT', inc: 'BIGINT', seen_at: 'TIMESTAMPTZ', first_at: 'TIMESTAMPTZ', evidence: 'VARCHAR' },
-      [...grown].map(([i, row]) => {
+      [...grown].map(([i, row], k) => {
         const finding = items[i]!.finding;
         const evidence = addSamples(JSON.parse(row.evidence) as Partial<Evidence>, finding.samples);
-        return { id: row.alertId, inc: finding.increment ?? finding.count ?? 1, seen_at: finding.at, first_at: finding.firstAt ?? finding.at, evidence: JSON.stringify(evidence) };
+        return { ...spans[k]!, inc: finding.increment ?? finding.count ?? 1, evidence: JSON.stringify(evidence) };
       }),
     );
     await connection.run(
@@ -150,24 +155,25 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
       g.values,
       g.types,
     );
+    const k = boundRows({ id: 'BIGINT', seen_at: 'TIMESTAMPTZ', first_at: 'TIMESTAMPTZ' }, spans);
     await connection.run(
-      `UPDATE alert_keys SET last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at) FROM ${g.sql} g WHERE alert_id = g.id`,
-      g.values,
-      g.types,
+      `UPDATE alert_keys SET last_seen = greatest(last_seen, k.seen_at), first_seen = least(first_seen, k.first_at) FROM ${k.sql} k WHERE alert_id = k.id`,
+      k.values,
+      k.types,
     );
   }
   if (fresh.length > 0) {
+    const keys = fresh.map((i) => {
+      const { rule, finding } = items[i]!;
+      return { alert_id: ids[i]!, rule_id: rule.id, server: finding.server, dedup_key: finding.dedupKey, first_seen: finding.firstAt ?? finding.at, last_seen: finding.at };
+    });
     const n = boundRows(
-      {
-        alert_id: 'BIGINT', rule_id: 'VARCHAR', severity: 'VARCHAR', server: 'VARCHAR', first_seen: 'TIMESTAMPTZ', last_seen: 'TIMESTAMPTZ',
-        actor: 'VARCHAR', target: 'VARCHAR', summary: 'VARCHAR', evidence: 'VARCHAR', mitre: 'VARCHAR', dedup_key: 'VARCHAR', count: 'BIGINT',
-      },
-      fresh.map((i) => {
+      { ...ALERT_KEY_COLUMNS, severity: 'VARCHAR', actor: 'VARCHAR', target: 'VARCHAR', summary: 'VARCHAR', evidence: 'VARCHAR', mitre: 'VARCHAR', count: 'BIGINT' },
+      fresh.map((i, k) => {
         const { rule, finding } = items[i]!;
         return {
-          alert_id: ids[i]!, rule_id: rule.id, severity: finding.severity ?? rule.severity, server: finding.server, first_seen: finding.firstAt ?? finding.at,
-          last_seen: finding.at, actor: optional(finding.actor), target: optional(finding.target), summary: finding.summary,
-          evidence: JSON.stringify(addSamples({}, finding.samples)), mitre: rule.mitre, dedup_key: finding.dedupKey, count: finding.count ?? 1,
+          ...keys[k]!, severity: finding.severity ?? rule.severity, actor: optional(finding.actor), target: optional(finding.target), summary: finding.summary,
+          evidence: JSON.stringify(addSamples({}, finding.samples)), mitre: rule.mitre, count: finding.count ?? 1,
         };
       }),
     );
@@ -177,10 +183,11 @@ async function recordDistinct(connection: DuckDBConnection, items: readonly Rule
       n.values,
       n.types,
     );
+    const k = boundRows(ALERT_KEY_COLUMNS, keys);
     await connection.run(
-      `INSERT INTO alert_keys (rule_id, server, dedup_key, alert_id, first_seen, last_seen) SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM ${n.sql}`,
-      n.values,
-      n.types,
+      `INSERT INTO alert_keys (rule_id, server, dedup_key, alert_id, first_seen, last_seen) SELECT rule_id, server, dedup_key, alert_id, first_seen, last_seen FROM ${k.sql}`,
+      k.values,
+      k.types,
     );
   }
   const changes = items.flatMap(({ finding }, i) =>

@@ -117,7 +117,10 @@ export class LastLogins {
     const w = boundRows({ i: 'BIGINT', w_server: 'VARCHAR', w_user: 'VARCHAR' }, ask.map(({ a }, i) => ({ i, w_server: a.server, w_user: a.user })));
     const batch = boundRows(
       { b_server: 'VARCHAR', b_session: 'VARCHAR' },
-      [...batchSessions].map((k) => k.split('\u0000') as [string, string]).map(([server, session]) => ({ b_server: server, b_session: session })),
+      [...batchSessions].map((k) => {
+        const [server, session] = k.split('\u0000') as [string, string];
+        return { b_server: server, b_session: session };
+      }),
     );
     const { rows } = await runQuery(
       connection,
@@ -253,7 +256,13 @@ export class LastLogins {
     const users =
       only === undefined
         ? null
-        : boundRows({ u_server: 'VARCHAR', u_user: 'VARCHAR' }, only.map((k) => k.split('\u0000') as [string, string]).map(([server, user]) => ({ u_server: server, u_user: user })));
+        : boundRows(
+            { u_server: 'VARCHAR', u_user: 'VARCHAR' },
+            only.map((k) => {
+              const [server, user] = k.split('\u0000') as [string, string];
+              return { u_server: server, u_user: user };
+            }),
+          );
     const left = boundRows({ x_server: 'VARCHAR', x_session: 'VARCHAR' }, excluding.map((s) => ({ x_server: s.server, x_session: s.sessionId })));
     const { rows } = await runQuery(
       connection,

@@ -15,6 +15,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { runQueryOverRows } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
+import { boundRows } from '../store/bound-rows.js';
 import type { WrittenBatch } from './written-batch.js';
 
 /** A `privilege_changes` row as kept: where it is in (logged_at, seq) order and what it says. */
@@ -178,15 +179,21 @@ export class RoleAttributes {
     if (only === null) this.roles = new Map();
     for (const key of only ?? []) this.roles!.delete(key);
     this.unsure.clear();
-    const roles = only?.map((k) => k.split('\u0000') as [string, string]);
-    const filter = roles ? `AND (server, role_name) IN (${roles.map(([server, role]) => `(${sqlString(server)}, ${sqlString(role)})`).join(', ')})` : '';
+    const roles = only?.map((k) => {
+      const [server, role] = k.split('\u0000') as [string, string];
+      return { r_server: server, r_role: role };
+    });
+    const bound = roles === undefined ? null : boundRows({ r_server: 'VARCHAR', r_role: 'VARCHAR' }, roles);
     const rows = (
       await connection.runAndReadAll(
         `SELECT server, role_name, CASE WHEN action = 'set-attribute' THEN attribute END AS kind, epoch_us(logged_at), seq, session_id, value
          FROM privilege_changes
-         WHERE effective AND role_name IS NOT NULL ${filter}
+         WHERE effective AND role_name IS NOT NULL
+           ${bound === null ? '' : `AND EXISTS (SELECT 1 FROM ${bound.sql} r WHERE r.r_server = server AND r.r_role = role_name)`}
            AND (action IN ('create-role', 'drop-role') OR (action = 'set-attribute' AND attribute IN (${this.attributes.map(sqlString).join(', ')})))
          QUALIFY rank() OVER (PARTITION BY server, role_name, kind ORDER BY logged_at DESC, seq DESC) = 1`,
+        bound?.values,
+        bound?.types,
       )
     ).getRows();
     for (const [server, role, kind, micros, seq, sessionId, value] of rows) {
