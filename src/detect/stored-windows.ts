@@ -9,8 +9,19 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../store/sql-literal.js';
 
-/** `logins` are the `sessions` rows of users, at their session's start: a login `failures-then-success` ends a window at. */
-export type StoredTable = 'auth_failures' | 'privilege_changes' | 'logins';
+/**
+ * `logins` are the `sessions` rows of users, at their session's start: a login `failures-then-success` ends a window at.
+ * `role_lives` are the `privilege_changes` rows that create or drop a role: `role-created-and-dropped` looks an hour
+ * around each, where every privilege change would be dozens of times as many rows (a read of each batch).
+ */
+export type StoredTable = 'auth_failures' | 'privilege_changes' | 'role_lives' | 'logins';
+
+/** The tables rows are handed over in: a span of `role_lives` takes the handed `privilege_changes` that are (`isRoleLife`). */
+export type HeldTable = Exclude<StoredTable, 'role_lives'>;
+
+/** A change that creates or drops a named role: a row of `role_lives` (the same test as its SELECT's). */
+export const isRoleLife = (c: { action: string; roleName: string | null }): boolean =>
+  (c.action === 'create-role' || c.action === 'drop-role') && c.roleName !== null;
 
 /** Rows of `table` with `fromMicros < logged_at <= toMicros` (epoch microseconds). */
 export interface StoredSpan<T extends StoredTable = StoredTable> {
@@ -58,6 +69,7 @@ export type ForeignRow = StoredAuthFailure | StoredPrivilegeChange | StoredLogin
 interface RowsOf {
   auth_failures: StoredAuthFailure;
   privilege_changes: StoredPrivilegeChange;
+  role_lives: StoredPrivilegeChange;
   logins: StoredLogin;
 }
 
@@ -69,6 +81,9 @@ const SELECTS: Record<StoredTable, (from: string, to: string) => string> = {
   privilege_changes: (from, to) =>
     `SELECT 'privilege_changes', server, epoch_us(logged_at), actor, action, role_name, object_type, session_id, effective, seq
      FROM privilege_changes WHERE logged_at > ${from} AND logged_at <= ${to}`,
+  role_lives: (from, to) =>
+    `SELECT 'role_lives', server, epoch_us(logged_at), actor, action, role_name, object_type, session_id, effective, seq
+     FROM privilege_changes WHERE logged_at > ${from} AND logged_at <= ${to} AND action IN ('create-role', 'drop-role') AND role_name IS NOT NULL`,
   // Only the `connection authorized` line sets `ssl` (true or false): a session with it logged in.
   logins: (from, to) =>
     `SELECT 'logins', server, epoch_us(started_at), user_name, session_id, client_addr, database_name, NULL, NULL, NULL
@@ -86,7 +101,7 @@ export class StoredWindows {
    * of `foreign` in those spans: rows another store holds (a hub's last leader handed them over, docs/fleet.md).
    * A foreign row this store holds too (read again after a takeover) is its stored row: counted once.
    */
-  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: StoredTable) => readonly ForeignRow[]): Promise<StoredWindows> {
+  static async read(connection: DuckDBConnection, spans: readonly (StoredSpan | null)[], foreign?: (table: HeldTable) => readonly ForeignRow[]): Promise<StoredWindows> {
     const union = new Map<StoredTable, StoredSpan>();
     for (const s of spans) {
       if (s === null) continue;
@@ -101,7 +116,7 @@ export class StoredWindows {
         const k = identity(span.table, row as ForeignRow);
         if (k !== null) held.set(k, (held.get(k) ?? 0) + 1);
       }
-      for (const row of foreign?.(span.table) ?? []) {
+      for (const row of heldRows(span.table, foreign)) {
         if (row.atMicros <= span.fromMicros || row.atMicros > span.toMicros) continue;
         const k = identity(span.table, row);
         const copies = k === null ? 0 : (held.get(k) ?? 0);
@@ -120,6 +135,12 @@ export class StoredWindows {
     }
     return this.tables.get(span.table) as RowsOf[T][];
   }
+}
+
+function heldRows(table: StoredTable, foreign: ((table: HeldTable) => readonly ForeignRow[]) | undefined): readonly ForeignRow[] {
+  if (!foreign) return [];
+  if (table !== 'role_lives') return foreign(table);
+  return foreign('privilege_changes').filter((row) => isRoleLife(row as StoredPrivilegeChange));
 }
 
 /**
@@ -156,7 +177,7 @@ async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpa
     const row =
       table === 'auth_failures'
         ? { server, atMicros, userName: text(3, i), clientAddr: text(4, i), sqlstate: text(5, i), source: text(6, i)!, position: text(7, i)! }
-        : table === 'privilege_changes'
+        : table === 'privilege_changes' || table === 'role_lives'
           ? {
               server, atMicros, actor: text(3, i), action: text(4, i)!, roleName: text(5, i), objectType: text(6, i), sessionId: text(7, i),
               effective: columns[8]![i] as boolean, seq: columns[9]![i] === null ? null : Number(columns[9]![i] as bigint),

@@ -12,7 +12,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import type { ParsedEntry } from '../parse/parsed-entry.js';
 import { redactStoredText } from '../redact/index.js';
 import { sessionKey } from '../contracts/session-key.js';
-import { identity, type ForeignRow, type StoredAuthFailure, type StoredLogin, type StoredPrivilegeChange, type StoredTable } from './stored-windows.js';
+import { identity, type ForeignRow, type HeldTable, type StoredAuthFailure, type StoredLogin, type StoredPrivilegeChange } from './stored-windows.js';
 
 export const MAX_EVIDENCE_ROWS = 20_000;
 
@@ -152,7 +152,7 @@ export class WindowEvidence {
   }
 
   /** The adopted rows of `table` (held by another store), to count with the store's own. */
-  foreign(table: StoredTable): ForeignRow[] {
+  foreign(table: HeldTable): ForeignRow[] {
     if (table === 'auth_failures') return [...this.auth.values()].filter((r) => r.origin.holder !== null).map((r) => ({ ...r, source: r.origin.source, position: r.origin.position }));
     if (table === 'logins') return [...this.logins.values()].filter((r) => r.origin.holder !== null);
     return [...this.changes.values()].filter((r) => r.origin.holder !== null).map((r) => this.withActor(r.origin.id, r.row as StoredPrivilegeChange));

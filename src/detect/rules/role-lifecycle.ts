@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQueryOverRows } from '../../query/run-query.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import type { BatchFacts, ChangeFact, LoginFact } from '../batch-facts.js';
-import type { StoredPrivilegeChange, StoredSpan } from '../stored-windows.js';
+import { isRoleLife, type StoredPrivilegeChange, type StoredSpan } from '../stored-windows.js';
 import type { HandedLogins } from '../handed-logins.js';
 import type { LastLogins, LoginAsked } from '../last-logins.js';
 import { sessionKey } from '../../contracts/session-key.js';
@@ -106,23 +106,21 @@ function latestCreate(
   return at === -Infinity ? null : { created_at: new Date(Math.trunc(at / 1000)).toISOString(), created_by: by?.actor ?? null };
 }
 
-const isLife = (c: { action: string; roleName: string | null }) => (c.action === 'drop-role' || c.action === 'create-role') && c.roleName !== null;
-
 /**
- * The span of `privilege_changes` a batch's CREATEs and DROPs need: CREATEs up to `minutes` before each drop, and
+ * The span of `role_lives` a batch's CREATEs and DROPs need: CREATEs up to `minutes` before each drop, and
  * for each CREATE, drops up to `minutes` after it and the CREATEs before those drops.
  */
-function lifeSpan(facts: BatchFacts, minutes: number): StoredSpan<'privilege_changes'> | null {
+function lifeSpan(facts: BatchFacts, minutes: number): StoredSpan<'role_lives'> | null {
   const w = Math.round(minutes * 60_000) * 1000;
   let from = Infinity;
   let to = -Infinity;
   for (const { change: c } of facts.changes) {
-    if (!isLife(c)) continue;
+    if (!isRoleLife(c)) continue;
     const at = c.loggedAt.getTime() * 1000;
     from = Math.min(from, at - w - 1);
     to = Math.max(to, c.action === 'create-role' ? at + w : at);
   }
-  return from === Infinity ? null : { table: 'privilege_changes', fromMicros: from, toMicros: to };
+  return from === Infinity ? null : { table: 'role_lives', fromMicros: from, toMicros: to };
 }
 
 type StoredDrop = StoredPrivilegeChange & { fact?: ChangeFact };
@@ -143,7 +141,7 @@ function newShortLives(
   const freshDrops = new Map<string, ChangeFact[]>();
   for (const fact of changes) {
     const c = fact.change;
-    if (!isLife(c)) continue;
+    if (!isRoleLife(c)) continue;
     const k = key(c.server, c.roleName, c.loggedAt.getTime() * 1000);
     if (c.action === 'create-role') freshCreates.set(k, (freshCreates.get(k) ?? 0) + 1);
     else freshDrops.set(k, [...(freshDrops.get(k) ?? []), fact]);
