@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeSyntheticBodies } from '../../bench/generate-bodies.js';
 import { exportStoreToLake, openLakeStorage, parseLakeLocation, stagingDirOf, verifyLake } from '../../src/lake/index.js';
+import type { LakeStorage } from '../../src/lake/lake-storage.js';
 import { publishSegment } from '../../src/lake/publish-segment.js';
 import { stageSegment } from '../../src/lake/stage-segment.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
@@ -198,6 +199,50 @@ describe('the lake in a directory', () => {
     assert.equal(fromLake.code, 0, fromLake.stderr);
     const [store] = await queryStore(db, sql);
     assert.deepEqual(JSON.parse(fromLake.stdout), [store]);
+  });
+
+  it('uploads a segment\'s files several at a time, and its manifest entry after all of them; a failed upload leaves no entry', async () => {
+    await ingestFiles([await writeMore(dir, 'parallel.jsonl', 300, 9)], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const lakeStorage = await openLakeStorage(parseLakeLocation(lake));
+    const store = await AuditStore.open(db);
+    try {
+      const staged = await stageSegment(store.connection, stagingDirOf(db));
+      assert.ok(staged && staged.files.length >= 4, 'a segment of several files');
+      const previous = (await verifyLake(lakeStorage)).entries.at(-1)!.hash;
+      // A lake whose every put takes a while (a Blob round trip), that notes how many are under way at once.
+      let running = 0;
+      let most = 0;
+      const events: string[] = [];
+      const slow = (failing: string | null): LakeStorage => ({
+        ...lakeStorage,
+        description: lakeStorage.description,
+        async put(path, local, sha256) {
+          most = Math.max(most, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running--;
+          if (path === failing) throw new Error('the lake is unreachable');
+          await lakeStorage.put(path, local, sha256);
+          events.push('file');
+        },
+        async putText(path, text) {
+          events.push('manifest');
+          await lakeStorage.putText(path, text);
+        },
+      });
+      await assert.rejects(publishSegment(slow(staged.files[1]!.path), stagingDirOf(db), staged, previous), /unreachable/);
+      assert.equal(running, 0, 'the publish fails once no upload is under way');
+      assert.ok(!events.includes('manifest'), 'no manifest entry for a segment not all uploaded');
+      events.length = 0;
+      await publishSegment(slow(null), stagingDirOf(db), staged, previous);
+      assert.ok(most > 1, `at most ${most} upload(s) at once`);
+      assert.deepEqual(events, [...staged.files.map(() => 'file'), 'manifest']);
+    } finally {
+      await store.close();
+    }
+    // The published segment is recorded by the next export, which puts nothing twice.
+    await exportStoreToLake(db, lake, silentLogger);
+    assert.deepEqual(await lakeCounts(lake), await storeCounts(db));
+    assert.deepEqual((await verifyLake(lakeStorage)).problems, []);
   });
 });
 
