@@ -6,7 +6,8 @@
  * Only the columns the rules count by are read, and only over the spans: DuckDB skips the other row groups by
  * their min/max, so the read is about the batch's new rows and the windows around them.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { boundRows } from '../store/bound-rows.js';
 import { sqlString } from '../store/sql-literal.js';
 
 /**
@@ -28,7 +29,14 @@ export interface StoredSpan<T extends StoredTable = StoredTable> {
   table: T;
   fromMicros: number;
   toMicros: number;
+  /** Only the rows of these keys (`KEYS`: a role's name in `role_lives`); every row when absent. */
+  keys?: readonly string[];
 }
+
+/** The tables a span may name keys of: the column, and a row's key as read. */
+const KEYS: Partial<Record<StoredTable, { column: string; of: (row: ForeignRow) => string | null }>> = {
+  role_lives: { column: 'role_name', of: (row) => (row as StoredPrivilegeChange).roleName },
+};
 
 export interface StoredAuthFailure {
   server: string;
@@ -106,7 +114,10 @@ export class StoredWindows {
     for (const s of spans) {
       if (s === null) continue;
       const u = union.get(s.table);
-      union.set(s.table, u ? { table: s.table, fromMicros: Math.min(u.fromMicros, s.fromMicros), toMicros: Math.max(u.toMicros, s.toMicros) } : s);
+      if (s.keys && !KEYS[s.table]) throw new Error(`a span of ${s.table} names keys, which that table has none of`);
+      // Keyed spans read their keys; one span of every row reads every row.
+      const keys = s.keys && (!u || u.keys) ? [...new Set([...(u?.keys ?? []), ...s.keys])] : undefined;
+      union.set(s.table, { table: s.table, fromMicros: Math.min(u?.fromMicros ?? Infinity, s.fromMicros), toMicros: Math.max(u?.toMicros ?? -Infinity, s.toMicros), ...(keys ? { keys } : {}) });
     }
     const tables = await readSpans(connection, [...union.values()]);
     for (const span of union.values()) {
@@ -116,8 +127,10 @@ export class StoredWindows {
         const k = identity(span.table, row as ForeignRow);
         if (k !== null) held.set(k, (held.get(k) ?? 0) + 1);
       }
+      const keys = span.keys ? new Set(span.keys) : null;
       for (const row of heldRows(span.table, foreign)) {
         if (row.atMicros <= span.fromMicros || row.atMicros > span.toMicros) continue;
+        if (keys && !keys.has(KEYS[span.table]!.of(row) ?? '')) continue;
         const k = identity(span.table, row);
         const copies = k === null ? 0 : (held.get(k) ?? 0);
         if (copies > 0) held.set(k!, copies - 1);
@@ -130,7 +143,8 @@ export class StoredWindows {
   /** The rows of `table` read for this batch; asking for a span that was not read is a rule's bug. */
   rows<T extends StoredTable>(span: StoredSpan<T>): readonly RowsOf[T][] {
     const read = this.spans.get(span.table);
-    if (!read || span.fromMicros < read.fromMicros || span.toMicros > read.toMicros) {
+    const keysRead = read?.keys ? new Set(read.keys) : null;
+    if (!read || span.fromMicros < read.fromMicros || span.toMicros > read.toMicros || (keysRead && (!span.keys || span.keys.some((k) => !keysRead.has(k))))) {
       throw new Error(`${span.table} was not read over the span a rule counts in: the rule must name it in spans()`);
     }
     return this.tables.get(span.table) as RowsOf[T][];
@@ -165,8 +179,19 @@ async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpa
   // Spans are widened to whole milliseconds (windows end at rows of the store's precision, about milliseconds);
   // a rule counts only the rows of its own windows, so a few more rows read cost nothing but their reading.
   const bound = (micros: number, round: (x: number) => number) => `${sqlString(new Date(round(micros / 1000)).toISOString())}::TIMESTAMPTZ`;
-  const sql = spans.map((s) => SELECTS[s.table](bound(s.fromMicros, Math.floor), bound(s.toMicros, Math.ceil))).join('\nUNION ALL\n');
-  const reader = await connection.runAndReadAll(sql);
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType> = {};
+  const selects = spans.map((s) => {
+    const select = SELECTS[s.table](bound(s.fromMicros, Math.floor), bound(s.toMicros, Math.ceil));
+    if (!s.keys) return select;
+    const name = `${s.table}_key`;
+    const keys = boundRows({ [name]: 'VARCHAR' }, s.keys.map((key) => ({ [name]: key })));
+    Object.assign(values, keys.values);
+    Object.assign(types, keys.types);
+    return `${select} AND ${KEYS[s.table]!.column} IN (SELECT "${name}" FROM ${keys.sql})`;
+  });
+  const sql = selects.join('\nUNION ALL\n');
+  const reader = Object.keys(values).length > 0 ? await connection.runAndReadAll(sql, values, types) : await connection.runAndReadAll(sql);
   const columns = reader.getColumns();
   const n = reader.currentRowCount;
   const text = (c: number, i: number) => (columns[c]![i] as string | null) ?? null;

@@ -108,19 +108,22 @@ function latestCreate(
 
 /**
  * The span of `role_lives` a batch's CREATEs and DROPs need: CREATEs up to `minutes` before each drop, and
- * for each CREATE, drops up to `minutes` after it and the CREATEs before those drops.
+ * for each CREATE, drops up to `minutes` after it and the CREATEs before those drops; of their roles only (every
+ * short life `newShortLives` finds is of a role the batch creates or drops).
  */
 function lifeSpan(facts: BatchFacts, minutes: number): StoredSpan<'role_lives'> | null {
   const w = Math.round(minutes * 60_000) * 1000;
   let from = Infinity;
   let to = -Infinity;
+  const roles = new Set<string>();
   for (const { change: c } of facts.changes) {
     if (!isRoleLife(c)) continue;
     const at = c.loggedAt.getTime() * 1000;
     from = Math.min(from, at - w - 1);
     to = Math.max(to, c.action === 'create-role' ? at + w : at);
+    roles.add(c.roleName!);
   }
-  return from === Infinity ? null : { table: 'role_lives', fromMicros: from, toMicros: to };
+  return from === Infinity ? null : { table: 'role_lives', fromMicros: from, toMicros: to, keys: [...roles] };
 }
 
 type StoredDrop = StoredPrivilegeChange & { fact?: ChangeFact };

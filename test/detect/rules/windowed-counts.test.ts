@@ -58,16 +58,18 @@ describe('windowed rules read out of order', () => {
     assert.equal(new Date(String(alerts[0]!.first_seen)).toISOString(), at(60_000).toISOString());
   });
 
-  it('role-created-and-dropped reads the creates and drops of the hours around a batch, not every privilege change in them', async (t) => {
+  it('role-created-and-dropped reads the creates and drops of its roles in the hours around a batch, not every privilege change in them', async (t) => {
     h = await openHarness({ exclude: NO_EXCLUSIONS });
-    // A grant every two minutes for two hours: 60 privilege changes, no burst.
-    await h.feed(Array.from({ length: 60 }, (_, i) => roleStatement('ops', i * 120_000 + 1000, 'GRANT', `GRANT SELECT ON t${i} TO app;`)).flat());
+    // A grant or a CREATE ROLE of another role every two minutes for two hours: 60 privilege changes, no burst.
+    const other = (i: number) => (i % 2 === 0 ? roleStatement('ops', i * 120_000 + 1000, 'GRANT', `GRANT SELECT ON t${i} TO app;`) : roleStatement('ops', i * 120_000 + 1000, 'CREATE ROLE', `CREATE ROLE r${i};`));
+    await h.feed(Array.from({ length: 60 }, (_, i) => other(i)).flat());
     const queries = t.mock.method(h.store.connection, 'runAndReadAll');
     await h.feed([...roleStatement('dba', 60 * 60_000 + 500, 'CREATE ROLE', 'CREATE ROLE ghost;'), ...roleStatement('dba', 61 * 60_000 + 500, 'DROP ROLE', 'DROP ROLE ghost;')]);
     const windows = queries.mock.calls.filter((c) => /FROM privilege_changes WHERE logged_at >/.test(String(c.arguments[0])));
     assert.equal(windows.length, 1, 'one windowed read a batch');
     const rows = (await windows[0]!.result!).currentRowCount;
-    // The burst rule's two windows either side (10 minutes) hold about 10 grants; the hour either side, all 60.
+    // The burst rule's two windows either side (10 minutes) hold about 10 changes; the hours either side, all 60,
+    // and 30 CREATEs of other roles.
     assert.ok(rows <= 20, `the windowed read returned ${rows} rows`);
     assert.equal((await h.alerts('role-created-and-dropped')).length, 1);
   });
