@@ -13,11 +13,11 @@ import { sqlString } from '../store/sql-literal.js';
 /**
  * `logins` are the `sessions` rows of users, at their session's start: a login `failures-then-success` ends a window at.
  * `role_lives` are the `privilege_changes` rows that create or drop a role: `role-created-and-dropped` looks an hour
- * around each, where every privilege change would be dozens of times as many rows (a read of each batch).
+ * either side of each, and every privilege change of those hours would be dozens of times as many rows, read each batch.
  */
 export type StoredTable = 'auth_failures' | 'privilege_changes' | 'role_lives' | 'logins';
 
-/** The tables rows are handed over in: a span of `role_lives` takes the handed `privilege_changes` that are (`isRoleLife`). */
+/** The tables rows are handed over in: a span of `role_lives` takes those of the handed `privilege_changes` that pass `isRoleLife`. */
 export type HeldTable = Exclude<StoredTable, 'role_lives'>;
 
 /** A change that creates or drops a named role: a row of `role_lives` (the same test as its SELECT's). */
