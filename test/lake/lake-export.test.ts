@@ -214,8 +214,10 @@ describe('the lake in a directory', () => {
       let most = 0;
       const events: string[] = [];
       const slow = (failing: string | null): LakeStorage => ({
-        ...lakeStorage,
         description: lakeStorage.description,
+        ensureReady: () => lakeStorage.ensureReady(),
+        get: (path) => lakeStorage.get(path),
+        list: (prefix) => lakeStorage.list(prefix),
         async put(path, local, sha256) {
           most = Math.max(most, ++running);
           await new Promise((resolve) => setTimeout(resolve, 20));
