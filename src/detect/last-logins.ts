@@ -14,7 +14,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQuery, runQueryOverRows } from '../query/run-query.js';
 import { boundRows } from '../store/bound-rows.js';
 import type { MergedSession } from '../store/audit-store.js';
-import { sessionKey } from '../contracts/session-key.js';
+import { pairKey, sessionKey, splitPairKey } from '../contracts/session-key.js';
 
 /** A user's latest session starts: how many are kept. */
 const KEPT = 2;
@@ -118,7 +118,7 @@ export class LastLogins {
     const batch = boundRows(
       { b_server: 'VARCHAR', b_session: 'VARCHAR' },
       [...batchSessions].map((k) => {
-        const [server, session] = k.split('\u0000') as [string, string];
+        const [server, session] = splitPairKey(k);
         return { b_server: server, b_session: session };
       }),
     );
@@ -259,7 +259,7 @@ export class LastLogins {
         : boundRows(
             { u_server: 'VARCHAR', u_user: 'VARCHAR' },
             only.map((k) => {
-              const [server, user] = k.split('\u0000') as [string, string];
+              const [server, user] = splitPairKey(k);
               return { u_server: server, u_user: user };
             }),
           );
@@ -309,7 +309,7 @@ function byUser(merged: readonly MergedSession[]): Map<string, Start[]> {
 }
 
 function userKey(server: string, user: string): string {
-  return `${server}\u0000${user}`;
+  return pairKey(server, user);
 }
 
 /** As `toPlain` gives a TIMESTAMPTZ: milliseconds, truncated. */

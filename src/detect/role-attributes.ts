@@ -16,6 +16,7 @@ import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js'
 import { runQueryOverRows } from '../query/run-query.js';
 import { sqlString } from '../store/sql-literal.js';
 import { boundRows } from '../store/bound-rows.js';
+import { pairKey, splitPairKey } from '../contracts/session-key.js';
 import type { WrittenBatch } from './written-batch.js';
 
 /** A `privilege_changes` row as kept: where it is in (logged_at, seq) order and what it says. */
@@ -67,7 +68,7 @@ export class RoleAttributes {
       marks.some((m) => m.server === server && m.sessionId === r.sessionId && m.seqs.includes(r.seq) && r.micros >= m.from.getTime() * 1000 && r.micros <= m.until.getTime() * 1000);
     if (marks.length > 0) {
       for (const [key, rows] of this.roles!) {
-        const server = key.slice(0, key.indexOf('\u0000'));
+        const [server] = splitPairKey(key);
         if (undone(server, rows.lifecycle) || [...rows.attributes.values()].some((r) => undone(server, r))) this.unsure.add(key);
       }
     }
@@ -180,7 +181,7 @@ export class RoleAttributes {
     for (const key of only ?? []) this.roles!.delete(key);
     this.unsure.clear();
     const roles = only?.map((k) => {
-      const [server, role] = k.split('\u0000') as [string, string];
+      const [server, role] = splitPairKey(k);
       return { r_server: server, r_role: role };
     });
     const bound = roles === undefined ? null : boundRows({ r_server: 'VARCHAR', r_role: 'VARCHAR' }, roles);
@@ -218,5 +219,5 @@ function sameRow(a: KeptRow, b: KeptRow): boolean {
 }
 
 function roleKey(server: string, role: string): string {
-  return `${server}\u0000${role}`;
+  return pairKey(server, role);
 }

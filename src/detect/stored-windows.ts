@@ -191,7 +191,9 @@ async function readSpans(connection: DuckDBConnection, spans: readonly StoredSpa
     return `${select} AND ${KEYS[s.table]!.column} IN (SELECT "${name}" FROM ${keys.sql})`;
   });
   const sql = selects.join('\nUNION ALL\n');
-  const reader = Object.keys(values).length > 0 ? await connection.runAndReadAll(sql, values, types) : await connection.runAndReadAll(sql);
+  // Without keys there is nothing to bind, and an unbound statement is not prepared first.
+  const keyed = Object.keys(values).length > 0;
+  const reader = await connection.runAndReadAll(sql, keyed ? values : undefined, keyed ? types : undefined);
   const columns = reader.getColumns();
   const n = reader.currentRowCount;
   const text = (c: number, i: number) => (columns[c]![i] as string | null) ?? null;

@@ -18,6 +18,7 @@
  */
 import type { PrivilegeChange } from '../analyze/privileges/privilege-change.js';
 import { rebuildRoles, type BaseRole, type RoleBase } from '../analyze/roles/rebuild-roles.js';
+import { pairKey, splitPairKey } from '../contracts/session-key.js';
 
 export type DriftKind = 'role' | 'attribute' | 'membership';
 
@@ -102,7 +103,7 @@ export function computeDrift(before: RoleBase, after: RoleBase, changes: readonl
   const actualMembers = collapse(after.memberships);
   const keys = [...new Set([...predictedMembers.keys(), ...actualMembers.keys()])].sort();
   for (const key of keys) {
-    const [role, member] = key.split('\u0000') as [string, string];
+    const [role, member] = splitPairKey(key);
     if (membershipDoubt.has(role) || membershipDoubt.has(member)) continue;
     // A membership of a role that is itself drift (added or removed) is part of that row's story.
     if (!existing.has(member) || !actualRoles.has(member) || !existing.has(role) || !actualRoles.has(role)) continue;
@@ -128,7 +129,7 @@ function rolesTheTrailKnows(before: RoleBase, changes: readonly PrivilegeChange[
 function collapse(rows: readonly { role_name: string; member: string; admin_option: boolean | null }[]): Map<string, { admin: boolean }> {
   const out = new Map<string, { admin: boolean }>();
   for (const r of rows) {
-    const key = `${r.role_name}\u0000${r.member}`;
+    const key = pairKey(r.role_name, r.member);
     out.set(key, { admin: (out.get(key)?.admin ?? false) || r.admin_option === true });
   }
   return out;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isLocalClient } from '../../analyze/sessions/local-client.js';
+import { pairKey, sessionKey } from '../../contracts/session-key.js';
 import type { BatchFacts } from '../batch-facts.js';
 import type { StoredAuthFailure, StoredLogin, StoredSpan } from '../stored-windows.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
@@ -119,7 +120,7 @@ function successesAfterFailures(
   const byUser = new Map<string, { failures: StoredAuthFailure[]; isFresh: boolean[]; oldBefore: number[] }>();
   for (const r of failures) {
     if (r.userName === null) continue;
-    const k = `${r.server}\u0000${r.userName}`;
+    const k = pairKey(r.server, r.userName);
     let g = byUser.get(k);
     if (!g) byUser.set(k, (g = { failures: [], isFresh: [], oldBefore: [] }));
     g.failures.push(r);
@@ -139,14 +140,14 @@ function successesAfterFailures(
     }
     g.oldBefore.push(old);
   }
-  const batchSessions = new Set(batch.map((l) => `${l.server}\u0000${l.sessionId}`));
+  const batchSessions = new Set(batch.map((l) => sessionKey(l.server, l.sessionId)));
   const candidates = [
     ...batch.map((login) => ({ login, isNew: true })),
-    ...storedLogins.filter((l) => !batchSessions.has(`${l.server}\u0000${l.sessionId}`)).map((login) => ({ login, isNew: false })),
+    ...storedLogins.filter((l) => !batchSessions.has(sessionKey(l.server, l.sessionId))).map((login) => ({ login, isNew: false })),
   ];
   const found = new Map<string, SuccessAfterFailures & { from: number; to: number; rows: readonly StoredAuthFailure[] }>();
   for (const { login, isNew } of candidates) {
-    const k = `${login.server}\u0000${login.userName}`;
+    const k = pairKey(login.server, login.userName);
     const g = byUser.get(k);
     if (!g) continue;
     // Failures in (login − window, login]: indexes [from, to).

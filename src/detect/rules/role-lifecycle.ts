@@ -7,7 +7,7 @@ import type { BatchFacts, ChangeFact, LoginFact } from '../batch-facts.js';
 import { isRoleLife, type StoredPrivilegeChange, type StoredSpan } from '../stored-windows.js';
 import type { HandedLogins } from '../handed-logins.js';
 import type { LastLogins, LoginAsked } from '../last-logins.js';
-import { sessionKey } from '../../contracts/session-key.js';
+import { pairKey, sessionKey } from '../../contracts/session-key.js';
 import { actorName, changeFinding, changeRef } from './change-evidence.js';
 
 const DAY_MS = 86_400_000;
@@ -279,11 +279,11 @@ export const dormantRoleLogin = defineRule({
     const creations = await creationsOf(connection, needCreation.map((k) => judged[k]!.login));
     const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!]));
     const findings: Finding[] = [];
-    const createdHere = new Set(created.map((c) => `${c.server}\u0000${c.user}`));
+    const createdHere = new Set(created.map((c) => pairKey(c.server, c.user)));
     judged.forEach(({ login, previous, followed }, k) => {
       const created = createdAt.get(k) ?? null;
       // A followed login already dormant by a creation stored before this batch was raised then.
-      if (followed && created !== null && idle(created, login.at) >= config.dormantDays && !createdHere.has(`${login.server}\u0000${login.user}`)) return;
+      if (followed && created !== null && idle(created, login.at) >= config.dormantDays && !createdHere.has(pairKey(login.server, login.user))) return;
       const since = previous ?? created;
       if (since === null) return;
       const idleDays = idle(since, login.at);
@@ -309,7 +309,7 @@ async function followedLogins(
 ): Promise<{ login: JudgedLogin; previous: string | null; followed: true }[]> {
   const earliest = new Map<string, LoginAsked>();
   for (const e of [...logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })), ...created.map((c) => ({ ...c, sessionId: '' }))]) {
-    const k = `${e.server}\u0000${e.user}`;
+    const k = pairKey(e.server, e.user);
     const known = earliest.get(k);
     if (!known || e.at < known.at) earliest.set(k, e);
   }
