@@ -517,7 +517,9 @@ describe('a COMMIT read across takeovers, whatever the order of the bodies and w
             }
           },
         ),
-        { numRuns: 40 },
+        // One run where B reads the change and the disconnection and A the COMMIT after: the case the last check asks
+        // for, so a seed that draws none (one in ten or so) does not fail the test.
+        { numRuns: 40, examples: [[['begin', 'change', 'commit'], [1, 1, 1, 1, 1, 1], new Array<number>(40).fill(0), [0, 900], [false, false, false], true]] },
       );
     } finally {
       for (const store of Object.values(stores)) await store.close();
