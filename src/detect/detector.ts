@@ -11,7 +11,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InTransactionWriter, WrittenBatch } from './written-batch.js';
 import type { ParsedEntry } from '../parse/parsed-entry.js';
-import { keepRetracted, recordRulesFindings, reopenRedoneAlerts, retractDisprovedAlerts, retractUndoneAlerts, type RuleFindings } from './alert-outbox.js';
+import { AlertOutbox, type RuleFindings } from './alert-outbox.js';
 import { DetectionHandover } from './detection-handover.js';
 import { BatchFacts } from './batch-facts.js';
 import { takeUnjudged } from './unjudged-changes.js';
@@ -73,6 +73,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
   const lastLogins = new LastLogins();
   const attributes = [...new Set(active.flatMap((r) => (r.rule.evaluate ? (r.rule.roleAttributes ?? []) : [])))];
   const roleAttributes = new RoleAttributes(attributes);
+  const outbox = new AlertOutbox();
 
   return {
     ruleIds: active.map((r) => r.id),
@@ -83,6 +84,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
     rolledBack(): void {
       lastLogins.forget();
       roleAttributes.forget();
+      outbox.forget();
     },
 
     // Audit entries are most of a trail (pgbench's BEGIN and END alone are two in seven): a batch keeps only those
@@ -99,10 +101,10 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (!config.enabled) return;
       // Before the rules: a finding of this batch grows an alert taken back, as it would have had it never been retracted.
       if (batch.ineffective.some((m) => m.effective)) {
-        const reopened = await reopenRedoneAlerts(connection);
+        const reopened = await outbox.reopenRedone(connection);
         // The story of one a hub's other leader raised since (it took the change into effect there) stands there.
         const elsewhere = reopened.filter((a) => handover.keys.raisedElsewhere(a, suppressMinutesOf(a.ruleId) * 60_000));
-        await keepRetracted(connection, elsewhere.map((a) => a.alertId));
+        await outbox.keepRetracted(connection, elsewhere.map((a) => a.alertId));
         handover.alertsReopened(reopened.filter((a) => !elsewhere.includes(a)), batch);
       }
       const takenBack = await takeUnjudged(connection, batch);
@@ -128,7 +130,7 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
         try {
           // Before the findings: an alert the batch disproves must not be grown by one of them.
           const disproved = r.rule.disproves?.(facts, r.config, lastLogins) ?? [];
-          if (disproved.length > 0) handover.keys.forgetRetracted(await retractDisprovedAlerts(connection, r.id, disproved));
+          if (disproved.length > 0) handover.keys.forgetRetracted(await outbox.retractDisproved(connection, r.id, disproved));
           const findings = await r.rule.evaluate({ connection, facts, config: r.config, stored, lastLogins, roleAttributes, handedLogins: handover.logins });
           if (findings.length === 0) continue;
           // An alert a hub's last leader raised for the same key is in its store: not raised here again.
@@ -144,13 +146,13 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
       if (found.length > 0) {
         let ids: number[][];
         try {
-          ids = await recordRulesFindings(connection, found);
+          ids = await outbox.record(connection, found);
         } catch (error) {
           throw new Error(`detection could not write the alerts of ${found.map((f) => f.rule.id).join(', ')}: ${(error as Error).message}`);
         }
         found.forEach((f, i) => handover.alertsWritten(f.rule.id, f.findings, ids[i]!, batch));
       }
-      if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await retractUndoneAlerts(connection));
+      if (batch.ineffective.length > 0) handover.keys.forgetRetracted(await outbox.retractUndone(connection));
     },
 
     sealed(batch: WrittenBatch): void {
@@ -168,10 +170,11 @@ export function createDetector(input: DetectionConfigInput | DetectionConfig = {
           if (!r.rule.scheduled) continue;
           found.push(merged(r, await r.rule.scheduled({ connection, now, config: r.config })));
         }
-        for (const written of await recordRulesFindings(connection, found)) ids.push(...written);
+        for (const written of await outbox.record(connection, found)) ids.push(...written);
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
+        outbox.forget();
         throw new Error(`scheduled detection rules failed, no alert of this run was stored: ${(error as Error).message}`);
       }
       return ids;

@@ -1,7 +1,7 @@
 /**
  * The alert keys a hub's leader hands to the next one (docs/fleet.md), so that an alert the last leader raised is
  * not raised again from evidence that goes on after the takeover. Kept: the keys of this instance's own alerts
- * (a mirror of its `alert_keys` rows: grown, dropped when `retractUndone` retracts them, back when `reopenRedoneAlerts`
+ * (a mirror of its `alert_keys` rows: grown, dropped when the outbox retracts them, back when `AlertOutbox.reopenRedone`
  * takes them back), those of its store
  * that a handover brought back, and the keys adopted from the last leader. A finding whose key an adopted one covers (same rule, server and dedup key,
  * within the rule's suppression window) grows nothing here: that alert is in the other store, and the
@@ -110,7 +110,7 @@ export class HandedAlertKeys {
   }
 
   /**
-   * Alerts `reopenRedoneAlerts` took back: their keys are in `alert_keys` again, and in the handover, as raised by
+   * Alerts `AlertOutbox.reopenRedone` took back: their keys are in `alert_keys` again, and in the handover, as raised by
    * the batch that took them back (if it never commits, they stay retracted and the next leader does not adopt them).
    */
   recordReopened(alerts: readonly ReopenedAlert[], batch: { source: string; position: string }): void {

@@ -5,7 +5,7 @@
  * transaction-ledger.ts), and then nothing else would ever judge it. So each batch lists its ineffective changes
  * here, and hands the rules those of the list its marks took into effect, which leave it: judged once, as if they
  * had arrived effective. A change judged when it arrived, undone, then taken back into effect is not here: its alert
- * comes back (`reopenRedoneAlerts`) and windowed rules counted it already. A change a hub's other leader took into
+ * comes back (`AlertOutbox.reopenRedone`) and windowed rules counted it already. A change a hub's other leader took into
  * effect (a mark `elsewhere`: it read the COMMIT after a takeover, and its rules judged the change) leaves the list
  * unjudged here.
  */
@@ -36,7 +36,7 @@ export interface TakenBack {
   /** Stored ineffective and never judged: the rules judge them now, as if they had arrived effective. */
   unjudged: TakenIntoEffect[];
   /**
-   * Judged when they arrived, undone since, effective again: their alerts come back (`reopenRedoneAlerts`), but a
+   * Judged when they arrived, undone since, effective again: their alerts come back (`AlertOutbox.reopenRedone`), but a
    * window judged while they were undone did not count them (`privilege-burst` looks at them again).
    */
   redone: TakenIntoEffect[];

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { recordRulesFindings, retractUndone, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import { AlertOutbox, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import { AlertKeyIndex } from '../../src/detect/alert-key-index.js';
 import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { migrations } from '../../src/store/migrations.js';
@@ -46,9 +47,9 @@ function merged(f: Spec, seq: number): MergedFinding {
 }
 
 /** One batch's findings through the outbox, as the detector writes them. */
-async function record(c: DuckDBConnection, specs: Spec[], firstSeq: number): Promise<void> {
+async function record(outbox: AlertOutbox, c: DuckDBConnection, specs: Spec[], firstSeq: number): Promise<void> {
   const groups = RULES.map((rule, r) => ({ rule, findings: specs.flatMap((s, k) => (s.rule === r ? [merged(s, firstSeq + k)] : [])) })).filter((g) => g.findings.length > 0);
-  await recordRulesFindings(c, groups);
+  await outbox.record(c, groups);
 }
 
 const step = fc.oneof(
@@ -57,51 +58,88 @@ const step = fc.oneof(
   fc.record({ kind: fc.constant('replay' as const), back: fc.nat({ max: 5 }) }),
   fc.record({ kind: fc.constant('acknowledge' as const), pick: fc.nat({ max: 20 }) }),
   fc.record({ kind: fc.constant('rollback' as const), pick: fc.nat({ max: 40 }) }),
+  fc.record({ kind: fc.constant('redo' as const), pick: fc.nat({ max: 40 }) }),
 );
+type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
+
+/** The alerts as a reader sees them, ids included. */
+const ALERTS = `SELECT alert_id, rule_id, server, dedup_key, status, count, first_seen::VARCHAR AS f, last_seen::VARCHAR AS l, evidence::VARCHAR AS e FROM alerts ORDER BY alert_id`;
+
+/**
+ * Runs the steps on a store through `outboxFor` (called for each write: the same outbox, or a new one), as the
+ * pipeline does: a batch rolled back makes the outbox forget. After each step, `check`.
+ */
+async function play(steps: readonly Step[], outboxFor: () => AlertOutbox, check: (c: DuckDBConnection, step: Step) => Promise<void>): Promise<void> {
+  const db = await openDatabase(':memory:');
+  const c = db.connection;
+  try {
+    await c.run(`INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, summary, dedup_key)
+      VALUES ('drift.change-not-in-trail', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'drift', 'alice')`);
+    const batches: Spec[][] = [];
+    let seq = 0;
+    for (const s of steps) {
+      if (s.kind === 'batch') {
+        batches.push(s.findings);
+        await record(outboxFor(), c, s.findings, seq);
+        seq += s.findings.length;
+      } else if (s.kind === 'retried batch') {
+        // The batch's transaction fails after detection wrote its alerts: nothing of it may stay.
+        const outbox = outboxFor();
+        await c.run('BEGIN TRANSACTION');
+        await record(outbox, c, s.findings, seq);
+        await c.run('ROLLBACK');
+        outbox.forget();
+      } else if (s.kind === 'replay') {
+        const again = batches[batches.length - 1 - Math.min(s.back, batches.length - 1)];
+        if (again) await record(outboxFor(), c, again, 0);
+      } else if (s.kind === 'acknowledge') {
+        await acknowledgeAlerts(c, [s.pick + 1], 'tester');
+      } else if (s.kind === 'rollback') {
+        // A later batch rolls back the change an alert stands on: the alert is retracted.
+        const [change] = await rows(c, `SELECT server, session_id, logged_at::VARCHAR AS logged_at, seq FROM alert_changes ORDER BY seq LIMIT 1 OFFSET ${s.pick}`);
+        if (change) {
+          const ch = change as { server: string; session_id: string; logged_at: string; seq: string };
+          await c.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, effective, seq, source, position)
+            VALUES ('${ch.server}', '${ch.logged_at}'::TIMESTAMPTZ, '${ch.session_id}', 'grant-role', false, ${ch.seq}, 't', '0')`);
+          await outboxFor().retractUndone(c);
+        }
+      } else {
+        // A change undone is effective again (its COMMIT read late): its retracted alert comes back and may grow.
+        const [undone] = await rows(c, `SELECT seq FROM privilege_changes WHERE NOT effective ORDER BY seq LIMIT 1 OFFSET ${s.pick % 4}`);
+        if (undone) {
+          await c.run(`UPDATE privilege_changes SET effective = true WHERE seq = ${(undone as { seq: string }).seq}`);
+          await outboxFor().reopenRedone(c);
+        }
+      }
+      await check(c, s);
+    }
+  } finally {
+    await closeDatabase(db);
+  }
+}
 
 describe('the outbox key table (alert_keys)', () => {
   it('holds exactly the detection alerts not retracted, through growth, acknowledgement, retraction, replay and retries (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
-        const db = await openDatabase(':memory:');
-        const c = db.connection;
-        try {
-          await c.run(`INSERT INTO alerts (rule_id, severity, server, first_seen, last_seen, summary, dedup_key)
-            VALUES ('drift.change-not-in-trail', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'drift', 'alice')`);
-          const batches: Spec[][] = [];
-          let seq = 0;
-          for (const s of steps) {
-            if (s.kind === 'batch') {
-              batches.push(s.findings);
-              await record(c, s.findings, seq);
-              seq += s.findings.length;
-            } else if (s.kind === 'retried batch') {
-              // The batch's transaction fails after detection wrote its alerts: nothing of it may stay.
-              await c.run('BEGIN TRANSACTION');
-              await record(c, s.findings, seq);
-              await c.run('ROLLBACK');
-            } else if (s.kind === 'replay') {
-              const again = batches[batches.length - 1 - Math.min(s.back, batches.length - 1)];
-              if (again) await record(c, again, 0);
-            } else if (s.kind === 'acknowledge') {
-              await acknowledgeAlerts(c, [s.pick + 1], 'tester');
-            } else {
-              // A later batch rolls back the change an alert stands on: the alert is retracted.
-              const [change] = await rows(c, `SELECT server, session_id, logged_at::VARCHAR AS logged_at, seq FROM alert_changes ORDER BY seq LIMIT 1 OFFSET ${s.pick}`);
-              if (change) {
-                const ch = change as { server: string; session_id: string; logged_at: string; seq: string };
-                await c.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, effective, seq, source, position)
-                  VALUES ('${ch.server}', '${ch.logged_at}'::TIMESTAMPTZ, '${ch.session_id}', 'grant-role', false, ${ch.seq}, 't', '0')`);
-                await retractUndone(c);
-              }
-            }
-            assert.deepEqual(await rows(c, KEYS), await rows(c, EXPECTED_KEYS), `after ${s.kind}`);
-          }
-        } finally {
-          await closeDatabase(db);
-        }
+        const outbox = new AlertOutbox();
+        await play(steps, () => outbox, async (c, s) => assert.deepEqual(await rows(c, KEYS), await rows(c, EXPECTED_KEYS), `after ${s.kind}`));
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('an outbox that holds its keys in memory stores what one reading them from alert_keys each write stores, late and replayed findings too (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), fc.integer({ min: 1, max: 300 }), async (steps, keepMinutes) => {
+        // Findings span 240 minutes: a short hold leaves keys out of memory that a late finding needs again.
+        const held = new AlertOutbox(new AlertKeyIndex(keepMinutes * 60_000_000));
+        const seen: unknown[][] = [];
+        await play(steps, () => held, async (c) => void seen.push(await rows(c, ALERTS)));
+        let k = 0;
+        await play(steps, () => new AlertOutbox(), async (c, s) => assert.deepEqual(seen[k++], await rows(c, ALERTS), `after ${s.kind} (step ${k})`));
+      }),
+      { numRuns: 60 },
     );
   });
 
@@ -109,13 +147,14 @@ describe('the outbox key table (alert_keys)', () => {
     const db = await openDatabase(':memory:');
     const c = db.connection;
     try {
-      await record(c, [{ rule: 0, server: 'pg-1', key: 'alice', minute: 0, span: 0 }, { rule: 0, server: 'pg-1', key: 'bob', minute: 0, span: 0 }], 0);
+      const outbox = new AlertOutbox();
+      await record(outbox, c, [{ rule: 0, server: 'pg-1', key: 'alice', minute: 0, span: 0 }, { rule: 0, server: 'pg-1', key: 'bob', minute: 0, span: 0 }], 0);
       const [alice, bob] = (await rows(c, `SELECT alert_id FROM alerts ORDER BY dedup_key`)).map((r) => Number((r as { alert_id: string }).alert_id));
       await acknowledgeAlerts(c, [bob!], 'tester');
       await c.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, effective, seq, source, position)
         SELECT server, logged_at, session_id, 'grant-role', false, seq, 't', '0' FROM alert_changes WHERE alert_id = ${alice}`);
-      assert.equal(await retractUndone(c), 1);
-      await record(c, [{ rule: 0, server: 'pg-1', key: 'alice', minute: 10, span: 0 }, { rule: 0, server: 'pg-1', key: 'bob', minute: 10, span: 0 }], 10);
+      assert.equal((await outbox.retractUndone(c)).length, 1);
+      await record(outbox, c, [{ rule: 0, server: 'pg-1', key: 'alice', minute: 10, span: 0 }, { rule: 0, server: 'pg-1', key: 'bob', minute: 10, span: 0 }], 10);
       const counts = await rows(c, `SELECT dedup_key, status, count FROM alerts ORDER BY alert_id`);
       assert.deepEqual(counts, [
         { dedup_key: 'alice', status: 'retracted', count: '1' },

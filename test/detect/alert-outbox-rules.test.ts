@@ -1,5 +1,5 @@
 /**
- * recordRulesFindings writes every rule's findings of a batch together (the detector's one outbox write a batch).
+ * `AlertOutbox.record` writes every rule's findings of a batch together (the detector's one outbox write a batch).
  * What it stores must be what writing each rule's findings on its own, rule after rule, stores: a rule's
  * findings grow only its own alerts, even when another rule's share the server, key and time. Alerts are compared
  * by what they are: a rule with two findings of one key in a batch (two rounds) may now take its second id after
@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { recordFindings, recordRulesFindings, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import type { RuleIdentity } from '../../src/detect/alert-outbox.js';
+import { outboxOf, recordFindings } from '../support/outbox-of.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 
@@ -45,7 +46,7 @@ async function contents(db: Database): Promise<unknown[]> {
   return alerts.getRowObjectsJS();
 }
 
-describe('recordRulesFindings', () => {
+describe('AlertOutbox.record, several rules', () => {
   it("stores what writing each rule's findings in turn stores (property)", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(fc.array(finding, { maxLength: 6 }), { minLength: RULES.length, maxLength: RULES.length }), { minLength: 1, maxLength: 3 }), async (batches) => {
@@ -53,7 +54,7 @@ describe('recordRulesFindings', () => {
         const ruleByRule = await openDatabase(':memory:');
         try {
           for (const perRule of batches) {
-            const ids = await recordRulesFindings(together.connection, perRule.map((findings, r) => ({ rule: RULES[r]!, findings })));
+            const ids = await outboxOf(together.connection).record(together.connection, perRule.map((findings, r) => ({ rule: RULES[r]!, findings })));
             assert.deepEqual(ids.map((i) => i.length), perRule.map((f) => f.length));
             for (const [r, findings] of perRule.entries()) await recordFindings(ruleByRule.connection, RULES[r]!, findings);
           }

@@ -1,5 +1,5 @@
 /**
- * recordFindings writes a rule's findings of a batch in a few statements. What it stores must be what writing the
+ * `AlertOutbox.record` writes a rule's findings of a batch in a few statements. What it stores must be what writing the
  * same findings one at a time stores: the same alerts raised, grown and left alone, with the same counts, times,
  * evidence and privilege changes, also when one call holds several findings of one key.
  */
@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { recordFindings, retractUndone, type RuleIdentity } from '../../src/detect/alert-outbox.js';
+import type { RuleIdentity } from '../../src/detect/alert-outbox.js';
+import { outboxOf, recordFindings } from '../support/outbox-of.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { closeDatabase, openDatabase, type Database } from '../../src/store/open-database.js';
 import { loggingStatements } from '../support/statement-log.js';
@@ -54,7 +55,7 @@ async function contents(db: Database): Promise<unknown[]> {
   return alerts.getRowObjectsJS();
 }
 
-describe('recordFindings', () => {
+describe('AlertOutbox.record', () => {
   it('stores what writing the findings one at a time stores (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(finding, { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (calls) => {
@@ -115,7 +116,7 @@ describe('recordFindings', () => {
       // Retracted as the pipeline retracts: a later batch rolls back the change the alert stands on.
       await db.connection.run(`INSERT INTO privilege_changes (server, logged_at, session_id, action, effective, seq, source, position)
         VALUES ('pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', 's.1', 'grant-role', false, 1, 't', '0')`);
-      assert.equal(await retractUndone(db.connection), 1);
+      assert.equal((await outboxOf(db.connection).retractUndone(db.connection)).length, 1);
       const [afterRetraction] = await recordFindings(db.connection, RULE, [{ ...base, at: new Date(T0 + 40 * 60_000) }]);
       assert.notEqual(afterRetraction, first);
       const counts = (await db.connection.runAndReadAll('SELECT alert_id, count FROM alerts ORDER BY alert_id')).getRows().map(([id, n]) => [Number(id), Number(n)]);
