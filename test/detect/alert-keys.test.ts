@@ -139,7 +139,7 @@ describe('the outbox key table (alert_keys)', () => {
         let k = 0;
         await play(steps, () => new AlertOutbox(), async (c, s) => assert.deepEqual(seen[k++], await rows(c, ALERTS), `after ${s.kind} (step ${k})`));
       }),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
   });
 
