@@ -17,6 +17,10 @@ import { acknowledgeAlerts } from '../../src/detect/acknowledge-alerts.js';
 import type { MergedFinding } from '../../src/detect/merge-findings.js';
 import { migrations } from '../../src/store/migrations.js';
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
+import type { InTransactionWriter } from '../../src/detect/written-batch.js';
+import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
+import { failedLogin } from '../support/detection-records.js';
+import { openHarness } from './detection-harness.js';
 
 const RULES: RuleIdentity[] = [
   { id: 'admin-granted', severity: 'high', mitre: 'T1098', suppressMinutes: 60 },
@@ -141,6 +145,24 @@ describe('the outbox key table (alert_keys)', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it("a batch rolled back after detection raised its alert leaves no key behind: the next batch's burst raises its own", async () => {
+    const h = await openHarness();
+    try {
+      const failuresAt = (from: number) => Array.from({ length: 10 }, (_, k) => failedLogin({ user: 'victim', at: new Date(from + k * 1000) })).flat();
+      const failing: InTransactionWriter = {
+        async inTransaction() {
+          throw new Error('this batch rolls back');
+        },
+      };
+      const failsAfterDetection = await IngestPipeline.create(h.store, { observers: [h.detector, failing] });
+      await assert.rejects(failsAfterDetection.processBatch(failuresAt(T0), { sourceKey: null, source: 'synthetic', position: 'x' }));
+      await h.feed(failuresAt(T0 + 60_000));
+      assert.deepEqual((await h.alerts('brute-force')).map((a) => [a.target, Number(a.count)]), [['victim', 10]]);
+    } finally {
+      await h.close();
+    }
   });
 
   it('a retracted alert never grows again, an acknowledged one does', async () => {
