@@ -24,12 +24,11 @@ export const loginRoleCreated = defineRule({
   }),
   evaluate({ facts, config }) {
     const findings: Finding[] = [];
+    const byStatement = changesByStatement(facts.changes);
     for (const fact of facts.changes) {
       const c = fact.change;
       if (c.action !== 'create-role' || (c.actor !== null && config.allowActors.includes(c.actor))) continue;
-      const sameStatement = facts.changes.filter(
-        (o) => o.change.sessionId === c.sessionId && o.change.statement === c.statement && o.change.roleName === c.roleName && o.change.loggedAt.getTime() === c.loggedAt.getTime(),
-      );
+      const sameStatement = byStatement.get(statementKey(fact))!;
       const login = c.value === 'USER' || sameStatement.some((o) => o.change.attribute === 'rolcanlogin' && o.change.value === 'true');
       if (!login) continue;
       const password = sameStatement.find((o) => o.change.action === 'set-password')?.change.value ?? null;
@@ -45,6 +44,23 @@ export const loginRoleCreated = defineRule({
     return findings;
   },
 });
+
+/** What ties the changes of one CREATE ROLE statement together: its session, text, role and time. */
+function statementKey({ change: c }: ChangeFact): string {
+  return JSON.stringify([c.sessionId, c.statement, c.roleName, c.loggedAt.getTime()]);
+}
+
+/** The batch's changes by statement (`statementKey`), in batch order: one pass, not one a CREATE ROLE. */
+function changesByStatement(changes: readonly ChangeFact[]): Map<string, ChangeFact[]> {
+  const out = new Map<string, ChangeFact[]>();
+  for (const fact of changes) {
+    const key = statementKey(fact);
+    const same = out.get(key);
+    if (same) same.push(fact);
+    else out.set(key, [fact]);
+  }
+  return out;
+}
 
 export const roleCreatedAndDropped = defineRule({
   id: 'role-created-and-dropped',
