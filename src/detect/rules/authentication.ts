@@ -75,19 +75,29 @@ function batchLogins(facts: BatchFacts): StoredLogin[] {
  */
 function successSpans(facts: BatchFacts, minutes: number): { failures: StoredSpan<'auth_failures'> | null; logins: StoredSpan<'logins'> | null } {
   const w = windowMicros(minutes);
-  const logins = batchLogins(facts).map((l) => l.atMicros);
-  const failures = freshPasswordFailures(facts).map((f) => f.atMicros);
-  if (logins.length + failures.length === 0) return { failures: null, logins: null };
+  const logins = timeSpan(batchLogins(facts));
+  const failures = timeSpan(freshPasswordFailures(facts));
+  if (logins === null && failures === null) return { failures: null, logins: null };
+  return {
+    failures: {
+      table: 'auth_failures',
+      fromMicros: Math.min(logins?.first ?? Infinity, failures?.first ?? Infinity) - w,
+      toMicros: Math.max(logins?.last ?? -Infinity, (failures?.last ?? -Infinity) + w),
+    },
+    logins: failures === null ? null : { table: 'logins', fromMicros: failures.first - 1, toMicros: failures.last + w },
+  };
+}
+
+/** The earliest and the latest time of some rows; null for none. */
+function timeSpan(rows: readonly { atMicros: number }[]): { first: number; last: number } | null {
+  if (rows.length === 0) return null;
   let first = Infinity;
   let last = -Infinity;
-  for (const t of logins) [first, last] = [Math.min(first, t), Math.max(last, t)];
-  let firstFailure = Infinity;
-  let lastFailure = -Infinity;
-  for (const t of failures) [firstFailure, lastFailure] = [Math.min(firstFailure, t), Math.max(lastFailure, t)];
-  return {
-    failures: { table: 'auth_failures', fromMicros: Math.min(first, firstFailure) - w, toMicros: Math.max(last, lastFailure + w) },
-    logins: failures.length === 0 ? null : { table: 'logins', fromMicros: firstFailure - 1, toMicros: lastFailure + w },
-  };
+  for (const r of rows) {
+    if (r.atMicros < first) first = r.atMicros;
+    if (r.atMicros > last) last = r.atMicros;
+  }
+  return { first, last };
 }
 
 /** Logins of one user that this batch made successes after failures: the latest, its failures, how many. */
@@ -111,13 +121,41 @@ function successesAfterFailures(
   config: { minFailures: number; windowMinutes: number },
 ): SuccessAfterFailures[] {
   const w = windowMicros(config.windowMinutes);
+  const byUser = failuresByUser(failures, fresh);
+  const found = new Map<string, FoundSuccess>();
+  const batchSessions = new Set<string>();
+  for (const login of batch) {
+    batchSessions.add(sessionKey(login.server, login.sessionId));
+    countSuccess(found, byUser, login, true, w, config.minFailures);
+  }
+  for (const login of storedLogins) {
+    if (!batchSessions.has(sessionKey(login.server, login.sessionId))) countSuccess(found, byUser, login, false, w, config.minFailures);
+  }
+  return [...found.values()].map(({ login, added, firstAt, from, to, rows }) => ({ login, added, firstAt, failures: rows.slice(from, to) }));
+}
+
+/** One user's password failures in time order, which of them are the batch's, and how many old ones come before each. */
+interface UserFailures {
+  failures: StoredAuthFailure[];
+  isFresh: boolean[];
+  oldBefore: number[];
+}
+
+/** A user's success so far: its latest login, and the failures before it as a range of the user's failures. */
+type FoundSuccess = SuccessAfterFailures & { from: number; to: number; rows: readonly StoredAuthFailure[] };
+
+/**
+ * Each user's failures, sorted, with the batch's own marked (`fresh`, matched by server, user and time): a window's
+ * failures are then a range found by binary search, not a scan a login (a pool logs in hundreds of times).
+ */
+function failuresByUser(failures: readonly StoredAuthFailure[], fresh: readonly FreshRow[]): Map<string, UserFailures> {
   const unmatched = new Map<string, number>();
   for (const f of fresh) {
     if (f.key === null) continue;
     const k = `${f.server}\u0000${f.key}\u0000${f.atMicros}`;
     unmatched.set(k, (unmatched.get(k) ?? 0) + 1);
   }
-  const byUser = new Map<string, { failures: StoredAuthFailure[]; isFresh: boolean[]; oldBefore: number[] }>();
+  const byUser = new Map<string, UserFailures>();
   for (const r of failures) {
     if (r.userName === null) continue;
     const k = pairKey(r.server, r.userName);
@@ -125,8 +163,6 @@ function successesAfterFailures(
     if (!g) byUser.set(k, (g = { failures: [], isFresh: [], oldBefore: [] }));
     g.failures.push(r);
   }
-  // Each user's failures in time order, which of them are the batch's, and how many old ones come before each:
-  // a window's failures are then a range found by binary search, not a scan a login (a pool logs in hundreds of times).
   for (const [k, g] of byUser) {
     g.failures.sort((a, b) => a.atMicros - b.atMicros);
     let old = 0;
@@ -140,31 +176,35 @@ function successesAfterFailures(
     }
     g.oldBefore.push(old);
   }
-  const batchSessions = new Set(batch.map((l) => sessionKey(l.server, l.sessionId)));
-  const candidates = [
-    ...batch.map((login) => ({ login, isNew: true })),
-    ...storedLogins.filter((l) => !batchSessions.has(sessionKey(l.server, l.sessionId))).map((login) => ({ login, isNew: false })),
-  ];
-  const found = new Map<string, SuccessAfterFailures & { from: number; to: number; rows: readonly StoredAuthFailure[] }>();
-  for (const { login, isNew } of candidates) {
-    const k = pairKey(login.server, login.userName);
-    const g = byUser.get(k);
-    if (!g) continue;
-    // Failures in (login − window, login]: indexes [from, to).
-    const from = firstAfter(g.failures, login.atMicros - w);
-    const to = firstAfter(g.failures, login.atMicros);
-    const old = g.oldBefore[to]! - g.oldBefore[from]!;
-    if (to - from < config.minFailures || (!isNew && old >= config.minFailures)) continue;
-    const firstAt = new Date(Math.trunc(g.failures[from]!.atMicros / 1000));
-    const known = found.get(k);
-    if (!known) found.set(k, { login, failures: [], added: 1, firstAt, from, to, rows: g.failures });
-    else {
-      known.added++;
-      if (firstAt < known.firstAt) known.firstAt = firstAt;
-      if (login.atMicros >= known.login.atMicros) Object.assign(known, { login, from, to });
-    }
+  return byUser;
+}
+
+/**
+ * Counts one login a success after failures when its user has `minFailures` in the window before it, and, for a
+ * stored login (`isNew` false), had fewer before this batch's failures.
+ */
+function countSuccess(found: Map<string, FoundSuccess>, byUser: ReadonlyMap<string, UserFailures>, login: StoredLogin, isNew: boolean, w: number, minFailures: number): void {
+  const k = pairKey(login.server, login.userName);
+  const g = byUser.get(k);
+  if (!g) return;
+  // Failures in (login − window, login]: indexes [from, to).
+  const from = firstAfter(g.failures, login.atMicros - w);
+  const to = firstAfter(g.failures, login.atMicros);
+  const old = g.oldBefore[to]! - g.oldBefore[from]!;
+  if (to - from < minFailures || (!isNew && old >= minFailures)) return;
+  const firstAt = new Date(Math.trunc(g.failures[from]!.atMicros / 1000));
+  const known = found.get(k);
+  if (!known) {
+    found.set(k, { login, failures: [], added: 1, firstAt, from, to, rows: g.failures });
+    return;
   }
-  return [...found.values()].map(({ login, added, firstAt, from, to, rows }) => ({ login, added, firstAt, failures: rows.slice(from, to) }));
+  known.added++;
+  if (firstAt < known.firstAt) known.firstAt = firstAt;
+  if (login.atMicros >= known.login.atMicros) {
+    known.login = login;
+    known.from = from;
+    known.to = to;
+  }
 }
 
 /** The index of the first row after `micros` in rows sorted by time. */

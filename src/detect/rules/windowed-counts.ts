@@ -78,7 +78,10 @@ const freshKey = (server: string, key: string, atMicros: number, value: string |
  * The new bursts of each key the batch has rows of. `rows` are the stored rows read over `spanOf(fresh)` (the
  * batch's own among them); `fresh` are the batch's rows, matched to stored ones by server, key, time and value.
  */
-export function newBursts<R extends TimedRow>(rows: readonly R[], fresh: readonly FreshRow[], count: BurstCount<R>): NewBurst<R>[] {
+export function newBursts<R extends TimedRow>(rows: readonly R[], fresh: readonly FreshRow[], rule: BurstCount<R>): NewBurst<R>[] {
+  // Every rule's count of one shape, `distinctBy` or not: the compiled counting code then meets one shape, where a
+  // second rule's would make it deoptimize and compile again (issue 21's profile).
+  const count: BurstCount<R> = { keyOf: rule.keyOf, where: rule.where, minutes: rule.minutes, threshold: rule.threshold, distinctBy: rule.distinctBy };
   const unmatched = new Map<string, number>();
   const groups = new Map<string, { server: string; key: string; rows: R[]; isFresh: boolean[] }>();
   for (const f of fresh) {
