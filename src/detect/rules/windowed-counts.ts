@@ -145,10 +145,11 @@ interface Window {
 }
 
 /**
- * Burst windows over the sorted rows `use` selects, one per distinct row time (a window ending between rows holds
- * no more than the one ending at its latest row, so these cover what any window covers).
+ * Burst windows over the sorted rows, leaving out those `skip` marks (null: none), one per distinct row time (a window
+ * ending between rows holds no more than the one ending at its latest row, so these cover what any window covers).
+ * The rows left out are marks, not a predicate: a second predicate would make the compiled loop deoptimize.
  */
-function burstWindows<R extends TimedRow>(rows: readonly R[], use: (i: number) => boolean, count: BurstCount<R>): Window[] {
+function burstWindows<R extends TimedRow>(rows: readonly R[], skip: readonly boolean[] | null, count: BurstCount<R>): Window[] {
   const w = windowMicros(count.minutes);
   const measure = new Measure<R>(count.distinctBy);
   const out: Window[] = [];
@@ -157,11 +158,11 @@ function burstWindows<R extends TimedRow>(rows: readonly R[], use: (i: number) =
   while (to < rows.length) {
     const end = rows[to]!.atMicros;
     while (to < rows.length && rows[to]!.atMicros === end) {
-      if (use(to)) measure.add(rows[to]!);
+      if (skip === null || !skip[to]) measure.add(rows[to]!);
       to++;
     }
     while (rows[from]!.atMicros <= end - w) {
-      if (use(from)) measure.remove(rows[from]!);
+      if (skip === null || !skip[from]) measure.remove(rows[from]!);
       from++;
     }
     if (measure.value >= count.threshold) out.push({ from, to, value: measure.value });
@@ -169,12 +170,12 @@ function burstWindows<R extends TimedRow>(rows: readonly R[], use: (i: number) =
   return out;
 }
 
-/** Marks the rows the windows cover (and `use` selects). */
-function covered(n: number, windows: readonly Window[], use: (i: number) => boolean): boolean[] {
+/** Marks the rows the windows cover (but those `skip` marks). */
+function covered(n: number, windows: readonly Window[], skip: readonly boolean[] | null): boolean[] {
   const marks = new Array<boolean>(n).fill(false);
   let reached = 0;
   for (const win of windows) {
-    for (let i = Math.max(win.from, reached); i < win.to; i++) if (use(i)) marks[i] = true;
+    for (let i = Math.max(win.from, reached); i < win.to; i++) if (skip === null || !skip[i]) marks[i] = true;
     reached = Math.max(reached, win.to);
   }
   return marks;
@@ -182,16 +183,15 @@ function covered(n: number, windows: readonly Window[], use: (i: number) => bool
 
 function burstsOfKey<R extends TimedRow>(rows: readonly R[], isFresh: readonly boolean[], count: BurstCount<R>): Omit<NewBurst<R>, 'server' | 'key'> | null {
   if (!isFresh.includes(true)) return null;
-  const all = () => true;
-  const old = (i: number) => !isFresh[i];
-  const now = burstWindows(rows, all, count);
+  const now = burstWindows(rows, null, count);
   // Only windows holding a batch's row can be new bursts: one of old rows only was a burst before, or is not now.
   const freshBefore = [0];
   for (let i = 0; i < rows.length; i++) freshBefore.push(freshBefore[i]! + (isFresh[i] ? 1 : 0));
   const fresher = now.filter((win) => freshBefore[win.to]! > freshBefore[win.from]!);
   if (fresher.length === 0) return null;
-  const before = covered(rows.length, burstWindows(rows, old, count), old);
-  const after = covered(rows.length, fresher, all);
+  // Before the batch: the windows of the old rows only (the batch's are left out).
+  const before = covered(rows.length, burstWindows(rows, isFresh, count), isFresh);
+  const after = covered(rows.length, fresher, null);
   let added = 0;
   let first = Infinity;
   for (let i = 0; i < rows.length; i++) {
