@@ -268,8 +268,8 @@ interface EventsPartition {
  * Writes one file per (server, date) partition of the rows in rowids (from, to], sorted by time. Rows are
  * mostly appended in time order, so a partition already in order is written as scanned, without the sort;
  * and one COPY per partition sorts only within it. Both cost a fraction of one `PARTITION_BY` COPY with a
- * global sort (bench/lake-export.bench.ts), and the files, paths and names are the same. On one DuckDB thread the
- * partitions already in order are written in one scan (`copyInOneScan`).
+ * global sort (bench/lake-export.bench.ts), and the files, paths and names are the same. On one DuckDB thread many
+ * small partitions already in order are written in one scan (`oneScanPays`, `copyInOneScan`).
  */
 async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: [number, number], dir: string, segment: string): Promise<StagedFile[]> {
   const spec = LAKE_TABLES[name];
@@ -281,7 +281,7 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   if (maxOpenFiles !== null) {
     const inOrder = partitions.filter((p) => p.inOrder && SAFE_PARTITION_VALUE.test(p.server!));
     for (const group of byServerUpTo(inOrder, maxOpenFiles)) {
-      if (group.length >= ONE_SCAN_FROM) for (const [p, file] of await copyInOneScan(c, name, range, group, dir, segment)) scanned.set(p, file);
+      if (oneScanPays(group)) for (const [p, file] of await copyInOneScan(c, name, range, group, dir, segment)) scanned.set(p, file);
     }
   }
   const files: StagedFile[] = [];
@@ -310,8 +310,8 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
       written = stats[0]![1] as bigint;
     } else {
       await mkdir(join(dir, ...folder.split('/')), { recursive: true });
-      const stats = (await c.runAndReadAll(`COPY (${select}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS}, RETURN_STATS true)`)).getRows();
-      written = stats[0]![1] as bigint;
+      // A COPY's own result is the rows it wrote: the statistics of RETURN_STATS cost a tenth more, for nothing here.
+      written = (await c.runAndReadAll(`COPY (${select}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`)).getRows()[0]![0] as bigint;
     }
     if (Number(written) !== p.rows) throw new Error(`${name}: ${String(written)} rows written to ${path} for ${p.rows} in its partition`);
     files.push({ path, table: name, rows: p.rows, minTime: p.minTime, maxTime: p.maxTime });
@@ -319,12 +319,24 @@ async function copyEvents(c: DuckDBConnection, name: LakeTableName, [from, to]: 
   return files;
 }
 
-/** A partitioned write costs more than a plain one: one scan pays from about 8 partitions (docs/benchmarks.md). */
+/**
+ * Whether one partitioned scan costs less than a COPY a partition. DuckDB's partitioned write buffers every row
+ * before it writes: about twice a plain COPY's CPU a row. A COPY costs about 2.7 ms however few its rows. So one
+ * scan pays for many small partitions only: from 8 partitions, of at most 2,000 rows each on average
+ * (docs/benchmarks.md, "The lake export").
+ */
+function oneScanPays(partitions: readonly EventsPartition[]): boolean {
+  let rows = 0;
+  for (const p of partitions) rows += p.rows;
+  return partitions.length >= ONE_SCAN_FROM && rows <= ONE_SCAN_ROWS_A_PARTITION * partitions.length;
+}
+
 const ONE_SCAN_FROM = 8;
+const ONE_SCAN_ROWS_A_PARTITION = 2_000;
 
 /**
  * The partitions of servers whose rows are in time order, written by one `PARTITION_BY` COPY: one scan of the
- * range instead of one a partition, a fifth less export CPU at 20 servers. Only on one DuckDB thread: with more,
+ * range instead of one a partition, for partitions too small to pay a COPY's own cost. Only on one DuckDB thread: with more,
  * the partitioned write interleaves the threads' rows, out of time order within a file.
  */
 async function copyInOneScan(c: DuckDBConnection, name: LakeTableName, range: string, partitions: EventsPartition[], dir: string, segment: string): Promise<Map<EventsPartition, StagedFile>> {
@@ -427,8 +439,8 @@ function utcDay(column: string): string {
 async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, segment: string): Promise<StagedFile> {
   const path = `${lakeFolder(name)}/snapshot=${segment}/part-${segment}.parquet`;
   await mkdir(join(dir, lakeFolder(name), `snapshot=${segment}`), { recursive: true });
-  const stats = (await c.runAndReadAll(`COPY (SELECT * FROM ${name}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS}, RETURN_STATS true)`)).getRows();
-  return { path, table: name, rows: Number(stats[0]![1]), minTime: null, maxTime: null };
+  const written = (await c.runAndReadAll(`COPY (SELECT * FROM ${name}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`)).getRows()[0]![0];
+  return { path, table: name, rows: Number(written), minTime: null, maxTime: null };
 }
 
 /** The files hold every row of the ranges, no more: checked before the segment is recorded. */

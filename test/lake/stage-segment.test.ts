@@ -231,6 +231,37 @@ describe('staging a lake segment on one DuckDB thread', () => {
     }
   });
 
+  it('writes partitions of many rows a COPY each: one scan buffers every row, and pays only for many small partitions', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-large-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    try {
+      // Ten servers in time order, one day each: 5,000 rows a partition in audit_events, 10 in log_lines.
+      await store.connection.run(
+        `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
+         SELECT 'pg-' || (i % 10), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'SESSION', 'READ', 'SELECT 1', 'src', i::VARCHAR
+         FROM range(50000) r(i)`,
+      );
+      await store.connection.run(
+        `INSERT INTO log_lines (server, logged_at, level, message, kind, source, position)
+         SELECT 'pg-' || (i % 10), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'LOG', 'checkpoint starting', 'other', 'log', i::VARCHAR
+         FROM range(100) r(i)`,
+      );
+      const logged = loggingStatements(store.connection);
+      const staged = await onOneThread(store.connection, () => stageSegment(logged.connection, join(dir, 'staging')));
+      assert.ok(staged);
+      const copies = (table: string) => logged.statements.filter((sql) => /^\s*COPY/.test(sql) && sql.includes(`FROM ${table}`)).length;
+      assert.equal(copies('audit_events'), 10, 'a COPY a partition of 5,000 rows');
+      assert.equal(copies('log_lines'), 1, 'ten partitions of ten rows in one scan');
+      assert.deepEqual(
+        staged.files.filter((f) => f.table === 'audit_events').map((f) => [f.path, f.rows]),
+        Array.from({ length: 10 }, (_, i) => [`audit_events/server=pg-${i}/date=2026-11-20/part-${staged.segment}-0.parquet`, 5_000]),
+      );
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes one file a partition where more partitions than DuckDB holds open at once would have split them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-split-'));
     const store = await AuditStore.open(join(dir, 'store.duckdb'));
