@@ -157,6 +157,15 @@ describe('staging beside the writer', () => {
   });
 });
 
+/** `rowsEach` audit events of each of `servers` servers (pg-0, pg-1, …), one day, interleaved in time order. */
+async function insertInterleaved(store: AuditStore, servers: number, rowsEach: number): Promise<void> {
+  await store.connection.run(
+    `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
+     SELECT 'pg-' || (i % ${servers}), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'SESSION', 'READ', 'SELECT 1', 'src', i::VARCHAR
+     FROM range(${servers * rowsEach}) r(i)`,
+  );
+}
+
 describe('staging a lake segment on one DuckDB thread', () => {
   /** The same rows as above, staged with the store on `oneThread` or its default threads; the COPYs it ran. */
   async function stage(dir: string, oneThread: boolean, maxOpenFiles?: number): Promise<{ staged: StagedSegment; copies: number }> {
@@ -236,11 +245,7 @@ describe('staging a lake segment on one DuckDB thread', () => {
     const store = await AuditStore.open(join(dir, 'store.duckdb'));
     try {
       // Ten servers in time order, one day each: 5,000 rows a partition in audit_events, 10 in log_lines.
-      await store.connection.run(
-        `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
-         SELECT 'pg-' || (i % 10), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'SESSION', 'READ', 'SELECT 1', 'src', i::VARCHAR
-         FROM range(50000) r(i)`,
-      );
+      await insertInterleaved(store, 10, 5_000);
       await store.connection.run(
         `INSERT INTO log_lines (server, logged_at, level, message, kind, source, position)
          SELECT 'pg-' || (i % 10), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'LOG', 'checkpoint starting', 'other', 'log', i::VARCHAR
@@ -266,20 +271,18 @@ describe('staging a lake segment on one DuckDB thread', () => {
     const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-split-'));
     const store = await AuditStore.open(join(dir, 'store.duckdb'));
     try {
-      // Nine servers' rows interleaved, 100,000 each, eight files open at most: one scan of all nine would write
-      // some partitions as several files.
-      await store.connection.run(
-        `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
-         SELECT 'pg-' || (i % 9), TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_microseconds(i * 1000), 'SESSION', 'READ', 'SELECT 1', 'src', i::VARCHAR
-         FROM range(900000) r(i)`,
-      );
+      // Nine servers' rows interleaved, 1,000 each (small enough for one scan), eight files open at most, and written
+      // out every 1,000 rows (DuckDB's default: about 500,000): one scan of all nine would write some partitions as
+      // several files.
+      await insertInterleaved(store, 9, 1_000);
       await store.connection.run('SET partitioned_write_max_open_files = 8');
+      await store.connection.run('SET partitioned_write_flush_threshold = 1000');
       const staged = await onOneThread(store.connection, () => stageSegment(store.connection, join(dir, 'staging')));
       assert.ok(staged);
       const files = staged.files.filter((f) => f.table === 'audit_events');
       assert.deepEqual(
         files.map((f) => [f.path, f.rows]),
-        Array.from({ length: 9 }, (_, i) => [`audit_events/server=pg-${i}/date=2026-11-20/part-${staged.segment}-0.parquet`, 100_000]),
+        Array.from({ length: 9 }, (_, i) => [`audit_events/server=pg-${i}/date=2026-11-20/part-${staged.segment}-0.parquet`, 1_000]),
       );
     } finally {
       await store.close();
