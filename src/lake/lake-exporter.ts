@@ -14,6 +14,13 @@ import { onOneThread } from '../store/on-one-thread.js';
 import { publishSegment } from './publish-segment.js';
 import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
 
+/**
+ * The most connections a segment's files are written on at once. Each COPY holds a row group of its file in memory,
+ * and a segment has few large files (one a server, day and table): past four, more connections add memory more
+ * than speed.
+ */
+const STAGING_CONNECTIONS = 4;
+
 export type Exclusive = <T>(work: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
 
 export interface LakeStatus {
@@ -53,7 +60,8 @@ export class LakeExporter {
   /** When the oldest commit not yet in the lake was told (null when none is waiting). */
   private pendingSince: number | null = null;
   private commitsTold = 0;
-  private stageConnection: Promise<DuckDBConnection> | null = null;
+  /** The connections segments are staged on, opened as first needed: the first, then its helpers. */
+  private stageConnections: Promise<DuckDBConnection>[] = [];
   private readonly state: Omit<LakeStatus, 'lagSeconds'>;
 
   private constructor(private readonly opts: LakeExportOptions) {
@@ -95,7 +103,7 @@ export class LakeExporter {
   cancel(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    void Promise.resolve(this.running).finally(() => this.closeStageConnection());
+    void Promise.resolve(this.running).finally(() => this.closeStageConnections());
   }
 
   /** Stops the timer and tries one last export (what fails stays staged for the next start). */
@@ -104,12 +112,13 @@ export class LakeExporter {
     this.timer = null;
     await this.running;
     await this.exportNow();
-    await this.closeStageConnection();
+    await this.closeStageConnections();
   }
 
   /**
-   * Stages the next segment: on a connection of its own when there is one, holding the writer only for the cut;
-   * on one DuckDB thread either way (store/on-one-thread.ts).
+   * Stages the next segment: on connections of their own when it can open them, holding the writer only for the
+   * cut; on one DuckDB thread either way (store/on-one-thread.ts). The files are written on as many connections as
+   * DuckDB has threads (at most STAGING_CONNECTIONS), each statement on its own calling thread.
    */
   private async stage(): Promise<void> {
     const { connect, exclusive, stagingDir } = this.opts;
@@ -117,24 +126,30 @@ export class LakeExporter {
       await exclusive((c) => onOneThread(c, () => stageSegment(c, stagingDir)));
       return;
     }
-    this.stageConnection ??= connect().then(async (c) => {
+    const c = await this.stageConnection(0);
+    const threads = Number((await c.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
+    const helpers: DuckDBConnection[] = [];
+    for (let i = 1; i < Math.min(threads, STAGING_CONNECTIONS); i++) helpers.push(await this.stageConnection(i));
+    await onOneThread(c, () => stageSegment(c, stagingDir, { hold: (cut) => exclusive(() => cut()), helpers }));
+  }
+
+  private async stageConnection(i: number): Promise<DuckDBConnection> {
+    this.stageConnections[i] ??= this.opts.connect!().then(async (c) => {
       // Days are cut in UTC: connections are per-session on the time zone, unless `run` set it globally.
       const zone = String((await c.runAndReadAll(`SELECT current_setting('TimeZone')`)).getRows()[0]![0]);
       if (zone !== 'UTC' && zone !== 'Etc/UTC') await c.run(`SET TimeZone = 'UTC'`);
       return c;
     });
-    const c = await this.stageConnection.catch((error: unknown) => {
-      this.stageConnection = null;
+    return this.stageConnections[i].catch((error: unknown) => {
+      this.stageConnections.length = i;
       throw error;
     });
-    await onOneThread(c, () => stageSegment(c, stagingDir, new Date(), (cut) => exclusive(() => cut())));
   }
 
-  private async closeStageConnection(): Promise<void> {
-    const opening = this.stageConnection;
-    this.stageConnection = null;
-    const c = await opening?.catch(() => null);
-    c?.closeSync();
+  private async closeStageConnections(): Promise<void> {
+    const opening = this.stageConnections;
+    this.stageConnections = [];
+    for (const c of await Promise.all(opening.map((p) => p.catch(() => null)))) c?.closeSync();
   }
 
   private async exportOnce(): Promise<void> {

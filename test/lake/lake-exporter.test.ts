@@ -1,10 +1,12 @@
 /**
  * The exporter's DuckDB threads: a segment is staged on one thread (many small statements, which more threads
- * only make poll each other), and the instance gets back the thread count it had, also when staging fails; an
- * instance whose configuration is locked (`run`'s, confined) is exported with the threads it has.
+ * only make poll each other) but on as many connections as the instance had threads, and the instance gets back
+ * the thread count it had, also when staging fails; an instance whose configuration is locked (`run`'s, confined)
+ * is exported with the threads it has.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,8 +35,11 @@ describe('the lake exporter', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Exports the store at `db` with the instance at `count` threads; the threads each exclusive call saw, and those after. */
-  async function exportWithThreads(db: string, lakeDir: string, count: number): Promise<{ seen: number[]; after: number; lastError: string | null }> {
+  /**
+   * Exports the store at `db` with the instance at `count` threads; the threads each exclusive call saw, those after,
+   * and the connections the exporter opened.
+   */
+  async function exportWithThreads(db: string, lakeDir: string, count: number): Promise<{ seen: number[]; after: number; lastError: string | null; connections: number }> {
     const store = await AuditStore.open(db);
     try {
       await store.connection.run(`SET threads = ${count}`);
@@ -43,9 +48,14 @@ describe('the lake exporter', () => {
         seen.push(await threads(store.connection));
         return work(store.connection);
       };
-      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      let connections = 0;
+      const connect = () => {
+        connections++;
+        return store.db.instance.connect();
+      };
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect, intervalMs: 3_600_000, log: silentLogger });
       await exporter.stop();
-      return { seen, after: await threads(store.connection), lastError: exporter.status().lastError };
+      return { seen, after: await threads(store.connection), lastError: exporter.status().lastError, connections };
     } finally {
       await store.close();
     }
@@ -63,6 +73,32 @@ describe('the lake exporter', () => {
     assert.equal(seen.at(-1), 3);
     assert.equal(afterExport, 3);
     assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake)))).problems, []);
+  });
+
+  it('writes the files on as many connections as DuckDB has threads, at most four, and the lake is the same', async () => {
+    const db = join(dir, 'connections.duckdb');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    const lakes: string[] = [];
+    const opened: number[] = [];
+    for (const count of [1, 3, 8]) {
+      const copy = join(dir, `connections-${count}.duckdb`);
+      await copyFile(db, copy);
+      lakes.push(join(dir, `lake-connections-${count}`));
+      const { lastError, connections } = await exportWithThreads(copy, lakes.at(-1)!, count);
+      assert.equal(lastError, null);
+      opened.push(connections);
+    }
+    assert.deepEqual(opened, [1, 3, 4]);
+    // The same files, byte for byte, however many connections wrote them.
+    const contents = await Promise.all(lakes.map(async (lake) => {
+      const storage = await openLakeStorage(parseLakeLocation(lake));
+      assert.deepEqual((await verifyLake(storage)).problems, []);
+      const files = (await readdir(lake, { recursive: true })).filter((f) => f.endsWith('.parquet')).sort();
+      return Promise.all(files.map(async (f) => [f, createHash('sha256').update(await readFile(join(lake, f))).digest('hex')]));
+    }));
+    assert.ok(contents[0]!.length > 10);
+    assert.deepEqual(contents[1], contents[0]);
+    assert.deepEqual(contents[2], contents[0]);
   });
 
   it('gives the instance its thread count back when staging fails', async () => {

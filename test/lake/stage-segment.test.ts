@@ -4,11 +4,11 @@
  * escape placed where DuckDB's own partitioned write puts it (readers glob those paths).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { stageSegment, type StagedSegment } from '../../src/lake/stage-segment.js';
 import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
@@ -134,12 +134,14 @@ describe('staging beside the writer', () => {
         store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
       await insert(auditRows('pg-a', [1, 2, 3]));
       let heldWhileCut = false;
-      const first = await stageSegment(side, join(dir, 'staging'), new Date(), async (cut) => {
-        heldWhileCut = true;
-        const taken = await cut();
-        // The writer is released: a batch commits on it while the segment's transaction is still open.
-        await insert(auditRows('pg-a', [4, 5]));
-        return taken;
+      const first = await stageSegment(side, join(dir, 'staging'), {
+        hold: async (cut) => {
+          heldWhileCut = true;
+          const taken = await cut();
+          // The writer is released: a batch commits on it while the segment's transaction is still open.
+          await insert(auditRows('pg-a', [4, 5]));
+          return taken;
+        },
       });
       assert.ok(first && heldWhileCut);
       const second = await stageSegment(store.connection, join(dir, 'staging'));
@@ -152,6 +154,108 @@ describe('staging beside the writer', () => {
       assert.deepEqual(recorded, [1, 2]);
     } finally {
       side.closeSync();
+      await store.close();
+    }
+  });
+});
+
+/**
+ * A connection that counts the COPYs it runs and how many of all such connections' COPYs run at once; one that is
+ * told to fail its COPYs throws instead.
+ */
+function watchedCopies(connection: DuckDBConnection, shared: { running: number; most: number }, fail = false): { connection: DuckDBConnection; copies: () => number } {
+  let copies = 0;
+  const proxy = new Proxy(connection, {
+    get(target, name) {
+      const value = Reflect.get(target, name) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const copy = typeof args[0] === 'string' && /^\s*COPY/.test(args[0]);
+        if (!copy) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (fail) throw new Error('No space left on device');
+        copies++;
+        shared.most = Math.max(shared.most, ++shared.running);
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          shared.running--;
+        }
+      };
+    },
+  });
+  return { connection: proxy, copies: () => copies };
+}
+
+describe('staging on several connections', () => {
+  let dir: string;
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the files side by side on every connection, each reading the cut: not a row updated or committed after it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-helpers-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const opened = [await store.db.instance.connect(), await store.db.instance.connect(), await store.db.instance.connect()];
+    try {
+      const insert = (rows: string) =>
+        store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${rows}`);
+      for (const server of ['pg-a', 'pg-b', 'pg-c', 'pg-d', 'pg-e', 'pg-f']) await insert(auditRows(server, [1, 2, 3, 12, 13]));
+      await insert(auditRows('pg f', [4, 14]));
+      const shared = { running: 0, most: 0 };
+      const [side, ...helpers] = opened.map((c) => watchedCopies(c, shared));
+      const staged = await stageSegment(side!.connection, join(dir, 'staging'), {
+        hold: async (cut) => {
+          const taken = await cut();
+          // Once the cut is read: a late attribution fills every row, and a batch commits more.
+          await store.connection.run(`UPDATE audit_events SET user_name = 'filled-later'`);
+          await insert(auditRows('pg-a', [5, 6]));
+          return taken;
+        },
+        helpers: helpers.map((h) => h.connection),
+      });
+      assert.ok(staged);
+      const files = staged.files.filter((f) => f.table === 'audit_events');
+      assert.equal(files.length, 14);
+      assert.equal(files.reduce((n, f) => n + f.rows, 0), 32);
+      for (const [i, h] of helpers.entries()) assert.ok(h.copies() > 0, `helper ${i} wrote files`);
+      assert.ok(shared.most >= 2, `COPYs ran side by side (at most ${shared.most} at once)`);
+      const read = await store.db.instance.connect();
+      try {
+        const glob = join(dir, 'staging', staged.segment, 'audit_events', '**', '*.parquet');
+        const [rows, filled] = (await read.runAndReadAll(`SELECT count(*), count(user_name) FROM read_parquet('${glob}')`)).getRows()[0]!.map(Number);
+        assert.deepEqual([rows, filled], [32, 0], 'the rows as they were at the cut, on every connection');
+      } finally {
+        read.closeSync();
+      }
+      const recorded = (await store.connection.runAndReadAll(`SELECT seq FROM lake_segments`)).getRows().map(([s]) => Number(s));
+      assert.deepEqual(recorded, [1]);
+    } finally {
+      for (const c of opened) c.closeSync();
+      await store.close();
+    }
+  });
+
+  it('records nothing when a COPY fails on a helper, and ends every transaction it began: the next stage goes through', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-helper-fails-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const opened = [await store.db.instance.connect(), await store.db.instance.connect()];
+    try {
+      for (const server of ['pg-a', 'pg-b', 'pg-c']) {
+        await store.connection.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${auditRows(server, [1, 2, 12])}`);
+      }
+      const shared = { running: 0, most: 0 };
+      const failing = watchedCopies(opened[1]!, shared, true);
+      await assert.rejects(
+        stageSegment(opened[0]!, join(dir, 'staging'), { helpers: [failing.connection] }),
+        /staging lake segment 00000001-\w+ failed, nothing of it was recorded.*No space left on device/,
+      );
+      assert.deepEqual((await store.connection.runAndReadAll(`SELECT count(*) FROM lake_segments`)).getRows(), [[0n]]);
+      assert.deepEqual(await readdir(join(dir, 'staging')), []);
+      const staged = await stageSegment(opened[0]!, join(dir, 'staging'), { helpers: [opened[1]!] });
+      assert.ok(staged);
+      assert.equal(staged.files.filter((f) => f.table === 'audit_events').reduce((n, f) => n + f.rows, 0), 9);
+    } finally {
+      for (const c of opened) c.closeSync();
       await store.close();
     }
   });
