@@ -118,7 +118,8 @@ export class LakeExporter {
   /**
    * Stages the next segment: on connections of their own when it can open them, holding the writer only for the
    * cut; on one DuckDB thread either way (store/on-one-thread.ts). The files are written on as many connections as
-   * DuckDB has threads (at most STAGING_CONNECTIONS), each statement on its own calling thread.
+   * the instance had threads (at most STAGING_CONNECTIONS), each statement on its own calling thread; on one where
+   * its configuration is locked (`run`), whose statements keep every thread.
    */
   private async stage(): Promise<void> {
     const { connect, exclusive, stagingDir } = this.opts;
@@ -127,10 +128,11 @@ export class LakeExporter {
       return;
     }
     const c = await this.stageConnection(0);
-    const threads = Number((await c.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
-    const helpers: DuckDBConnection[] = [];
-    for (let i = 1; i < Math.min(threads, STAGING_CONNECTIONS); i++) helpers.push(await this.stageConnection(i));
-    await onOneThread(c, () => stageSegment(c, stagingDir, { hold: (cut) => exclusive(() => cut()), helpers }));
+    await onOneThread(c, async (sideBySide) => {
+      const helpers: DuckDBConnection[] = [];
+      for (let i = 1; i < Math.min(sideBySide, STAGING_CONNECTIONS); i++) helpers.push(await this.stageConnection(i));
+      return stageSegment(c, stagingDir, { hold: (cut) => exclusive(() => cut()), helpers });
+    });
   }
 
   private async stageConnection(i: number): Promise<DuckDBConnection> {

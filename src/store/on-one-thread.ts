@@ -7,20 +7,24 @@
  * back after (not RESET, which would give DuckDB's default instead of AUDITDUCK_THREADS): a large statement after
  * the work, such as the closing checkpoint, gets every thread again.
  *
+ * The work is told how many statements it may run at once, each on its own connection: the threads the instance
+ * had. Each such statement runs on its calling thread alone, so together they use the cores the instance was given.
+ *
  * An instance whose configuration is locked (`run`'s, confined for its query API: confine-database.ts) refuses
- * every SET: there the work runs with the threads it has.
+ * every SET: there the work runs with the threads it has, and is told 1, since each statement already has every
+ * thread (statements side by side there added polling threads: a fifth more CPU, docs/benchmarks.md).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 
-export async function onOneThread<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+export async function onOneThread<T>(c: DuckDBConnection, work: (sideBySide: number) => Promise<T>): Promise<T> {
   const [threads, locked] = (await c.runAndReadAll(`SELECT current_setting('threads'), current_setting('lock_configuration')`)).getRows()[0]!;
   const before = Number(threads);
-  if (before === 1 || locked === true) return work();
+  if (before === 1 || locked === true) return work(1);
   await c.run('SET threads = 1');
   const putBack = () => c.run(`SET threads = ${before}`);
   let result: T;
   try {
-    result = await work();
+    result = await work(before);
   } catch (error) {
     // The work's failure is the one to report, not a failure to put the threads back after it.
     await putBack().catch(() => undefined);

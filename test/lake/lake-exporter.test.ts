@@ -2,7 +2,7 @@
  * The exporter's DuckDB threads: a segment is staged on one thread (many small statements, which more threads
  * only make poll each other) but on as many connections as the instance had threads, and the instance gets back
  * the thread count it had, also when staging fails; an instance whose configuration is locked (`run`'s, confined)
- * is exported with the threads it has.
+ * is exported with the threads it has, on one connection.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -121,7 +121,7 @@ describe('the lake exporter', () => {
     }
   });
 
-  it('exports an instance whose configuration is locked with the threads it has, as run confines it', async () => {
+  it('exports an instance whose configuration is locked with the threads it has, on one connection, as run confines it', async () => {
     const db = join(dir, 'confined.duckdb');
     const lake = join(dir, 'lake-confined');
     await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
@@ -130,11 +130,18 @@ describe('the lake exporter', () => {
       await store.connection.run('SET threads = 3');
       await confineDatabase(store.connection, { writableDirs: [stagingDirOf(db), lake] });
       const exclusive: Exclusive = (work) => work(store.connection);
-      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      let connections = 0;
+      const connect = () => {
+        connections++;
+        return store.db.instance.connect();
+      };
+      const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, connect, intervalMs: 3_600_000, log: silentLogger });
       await exporter.stop();
       assert.equal(exporter.status().lastError, null);
       assert.equal(exporter.status().publishedSegments, 1);
       assert.equal(await threads(store.connection), 3);
+      // Each statement keeps the instance's threads: one connection, not one a thread beside it.
+      assert.equal(connections, 1);
     } finally {
       await store.close();
     }

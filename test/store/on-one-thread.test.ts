@@ -1,6 +1,6 @@
 /**
- * `onOneThread`: many small statements on one DuckDB thread, the instance's thread count put back after, and the
- * work's own failure reported when putting it back fails too.
+ * `onOneThread`: many small statements on one DuckDB thread, the work told how many may run side by side, the
+ * instance's thread count put back after, and the work's own failure reported when putting it back fails too.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +27,14 @@ describe('work on one DuckDB thread', () => {
       assert.equal(await threads(c), 3);
       await assert.rejects(onOneThread(c, () => Promise.reject(new Error('the work failed'))), /the work failed/);
       assert.equal(await threads(c), 3);
+    });
+  });
+
+  it('tells the work the threads the instance had, and 1 where its configuration is locked', async () => {
+    await withInstance(async (c) => {
+      assert.deepEqual(await onOneThread(c, async (sideBySide) => [sideBySide, await threads(c)]), [3, 1]);
+      await c.run('SET lock_configuration = true');
+      assert.deepEqual(await onOneThread(c, async (sideBySide) => [sideBySide, await threads(c)]), [1, 3]);
     });
   });
 
