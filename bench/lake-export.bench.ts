@@ -126,7 +126,8 @@ async function timeExport(db: string, lakeDir: string, as: 'ingest' | 'run' | 'r
     const started = performance.now();
     const cpu = process.cpuUsage();
     const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log });
-    await exporter.stop();
+    // `ingest --lake` ends with the export it began; `run` stops with one more (docs/lake.md).
+    await (as === 'ingest' ? exporter.finish() : exporter.stop());
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = cpuSecondsSince(cpu);
     if (exporter.status().lastError !== null) throw new Error(exporter.status().lastError!);

@@ -21,7 +21,7 @@ export async function exportStoreToLake(dbPath: string, lakeText: string, log: L
       return result;
     };
     const exporter = await LakeExporter.start({ lake, stagingDir: stagingDirOf(dbPath), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log });
-    await exporter.stop();
+    await exporter.finish();
     const status = exporter.status();
     if (status.lastError !== null) throw new Error(`the rows are stored, but exporting them to the lake ${lake.description} failed (they go out with the next export): ${status.lastError}`);
     return status;

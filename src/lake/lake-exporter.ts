@@ -116,6 +116,18 @@ export class LakeExporter {
   }
 
   /**
+   * Stops after the export that `start` began, for a one-off command whose store nothing else writes: a last export
+   * only if that one failed (a second try), where `stop`'s last export would cut again to find nothing new.
+   */
+  async finish(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+    if (this.state.lastError !== null) await this.exportNow();
+    await this.closeStageConnections();
+  }
+
+  /**
    * Stages the next segment: on connections of their own when it can open them, holding the writer only for the
    * cut; on one DuckDB thread either way (store/on-one-thread.ts). The files are written on as many connections as
    * the instance had threads (at most STAGING_CONNECTIONS), each statement on its own calling thread; on one where

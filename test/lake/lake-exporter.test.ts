@@ -15,6 +15,7 @@ import { LakeExporter, openLakeStorage, parseLakeLocation, stagingDirOf, verifyL
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
 import { confineDatabase } from '../../src/query/confine-database.js';
 import { AuditStore } from '../../src/store/audit-store.js';
+import { loggingStatements } from '../support/statement-log.js';
 import { silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 
@@ -119,6 +120,43 @@ describe('the lake exporter', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('finishes a one-off export with one cut, and a second try only when the first failed', async () => {
+    const db = join(dir, 'finish.duckdb');
+    await ingestFiles([input], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    /** Exports a copy of the store ending with `end`, the writer refusing the first `refusals` cuts; the cuts it read. */
+    async function exportEnding(end: 'stop' | 'finish', refusals: number): Promise<{ cuts: number; published: number; lastError: string | null }> {
+      const copy = join(dir, `finish-${end}-${refusals}.duckdb`);
+      await copyFile(db, copy);
+      const store = await AuditStore.open(copy);
+      try {
+        const statements: string[][] = [];
+        const connect = async () => {
+          const logged = loggingStatements(await store.db.instance.connect());
+          statements.push(logged.statements);
+          return logged.connection;
+        };
+        let refused = 0;
+        const exclusive: Exclusive = async (work) => {
+          if ((await threads(store.connection)) === 1 && refused < refusals) {
+            refused++;
+            throw new Error('the writer refused the cut');
+          }
+          return work(store.connection);
+        };
+        const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(`${copy}-lake`)), stagingDir: stagingDirOf(copy), exclusive, connect, intervalMs: 3_600_000, log: silentLogger });
+        await exporter[end]();
+        const cuts = statements.flat().filter((sql) => sql.includes('FROM lake_segments ORDER BY seq DESC LIMIT 1')).length;
+        return { cuts, published: exporter.status().publishedSegments, lastError: exporter.status().lastError };
+      } finally {
+        await store.close();
+      }
+    }
+    assert.deepEqual(await exportEnding('stop', 0), { cuts: 2, published: 1, lastError: null }, "run's stop cuts once more");
+    assert.deepEqual(await exportEnding('finish', 0), { cuts: 1, published: 1, lastError: null });
+    assert.deepEqual(await exportEnding('finish', 1), { cuts: 1, published: 1, lastError: null }, 'the first cut refused, the second try goes through');
+    assert.deepEqual(await exportEnding('finish', 2), { cuts: 0, published: 0, lastError: 'the writer refused the cut' });
   });
 
   it('exports an instance whose configuration is locked with the threads it has, on one connection, as run confines it', async () => {
