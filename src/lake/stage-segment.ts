@@ -1,8 +1,8 @@
 /**
  * Cuts the next segment: the rows appended to each events table since the last segment, and each state
  * table that changed, written by DuckDB as zstd Parquet into the staging folder, and recorded in
- * `lake_segments` in the same transaction. Runs on the store's writer between two commits (the caller's
- * `exclusive`), so no batch commits while the ranges are read.
+ * `lake_segments` in the same transaction. Its snapshot is taken on the store's writer between two commits (the
+ * caller's `exclusive`), so no batch is half-appended in it; every read after that sees the store as it was then.
  *
  * Why this is exactly once: a segment covers rows (from, to] of each events table, counted in rowid order, and
  * the next one starts where it ends. Counted, not by rowid: DuckDB renumbers rowids when a store whose rows hot
@@ -57,11 +57,11 @@ export interface StagedSegment {
 }
 
 /**
- * Runs the cut while the store's writer is held between two batch commits. Given one, `stageSegment` works on
- * a connection of its own: the writer waits only while the cut is read (the transaction's snapshot is taken
- * then), not while the files are written, so ingestion goes on during the COPYs.
+ * Runs `take` while the store's writer is held between two batch commits. Given one, `stageSegment` works on
+ * a connection of its own: the writer waits only while the staging transactions take their snapshot (a read
+ * each), not while the cut is read or the files are written, so ingestion goes on meanwhile.
  */
-export type HoldWriter = <T>(cut: () => Promise<T>) => Promise<T>;
+export type HoldWriter = <T>(take: () => Promise<T>) => Promise<T>;
 
 /** The cut: what the segment covers, read in the staging transaction's snapshot. */
 interface Cut {
@@ -80,8 +80,8 @@ export interface StageOptions {
   /** Takes the snapshot between two commits, when `c` is not the writer's own connection. */
   hold?: HoldWriter;
   /**
-   * More connections to the same database. Each begins its transaction while the writer is still held, so it reads
-   * the cut's snapshot, and the segment's COPYs are spread over them and `c`: the files are written side by side
+   * More connections to the same database. Each begins its transaction while the writer is held, so it reads
+   * `c`'s snapshot, and the segment's COPYs are spread over them and `c`: the files are written side by side
    * (each statement on its own calling thread), the same files as on `c` alone.
    */
   helpers?: readonly DuckDBConnection[];
@@ -94,21 +94,17 @@ export interface StageOptions {
  * get higher rowids and go into the next segment).
  */
 export async function stageSegment(c: DuckDBConnection, stagingDir: string, opts: StageOptions = {}): Promise<StagedSegment | null> {
-  const { now = new Date(), hold = (cut) => cut(), helpers = [] } = opts;
-  const inTransaction: DuckDBConnection[] = [c];
-  await c.run('BEGIN TRANSACTION');
+  const { now = new Date(), hold = (take) => take(), helpers = [] } = opts;
+  const inTransaction: DuckDBConnection[] = [];
   let cut: Cut | null;
   try {
-    cut = await hold(async () => {
-      const taken = await cutSegment(c);
-      if (taken !== null) {
-        for (const helper of helpers) {
-          inTransaction.push(helper);
-          await beginInSnapshot(helper);
-        }
+    await hold(async () => {
+      for (const connection of [c, ...helpers]) {
+        inTransaction.push(connection);
+        await beginInSnapshot(connection);
       }
-      return taken;
     });
+    cut = await cutSegment(c);
   } catch (error) {
     await rollBack(inTransaction);
     throw error;
@@ -145,7 +141,7 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, opts
   }
 }
 
-/** DuckDB takes a transaction's snapshot at its first read, not at BEGIN: the read is what pins it to the cut. */
+/** DuckDB takes a transaction's snapshot at its first read, not at BEGIN: the read pins it while the writer is held. */
 async function beginInSnapshot(c: DuckDBConnection): Promise<void> {
   await c.run('BEGIN TRANSACTION');
   await c.run('SELECT count(*) FROM lake_segments');
