@@ -92,7 +92,7 @@ export function reportLakeExport(records: number, r: Round): void {
   const fraction = r.exportSeconds / r.ingestSeconds;
   console.log(`ingest into the store     ${r.ingestSeconds.toFixed(2)} s  (${Math.round(records / r.ingestSeconds)} records/s)`);
   console.log(`export to the lake        ${r.exportSeconds.toFixed(2)} s  = ${(fraction * 100).toFixed(1)}% of the ingest (target < ${TARGET_FRACTION * 100}%) ${fraction < TARGET_FRACTION ? 'ok' : 'MISSED'}`);
-  console.log(`  of it, writer held      ${r.writerHeldSeconds.toFixed(2)} s  = ${((r.writerHeldSeconds / r.ingestSeconds) * 100).toFixed(1)}% (ingestion waits only for this; the COPYs run on a connection beside it)`);
+  console.log(`  of it, writer held      ${r.writerHeldSeconds.toFixed(2)} s  = ${((r.writerHeldSeconds / r.ingestSeconds) * 100).toFixed(1)}% (ingestion waits only for this, the snapshot; the cut and the COPYs run beside it)`);
   console.log(`  in CPU seconds          ${r.exportCpuSeconds.toFixed(2)} of ${r.ingestCpuSeconds.toFixed(2)} s = ${((r.exportCpuSeconds / r.ingestCpuSeconds) * 100).toFixed(1)}%`);
   const ofIngest = (cpu: number) => `${cpu.toFixed(2)} s = ${((cpu / r.ingestCpuSeconds) * 100).toFixed(1)}%`;
   console.log(`  as run, in CPU          ${ofIngest(r.runExportCpuSeconds)} (configuration locked, DuckDB's default threads)`);
