@@ -1,6 +1,7 @@
 /**
  * The continuous export of `run`: every `intervalMs` (and when stopping), the rows committed since the last
- * segment are staged on the store's writer between two batch commits, then published to the lake off it.
+ * segment, as a snapshot taken between two batch commits, are staged beside the ingestion, then published to the
+ * lake.
  * The lake being unreachable never holds up ingestion: staged segments wait in the store and the staging
  * folder, and go out in order once it answers again. Lag and failures are in `status()` for /metrics and
  * /readyz.
@@ -128,8 +129,8 @@ export class LakeExporter {
   }
 
   /**
-   * Stages the next segment: on connections of their own when it can open them, holding the writer only for the
-   * cut; on one DuckDB thread either way (store/on-one-thread.ts). The files are written on as many connections as
+   * Stages the next segment: on connections of their own when it can open them, holding the writer only while
+   * their snapshot is taken; on one DuckDB thread either way (store/on-one-thread.ts). The files are written on as many connections as
    * the instance had threads (at most STAGING_CONNECTIONS), each statement on its own calling thread; on one where
    * its configuration is locked (`run`), whose statements keep every thread.
    */
@@ -143,7 +144,7 @@ export class LakeExporter {
     await onOneThread(c, async (sideBySide) => {
       const helpers: DuckDBConnection[] = [];
       for (let i = 1; i < Math.min(sideBySide, STAGING_CONNECTIONS); i++) helpers.push(await this.stageConnection(i));
-      return stageSegment(c, stagingDir, { hold: (cut) => exclusive(() => cut()), helpers });
+      return stageSegment(c, stagingDir, { hold: (take) => exclusive(() => take()), helpers });
     });
   }
 

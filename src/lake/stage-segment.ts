@@ -377,8 +377,9 @@ function eventsCopies(name: LakeTableName, range: string, partitions: readonly E
     if (scanned.has(p)) continue;
     if (spec.byServer && !SAFE_PARTITION_VALUE.test(p.server!)) {
       // DuckDB names such a server's folder, when its first file is written: its days go one after the other.
-      const days = escaped.get(p.server!) ?? [];
-      escaped.set(p.server!, [...days, p]);
+      const days = escaped.get(p.server!);
+      if (days) days.push(p);
+      else escaped.set(p.server!, [p]);
       continue;
     }
     copies.push({ rows: p.rows, write: async (c) => [await copyPartition(c, name, range, p, dir, segment)] });
