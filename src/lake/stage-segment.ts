@@ -562,7 +562,7 @@ async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, 
 async function checkCounts(c: DuckDBConnection, ranges: SegmentRanges, rowids: Cut['rowids'], files: StagedFile[]): Promise<void> {
   for (const [name, [from, to]] of Object.entries(ranges.events) as [LakeTableName, [number, number]][]) {
     const [fromRowid, toRowid] = rowids[name]!;
-    const inRowids = Number(await scalar(c, `SELECT count(*) FROM ${name} WHERE rowid > ${fromRowid} AND rowid <= ${toRowid}`));
+    const inRowids = Number(await scalar(c, `SELECT count(*) FROM ${name} WHERE ${rowidRange(rowids[name]!)}`));
     const written = files.filter((f) => f.table === name).reduce((n, f) => n + f.rows, 0);
     if (inRowids !== to - from || written !== inRowids) throw new Error(`${name}: ${written} rows written for ${inRowids} in rowids (${fromRowid}, ${toRowid}] and rows (${from}, ${to}]`);
   }
