@@ -23,6 +23,18 @@ async function threads(c: DuckDBConnection): Promise<number> {
   return Number((await c.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
 }
 
+/** The exporter's `connect` for the store, counting the connections it opens. */
+function countingConnections(store: AuditStore): { connect: () => Promise<DuckDBConnection>; opened: () => number } {
+  let opened = 0;
+  return {
+    connect: () => {
+      opened++;
+      return store.db.instance.connect();
+    },
+    opened: () => opened,
+  };
+}
+
 describe('the lake exporter', () => {
   let dir: string;
   let input: string;
@@ -49,14 +61,10 @@ describe('the lake exporter', () => {
         seen.push(await threads(store.connection));
         return work(store.connection);
       };
-      let connections = 0;
-      const connect = () => {
-        connections++;
-        return store.db.instance.connect();
-      };
+      const { connect, opened } = countingConnections(store);
       const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lakeDir)), stagingDir: stagingDirOf(db), exclusive, connect, intervalMs: 3_600_000, log: silentLogger });
       await exporter.stop();
-      return { seen, after: await threads(store.connection), lastError: exporter.status().lastError, connections };
+      return { seen, after: await threads(store.connection), lastError: exporter.status().lastError, connections: opened() };
     } finally {
       await store.close();
     }
@@ -168,18 +176,14 @@ describe('the lake exporter', () => {
       await store.connection.run('SET threads = 3');
       await confineDatabase(store.connection, { writableDirs: [stagingDirOf(db), lake] });
       const exclusive: Exclusive = (work) => work(store.connection);
-      let connections = 0;
-      const connect = () => {
-        connections++;
-        return store.db.instance.connect();
-      };
+      const { connect, opened } = countingConnections(store);
       const exporter = await LakeExporter.start({ lake: await openLakeStorage(parseLakeLocation(lake)), stagingDir: stagingDirOf(db), exclusive, connect, intervalMs: 3_600_000, log: silentLogger });
       await exporter.stop();
       assert.equal(exporter.status().lastError, null);
       assert.equal(exporter.status().publishedSegments, 1);
       assert.equal(await threads(store.connection), 3);
       // Each statement keeps the instance's threads: one connection, not one a thread beside it.
-      assert.equal(connections, 1);
+      assert.equal(opened(), 1);
     } finally {
       await store.close();
     }

@@ -195,7 +195,7 @@ describe('staging on several connections', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes the files side by side on every connection, each reading the cut: not a row updated or committed after it', async () => {
+  it('writes the files side by side on every connection, each reading the snapshot: not a row updated or committed after it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-helpers-'));
     const store = await AuditStore.open(join(dir, 'store.duckdb'));
     const opened = [await store.db.instance.connect(), await store.db.instance.connect(), await store.db.instance.connect()];
@@ -207,9 +207,9 @@ describe('staging on several connections', () => {
       const shared = { running: 0, most: 0 };
       const [side, ...helpers] = opened.map((c) => watchedCopies(c, shared));
       const staged = await stageSegment(side!.connection, join(dir, 'staging'), {
-        hold: async (cut) => {
-          const taken = await cut();
-          // Once the cut is read: a late attribution fills every row, and a batch commits more.
+        hold: async (take) => {
+          const taken = await take();
+          // Once the snapshot is taken, before the cut is read: a late attribution fills every row, and a batch commits more.
           await store.connection.run(`UPDATE audit_events SET user_name = 'filled-later'`);
           await insert(auditRows('pg-a', [5, 6]));
           return taken;
@@ -226,7 +226,7 @@ describe('staging on several connections', () => {
       try {
         const glob = join(dir, 'staging', staged.segment, 'audit_events', '**', '*.parquet');
         const [rows, filled] = (await read.runAndReadAll(`SELECT count(*), count(user_name) FROM read_parquet('${glob}')`)).getRows()[0]!.map(Number);
-        assert.deepEqual([rows, filled], [32, 0], 'the rows as they were at the cut, on every connection');
+        assert.deepEqual([rows, filled], [32, 0], 'the rows as they were at the snapshot, on every connection');
       } finally {
         read.closeSync();
       }
