@@ -29,13 +29,21 @@ export interface StoredSpan<T extends StoredTable = StoredTable> {
   table: T;
   fromMicros: number;
   toMicros: number;
-  /** Only the rows of these keys (`KEYS`: a role's name in `role_lives`); every row when absent. */
+  /**
+   * Only the rows of these keys (`KEYS`: a role's name in `role_lives`, an actor in `privilege_changes`, a user in
+   * `logins`); every row when absent.
+   */
   keys?: readonly string[];
 }
 
-/** The tables a span may name keys of: the column, and a row's key as read. */
+/**
+ * The tables a span may name keys of: the column, and a row's key as read. A rule that counts by key needs only the
+ * rows of the keys its batch has: a busy server's other users and actors would be read each batch for nothing.
+ */
 const KEYS: Partial<Record<StoredTable, { column: string; of: (row: ForeignRow) => string | null }>> = {
   role_lives: { column: 'role_name', of: (row) => (row as StoredPrivilegeChange).roleName },
+  privilege_changes: { column: 'actor', of: (row) => (row as StoredPrivilegeChange).actor },
+  logins: { column: 'user_name', of: (row) => (row as StoredLogin).userName },
 };
 
 export interface StoredAuthFailure {

@@ -70,21 +70,24 @@ function batchLogins(facts: BatchFacts): StoredLogin[] {
 
 /**
  * What failures-then-success reads: failures in the window before each of the batch's logins, and around each of its
- * failures (`minutes` before a stored login it may precede, up to `minutes` after it); stored logins up to `minutes`
- * after each of its failures (a login stored before the failures that precede it).
+ * failures (`minutes` before a stored login it may precede, up to `minutes` after it); stored logins of the users
+ * who failed, up to `minutes` after each of its failures (a login stored before the failures that precede it).
  */
 function successSpans(facts: BatchFacts, minutes: number): { failures: StoredSpan<'auth_failures'> | null; logins: StoredSpan<'logins'> | null } {
   const w = windowMicros(minutes);
+  const fresh = freshPasswordFailures(facts);
   const logins = timeSpan(batchLogins(facts));
-  const failures = timeSpan(freshPasswordFailures(facts));
+  const failures = timeSpan(fresh);
   if (logins === null && failures === null) return { failures: null, logins: null };
+  // A failure without a user precedes no login; a stored login counts only after a failure of its own user.
+  const users = [...new Set(fresh.flatMap((f) => (f.key === null ? [] : [f.key])))];
   return {
     failures: {
       table: 'auth_failures',
       fromMicros: Math.min(logins?.first ?? Infinity, failures?.first ?? Infinity) - w,
       toMicros: Math.max(logins?.last ?? -Infinity, (failures?.last ?? -Infinity) + w),
     },
-    logins: failures === null ? null : { table: 'logins', fromMicros: failures.first - 1, toMicros: failures.last + w },
+    logins: failures === null || users.length === 0 ? null : { table: 'logins', fromMicros: failures.first - 1, toMicros: failures.last + w, keys: users },
   };
 }
 

@@ -5,7 +5,7 @@ import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import { actorName, changeEvidence, changeRef } from './change-evidence.js';
 import type { BatchFacts, ChangeFact } from '../batch-facts.js';
 import type { StoredPrivilegeChange } from '../stored-windows.js';
-import { newBursts, spanOf, type FreshRow } from './windowed-counts.js';
+import { keyedSpanOf, newBursts, type FreshRow } from './windowed-counts.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../../store/sql-literal.js';
 import { boundRows } from '../../store/bound-rows.js';
@@ -75,11 +75,11 @@ export const privilegeBurst = defineRule({
     allowActors: z.array(z.string()).default([]).describe('actors whose bursts are expected (migration users)'),
   }),
   // The span holds every recounted row too: which of them count is known only in `evaluate`.
-  spans: (facts, config) => [spanOf('privilege_changes', [...fresh(burstChanges(facts.changes, config.allowActors)), ...recountedRows(facts, config.allowActors)], config.windowMinutes)],
+  spans: (facts, config) => [keyedSpanOf('privilege_changes', [...fresh(burstChanges(facts.changes, config.allowActors)), ...recountedRows(facts, config.allowActors)], config.windowMinutes)],
   async evaluate({ connection, facts, config, stored }) {
     const changes = burstChanges([...facts.changes, ...facts.recountedChanges], config.allowActors);
     const rows = [...fresh(burstChanges(facts.changes, config.allowActors)), ...(await recountedUncounted(connection, recountedRows(facts, config.allowActors)))];
-    const span = spanOf('privilege_changes', rows, config.windowMinutes);
+    const span = keyedSpanOf('privilege_changes', rows, config.windowMinutes);
     if (span === null) return [];
     const bursts = newBursts<StoredPrivilegeChange>(stored.rows(span), rows, {
       keyOf: byActor, where: effectivePrivilegeChange, minutes: config.windowMinutes, threshold: config.threshold,

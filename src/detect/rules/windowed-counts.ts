@@ -66,6 +66,17 @@ export function spanOf<T extends StoredTable>(table: T, fresh: readonly { atMicr
   return { table, fromMicros: first - reach, toMicros: last + reach };
 }
 
+/**
+ * `spanOf` the rows that have a key, naming their keys: the rows `newBursts` counts are those of the keys of the
+ * batch's own rows, so no other key's rows need be read. Only for a table whose key column is the rule's `keyOf`
+ * (`StoredSpan.keys`).
+ */
+export function keyedSpanOf<T extends StoredTable>(table: T, fresh: readonly FreshRow[], minutes: number): StoredSpan<T> | null {
+  const keyed = fresh.filter((r) => r.key !== null);
+  const span = spanOf(table, keyed, minutes);
+  return span === null ? null : { ...span, keys: [...new Set(keyed.map((r) => r.key!))] };
+}
+
 /** A window's length in microseconds. */
 export function windowMicros(minutes: number): number {
   return Math.round(minutes * 60_000_000);

@@ -74,6 +74,31 @@ describe('windowed rules read out of order', () => {
     assert.equal((await h.alerts('role-created-and-dropped')).length, 1);
   });
 
+  it('privilege-burst reads the changes of the batch’s own actors around it, not every actor’s', async (t) => {
+    h = await openHarness({ exclude: NO_EXCLUSIONS });
+    // Another actor's grant every half minute for the 20 minutes before: 40 changes, under the burst threshold of 20
+    // in 5 minutes, all within the span (two windows either side) a batch's change needs read.
+    await h.feed(Array.from({ length: 40 }, (_, i) => roleStatement('ops', i * 30_000 + 1000, 'GRANT', `GRANT SELECT ON t${i} TO app;`)).flat());
+    const queries = t.mock.method(h.store.connection, 'runAndReadAll');
+    await h.feed(roleStatement('dba', 20 * 60_000 + 500, 'GRANT', 'GRANT SELECT ON audit TO report;'));
+    const windows = queries.mock.calls.filter((c) => /FROM privilege_changes WHERE logged_at >/.test(String(c.arguments[0])));
+    assert.equal(windows.length, 1, 'one windowed read a batch');
+    const rows = (await windows[0]!.result!).currentRowCount;
+    assert.ok(rows <= 2, `the windowed read returned ${rows} rows: ${rows - 1} of them another actor's`);
+  });
+
+  it('failures-then-success reads the later logins of the users who failed, not every user’s', async (t) => {
+    h = await openHarness({ exclude: NO_EXCLUSIONS });
+    // Another user's login every ten seconds for the ten minutes after the failure: the span of logins it may precede.
+    await h.feed(Array.from({ length: 60 }, (_, i) => login({ user: 'app', at: at(i * 10_000 + 500) }).records).flat());
+    const queries = t.mock.method(h.store.connection, 'runAndReadAll');
+    await h.feed(failures('bob', 0, 1));
+    const windows = queries.mock.calls.filter((c) => /FROM sessions WHERE started_at >/.test(String(c.arguments[0])));
+    assert.equal(windows.length, 1, 'one windowed read a batch');
+    const rows = (await windows[0]!.result!).currentRowCount;
+    assert.ok(rows <= 1, `the windowed read returned ${rows} rows: the failure, and ${rows - 1} logins of another user`);
+  });
+
   it('failures-then-success: failures stored after the login they precede', async () => {
     h = await openHarness({ exclude: NO_EXCLUSIONS });
     await h.feed(login({ user: 'bob', at: at(5 * 60_000) }).records);
