@@ -74,7 +74,7 @@ describe('windowed rules read out of order', () => {
     assert.equal((await h.alerts('role-created-and-dropped')).length, 1);
   });
 
-  it('privilege-burst reads the changes of the batch’s own actors around it, not every actor’s', async (t) => {
+  it("privilege-burst reads the changes of the batch's own actors around it, not every actor's", async (t) => {
     h = await openHarness({ exclude: NO_EXCLUSIONS });
     // Another actor's grant every half minute for the 20 minutes before: 40 changes, under the burst threshold of 20
     // in 5 minutes, all within the span (two windows either side) a batch's change needs read.
@@ -87,7 +87,7 @@ describe('windowed rules read out of order', () => {
     assert.ok(rows <= 2, `the windowed read returned ${rows} rows: ${rows - 1} of them another actor's`);
   });
 
-  it('failures-then-success reads the later logins of the users who failed, not every user’s', async (t) => {
+  it("failures-then-success reads the later logins of the users who failed, not every user's", async (t) => {
     h = await openHarness({ exclude: NO_EXCLUSIONS });
     // Another user's login every ten seconds for the ten minutes after the failure: the span of logins it may precede.
     await h.feed(Array.from({ length: 60 }, (_, i) => login({ user: 'app', at: at(i * 10_000 + 500) }).records).flat());
