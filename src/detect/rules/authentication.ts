@@ -9,7 +9,7 @@ import { pairKey, sessionKey } from '../../contracts/session-key.js';
 import type { BatchFacts } from '../batch-facts.js';
 import type { StoredAuthFailure, StoredLogin, StoredSpan } from '../stored-windows.js';
 import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
-import { distinctSorted, earliest, newBursts, spanOf, windowMicros, type FreshRow } from './windowed-counts.js';
+import { distinctSorted, earliest, keysOf, newBursts, spanOf, windowMicros, type FreshRow } from './windowed-counts.js';
 
 /** `password authentication failed` is 28P01; a role that does not exist fails with 28000. */
 const GUESSING_SQLSTATES = ['28P01', '28000'];
@@ -80,7 +80,7 @@ function successSpans(facts: BatchFacts, minutes: number): { failures: StoredSpa
   const failures = timeSpan(fresh);
   if (logins === null && failures === null) return { failures: null, logins: null };
   // A failure without a user precedes no login; a stored login counts only after a failure of its own user.
-  const users = [...new Set(fresh.flatMap((f) => (f.key === null ? [] : [f.key])))];
+  const users = keysOf(fresh);
   return {
     failures: {
       table: 'auth_failures',

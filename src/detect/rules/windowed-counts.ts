@@ -72,9 +72,15 @@ export function spanOf<T extends StoredTable>(table: T, fresh: readonly { atMicr
  * (`StoredSpan.keys`).
  */
 export function keyedSpanOf<T extends StoredTable>(table: T, fresh: readonly FreshRow[], minutes: number): StoredSpan<T> | null {
-  const keyed = fresh.filter((r) => r.key !== null);
-  const span = spanOf(table, keyed, minutes);
-  return span === null ? null : { ...span, keys: [...new Set(keyed.map((r) => r.key!))] };
+  const span = spanOf(table, fresh.filter((r) => r.key !== null), minutes);
+  return span === null ? null : { ...span, keys: keysOf(fresh) };
+}
+
+/** The distinct keys of some rows; a row without one has none to add. */
+export function keysOf(rows: readonly FreshRow[]): string[] {
+  const keys = new Set<string>();
+  for (const r of rows) if (r.key !== null) keys.add(r.key);
+  return [...keys];
 }
 
 /** A window's length in microseconds. */
