@@ -87,26 +87,37 @@ export class BatchFacts {
     const sessions = new Map<string, SessionState>();
     for (const s of batch.sessions) sessions.set(sessionKey(s.server, s.sessionId), s);
     const attributed = new Map<string, Attribution>();
-    for (let i = 0; i < batch.entries.length; i++) {
-      const { record } = batch.entries[i]!;
+    batch.entries.forEach((e, i) => {
       const a = batch.attributions[i];
-      if (a && record.sessionId !== null && a.userName !== null) attributed.set(sessionKey(record.server, record.sessionId), a);
-    }
-    const known: KnownSessions = { sessions, attributed };
-    const arrived: TakenIntoEffect[] = [];
-    for (const change of batch.privilegeChanges) if (change.effective) arrived.push({ change, session: whoOfSession(known, change.server, change.sessionId) });
-    this.changes = this.changeFacts([...arrived, ...takenBack.unjudged]);
-    this.recountedChanges = this.changeFacts([...takenBack.redone, ...actorsFilled]);
+      if (a && e.record.sessionId !== null && a.userName !== null) attributed.set(sessionKey(e.record.server, e.record.sessionId), a);
+    });
+    const whoOfSession = (server: string, sessionId: string | null): Attribution => {
+      if (sessionId === null) return NOBODY;
+      const k = sessionKey(server, sessionId);
+      const s = sessions.get(k);
+      const a = attributed.get(k);
+      return {
+        userName: s?.userName ?? a?.userName ?? null,
+        databaseName: s?.databaseName ?? a?.databaseName ?? null,
+        clientAddr: s?.clientAddr ?? a?.clientAddr ?? null,
+        applicationName: s?.applicationName ?? a?.applicationName ?? null,
+      };
+    };
+
+    const arrived = batch.privilegeChanges.filter((c) => c.effective).map((change) => ({ change, session: whoOfSession(change.server, change.sessionId) }));
+    const facts = (changes: readonly { change: PrivilegeChange; session: Attribution }[]): ChangeFact[] =>
+      changes.map(({ change, session }) => ({ change, who: { ...session, userName: change.actor ?? session.userName } })).filter((c) => !this.excluded(c.who));
+    this.changes = facts([...arrived, ...takenBack.unjudged]);
+    this.recountedChanges = facts([...takenBack.redone, ...actorsFilled]);
     this.recountedHanded = handedFilled.filter((c) => !this.excluded({ ...NOBODY, userName: c.actor }));
 
     const entries: EntryFact[] = [];
     const failures: AttributedAuthFailure[] = [];
     const logins: LoginFact[] = [];
-    for (let i = 0; i < batch.entries.length; i++) {
-      const entry = batch.entries[i]!;
+    batch.entries.forEach((entry, i) => {
       const { record } = entry;
       const attribution = batch.attributions[i] ?? NOBODY;
-      const session = whoOfSession(known, record.server, record.sessionId);
+      const session = whoOfSession(record.server, record.sessionId);
       const who: Attribution = {
         userName: attribution.userName ?? session.userName,
         databaseName: attribution.databaseName ?? session.databaseName,
@@ -125,29 +136,19 @@ export class BatchFacts {
           reason: f.reason,
         };
         if (!this.excluded({ ...who, userName: failure.userName, clientAddr: failure.clientAddr, databaseName: f.databaseName ?? who.databaseName })) failures.push(failure);
-        continue;
+        return;
       }
-      if (this.excluded(who)) continue;
+      if (this.excluded(who)) return;
       entries.push({ entry, who });
       if (entry.kind === 'session' && entry.session.event === 'authorized' && record.sessionId !== null) {
         const state = sessions.get(sessionKey(record.server, record.sessionId));
         if (state) logins.push({ server: record.server, sessionId: record.sessionId, at: record.loggedAt, session: state });
       }
-    }
+    });
     this.entries = entries;
     this.authFailures = failures;
     this.logins = logins;
     this.controlPlane = batch.controlPlaneEvents;
-  }
-
-  /** The changes with who made them (the actor the analyzer named, else the session's user), less the excluded. */
-  private changeFacts(changes: readonly TakenIntoEffect[]): ChangeFact[] {
-    const facts: ChangeFact[] = [];
-    for (const { change, session } of changes) {
-      const who = { ...session, userName: change.actor ?? session.userName };
-      if (!this.excluded(who)) facts.push({ change, who });
-    }
-    return facts;
   }
 
   /** Whether traffic of this user / database / application / client is excluded from every rule. */
@@ -162,26 +163,3 @@ export class BatchFacts {
   }
 }
 
-/** The batch's sessions and the attributions its entries carry, by session key: who a session is. */
-interface KnownSessions {
-  sessions: ReadonlyMap<string, SessionState>;
-  attributed: ReadonlyMap<string, Attribution>;
-}
-
-/**
- * Who a session is: its state in the batch, else the attribution an entry of it carried. A function of the module, not
- * a closure made each batch: V8 holds a closure's optimized code only while one of its closures lives, so a closure
- * made each batch was compiled again each batch (issue 21's profile).
- */
-function whoOfSession({ sessions, attributed }: KnownSessions, server: string, sessionId: string | null): Attribution {
-  if (sessionId === null) return NOBODY;
-  const k = sessionKey(server, sessionId);
-  const s = sessions.get(k);
-  const a = attributed.get(k);
-  return {
-    userName: s?.userName ?? a?.userName ?? null,
-    databaseName: s?.databaseName ?? a?.databaseName ?? null,
-    clientAddr: s?.clientAddr ?? a?.clientAddr ?? null,
-    applicationName: s?.applicationName ?? a?.applicationName ?? null,
-  };
-}

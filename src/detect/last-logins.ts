@@ -83,19 +83,9 @@ export class LastLogins {
     if (this.users === null || merged === undefined) await this.read(connection, { excluding: merged ?? [] });
     const batch = merged === undefined ? new Map<string, Start[]>() : byUser(merged);
     this.batch = merged === undefined ? null : { before: this.startsOf(merged), starts: batch };
-    const inBatch = new Set<string>();
-    for (const s of merged ?? []) {
-      const k = sessionKey(s.server, s.sessionId);
-      if (this.owners.has(k)) inBatch.add(k);
-    }
-    // Loops, not callbacks: a callback made each batch is compiled again each batch (batch-facts.ts, whoOfSession).
-    const answers: (string | null | undefined)[] = new Array(asked.length);
-    const unknown: { a: LoginAsked; i: number }[] = [];
-    for (let i = 0; i < asked.length; i++) {
-      const a = asked[i]!;
-      answers[i] = this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch);
-      if (answers[i] === undefined) unknown.push({ a, i });
-    }
+    const inBatch = new Set((merged ?? []).flatMap((s) => (this.owners.has(sessionKey(s.server, s.sessionId)) ? [sessionKey(s.server, s.sessionId)] : [])));
+    const answers: (string | null | undefined)[] = asked.map((a) => this.answer(a, batch.get(userKey(a.server, a.user)) ?? [], inBatch));
+    const unknown = asked.flatMap((a, i) => (answers[i] === undefined ? [{ a, i }] : []));
     const rows = await runQueryOverRows(
       connection,
       { w_server: 'VARCHAR', w_user: 'VARCHAR', w_session: 'VARCHAR', w_at: 'TIMESTAMPTZ' },

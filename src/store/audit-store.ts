@@ -3,7 +3,7 @@
  * different sources may interleave. Each batch's rows and its position commit in one transaction, so a
  * source resumed from `readPosition` never stores a row twice, even after a kill mid-batch.
  */
-import { type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { ColumnarTable, type AppendableRows } from './columnar-table.js';
 import { closeDatabase, openDatabase, type Database } from './open-database.js';
 import { BatchRows } from './batch-rows.js';
@@ -187,7 +187,12 @@ export class AuditStore {
       return [];
     }
     const rows = (await this.connection.runAndReadAll(`${upsert} RETURNING server, session_id, user_name, epoch_us(started_at)`)).getRows();
-    return rows.map(mergedSessionOf);
+    return rows.map(([server, sessionId, userName, micros]) => ({
+      server: String(server),
+      sessionId: String(sessionId),
+      userName: userName === null ? null : String(userName),
+      startedAtMicros: micros === null ? null : Number(micros),
+    }));
   }
 
   /** Outcome rows stored before their Start arrived get the Start's requested value (request-joiner.ts). */
@@ -225,14 +230,4 @@ export class AuditStore {
     );
     await this.connection.run('DELETE FROM ineffective_marks');
   }
-}
-
-/** A row of the sessions upsert's RETURNING (a function of the module: a callback made each batch was compiled again each batch). */
-function mergedSessionOf([server, sessionId, userName, micros]: DuckDBValue[]): MergedSession {
-  return {
-    server: String(server),
-    sessionId: String(sessionId),
-    userName: userName === null ? null : String(userName),
-    startedAtMicros: micros === null ? null : Number(micros),
-  };
 }

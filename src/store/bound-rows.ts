@@ -27,10 +27,7 @@ export function boundRows<C extends Record<string, BoundType>>(columns: C, rows:
   const selected: string[] = [];
   for (const [name, type] of Object.entries(columns) as [string, BoundType][]) {
     if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a column name for bound rows: ${name}`);
-    // A loop, not a callback made each call: V8 compiled such a callback again each batch (batch-facts.ts, whoOfSession).
-    const cells: DuckDBValue[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) cells[i] = cell(type, rows[i]![name] ?? null);
-    values[name] = listValue(cells);
+    values[name] = listValue(rows.map((row) => cell(type, row[name] ?? null)));
     types[name] = LIST(TYPES[type]);
     // Several unnests in one select list are taken side by side, row i of each list together.
     selected.push(`unnest($${name}::${type}[]) AS "${name}"`);

@@ -78,7 +78,7 @@ export abstract class GatheredRows<S extends ColumnSpec> {
     }
     for (const c of this.textListColumns) {
       const v = this.columns[c]![last];
-      if (Array.isArray(v)) this.columns[c]![last] = v.map(redactedItem);
+      if (Array.isArray(v)) this.columns[c]![last] = v.map((s: unknown) => (typeof s === 'string' ? redactStoredText(s) : s));
     }
     if (this.columns[0]!.length === BLOCK_ROWS) this.flush();
   }
@@ -140,16 +140,16 @@ export class ColumnarTable<S extends ColumnSpec> extends GatheredRows<S> impleme
           writeStrings(vector, values as (string | null)[], count);
           break;
         case 'integer':
-          writeFixed(vector, values, count, 4, SET_INTEGER);
+          writeFixed(vector, values, count, 4, (view, o, v) => view.setInt32(o, v as number, true));
           break;
         case 'bigint':
-          writeFixed(vector, values, count, 8, SET_BIGINT);
+          writeFixed(vector, values, count, 8, (view, o, v) => setInt64(view, o, v as number));
           break;
         case 'timestamptz':
-          writeFixed(vector, values, count, 8, SET_TIMESTAMPTZ);
+          writeFixed(vector, values, count, 8, (view, o, v) => setMicros(view, o, (v as Date).getTime()));
           break;
         case 'boolean':
-          writeFixed(vector, values, count, 1, SET_BOOLEAN);
+          writeFixed(vector, values, count, 1, (view, o, v) => view.setUint8(o, v ? 1 : 0));
           break;
         case 'varchar[]':
           // Rare (privilege changes, roles): DuckDB's own list writer is plenty.
@@ -175,20 +175,6 @@ function poolOf(spec: ColumnSpec): DuckDBDataChunk[] {
   return pool;
 }
 
-/**
- * How each fixed-width kind is laid out. Made once, not a closure a block: V8 holds a closure's optimized code only
- * while one of its closures lives, so closures made a block were compiled again and again (issue 21's profile).
- */
-type SetValue = (view: DataView, offset: number, value: unknown) => void;
-const SET_INTEGER: SetValue = (view, o, v) => view.setInt32(o, v as number, true);
-const SET_BIGINT: SetValue = (view, o, v) => setInt64(view, o, v as number);
-const SET_TIMESTAMPTZ: SetValue = (view, o, v) => setMicros(view, o, (v as Date).getTime());
-const SET_BOOLEAN: SetValue = (view, o, v) => view.setUint8(o, v ? 1 : 0);
-
-function redactedItem(item: unknown): unknown {
-  return typeof item === 'string' ? redactStoredText(item) : item;
-}
-
 /** Milliseconds as microseconds; past 2255 those exceed a double's exact integers and take a BigInt. */
 function setMicros(view: DataView, offset: number, ms: number): void {
   const micros = ms * 1000;
@@ -204,7 +190,7 @@ function setInt64(view: DataView, offset: number, value: number): void {
 }
 
 /** A fixed-width column: the values laid out as DuckDB stores them, copied in one call; nulls as validity bits. */
-function writeFixed(vector: Vector, values: readonly unknown[], count: number, width: number, set: SetValue): void {
+function writeFixed(vector: Vector, values: readonly unknown[], count: number, width: number, set: (view: DataView, offset: number, value: unknown) => void): void {
   const buffer = new ArrayBuffer(count * width);
   const view = new DataView(buffer);
   let validity: Uint8Array | null = null;

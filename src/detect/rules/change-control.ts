@@ -24,10 +24,7 @@ export function isPrivilegeChange(c: Pick<PrivilegeChange, 'action' | 'objectTyp
 
 /** The privilege changes a burst counts (but those of allowed actors), keyed by actor. */
 function burstChanges(changes: readonly ChangeFact[], allowActors: readonly string[]): ChangeFact[] {
-  // Loops, not callbacks made each batch, in the per-change paths: V8 compiled those again each batch (batch-facts.ts, whoOfSession).
-  const counted: ChangeFact[] = [];
-  for (const f of changes) if (isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor))) counted.push(f);
-  return counted;
+  return changes.filter((f) => isPrivilegeChange(f.change) && !(f.change.actor !== null && allowActors.includes(f.change.actor)));
 }
 
 /**
@@ -52,11 +49,7 @@ async function recountedUncounted(connection: DuckDBConnection, recounted: reado
   return reader.getRows().map(([i]) => keyed[Number(i)]!);
 }
 
-function fresh(changes: readonly ChangeFact[]): FreshRow[] {
-  const rows: FreshRow[] = [];
-  for (const { change } of changes) rows.push({ server: change.server, key: change.actor, atMicros: change.loggedAt.getTime() * 1000 });
-  return rows;
-}
+const fresh = (changes: readonly ChangeFact[]): FreshRow[] => changes.map((f) => ({ server: f.change.server, key: f.change.actor, atMicros: f.change.loggedAt.getTime() * 1000 }));
 
 /** The rows a batch looks at again for bursts: its recounted changes, and the handed ones it filled the actor of. */
 function recountedRows(facts: BatchFacts, allowActors: readonly string[]): FreshRow[] {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runQueryOverRows } from '../../query/run-query.js';
-import { baseRuleConfig, defineRule, type DisprovedSpan, type Finding } from '../rule.js';
+import { baseRuleConfig, defineRule, type Finding } from '../rule.js';
 import type { BatchFacts, ChangeFact, LoginFact } from '../batch-facts.js';
 import { isRoleLife, type StoredPrivilegeChange, type StoredSpan } from '../stored-windows.js';
 import type { HandedLogins } from '../handed-logins.js';
@@ -205,22 +205,7 @@ function newShortLives(
 
 /** The batch's logins of users, each at its session's start (as `sessions` stores it, where a later batch finds it). */
 function loginsOfUsers(facts: BatchFacts): { user: string; login: LoginFact; at: Date }[] {
-  // Loops and functions of the module in the per-login paths: a callback made each batch is compiled again each
-  // batch (batch-facts.ts, whoOfSession).
-  const logins: { user: string; login: LoginFact; at: Date }[] = [];
-  for (const login of facts.logins) {
-    if (login.session.userName !== null) logins.push({ user: login.session.userName, login, at: login.session.startedAt ?? login.at });
-  }
-  return logins;
-}
-
-function askedOf({ user, login, at }: { user: string; login: LoginFact; at: Date }): LoginAsked {
-  return { server: login.server, user, sessionId: login.sessionId, at };
-}
-
-/** Days from `since` (an ISO time) to `at`. */
-function idleDays(since: string, at: Date): number {
-  return (at.getTime() - Date.parse(since)) / DAY_MS;
+  return facts.logins.flatMap((login) => (login.session.userName === null ? [] : [{ user: login.session.userName, login, at: login.session.startedAt ?? login.at }]));
 }
 
 /** A login as the rule judges it: at its session's start, with what the alert's evidence shows of it. */
@@ -280,51 +265,46 @@ export const dormantRoleLogin = defineRule({
   // dormant, is that login's previous one; when it is less than `dormantDays` older, the later login's alert no
   // longer holds. Strictly after: a login read twice does not disprove its own alert. Only a login some stored one
   // follows can (the usual login, later than every stored one, costs no look-up).
-  disproves: (facts, config, lastLogins) => {
-    const spans: DisprovedSpan[] = [];
-    for (const { user, login, at } of loginsOfUsers(facts)) {
-      if (lastLogins.mayBeFollowed(login.server, user, at.getTime() * 1000)) spans.push({ server: login.server, dedupKey: user, after: at, before: new Date(at.getTime() + config.dormantDays * DAY_MS) });
-    }
-    return spans;
-  },
+  disproves: (facts, config, lastLogins) =>
+    loginsOfUsers(facts)
+      .filter(({ user, login, at }) => lastLogins.mayBeFollowed(login.server, user, at.getTime() * 1000))
+      .map(({ user, login, at }) => ({ server: login.server, dedupKey: user, after: at, before: new Date(at.getTime() + config.dormantDays * DAY_MS) })),
   async evaluate({ connection, facts, config, lastLogins, handedLogins }) {
     // Every login of the batch: its previous login may be an earlier one of the same batch, or a stored one.
     const logins = loginsOfUsers(facts);
     // Asked every batch, logins or not: its sessions move the users' last logins.
-    const lastLogin = await lastLogins.previous(connection, facts.batch.mergedSessions, logins.map(askedOf));
-    const judged: { login: JudgedLogin; previous: string | null; followed?: true }[] = [];
-    for (let k = 0; k < logins.length; k++) {
-      const { user, login, at } = logins[k]!;
+    const lastLogin = await lastLogins.previous(
+      connection,
+      facts.batch.mergedSessions,
+      logins.map(({ user, login, at }) => ({ server: login.server, user, sessionId: login.sessionId, at })),
+    );
+    const judged: { login: JudgedLogin; previous: string | null; followed?: true }[] = logins.map(({ user, login, at }, k) => {
       // The store holds the logins it stored; a hub's last leader handed over those its own store holds.
       const handed = handedLogins.before(login.server, user, at.getTime(), login.sessionId);
       const stored = lastLogin[k] ?? null;
       const previous = handed !== null && (stored === null || handed.getTime() > Date.parse(stored)) ? handed.toISOString() : stored;
       const { clientAddr, databaseName, applicationName } = login.session;
-      judged.push({ login: { server: login.server, user, sessionId: login.sessionId, at, clientAddr, databaseName, applicationName }, previous });
-    }
+      return { login: { server: login.server, user, sessionId: login.sessionId, at, clientAddr, databaseName, applicationName }, previous };
+    });
     // Roles the batch created: a stored login of one, without an earlier login, is dormant since the creation.
     const created = facts.changes.flatMap(({ change: c }) => (c.action === 'create-role' && c.roleName !== null ? [{ server: c.server, user: c.roleName, at: c.loggedAt }] : []));
     judged.push(...(await followedLogins(connection, lastLogins, handedLogins, logins, created)));
+    const idle = (since: string, at: Date) => (at.getTime() - Date.parse(since)) / DAY_MS;
     // The role's creation is read only where it counts: no earlier login, or a finding's evidence.
-    const needCreation: number[] = [];
-    for (let k = 0; k < judged.length; k++) {
-      const { previous, login } = judged[k]!;
-      if (previous === null || idleDays(previous, login.at) >= config.dormantDays) needCreation.push(k);
-    }
+    const needCreation = judged.flatMap((j, k) => (j.previous === null || idle(j.previous, j.login.at) >= config.dormantDays ? [k] : []));
     const creations = await creationsOf(connection, needCreation.map((k) => judged[k]!.login));
     const createdAt = new Map(needCreation.map((k, n) => [k, creations[n]!]));
     const findings: Finding[] = [];
     const createdHere = new Set(created.map((c) => pairKey(c.server, c.user)));
-    for (let k = 0; k < judged.length; k++) {
-      const { login, previous, followed } = judged[k]!;
+    judged.forEach(({ login, previous, followed }, k) => {
       const created = createdAt.get(k) ?? null;
       // A followed login already dormant by a creation stored before this batch was raised then.
-      if (followed && created !== null && idleDays(created, login.at) >= config.dormantDays && !createdHere.has(pairKey(login.server, login.user))) continue;
+      if (followed && created !== null && idle(created, login.at) >= config.dormantDays && !createdHere.has(pairKey(login.server, login.user))) return;
       const since = previous ?? created;
-      if (since === null) continue;
-      const idle = idleDays(since, login.at);
-      if (idle >= config.dormantDays) findings.push(dormantFinding(login, previous, created, idle));
-    }
+      if (since === null) return;
+      const idleDays = idle(since, login.at);
+      if (idleDays >= config.dormantDays) findings.push(dormantFinding(login, previous, created, idleDays));
+    });
     return findings;
   },
 });
