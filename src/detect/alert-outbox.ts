@@ -21,6 +21,12 @@ const ALERT_KEY_COLUMNS = { alert_id: 'BIGINT', rule_id: 'VARCHAR', server: 'VAR
 /** Evidence keeps this many samples; the rest are counted in `omittedSamples`. */
 const MAX_SAMPLES = 20;
 
+/**
+ * The evidence of this many alerts, the last written, is held: an alert that grows batch after batch (a brute force
+ * going on) is not read back each batch. At most 20 samples each, a few MB.
+ */
+const EVIDENCE_HELD = 1_000;
+
 export interface RuleIdentity {
   id: string;
   severity: Severity;
@@ -58,14 +64,19 @@ interface Grown {
 /**
  * The detection alerts of one store: findings become rows of `alerts`, inside the batch's transaction, and alerts a
  * later batch undoes or disproves are retracted. Which alert a finding grows is looked up in memory
- * (`AlertKeyIndex`, in step with `alert_keys`); `forget` when a batch rolls back.
+ * (`AlertKeyIndex`, in step with `alert_keys`), and the evidence of the alerts it wrote last is held, so one that grows
+ * is not read back; `forget` when a batch rolls back.
  */
 export class AlertOutbox {
+  /** Each alert's evidence (JSON) as this outbox last wrote it, by alert id, oldest written first (`EVIDENCE_HELD`). */
+  private readonly evidence = new Map<number, string>();
+
   constructor(private readonly keys = new AlertKeyIndex()) {}
 
   /** The batch's transaction rolled back: what this outbox knew of it is gone with it. */
   forget(): void {
     this.keys.forget();
+    this.evidence.clear();
   }
 
   /**
@@ -132,20 +143,20 @@ export class AlertOutbox {
     const ids = keyOfFinding.map((keys) => keys.map((key) => key.alertId));
 
     // One statement a table, each over its own rows bound as lists (DuckDB takes parameters a statement at a time);
-    // the key table's carry no texts or evidence. Only the alerts that grow are read, by id (DuckDB skips the other
-    // row groups by their min/max).
+    // the key table's carry no texts or evidence. Of the alerts that grow, only those whose evidence this outbox does
+    // not hold are read, by id (DuckDB skips the other row groups by their min/max).
     if (grown.size > 0) {
       const growing = [...grown.values()];
-      const evidenceOf = new Map<number, string>();
-      const read = await runQuery(connection, `SELECT alert_id, evidence::VARCHAR AS evidence FROM alerts WHERE alert_id IN (${growing.map((g) => integer(g.key.alertId)).join(', ')})`);
-      for (const row of read.rows) evidenceOf.set(Number(row.alert_id), String(row.evidence ?? '{}'));
+      const unread = growing.filter((g) => !this.evidence.has(g.key.alertId));
+      if (unread.length > 0) {
+        const read = await runQuery(connection, `SELECT alert_id, evidence::VARCHAR AS evidence FROM alerts WHERE alert_id IN (${unread.map((g) => integer(g.key.alertId)).join(', ')})`);
+        for (const row of read.rows) this.evidence.set(Number(row.alert_id), String(row.evidence ?? '{}'));
+      }
       const spans = growing.map(({ key }) => ({ id: key.alertId, seen_at: fromMicros(key.lastMicros), first_at: fromMicros(key.firstMicros) }));
+      const evidence = growing.map(({ key, samples }) => JSON.stringify(addSamples(JSON.parse(this.evidence.get(key.alertId) ?? '{}') as Partial<Evidence>, samples)));
       const g = boundRows(
         { id: 'BIGINT', inc: 'BIGINT', seen_at: 'TIMESTAMPTZ', first_at: 'TIMESTAMPTZ', evidence: 'VARCHAR' },
-        growing.map(({ key, increment, samples }, k) => ({
-          ...spans[k]!, inc: increment,
-          evidence: JSON.stringify(addSamples(JSON.parse(evidenceOf.get(key.alertId) ?? '{}') as Partial<Evidence>, samples)),
-        })),
+        growing.map(({ increment }, k) => ({ ...spans[k]!, inc: increment, evidence: evidence[k]! })),
       );
       await connection.run(
         `UPDATE alerts SET count = count + g.inc, last_seen = greatest(last_seen, g.seen_at), first_seen = least(first_seen, g.first_at),
@@ -160,16 +171,18 @@ export class AlertOutbox {
         k.values,
         k.types,
       );
+      growing.forEach(({ key }, k) => this.wrote(key.alertId, evidence[k]!));
     }
     if (raised.length > 0) {
       const keys = raised.map(({ key }) => ({
         alert_id: key.alertId, rule_id: key.ruleId, server: key.server, dedup_key: key.dedupKey, first_seen: fromMicros(key.firstMicros), last_seen: fromMicros(key.lastMicros),
       }));
+      const evidence = raised.map((r) => JSON.stringify(r.evidence));
       const n = boundRows(
         { ...ALERT_KEY_COLUMNS, severity: 'VARCHAR', actor: 'VARCHAR', target: 'VARCHAR', summary: 'VARCHAR', evidence: 'VARCHAR', mitre: 'VARCHAR', count: 'BIGINT' },
-        raised.map(({ rule, finding, count, evidence }, k) => ({
+        raised.map(({ rule, finding, count }, k) => ({
           ...keys[k]!, severity: finding.severity ?? rule.severity, actor: optional(finding.actor), target: optional(finding.target), summary: finding.summary,
-          evidence: JSON.stringify(evidence), mitre: rule.mitre, count,
+          evidence: evidence[k]!, mitre: rule.mitre, count,
         })),
       );
       await connection.run(
@@ -184,6 +197,7 @@ export class AlertOutbox {
         k.values,
         k.types,
       );
+      raised.forEach(({ key }, k) => this.wrote(key.alertId, evidence[k]!));
     }
     const changes = findings.flatMap((fs, group) =>
       fs.flatMap((finding, index) =>
@@ -287,7 +301,18 @@ export class AlertOutbox {
   private async keysLeave(connection: DuckDBConnection, ids: readonly number[]): Promise<number[]> {
     if (ids.length > 0) await connection.run(`DELETE FROM alert_keys WHERE alert_id IN (${ids.map(integer).join(', ')})`);
     this.keys.drop(ids);
+    for (const id of ids) this.evidence.delete(id);
     return [...ids];
+  }
+
+  /** Holds the evidence just written for an alert, as the last written: the oldest held beyond `EVIDENCE_HELD` go. */
+  private wrote(alertId: number, evidence: string): void {
+    this.evidence.delete(alertId);
+    this.evidence.set(alertId, evidence);
+    for (const oldest of this.evidence.keys()) {
+      if (this.evidence.size <= EVIDENCE_HELD) break;
+      this.evidence.delete(oldest);
+    }
   }
 }
 

@@ -126,6 +126,48 @@ describe('AlertOutbox.record', () => {
     }
   });
 
+  it('grows an alert it wrote without reading its evidence back, and reads it again after a rollback', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const logged = loggingStatements(db.connection);
+      const outbox = outboxOf(logged.connection);
+      const at = (minute: number): MergedFinding => ({
+        server: 'pg-1', at: new Date(T0 + minute * 60_000), actor: 'admin', target: 'alice', summary: 'granted admin to alice', dedupKey: 'alice', evidence: {},
+        samples: [{ minute }],
+      });
+      const evidenceReads = () => logged.statements.filter((sql) => /evidence[\s\S]*FROM alerts/.test(sql)).length;
+      const [id] = await recordFindings(logged.connection, RULE, [at(0)]);
+      await recordFindings(logged.connection, RULE, [at(1)]);
+      await recordFindings(logged.connection, RULE, [at(2)]);
+      assert.equal(evidenceReads(), 0);
+      // A rolled-back batch may have written evidence the store no longer holds: it is read from the store again.
+      outbox.forget();
+      await recordFindings(logged.connection, RULE, [at(3)]);
+      assert.equal(evidenceReads(), 1);
+      const evidence = (await db.connection.runAndReadAll(`SELECT evidence::VARCHAR FROM alerts WHERE alert_id = ${id}`)).getRows()[0]![0];
+      assert.deepEqual(JSON.parse(String(evidence)), { samples: [0, 1, 2, 3].map((minute) => ({ minute })), omittedSamples: 0 });
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+
+  it('holds the evidence of the last 1,000 alerts it wrote, not more: an older one that grows is read', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const logged = loggingStatements(db.connection);
+      const finding = (k: number, minute: number): MergedFinding => ({
+        server: 'pg-1', at: new Date(T0 + minute * 60_000), actor: 'admin', target: `role${k}`, summary: `granted admin to role${k}`, dedupKey: `role${k}`,
+        evidence: {}, samples: [{ k, minute }],
+      });
+      const ids = await recordFindings(logged.connection, RULE, Array.from({ length: 1_001 }, (_, k) => finding(k, 0)));
+      await recordFindings(logged.connection, RULE, [finding(0, 1), finding(1_000, 1)]);
+      const reads = logged.statements.filter((sql) => /evidence[\s\S]*FROM alerts/.test(sql));
+      assert.deepEqual(reads.map((sql) => sql.match(/IN \(([\d, ]+)\)/)?.[1]), [String(ids[0])]);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+
   it('stores no secret in an alert: summary, actor, target and evidence pass the redactor', async () => {
     const secret = 'Sup3rS3cret';
     const db = await openDatabase(':memory:');
