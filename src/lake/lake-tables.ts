@@ -38,18 +38,22 @@ export const LAKE_TABLES = {
   // Which privilege changes an alert stands on (the alert page's evidence, session-alerts): written once with the alert.
   alert_changes: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
   dead_letters: { kind: 'events', version: 1, time: 'ingested_at', byServer: false },
+  // Live snapshots, posture findings and drift only gain rows (a watched server's roles and settings at each
+  // snapshot). Version 1 wrote each whole at every change, so the lake grew with the square of the store's age.
+  // Few rows a segment: one file per day, `server` a column.
+  snapshots: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  role_snapshots: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  membership_snapshots: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  role_setting_snapshots: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  setting_snapshots: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  posture_findings: { kind: 'events', version: 2, time: 'taken_at', byServer: false },
+  // A window's drift and the window itself share its end: the same day's files.
+  drift: { kind: 'events', version: 2, time: 'window_end', byServer: false },
+  drift_windows: { kind: 'events', version: 2, time: 'window_end', byServer: false },
   sessions: { kind: 'state', version: 1 },
   roles: { kind: 'state', version: 1 },
   role_memberships: { kind: 'state', version: 1 },
   alerts: { kind: 'state', version: 1 },
-  snapshots: { kind: 'state', version: 1 },
-  role_snapshots: { kind: 'state', version: 1 },
-  membership_snapshots: { kind: 'state', version: 1 },
-  role_setting_snapshots: { kind: 'state', version: 1 },
-  setting_snapshots: { kind: 'state', version: 1 },
-  drift: { kind: 'state', version: 1 },
-  drift_windows: { kind: 'state', version: 1 },
-  posture_findings: { kind: 'state', version: 1 },
 } as const satisfies Record<string, LakeTable>;
 
 export type LakeTableName = keyof typeof LAKE_TABLES;
@@ -66,10 +70,4 @@ export const LAKE_TABLE_NAMES = Object.keys(LAKE_TABLES) as LakeTableName[];
 export function lakeFolder(name: LakeTableName): string {
   const { version } = LAKE_TABLES[name];
   return version === 1 ? name : `${name}_v${version}`;
-}
-
-/** The table a lake file belongs to, from its path (`audit_events/server=…/…`); undefined for other files. */
-export function tableOfPath(path: string): LakeTableName | undefined {
-  const folder = path.split('/', 1)[0]!;
-  return LAKE_TABLE_NAMES.find((name) => lakeFolder(name) === folder);
 }

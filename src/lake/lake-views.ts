@@ -49,7 +49,10 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       if (columns) created.push(name);
       continue;
     }
-    if (spec.kind === 'events') {
+    // A table whose earlier version was written whole (version 1 of the live snapshots) and that has no file of
+    // its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
+    const ownVersion = files.some((f) => f.path.startsWith(`${lakeFolder(name)}/`));
+    if (spec.kind === 'events' && ownVersion) {
       const glob = join(dir, lakeFolder(name), '**', '*.parquet');
       const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
       // The store's column order; `date` is the lake's partition, not a column of the store's table. Rows
@@ -60,7 +63,8 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       const withFills = filled ? joinFills('attribution_fills', 'e', 'f') : '';
       await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true) AS e ${withFills}`);
     } else {
-      const path = files.at(-1)!.path;
+      const path = files.filter((f) => spec.kind === 'state' || f.path.includes('/snapshot=')).at(-1)?.path;
+      if (path === undefined) throw new Error(`the lake's files of ${name} are none of its version ${spec.version} (${lakeFolder(name)}/), nor a whole copy of an earlier one`);
       await c.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${literal(join(dir, ...path.split('/')))})`);
     }
     created.push(name);

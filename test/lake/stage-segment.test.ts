@@ -13,6 +13,7 @@ import { stageSegment, type StagedSegment } from '../../src/lake/stage-segment.j
 import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { loggingStatements } from '../support/statement-log.js';
+import { addAppendOnlyRows, APPEND_ONLY_TABLES } from '../support/append-only-rows.js';
 
 /** Audit rows of one server, at the given minutes past 2026-11-20 23:50 UTC (some cross midnight), in that insert order. */
 function auditRows(server: string, minutes: number[]): string {
@@ -392,6 +393,37 @@ describe('staging a lake segment on one DuckDB thread', () => {
         Array.from({ length: 9 }, (_, i) => [`audit_events/server=pg-${i}/date=2026-11-20/part-${staged.segment}-0.parquet`, 1_000]),
       );
     } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('staging the tables rows are only added to', () => {
+  // A watched server adds its roles and some 350 settings at every snapshot (every 15 minutes by default):
+  // written whole each time, the lake would grow with the square of the store's age.
+  it('writes the rows added since the last segment, not the whole table again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-append-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const reader = await instance.connect();
+    try {
+      for (const round of [1, 2]) {
+        await addAppendOnlyRows(store.connection, round);
+        const staged = await stageSegment(store.connection, join(dir, 'staging'));
+        assert.ok(staged);
+        const { segment, files: all }: StagedSegment = staged;
+        for (const table of APPEND_ONLY_TABLES) {
+          const files = all.filter((f) => f.table === table);
+          assert.equal(files.reduce((n, f) => n + f.rows, 0), 2, `segment ${round} holds the 2 rows ${table} gained`);
+          const paths = files.map((f) => `'${join(dir, 'staging', segment, ...f.path.split('/'))}'`);
+          const servers = (await reader.runAndReadAll(`SELECT server FROM read_parquet([${paths.join(', ')}], hive_partitioning = true) ORDER BY 1`)).getRows().map(([s]) => String(s));
+          assert.deepEqual(servers, [`server-${round}-0`, `server-${round}-1`], `${table}'s rows of round ${round}`);
+        }
+      }
+    } finally {
+      reader.closeSync();
+      instance.closeSync();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,88 @@
+/**
+ * The lake read with the store's table names (`query --lake`, `serve --lake`): the tables that only gain rows
+ * whole from what each segment added, and a table an older auditduck wrote whole at each change read from its
+ * latest copy until the lake has files of the table's own version.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { exportStoreToLake } from '../../src/lake/index.js';
+import { openLakeDatabase } from '../../src/lake/lake-query-target.js';
+import { createLakeViews } from '../../src/lake/lake-views.js';
+import { MANIFEST_FORMAT, sealEntry, type ManifestEntry, type ManifestFile } from '../../src/lake/manifest.js';
+import { runQuery } from '../../src/query/run-query.js';
+import { AuditStore } from '../../src/store/audit-store.js';
+import { addAppendOnlyRows, APPEND_ONLY_TABLES } from '../support/append-only-rows.js';
+import { queryStore, silentLogger } from '../support/store-reader.js';
+
+describe("the lake's views", () => {
+  it('show each append-only table as the store has it, from the rows each segment added', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-'));
+    const db = join(dir, 'store.duckdb');
+    const lakeDir = join(dir, 'lake');
+    try {
+      for (const round of [1, 2]) {
+        const store = await AuditStore.open(db);
+        await addAppendOnlyRows(store.connection, round).finally(() => store.close());
+        await exportStoreToLake(db, lakeDir, silentLogger);
+      }
+      const lake = await openLakeDatabase(lakeDir);
+      try {
+        for (const table of APPEND_ONLY_TABLES) {
+          const sql = `SELECT * FROM ${table} ORDER BY ALL`;
+          const fromLake = (await runQuery(lake.db.connection, sql)).rows;
+          assert.equal(fromLake.length, 4, `${table}: both segments' rows`);
+          assert.deepEqual(fromLake, await queryStore(db, sql), `${table} reads as in the store`);
+        }
+      } finally {
+        await lake.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('read a table an older version wrote whole from its latest copy, until the lake has files of its own version', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-old-'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      const columns: [string, string][] = [['snapshot_id', 'VARCHAR'], ['server', 'VARCHAR'], ['taken_at', 'TIMESTAMP WITH TIME ZONE'], ['name', 'VARCHAR'], ['setting', 'VARCHAR'], ['source', 'VARCHAR']];
+      const write = async (path: string, rows: number): Promise<ManifestFile> => {
+        await mkdir(join(dir, ...path.split('/').slice(0, -1)), { recursive: true });
+        await c.run(
+          `COPY (SELECT 's' || i AS snapshot_id, 'pg-1' AS server, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS taken_at, 'name' || i AS name, 'on' AS setting, 'default' AS source FROM range(${rows}) t(i)) TO '${join(dir, ...path.split('/'))}' (FORMAT parquet)`,
+        );
+        return { path, table: 'setting_snapshots', schemaVersion: Number(/_v(\d+)\//.exec(path)?.[1] ?? 1), rows, minTime: null, maxTime: null, bytes: 0, sha256: '' };
+      };
+      const entry = (seq: number, files: ManifestFile[], version: number): ManifestEntry =>
+        sealEntry({ format: MANIFEST_FORMAT, seq, segment: `0000000${seq}-000000000000`, createdAt: '2026-11-20T10:00:00.000Z', previous: null, positions: {}, files, tables: { setting_snapshots: { version, columns } } });
+      // An older auditduck wrote the whole table at each change: the second copy is the table.
+      const old = [
+        entry(1, [await write('setting_snapshots/snapshot=1/part-1.parquet', 2)], 1),
+        entry(2, [await write('setting_snapshots/snapshot=2/part-2.parquet', 3)], 1),
+      ];
+      const count = async (entries: ManifestEntry[]): Promise<number> => {
+        const views = await DuckDBInstance.create(':memory:');
+        const reader = await views.connect();
+        try {
+          await createLakeViews(reader, dir, entries);
+          return Number((await reader.runAndReadAll('SELECT count(*) FROM setting_snapshots')).getRows()[0]![0]);
+        } finally {
+          reader.closeSync();
+          views.closeSync();
+        }
+      };
+      assert.equal(await count(old), 3);
+      // This version's first segment writes every row of the table, in its own folder: read from there on.
+      assert.equal(await count([...old, entry(3, [await write('setting_snapshots_v2/date=2026-11-20/part-3-0.parquet', 4)], 2)]), 4);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
