@@ -4,9 +4,11 @@
  * - `events` tables only grow: each segment holds the rows appended since the last one, hive-partitioned
  *   `<folder>/server=<server>/date=<YYYY-MM-DD>/part-<segment>-<n>.parquet`, sorted by time. A row is in
  *   exactly one segment.
- * - `state` tables are rewritten in place by the pipeline (sessions, rebuilt roles, alert status): a segment
- *   holds the whole table when it changed since the last one, `<folder>/snapshot=<segment>/part-<segment>.parquet`;
- *   the latest snapshot is the table.
+ * - `changes` tables (sessions) change rows in place, each change numbered: a segment holds the rows changed
+ *   since the last one, `<folder>/part-<segment>.parquet`; a row's version with the highest number is current.
+ * - `state` tables are rewritten in place by the pipeline (rebuilt roles, alert status): a segment holds the
+ *   whole table when it changed since the last one, `<folder>/snapshot=<segment>/part-<segment>.parquet`; the
+ *   latest snapshot is the table.
  *
  * `version` is the table's lake schema version: a change to its columns gets a new version and a new folder
  * (`audit_events_v2/`), so files already written are never rewritten and old readers keep working.
@@ -20,12 +22,25 @@ export interface EventTable {
   byServer: boolean;
 }
 
+/**
+ * A table whose rows change in place, each change numbered by a column the store sets: a segment holds the rows
+ * changed since the last one, as they are then, in one file; the row with the highest number is the current one.
+ */
+export interface ChangesTable {
+  kind: 'changes';
+  version: number;
+  /** The column numbering the changes (a store-wide sequence, in commit order: the store has one writer). */
+  change: string;
+  /** The columns that name a row across its versions. */
+  key: readonly string[];
+}
+
 export interface StateTable {
   kind: 'state';
   version: number;
 }
 
-export type LakeTable = EventTable | StateTable;
+export type LakeTable = EventTable | ChangesTable | StateTable;
 
 export const LAKE_TABLES = {
   log_lines: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
@@ -50,7 +65,9 @@ export const LAKE_TABLES = {
   // A window's drift and the window itself share its end: the same day's files.
   drift: { kind: 'events', version: 2, time: 'window_end', byServer: false },
   drift_windows: { kind: 'events', version: 2, time: 'window_end', byServer: false },
-  sessions: { kind: 'state', version: 1 },
+  // Version 1 wrote every session at each export, however few had changed: the lake grew with the square of the
+  // store's age. Version 2 adds `change_seq` (migration 17) and writes only the sessions changed.
+  sessions: { kind: 'changes', version: 2, change: 'change_seq', key: ['server', 'session_id'] },
   roles: { kind: 'state', version: 1 },
   role_memberships: { kind: 'state', version: 1 },
   alerts: { kind: 'state', version: 1 },

@@ -1,8 +1,9 @@
 /**
  * The lake as the store's tables: a DuckDB connection gets one view per table over the lake's Parquet, so
  * saved queries and the dashboards run on it unchanged. Events tables read every file of their folder
- * (hive partitions `server`, `date`); state tables read their latest snapshot. A Blob lake is mirrored to a
- * local folder first (DuckDB's azure extension cannot be loaded here).
+ * (hive partitions `server`, `date`); changes tables (sessions) each row's latest version; state tables their
+ * latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension cannot be loaded
+ * here).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,10 +50,18 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       if (columns) created.push(name);
       continue;
     }
-    // A table whose earlier version was written whole (version 1 of the live snapshots) and that has no file of
-    // its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
+    // A table whose earlier version was written whole (version 1 of the live snapshots and sessions) and that has
+    // no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
     const ownVersion = files.some((f) => f.path.startsWith(`${lakeFolder(name)}/`));
-    if (spec.kind === 'events' && ownVersion) {
+    if (spec.kind === 'changes' && ownVersion) {
+      // Each row's latest version: the one with the highest change number.
+      const glob = join(dir, lakeFolder(name), '*.parquet');
+      const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '*';
+      await c.run(
+        `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, union_by_name = true) ` +
+          `QUALIFY row_number() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY ${spec.change} DESC) = 1`,
+      );
+    } else if (spec.kind === 'events' && ownVersion) {
       const glob = join(dir, lakeFolder(name), '**', '*.parquet');
       const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
       // The store's column order; `date` is the lake's partition, not a column of the store's table. Rows
@@ -63,7 +72,7 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       const withFills = filled ? joinFills('attribution_fills', 'e', 'f') : '';
       await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true) AS e ${withFills}`);
     } else {
-      const path = files.filter((f) => spec.kind === 'state' || f.path.includes('/snapshot=')).at(-1)?.path;
+      const path = files.filter((f) => f.path.includes('/snapshot=')).at(-1)?.path;
       if (path === undefined) throw new Error(`the lake's files of ${name} are none of its version ${spec.version} (${lakeFolder(name)}/), nor a whole copy of an earlier one`);
       await c.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${literal(join(dir, ...path.split('/')))})`);
     }

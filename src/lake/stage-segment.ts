@@ -18,7 +18,7 @@ import { join, relative, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pMap from 'p-map';
 import { sha256Hex } from './lake-storage.js';
-import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder, type EventTable, type LakeTableName } from './lake-tables.js';
+import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder, type ChangesTable, type EventTable, type LakeTableName } from './lake-tables.js';
 
 export interface StagedFile {
   path: string;
@@ -41,8 +41,15 @@ export interface SegmentRanges {
    * store was not reopened since rows were deleted (checked by count before it is used).
    */
   lastRowids?: Partial<Record<LakeTableName, number>>;
+  /**
+   * Changes tables: the highest change number the lake holds after this segment, which holds the rows numbered
+   * above the last segment's (none before a table's first: every row).
+   */
+  changes?: Partial<Record<LakeTableName, number>>;
   /** State tables: a fingerprint of their content when cut, to tell whether they changed since. */
   state: Partial<Record<LakeTableName, string>>;
+  /** Each table's lake schema version when cut; absent in segments before any table had a second (all at 1). */
+  versions?: Partial<Record<LakeTableName, number>>;
   /** Every lake table's columns as the store has them: written into the manifest, so readers know a table before its first row. */
   columns: Partial<Record<LakeTableName, [string, string][]>>;
 }
@@ -73,6 +80,8 @@ interface Cut {
   rowids: Partial<Record<LakeTableName, [number, number]>>;
   /** The state tables' fingerprints in the segment before: those that differ are written whole. */
   lastState: SegmentRanges['state'];
+  /** Each changes table's rows of the segment: change numbers (from, to]. */
+  changed: Partial<Record<LakeTableName, [number, number]>>;
 }
 
 export interface StageOptions {
@@ -155,8 +164,9 @@ async function rollBack(connections: readonly DuckDBConnection[]): Promise<void>
 async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   const last = await lastSegment(c);
   if (last) await countRows(c, last.ranges);
-  const ranges: SegmentRanges = { events: {}, unit: 'rows', lastRowids: {}, state: {}, columns: {} };
+  const ranges: SegmentRanges = { events: {}, unit: 'rows', lastRowids: {}, changes: {}, state: {}, columns: {}, versions: {} };
   const rowids: Cut['rowids'] = {};
+  const changedRows: Cut['changed'] = {};
   let changed = false;
   const columns = await columnsOfTables(c);
   for (const name of LAKE_TABLE_NAMES) {
@@ -164,8 +174,10 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
     if (!tableColumns) continue;
     const spec = LAKE_TABLES[name];
     ranges.columns[name] = tableColumns;
+    ranges.versions![name] = spec.version;
     const before = last?.ranges.columns?.[name];
-    if (before && JSON.stringify(before) !== JSON.stringify(ranges.columns[name])) {
+    const sameVersion = (last?.ranges.versions?.[name] ?? 1) === spec.version;
+    if (before && sameVersion && JSON.stringify(before) !== JSON.stringify(ranges.columns[name])) {
       // Files already in the lake are never rewritten: a new shape needs a new folder.
       throw new Error(`the store's columns of ${name} changed since the last lake segment: give it a new lake schema version in src/lake/lake-tables.ts (version ${spec.version + 1}, folder ${name}_v${spec.version + 1})`);
     }
@@ -179,6 +191,16 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
       ranges.lastRowids![name] = lastRowid;
       rowids[name] = [await rowidOfRow(c, name, from, last?.ranges.lastRowids?.[name]), lastRowid];
       if (total > from) changed = true;
+    } else if (spec.kind === 'changes') {
+      const from = last?.ranges.changes?.[name] ?? -1;
+      const to = Number(await scalar(c, `SELECT coalesce(max(${spec.change}), -1) FROM ${name}`));
+      // The numbers come from a sequence and no row is deleted: fewer means a store the lake was not exported from.
+      if (to < from) throw new Error(`${name}' highest ${spec.change} is ${to}, below the ${from} already in the lake: this is not the store the lake was exported from, so the export stops rather than miss changes (docs/lake.md)`);
+      ranges.changes![name] = to;
+      if (to > from) {
+        changedRows[name] = [from, to];
+        changed = true;
+      }
     } else {
       const fingerprint = String(await scalar(c, `SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM ${name} t`));
       ranges.state[name] = fingerprint;
@@ -191,7 +213,7 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   for (const [key, position] of (await c.runAndReadAll('SELECT source_key, position FROM source_positions ORDER BY source_key')).getRows()) positions[String(key)] = String(position);
   const seq = (last?.seq ?? 0) + 1;
   const segment = `${String(seq).padStart(8, '0')}-${sha256Hex(JSON.stringify({ positions, ranges })).slice(0, 12)}`;
-  return { seq, segment, positions, ranges, rowids, lastState: last?.ranges.state ?? {} };
+  return { seq, segment, positions, ranges, rowids, lastState: last?.ranges.state ?? {}, changed: changedRows };
 }
 
 /** Segments staged and not yet published, oldest first. */
@@ -302,7 +324,7 @@ interface Copy {
  * with DuckDB on one thread the files are still written side by side.
  */
 async function writeFiles(connections: readonly DuckDBConnection[], cut: Cut, dir: string): Promise<StagedFile[]> {
-  const { ranges, rowids, lastState, segment } = cut;
+  const { ranges, rowids, lastState, changed, segment } = cut;
   const events = (Object.entries(ranges.events) as [LakeTableName, [number, number]][]).filter(([, [from, to]]) => to > from).map(([name]) => name);
   const scanLimit = await oneScanLimit(connections[0]!);
   const listed = await onConnections(connections, events.map((name) => (c: DuckDBConnection) => eventsPartitions(c, name, LAKE_TABLES[name] as EventTable, rowidRange(rowids[name]!))));
@@ -311,6 +333,9 @@ async function writeFiles(connections: readonly DuckDBConnection[], cut: Cut, di
     // Made here, once: DuckDB's partitioned COPYs on other connections would race to create it.
     await mkdir(join(dir, lakeFolder(name)), { recursive: true });
     copies.push(...eventsCopies(name, rowidRange(rowids[name]!), listed[i]!, scanLimit, dir, segment));
+  }
+  for (const [name, [from, to]] of Object.entries(changed) as [LakeTableName, [number, number]][]) {
+    copies.push({ rows: to - from, write: async (c) => [await copyChanges(c, name, from, to, dir, segment)] });
   }
   for (const name of Object.keys(ranges.state) as LakeTableName[]) {
     const fingerprint = ranges.state[name]!;
@@ -549,6 +574,17 @@ async function eventsPartitions(c: DuckDBConnection, name: LakeTableName, spec: 
 /** The UTC day of a TIMESTAMPTZ from its epoch, whatever the session's time zone, without ICU's calendar per row. */
 function utcDay(column: string): string {
   return `(DATE '1970-01-01' + floor(epoch_us(${column}) / 86400000000)::INTEGER)`;
+}
+
+/** A changes table's rows numbered (from, to], in the order they changed: one file, whatever their servers. */
+async function copyChanges(c: DuckDBConnection, name: LakeTableName, from: number, to: number, dir: string, segment: string): Promise<StagedFile> {
+  const { change } = LAKE_TABLES[name] as ChangesTable;
+  const path = `${lakeFolder(name)}/part-${segment}.parquet`;
+  await mkdir(join(dir, lakeFolder(name)), { recursive: true });
+  const written = (await c.runAndReadAll(
+    `COPY (SELECT * FROM ${name} WHERE ${change} > ${from} AND ${change} <= ${to} ORDER BY ${change}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`,
+  )).getRows()[0]![0];
+  return { path, table: name, rows: Number(written), minTime: null, maxTime: null };
 }
 
 async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, segment: string): Promise<StagedFile> {

@@ -52,7 +52,7 @@ export class AuditStore {
 
   static async open(path: string): Promise<AuditStore> {
     const db = await openDatabase(path);
-    await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * FROM sessions LIMIT 0`);
+    await db.connection.run(`CREATE TEMP TABLE sessions_stage AS SELECT * EXCLUDE (change_seq) FROM sessions LIMIT 0`);
     await db.connection.run(`CREATE TEMP TABLE attribution_keys (server VARCHAR, session_id VARCHAR)`);
     await db.connection.run(`CREATE TEMP TABLE ineffective_marks (server VARCHAR, session_id VARCHAR, from_ts TIMESTAMPTZ, until_ts TIMESTAMPTZ, seq BIGINT, effective BOOLEAN)`);
     return new AuditStore(db);
@@ -171,7 +171,8 @@ export class AuditStore {
 
   /**
    * Merge, not replace: a restarted process knows less about a session than the store does. With `readBack`, the
-   * merged rows' user and start come back from the same statement (RETURNING), so no second read is needed.
+   * merged rows' user and start come back from the same statement (RETURNING), so no second read is needed. Each
+   * merged row takes the next `change_seq`: the lake exports the sessions changed since its last segment by it.
    */
   private async mergeStagedSessions(readBack: boolean): Promise<MergedSession[]> {
     const merged = SESSIONS.slice(2)
@@ -181,7 +182,7 @@ export class AuditStore {
           : `${name} = coalesce(excluded.${name}, sessions.${name})`,
       )
       .join(', ');
-    const upsert = `INSERT INTO sessions SELECT * FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}`;
+    const upsert = `INSERT INTO sessions SELECT *, nextval('session_change_seq') FROM sessions_stage ON CONFLICT (server, session_id) DO UPDATE SET ${merged}, change_seq = excluded.change_seq`;
     if (!readBack) {
       await this.connection.run(upsert);
       return [];

@@ -307,4 +307,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 17,
+    description: 'sessions.change_seq: the order in which sessions last changed, so the lake exports only those a segment changed (issue 18)',
+    sql: `
+      -- Set from session_change_seq each time a batch merges a session (audit-store.ts): the lake writes the sessions
+      -- with a change_seq above its last segment's, and readers take each session's row with the highest. Sessions
+      -- stored before this migration have 0: the first segment after it writes them all.
+      CREATE SEQUENCE IF NOT EXISTS session_change_seq START 1;
+      ALTER TABLE sessions ADD COLUMN IF NOT EXISTS change_seq BIGINT DEFAULT 0;
+    `,
+  },
 ];

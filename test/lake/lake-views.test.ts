@@ -1,7 +1,7 @@
 /**
  * The lake read with the store's table names (`query --lake`, `serve --lake`): the tables that only gain rows
- * whole from what each segment added, and a table an older auditduck wrote whole at each change read from its
- * latest copy until the lake has files of the table's own version.
+ * whole from what each segment added, the sessions as their latest versions, and a table an older auditduck
+ * wrote whole at each change read from its latest copy until the lake has files of the table's own version.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { MANIFEST_FORMAT, sealEntry, type ManifestEntry, type ManifestFile } fro
 import { runQuery } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { addAppendOnlyRows, APPEND_ONLY_TABLES } from '../support/append-only-rows.js';
+import { commitSessions, session } from '../support/session-states.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 
 describe("the lake's views", () => {
@@ -37,6 +38,35 @@ describe("the lake's views", () => {
           assert.equal(fromLake.length, 4, `${table}: both segments' rows`);
           assert.deepEqual(fromLake, await queryStore(db, sql), `${table} reads as in the store`);
         }
+      } finally {
+        await lake.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('show each session as the store has it, its latest version of those the segments wrote', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-sessions-'));
+    const db = join(dir, 'store.duckdb');
+    const lakeDir = join(dir, 'lake');
+    const batches = [
+      [session('a', { user: 'alice' }), session('b', { user: 'bob' })],
+      [session('b', { endedAt: '2026-11-20T11:00:00Z' }), session('c', { user: 'carol' })],
+      [session('a', { endedAt: '2026-11-20T12:00:00Z' })],
+    ];
+    try {
+      for (const [i, sessions] of batches.entries()) {
+        const store = await AuditStore.open(db);
+        await commitSessions(store, i, sessions).finally(() => store.close());
+        await exportStoreToLake(db, lakeDir, silentLogger);
+      }
+      const lake = await openLakeDatabase(lakeDir);
+      try {
+        const sql = 'SELECT * FROM sessions ORDER BY session_id';
+        const fromLake = (await runQuery(lake.db.connection, sql)).rows;
+        assert.deepEqual(fromLake.map((r) => [r.session_id, r.user_name, r.ended_at !== null]), [['a', 'alice', true], ['b', 'bob', true], ['c', 'carol', false]]);
+        assert.deepEqual(fromLake, await queryStore(db, sql));
       } finally {
         await lake.close();
       }

@@ -14,6 +14,7 @@ import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { loggingStatements } from '../support/statement-log.js';
 import { addAppendOnlyRows, APPEND_ONLY_TABLES } from '../support/append-only-rows.js';
+import { commitSessions, session } from '../support/session-states.js';
 
 /** Audit rows of one server, at the given minutes past 2026-11-20 23:50 UTC (some cross midnight), in that insert order. */
 function auditRows(server: string, minutes: number[]): string {
@@ -421,6 +422,36 @@ describe('staging the tables rows are only added to', () => {
           assert.deepEqual(servers, [`server-${round}-0`, `server-${round}-1`], `${table}'s rows of round ${round}`);
         }
       }
+    } finally {
+      reader.closeSync();
+      instance.closeSync();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('staging the sessions', () => {
+  it('writes the sessions begun or changed since the last segment, as the store merged them, not every session again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-sessions-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const reader = await instance.connect();
+    const sessionsOf = async (staged: StagedSegment | null): Promise<string[]> => {
+      assert.ok(staged);
+      const paths = staged.files.filter((f) => f.table === 'sessions').map((f) => `'${join(dir, 'staging', staged.segment, ...f.path.split('/'))}'`);
+      if (paths.length === 0) return [];
+      const rows = (await reader.runAndReadAll(`SELECT session_id, user_name, ended_at IS NOT NULL FROM read_parquet([${paths.join(', ')}]) ORDER BY 1`)).getRows();
+      return rows.map(([id, user, ended]) => `${String(id)} ${String(user)}${ended ? ' ended' : ''}`);
+    };
+    try {
+      await commitSessions(store, 1, [session('a', { user: 'alice' }), session('b', { user: 'bob' }), session('c', { user: 'carol' })]);
+      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['a alice', 'b bob', 'c carol']);
+      await commitSessions(store, 2, [session('b', { endedAt: '2026-11-20T11:00:00Z' }), session('d', { user: 'dave' })]);
+      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['b bob ended', 'd dave']);
+      await commitSessions(store, 3, [session('b', { endedAt: '2026-11-20T11:00:00Z' })]);
+      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['b bob ended'], 'merged again, as a new version');
+      assert.equal(await stageSegment(store.connection, join(dir, 'staging')), null, 'nothing changed since: no segment');
     } finally {
       reader.closeSync();
       instance.closeSync();
