@@ -108,7 +108,7 @@ export function reportLakeExport(records: number, r: Round): void {
  * does, or as `run` does, whose store is confined for its query API (settings locked), on DuckDB's default threads
  * or on the one AUDITDUCK_THREADS=1 gives it.
  */
-async function timeExport(db: string, lakeDir: string, as: 'ingest' | 'run' | 'run, AUDITDUCK_THREADS=1'): Promise<{ seconds: number; cpuSeconds: number; writerHeldSeconds: number }> {
+export async function timeExport(db: string, lakeDir: string, as: 'ingest' | 'run' | 'run, AUDITDUCK_THREADS=1'): Promise<{ seconds: number; cpuSeconds: number; writerHeldSeconds: number }> {
   const threads = process.env.AUDITDUCK_THREADS;
   if (as === 'run, AUDITDUCK_THREADS=1') process.env.AUDITDUCK_THREADS = '1';
   const store = await AuditStore.open(db).finally(() => (threads === undefined ? delete process.env.AUDITDUCK_THREADS : (process.env.AUDITDUCK_THREADS = threads)));

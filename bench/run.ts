@@ -16,6 +16,7 @@ for (const [title, file] of [
   ['alert latency at 10,000 records/s', 'bench/alert-latency.bench.ts'],
   ['run from Event Hubs, one instance, next to ingest', 'bench/fleet-run.bench.ts'],
   ['lake export', 'bench/lake-export.bench.ts'],
+  ['lake export as the store ages', 'bench/lake-age.bench.ts'],
 ] as const) {
   console.log(`\n# ${title}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });

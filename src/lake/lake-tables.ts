@@ -29,7 +29,10 @@ export interface EventTable {
 export interface ChangesTable {
   kind: 'changes';
   version: number;
-  /** The column numbering the changes (a store-wide sequence, in commit order: the store has one writer). */
+  /**
+   * The column numbering the changes: a store-wide sequence, taken in commit order because only the store's
+   * writer changes the table (a parallel ingest's workers write side by side, but export only after they end).
+   */
   change: string;
   /** The columns that name a row across its versions. */
   key: readonly string[];
