@@ -24,7 +24,8 @@ const TABLES: Record<string, string[]> = {
   audit_events: [],
   auth_failures: [],
   dead_letters: ['ingested_at'],
-  sessions: [],
+  // change_seq: the order in which batches merged the session, which the workers' commits interleave.
+  sessions: ['change_seq'],
   // seq: the order of observation inside one analyzer, and each worker has its own.
   privilege_changes: ['seq'],
   control_plane_events: [],
