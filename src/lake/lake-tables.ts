@@ -6,9 +6,11 @@
  *   exactly one segment.
  * - `changes` tables (sessions) change rows in place, each change numbered: a segment holds the rows changed
  *   since the last one, `<folder>/part-<segment>.parquet`; a row's version with the highest number is current.
- * - `state` tables are rewritten in place by the pipeline (rebuilt roles, alert status): a segment holds the
- *   whole table when it changed since the last one, `<folder>/snapshot=<segment>/part-<segment>.parquet`; the
- *   latest snapshot is the table.
+ * - `revisions` tables (alerts) change rows in place without numbering them: a segment holds the rows that differ
+ *   from what the lake holds, `<folder>/part-<segment>.parquet`; a row's version in the newest segment is current.
+ * - `state` tables are rewritten in place by the pipeline (rebuilt roles): a segment holds the whole table when it
+ *   changed since the last one, `<folder>/snapshot=<segment>/part-<segment>.parquet`; the latest snapshot is the
+ *   table.
  *
  * `version` is the table's lake schema version: a change to its columns gets a new version and a new folder
  * (`audit_events_v2/`), so files already written are never rewritten and old readers keep working.
@@ -38,12 +40,24 @@ export interface ChangesTable {
   key: readonly string[];
 }
 
+/**
+ * A table whose rows change in place with no number of their own, on more than one connection: a segment holds the
+ * rows that differ from what the lake holds (the export keeps a hash of each in `lake_revisions`), as they are
+ * then, in one file; a row's version in the newest segment is the current one.
+ */
+export interface RevisionsTable {
+  kind: 'revisions';
+  version: number;
+  /** The columns that name a row across its versions. */
+  key: readonly string[];
+}
+
 export interface StateTable {
   kind: 'state';
   version: number;
 }
 
-export type LakeTable = EventTable | ChangesTable | StateTable;
+export type LakeTable = EventTable | ChangesTable | RevisionsTable | StateTable;
 
 export const LAKE_TABLES = {
   log_lines: { kind: 'events', version: 1, time: 'logged_at', byServer: true },
@@ -73,16 +87,18 @@ export const LAKE_TABLES = {
   sessions: { kind: 'changes', version: 2, change: 'change_seq', key: ['server', 'session_id'] },
   roles: { kind: 'state', version: 1 },
   role_memberships: { kind: 'state', version: 1 },
-  alerts: { kind: 'state', version: 1 },
+  // Version 1 wrote every alert whenever one changed (one grows each batch while an attack goes on).
+  alerts: { kind: 'revisions', version: 2, key: ['alert_id'] },
 } as const satisfies Record<string, LakeTable>;
 
 export type LakeTableName = keyof typeof LAKE_TABLES;
 
 /**
- * The store's own bookkeeping (positions, delivery attempts, the lake's segments, retention's horizons, the outbox's key table, a copy of
- * columns of `alerts`, and detection's list of changes its rules have not judged): every other table is in the lake.
+ * The store's own bookkeeping (positions, delivery attempts, the lake's segments and the hashes of the alerts it holds,
+ * retention's horizons, the outbox's key table, a copy of columns of `alerts`, and detection's list of changes its
+ * rules have not judged): every other table is in the lake.
  */
-export const TABLES_NOT_IN_LAKE = ['source_positions', 'alert_deliveries', 'lake_segments', 'schema_version', 'alert_keys', 'hot_horizons', 'unjudged_changes'] as const;
+export const TABLES_NOT_IN_LAKE = ['source_positions', 'alert_deliveries', 'lake_segments', 'lake_revisions', 'schema_version', 'alert_keys', 'hot_horizons', 'unjudged_changes'] as const;
 
 export const LAKE_TABLE_NAMES = Object.keys(LAKE_TABLES) as LakeTableName[];
 

@@ -1,8 +1,8 @@
 /**
  * The lake as the store's tables: a DuckDB connection gets one view per table over the lake's Parquet, so
  * saved queries and the dashboards run on it unchanged. Events tables read every file of their folder
- * (hive partitions `server`, `date`); changes tables (sessions) each row's latest version; state tables their
- * latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension cannot be loaded
+ * (hive partitions `server`, `date`); changes and revisions tables (sessions, alerts) each row's latest version;
+ * state tables their latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension cannot be loaded
  * here).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -50,16 +50,18 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       if (columns) created.push(name);
       continue;
     }
-    // A table whose earlier version was written whole (version 1 of the live snapshots and sessions) and that has
-    // no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
+    // A table whose earlier version was written whole (version 1 of the live snapshots, sessions and alerts) and that
+    // has no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
     const ownVersion = files.some((f) => f.path.startsWith(`${lakeFolder(name)}/`));
-    if (spec.kind === 'changes' && ownVersion) {
-      // Each row's latest version: the one with the highest change number.
+    if ((spec.kind === 'changes' || spec.kind === 'revisions') && ownVersion) {
+      // Each row's latest version: the highest change number, or the newest segment's (file names begin with its
+      // 8-digit number).
+      const newest = spec.kind === 'changes' ? spec.change : 'filename';
       const glob = join(dir, lakeFolder(name), '*.parquet');
-      const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '*';
+      const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '* EXCLUDE (filename)';
       await c.run(
-        `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, union_by_name = true) ` +
-          `QUALIFY row_number() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY ${spec.change} DESC) = 1`,
+        `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, union_by_name = true, filename = true) ` +
+          `QUALIFY row_number() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY ${newest} DESC) = 1`,
       );
     } else if (spec.kind === 'events' && ownVersion) {
       const glob = join(dir, lakeFolder(name), '**', '*.parquet');

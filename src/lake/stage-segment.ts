@@ -18,7 +18,7 @@ import { join, relative, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pMap from 'p-map';
 import { sha256Hex } from './lake-storage.js';
-import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder, type ChangesTable, type EventTable, type LakeTableName } from './lake-tables.js';
+import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder, type ChangesTable, type EventTable, type LakeTableName, type RevisionsTable } from './lake-tables.js';
 
 export interface StagedFile {
   path: string;
@@ -46,10 +46,12 @@ export interface SegmentRanges {
    * above the last segment's (none before a table's first: every row).
    */
   changes?: Partial<Record<LakeTableName, number>>;
+  /** Revisions tables: how many of their rows differed from what the lake held, which this segment holds. */
+  revisions?: Partial<Record<LakeTableName, number>>;
   /** State tables: a fingerprint of their content when cut, to tell whether they changed since. */
   state: Partial<Record<LakeTableName, string>>;
   /** Each table's lake schema version when cut; absent in segments before any table had a second (all at 1). */
-  versions?: Partial<Record<LakeTableName, number>>;
+  schemaVersions?: Partial<Record<LakeTableName, number>>;
   /** Every lake table's columns as the store has them: written into the manifest, so readers know a table before its first row. */
   columns: Partial<Record<LakeTableName, [string, string][]>>;
 }
@@ -82,6 +84,8 @@ interface Cut {
   lastState: SegmentRanges['state'];
   /** Each changes table's rows of the segment: change numbers (from, to]. */
   changed: Partial<Record<LakeTableName, [number, number]>>;
+  /** The revisions tables with rows that differ from the lake's. */
+  revised: LakeTableName[];
 }
 
 export interface StageOptions {
@@ -130,6 +134,8 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, opts
     const files = await writeFiles(inTransaction, cut, dir);
     files.sort((a, b) => a.path.localeCompare(b.path));
     await checkCounts(c, ranges, rowids, files);
+    // After the files, which read the hashes as they were: the next segment compares with what this one holds.
+    for (const name of cut.revised) await c.run(`INSERT OR REPLACE INTO lake_revisions SELECT '${name}', ${revisionKey(LAKE_TABLES[name] as RevisionsTable)}, hash(t) ${revisedRows(name, LAKE_TABLES[name] as RevisionsTable)}`);
     const staged: StagedSegment = { seq, segment, positions, ranges, files, createdAt: now.toISOString() };
     const insert = await c.prepare(`INSERT INTO lake_segments VALUES ($1, $2, 'staged', $3, $4, $5, $6, NULL)`);
     insert.bindInteger(1, seq);
@@ -139,6 +145,8 @@ export async function stageSegment(c: DuckDBConnection, stagingDir: string, opts
     insert.bindVarchar(5, JSON.stringify(files));
     insert.bindVarchar(6, staged.createdAt);
     await insert.run();
+    // The segment before is no longer the newest: once published, nothing reads its columns (stripColumns).
+    if (seq > 1) await c.run(`UPDATE lake_segments SET ranges = ${stripColumns('ranges')} WHERE seq = ${seq - 1} AND state = 'published'`);
     // The helpers only read: their transactions end before the one that records the segment.
     await rollBack(inTransaction.slice(1));
     await c.run('COMMIT');
@@ -164,9 +172,10 @@ async function rollBack(connections: readonly DuckDBConnection[]): Promise<void>
 async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   const last = await lastSegment(c);
   if (last) await countRows(c, last.ranges);
-  const ranges: SegmentRanges = { events: {}, unit: 'rows', lastRowids: {}, changes: {}, state: {}, columns: {}, versions: {} };
+  const ranges: SegmentRanges = { events: {}, unit: 'rows', lastRowids: {}, changes: {}, revisions: {}, state: {}, columns: {}, schemaVersions: {} };
   const rowids: Cut['rowids'] = {};
   const changedRows: Cut['changed'] = {};
+  const revised: LakeTableName[] = [];
   let changed = false;
   const columns = await columnsOfTables(c);
   for (const name of LAKE_TABLE_NAMES) {
@@ -174,9 +183,9 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
     if (!tableColumns) continue;
     const spec = LAKE_TABLES[name];
     ranges.columns[name] = tableColumns;
-    ranges.versions![name] = spec.version;
+    ranges.schemaVersions![name] = spec.version;
     const before = last?.ranges.columns?.[name];
-    const sameVersion = (last?.ranges.versions?.[name] ?? 1) === spec.version;
+    const sameVersion = (last?.ranges.schemaVersions?.[name] ?? 1) === spec.version;
     if (before && sameVersion && JSON.stringify(before) !== JSON.stringify(ranges.columns[name])) {
       // Files already in the lake are never rewritten: a new shape needs a new folder.
       throw new Error(`the store's columns of ${name} changed since the last lake segment: give it a new lake schema version in src/lake/lake-tables.ts (version ${spec.version + 1}, folder ${name}_v${spec.version + 1})`);
@@ -201,6 +210,13 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
         changedRows[name] = [from, to];
         changed = true;
       }
+    } else if (spec.kind === 'revisions') {
+      const rows = Number(await scalar(c, `SELECT count(*) ${revisedRows(name, spec)}`));
+      if (rows > 0) {
+        ranges.revisions![name] = rows;
+        revised.push(name);
+        changed = true;
+      }
     } else {
       const fingerprint = String(await scalar(c, `SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM ${name} t`));
       ranges.state[name] = fingerprint;
@@ -213,7 +229,7 @@ async function cutSegment(c: DuckDBConnection): Promise<Cut | null> {
   for (const [key, position] of (await c.runAndReadAll('SELECT source_key, position FROM source_positions ORDER BY source_key')).getRows()) positions[String(key)] = String(position);
   const seq = (last?.seq ?? 0) + 1;
   const segment = `${String(seq).padStart(8, '0')}-${sha256Hex(JSON.stringify({ positions, ranges })).slice(0, 12)}`;
-  return { seq, segment, positions, ranges, rowids, lastState: last?.ranges.state ?? {}, changed: changedRows };
+  return { seq, segment, positions, ranges, rowids, lastState: last?.ranges.state ?? {}, changed: changedRows, revised };
 }
 
 /** Segments staged and not yet published, oldest first. */
@@ -235,8 +251,24 @@ export async function lastPublishedHash(c: DuckDBConnection, before: number): Pr
   return rows.length === 0 ? null : String(rows[0]![0]);
 }
 
+/**
+ * Published: its manifest entry lists the files and every table's columns, and nothing reads its files from the
+ * store again, nor its columns unless it is the newest segment (the next cut compares with those).
+ */
 export async function markPublished(c: DuckDBConnection, seq: number, hash: string): Promise<void> {
-  await c.run(`UPDATE lake_segments SET state = 'published', entry_hash = '${hash.replace(/[^0-9a-f]/g, '')}' WHERE seq = ${seq}`);
+  await c.run(
+    `UPDATE lake_segments SET state = 'published', entry_hash = '${hash.replace(/[^0-9a-f]/g, '')}', files = '[]',
+       ranges = CASE WHEN seq < (SELECT max(seq) FROM lake_segments) THEN ${stripColumns('ranges')} ELSE ranges END
+     WHERE seq = ${seq}`,
+  );
+}
+
+/**
+ * `lake_segments` keeps a row per segment for good: without its tables' columns and lake versions (some 8 KB) a
+ * published segment's ranges are a few hundred bytes.
+ */
+function stripColumns(ranges: string): string {
+  return `json_merge_patch(${ranges}, '{"columns": null, "schemaVersions": null}')`;
 }
 
 /** Staging folders no recorded segment owns: written by a stage whose transaction never committed (a kill). */
@@ -324,7 +356,7 @@ interface Copy {
  * with DuckDB on one thread the files are still written side by side.
  */
 async function writeFiles(connections: readonly DuckDBConnection[], cut: Cut, dir: string): Promise<StagedFile[]> {
-  const { ranges, rowids, lastState, changed, segment } = cut;
+  const { ranges, rowids, lastState, changed, revised, segment } = cut;
   const events = (Object.entries(ranges.events) as [LakeTableName, [number, number]][]).filter(([, [from, to]]) => to > from).map(([name]) => name);
   const scanLimit = await oneScanLimit(connections[0]!);
   const listed = await onConnections(connections, events.map((name) => (c: DuckDBConnection) => eventsPartitions(c, name, LAKE_TABLES[name] as EventTable, rowidRange(rowids[name]!))));
@@ -337,6 +369,7 @@ async function writeFiles(connections: readonly DuckDBConnection[], cut: Cut, di
   for (const [name, [from, to]] of Object.entries(changed) as [LakeTableName, [number, number]][]) {
     copies.push({ rows: to - from, write: async (c) => [await copyChanges(c, name, from, to, dir, segment)] });
   }
+  for (const name of revised) copies.push({ rows: ranges.revisions![name]!, write: async (c) => [await copyRevisions(c, name, ranges.revisions![name]!, dir, segment)] });
   for (const name of Object.keys(ranges.state) as LakeTableName[]) {
     const fingerprint = ranges.state[name]!;
     if (fingerprint !== lastState[name]) copies.push({ rows: Number(fingerprint.split(':')[0]), write: async (c) => [await copyState(c, name, dir, segment)] });
@@ -585,6 +618,27 @@ async function copyChanges(c: DuckDBConnection, name: LakeTableName, from: numbe
     `COPY (SELECT * FROM ${name} WHERE ${change} > ${from} AND ${change} <= ${to} ORDER BY ${change}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`,
   )).getRows()[0]![0];
   return { path, table: name, rows: Number(written), minTime: null, maxTime: null };
+}
+
+/** A revisions table's rows that differ from the hashes `lake_revisions` keeps of what the lake holds (none: every row). */
+function revisedRows(name: LakeTableName, spec: RevisionsTable): string {
+  return `FROM ${name} t LEFT JOIN lake_revisions r ON r.table_name = '${name}' AND r.row_key = ${revisionKey(spec)} WHERE r.row_hash IS DISTINCT FROM hash(t)`;
+}
+
+function revisionKey(spec: RevisionsTable): string {
+  return `concat_ws(chr(0), ${spec.key.map((column) => `t.${column}::VARCHAR`).join(', ')})`;
+}
+
+/** A revisions table's rows that differ from the lake's, by key: one file. */
+async function copyRevisions(c: DuckDBConnection, name: LakeTableName, rows: number, dir: string, segment: string): Promise<StagedFile> {
+  const spec = LAKE_TABLES[name] as RevisionsTable;
+  const path = `${lakeFolder(name)}/part-${segment}.parquet`;
+  await mkdir(join(dir, lakeFolder(name)), { recursive: true });
+  const written = Number((await c.runAndReadAll(
+    `COPY (SELECT t.* ${revisedRows(name, spec)} ORDER BY ${spec.key.map((column) => `t.${column}`).join(', ')}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`,
+  )).getRows()[0]![0]);
+  if (written !== rows) throw new Error(`${name}: ${written} rows written to ${path} for the ${rows} that differed from the lake's`);
+  return { path, table: name, rows, minTime: null, maxTime: null };
 }
 
 async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, segment: string): Promise<StagedFile> {

@@ -318,4 +318,17 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN IF NOT EXISTS change_seq BIGINT DEFAULT 0;
     `,
   },
+  {
+    version: 18,
+    description: 'lake_revisions: the hash of each alert as the lake holds it, so the lake exports only the alerts that changed (issue 18)',
+    sql: `
+      -- Written by the lake export alone, in the transaction that records its segment: a row of the table named whose
+      -- hash differs from the one here (or that has none) goes into the next segment. Alerts change on several
+      -- connections (drift alerts on the snapshot schedule's), so no number taken when they change would follow the
+      -- order in which they commit; a hash of what the lake holds does not need one.
+      CREATE TABLE IF NOT EXISTS lake_revisions (
+        table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL, row_hash UBIGINT NOT NULL, PRIMARY KEY (table_name, row_key)
+      );
+    `,
+  },
 ];

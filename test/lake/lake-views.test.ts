@@ -1,6 +1,6 @@
 /**
  * The lake read with the store's table names (`query --lake`, `serve --lake`): the tables that only gain rows
- * whole from what each segment added, the sessions as their latest versions, and a table an older auditduck
+ * whole from what each segment added, the sessions and alerts as their latest versions, and a table an older auditduck
  * wrote whole at each change read from its latest copy until the lake has files of the table's own version.
  */
 import assert from 'node:assert/strict';
@@ -66,6 +66,41 @@ describe("the lake's views", () => {
         const sql = 'SELECT * FROM sessions ORDER BY session_id';
         const fromLake = (await runQuery(lake.db.connection, sql)).rows;
         assert.deepEqual(fromLake.map((r) => [r.session_id, r.user_name, r.ended_at !== null]), [['a', 'alice', true], ['b', 'bob', true], ['c', 'carol', false]]);
+        assert.deepEqual(fromLake, await queryStore(db, sql));
+      } finally {
+        await lake.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('show each alert as the store has it, its version in the newest segment that holds it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-alerts-'));
+    const db = join(dir, 'store.duckdb');
+    const lakeDir = join(dir, 'lake');
+    const raise = (id: number) =>
+      `INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, summary, evidence, dedup_key) VALUES (${id}, 'r', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'alert ${id}', '{"samples": []}', 'k${id}')`;
+    const changes = [
+      [raise(1), raise(2)],
+      [`UPDATE alerts SET count = 5, evidence = '{"samples": [1]}', updated_at = now() WHERE alert_id = 1`, raise(3)],
+      [`UPDATE alerts SET status = 'acknowledged', acknowledged_by = 'ann', updated_at = now() WHERE alert_id = 2`],
+    ];
+    try {
+      for (const sql of changes) {
+        const store = await AuditStore.open(db);
+        try {
+          for (const statement of sql) await store.connection.run(statement);
+        } finally {
+          await store.close();
+        }
+        await exportStoreToLake(db, lakeDir, silentLogger);
+      }
+      const lake = await openLakeDatabase(lakeDir);
+      try {
+        const sql = 'SELECT * EXCLUDE (evidence), evidence::VARCHAR AS evidence FROM alerts ORDER BY alert_id';
+        const fromLake = (await runQuery(lake.db.connection, sql)).rows;
+        assert.deepEqual(fromLake.map((r) => [r.alert_id, r.count, r.status]), [[1, 5, 'open'], [2, 1, 'acknowledged'], [3, 1, 'open']]);
         assert.deepEqual(fromLake, await queryStore(db, sql));
       } finally {
         await lake.close();

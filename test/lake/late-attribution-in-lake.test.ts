@@ -170,7 +170,8 @@ describe('attribution filled in after export, in the lake', () => {
     const session = login({ user: 'dave', host: '10.0.0.4', at: AT });
     await withPipeline(db, (p) => p.processBatch(statements(session.sessionId, 50), target('v14')));
     // The store as version 14 left it, exported by that version: no attribution_fills, nor the tables of later
-    // versions. Its sessions keep migration 17's change_seq, which today's staging reads.
+    // versions. It keeps what migrations 17 and 18 add for the lake (sessions.change_seq, lake_revisions), which
+    // today's staging reads.
     const old = await openDatabase(db);
     try {
       await old.connection.run('DROP TABLE attribution_fills; DROP TABLE unjudged_changes; DELETE FROM schema_version WHERE version >= 15');

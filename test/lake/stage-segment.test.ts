@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { stageSegment, type StagedSegment } from '../../src/lake/stage-segment.js';
+import { markPublished, stagedSegments, stageSegment, type StagedSegment } from '../../src/lake/stage-segment.js';
 import { onOneThread } from '../../src/store/on-one-thread.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { loggingStatements } from '../support/statement-log.js';
@@ -455,6 +455,73 @@ describe('staging the sessions', () => {
     } finally {
       reader.closeSync();
       instance.closeSync();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('staging the alerts', () => {
+  it('writes the alerts raised or changed since the last segment, not every alert again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-alerts-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const reader = await instance.connect();
+    const c = store.connection;
+    const raise = (id: number) =>
+      c.run(`INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES (${id}, 'r', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'alert ${id}', 'k${id}')`);
+    const alertsOf = async (staged: StagedSegment | null): Promise<string[]> => {
+      assert.ok(staged);
+      const paths = staged.files.filter((f) => f.table === 'alerts').map((f) => `'${join(dir, 'staging', staged.segment, ...f.path.split('/'))}'`);
+      if (paths.length === 0) return [];
+      return (await reader.runAndReadAll(`SELECT alert_id || ' ' || count || ' ' || status FROM read_parquet([${paths.join(', ')}]) ORDER BY alert_id`)).getRows().map(([a]) => String(a));
+    };
+    try {
+      for (const id of [1, 2, 3]) await raise(id);
+      assert.deepEqual(await alertsOf(await stageSegment(c, join(dir, 'staging'))), ['1 1 open', '2 1 open', '3 1 open']);
+      // One grows, one is acknowledged, one is raised: three of four alerts changed.
+      await c.run(`UPDATE alerts SET count = count + 1, updated_at = now() WHERE alert_id = 1`);
+      await c.run(`UPDATE alerts SET status = 'acknowledged', updated_at = now() WHERE alert_id = 3`);
+      await raise(4);
+      assert.deepEqual(await alertsOf(await stageSegment(c, join(dir, 'staging'))), ['1 2 open', '3 1 acknowledged', '4 1 open']);
+      assert.equal(await stageSegment(c, join(dir, 'staging')), null, 'nothing changed since: no segment');
+    } finally {
+      reader.closeSync();
+      instance.closeSync();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a segment's record in the store", () => {
+  it('keeps only what later exports read: the files until published, the columns while staged or the newest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-record-'));
+    const store = await AuditStore.open(join(dir, 'store.duckdb'));
+    const c = store.connection;
+    const records = async () =>
+      (await c.runAndReadAll(`SELECT seq, state, json_array_length(files), json_exists(ranges, '$.columns'), length(ranges::VARCHAR) + length(files::VARCHAR) FROM lake_segments ORDER BY seq`)).getRows()
+        .map(([seq, state, files, columns, size]) => ({ seq: Number(seq), state: String(state), files: Number(files), columns: columns === true, size: Number(size) }));
+    try {
+      // The lake unreachable after the first: the second and third wait, staged.
+      for (const [round, publish] of [[1, true], [2, false], [3, false]] as const) {
+        await c.run(`INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position) VALUES ${auditRows(`pg-${round}`, [1, 2])}`);
+        const staged = await stageSegment(c, join(dir, 'staging'));
+        assert.ok(staged);
+        if (publish) await markPublished(c, staged.seq, 'ab'.repeat(32));
+      }
+      assert.deepEqual((await records()).map(({ seq, state, files, columns }) => [seq, state, files, columns]), [
+        [1, 'published', 0, false],
+        [2, 'staged', 1, true],
+        [3, 'staged', 1, true],
+      ]);
+      // What publishing a staged segment reads: its files and every table's columns, for the manifest.
+      for (const staged of await stagedSegments(c)) assert.ok(staged.files.length === 1 && staged.ranges.columns.audit_events, `segment ${staged.seq} staged whole`);
+      for (const seq of [2, 3]) await markPublished(c, seq, 'ab'.repeat(32));
+      const after = await records();
+      assert.deepEqual(after.map(({ seq, files, columns }) => [seq, files, columns]), [[1, 0, false], [2, 0, false], [3, 0, true]]);
+      assert.ok(after.slice(0, 2).every((r) => r.size < 1_000), `a published segment's record is small: ${after.map((r) => r.size).join(', ')} characters`);
+    } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }
