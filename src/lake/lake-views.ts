@@ -2,8 +2,8 @@
  * The lake as the store's tables: a DuckDB connection gets one view per table over the lake's Parquet, so
  * saved queries and the dashboards run on it unchanged. Events tables read every file of their folder
  * (hive partitions `server`, `date`); changes and revisions tables (sessions, alerts) each row's latest version;
- * state tables their latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension cannot be loaded
- * here).
+ * state tables their latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension
+ * cannot be loaded here).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -612,12 +612,7 @@ function utcDay(column: string): string {
 /** A changes table's rows numbered (from, to], in the order they changed: one file, whatever their servers. */
 async function copyChanges(c: DuckDBConnection, name: LakeTableName, from: number, to: number, dir: string, segment: string): Promise<StagedFile> {
   const { change } = LAKE_TABLES[name] as ChangesTable;
-  const path = `${lakeFolder(name)}/part-${segment}.parquet`;
-  await mkdir(join(dir, lakeFolder(name)), { recursive: true });
-  const written = (await c.runAndReadAll(
-    `COPY (SELECT * FROM ${name} WHERE ${change} > ${from} AND ${change} <= ${to} ORDER BY ${change}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`,
-  )).getRows()[0]![0];
-  return { path, table: name, rows: Number(written), minTime: null, maxTime: null };
+  return copyOneFile(c, name, `SELECT * FROM ${name} WHERE ${change} > ${from} AND ${change} <= ${to} ORDER BY ${change}`, dir, segment);
 }
 
 /** A revisions table's rows that differ from the hashes `lake_revisions` keeps of what the lake holds (none: every row). */
@@ -632,13 +627,18 @@ function revisionKey(spec: RevisionsTable): string {
 /** A revisions table's rows that differ from the lake's, by key: one file. */
 async function copyRevisions(c: DuckDBConnection, name: LakeTableName, rows: number, dir: string, segment: string): Promise<StagedFile> {
   const spec = LAKE_TABLES[name] as RevisionsTable;
+  const order = spec.key.map((column) => `t.${column}`).join(', ');
+  const file = await copyOneFile(c, name, `SELECT t.* ${revisedRows(name, spec)} ORDER BY ${order}`, dir, segment);
+  if (file.rows !== rows) throw new Error(`${name}: ${file.rows} rows written to ${file.path} for the ${rows} that differed from the lake's`);
+  return file;
+}
+
+/** A table's one file of the segment, `<folder>/part-<segment>.parquet`, of the rows `select` gives. */
+async function copyOneFile(c: DuckDBConnection, name: LakeTableName, select: string, dir: string, segment: string): Promise<StagedFile> {
   const path = `${lakeFolder(name)}/part-${segment}.parquet`;
   await mkdir(join(dir, lakeFolder(name)), { recursive: true });
-  const written = Number((await c.runAndReadAll(
-    `COPY (SELECT t.* ${revisedRows(name, spec)} ORDER BY ${spec.key.map((column) => `t.${column}`).join(', ')}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`,
-  )).getRows()[0]![0]);
-  if (written !== rows) throw new Error(`${name}: ${written} rows written to ${path} for the ${rows} that differed from the lake's`);
-  return { path, table: name, rows, minTime: null, maxTime: null };
+  const written = (await c.runAndReadAll(`COPY (${select}) TO ${literal(join(dir, ...path.split('/')))} (${PARQUET_OPTIONS})`)).getRows()[0]![0];
+  return { path, table: name, rows: Number(written), minTime: null, maxTime: null };
 }
 
 async function copyState(c: DuckDBConnection, name: LakeTableName, dir: string, segment: string): Promise<StagedFile> {
