@@ -400,97 +400,79 @@ describe('staging a lake segment on one DuckDB thread', () => {
   });
 });
 
+type ReadStaged = (staged: StagedSegment | null, table: string, columns: string) => Promise<string[]>;
+
+/**
+ * A fresh store, its `stage` and `read`: what a staged segment's files of `table` hold, each row as `columns`'
+ * text joined by spaces (a NULL left out), sorted; [] when the segment has no file of the table.
+ */
+async function withStaging(work: (store: AuditStore, stage: () => Promise<StagedSegment | null>, read: ReadStaged) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-rows-'));
+  const store = await AuditStore.open(join(dir, 'store.duckdb'));
+  const instance = await DuckDBInstance.create(':memory:');
+  const reader = await instance.connect();
+  const read: ReadStaged = async (staged, table, columns) => {
+    assert.ok(staged);
+    const paths = staged.files.filter((f) => f.table === table).map((f) => `'${join(dir, 'staging', staged.segment, ...f.path.split('/'))}'`);
+    if (paths.length === 0) return [];
+    const rows = (await reader.runAndReadAll(`SELECT concat_ws(' ', ${columns}) AS r FROM read_parquet([${paths.join(', ')}], hive_partitioning = true) ORDER BY r`)).getRows();
+    return rows.map(([r]) => String(r));
+  };
+  try {
+    await work(store, () => stageSegment(store.connection, join(dir, 'staging')), read);
+  } finally {
+    reader.closeSync();
+    instance.closeSync();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('staging the tables rows are only added to', () => {
   // A watched server adds its roles and some 350 settings at every snapshot (every 15 minutes by default):
   // written whole each time, the lake would grow with the square of the store's age.
   it('writes the rows added since the last segment, not the whole table again', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-append-'));
-    const store = await AuditStore.open(join(dir, 'store.duckdb'));
-    const instance = await DuckDBInstance.create(':memory:');
-    const reader = await instance.connect();
-    try {
+    await withStaging(async (store, stage, read) => {
       for (const round of [1, 2]) {
         await addAppendOnlyRows(store.connection, round);
-        const staged = await stageSegment(store.connection, join(dir, 'staging'));
-        assert.ok(staged);
-        const { segment, files: all }: StagedSegment = staged;
-        for (const table of APPEND_ONLY_TABLES) {
-          const files = all.filter((f) => f.table === table);
-          assert.equal(files.reduce((n, f) => n + f.rows, 0), 2, `segment ${round} holds the 2 rows ${table} gained`);
-          const paths = files.map((f) => `'${join(dir, 'staging', segment, ...f.path.split('/'))}'`);
-          const servers = (await reader.runAndReadAll(`SELECT server FROM read_parquet([${paths.join(', ')}], hive_partitioning = true) ORDER BY 1`)).getRows().map(([s]) => String(s));
-          assert.deepEqual(servers, [`server-${round}-0`, `server-${round}-1`], `${table}'s rows of round ${round}`);
-        }
+        const staged = await stage();
+        for (const table of APPEND_ONLY_TABLES) assert.deepEqual(await read(staged, table, 'server'), [`server-${round}-0`, `server-${round}-1`], `${table}'s rows of round ${round}`);
       }
-    } finally {
-      reader.closeSync();
-      instance.closeSync();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('staging the sessions', () => {
   it('writes the sessions begun or changed since the last segment, as the store merged them, not every session again', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-sessions-'));
-    const store = await AuditStore.open(join(dir, 'store.duckdb'));
-    const instance = await DuckDBInstance.create(':memory:');
-    const reader = await instance.connect();
-    const sessionsOf = async (staged: StagedSegment | null): Promise<string[]> => {
-      assert.ok(staged);
-      const paths = staged.files.filter((f) => f.table === 'sessions').map((f) => `'${join(dir, 'staging', staged.segment, ...f.path.split('/'))}'`);
-      if (paths.length === 0) return [];
-      const rows = (await reader.runAndReadAll(`SELECT session_id, user_name, ended_at IS NOT NULL FROM read_parquet([${paths.join(', ')}]) ORDER BY 1`)).getRows();
-      return rows.map(([id, user, ended]) => `${String(id)} ${String(user)}${ended ? ' ended' : ''}`);
-    };
-    try {
+    await withStaging(async (store, stage, read) => {
+      const sessions = async () => read(await stage(), 'sessions', `session_id, user_name, CASE WHEN ended_at IS NOT NULL THEN 'ended' END`);
       await commitSessions(store, 1, [session('a', { user: 'alice' }), session('b', { user: 'bob' }), session('c', { user: 'carol' })]);
-      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['a alice', 'b bob', 'c carol']);
+      assert.deepEqual(await sessions(), ['a alice', 'b bob', 'c carol']);
       await commitSessions(store, 2, [session('b', { endedAt: '2026-11-20T11:00:00Z' }), session('d', { user: 'dave' })]);
-      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['b bob ended', 'd dave']);
+      assert.deepEqual(await sessions(), ['b bob ended', 'd dave']);
       await commitSessions(store, 3, [session('b', { endedAt: '2026-11-20T11:00:00Z' })]);
-      assert.deepEqual(await sessionsOf(await stageSegment(store.connection, join(dir, 'staging'))), ['b bob ended'], 'merged again, as a new version');
-      assert.equal(await stageSegment(store.connection, join(dir, 'staging')), null, 'nothing changed since: no segment');
-    } finally {
-      reader.closeSync();
-      instance.closeSync();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+      assert.deepEqual(await sessions(), ['b bob ended'], 'merged again, as a new version');
+      assert.equal(await stage(), null, 'nothing changed since: no segment');
+    });
   });
 });
 
 describe('staging the alerts', () => {
   it('writes the alerts raised or changed since the last segment, not every alert again', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-stage-alerts-'));
-    const store = await AuditStore.open(join(dir, 'store.duckdb'));
-    const instance = await DuckDBInstance.create(':memory:');
-    const reader = await instance.connect();
-    const c = store.connection;
-    const raise = (id: number) =>
-      c.run(`INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES (${id}, 'r', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'alert ${id}', 'k${id}')`);
-    const alertsOf = async (staged: StagedSegment | null): Promise<string[]> => {
-      assert.ok(staged);
-      const paths = staged.files.filter((f) => f.table === 'alerts').map((f) => `'${join(dir, 'staging', staged.segment, ...f.path.split('/'))}'`);
-      if (paths.length === 0) return [];
-      return (await reader.runAndReadAll(`SELECT alert_id || ' ' || count || ' ' || status FROM read_parquet([${paths.join(', ')}]) ORDER BY alert_id`)).getRows().map(([a]) => String(a));
-    };
-    try {
+    await withStaging(async (store, stage, read) => {
+      const c = store.connection;
+      const raise = (id: number) =>
+        c.run(`INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, summary, dedup_key) VALUES (${id}, 'r', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'alert ${id}', 'k${id}')`);
+      const alerts = async () => read(await stage(), 'alerts', 'alert_id, count, status');
       for (const id of [1, 2, 3]) await raise(id);
-      assert.deepEqual(await alertsOf(await stageSegment(c, join(dir, 'staging'))), ['1 1 open', '2 1 open', '3 1 open']);
+      assert.deepEqual(await alerts(), ['1 1 open', '2 1 open', '3 1 open']);
       // One grows, one is acknowledged, one is raised: three of four alerts changed.
       await c.run(`UPDATE alerts SET count = count + 1, updated_at = now() WHERE alert_id = 1`);
       await c.run(`UPDATE alerts SET status = 'acknowledged', updated_at = now() WHERE alert_id = 3`);
       await raise(4);
-      assert.deepEqual(await alertsOf(await stageSegment(c, join(dir, 'staging'))), ['1 2 open', '3 1 acknowledged', '4 1 open']);
-      assert.equal(await stageSegment(c, join(dir, 'staging')), null, 'nothing changed since: no segment');
-    } finally {
-      reader.closeSync();
-      instance.closeSync();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+      assert.deepEqual(await alerts(), ['1 2 open', '3 1 acknowledged', '4 1 open']);
+      assert.equal(await stage(), null, 'nothing changed since: no segment');
+    });
   });
 });
 
