@@ -55,6 +55,11 @@ async function contents(db: Database): Promise<unknown[]> {
   return alerts.getRowObjectsJS();
 }
 
+/** The statements that read alerts' evidence back from the store. */
+function readsOfEvidence(statements: readonly string[]): string[] {
+  return statements.filter((sql) => /evidence[\s\S]*FROM alerts/.test(sql));
+}
+
 describe('AlertOutbox.record', () => {
   it('stores what writing the findings one at a time stores (property)', async () => {
     await fc.assert(
@@ -135,7 +140,7 @@ describe('AlertOutbox.record', () => {
         server: 'pg-1', at: new Date(T0 + minute * 60_000), actor: 'admin', target: 'alice', summary: 'granted admin to alice', dedupKey: 'alice', evidence: {},
         samples: [{ minute }],
       });
-      const evidenceReads = () => logged.statements.filter((sql) => /evidence[\s\S]*FROM alerts/.test(sql)).length;
+      const evidenceReads = () => readsOfEvidence(logged.statements).length;
       const [id] = await recordFindings(logged.connection, RULE, [at(0)]);
       await recordFindings(logged.connection, RULE, [at(1)]);
       await recordFindings(logged.connection, RULE, [at(2)]);
@@ -161,7 +166,7 @@ describe('AlertOutbox.record', () => {
       });
       const ids = await recordFindings(logged.connection, RULE, Array.from({ length: 1_001 }, (_, k) => finding(k, 0)));
       await recordFindings(logged.connection, RULE, [finding(0, 1), finding(1_000, 1)]);
-      const reads = logged.statements.filter((sql) => /evidence[\s\S]*FROM alerts/.test(sql));
+      const reads = readsOfEvidence(logged.statements);
       assert.deepEqual(reads.map((sql) => sql.match(/IN \(([\d, ]+)\)/)?.[1]), [String(ids[0])]);
     } finally {
       await closeDatabase(db);

@@ -17,68 +17,61 @@ import { runQuery } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { addAppendOnlyRows, APPEND_ONLY_TABLES } from '../support/append-only-rows.js';
 import { commitSessions, session } from '../support/session-states.js';
-import { queryStore, silentLogger } from '../support/store-reader.js';
+import { queryStore, silentLogger, type Row } from '../support/store-reader.js';
+
+/**
+ * A store exported to a directory lake after each round (`rounds`, each run on the store as it stands), then
+ * `check` with a function giving a query's rows from the lake's views and from the store.
+ */
+async function afterExports(
+  rounds: readonly ((store: AuditStore) => Promise<void>)[],
+  check: (rows: (sql: string) => Promise<{ fromLake: Row[]; fromStore: Row[] }>) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-'));
+  const db = join(dir, 'store.duckdb');
+  const lakeDir = join(dir, 'lake');
+  try {
+    for (const round of rounds) {
+      const store = await AuditStore.open(db);
+      await round(store).finally(() => store.close());
+      await exportStoreToLake(db, lakeDir, silentLogger);
+    }
+    const lake = await openLakeDatabase(lakeDir);
+    try {
+      await check(async (sql) => ({ fromLake: (await runQuery(lake.db.connection, sql)).rows, fromStore: await queryStore(db, sql) }));
+    } finally {
+      await lake.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe("the lake's views", () => {
   it('show each append-only table as the store has it, from the rows each segment added', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-'));
-    const db = join(dir, 'store.duckdb');
-    const lakeDir = join(dir, 'lake');
-    try {
-      for (const round of [1, 2]) {
-        const store = await AuditStore.open(db);
-        await addAppendOnlyRows(store.connection, round).finally(() => store.close());
-        await exportStoreToLake(db, lakeDir, silentLogger);
+    await afterExports([1, 2].map((round) => (store) => addAppendOnlyRows(store.connection, round)), async (rows) => {
+      for (const table of APPEND_ONLY_TABLES) {
+        const { fromLake, fromStore } = await rows(`SELECT * FROM ${table} ORDER BY ALL`);
+        assert.equal(fromLake.length, 4, `${table}: both segments' rows`);
+        assert.deepEqual(fromLake, fromStore, `${table} reads as in the store`);
       }
-      const lake = await openLakeDatabase(lakeDir);
-      try {
-        for (const table of APPEND_ONLY_TABLES) {
-          const sql = `SELECT * FROM ${table} ORDER BY ALL`;
-          const fromLake = (await runQuery(lake.db.connection, sql)).rows;
-          assert.equal(fromLake.length, 4, `${table}: both segments' rows`);
-          assert.deepEqual(fromLake, await queryStore(db, sql), `${table} reads as in the store`);
-        }
-      } finally {
-        await lake.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('show each session as the store has it, its latest version of those the segments wrote', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-sessions-'));
-    const db = join(dir, 'store.duckdb');
-    const lakeDir = join(dir, 'lake');
     const batches = [
       [session('a', { user: 'alice' }), session('b', { user: 'bob' })],
       [session('b', { endedAt: '2026-11-20T11:00:00Z' }), session('c', { user: 'carol' })],
       [session('a', { endedAt: '2026-11-20T12:00:00Z' })],
     ];
-    try {
-      for (const [i, sessions] of batches.entries()) {
-        const store = await AuditStore.open(db);
-        await commitSessions(store, i, sessions).finally(() => store.close());
-        await exportStoreToLake(db, lakeDir, silentLogger);
-      }
-      const lake = await openLakeDatabase(lakeDir);
-      try {
-        const sql = 'SELECT * FROM sessions ORDER BY session_id';
-        const fromLake = (await runQuery(lake.db.connection, sql)).rows;
-        assert.deepEqual(fromLake.map((r) => [r.session_id, r.user_name, r.ended_at !== null]), [['a', 'alice', true], ['b', 'bob', true], ['c', 'carol', false]]);
-        assert.deepEqual(fromLake, await queryStore(db, sql));
-      } finally {
-        await lake.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await afterExports(batches.map((sessions, i) => (store) => commitSessions(store, i, sessions)), async (rows) => {
+      const { fromLake, fromStore } = await rows('SELECT * FROM sessions ORDER BY session_id');
+      assert.deepEqual(fromLake.map((r) => [r.session_id, r.user_name, r.ended_at !== null]), [['a', 'alice', true], ['b', 'bob', true], ['c', 'carol', false]]);
+      assert.deepEqual(fromLake, fromStore);
+    });
   });
 
   it('show each alert as the store has it, its version in the newest segment that holds it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-alerts-'));
-    const db = join(dir, 'store.duckdb');
-    const lakeDir = join(dir, 'lake');
     const raise = (id: number) =>
       `INSERT INTO alerts (alert_id, rule_id, severity, server, first_seen, last_seen, summary, evidence, dedup_key) VALUES (${id}, 'r', 'high', 'pg-1', TIMESTAMPTZ '2026-11-20 10:00:00+00', TIMESTAMPTZ '2026-11-20 10:00:00+00', 'alert ${id}', '{"samples": []}', 'k${id}')`;
     const changes = [
@@ -86,28 +79,14 @@ describe("the lake's views", () => {
       [`UPDATE alerts SET count = 5, evidence = '{"samples": [1]}', updated_at = now() WHERE alert_id = 1`, raise(3)],
       [`UPDATE alerts SET status = 'acknowledged', acknowledged_by = 'ann', updated_at = now() WHERE alert_id = 2`],
     ];
-    try {
-      for (const sql of changes) {
-        const store = await AuditStore.open(db);
-        try {
-          for (const statement of sql) await store.connection.run(statement);
-        } finally {
-          await store.close();
-        }
-        await exportStoreToLake(db, lakeDir, silentLogger);
-      }
-      const lake = await openLakeDatabase(lakeDir);
-      try {
-        const sql = 'SELECT * EXCLUDE (evidence), evidence::VARCHAR AS evidence FROM alerts ORDER BY alert_id';
-        const fromLake = (await runQuery(lake.db.connection, sql)).rows;
-        assert.deepEqual(fromLake.map((r) => [r.alert_id, r.count, r.status]), [[1, 5, 'open'], [2, 1, 'acknowledged'], [3, 1, 'open']]);
-        assert.deepEqual(fromLake, await queryStore(db, sql));
-      } finally {
-        await lake.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const run = (statements: string[]) => async (store: AuditStore) => {
+      for (const statement of statements) await store.connection.run(statement);
+    };
+    await afterExports(changes.map(run), async (rows) => {
+      const { fromLake, fromStore } = await rows('SELECT * EXCLUDE (evidence), evidence::VARCHAR AS evidence FROM alerts ORDER BY alert_id');
+      assert.deepEqual(fromLake.map((r) => [r.alert_id, r.count, r.status]), [[1, 5, 'open'], [2, 1, 'acknowledged'], [3, 1, 'open']]);
+      assert.deepEqual(fromLake, fromStore);
+    });
   });
 
   it('read a table an older version wrote whole from its latest copy, until the lake has files of its own version', async () => {
