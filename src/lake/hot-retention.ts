@@ -15,7 +15,7 @@ import type { Exclusive } from './lake-exporter.js';
 import type { LakeStorage } from './lake-storage.js';
 import type { ManifestEntry } from './manifest.js';
 import { LAKE_TABLES, type LakeTableName } from './lake-tables.js';
-import { verifyLake } from './verify-lake.js';
+import { verifySegmentsAfter, type VerifiedSegment } from './verify-lake.js';
 import { countRows, rowidOfRow, type SegmentRanges } from './stage-segment.js';
 
 /** Tables retention may thin out, with their time column. */
@@ -98,29 +98,33 @@ export interface HotRetentionOptions {
   log: Logger;
   now?: () => Date;
   /**
-   * Told, before a pass drops anything, the verified segments and the cutoff: the rows it may drop are among
-   * theirs. `run` lists their files in its readers' views here, so no read misses a row once they are gone;
-   * a failure keeps every row in the store.
+   * Told, before a pass drops anything, the segments it verified (those published since the last pass) and what
+   * it may drop: rows older than `before` of segments up to `throughSeq`, theirs and earlier verified segments'. `run` lists their files in its
+   * readers' views here, so no read misses a row once they are gone; a failure keeps every row in the store.
    */
-  beforeDrop?: (verified: readonly ManifestEntry[], cutoff: Date) => Promise<void>;
+  beforeDrop?: (verified: readonly ManifestEntry[], upTo: { throughSeq: number; before: Date }) => Promise<void>;
 }
 
 /**
- * Retention as `run` applies it after an export that caught up: the segments published since the last
- * pass are verified (checksums of their files, the whole chain), then the old rows go. A lake that fails
- * verification keeps everything in the store and says why.
+ * Retention as `run` applies it after an export that caught up: the segments published since the last pass
+ * (since the store's last horizon, after a restart) are verified (their entries, the chain from the last one
+ * verified, their files' checksums), then the old rows go. A pass reads those segments only, so its cost does not
+ * grow with the lake's age; the whole lake is `auditduck lake verify`'s. A segment that fails verification keeps
+ * its rows and every later one's in the store, and the pass says why.
  */
 export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<Record<LakeTableName, number>>> {
-  let verifiedThrough = 0;
+  let lastVerified: VerifiedSegment | null = null;
   return async () => {
-    const verification = await verifyLake(opts.lake, { checksumsFrom: verifiedThrough + 1 });
-    if (verification.problems.length > 0) {
-      opts.log.error({ problems: verification.problems.slice(0, 10) }, 'lake verification failed: hot retention keeps every row in the store until the lake is intact (auditduck lake verify)');
-      return {};
+    const { after, published } = await opts.exclusive((c) => segmentsToVerify(c, lastVerified));
+    const { verified, problems } = await verifySegmentsAfter(opts.lake, after, published);
+    lastVerified = verified.length > 0 ? { seq: verified.at(-1)!.seq, hash: verified.at(-1)!.hash } : after;
+    if (problems.length > 0) {
+      opts.log.error({ problems: problems.slice(0, 10) }, 'lake verification failed: hot retention keeps the rows of this segment and every later one in the store until the lake is intact (auditduck lake verify)');
     }
-    verifiedThrough = Math.max(verifiedThrough, ...verification.entries.map((e) => e.seq));
+    if (lastVerified === null) return {};
+    const verifiedThrough = lastVerified.seq;
     const cutoff = hotCutoff(opts.hotDays, (opts.now ?? (() => new Date()))());
-    await opts.beforeDrop?.(verification.entries.filter((e) => e.seq <= verifiedThrough), cutoff);
+    await opts.beforeDrop?.(verified, { throughSeq: verifiedThrough, before: cutoff });
     const dropped = await opts.exclusive(async (c) => {
       const rows = await dropExportedHotRows(c, cutoff, verifiedThrough);
       if (Object.values(rows).some((n) => n > 0)) await c.run('CHECKPOINT').catch(() => c.run('FORCE CHECKPOINT'));
@@ -129,4 +133,19 @@ export function hotRetention(opts: HotRetentionOptions): () => Promise<Partial<R
     if (Object.values(dropped).some((n) => n > 0)) opts.log.info({ dropped, before: cutoff.toISOString() }, 'hot retention: rows verified in the lake dropped from the store');
     return dropped;
   };
+}
+
+/**
+ * Where a pass's verification starts, and the segments the store published after it (seq → entry hash). Without a
+ * pass before in this process: the segment of the store's last horizon, which a pass verified before it dropped rows.
+ */
+async function segmentsToVerify(c: DuckDBConnection, last: VerifiedSegment | null): Promise<{ after: VerifiedSegment | null; published: Map<number, string> }> {
+  const after =
+    last ??
+    (await c.runAndReadAll(`SELECT seq, entry_hash FROM lake_segments WHERE state = 'published' AND seq = (SELECT max(through_seq) FROM hot_horizons)`))
+      .getRows()
+      .map(([seq, hash]) => ({ seq: Number(seq), hash: String(hash) }))[0] ??
+    null;
+  const rows = (await c.runAndReadAll(`SELECT seq, entry_hash FROM lake_segments WHERE state = 'published' AND seq > ${after?.seq ?? 0} ORDER BY seq`)).getRows();
+  return { after, published: new Map(rows.map(([seq, hash]) => [Number(seq), String(hash)])) };
 }

@@ -5,7 +5,7 @@ export { LakeExporter, type LakeStatus, type Exclusive } from './lake-exporter.j
 export { exportStoreToLake, stagingDirOf } from './export-once.js';
 export { verifyLake, type LakeProblem, type LakeVerification } from './verify-lake.js';
 export { openLakeDatabase, openLakeQueryTarget, openStoreAndLakeDatabase, openStoreAndLakeQueryTarget } from './lake-query-target.js';
-export { hotCutoff, dropExportedHotRows, hotRetention, type HotRetentionOptions } from './hot-retention.js';
+export { hotCutoff, dropExportedHotRows, hotRetention, HOT_TABLES, type HotRetentionOptions } from './hot-retention.js';
 export { lakeExportConfigSchema, retentionConfigSchema } from './lake-config.js';
 export { droppedRowFiles, filesLocally, horizonsReach, readHotHorizons, shadowWithLakeRows, type HotHorizon } from './hot-and-lake-views.js';
 export type { ManifestEntry, ManifestFile } from './manifest.js';

@@ -5,7 +5,7 @@
  * The lake alone cannot show that its newest segments were removed together with their entries: given
  * the store's published segments (`expected`), that is checked too.
  */
-import { entryHash, MANIFEST_FOLDER, parseEntry, type ManifestEntry } from './manifest.js';
+import { entryHash, MANIFEST_FOLDER, manifestPath, parseEntry, type ManifestEntry } from './manifest.js';
 import { sha256Hex, type LakeStorage } from './lake-storage.js';
 
 export interface LakeProblem {
@@ -49,11 +49,8 @@ export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): P
       problems.push({ segment: `#${seq}`, problem: `segment ${seq} is missing: its manifest entry is gone${next ? ` (the chain breaks before ${next.segment})` : ' (it was the newest the store published)'}` });
       continue;
     }
-    if (entryHash(entry) !== entry.hash) problems.push({ segment: entry.segment, problem: `manifest entry of ${entry.segment} was altered (its hash does not match its content)` });
     const before = bySeq.get(seq - 1);
-    if (seq > 1 && before && entry.previous !== before.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} does not chain to ${before.segment} (previous hash differs)` });
-    const expected = opts.expected?.get(seq);
-    if (expected !== undefined && expected !== entry.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} differs from the entry the store published` });
+    problems.push(...entryProblems(entry, seq > 1 && before ? { segment: before.segment, hash: before.hash } : null, opts.expected?.get(seq)));
   }
 
   const listed = new Set<string>();
@@ -64,11 +61,8 @@ export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): P
       listed.add(file.path);
       files++;
       rows += file.rows;
-      if (entry.seq < (opts.checksumsFrom ?? 1)) continue;
-      const bytes = await lake.get(file.path);
-      if (bytes === null) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} is missing` });
-      else if (sha256Hex(bytes) !== file.sha256) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} was altered (SHA-256 differs)` });
     }
+    if (entry.seq >= (opts.checksumsFrom ?? 1)) problems.push(...(await fileProblems(lake, entry)));
   }
   for (const path of await lake.list('')) {
     if (path.startsWith(`${MANIFEST_FOLDER}/`) || listed.has(path)) continue;
@@ -76,4 +70,59 @@ export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): P
     problems.push({ segment, problem: `${path} is in the lake but in no manifest entry` });
   }
   return { segments: entries.length, files, rows, problems, entries };
+}
+
+/** The last segment verified before: its number and its entry's hash. */
+export interface VerifiedSegment {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * The segments the store published after `after` (`published`: seq → entry hash, in order), verified as
+ * `lake verify` does each (entry, chain, the store's hash, every file's SHA-256), reading only their entries by
+ * name and their files: no listing, nothing older. `verified` is the run of them with no problem, from the first.
+ * What it cannot see (an older segment altered since, a file slipped in) is `lake verify`'s to find.
+ */
+export async function verifySegmentsAfter(lake: LakeStorage, after: VerifiedSegment | null, published: ReadonlyMap<number, string>): Promise<{ verified: ManifestEntry[]; problems: LakeProblem[] }> {
+  const verified: ManifestEntry[] = [];
+  const problems: LakeProblem[] = [];
+  let previous: { segment: string; hash: string } | null = after ? { segment: `#${after.seq}`, hash: after.hash } : null;
+  for (const [seq, hash] of [...published].sort(([a], [b]) => a - b)) {
+    const path = manifestPath(seq);
+    const text = await lake.get(path);
+    const parsed = text === null ? { problem: 'is missing' } : parseEntry(text.toString('utf8'));
+    if ('problem' in parsed) {
+      problems.push({ segment: `#${seq}`, problem: `manifest entry ${path} of a segment the store published ${parsed.problem}` });
+      break;
+    }
+    const found = [...entryProblems(parsed, previous, hash), ...(await fileProblems(lake, parsed))];
+    if (found.length > 0) {
+      problems.push(...found);
+      break;
+    }
+    verified.push(parsed);
+    previous = { segment: parsed.segment, hash: parsed.hash };
+  }
+  return { verified, problems };
+}
+
+/** What is wrong with an entry itself: its hash, its link to the entry before (when known), the store's hash of it. */
+function entryProblems(entry: ManifestEntry, before: { segment: string; hash: string } | null, expected: string | undefined): LakeProblem[] {
+  const problems: LakeProblem[] = [];
+  if (entryHash(entry) !== entry.hash) problems.push({ segment: entry.segment, problem: `manifest entry of ${entry.segment} was altered (its hash does not match its content)` });
+  if (before && entry.previous !== before.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} does not chain to ${before.segment} (previous hash differs)` });
+  if (expected !== undefined && expected !== entry.hash) problems.push({ segment: entry.segment, problem: `${entry.segment} differs from the entry the store published` });
+  return problems;
+}
+
+/** Each file of the entry that is missing or whose SHA-256 differs. */
+async function fileProblems(lake: LakeStorage, entry: ManifestEntry): Promise<LakeProblem[]> {
+  const problems: LakeProblem[] = [];
+  for (const file of entry.files) {
+    const bytes = await lake.get(file.path);
+    if (bytes === null) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} is missing` });
+    else if (sha256Hex(bytes) !== file.sha256) problems.push({ segment: entry.segment, problem: `${file.path} of segment ${entry.segment} was altered (SHA-256 differs)` });
+  }
+  return problems;
 }

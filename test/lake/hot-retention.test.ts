@@ -3,11 +3,12 @@
  * saved query over the whole span answers through the lake (`query --lake`) as it did on the store before.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportStoreToLake, hotRetention, LakeExporter, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
+import { exportStoreToLake, hotRetention, LakeExporter, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive, type LakeStorage } from '../../src/lake/index.js';
+import { pino } from 'pino';
 import { runReadOnly } from '../../src/query/read-only-query.js';
 import { loadSavedQueries, resolveParams, type SavedQuery } from '../../src/query/saved-queries.js';
 import type { QueryParams } from '../../src/query/read-only-query.js';
@@ -134,6 +135,59 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake2)))).problems, []);
   });
 
+  it('verifies at each pass only the segments published since the last one, and after a restart since the last horizon', async () => {
+    const db4 = join(dir, 'incremental.duckdb');
+    const lake4 = join(dir, 'incremental-lake');
+    const old = await writeCaptureIn(dir, 'old4.jsonl', 400, 7, '2026-11-20T00:00:00Z');
+    const fresh = await writeCaptureIn(dir, 'fresh4.jsonl', 200, 8, '2026-11-24T06:00:00Z');
+    await ingestFiles([old, fresh], { dbPath: db4, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+    await exportStoreToLake(db4, lake4, silentLogger);
+    const lake = readsOf(await openLakeStorage(parseLakeLocation(lake4)));
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    /** One more segment, of 50 rows four days old (the next pass drops them); its manifest entry's path. */
+    const oneMoreSegment = async (store: AuditStore, tag: string) => {
+      await store.connection.run(
+        `INSERT INTO audit_events SELECT * REPLACE ('${tag}-' || position AS position, logged_at - INTERVAL 4 DAY AS logged_at) FROM audit_events WHERE position NOT LIKE 'copy%' LIMIT 50`,
+      );
+      const exporter = await LakeExporter.start({ lake, stagingDir: stagingDirOf(db4), exclusive: (work) => work(store.connection), connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log: silentLogger });
+      await exporter.stop();
+      assert.equal(exporter.status().lastError, null);
+      return (await lake.list('_manifest/')).at(-1)!;
+    };
+
+    let store = await AuditStore.open(db4);
+    try {
+      const pass = hotRetention({ lake, exclusive: (work) => work(store.connection), hotDays: 1, log, now: () => FIXTURE_NOW });
+      assert.ok(((await pass()).audit_events ?? 0) > 0);
+      const second = await oneMoreSegment(store, 'copy1');
+      lake.reads.length = 0;
+      assert.equal((await pass()).audit_events, 50);
+      assert.deepEqual(manifestReads(lake.reads), [second], 'the second pass reads the one entry published since the first');
+      assert.deepEqual(lake.reads.filter((r) => r.startsWith('list ')), [], 'nor lists the lake');
+    } finally {
+      await store.close();
+    }
+
+    store = await AuditStore.open(db4);
+    try {
+      const third = await oneMoreSegment(store, 'copy2');
+      const fourth = await oneMoreSegment(store, 'copy3');
+      // A file of the newest segment altered after it was published: its rows stay, the third's go.
+      const altered = JSON.parse((await lake.get(fourth))!.toString('utf8')).files.find((f: { table: string }) => f.table === 'audit_events').path as string;
+      await appendFile(join(lake4, altered), 'x');
+      lake.reads.length = 0;
+      const pass = hotRetention({ lake, exclusive: (work) => work(store.connection), hotDays: 1, log, now: () => FIXTURE_NOW });
+      assert.equal((await pass()).audit_events, 50, 'the rows of the third segment, verified; not the fourth');
+      assert.deepEqual(manifestReads(lake.reads), [third, fourth], 'after a restart, the entries published since the last horizon');
+      assert.match(warnings.join(''), new RegExp(`${altered.replace(/[.]/g, '\\.')} of segment \\d{8}-[0-9a-f]{12} was altered`));
+      const [kept] = (await store.connection.runAndReadAll(`SELECT count(*) FROM audit_events WHERE position LIKE 'copy3-%'`)).getRows();
+      assert.equal(Number(kept![0]), 50);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps exporting every new row once when rows committed after a retention pass are renumbered by a restart', async () => {
     // DuckDB renumbers the rowids a retention pass compacted only when the store is reopened, so rows committed
     // between the pass and a restart move down past where the lake's export stands.
@@ -177,3 +231,21 @@ describe('hot retention (retention.hotDays) with the lake', () => {
     assert.deepEqual((await verifyLake(await openLakeStorage(parseLakeLocation(lake3)))).problems, []);
   });
 });
+
+/** A lake that notes each read: `get <path>` and `list <prefix>`. */
+function readsOf(lake: LakeStorage): LakeStorage & { reads: string[] } {
+  const reads: string[] = [];
+  return {
+    reads,
+    description: lake.description,
+    ensureReady: () => lake.ensureReady(),
+    put: (path, local, sha256) => lake.put(path, local, sha256),
+    putText: (path, text) => lake.putText(path, text),
+    get: (path) => (reads.push(`get ${path}`), lake.get(path)),
+    list: (prefix) => (reads.push(`list ${prefix ?? ''}`), lake.list(prefix)),
+  };
+}
+
+function manifestReads(reads: readonly string[]): string[] {
+  return reads.filter((r) => r.startsWith('get _manifest/')).map((r) => r.slice('get '.length));
+}
