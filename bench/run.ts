@@ -17,6 +17,7 @@ for (const [title, file] of [
   ['run from Event Hubs, one instance, next to ingest', 'bench/fleet-run.bench.ts'],
   ['lake export', 'bench/lake-export.bench.ts'],
   ['lake export as the store ages', 'bench/lake-age.bench.ts'],
+  ['reading an old lake', 'bench/lake-read.bench.ts'],
 ] as const) {
   console.log(`\n# ${title}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });

@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import { AuditStore } from '../store/audit-store.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
-import { LakeExporter, type LakeStatus } from './lake-exporter.js';
+import { LakeExporter, type LakeExportOptions, type LakeStatus } from './lake-exporter.js';
 
-export async function exportStoreToLake(dbPath: string, lakeText: string, log: Logger): Promise<LakeStatus> {
+export async function exportStoreToLake(dbPath: string, lakeText: string, log: Logger, opts: Pick<LakeExportOptions, 'checkpointEvery'> = {}): Promise<LakeStatus> {
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
   await lake.ensureReady();
   const store = await AuditStore.open(dbPath);
@@ -20,7 +20,7 @@ export async function exportStoreToLake(dbPath: string, lakeText: string, log: L
       queue = result.catch(() => undefined);
       return result;
     };
-    const exporter = await LakeExporter.start({ lake, stagingDir: stagingDirOf(dbPath), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log });
+    const exporter = await LakeExporter.start({ lake, stagingDir: stagingDirOf(dbPath), exclusive, connect: () => store.db.instance.connect(), intervalMs: 3_600_000, log, ...opts });
     await exporter.finish();
     const status = exporter.status();
     if (status.lastError !== null) throw new Error(`the rows are stored, but exporting them to the lake ${lake.description} failed (they go out with the next export): ${status.lastError}`);

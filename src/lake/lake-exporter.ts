@@ -13,6 +13,8 @@ import type { Logger } from 'pino';
 import type { LakeStorage } from './lake-storage.js';
 import { onOneThread } from '../store/on-one-thread.js';
 import { publishSegment } from './publish-segment.js';
+import { checkpointAfter } from './manifest-checkpoints.js';
+import { CHECKPOINT_EVERY } from './manifest-summary.js';
 import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
 
 /**
@@ -53,6 +55,8 @@ export interface LakeExportOptions {
   onFailure?: (error: Error) => void;
   /** Told after each export that left nothing pending (hot retention hooks in here). */
   onCaughtUp?: () => Promise<void>;
+  /** A manifest checkpoint after every this many segments (default CHECKPOINT_EVERY; tests take fewer). */
+  checkpointEvery?: number;
 }
 
 export class LakeExporter {
@@ -187,6 +191,10 @@ export class LakeExporter {
         const rows = entry.files.reduce((n, f) => n + f.rows, 0);
         this.opts.onPublished?.(rows, entry.files.reduce((n, f) => n + f.bytes, 0));
         log.debug({ segment: entry.segment, files: entry.files.length, rows }, 'lake segment published');
+        // A missing checkpoint costs readers time, not rows: the segment stays published, the next one is written.
+        await checkpointAfter(lake, entry, this.opts.checkpointEvery ?? CHECKPOINT_EVERY).catch((error: unknown) =>
+          log.warn({ err: error, lake: lake.description, segment: entry.segment }, 'lake manifest checkpoint not written; readers read the entries since the one before'),
+        );
       }
       this.state.consecutiveFailures = 0;
       this.state.failingSince = null;

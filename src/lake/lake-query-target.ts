@@ -16,9 +16,9 @@ import { createLakeViews, directoryRoot, localLakeFolder } from './lake-views.js
 export async function openLakeDatabase(lakeText: string): Promise<{ db: Database; dir: string; close(): Promise<void> }> {
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
   const root = directoryRoot(lake);
-  const { dir, entries } = await localLakeFolder(lake, root);
+  const { dir, summary } = await localLakeFolder(lake, root);
   const removeMirror = () => (root === null ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
-  if (entries.length === 0) {
+  if (summary.segments === 0) {
     await removeMirror();
     throw new Error(`the lake ${lake.description} holds no segment yet: export to it with auditduck run, ingest or backfill --lake`);
   }
@@ -32,7 +32,7 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
   };
   try {
     await connection.run(`SET TimeZone = 'UTC'`);
-    await createLakeViews(connection, dir, entries);
+    await createLakeViews(connection, dir, summary);
   } catch (error) {
     await close();
     throw error;

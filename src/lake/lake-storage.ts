@@ -18,7 +18,7 @@ export interface LakeStorage {
   putText(path: string, text: string): Promise<void>;
   /** The object's bytes; null when there is none. */
   get(path: string): Promise<Buffer | null>;
-  /** Every object under `prefix` ('' for all), as paths relative to the root. */
+  /** Every object whose path begins with `prefix` ('' for all), as paths relative to the root. */
   list(prefix?: string): Promise<string[]>;
 }
 
@@ -77,13 +77,15 @@ export class DirectoryLake implements LakeStorage {
   }
 
   async list(prefix = ''): Promise<string[]> {
-    const base = this.resolve(prefix);
+    // A prefix may end inside a name (`_manifest/00012`), as Blob's does: the folder it is in is read.
+    const base = this.resolve(prefix.slice(0, prefix.lastIndexOf('/') + 1));
     const exists = await stat(base).then(() => true, () => false);
     if (!exists) return [];
     const entries = await readdir(base, { recursive: true, withFileTypes: true });
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith('.partial'))
       .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
+      .filter((path) => path.startsWith(prefix))
       .sort();
   }
 

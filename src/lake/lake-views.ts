@@ -13,13 +13,17 @@ import { migrations } from '../store/migrations.js';
 import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { DirectoryLake, type LakeStorage } from './lake-storage.js';
 import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder } from './lake-tables.js';
-import type { ManifestEntry } from './manifest.js';
+import { readManifest } from './manifest-checkpoints.js';
+import { summarize, type ManifestSummary } from './manifest-summary.js';
 import { verifyLake } from './verify-lake.js';
 
-/** A local folder holding the lake's files: the lake itself when it is a directory, else a fresh mirror. */
-export async function localLakeFolder(lake: LakeStorage, root: string | null): Promise<{ dir: string; entries: ManifestEntry[] }> {
+/**
+ * A local folder holding the lake's files, and its manifest folded: a directory lake is read where it is, from its
+ * newest checkpoint on; a Blob lake is mirrored whole into a fresh folder, which takes every entry's file list.
+ */
+export async function localLakeFolder(lake: LakeStorage, root: string | null): Promise<{ dir: string; summary: ManifestSummary }> {
+  if (root !== null) return { dir: root, summary: await readManifest(lake) };
   const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
-  if (root !== null) return { dir: root, entries };
   const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-mirror-'));
   for (const entry of entries) {
     for (const file of entry.files) {
@@ -30,21 +34,20 @@ export async function localLakeFolder(lake: LakeStorage, root: string | null): P
       await writeFile(target, bytes);
     }
   }
-  return { dir, entries };
+  return { dir, summary: summarize(entries) };
 }
 
 /** Creates the views in `c` (an in-memory database): every table the lake has a file of. */
-export async function createLakeViews(c: DuckDBConnection, dir: string, entries: readonly ManifestEntry[]): Promise<string[]> {
+export async function createLakeViews(c: DuckDBConnection, dir: string, summary: ManifestSummary): Promise<string[]> {
   const created: string[] = [];
-  const latest = entries.at(-1);
   // The fills first: the views of the tables they apply to read them.
   const names = [...LAKE_TABLE_NAMES].sort((a, b) => Number(b === 'attribution_fills') - Number(a === 'attribution_fills'));
-  const fillsExported = entries.some((e) => e.files.some((f) => f.table === 'attribution_fills'));
+  const fillsExported = Object.keys(summary.tables.attribution_fills?.folders ?? {}).length > 0;
   for (const name of names) {
     const spec = LAKE_TABLES[name];
-    const columns = latest?.tables[name]?.columns;
-    const files = entries.flatMap((e) => e.files).filter((f) => f.table === name);
-    if (files.length === 0) {
+    const table = summary.tables[name];
+    const columns = table?.columns ?? undefined;
+    if (Object.keys(table?.folders ?? {}).length === 0) {
       // A table with no row yet: empty, with the columns the manifest gives it.
       if (columns) await c.run(`CREATE VIEW ${name} AS SELECT ${columns.map(([col, type]) => `NULL::${type} AS "${col}"`).join(', ')} WHERE false`);
       if (columns) created.push(name);
@@ -52,7 +55,12 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
     }
     // A table whose earlier version was written whole (version 1 of the live snapshots, sessions and alerts) and that
     // has no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
-    const ownVersion = files.some((f) => f.path.startsWith(`${lakeFolder(name)}/`));
+    const own = table?.folders[lakeFolder(name)];
+    const ownVersion = own !== undefined;
+    // DuckDB reads every file's schema when the view is made to union them by name: a few seconds a table in a lake
+    // of a few weeks. A version's files all have its columns (the export refuses a change without a new version), but
+    // a lake written before that check may hold other sets: only then is it needed.
+    const unionByName = own?.columns === null;
     if ((spec.kind === 'changes' || spec.kind === 'revisions') && ownVersion) {
       // Each row's latest version: the highest change number, or the newest segment's (file names begin with its
       // 8-digit number).
@@ -60,7 +68,7 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       const glob = join(dir, lakeFolder(name), '*.parquet');
       const select = columns ? columns.map(([col]) => `"${col}"`).join(', ') : '* EXCLUDE (filename)';
       await c.run(
-        `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, union_by_name = true, filename = true) ` +
+        `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, union_by_name = ${unionByName}, filename = true) ` +
           `QUALIFY row_number() OVER (PARTITION BY ${spec.key.join(', ')} ORDER BY ${newest} DESC) = 1`,
       );
     } else if (spec.kind === 'events' && ownVersion) {
@@ -72,9 +80,9 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, entries:
       const filled = columns && fillsExported ? filledTable(name) : undefined;
       const select = !columns ? '* EXCLUDE (date)' : columns.map(([col]) => (filled ? `${filledColumn(filled, col, 'e', 'f')} AS "${col}"` : `e."${col}"`)).join(', ');
       const withFills = filled ? joinFills('attribution_fills', 'e', 'f') : '';
-      await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true) AS e ${withFills}`);
+      await c.run(`CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet(${literal(glob)}, hive_partitioning = true, hive_types = ${hive}, union_by_name = ${unionByName}) AS e ${withFills}`);
     } else {
-      const path = files.filter((f) => f.path.includes('/snapshot=')).at(-1)?.path;
+      const path = table?.latestCopy ?? undefined;
       if (path === undefined) throw new Error(`the lake's files of ${name} are none of its version ${spec.version} (${lakeFolder(name)}/), nor a whole copy of an earlier one`);
       await c.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${literal(join(dir, ...path.split('/')))})`);
     }

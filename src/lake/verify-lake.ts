@@ -7,6 +7,8 @@
  */
 import { entryHash, MANIFEST_FOLDER, manifestPath, parseEntry, type ManifestEntry } from './manifest.js';
 import { sha256Hex, type LakeStorage } from './lake-storage.js';
+import { seqOfPath } from './manifest-checkpoints.js';
+import { addEntry, CHECKPOINT_FOLDER, emptySummary, parseCheckpoint, sameSummary } from './manifest-summary.js';
 
 export interface LakeProblem {
   /** The segment's name, or `#<seq>` for a segment whose entry is gone. */
@@ -64,12 +66,34 @@ export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): P
     }
     if (entry.seq >= (opts.checksumsFrom ?? 1)) problems.push(...(await fileProblems(lake, entry)));
   }
+  problems.push(...(await checkpointProblems(lake, entries)));
   for (const path of await lake.list('')) {
-    if (path.startsWith(`${MANIFEST_FOLDER}/`) || listed.has(path)) continue;
+    if (path.startsWith(`${MANIFEST_FOLDER}/`) || path.startsWith(`${CHECKPOINT_FOLDER}/`) || listed.has(path)) continue;
     const segment = /part-(\d{8}-[0-9a-f]{12})/.exec(path)?.[1] ?? 'unknown';
     problems.push({ segment, problem: `${path} is in the lake but in no manifest entry` });
   }
   return { segments: entries.length, files, rows, problems, entries };
+}
+
+/** Each checkpoint that cannot be read or is not the fold of the entries through its segment. */
+async function checkpointProblems(lake: LakeStorage, entries: readonly ManifestEntry[]): Promise<LakeProblem[]> {
+  const problems: LakeProblem[] = [];
+  const checkpoints = new Map((await lake.list(`${CHECKPOINT_FOLDER}/`)).map((path) => [seqOfPath(path), path]));
+  const bySeq = new Map(entries.map((e) => [e.seq, e]));
+  for (const [seq, path] of checkpoints) {
+    if (!bySeq.has(seq)) problems.push({ segment: `#${seq}`, problem: `${path} is a checkpoint of a segment the manifest does not hold` });
+  }
+  const folded = emptySummary();
+  for (const entry of entries) {
+    addEntry(folded, entry);
+    const path = checkpoints.get(entry.seq);
+    if (path === undefined) continue;
+    const text = await lake.get(path);
+    const checkpoint = text === null ? { problem: 'vanished while read' } : parseCheckpoint(text.toString('utf8'));
+    if ('problem' in checkpoint) problems.push({ segment: entry.segment, problem: `checkpoint ${path} ${checkpoint.problem}` });
+    else if (!sameSummary(checkpoint.summary, folded)) problems.push({ segment: entry.segment, problem: `checkpoint ${path} differs from the manifest's entries through ${entry.segment}` });
+  }
+  return problems;
 }
 
 /** The last segment verified before: its number and its entry's hash. */

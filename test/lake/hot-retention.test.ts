@@ -7,7 +7,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportStoreToLake, hotRetention, LakeExporter, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive, type LakeStorage } from '../../src/lake/index.js';
+import { exportStoreToLake, hotRetention, LakeExporter, stagingDirOf, verifyLake, openLakeQueryTarget, openLakeStorage, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
 import { pino } from 'pino';
 import { runReadOnly } from '../../src/query/read-only-query.js';
 import { loadSavedQueries, resolveParams, type SavedQuery } from '../../src/query/saved-queries.js';
@@ -15,6 +15,7 @@ import type { QueryParams } from '../../src/query/read-only-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { closeDatabase, openDatabase } from '../../src/store/open-database.js';
 import { buildInvestigationFixture, FIXTURE_NOW } from '../query/investigation-fixture.js';
+import { readsOf } from '../support/lake-reads.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { syntheticBodies } from '../support/synthetic-events.js';
 import { ingestFiles } from '../../src/pipeline/ingest-files.js';
@@ -232,19 +233,6 @@ describe('hot retention (retention.hotDays) with the lake', () => {
   });
 });
 
-/** A lake that notes each read: `get <path>` and `list <prefix>`. */
-function readsOf(lake: LakeStorage): LakeStorage & { reads: string[] } {
-  const reads: string[] = [];
-  return {
-    reads,
-    description: lake.description,
-    ensureReady: () => lake.ensureReady(),
-    put: (path, local, sha256) => lake.put(path, local, sha256),
-    putText: (path, text) => lake.putText(path, text),
-    get: (path) => (reads.push(`get ${path}`), lake.get(path)),
-    list: (prefix) => (reads.push(`list ${prefix ?? ''}`), lake.list(prefix)),
-  };
-}
 
 function manifestReads(reads: readonly string[]): string[] {
   return reads.filter((r) => r.startsWith('get _manifest/')).map((r) => r.slice('get '.length));

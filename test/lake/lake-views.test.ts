@@ -12,6 +12,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { exportStoreToLake } from '../../src/lake/index.js';
 import { openLakeDatabase } from '../../src/lake/lake-query-target.js';
 import { createLakeViews } from '../../src/lake/lake-views.js';
+import { summarize } from '../../src/lake/manifest-summary.js';
 import { MANIFEST_FORMAT, sealEntry, type ManifestEntry, type ManifestFile } from '../../src/lake/manifest.js';
 import { runQuery } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
@@ -113,7 +114,7 @@ describe("the lake's views", () => {
         const views = await DuckDBInstance.create(':memory:');
         const reader = await views.connect();
         try {
-          await createLakeViews(reader, dir, entries);
+          await createLakeViews(reader, dir, summarize(entries));
           return Number((await reader.runAndReadAll('SELECT count(*) FROM setting_snapshots')).getRows()[0]![0]);
         } finally {
           reader.closeSync();
