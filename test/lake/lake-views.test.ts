@@ -13,6 +13,7 @@ import { exportStoreToLake } from '../../src/lake/index.js';
 import { openLakeDatabase } from '../../src/lake/lake-query-target.js';
 import { createLakeViews } from '../../src/lake/lake-views.js';
 import { summarize } from '../../src/lake/manifest-summary.js';
+import type { LakeTableName } from '../../src/lake/lake-tables.js';
 import { MANIFEST_FORMAT, sealEntry, type ManifestEntry, type ManifestFile } from '../../src/lake/manifest.js';
 import { runQuery } from '../../src/query/run-query.js';
 import { AuditStore } from '../../src/store/audit-store.js';
@@ -91,43 +92,70 @@ describe("the lake's views", () => {
   });
 
   it('read a table an older version wrote whole from its latest copy, until the lake has files of its own version', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-old-'));
-    const instance = await DuckDBInstance.create(':memory:');
-    const c = await instance.connect();
-    try {
+    await handMadeLake(async ({ write, read }) => {
       const columns: [string, string][] = [['snapshot_id', 'VARCHAR'], ['server', 'VARCHAR'], ['taken_at', 'TIMESTAMP WITH TIME ZONE'], ['name', 'VARCHAR'], ['setting', 'VARCHAR'], ['source', 'VARCHAR']];
-      const write = async (path: string, rows: number): Promise<ManifestFile> => {
-        await mkdir(join(dir, ...path.split('/').slice(0, -1)), { recursive: true });
-        await c.run(
-          `COPY (SELECT 's' || i AS snapshot_id, 'pg-1' AS server, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS taken_at, 'name' || i AS name, 'on' AS setting, 'default' AS source FROM range(${rows}) t(i)) TO '${join(dir, ...path.split('/'))}' (FORMAT parquet)`,
-        );
-        return { path, table: 'setting_snapshots', schemaVersion: Number(/_v(\d+)\//.exec(path)?.[1] ?? 1), rows, minTime: null, maxTime: null, bytes: 0, sha256: '' };
-      };
-      const entry = (seq: number, files: ManifestFile[], version: number): ManifestEntry =>
-        sealEntry({ format: MANIFEST_FORMAT, seq, segment: `0000000${seq}-000000000000`, createdAt: '2026-11-20T10:00:00.000Z', previous: null, positions: {}, files, tables: { setting_snapshots: { version, columns } } });
+      const select = (rows: number) => `SELECT 's' || i AS snapshot_id, 'pg-1' AS server, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS taken_at, 'name' || i AS name, 'on' AS setting, 'default' AS source FROM range(${rows}) t(i)`;
+      const entry = async (seq: number, path: string, rows: number, version: number): Promise<ManifestEntry> =>
+        handMadeEntry(seq, [await write('setting_snapshots', path, select(rows))], { setting_snapshots: { version, columns } });
       // An older auditduck wrote the whole table at each change: the second copy is the table.
-      const old = [
-        entry(1, [await write('setting_snapshots/snapshot=1/part-1.parquet', 2)], 1),
-        entry(2, [await write('setting_snapshots/snapshot=2/part-2.parquet', 3)], 1),
+      const old = [await entry(1, 'setting_snapshots/snapshot=1/part-1.parquet', 2, 1), await entry(2, 'setting_snapshots/snapshot=2/part-2.parquet', 3, 1)];
+      const count = 'SELECT count(*) FROM setting_snapshots';
+      assert.deepEqual(await read(old, count), [[3n]]);
+      // This version's first segment writes every row of the table, in its own folder: read from there on.
+      assert.deepEqual(await read([...old, await entry(3, 'setting_snapshots_v2/date=2026-11-20/part-3-0.parquet', 4, 2)], count), [[4n]]);
+    });
+  });
+
+  it('union the files of a folder by column name where its segments had different columns, as a lake written before versions', async () => {
+    await handMadeLake(async ({ write, read }) => {
+      const reason: [string, string][] = [['ingested_at', 'TIMESTAMP WITH TIME ZONE'], ['reason', 'VARCHAR']];
+      const withDetail: [string, string][] = [...reason, ['detail', 'VARCHAR']];
+      const rows = (n: number, detail: boolean) => `SELECT TIMESTAMPTZ '2026-11-20 10:00:00+00' AS ingested_at, 'r' || i AS reason${detail ? `, 'd' || i AS detail` : ''} FROM range(${n}) t(i)`;
+      const entries = [
+        handMadeEntry(1, [await write('dead_letters', 'dead_letters/date=2026-11-20/part-00000001-000000000000-0.parquet', rows(2, false))], { dead_letters: { version: 1, columns: reason } }),
+        handMadeEntry(2, [await write('dead_letters', 'dead_letters/date=2026-11-20/part-00000002-000000000000-0.parquet', rows(3, true))], { dead_letters: { version: 1, columns: withDetail } }),
       ];
-      const count = async (entries: ManifestEntry[]): Promise<number> => {
+      assert.deepEqual(await read(entries, 'SELECT count(*), count(detail) FROM dead_letters'), [[5n, 3n]]);
+    });
+  });
+});
+
+/**
+ * A lake made by hand in a fresh folder: `write` puts a table's Parquet file at a path from a SELECT, `read` answers a
+ * query through the views made from the entries given.
+ */
+async function handMadeLake(
+  run: (lake: { write(table: LakeTableName, path: string, select: string): Promise<ManifestFile>; read(entries: ManifestEntry[], sql: string): Promise<unknown[][]> }) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-views-made-'));
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await run({
+      async write(table, path, select) {
+        await mkdir(join(dir, ...path.split('/').slice(0, -1)), { recursive: true });
+        const rows = Number((await c.runAndReadAll(`COPY (${select}) TO '${join(dir, ...path.split('/'))}' (FORMAT parquet)`)).getRows()[0]![0]);
+        return { path, table, schemaVersion: Number(/_v(\d+)\//.exec(path)?.[1] ?? 1), rows, minTime: null, maxTime: null, bytes: 0, sha256: '' };
+      },
+      async read(entries, sql) {
         const views = await DuckDBInstance.create(':memory:');
         const reader = await views.connect();
         try {
           await createLakeViews(reader, dir, summarize(entries));
-          return Number((await reader.runAndReadAll('SELECT count(*) FROM setting_snapshots')).getRows()[0]![0]);
+          return (await reader.runAndReadAll(sql)).getRows();
         } finally {
           reader.closeSync();
           views.closeSync();
         }
-      };
-      assert.equal(await count(old), 3);
-      // This version's first segment writes every row of the table, in its own folder: read from there on.
-      assert.equal(await count([...old, entry(3, [await write('setting_snapshots_v2/date=2026-11-20/part-3-0.parquet', 4)], 2)]), 4);
-    } finally {
-      c.closeSync();
-      instance.closeSync();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
+      },
+    });
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function handMadeEntry(seq: number, files: ManifestFile[], tables: ManifestEntry['tables']): ManifestEntry {
+  return sealEntry({ format: MANIFEST_FORMAT, seq, segment: `${String(seq).padStart(8, '0')}-000000000000`, createdAt: '2026-11-20T10:00:00.000Z', previous: null, positions: {}, files, tables });
+}
