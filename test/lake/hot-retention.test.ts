@@ -38,6 +38,20 @@ async function writeCaptureIn(dir: string, name: string, records: number, seed: 
   return file;
 }
 
+/**
+ * A store `<name>.duckdb` of old records (from 2026-11-20) and fresh ones (2026-11-24, the fixture's day; `records`
+ * of each), exported to the lake `<name>-lake`.
+ */
+async function exportedOldAndFresh(dir: string, name: string, records: [number, number], seed: number): Promise<{ db: string; lake: string }> {
+  const db = join(dir, `${name}.duckdb`);
+  const lake = join(dir, `${name}-lake`);
+  const old = await writeCaptureIn(dir, `${name}-old.jsonl`, records[0], seed, '2026-11-20T00:00:00Z');
+  const fresh = await writeCaptureIn(dir, `${name}-fresh.jsonl`, records[1], seed + 1, '2026-11-24T06:00:00Z');
+  await ingestFiles([old, fresh], { dbPath: db, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
+  await exportStoreToLake(db, lake, silentLogger);
+  return { db, lake };
+}
+
 describe('hot retention (retention.hotDays) with the lake', () => {
   let dir: string;
   let db: string;
@@ -137,12 +151,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
   });
 
   it('verifies at each pass only the segments published since the last one, and after a restart since the last horizon', async () => {
-    const db4 = join(dir, 'incremental.duckdb');
-    const lake4 = join(dir, 'incremental-lake');
-    const old = await writeCaptureIn(dir, 'old4.jsonl', 400, 7, '2026-11-20T00:00:00Z');
-    const fresh = await writeCaptureIn(dir, 'fresh4.jsonl', 200, 8, '2026-11-24T06:00:00Z');
-    await ingestFiles([old, fresh], { dbPath: db4, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
-    await exportStoreToLake(db4, lake4, silentLogger);
+    const { db: db4, lake: lake4 } = await exportedOldAndFresh(dir, 'incremental', [400, 200], 7);
     const lake = readsOf(await openLakeStorage(parseLakeLocation(lake4)));
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
@@ -192,12 +201,7 @@ describe('hot retention (retention.hotDays) with the lake', () => {
   it('keeps exporting every new row once when rows committed after a retention pass are renumbered by a restart', async () => {
     // DuckDB renumbers the rowids a retention pass compacted only when the store is reopened, so rows committed
     // between the pass and a restart move down past where the lake's export stands.
-    const db3 = join(dir, 'restarted.duckdb');
-    const lake3 = join(dir, 'restarted-lake');
-    const old = await writeCaptureIn(dir, 'old3.jsonl', 700, 5, '2026-11-20T00:00:00Z');
-    const fresh = await writeCaptureIn(dir, 'fresh3.jsonl', 300, 6, '2026-11-24T06:00:00Z');
-    await ingestFiles([old, fresh], { dbPath: db3, format: 'auto', logLinePrefix: '%t-%c-', log: silentLogger });
-    await exportStoreToLake(db3, lake3, silentLogger);
+    const { db: db3, lake: lake3 } = await exportedOldAndFresh(dir, 'restarted', [700, 300], 5);
     const [stored] = await queryStore(db3, `SELECT count(*) AS n FROM audit_events`);
     const copies = (c: AuditStore['connection'], tag: string) =>
       c.run(`INSERT INTO audit_events SELECT * REPLACE ('${tag}-' || position AS position) FROM audit_events WHERE position NOT LIKE 'copy%' LIMIT 100`);
