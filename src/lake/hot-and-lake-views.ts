@@ -14,12 +14,13 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openLakeStorage, type LakeStorage } from './lake-storage.js';
+import { openLakeStorage, sha256Hex, type LakeStorage } from './lake-storage.js';
 import { parseLakeLocation } from './lake-location.js';
 import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { LAKE_TABLES } from './lake-tables.js';
 import { HOT_TABLES } from './hot-retention.js';
 import type { ManifestEntry, ManifestFile } from './manifest.js';
+import { oneColumnSet, summarize, type ManifestSummary } from './manifest-summary.js';
 import { directoryRoot } from './lake-views.js';
 import { verifyLake } from './verify-lake.js';
 
@@ -61,8 +62,9 @@ const SEQ_OF_FILE = `CAST(regexp_extract(lake.filename, 'part-([0-9]{8})-[0-9a-f
 /**
  * (Re)creates the temporary views on `c`, a connection to the store (temporary views are the connection's
  * own): each thinned table with lake files in `files` (under `dir`) reads them too, the rows a horizon covers.
+ * `summary` (of the manifest through those files) tells whether their columns differ.
  */
-export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files: readonly ManifestFile[]): Promise<string[]> {
+export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files: readonly ManifestFile[], summary: ManifestSummary): Promise<string[]> {
   const catalog = String((await c.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
   const storeTables = new Set((await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`)).getRows().map((r) => String(r[0])));
   const store = (table: string) => `"${catalog.replace(/"/g, '""')}".main.${table}`;
@@ -73,6 +75,7 @@ export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files
     const own = files.filter((f) => f.table === name);
     if (spec.kind !== 'events' || !storeTables.has(name) || own.length === 0) continue;
     const list = `[${own.map((f) => literal(join(dir, ...f.path.split('/')))).join(', ')}]`;
+    const unionByName = !oneColumnSet(summary, name, new Set(own.map((f) => f.path.slice(0, f.path.indexOf('/')))));
     const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
     const time = `lake."${spec.time}"`;
     // The store's column order and types: the lake's rows are cast into them. A row exported before late
@@ -84,7 +87,7 @@ export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files
     const withFills = filled ? joinFills(store('attribution_fills'), 'lake', 'fill') : '';
     await c.run(
       `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${store(name)} UNION ALL ` +
-        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = true, filename = true) AS lake ${withFills} ` +
+        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = ${unionByName}, filename = true) AS lake ${withFills} ` +
         `WHERE ${time} < (SELECT max(before) FROM ${store('hot_horizons')}) ` +
         `AND EXISTS (SELECT 1 FROM ${store('hot_horizons')} AS h WHERE ${time} < h.before AND ${SEQ_OF_FILE} <= h.through_seq)`,
     );
@@ -108,6 +111,7 @@ export async function filesLocally(lake: LakeStorage, files: readonly ManifestFi
       if (await stat(target).then(() => true, () => false)) continue;
       const bytes = await lake.get(file.path);
       if (bytes === null) throw new Error(`${file.path} is missing from the lake: run auditduck lake verify`);
+      if (sha256Hex(bytes) !== file.sha256) throw new Error(`${file.path} in the lake is not the file its manifest entry names (SHA-256 differs): run auditduck lake verify`);
       await mkdir(dirname(target), { recursive: true });
       await writeFile(`${target}.partial`, bytes);
       await rename(`${target}.partial`, target);
@@ -139,8 +143,9 @@ export async function readDroppedRowsFromLake(c: DuckDBConnection, lakeText: str
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
   const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
   const files = droppedRowFiles(entries, reach);
+  const summary = summarize(entries);
   const local = await filesLocally(lake, files);
-  return { dirs: [local.dir], shadow: (on) => shadowWithLakeRows(on, local.dir, files), close: local.close };
+  return { dirs: [local.dir], shadow: (on) => shadowWithLakeRows(on, local.dir, files, summary), close: local.close };
 }
 
 function literal(text: string): string {

@@ -9,3 +9,4 @@ export { hotCutoff, dropExportedHotRows, hotRetention, HOT_TABLES, type HotReten
 export { lakeExportConfigSchema, retentionConfigSchema } from './lake-config.js';
 export { droppedRowFiles, filesLocally, horizonsReach, readHotHorizons, shadowWithLakeRows, type HotHorizon } from './hot-and-lake-views.js';
 export type { ManifestEntry, ManifestFile } from './manifest.js';
+export { addEntry, emptySummary, summarize, type ManifestSummary } from './manifest-summary.js';

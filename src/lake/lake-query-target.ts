@@ -2,7 +2,6 @@
  * `auditduck query --lake`: read-only SQL over the lake alone, with the store's table names, in an in-memory
  * DuckDB confined to the lake's folder (or its local mirror) like any query surface.
  */
-import { rm } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { assertStoreExists, confinedLocalTarget, openQueryTarget, type QueryTarget, type QueryTargetOptions } from '../query/query-target.js';
@@ -17,9 +16,7 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
   const root = directoryRoot(lake);
   const { dir, summary } = await localLakeFolder(lake, root);
-  const removeMirror = () => (root === null ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
   if (summary.segments === 0) {
-    await removeMirror();
     throw new Error(`the lake ${lake.description} holds no segment yet: export to it with auditduck run, ingest or backfill --lake`);
   }
   const instance = await DuckDBInstance.create(':memory:', threadsSetting());
@@ -28,7 +25,6 @@ export async function openLakeDatabase(lakeText: string): Promise<{ db: Database
   const close = async () => {
     connection.closeSync();
     instance.closeSync();
-    await removeMirror();
   };
   try {
     await connection.run(`SET TimeZone = 'UTC'`);

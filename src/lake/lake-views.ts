@@ -2,39 +2,27 @@
  * The lake as the store's tables: a DuckDB connection gets one view per table over the lake's Parquet, so
  * saved queries and the dashboards run on it unchanged. Events tables read every file of their folder
  * (hive partitions `server`, `date`); changes and revisions tables (sessions, alerts) each row's latest version;
- * state tables their latest snapshot. A Blob lake is mirrored to a local folder first (DuckDB's azure extension
- * cannot be loaded here).
+ * state tables their latest snapshot. A Blob lake is read through a local copy (DuckDB's azure extension cannot
+ * be loaded here).
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { migrations } from '../store/migrations.js';
 import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { DirectoryLake, type LakeStorage } from './lake-storage.js';
 import { LAKE_TABLE_NAMES, LAKE_TABLES, lakeFolder } from './lake-tables.js';
 import { readManifest } from './manifest-checkpoints.js';
-import { summarize, type ManifestSummary } from './manifest-summary.js';
-import { verifyLake } from './verify-lake.js';
+import { mirrorFolderOf, syncMirror } from './lake-mirror.js';
+import { oneColumnSet, type ManifestSummary } from './manifest-summary.js';
 
 /**
- * A local folder holding the lake's files, and its manifest folded: a directory lake is read where it is, from its
- * newest checkpoint on; a Blob lake is mirrored whole into a fresh folder, which takes every entry's file list.
+ * A local folder holding the lake's files, and its manifest folded from the newest checkpoint: a directory lake is
+ * read where it is; a Blob lake through its local copy, brought up to date first (lake-mirror.ts).
  */
 export async function localLakeFolder(lake: LakeStorage, root: string | null): Promise<{ dir: string; summary: ManifestSummary }> {
   if (root !== null) return { dir: root, summary: await readManifest(lake) };
-  const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
-  const dir = await mkdtemp(join(tmpdir(), 'auditduck-lake-mirror-'));
-  for (const entry of entries) {
-    for (const file of entry.files) {
-      const bytes = await lake.get(file.path);
-      if (bytes === null) throw new Error(`${file.path} of lake segment ${entry.segment} is missing: run auditduck lake verify`);
-      const target = join(dir, ...file.path.split('/'));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
-    }
-  }
-  return { dir, summary: summarize(entries) };
+  const dir = mirrorFolderOf(lake);
+  return { dir, summary: await readManifest(await syncMirror(lake, dir)) };
 }
 
 /** Creates the views in `c` (an in-memory database): every table the lake has a file of. */
@@ -57,10 +45,7 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, summary:
     // has no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
     const own = table?.folders[lakeFolder(name)];
     const ownVersion = own !== undefined;
-    // DuckDB reads every file's schema when the view is made to union them by name: a few seconds a table in a lake
-    // of a few weeks. A version's files all have its columns (the export refuses a change without a new version), but
-    // a lake written before that check may hold other sets: only then is it needed.
-    const unionByName = own?.columns === null;
+    const unionByName = !oneColumnSet(summary, name, [lakeFolder(name)]);
     if ((spec.kind === 'changes' || spec.kind === 'revisions') && ownVersion) {
       // Each row's latest version: the highest change number, or the newest segment's (file names begin with its
       // 8-digit number).

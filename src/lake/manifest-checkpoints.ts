@@ -36,6 +36,19 @@ export async function checkpointAfter(lake: LakeStorage, entry: ManifestEntry, e
 
 /** The entries numbered above `seq` (up to `through`), in order. */
 async function entriesAfter(lake: LakeStorage, seq: number, through: number): Promise<ManifestEntry[]> {
+  const entries: ManifestEntry[] = [];
+  for (const path of await entryPathsAfter(lake, seq)) {
+    const n = seqOfPath(path);
+    if (n > through) continue;
+    const text = await lake.get(path);
+    const entry = text === null ? null : parseEntry(text.toString('utf8'));
+    if (entry !== null && !('problem' in entry)) entries.push(entry);
+  }
+  return entries.sort((a, b) => a.seq - b.seq);
+}
+
+/** The paths of the entries numbered above `seq`, in order: from the block of a thousand names after it on. */
+export async function entryPathsAfter(lake: LakeStorage, seq: number): Promise<string[]> {
   const paths: string[] = [];
   if (seq === 0) paths.push(...(await lake.list(`${MANIFEST_FOLDER}/`)));
   else {
@@ -46,15 +59,7 @@ async function entriesAfter(lake: LakeStorage, seq: number, through: number): Pr
       paths.push(...names);
     }
   }
-  const entries: ManifestEntry[] = [];
-  for (const path of paths) {
-    const n = seqOfPath(path);
-    if (!(n > seq && n <= through)) continue;
-    const text = await lake.get(path);
-    const entry = text === null ? null : parseEntry(text.toString('utf8'));
-    if (entry !== null && !('problem' in entry)) entries.push(entry);
-  }
-  return entries.sort((a, b) => a.seq - b.seq);
+  return paths.filter((path) => seqOfPath(path) > seq).sort();
 }
 
 /** The number in a manifest entry's or checkpoint's name (`<folder>/00001234.json`); NaN for another name. */

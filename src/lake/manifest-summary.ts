@@ -88,6 +88,21 @@ export function summarize(entries: readonly ManifestEntry[]): ManifestSummary {
   return summary;
 }
 
+/**
+ * Whether the table's files in these folders all have one set of columns, so DuckDB may read them without a union
+ * by name, which reads every file's schema first (seconds a table in a lake of a few weeks). A version's files all
+ * have its columns (the export refuses a change without a new version); a lake written before that check may not.
+ */
+export function oneColumnSet(summary: ManifestSummary, name: LakeTableName, folders: Iterable<string>): boolean {
+  const sets = new Set<string>();
+  for (const folder of folders) {
+    const columns = summary.tables[name]?.folders[folder]?.columns;
+    if (!columns) return false;
+    sets.add(JSON.stringify(columns));
+  }
+  return sets.size <= 1;
+}
+
 export function checkpointPath(seq: number): string {
   return `${CHECKPOINT_FOLDER}/${String(seq).padStart(8, '0')}.json`;
 }

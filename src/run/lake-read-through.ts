@@ -14,7 +14,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { droppedRowFiles, filesLocally, HOT_TABLES, horizonsReach, openLakeStorage, parseLakeLocation, readHotHorizons, shadowWithLakeRows, verifyLake, type HotHorizon, type ManifestEntry, type ManifestFile } from '../lake/index.js';
+import { addEntry, droppedRowFiles, emptySummary, filesLocally, HOT_TABLES, summarize, type ManifestSummary, horizonsReach, openLakeStorage, parseLakeLocation, shadowWithLakeRows, verifyLake, type HotHorizon, type ManifestEntry, type ManifestFile } from '../lake/index.js';
 import type { ReadOnlySession } from '../query/read-only-session.js';
 
 export interface LakeReadThrough {
@@ -32,6 +32,9 @@ export function mirrorDirOf(dbPath: string): string {
 
 type Reach = { throughSeq: number; before: Date };
 
+/** The files with dropped rows, and the manifest's fold through them. */
+type Listed = { files: ManifestFile[]; summary: ManifestSummary };
+
 /** `readHorizons` reads the store's hot_horizons (on the writer, between commits). */
 export async function openLakeReadThrough(lakeText: string, dbPath: string, readHorizons: () => Promise<HotHorizon[]>, log: Logger): Promise<LakeReadThrough> {
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
@@ -42,27 +45,35 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
 
   // The segments read so far, with their files of the tables retention thins (the rest is not needed here): read
   // whole once, then grown by what each pass verified. A pass reads only the segments published since the last.
+  // The manifest's fold goes with them: it says whether a table's files differ in their columns.
   let known: ManifestEntry[] | null = null;
+  let summary = emptySummary();
   const segmentsThrough = async (verified: readonly ManifestEntry[]): Promise<ManifestEntry[]> => {
     const last = known?.at(-1)?.seq ?? 0;
     const fresh = verified.filter((e) => e.seq > last);
     const follows = fresh.length === 0 ? known !== null : fresh[0]!.seq === last + 1;
-    if (follows) (known ??= []).push(...fresh.map(hotFilesOnly));
-    else known = (await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY })).entries.map(hotFilesOnly);
+    if (follows) {
+      for (const entry of fresh) addEntry(summary, entry);
+      (known ??= []).push(...fresh.map(hotFilesOnly));
+    } else {
+      const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
+      summary = summarize(entries);
+      known = entries.map(hotFilesOnly);
+    }
     return known;
   };
 
   /** The files with rows dropped so far (and by the pass about to drop), present in `dir`. */
-  const listFiles = async (verified: readonly ManifestEntry[], upcoming: Reach | null): Promise<ManifestFile[]> => {
+  const listFiles = async (verified: readonly ManifestEntry[], upcoming: Reach | null): Promise<Listed> => {
     const reach = widest(horizonsReach(await readHorizons()), upcoming);
-    if (reach === null) return [];
+    if (reach === null) return { files: [], summary };
     const files = droppedRowFiles(await segmentsThrough(verified), reach);
     await filesLocally(lake, files, dir === mirror ? mirror : undefined);
     log.debug({ files: files.length, throughSeq: reach.throughSeq, before: reach.before.toISOString() }, 'reading the rows hot retention dropped from the lake');
-    return files;
+    return { files, summary };
   };
   // Not awaited: a slow lake must not hold up the start; the reads of each session wait for it instead.
-  let listed: Promise<ManifestFile[]> = listFiles([], null);
+  let listed: Promise<Listed> = listFiles([], null);
   listed.catch(() => undefined); // reported by each session that waits for it
   const explain = (error: unknown) =>
     log.error({ err: error, lake: lake.description }, 'cannot read the rows hot retention dropped from the lake: queries over older periods miss them until the next retention pass lists them');
@@ -71,15 +82,18 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
     dir,
     attach(session) {
       sessions.push(session);
-      const files = listed;
-      void session.between(async (c) => shadowWithLakeRows(c, dir, await files)).catch(explain);
+      const pending = listed;
+      void session.between(async (c) => {
+        const { files, summary: fold } = await pending;
+        return shadowWithLakeRows(c, dir, files, fold);
+      }).catch(explain);
     },
     async beforeDrop(verified, upTo) {
       await listed.catch(() => undefined); // what it read is known before more is added
       listed = listFiles(verified, upTo);
-      const files = await listed;
+      const { files, summary: fold } = await listed;
       // Every reader lists them before the pass commits; a failure here keeps the rows in the store.
-      for (const session of sessions) await session.between((c) => shadowWithLakeRows(c, dir, files));
+      for (const session of sessions) await session.between((c) => shadowWithLakeRows(c, dir, files, fold));
     },
   };
 }

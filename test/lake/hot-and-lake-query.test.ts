@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, stagingDirOf, type Exclusive } from '../../src/lake/index.js';
+import { exportStoreToLake, hotRetention, openLakeStorage, openStoreAndLakeQueryTarget, parseLakeLocation, type Exclusive } from '../../src/lake/index.js';
 import { openQueryTarget } from '../../src/query/query-target.js';
 import { rolesAtTime } from '../../src/query/roles-at-time.js';
 import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
 import { waitFor } from '../support/local-ports.js';
-import { startAzuriteBlob } from '../support/azurite-blob.js';
-import { sha256Hex } from '../../src/lake/lake-storage.js';
+import { copyLakeToBlob, withBlobLake } from '../support/azurite-blob.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { queryStore, silentLogger } from '../support/store-reader.js';
 import { storeAndLakeOfFourDays } from '../support/four-day-capture.js';
@@ -108,24 +107,10 @@ describe('query over the store and the lake after hot retention', () => {
   });
 
   it('reads the dropped rows from a Blob lake through a local mirror', async () => {
-    const azurite = await startAzuriteBlob();
-    const saved = process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
-    process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
-    try {
-      const url = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
-      const blob = await openLakeStorage(parseLakeLocation(url));
-      await blob.ensureReady();
-      const local = await openLakeStorage(parseLakeLocation(lake));
-      for (const path of await local.list('')) {
-        const file = join(lake, ...path.split('/'));
-        await blob.put(path, file, sha256Hex(await readFile(file)));
-      }
+    await withBlobLake(async (url, blob) => {
+      await copyLakeToBlob(lake, blob);
       assert.deepEqual(await countsThrough(db, url), full);
-    } finally {
-      if (saved === undefined) delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
-      else process.env.AUDITDUCK_LAKE_CONNECTION_STRING = saved;
-      await azurite.stop();
-    }
+    });
   });
 
   it('answers `auditduck shell` with AUDITDUCK_LAKE set from the store and the lake', async () => {

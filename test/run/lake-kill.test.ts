@@ -89,6 +89,7 @@ describe('run with the lake on, killed 20 times', () => {
     port = await freePort();
     lakeUrl = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
     process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
+    process.env.AUDITDUCK_LAKE_MIRROR = join(dir, 'lake-mirror');
     env = runEnv({
       db,
       port,
@@ -99,6 +100,7 @@ describe('run with the lake on, killed 20 times', () => {
   });
   after(async () => {
     delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+    delete process.env.AUDITDUCK_LAKE_MIRROR;
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await broker?.stop();
     await azurite?.stop();

@@ -1,7 +1,10 @@
-/** Starts Azurite's blob service from node_modules on a free port, in memory, for checkpoint-store tests. */
+/** Starts Azurite's blob service from node_modules on a free port, in memory, for checkpoint-store and lake tests. */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import path, { join } from 'node:path';
+import { openLakeStorage, parseLakeLocation, type LakeStorage } from '../../src/lake/index.js';
+import { sha256Hex } from '../../src/lake/lake-storage.js';
 import { freePort } from './local-ports.js';
 
 export interface AzuriteBlob {
@@ -54,4 +57,33 @@ export async function startAzuriteBlob(): Promise<AzuriteBlob> {
       await exited;
     },
   };
+}
+
+/**
+ * A Blob lake in a fresh Azurite for `run`: its URL (`.../devstoreaccount1/audit-lake/prod`) and storage, with
+ * AUDITDUCK_LAKE_CONNECTION_STRING set meanwhile (and put back after).
+ */
+export async function withBlobLake(run: (url: string, blob: LakeStorage) => Promise<void>): Promise<void> {
+  const azurite = await startAzuriteBlob();
+  const saved = process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+  process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
+  try {
+    const url = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
+    const blob = await openLakeStorage(parseLakeLocation(url));
+    await blob.ensureReady();
+    await run(url, blob);
+  } finally {
+    if (saved === undefined) delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
+    else process.env.AUDITDUCK_LAKE_CONNECTION_STRING = saved;
+    await azurite.stop();
+  }
+}
+
+/** Puts every file of the directory lake `dir` into `blob` (those already there are left as they are). */
+export async function copyLakeToBlob(dir: string, blob: LakeStorage): Promise<void> {
+  const local = await openLakeStorage(parseLakeLocation(dir));
+  for (const path of await local.list('')) {
+    const file = join(dir, ...path.split('/'));
+    await blob.put(path, file, sha256Hex(await readFile(file)));
+  }
 }

@@ -1,0 +1,54 @@
+/**
+ * A Blob lake's local copy, for `query --lake` and `serve --lake`: DuckDB cannot load its `azure` extension here,
+ * so it reads a folder that is a directory lake of its own (the same paths, entries and checkpoints). The copy is
+ * kept between reads: each copies only the segments published since the last one it has (their files, then their
+ * entries, so a copy cut short is only behind) and the checkpoints it lacks. The first copies the whole lake.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { filesLocally } from './hot-and-lake-views.js';
+import { entryPathsAfter, seqOfPath } from './manifest-checkpoints.js';
+import { CHECKPOINT_FOLDER } from './manifest-summary.js';
+import { MANIFEST_FOLDER, parseEntry } from './manifest.js';
+import { DirectoryLake, type LakeStorage } from './lake-storage.js';
+
+/** Where a lake's copy is kept: AUDITDUCK_LAKE_MIRROR, else the user's cache folder, one folder a lake. */
+export function mirrorFolderOf(lake: LakeStorage, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AUDITDUCK_LAKE_MIRROR) return env.AUDITDUCK_LAKE_MIRROR;
+  const cache = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cache, 'auditduck', 'lake-mirrors', createHash('sha256').update(lake.description).digest('hex').slice(0, 16));
+}
+
+/** Brings the copy in `dir` up to the lake's newest segment; returns it as a directory lake. */
+export async function syncMirror(lake: LakeStorage, dir: string): Promise<DirectoryLake> {
+  // Audit rows: readable by this user only.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const mirror = new DirectoryLake(dir);
+  const have = await mirror.list(`${MANIFEST_FOLDER}/`);
+  const last = have.length === 0 ? 0 : seqOfPath(have.at(-1)!);
+  if (last > 0) {
+    // A container emptied and written again from the start has other segments under the same names.
+    const theirs = await lake.get(have.at(-1)!);
+    const ours = await mirror.get(have.at(-1)!);
+    if (theirs === null || !theirs.equals(ours!)) throw new Error(`the local copy in ${dir} holds a segment ${last} that the lake ${lake.description} does not: it is a copy of another lake; delete it (or set AUDITDUCK_LAKE_MIRROR to another folder)`);
+  }
+  for (const path of await entryPathsAfter(lake, last)) {
+    const text = (await lake.get(path))?.toString('utf8');
+    if (text === undefined) throw new Error(`manifest entry ${path} of the lake ${lake.description} vanished while read`);
+    const entry = parseEntry(text);
+    if ('problem' in entry) throw new Error(`manifest entry ${path} of the lake ${lake.description} ${entry.problem}: run auditduck lake verify`);
+    await filesLocally(lake, entry.files, dir);
+    await mirror.putText(path, text);
+  }
+  // Only checkpoints of segments the copy holds: one put since the entries were listed waits for the next read.
+  const newest = Math.max(0, ...(await mirror.list(`${MANIFEST_FOLDER}/`)).slice(-1).map(seqOfPath));
+  const checkpoints = new Set(await mirror.list(`${CHECKPOINT_FOLDER}/`));
+  for (const path of await lake.list(`${CHECKPOINT_FOLDER}/`)) {
+    if (checkpoints.has(path) || !(seqOfPath(path) <= newest)) continue;
+    const text = await lake.get(path);
+    if (text !== null) await mirror.putText(path, text.toString('utf8'));
+  }
+  return mirror;
+}
