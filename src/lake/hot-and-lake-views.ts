@@ -4,25 +4,23 @@
  * store's `hot_horizons` by the view itself, in the query's own transaction: a pass dropped the rows of
  * segments up to its `through_seq` older than its `before`, and the same transaction sees the store without
  * them. So no row shows twice or goes missing, even while `run` drops more under a running query, as long as
- * the view lists the lake's files before the pass commits (`run` lists them first: lake-read-through there).
+ * the view reaches the lake's files before the pass commits (`run` makes them so first: lake-read-through there).
  * The store's own views and macros (log_records) read the temporary views too.
  *
  * One definition for every reader: `query`, `shell`, `export`, `serve` (a store opened read-only) and `run`'s
  * query API and dashboards (connections beside its writer).
  */
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openLakeStorage, sha256Hex, type LakeStorage } from './lake-storage.js';
+import { openLakeStorage } from './lake-storage.js';
 import { parseLakeLocation } from './lake-location.js';
 import { filledColumn, filledTable, joinFills } from './attribution-fills.js';
 import { LAKE_TABLES } from './lake-tables.js';
 import { HOT_TABLES } from './hot-retention.js';
 import type { ManifestEntry, ManifestFile } from './manifest.js';
-import { oneColumnSet, summarize, type ManifestSummary } from './manifest-summary.js';
-import { directoryRoot } from './lake-views.js';
-import { verifyLake } from './verify-lake.js';
+import { oneColumnSet, type ManifestSummary } from './manifest-summary.js';
+import { localLakeFolder } from './lake-views.js';
 
 export interface HotHorizon {
   before: Date;
@@ -61,21 +59,26 @@ const SEQ_OF_FILE = `CAST(regexp_extract(lake.filename, 'part-([0-9]{8})-[0-9a-f
 
 /**
  * (Re)creates the temporary views on `c`, a connection to the store (temporary views are the connection's
- * own): each thinned table with lake files in `files` (under `dir`) reads them too, the rows a horizon covers.
- * `summary` (of the manifest through those files) tells whether their columns differ.
+ * own): each thinned table with a folder in `dir` (the lake, or a local copy of it) reads its files too, the rows a
+ * horizon covers. The folders are read whole, so no file list grows with the lake; `upTo.before` (the latest cutoff,
+ * or the one a pass is about to drop to) prunes the days retention keeps by path, and the horizons do the rest: a
+ * file of a segment no horizon covers yet adds no row. `summary` (the lake's manifest, folded) says which folders a
+ * table has and whether their columns differ.
  */
-export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files: readonly ManifestFile[], summary: ManifestSummary): Promise<string[]> {
+export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, upTo: { before: Date }, summary: ManifestSummary): Promise<string[]> {
   const catalog = String((await c.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
   const storeTables = new Set((await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`)).getRows().map((r) => String(r[0])));
   const store = (table: string) => `"${catalog.replace(/"/g, '""')}".main.${table}`;
+  // Rows older than a cutoff (a UTC midnight) are in the days before it.
+  const lastDay = new Date(upTo.before.getTime() - 1).toISOString().slice(0, 10);
   const shadowed: string[] = [];
   // Only the tables retention thins out; the others are whole in the store.
   for (const name of HOT_TABLES) {
     const spec = LAKE_TABLES[name];
-    const own = files.filter((f) => f.table === name);
-    if (spec.kind !== 'events' || !storeTables.has(name) || own.length === 0) continue;
-    const list = `[${own.map((f) => literal(join(dir, ...f.path.split('/')))).join(', ')}]`;
-    const unionByName = !oneColumnSet(summary, name, new Set(own.map((f) => f.path.slice(0, f.path.indexOf('/')))));
+    const folders = await foldersIn(dir, Object.keys(summary.tables[name]?.folders ?? {}));
+    if (spec.kind !== 'events' || !storeTables.has(name) || folders.length === 0) continue;
+    const globs = `[${folders.map((folder) => literal(join(dir, folder, '**', '*.parquet'))).join(', ')}]`;
+    const unionByName = !oneColumnSet(summary, name, folders);
     const hive = spec.byServer ? `{'server': VARCHAR, 'date': DATE}` : `{'date': DATE}`;
     const time = `lake."${spec.time}"`;
     // The store's column order and types: the lake's rows are cast into them. A row exported before late
@@ -87,40 +90,21 @@ export async function shadowWithLakeRows(c: DuckDBConnection, dir: string, files
     const withFills = filled ? joinFills(store('attribution_fills'), 'lake', 'fill') : '';
     await c.run(
       `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${store(name)} UNION ALL ` +
-        `SELECT ${select} FROM read_parquet(${list}, hive_partitioning = true, hive_types = ${hive}, union_by_name = ${unionByName}, filename = true) AS lake ${withFills} ` +
-        `WHERE ${time} < (SELECT max(before) FROM ${store('hot_horizons')}) ` +
-        `AND EXISTS (SELECT 1 FROM ${store('hot_horizons')} AS h WHERE ${time} < h.before AND ${SEQ_OF_FILE} <= h.through_seq)`,
+        `SELECT ${select} FROM read_parquet(${globs}, hive_partitioning = true, hive_types = ${hive}, union_by_name = ${unionByName}, filename = true) AS lake ${withFills} ` +
+        `WHERE lake.date <= DATE '${lastDay}' AND ${time} < (SELECT max(before) FROM ${store('hot_horizons')}) ` +
+        // The horizons are read once as a list and each row is matched as it streams by: a correlated EXISTS made
+        // DuckDB join every lake row to them, which ran out of memory at a few million rows.
+        `AND list_bool_or(list_transform((SELECT list({'before': before, 'through_seq': through_seq}) FROM ${store('hot_horizons')}), h -> ${time} < h.before AND ${SEQ_OF_FILE} <= h.through_seq))`,
     );
     shadowed.push(name);
   }
   return shadowed;
 }
 
-/**
- * The lake's files as a local folder DuckDB may read: the lake itself when it is a directory, else a mirror
- * (`mirrorDir`, or a fresh temporary folder) to which the files not there yet are copied.
- */
-export async function filesLocally(lake: LakeStorage, files: readonly ManifestFile[], mirrorDir?: string): Promise<{ dir: string; close(): Promise<void> }> {
-  const root = directoryRoot(lake);
-  if (root !== null) return { dir: root, close: async () => undefined };
-  const dir = mirrorDir ?? (await mkdtemp(join(tmpdir(), 'auditduck-lake-mirror-')));
-  const close = mirrorDir ? async () => undefined : () => rm(dir, { recursive: true, force: true });
-  try {
-    for (const file of files) {
-      const target = join(dir, ...file.path.split('/'));
-      if (await stat(target).then(() => true, () => false)) continue;
-      const bytes = await lake.get(file.path);
-      if (bytes === null) throw new Error(`${file.path} is missing from the lake: run auditduck lake verify`);
-      if (sha256Hex(bytes) !== file.sha256) throw new Error(`${file.path} in the lake is not the file its manifest entry names (SHA-256 differs): run auditduck lake verify`);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(`${target}.partial`, bytes);
-      await rename(`${target}.partial`, target);
-    }
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { dir, close };
+/** Those of the folders that are in `dir` (a copy holds only what it was given). */
+async function foldersIn(dir: string, folders: readonly string[]): Promise<string[]> {
+  const present = await Promise.all(folders.map((folder) => stat(join(dir, folder)).then((s) => s.isDirectory(), () => false)));
+  return folders.filter((_folder, i) => present[i]);
 }
 
 /** The lake's rows a store's retention dropped, ready to shadow the store's tables with on any connection. */
@@ -129,23 +113,19 @@ export interface DroppedRows {
   dirs: string[];
   /** Creates the views on a connection to the store (call it on each connection that reads). */
   shadow(c: DuckDBConnection): Promise<string[]>;
-  close(): Promise<void>;
 }
 
 /**
  * What a reader of a store no process writes (`query`, `shell`, `export`, `serve`) reads besides the store
- * when a lake is configured: nothing while retention has dropped nothing; else the lake's files holding the
- * dropped rows (a Blob lake's mirrored to a temporary folder). Call it before the database is confined.
+ * when a lake is configured: nothing while retention has dropped nothing; else the lake's folders (a Blob lake's
+ * through its local copy, lake-mirror.ts), from the manifest's newest checkpoint. Call it before the database is
+ * confined.
  */
 export async function readDroppedRowsFromLake(c: DuckDBConnection, lakeText: string): Promise<DroppedRows | null> {
   const reach = horizonsReach(await readHotHorizons(c));
   if (reach === null) return null;
-  const lake = await openLakeStorage(parseLakeLocation(lakeText));
-  const { entries } = await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY });
-  const files = droppedRowFiles(entries, reach);
-  const summary = summarize(entries);
-  const local = await filesLocally(lake, files);
-  return { dirs: [local.dir], shadow: (on) => shadowWithLakeRows(on, local.dir, files, summary), close: local.close };
+  const { dir, summary } = await localLakeFolder(await openLakeStorage(parseLakeLocation(lakeText)));
+  return { dirs: [dir], shadow: (on) => shadowWithLakeRows(on, dir, reach, summary) };
 }
 
 function literal(text: string): string {

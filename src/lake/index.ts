@@ -7,6 +7,9 @@ export { verifyLake, type LakeProblem, type LakeVerification } from './verify-la
 export { openLakeDatabase, openLakeQueryTarget, openStoreAndLakeDatabase, openStoreAndLakeQueryTarget } from './lake-query-target.js';
 export { hotCutoff, dropExportedHotRows, hotRetention, HOT_TABLES, type HotRetentionOptions } from './hot-retention.js';
 export { lakeExportConfigSchema, retentionConfigSchema } from './lake-config.js';
-export { droppedRowFiles, filesLocally, horizonsReach, readHotHorizons, shadowWithLakeRows, type HotHorizon } from './hot-and-lake-views.js';
+export { droppedRowFiles, horizonsReach, readHotHorizons, shadowWithLakeRows, type HotHorizon } from './hot-and-lake-views.js';
+export { copyFiles } from './lake-mirror.js';
+export { readManifest } from './manifest-checkpoints.js';
+export { directoryRoot } from './lake-views.js';
 export type { ManifestEntry, ManifestFile } from './manifest.js';
 export { addEntry, emptySummary, summarize, type ManifestSummary } from './manifest-summary.js';

@@ -5,14 +5,13 @@
  * entries, so a copy cut short is only behind) and the checkpoints it lacks. The first copies the whole lake.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { filesLocally } from './hot-and-lake-views.js';
+import { dirname, join } from 'node:path';
 import { entryPathsAfter, seqOfPath } from './manifest-checkpoints.js';
 import { CHECKPOINT_FOLDER } from './manifest-summary.js';
-import { MANIFEST_FOLDER, parseEntry } from './manifest.js';
-import { DirectoryLake, type LakeStorage } from './lake-storage.js';
+import { MANIFEST_FOLDER, parseEntry, type ManifestFile } from './manifest.js';
+import { DirectoryLake, sha256Hex, type LakeStorage } from './lake-storage.js';
 
 /** Where a lake's copy is kept: AUDITDUCK_LAKE_MIRROR, else the user's cache folder, one folder a lake. */
 export function mirrorFolderOf(lake: LakeStorage, env: NodeJS.ProcessEnv = process.env): string {
@@ -39,7 +38,7 @@ export async function syncMirror(lake: LakeStorage, dir: string): Promise<Direct
     if (text === undefined) throw new Error(`manifest entry ${path} of the lake ${lake.description} vanished while read`);
     const entry = parseEntry(text);
     if ('problem' in entry) throw new Error(`manifest entry ${path} of the lake ${lake.description} ${entry.problem}: run auditduck lake verify`);
-    await filesLocally(lake, entry.files, dir);
+    await copyFiles(lake, entry.files, dir);
     await mirror.putText(path, text);
   }
   // Only checkpoints of segments the copy holds: one put since the entries were listed waits for the next read.
@@ -51,4 +50,21 @@ export async function syncMirror(lake: LakeStorage, dir: string): Promise<Direct
     if (text !== null) await mirror.putText(path, text.toString('utf8'));
   }
   return mirror;
+}
+
+/**
+ * Copies into `dir` the files not there yet, each checked against its manifest entry's SHA-256 and put whole
+ * (written beside, then renamed), so a copy cut short holds no half file.
+ */
+export async function copyFiles(lake: LakeStorage, files: readonly ManifestFile[], dir: string): Promise<void> {
+  for (const file of files) {
+    const target = join(dir, ...file.path.split('/'));
+    if (await stat(target).then(() => true, () => false)) continue;
+    const bytes = await lake.get(file.path);
+    if (bytes === null) throw new Error(`${file.path} is missing from the lake: run auditduck lake verify`);
+    if (sha256Hex(bytes) !== file.sha256) throw new Error(`${file.path} in the lake is not the file its manifest entry names (SHA-256 differs): run auditduck lake verify`);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(`${target}.partial`, bytes);
+    await rename(`${target}.partial`, target);
+  }
 }

@@ -9,13 +9,12 @@ import { closeDatabase, openDatabase, threadsSetting, type Database } from '../s
 import { readDroppedRowsFromLake } from './hot-and-lake-views.js';
 import { parseLakeLocation } from './lake-location.js';
 import { openLakeStorage } from './lake-storage.js';
-import { createLakeViews, directoryRoot, localLakeFolder } from './lake-views.js';
+import { createLakeViews, localLakeFolder } from './lake-views.js';
 
 /** The lake as a read-only in-memory database with the store's table names, not yet confined. */
 export async function openLakeDatabase(lakeText: string): Promise<{ db: Database; dir: string; close(): Promise<void> }> {
   const lake = await openLakeStorage(parseLakeLocation(lakeText));
-  const root = directoryRoot(lake);
-  const { dir, summary } = await localLakeFolder(lake, root);
+  const { dir, summary } = await localLakeFolder(lake);
   if (summary.segments === 0) {
     throw new Error(`the lake ${lake.description} holds no segment yet: export to it with auditduck run, ingest or backfill --lake`);
   }
@@ -49,12 +48,7 @@ export async function openStoreAndLakeQueryTarget(dbPath: string, lakeText: stri
   return openQueryTarget(dbPath, opts, async (connection) => {
     const dropped = await readDroppedRowsFromLake(connection, lakeText);
     if (dropped === null) return null;
-    try {
-      await dropped.shadow(connection);
-    } catch (error) {
-      await dropped.close();
-      throw error;
-    }
+    await dropped.shadow(connection);
     return dropped;
   });
 }
@@ -78,9 +72,6 @@ export async function openStoreAndLakeDatabase(dbPath: string, lakeText: string)
     db,
     dirs: dropped?.dirs ?? [],
     shadow: async (c) => dropped?.shadow(c),
-    close: async () => {
-      await closeDatabase(db);
-      await dropped?.close();
-    },
+    close: () => closeDatabase(db),
   };
 }

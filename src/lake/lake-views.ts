@@ -19,7 +19,8 @@ import { oneColumnSet, type ManifestSummary } from './manifest-summary.js';
  * A local folder holding the lake's files, and its manifest folded from the newest checkpoint: a directory lake is
  * read where it is; a Blob lake through its local copy, brought up to date first (lake-mirror.ts).
  */
-export async function localLakeFolder(lake: LakeStorage, root: string | null): Promise<{ dir: string; summary: ManifestSummary }> {
+export async function localLakeFolder(lake: LakeStorage): Promise<{ dir: string; summary: ManifestSummary }> {
+  const root = directoryRoot(lake);
   if (root !== null) return { dir: root, summary: await readManifest(lake) };
   const dir = mirrorFolderOf(lake);
   return { dir, summary: await readManifest(await syncMirror(lake, dir)) };

@@ -72,9 +72,9 @@ export async function confinedLocalTarget(
 
 /**
  * More for the store opened here to read before it is confined (the lake's rows hot retention dropped): the
- * folders it must still read, and what to undo when the target closes. Null: nothing more.
+ * folders it must still read. Null: nothing more.
  */
-export type ReadAlso = (connection: DuckDBConnection) => Promise<{ dirs: string[]; close(): Promise<void> } | null>;
+export type ReadAlso = (connection: DuckDBConnection) => Promise<{ dirs: string[] } | null>;
 
 export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions = {}, readAlso?: ReadAlso): Promise<QueryTarget> {
   assertStoreExists(dbPath);
@@ -94,10 +94,7 @@ export async function openQueryTarget(dbPath: string, opts: QueryTargetOptions =
     await closeDatabase(opened);
     throw error;
   }
-  const closeDb = async () => {
-    await closeDatabase(opened);
-    await also?.close();
-  };
+  const closeDb = () => closeDatabase(opened);
   return confinedLocalTarget(opened.connection, closeDb, { ...opts, ...(also ? { writableDirs: also.dirs } : {}) });
 }
 

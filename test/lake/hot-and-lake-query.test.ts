@@ -46,10 +46,10 @@ async function retain(db: string, lake: string, now: Date): Promise<number> {
   }
 }
 
-async function countsThrough(db: string, lake: string): Promise<Record<string, unknown>> {
+async function countsThrough(db: string, lake: string, sql = COUNTS): Promise<Record<string, unknown>> {
   const target = await openStoreAndLakeQueryTarget(db, lake);
   try {
-    return (await target.run(COUNTS)).rows[0]!;
+    return (await target.run(sql)).rows[0]!;
   } finally {
     await target.close();
   }
@@ -179,6 +179,34 @@ describe('query over the store and the lake after hot retention', () => {
       assert.equal(Number((await target.run(`SELECT count(*) AS n FROM audit_events`)).rows[0]!.n), 0);
     } finally {
       await target.close();
+    }
+  });
+});
+
+describe('query over the store and many rows retention dropped', () => {
+  it('reads them back within the memory limit of the store it opens', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auditduck-hot-lake-many-'));
+    const db = join(dir, 'store.duckdb');
+    const lake = join(dir, 'lake');
+    const rows = 1_000_000;
+    const saved = process.env.AUDITDUCK_MEMORY_LIMIT;
+    try {
+      const store = await AuditStore.open(db);
+      await store.connection
+        .run(
+          `INSERT INTO audit_events (server, logged_at, audit_type, class, statement, source, position)
+           SELECT 'pg-1', TIMESTAMPTZ '2026-11-20 00:00:00+00' + to_milliseconds(i), 'SESSION', 'READ', 'SELECT ' || i, 'gen', 'p' || i FROM range(${rows}) t(i)`,
+        )
+        .finally(() => store.close());
+      await exportStoreToLake(db, lake, silentLogger);
+      assert.equal(await retain(db, lake, new Date('2026-11-24T12:00:00Z')), rows);
+      // Each row of the lake is matched to the store's horizons as it streams by: nothing a row is held.
+      process.env.AUDITDUCK_MEMORY_LIMIT = '24MB';
+      assert.deepEqual(await countsThrough(db, lake, 'SELECT count(*) AS n FROM audit_events'), { n: rows });
+    } finally {
+      if (saved === undefined) delete process.env.AUDITDUCK_MEMORY_LIMIT;
+      else process.env.AUDITDUCK_MEMORY_LIMIT = saved;
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,7 +1,8 @@
 /** Starts Azurite's blob service from node_modules on a free port, in memory, for checkpoint-store and lake tests. */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { openLakeStorage, parseLakeLocation, type LakeStorage } from '../../src/lake/index.js';
 import { sha256Hex } from '../../src/lake/lake-storage.js';
@@ -61,12 +62,15 @@ export async function startAzuriteBlob(): Promise<AzuriteBlob> {
 
 /**
  * A Blob lake in a fresh Azurite for `run`: its URL (`.../devstoreaccount1/audit-lake/prod`) and storage, with
- * AUDITDUCK_LAKE_CONNECTION_STRING set meanwhile (and put back after).
+ * AUDITDUCK_LAKE_CONNECTION_STRING (and AUDITDUCK_LAKE_MIRROR, unless set) set meanwhile, and put back after.
  */
 export async function withBlobLake(run: (url: string, blob: LakeStorage) => Promise<void>): Promise<void> {
   const azurite = await startAzuriteBlob();
   const saved = process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
   process.env.AUDITDUCK_LAKE_CONNECTION_STRING = azurite.connectionString;
+  // The lake's local copy in a folder of its own, not the user's cache, unless the test chose one.
+  const mirror = process.env.AUDITDUCK_LAKE_MIRROR ? null : await mkdtemp(join(tmpdir(), 'auditduck-lake-copy-'));
+  if (mirror) process.env.AUDITDUCK_LAKE_MIRROR = mirror;
   try {
     const url = `http://127.0.0.1:${azurite.port}/devstoreaccount1/audit-lake/prod`;
     const blob = await openLakeStorage(parseLakeLocation(url));
@@ -75,6 +79,10 @@ export async function withBlobLake(run: (url: string, blob: LakeStorage) => Prom
   } finally {
     if (saved === undefined) delete process.env.AUDITDUCK_LAKE_CONNECTION_STRING;
     else process.env.AUDITDUCK_LAKE_CONNECTION_STRING = saved;
+    if (mirror) {
+      delete process.env.AUDITDUCK_LAKE_MIRROR;
+      await rm(mirror, { recursive: true, force: true });
+    }
     await azurite.stop();
   }
 }
