@@ -17,8 +17,8 @@ import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { writeSyntheticBodies } from './generate-bodies.js';
 import { exportStoreToLake, openLakeDatabase, openLakeStorage, parseLakeLocation, verifyLake } from '../src/lake/index.js';
-import { checkpointAfter, readManifest } from '../src/lake/manifest-checkpoints.js';
-import { summarize } from '../src/lake/manifest-summary.js';
+import { readManifest, writeCheckpoint } from '../src/lake/manifest-checkpoints.js';
+import { CHECKPOINT_EVERY, summarize } from '../src/lake/manifest-summary.js';
 import { manifestPath, sealEntry, serializeEntry, type ManifestEntry } from '../src/lake/manifest.js';
 import { ingestFiles } from '../src/pipeline/ingest-files.js';
 
@@ -52,7 +52,7 @@ async function agedLake(base: string, out: string, segments: number): Promise<vo
     const entry = sealEntry({ format: first.format, seq, segment, createdAt, previous, positions: first.positions, files, tables: first.tables });
     await mkdir(dirname(join(out, manifestPath(seq))), { recursive: true });
     await writeFile(join(out, manifestPath(seq)), serializeEntry(entry));
-    await checkpointAfter(lake, entry, 1000);
+    if (seq % CHECKPOINT_EVERY === 0) await writeCheckpoint(lake, entry);
     previous = entry.hash;
   }
 }

@@ -37,8 +37,8 @@ export async function readHotHorizons(c: DuckDBConnection): Promise<HotHorizon[]
 
 /**
  * The lake's files that hold rows retention dropped, or will drop up to `throughSeq` before `before`: files of
- * the thinned tables in segments up to `throughSeq` with a row older than `before`. The view filters their rows
- * by the horizons; files with none older than every cutoff are left out, so fewer are read (or mirrored).
+ * the thinned tables in segments up to `throughSeq` with a row older than `before`. `run` copies these of a Blob
+ * lake beside the store (lake-read-through.ts); files with no row older than every cutoff are not copied.
  */
 export function droppedRowFiles(entries: readonly ManifestEntry[], upTo: { throughSeq: number; before: Date }): ManifestFile[] {
   const thinned = new Set<string>(HOT_TABLES);

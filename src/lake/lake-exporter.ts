@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import type { LakeStorage } from './lake-storage.js';
 import { onOneThread } from '../store/on-one-thread.js';
 import { publishSegment } from './publish-segment.js';
-import { checkpointAfter } from './manifest-checkpoints.js';
+import { writeCheckpoint } from './manifest-checkpoints.js';
+import type { ManifestEntry } from './manifest.js';
 import { CHECKPOINT_EVERY } from './manifest-summary.js';
 import { lastPublishedHash, markPublished, removeUnrecordedStaging, stagedSegments, stageSegment } from './stage-segment.js';
 
@@ -65,6 +66,8 @@ export class LakeExporter {
   /** When the oldest commit not yet in the lake was told (null when none is waiting). */
   private pendingSince: number | null = null;
   private commitsTold = 0;
+  /** The manifest checkpoint being written, if one is. */
+  private checkpointing: Promise<void> | null = null;
   /** The connections segments are staged on, opened as first needed: the first, then its helpers. */
   private stageConnections: Promise<DuckDBConnection>[] = [];
   private readonly state: Omit<LakeStatus, 'lagSeconds'>;
@@ -122,13 +125,16 @@ export class LakeExporter {
 
   /**
    * Stops after the export that `start` began, for a one-off command whose store nothing else writes: a last export
-   * only if that one failed (a second try), where `stop`'s last export would cut again to find nothing new.
+   * only if that one failed (a second try), where `stop`'s last export would cut again to find nothing new; and the
+   * checkpoint it began, if any. (`stop` does not wait for one: a checkpoint left unwritten costs readers time, and
+   * the next is folded from the one before.)
    */
   async finish(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
     if (this.state.lastError !== null) await this.exportNow();
+    await this.checkpointing;
     await this.closeStageConnections();
   }
 
@@ -150,6 +156,19 @@ export class LakeExporter {
       for (let i = 1; i < Math.min(sideBySide, STAGING_CONNECTIONS); i++) helpers.push(await this.stageConnection(i));
       return stageSegment(c, stagingDir, { hold: (take) => exclusive(() => take()), helpers });
     });
+  }
+
+  /**
+   * The manifest's checkpoint through `entry`, when it is one of every CHECKPOINT_EVERY, written beside the exports:
+   * the first in a lake an older version wrote reads every entry, which must not hold up the export. A checkpoint
+   * missing costs readers time, not rows: they start from the one before.
+   */
+  private checkpointAfter(entry: ManifestEntry): void {
+    const { lake, log } = this.opts;
+    if (entry.seq % (this.opts.checkpointEvery ?? CHECKPOINT_EVERY) !== 0 || this.checkpointing !== null) return;
+    this.checkpointing = writeCheckpoint(lake, entry)
+      .catch((error: unknown) => log.warn({ err: error, lake: lake.description, segment: entry.segment }, 'lake manifest checkpoint not written; readers read the entries since the one before'))
+      .finally(() => (this.checkpointing = null));
   }
 
   private async stageConnection(i: number): Promise<DuckDBConnection> {
@@ -191,10 +210,7 @@ export class LakeExporter {
         const rows = entry.files.reduce((n, f) => n + f.rows, 0);
         this.opts.onPublished?.(rows, entry.files.reduce((n, f) => n + f.bytes, 0));
         log.debug({ segment: entry.segment, files: entry.files.length, rows }, 'lake segment published');
-        // A missing checkpoint costs readers time, not rows: the segment stays published, the next one is written.
-        await checkpointAfter(lake, entry, this.opts.checkpointEvery ?? CHECKPOINT_EVERY).catch((error: unknown) =>
-          log.warn({ err: error, lake: lake.description, segment: entry.segment }, 'lake manifest checkpoint not written; readers read the entries since the one before'),
-        );
+        this.checkpointAfter(entry);
       }
       this.state.consecutiveFailures = 0;
       this.state.failingSince = null;

@@ -26,9 +26,8 @@ export async function readManifest(lake: LakeStorage, through = Number.POSITIVE_
   return (await entriesAfter(lake, 0, through)).reduce(addEntry, emptySummary());
 }
 
-/** After the segment `entry` was published: the checkpoint through it, when it is one of every `every`. */
-export async function checkpointAfter(lake: LakeStorage, entry: ManifestEntry, every: number): Promise<void> {
-  if (entry.seq % every !== 0) return;
+/** The checkpoint through the segment `entry`, once it is published. */
+export async function writeCheckpoint(lake: LakeStorage, entry: ManifestEntry): Promise<void> {
   const summary = await readManifest(lake, entry.seq);
   if (summary.seq !== entry.seq || summary.hash !== entry.hash) throw new Error(`the manifest read back ends at segment ${summary.seq}, not at ${entry.segment}: no checkpoint written (auditduck lake verify)`);
   await lake.putText(checkpointPath(entry.seq), serializeCheckpoint(sealCheckpoint(summary)));
