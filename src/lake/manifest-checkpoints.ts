@@ -48,17 +48,15 @@ async function entriesAfter(lake: LakeStorage, seq: number, through: number): Pr
 
 /** The paths of the entries numbered above `seq`, in order: from the block of a thousand names after it on. */
 export async function entryPathsAfter(lake: LakeStorage, seq: number): Promise<string[]> {
+  if (seq === 0) return (await lake.list(`${MANIFEST_FOLDER}/`)).filter((path) => seqOfPath(path) > 0).sort();
   const paths: string[] = [];
-  if (seq === 0) paths.push(...(await lake.list(`${MANIFEST_FOLDER}/`)));
-  else {
-    // Names are 8 digits: the first five name a block of a thousand. From the block after `seq` to the first empty one.
-    for (let block = Math.floor((seq + 1) / 1000); ; block++) {
-      const names = await lake.list(`${MANIFEST_FOLDER}/${String(block).padStart(5, '0')}`);
-      if (names.length === 0) break;
-      paths.push(...names);
-    }
+  // Names are 8 digits: the first five name a block of a thousand. From the block after `seq` to the first empty one.
+  for (let block = Math.floor((seq + 1) / 1000); ; block++) {
+    const names = await lake.list(`${MANIFEST_FOLDER}/${String(block).padStart(5, '0')}`);
+    if (names.length === 0) break;
+    for (const name of names) if (seqOfPath(name) > seq) paths.push(name);
   }
-  return paths.filter((path) => seqOfPath(path) > seq).sort();
+  return paths.sort();
 }
 
 /** The number in a manifest entry's or checkpoint's name (`<folder>/00001234.json`); NaN for another name. */

@@ -36,7 +36,8 @@ const MIN_COLUMN = 4;
 
 function renderTable(columns: string[], rows: Record<string, PlainValue>[], width: number): string {
   const cells = rows.map((r) => columns.map((c) => oneLine(text(r[c] ?? null))));
-  const natural = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  // A fold, not Math.max(...): a spread of a hundred thousand rows overflows the call stack.
+  const natural = columns.map((c, i) => cells.reduce((widest, row) => Math.max(widest, row[i]!.length), c.length));
   const widths = fitWidths(natural, width, SEPARATOR.length);
   // Too many columns to fit even cut to a few characters: one field per line says more than a row of "…".
   if (tableWidth(widths, SEPARATOR.length) > width) return renderExpanded(columns, rows, width);

@@ -73,7 +73,7 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
     if (follows) {
       read ??= { summary: emptySummary(), entries: [] };
       for (const entry of fresh) addEntry(read.summary, entry);
-      if (root === null) read.entries.push(...fresh.map(hotFilesOnly));
+      if (root === null) for (const entry of fresh) read.entries.push(hotFilesOnly(entry));
     } else if (root !== null) {
       read = { summary: await readManifest(lake), entries: [] };
     } else {
