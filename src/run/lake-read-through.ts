@@ -12,7 +12,7 @@
  * The manifest is read once from its newest checkpoint; after that each pass adds the segments it verified (those
  * published since). A directory lake is read where it is; a Blob lake's files with dropped rows are copied beside
  * the store (`<store>.lake-mirror/`), once each, since DuckDB cannot read Blob here: for those, the hot tables'
- * files of the segments read are kept in memory.
+ * files not copied yet (the days retention keeps) are kept in memory.
  */
 import { mkdir } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -33,6 +33,7 @@ import {
   verifyLake,
   type HotHorizon,
   type ManifestEntry,
+  type ManifestFile,
   type ManifestSummary,
 } from '../lake/index.js';
 import type { ReadOnlySession } from '../query/read-only-session.js';
@@ -63,8 +64,8 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
   if (root === null) await mkdir(dir, { recursive: true });
   const sessions: ReadOnlySession[] = [];
 
-  // The manifest as read so far, and for a Blob lake the hot tables' files of its segments (to copy those with
-  // dropped rows): read once, then grown by what each pass verified.
+  // The manifest as read so far, and for a Blob lake the hot tables' files of its segments not copied yet (those
+  // with dropped rows are copied, then forgotten): read once, then grown by what each pass verified.
   let read: { summary: ManifestSummary; entries: ManifestEntry[] } | null = null;
   const readLake = async (verified: readonly ManifestEntry[]) => {
     const last = read?.summary.seq ?? 0;
@@ -87,10 +88,14 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
   const listFiles = async (verified: readonly ManifestEntry[], upcoming: Reach | null): Promise<Listed> => {
     const reach = widest(horizonsReach(await readHorizons()), upcoming);
     if (reach === null) return null;
-    const { summary, entries } = await readLake(verified);
-    if (root === null) await copyFiles(lake, droppedRowFiles(entries, reach), dir);
-    log.debug({ segments: summary.seq, throughSeq: reach.throughSeq, before: reach.before.toISOString() }, 'reading the rows hot retention dropped from the lake');
-    return { reach, summary };
+    const known = await readLake(verified);
+    if (root === null) {
+      const dropped = droppedRowFiles(known.entries, reach);
+      await copyFiles(lake, dropped, dir);
+      forgetCopied(known, new Set(dropped));
+    }
+    log.debug({ segments: known.summary.seq, throughSeq: reach.throughSeq, before: reach.before.toISOString() }, 'reading the rows hot retention dropped from the lake');
+    return { reach, summary: known.summary };
   };
   const shadow = (c: DuckDBConnection, listed: Listed) => (listed ? shadowWithLakeRows(c, dir, listed.reach, listed.summary) : Promise.resolve([]));
   // Not awaited: a slow lake must not hold up the start; the reads of each session wait for it instead.
@@ -114,6 +119,12 @@ export async function openLakeReadThrough(lakeText: string, dbPath: string, read
       for (const session of sessions) await session.between((c) => shadow(c, made));
     },
   };
+}
+
+/** A file copied beside the store is never looked at again: what is kept is only what later passes may drop. */
+function forgetCopied(read: { entries: ManifestEntry[] }, copied: ReadonlySet<ManifestFile>): void {
+  if (copied.size === 0) return;
+  read.entries = read.entries.map((e) => ({ ...e, files: e.files.filter((f) => !copied.has(f)) })).filter((e) => e.files.length > 0);
 }
 
 function hotFilesOnly(entry: ManifestEntry): ManifestEntry {

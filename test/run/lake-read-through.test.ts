@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { hotRetention, openLakeStorage, parseLakeLocation, stagingDirOf, type Ex
 import { openQueryTarget } from '../../src/query/query-target.js';
 import { loadSavedQueries, resolveParams } from '../../src/query/saved-queries.js';
 import { AuditStore } from '../../src/store/audit-store.js';
+import { copyLakeToBlob, withBlobLake } from '../support/azurite-blob.js';
 import { freePort, waitFor } from '../support/local-ports.js';
 import { runEnv } from '../support/run-env.js';
 import { silentLogger } from '../support/store-reader.js';
@@ -131,6 +132,19 @@ describe('run reads through to the lake', () => {
     } finally {
       await stop(child);
     }
+  });
+
+  it('answers through a running run whose lake is in Blob storage, from the dropped rows it copies beside the store', async () => {
+    await withBlobLake(async (url, blob) => {
+      await copyLakeToBlob(lake, blob);
+      const { child, api, db } = await startRun('blob', { AUDITDUCK_LAKE: url, AUDITDUCK_LAKE_CONNECTION_STRING: process.env.AUDITDUCK_LAKE_CONNECTION_STRING! });
+      try {
+        assert.deepEqual(plain(await viaApi(api, COUNTS)), full);
+        assert.ok(existsSync(join(`${db}.lake-mirror`, 'audit_events')), "the dropped rows' files are copied beside the store");
+      } finally {
+        await stop(child);
+      }
+    });
   });
 
   it("answers every read as before retention while run's own retention drops the last day, on the one DuckDB thread AUDITDUCK_THREADS gives it", async () => {
