@@ -9,7 +9,7 @@ export { hotCutoff, dropExportedHotRows, hotRetention, HOT_TABLES, type HotReten
 export { lakeExportConfigSchema, retentionConfigSchema } from './lake-config.js';
 export { droppedRowFiles, horizonsReach, readHotHorizons, shadowWithLakeRows, type HotHorizon } from './hot-and-lake-views.js';
 export { copyFiles } from './lake-mirror.js';
-export { readManifest } from './manifest-checkpoints.js';
+export { entriesAfter, readManifest } from './manifest-checkpoints.js';
 export { directoryRoot } from './lake-views.js';
 export type { ManifestEntry, ManifestFile } from './manifest.js';
 export { addEntry, emptySummary, summarize, type ManifestSummary } from './manifest-summary.js';

@@ -33,8 +33,8 @@ export async function writeCheckpoint(lake: LakeStorage, entry: ManifestEntry): 
   await lake.putText(checkpointPath(entry.seq), serializeCheckpoint(sealCheckpoint(summary)));
 }
 
-/** The entries numbered above `seq` (up to `through`), in order. */
-async function entriesAfter(lake: LakeStorage, seq: number, through: number): Promise<ManifestEntry[]> {
+/** The entries numbered above `seq` (up to `through`), in order; those that cannot be read are left out. */
+export async function entriesAfter(lake: LakeStorage, seq: number, through = Number.POSITIVE_INFINITY): Promise<ManifestEntry[]> {
   const entries: ManifestEntry[] = [];
   for (const path of await entryPathsAfter(lake, seq)) {
     const n = seqOfPath(path);
