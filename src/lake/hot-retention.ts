@@ -99,8 +99,9 @@ export interface HotRetentionOptions {
   now?: () => Date;
   /**
    * Told, before a pass drops anything, the segments it verified (those published since the last pass) and what
-   * it may drop: rows older than `before` of segments up to `throughSeq`, theirs and earlier verified segments'. `run` lists their files in its
-   * readers' views here, so no read misses a row once they are gone; a failure keeps every row in the store.
+   * it may drop: rows older than `before` of segments up to `throughSeq`, theirs and earlier verified segments'.
+   * `run` makes its readers' views reach those rows here, so no read misses one once they are gone; a failure
+   * keeps every row in the store.
    */
   beforeDrop?: (verified: readonly ManifestEntry[], upTo: { throughSeq: number; before: Date }) => Promise<void>;
 }
