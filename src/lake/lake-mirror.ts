@@ -33,6 +33,7 @@ export async function syncMirror(lake: LakeStorage, dir: string): Promise<Direct
     const ours = await mirror.get(have.at(-1)!);
     if (theirs === null || !theirs.equals(ours!)) throw new Error(`the local copy in ${dir} holds a segment ${last} that the lake ${lake.description} does not: it is a copy of another lake; delete it (or set AUDITDUCK_LAKE_MIRROR to another folder)`);
   }
+  let newest = last;
   for (const path of await entryPathsAfter(lake, last)) {
     const text = (await lake.get(path))?.toString('utf8');
     if (text === undefined) throw new Error(`manifest entry ${path} of the lake ${lake.description} vanished while read`);
@@ -40,9 +41,9 @@ export async function syncMirror(lake: LakeStorage, dir: string): Promise<Direct
     if ('problem' in entry) throw new Error(`manifest entry ${path} of the lake ${lake.description} ${entry.problem}: run auditduck lake verify`);
     await copyFiles(lake, entry.files, dir);
     await mirror.putText(path, text);
+    newest = entry.seq;
   }
   // Only checkpoints of segments the copy holds: one put since the entries were listed waits for the next read.
-  const newest = Math.max(0, ...(await mirror.list(`${MANIFEST_FOLDER}/`)).slice(-1).map(seqOfPath));
   const checkpoints = new Set(await mirror.list(`${CHECKPOINT_FOLDER}/`));
   for (const path of await lake.list(`${CHECKPOINT_FOLDER}/`)) {
     if (checkpoints.has(path) || !(seqOfPath(path) <= newest)) continue;
