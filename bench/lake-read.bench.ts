@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { writeSyntheticBodies } from './generate-bodies.js';
-import { exportStoreToLake, openLakeDatabase, openLakeStorage, parseLakeLocation, verifyLake } from '../src/lake/index.js';
+import { entriesAfter, exportStoreToLake, openLakeDatabase, openLakeStorage, parseLakeLocation } from '../src/lake/index.js';
 import { readManifest, writeCheckpoint } from '../src/lake/manifest-checkpoints.js';
 import { CHECKPOINT_EVERY, summarize } from '../src/lake/manifest-summary.js';
 import { manifestPath, sealEntry, serializeEntry, type ManifestEntry } from '../src/lake/manifest.js';
@@ -71,7 +71,7 @@ async function readsOf(dir: string): Promise<Reads> {
   const lake = await openLakeStorage(parseLakeLocation(dir));
   return {
     fromCheckpoint: await timed(() => readManifest(lake)),
-    everyEntry: await timed(async () => summarize((await verifyLake(lake, { checksumsFrom: Number.POSITIVE_INFINITY })).entries)),
+    everyEntry: await timed(async () => summarize(await entriesAfter(lake, 0))),
     open: await timed(async () => (await openLakeDatabase(dir)).close()),
   };
 }

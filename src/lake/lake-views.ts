@@ -44,8 +44,7 @@ export async function createLakeViews(c: DuckDBConnection, dir: string, summary:
     }
     // A table whose earlier version was written whole (version 1 of the live snapshots, sessions and alerts) and that
     // has no file of its own version yet, in a lake an older auditduck wrote: its latest whole copy is the table.
-    const own = table?.folders[lakeFolder(name)];
-    const ownVersion = own !== undefined;
+    const ownVersion = table?.folders[lakeFolder(name)] !== undefined;
     const unionByName = !oneColumnSet(summary, name, [lakeFolder(name)]);
     if ((spec.kind === 'changes' || spec.kind === 'revisions') && ownVersion) {
       // Each row's latest version: the highest change number, or the newest segment's (file names begin with its

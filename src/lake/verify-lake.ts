@@ -26,8 +26,6 @@ export interface LakeVerification {
 }
 
 export interface VerifyOptions {
-  /** Check the SHA-256 of data files only from this segment on (entries and the chain are always checked). */
-  checksumsFrom?: number;
   /** Segments the store published, seq → entry hash: each must be in the lake as it was written. */
   expected?: ReadonlyMap<number, string>;
 }
@@ -66,7 +64,7 @@ export async function verifyLake(lake: LakeStorage, opts: VerifyOptions = {}): P
       files++;
       rows += file.rows;
     }
-    if (entry.seq >= (opts.checksumsFrom ?? 1)) problems.push(...(await fileProblems(lake, entry)));
+    problems.push(...(await fileProblems(lake, entry)));
   }
   problems.push(...(await checkpointProblems(lake, entries)));
   for (const path of await lake.list('')) {
